@@ -1,0 +1,151 @@
+//! Load-balancing algorithms, one file each, behind the [`Balancer`] trait.
+//!
+//! A balancer only knows what it has been told: which servers are in its pool
+//! ([`Balancer::add`], [`Balancer::remove`]) and what happened to the requests it sent
+//! ([`Balancer::dispatched`], [`Balancer::finished`]). It keeps its own index structures,
+//! updated on each of those calls, so that [`Balancer::pick`] costs O(1) or O(log n) in the
+//! number of servers and never scans them all. Randomness comes in through `rng`, so a
+//! balancer is a pure, unit-testable state machine.
+
+mod pool;
+mod round_robin;
+
+use std::fmt;
+
+use crate::engine::{SimDuration, SimRng};
+
+pub use round_robin::RoundRobin;
+
+/// A server's identity for the whole run. Ids are dense (they index vectors) and are never
+/// reused within a run, even after the server leaves.
+#[derive(Copy, Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct ServerId(pub u32);
+
+impl ServerId {
+    pub fn index(self) -> usize {
+        self.0 as usize
+    }
+}
+
+/// A client's IPv4 address, as a balancer hashing on it would see it.
+#[derive(Copy, Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct ClientAddr(pub u32);
+
+impl fmt::Display for ClientAddr {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let [a, b, c, d] = self.0.to_be_bytes();
+        write!(f, "{a}.{b}.{c}.{d}")
+    }
+}
+
+/// What a balancer may look at in a request.
+#[derive(Copy, Clone, Debug)]
+pub struct RequestKey {
+    pub client: ClientAddr,
+}
+
+/// A server as announced to a balancer when it joins the pool.
+#[derive(Copy, Clone, Debug)]
+pub struct Backend<'a> {
+    pub id: ServerId,
+    /// Instance name (`web-3`): hashing algorithms place servers by name, so that a
+    /// server keeps its place on a ring whatever ids the others have.
+    pub name: &'a str,
+    pub weight: u32,
+}
+
+/// A load-balancing algorithm.
+pub trait Balancer: Send {
+    /// A server joins the pool. Its id has never been used in this run.
+    fn add(&mut self, backend: Backend<'_>);
+
+    /// A server leaves the pool; later picks never return it.
+    fn remove(&mut self, server: ServerId);
+
+    /// Chooses a server for `request`, or `None` when the pool is empty.
+    fn pick(&mut self, request: &RequestKey, rng: &mut SimRng) -> Option<ServerId>;
+
+    /// The request picked for `server` was accepted there: one more open connection.
+    fn dispatched(&mut self, _server: ServerId) {}
+
+    /// A request dispatched to `server` ended after `elapsed` (dispatch to response);
+    /// `succeeded` is false when it ended without a response.
+    fn finished(&mut self, _server: ServerId, _elapsed: SimDuration, _succeeded: bool) {}
+}
+
+/// The algorithms a scenario can name in `balancer.algorithm`.
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+pub enum Algorithm {
+    RoundRobin,
+    WeightedRoundRobin,
+    LeastConnections,
+    LeastResponseTime,
+    IpHash,
+    Random,
+    PowerOfTwoChoices,
+    ConsistentHash,
+}
+
+impl Algorithm {
+    /// Every algorithm, in the order the README's table lists them.
+    pub const ALL: [Algorithm; 8] = [
+        Algorithm::RoundRobin,
+        Algorithm::WeightedRoundRobin,
+        Algorithm::LeastConnections,
+        Algorithm::LeastResponseTime,
+        Algorithm::IpHash,
+        Algorithm::Random,
+        Algorithm::PowerOfTwoChoices,
+        Algorithm::ConsistentHash,
+    ];
+
+    /// The kebab-case name used in scenario files.
+    pub fn name(self) -> &'static str {
+        match self {
+            Algorithm::RoundRobin => "round-robin",
+            Algorithm::WeightedRoundRobin => "weighted-round-robin",
+            Algorithm::LeastConnections => "least-connections",
+            Algorithm::LeastResponseTime => "least-response-time",
+            Algorithm::IpHash => "ip-hash",
+            Algorithm::Random => "random",
+            Algorithm::PowerOfTwoChoices => "power-of-two-choices",
+            Algorithm::ConsistentHash => "consistent-hash",
+        }
+    }
+
+    pub fn from_name(name: &str) -> Option<Algorithm> {
+        Algorithm::ALL.into_iter().find(|a| a.name() == name)
+    }
+
+    /// Whether server weights change what this algorithm does (a weight of 0 is then an
+    /// error rather than a no-op).
+    pub fn uses_weights(self) -> bool {
+        matches!(self, Algorithm::WeightedRoundRobin)
+    }
+}
+
+impl fmt::Display for Algorithm {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+/// A balancer's configuration: the algorithm and its parameters.
+#[derive(Clone, Debug, PartialEq)]
+pub struct BalancerSpec {
+    pub algorithm: Algorithm,
+    /// Points per server on the consistent-hash ring.
+    pub virtual_nodes: u32,
+}
+
+impl BalancerSpec {
+    pub const DEFAULT_VIRTUAL_NODES: u32 = 160;
+
+    /// Builds an empty balancer; servers join it through [`Balancer::add`].
+    /// `capacity` is the expected number of servers, to size index structures once.
+    pub fn build(&self, capacity: usize) -> Box<dyn Balancer> {
+        // SKELETON: the other algorithms land with the balancer work.
+        let _ = self.virtual_nodes;
+        Box::new(RoundRobin::with_capacity(capacity))
+    }
+}

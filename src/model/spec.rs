@@ -1,0 +1,152 @@
+//! The validated description of one simulation run: what the world is built from.
+//!
+//! Everything here is already checked and converted (durations to nanoseconds, rates to
+//! positive numbers); the model trusts it. `scenario::validate` is the only producer.
+
+use crate::balancer::BalancerSpec;
+use crate::engine::{SimDuration, SimTime};
+
+/// One run: a variant of a scenario, before a seed is chosen.
+#[derive(Clone, Debug, PartialEq)]
+pub struct RunSpec {
+    /// Requests arrive during `[0, duration)`; the run stops at `duration` and whatever is
+    /// still queued or in service is counted as in flight.
+    pub duration: SimDuration,
+    /// Requests arriving before this instant are served but not counted.
+    pub warmup: SimDuration,
+    /// Width of one time-series interval; `None` records no time series.
+    pub sample_interval: Option<SimDuration>,
+    pub workload: WorkloadSpec,
+    pub servers: Vec<ServerGroupSpec>,
+    pub balancer: BalancerSpec,
+}
+
+impl RunSpec {
+    /// The number of servers over all groups.
+    pub fn server_count(&self) -> usize {
+        self.servers.iter().map(|g| g.count as usize).sum()
+    }
+}
+
+/// Open-loop traffic: when requests arrive, from whom, and how much work each brings.
+#[derive(Clone, Debug, PartialEq)]
+pub struct WorkloadSpec {
+    pub rate: RateSchedule,
+    pub arrivals: ArrivalPattern,
+    pub service: ServiceDist,
+    /// Number of distinct client addresses; each request comes from one drawn uniformly.
+    pub clients: u32,
+}
+
+/// Arrival rate over time: a step function, constant from each step's start to the next.
+#[derive(Clone, Debug, PartialEq)]
+pub struct RateSchedule {
+    /// `(start, requests per second)`, sorted by start, the first at time zero.
+    steps: Vec<(SimTime, f64)>,
+}
+
+impl RateSchedule {
+    /// A single rate for the whole run.
+    pub fn constant(rate: f64) -> Self {
+        RateSchedule {
+            steps: vec![(SimTime::ZERO, rate)],
+        }
+    }
+
+    /// Builds a schedule from steps sorted by start; a first step after zero is preceded by
+    /// a rate of 0. Validation guarantees the order and non-negative rates.
+    pub fn from_steps(mut steps: Vec<(SimTime, f64)>) -> Self {
+        debug_assert!(steps.windows(2).all(|w| w[0].0 < w[1].0));
+        if steps
+            .first()
+            .is_none_or(|&(start, _)| start != SimTime::ZERO)
+        {
+            steps.insert(0, (SimTime::ZERO, 0.0));
+        }
+        RateSchedule { steps }
+    }
+
+    pub fn steps(&self) -> &[(SimTime, f64)] {
+        &self.steps
+    }
+
+    /// The expected number of arrivals in `[0, end)`.
+    pub fn expected_arrivals(&self, end: SimTime) -> f64 {
+        let mut total = 0.0;
+        for (i, &(start, rate)) in self.steps.iter().enumerate() {
+            if start >= end {
+                break;
+            }
+            let stop = self
+                .steps
+                .get(i + 1)
+                .map_or(end, |&(next, _)| next.min(end));
+            total += rate * (stop - start).as_secs_f64();
+        }
+        total
+    }
+}
+
+/// How arrivals are spaced at a given rate.
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+pub enum ArrivalPattern {
+    /// Exponential gaps: a Poisson process (piecewise homogeneous under a schedule).
+    Poisson,
+    /// Evenly spaced, `1 / rate` apart.
+    Constant,
+}
+
+/// The distribution of work a request brings, in time at speed 1.0.
+#[derive(Copy, Clone, Debug, PartialEq)]
+pub enum ServiceDist {
+    Constant {
+        mean: SimDuration,
+    },
+    Exponential {
+        mean: SimDuration,
+    },
+    Uniform {
+        min: SimDuration,
+        max: SimDuration,
+    },
+    /// Parameterized by mean and coefficient of variation (σ/mean).
+    LogNormal {
+        mean: SimDuration,
+        cv: f64,
+    },
+    /// Parameterized by mean and shape α > 1 (the scale is `mean (α-1)/α`).
+    Pareto {
+        mean: SimDuration,
+        shape: f64,
+    },
+}
+
+impl ServiceDist {
+    /// The distribution's mean.
+    pub fn mean(&self) -> SimDuration {
+        match *self {
+            ServiceDist::Constant { mean }
+            | ServiceDist::Exponential { mean }
+            | ServiceDist::LogNormal { mean, .. }
+            | ServiceDist::Pareto { mean, .. } => mean,
+            ServiceDist::Uniform { min, max } => {
+                SimDuration::from_nanos(min.as_nanos() / 2 + max.as_nanos() / 2)
+            }
+        }
+    }
+}
+
+/// A group of identical servers, named `name-0`, `name-1`, ...
+#[derive(Clone, Debug, PartialEq)]
+pub struct ServerGroupSpec {
+    pub name: String,
+    pub count: u32,
+    /// Requests served at once.
+    pub workers: u32,
+    /// Requests that may wait; arrivals beyond it are rejected. `None` is unbounded.
+    pub queue_limit: Option<u32>,
+    /// Service time is work divided by speed.
+    pub speed: f64,
+    pub weight: u32,
+    pub zone: String,
+}
