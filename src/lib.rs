@@ -8,3 +8,4 @@ pub mod balancer;
 pub mod engine;
 pub mod model;
 pub mod scenario;
+pub mod stats;

@@ -1,5 +1,16 @@
 //! The simulated world on top of the kernel: traffic, servers and the balancer between them.
+//! Each entity lives in its own file; `world` wires them together and runs the loop.
 
+mod arrivals;
+mod clients;
+mod event;
+mod outcome;
+mod request;
+mod server;
+mod service;
 mod spec;
+mod streams;
+mod world;
 
 pub use spec::{ArrivalPattern, RateSchedule, RunSpec, ServerGroupSpec, ServiceDist, WorkloadSpec};
+pub use world::simulate;

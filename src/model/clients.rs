@@ -1,0 +1,45 @@
+//! The client population: each request comes from one of `clients` addresses, drawn
+//! uniformly from its own stream, so that the population size changes nothing else.
+
+use rand::RngExt;
+
+use crate::balancer::ClientAddr;
+use crate::engine::SimRng;
+
+/// Addresses are numbered up from 10.0.0.1.
+const FIRST_ADDRESS: u32 = 0x0A00_0001;
+
+pub struct ClientPopulation {
+    size: u32,
+    rng: SimRng,
+}
+
+impl ClientPopulation {
+    pub fn new(size: u32, rng: SimRng) -> Self {
+        ClientPopulation {
+            size: size.max(1),
+            rng,
+        }
+    }
+
+    /// The address of the `index`-th client.
+    pub fn address(index: u32) -> ClientAddr {
+        ClientAddr(FIRST_ADDRESS.wrapping_add(index))
+    }
+
+    /// The client a new request comes from.
+    pub fn next_client(&mut self) -> ClientAddr {
+        Self::address(self.rng.random_range(0..self.size))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn addresses_are_dotted_quads_from_ten_zero_zero_one() {
+        assert_eq!(ClientPopulation::address(0).to_string(), "10.0.0.1");
+        assert_eq!(ClientPopulation::address(255).to_string(), "10.0.1.0");
+    }
+}

@@ -1,0 +1,118 @@
+//! Requests in flight, addressable until they end.
+//!
+//! A slab of slots reused through a free list: no allocation per request once the table
+//! has grown to the peak number in flight. Each slot carries a generation, bumped when the
+//! slot is freed, so an event naming a request that has already ended (a completion after
+//! a crash, a timeout after a response) is recognised and ignored when it pops.
+
+use crate::balancer::ServerId;
+use crate::engine::{SimDuration, SimTime};
+
+/// A handle on a request: its slot and the slot's generation when it was created.
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+pub struct RequestId {
+    slot: u32,
+    generation: u32,
+}
+
+#[derive(Copy, Clone, Debug)]
+pub struct Request {
+    pub arrived: SimTime,
+    /// Work at speed 1.0.
+    pub work: SimDuration,
+    pub server: ServerId,
+    /// When a worker took it; equal to `arrived` if it did not wait.
+    pub started: SimTime,
+    /// Arrived after warmup, so its outcome counts.
+    pub measured: bool,
+}
+
+#[derive(Clone, Debug)]
+struct Slot {
+    generation: u32,
+    request: Option<Request>,
+}
+
+#[derive(Debug, Default)]
+pub struct RequestTable {
+    slots: Vec<Slot>,
+    free: Vec<u32>,
+}
+
+impl RequestTable {
+    pub fn insert(&mut self, request: Request) -> RequestId {
+        match self.free.pop() {
+            Some(slot) => {
+                let entry = &mut self.slots[slot as usize];
+                entry.request = Some(request);
+                RequestId {
+                    slot,
+                    generation: entry.generation,
+                }
+            }
+            None => {
+                self.slots.push(Slot {
+                    generation: 0,
+                    request: Some(request),
+                });
+                RequestId {
+                    slot: self.slots.len() as u32 - 1,
+                    generation: 0,
+                }
+            }
+        }
+    }
+
+    /// The live request `id` names, or `None` if it has ended.
+    pub fn get_mut(&mut self, id: RequestId) -> Option<&mut Request> {
+        let slot = self.slots.get_mut(id.slot as usize)?;
+        if slot.generation != id.generation {
+            return None;
+        }
+        slot.request.as_mut()
+    }
+
+    /// Ends request `id`, returning it, or `None` if it had already ended.
+    pub fn remove(&mut self, id: RequestId) -> Option<Request> {
+        let slot = self.slots.get_mut(id.slot as usize)?;
+        if slot.generation != id.generation {
+            return None;
+        }
+        let request = slot.request.take()?;
+        slot.generation = slot.generation.wrapping_add(1);
+        self.free.push(id.slot);
+        Some(request)
+    }
+
+    /// The requests still in flight.
+    pub fn live(&self) -> impl Iterator<Item = &Request> {
+        self.slots.iter().filter_map(|slot| slot.request.as_ref())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn request() -> Request {
+        Request {
+            arrived: SimTime::ZERO,
+            work: SimDuration::from_millis(1),
+            server: ServerId(0),
+            started: SimTime::ZERO,
+            measured: true,
+        }
+    }
+
+    #[test]
+    fn a_stale_handle_does_not_reach_the_slots_next_request() {
+        let mut table = RequestTable::default();
+        let first = table.insert(request());
+        assert!(table.remove(first).is_some());
+        let second = table.insert(request());
+        assert!(table.remove(first).is_none());
+        assert!(table.get_mut(first).is_none());
+        assert!(table.get_mut(second).is_some());
+        assert_eq!(table.live().count(), 1);
+    }
+}

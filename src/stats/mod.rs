@@ -1,0 +1,17 @@
+//! Measurement: what a run records and what is computed from it afterwards.
+//!
+//! During a run only cheap, bounded-memory updates happen (histogram buckets, counters,
+//! per-interval buffers reused from one interval to the next); everything else (means,
+//! percentiles, confidence intervals) is derived once the run is over.
+
+mod confidence;
+mod counts;
+mod latency;
+mod run_result;
+mod series;
+
+pub use confidence::{ConfidenceInterval, confidence_interval};
+pub use counts::Counts;
+pub use latency::LatencyStats;
+pub use run_result::{RunResult, ServerSummary};
+pub use series::{IntervalLatency, Percentiles, SeriesRecorder, SeriesRow};
