@@ -2,10 +2,20 @@
 //!
 //! A scenario file describes traffic, servers and a balancer; lbsim simulates it with
 //! integer-nanosecond time and seeded random streams, so the same scenario and seed always
-//! give byte-identical results.
+//! give byte-identical results, whatever the number of threads.
+//!
+//! The modules follow the flow of data, and imports run downhill:
+//! `cli`/`app` → `runner` → `scenario` → `model` → {`balancer`, `stats`} → `engine`,
+//! with `report` turning results into files.
 
+pub mod app;
 pub mod balancer;
+pub mod bench;
+pub mod check;
+pub mod cli;
 pub mod engine;
 pub mod model;
+pub mod report;
+pub mod runner;
 pub mod scenario;
 pub mod stats;

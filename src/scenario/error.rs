@@ -74,6 +74,18 @@ impl ScenarioErrors {
     }
 }
 
+impl ScenarioErrors {
+    /// A problem with a file (or set of files) as a whole.
+    pub fn message(file: &str, message: &str) -> Self {
+        ScenarioErrors(vec![ScenarioError {
+            file: file.to_string(),
+            position: None,
+            key_path: String::new(),
+            message: message.to_string(),
+        }])
+    }
+}
+
 impl fmt::Display for ScenarioErrors {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         for (i, error) in self.0.iter().enumerate() {

@@ -1,0 +1,126 @@
+//! What each command does, from parsed arguments to an exit status:
+//! 0 success, 1 an expectation failed, 2 bad input (usage or scenario), 3 the run or its
+//! output failed (an I/O error, say).
+
+use std::io::Write;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use crate::bench;
+use crate::check;
+use crate::cli::{Cli, Command, RunArgs};
+use crate::report::{self, summary_rows, terminal_table};
+use crate::runner::{RunOptions, run_scenarios};
+use crate::scenario::{Scenario, ScenarioErrors, discover};
+
+/// Exit status for bad input.
+const BAD_INPUT: u8 = 2;
+/// Exit status for a run that failed for another reason.
+const RUN_FAILED: u8 = 3;
+
+pub fn main(cli: Cli) -> ExitCode {
+    match cli.command {
+        None => run(&RunArgs::default(), false),
+        Some(Command::Run(args)) => run(&args, false),
+        Some(Command::Check(args)) => run(&args, true),
+        Some(Command::Bench(args)) => bench::main(&args),
+    }
+}
+
+/// Loads every scenario first, so that bad input stops the run before anything is written.
+fn load(paths: &[PathBuf]) -> Result<Vec<Scenario>, Vec<ScenarioErrors>> {
+    let files = discover(paths).map_err(|e| vec![e])?;
+    let mut scenarios = Vec::new();
+    let mut errors = Vec::new();
+    for file in files {
+        match Scenario::from_path(&file) {
+            Ok(scenario) => scenarios.push(scenario),
+            Err(e) => errors.push(e),
+        }
+    }
+    if scenarios.is_empty() && errors.is_empty() {
+        let listed: Vec<String> = paths.iter().map(|p| p.display().to_string()).collect();
+        errors.push(ScenarioErrors::message(
+            &listed.join(" "),
+            "no scenario files (*.toml) found",
+        ));
+    }
+    let mut names: Vec<(&str, &PathBuf)> = Vec::new();
+    for scenario in &scenarios {
+        if let Some((_, other)) = names.iter().find(|(name, _)| *name == scenario.name) {
+            errors.push(ScenarioErrors::message(
+                &scenario.path.display().to_string(),
+                &format!(
+                    "scenario name {:?} is also used by {}: outputs would collide",
+                    scenario.name,
+                    other.display()
+                ),
+            ));
+        }
+        names.push((&scenario.name, &scenario.path));
+    }
+    if errors.is_empty() {
+        Ok(scenarios)
+    } else {
+        Err(errors)
+    }
+}
+
+fn run(args: &RunArgs, check_expectations: bool) -> ExitCode {
+    let scenarios = match load(&args.paths) {
+        Ok(scenarios) => scenarios,
+        Err(errors) => {
+            for error in errors {
+                eprintln!("{error}");
+            }
+            return ExitCode::from(BAD_INPUT);
+        }
+    };
+    let options = RunOptions {
+        jobs: args.jobs.map(|j| j as usize),
+        seed: args.seed,
+        replications: args.replications,
+        quiet: args.quiet,
+    };
+    let results = match run_scenarios(&scenarios, &options) {
+        Ok(results) => results,
+        Err(error) => {
+            eprintln!("lbsim: cannot start worker threads: {error}");
+            return ExitCode::from(RUN_FAILED);
+        }
+    };
+
+    let mut stdout = std::io::stdout().lock();
+    let mut failed_checks = 0;
+    for scenario_results in &results {
+        if let Err(error) = report::write_scenario(&args.out, scenario_results) {
+            eprintln!(
+                "lbsim: {}: cannot write results: {error}",
+                scenario_results.scenario.name
+            );
+            return ExitCode::from(RUN_FAILED);
+        }
+        let rows = summary_rows(scenario_results);
+        // A closed stdout (`lbsim run | head`) is not an error: results are on disk.
+        if !args.quiet {
+            let _ = writeln!(
+                stdout,
+                "{}",
+                terminal_table(scenario_results.scenario, &rows)
+            );
+        }
+        if check_expectations {
+            let lines = check::evaluate(scenario_results.scenario, &rows);
+            failed_checks += lines.iter().filter(|l| !l.passed).count();
+            let _ = write!(stdout, "{}", check::render_table(&lines));
+        }
+    }
+    if !args.quiet {
+        let _ = writeln!(stdout, "results in {}", args.out.display());
+    }
+    if failed_checks > 0 {
+        ExitCode::from(1)
+    } else {
+        ExitCode::SUCCESS
+    }
+}

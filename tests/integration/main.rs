@@ -1,0 +1,3 @@
+//! lbsim's integration tests, one binary with a module per concern.
+
+mod queueing_theory;
