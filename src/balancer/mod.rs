@@ -7,13 +7,22 @@
 //! number of servers and never scans them all. Randomness comes in through `rng`, so a
 //! balancer is a pure, unit-testable state machine.
 
+mod consistent_hash;
+pub mod hash;
+mod ip_hash;
 mod pool;
+mod power_of_two_choices;
+mod random;
 mod round_robin;
 
 use std::fmt;
 
 use crate::engine::{SimDuration, SimRng};
 
+pub use consistent_hash::ConsistentHash;
+pub use ip_hash::IpHash;
+pub use power_of_two_choices::PowerOfTwoChoices;
+pub use random::Random;
 pub use round_robin::RoundRobin;
 
 /// A server's identity for the whole run. Ids are dense (they index vectors) and are never
@@ -144,8 +153,16 @@ impl BalancerSpec {
     /// Builds an empty balancer; servers join it through [`Balancer::add`].
     /// `capacity` is the expected number of servers, to size index structures once.
     pub fn build(&self, capacity: usize) -> Box<dyn Balancer> {
-        // SKELETON: the other algorithms land with the balancer work.
-        let _ = self.virtual_nodes;
-        Box::new(RoundRobin::with_capacity(capacity))
+        match self.algorithm {
+            Algorithm::RoundRobin => Box::new(RoundRobin::with_capacity(capacity)),
+            // SKELETON: the load-aware and weighted algorithms land next.
+            Algorithm::WeightedRoundRobin
+            | Algorithm::LeastConnections
+            | Algorithm::LeastResponseTime => Box::new(RoundRobin::with_capacity(capacity)),
+            Algorithm::IpHash => Box::new(IpHash::with_capacity(capacity)),
+            Algorithm::Random => Box::new(Random::with_capacity(capacity)),
+            Algorithm::PowerOfTwoChoices => Box::new(PowerOfTwoChoices::with_capacity(capacity)),
+            Algorithm::ConsistentHash => Box::new(ConsistentHash::new(self.virtual_nodes)),
+        }
     }
 }
