@@ -10,6 +10,7 @@
 mod consistent_hash;
 pub mod hash;
 mod ip_hash;
+mod least_connections;
 mod pool;
 mod power_of_two_choices;
 mod random;
@@ -21,6 +22,7 @@ use crate::engine::{SimDuration, SimRng};
 
 pub use consistent_hash::ConsistentHash;
 pub use ip_hash::IpHash;
+pub use least_connections::LeastConnections;
 pub use power_of_two_choices::PowerOfTwoChoices;
 pub use random::Random;
 pub use round_robin::RoundRobin;
@@ -155,10 +157,11 @@ impl BalancerSpec {
     pub fn build(&self, capacity: usize) -> Box<dyn Balancer> {
         match self.algorithm {
             Algorithm::RoundRobin => Box::new(RoundRobin::with_capacity(capacity)),
-            // SKELETON: the load-aware and weighted algorithms land next.
-            Algorithm::WeightedRoundRobin
-            | Algorithm::LeastConnections
-            | Algorithm::LeastResponseTime => Box::new(RoundRobin::with_capacity(capacity)),
+            // SKELETON: weighted round robin and least response time land next.
+            Algorithm::WeightedRoundRobin | Algorithm::LeastResponseTime => {
+                Box::new(RoundRobin::with_capacity(capacity))
+            }
+            Algorithm::LeastConnections => Box::new(LeastConnections::with_capacity(capacity)),
             Algorithm::IpHash => Box::new(IpHash::with_capacity(capacity)),
             Algorithm::Random => Box::new(Random::with_capacity(capacity)),
             Algorithm::PowerOfTwoChoices => Box::new(PowerOfTwoChoices::with_capacity(capacity)),
