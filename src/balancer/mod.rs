@@ -7,14 +7,30 @@
 //! number of servers and never scans them all. Randomness comes in through `rng`, so a
 //! balancer is a pure, unit-testable state machine.
 
+mod consistent_hash;
+pub mod hash;
+mod indexed_heap;
+mod ip_hash;
+mod least_connections;
+mod least_response_time;
 mod pool;
+mod power_of_two_choices;
+mod random;
 mod round_robin;
+mod weighted_round_robin;
 
 use std::fmt;
 
 use crate::engine::{SimDuration, SimRng};
 
+pub use consistent_hash::ConsistentHash;
+pub use ip_hash::IpHash;
+pub use least_connections::LeastConnections;
+pub use least_response_time::LeastResponseTime;
+pub use power_of_two_choices::PowerOfTwoChoices;
+pub use random::Random;
 pub use round_robin::RoundRobin;
+pub use weighted_round_robin::WeightedRoundRobin;
 
 /// A server's identity for the whole run. Ids are dense (they index vectors) and are never
 /// reused within a run, even after the server leaves.
@@ -144,8 +160,15 @@ impl BalancerSpec {
     /// Builds an empty balancer; servers join it through [`Balancer::add`].
     /// `capacity` is the expected number of servers, to size index structures once.
     pub fn build(&self, capacity: usize) -> Box<dyn Balancer> {
-        // SKELETON: the other algorithms land with the balancer work.
-        let _ = self.virtual_nodes;
-        Box::new(RoundRobin::with_capacity(capacity))
+        match self.algorithm {
+            Algorithm::RoundRobin => Box::new(RoundRobin::with_capacity(capacity)),
+            Algorithm::WeightedRoundRobin => Box::new(WeightedRoundRobin::with_capacity(capacity)),
+            Algorithm::LeastConnections => Box::new(LeastConnections::with_capacity(capacity)),
+            Algorithm::LeastResponseTime => Box::new(LeastResponseTime::with_capacity(capacity)),
+            Algorithm::IpHash => Box::new(IpHash::with_capacity(capacity)),
+            Algorithm::Random => Box::new(Random::with_capacity(capacity)),
+            Algorithm::PowerOfTwoChoices => Box::new(PowerOfTwoChoices::with_capacity(capacity)),
+            Algorithm::ConsistentHash => Box::new(ConsistentHash::new(self.virtual_nodes)),
+        }
     }
 }
