@@ -74,10 +74,6 @@ pub fn hash_bytes(bytes: &[u8]) -> u64 {
     StableHasher::new().write(bytes).finish()
 }
 
-pub fn hash_str(text: &str) -> u64 {
-    hash_bytes(text.as_bytes())
-}
-
 /// The hash of a client address: its four bytes in network (big-endian) order.
 pub fn hash_addr(addr: ClientAddr) -> u64 {
     hash_bytes(&addr.0.to_be_bytes())
@@ -86,6 +82,10 @@ pub fn hash_addr(addr: ClientAddr) -> u64 {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn hash_str(text: &str) -> u64 {
+        hash_bytes(text.as_bytes())
+    }
 
     fn fnv1a(bytes: &[u8]) -> u64 {
         StableHasher::new().write(bytes).state
