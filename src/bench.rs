@@ -27,7 +27,9 @@ pub fn reference_model(servers: u32, requests: u64, algorithm: Algorithm) -> Run
             rate: RateSchedule::constant(rate),
             arrivals: ArrivalPattern::Poisson,
             service: ServiceDist::Exponential { mean: MEAN_SERVICE },
-            clients: 1000,
+            // Many clients, so that the hashing algorithms spread load as evenly as a
+            // large real population would.
+            clients: 1_000_000,
         },
         servers: vec![ServerGroupSpec {
             name: "server".into(),

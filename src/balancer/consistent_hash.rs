@@ -9,17 +9,22 @@
 //! string is formatted. Names are assumed unique: two servers with the same name collide
 //! on every point.
 //!
-//! Ties: two points with the same hash (a 64-bit collision) go to the lower `ServerId`;
-//! the other point is kept aside and takes over if the winner leaves, so the ring is always
-//! exactly the one the current members would build, whatever the order they came in.
+//! Ties: points are ordered by `(hash, ServerId)`, so of two points with the same hash (a
+//! 64-bit collision) the lower id owns it, and the other takes over if that one leaves: the
+//! ring is always exactly the one the current members would build, whatever their order.
 //!
-//! The ring is a `BTreeMap<u64, ServerId>`: lookup is `range(h..)`, O(log(n·v)), with no
-//! allocation; a join or leave inserts or removes `v` points, O(v·log(n·v)). A sorted
-//! `Vec` would make lookups a little faster (one contiguous binary search) but every join
-//! or leave O(n·v) element moves, and membership changes during a run (autoscaling,
-//! failures). `virtual_nodes` of 0 counts as 1, so that every member owns a point.
-
-use std::collections::{BTreeMap, BTreeSet};
+//! Ring positions are 32 bits (the top half of the 64-bit hash), as in ketama, the
+//! memcached ring this follows: a point is then 8 bytes, and 10,000 servers × 160 points
+//! fit in a processor's last-level cache, which decides the speed of a lookup at scale.
+//!
+//! Layout: the ring is a flat sorted vector plus a bucket index that maps the top bits of a
+//! hash to the first point at or after the bucket's start, with about four points per
+//! bucket: a lookup is one index read and a short forward scan within one or two cache
+//! lines, O(1) expected, where a tree or a binary search over 1.6 million points costs
+//! twenty dependent cache misses. A join or leave marks the ring stale; the next pick
+//! rebuilds it in O(n·v log(n·v)) — milliseconds for 10,000 servers — so changes at one
+//! instant cost one rebuild. `virtual_nodes` of 0 counts as 1, so that every member owns
+//! a point.
 
 use super::hash::{StableHasher, hash_addr};
 use super::{Backend, Balancer, RequestKey, ServerId};
@@ -27,112 +32,113 @@ use crate::engine::SimRng;
 
 pub struct ConsistentHash {
     virtual_nodes: u32,
-    ring: BTreeMap<u64, ServerId>,
-    /// Points that lost a collision to a lower id, as (hash, server). Almost always empty.
-    shadowed: BTreeSet<(u64, ServerId)>,
-    /// The points of each member (sorted, deduplicated), indexed by `ServerId`; `None` for
-    /// servers not in the pool.
-    points: Vec<Option<Box<[u64]>>>,
+    /// Every member's points as `(position, owner)`, sorted when `stale` is false.
+    ring: Vec<(u32, ServerId)>,
+    /// `buckets[b]` is the index in `ring` of the first point whose hash is at or after
+    /// `b << shift`.
+    buckets: Vec<u32>,
+    /// `32 - log2(buckets.len())`.
+    shift: u32,
+    /// A member joined or left since the ring was last sorted and indexed.
+    stale: bool,
+    /// Which ids are members, indexed by `ServerId`.
+    members: Vec<bool>,
 }
 
 impl ConsistentHash {
     pub fn new(virtual_nodes: u32) -> Self {
         ConsistentHash {
             virtual_nodes: virtual_nodes.max(1),
-            ring: BTreeMap::new(),
-            shadowed: BTreeSet::new(),
-            points: Vec::new(),
+            ring: Vec::new(),
+            buckets: Vec::new(),
+            shift: 32,
+            stale: false,
+            members: Vec::new(),
         }
     }
 
-    /// The ring position of point `index` of the server named `name`:
+    /// The ring position of point `index` of the server named `name`: the top 32 bits of
     /// `hash(format!("{name}#{index}"))`, without the formatting.
-    fn point(name: &str, index: u32) -> u64 {
-        StableHasher::new()
-            .write(name.as_bytes())
-            .write(b"#")
-            .write_decimal(index)
-            .finish()
+    fn point(name: &str, index: u32) -> u32 {
+        position(
+            StableHasher::new()
+                .write(name.as_bytes())
+                .write(b"#")
+                .write_decimal(index)
+                .finish(),
+        )
     }
 
-    fn insert_point(&mut self, hash: u64, server: ServerId) {
-        match self.ring.get(&hash) {
-            None => {
-                self.ring.insert(hash, server);
+    /// Sorts the ring and rebuilds the bucket index after membership changed.
+    fn rebuild(&mut self) {
+        self.ring.sort_unstable();
+        self.ring.dedup();
+        let points_per_bucket = 4;
+        let bits = (self.ring.len() / points_per_bucket)
+            .next_power_of_two()
+            .trailing_zeros()
+            .clamp(1, 31);
+        self.shift = 32 - bits;
+        self.buckets.clear();
+        let mut next = 0usize;
+        for bucket in 0..1u32 << bits {
+            let start = bucket << self.shift;
+            while next < self.ring.len() && self.ring[next].0 < start {
+                next += 1;
             }
-            Some(&owner) if server < owner => {
-                self.ring.insert(hash, server);
-                self.shadowed.insert((hash, owner));
-            }
-            Some(_) => {
-                self.shadowed.insert((hash, server));
-            }
+            self.buckets.push(next as u32);
         }
-    }
-
-    fn remove_point(&mut self, hash: u64, server: ServerId) {
-        if self.ring.get(&hash) != Some(&server) {
-            self.shadowed.remove(&(hash, server));
-            return;
-        }
-        let heir = self
-            .shadowed
-            .range((hash, ServerId(0))..=(hash, ServerId(u32::MAX)))
-            .next()
-            .copied();
-        match heir {
-            Some((_, heir)) => {
-                self.shadowed.remove(&(hash, heir));
-                self.ring.insert(hash, heir);
-            }
-            None => {
-                self.ring.remove(&hash);
-            }
-        }
+        self.stale = false;
     }
 
     /// The owner of the first point at or after `hash`, wrapping around.
-    fn owner(&self, hash: u64) -> Option<ServerId> {
+    fn owner(&mut self, hash: u32) -> Option<ServerId> {
+        if self.stale {
+            self.rebuild();
+        }
+        let mut index = *self.buckets.get((hash >> self.shift) as usize)? as usize;
+        while index < self.ring.len() && self.ring[index].0 < hash {
+            index += 1;
+        }
         self.ring
-            .range(hash..)
-            .next()
-            .or_else(|| self.ring.first_key_value())
-            .map(|(_, &server)| server)
+            .get(index)
+            .or_else(|| self.ring.first())
+            .map(|&(_, owner)| owner)
     }
 }
 
 impl Balancer for ConsistentHash {
     fn add(&mut self, backend: Backend<'_>) {
         let id = backend.id;
-        if self.points.get(id.index()).is_some_and(Option::is_some) {
+        if self.members.get(id.index()).copied().unwrap_or(false) {
             return;
         }
-        let mut points: Vec<u64> = (0..self.virtual_nodes)
-            .map(|i| Self::point(backend.name, i))
-            .collect();
-        points.sort_unstable();
-        points.dedup();
-        for &hash in &points {
-            self.insert_point(hash, id);
+        if self.members.len() <= id.index() {
+            self.members.resize(id.index() + 1, false);
         }
-        if self.points.len() <= id.index() {
-            self.points.resize_with(id.index() + 1, || None);
-        }
-        self.points[id.index()] = Some(points.into_boxed_slice());
+        self.members[id.index()] = true;
+        self.ring
+            .extend((0..self.virtual_nodes).map(|i| (Self::point(backend.name, i), id)));
+        self.stale = true;
     }
 
     fn remove(&mut self, server: ServerId) {
-        let Some(points) = self.points.get_mut(server.index()).and_then(Option::take) else {
+        if !self.members.get(server.index()).copied().unwrap_or(false) {
             return;
-        };
-        for &hash in points.iter() {
-            self.remove_point(hash, server);
         }
+        self.members[server.index()] = false;
+        self.ring.retain(|&(_, owner)| owner != server);
+        self.stale = true;
     }
 
     fn pick(&mut self, request: &RequestKey, _rng: &mut SimRng) -> Option<ServerId> {
-        self.owner(hash_addr(request.client))
+        self.owner(position(hash_addr(request.client)))
     }
+}
+
+/// A 64-bit hash's position on the 32-bit ring.
+fn position(hash: u64) -> u32 {
+    (hash >> 32) as u32
 }
 
 #[cfg(test)]
@@ -246,29 +252,41 @@ mod tests {
 
     #[test]
     fn lookups_wrap_around_the_top_of_the_ring() {
-        let balancer = balancer(3);
-        let (&last, _) = balancer.ring.last_key_value().unwrap();
-        let (_, &first_owner) = balancer.ring.first_key_value().unwrap();
-        assert!(last < u64::MAX);
+        let mut balancer = balancer(3);
+        balancer.rebuild();
+        let (last, last_owner) = *balancer.ring.last().unwrap();
+        let (_, first_owner) = *balancer.ring.first().unwrap();
+        assert!(last < u32::MAX);
         assert_eq!(balancer.owner(last + 1), Some(first_owner));
-        assert_eq!(balancer.owner(u64::MAX), Some(first_owner));
-        assert_eq!(balancer.owner(last), Some(balancer.ring[&last]));
+        assert_eq!(balancer.owner(u32::MAX), Some(first_owner));
+        assert_eq!(balancer.owner(last), Some(last_owner));
+    }
+
+    #[test]
+    fn every_lookup_finds_the_first_point_at_or_after_the_hash() {
+        let mut balancer = balancer(5);
+        balancer.rebuild();
+        let ring = balancer.ring.clone();
+        let mut rng = stream(4, 0, 0);
+        for _ in 0..10_000 {
+            let hash: u32 = rand::RngExt::random(&mut rng);
+            let expected = ring.iter().find(|p| p.0 >= hash).unwrap_or(&ring[0]).1;
+            assert_eq!(balancer.owner(hash), Some(expected));
+        }
     }
 
     #[test]
     fn colliding_points_go_to_the_lower_id_and_pass_on_when_it_leaves() {
         let mut balancer = ConsistentHash::new(1);
-        balancer.insert_point(42, ServerId(5));
-        balancer.insert_point(42, ServerId(2));
-        balancer.insert_point(42, ServerId(9));
+        balancer.members = vec![true; 10];
+        balancer.ring = vec![(42, ServerId(5)), (42, ServerId(2)), (42, ServerId(9))];
+        balancer.stale = true;
         assert_eq!(balancer.owner(0), Some(ServerId(2)));
-        balancer.remove_point(42, ServerId(9));
-        assert_eq!(balancer.owner(0), Some(ServerId(2)));
-        balancer.remove_point(42, ServerId(2));
+        balancer.remove(ServerId(2));
         assert_eq!(balancer.owner(0), Some(ServerId(5)));
-        balancer.remove_point(42, ServerId(5));
+        balancer.remove(ServerId(5));
+        balancer.remove(ServerId(9));
         assert_eq!(balancer.owner(0), None);
-        assert!(balancer.shadowed.is_empty());
     }
 
     #[test]
@@ -276,9 +294,12 @@ mod tests {
         let mut balancer = ConsistentHash::new(8);
         add(&mut balancer, 3, "twin");
         add(&mut balancer, 1, "twin");
-        assert!(balancer.ring.values().all(|&s| s == ServerId(1)));
+        let owners = |b: &mut ConsistentHash| -> Vec<ServerId> {
+            (0..64).map(|i| b.owner(i << 26).unwrap()).collect()
+        };
+        assert!(owners(&mut balancer).iter().all(|&s| s == ServerId(1)));
         balancer.remove(ServerId(1));
-        assert!(balancer.ring.values().all(|&s| s == ServerId(3)));
+        assert!(owners(&mut balancer).iter().all(|&s| s == ServerId(3)));
         assert_eq!(balancer.ring.len(), 8);
     }
 
