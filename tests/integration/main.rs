@@ -1,3 +1,8 @@
 //! lbsim's integration tests, one binary with a module per concern.
 
+mod cli;
+mod determinism;
+mod errors;
 mod queueing_theory;
+mod scenarios;
+mod support;

@@ -1,0 +1,66 @@
+//! Helpers shared by the integration tests: running the binary in a temp dir, reading CSVs.
+
+use std::path::{Path, PathBuf};
+use std::process::Output;
+
+use assert_cmd::Command;
+
+/// The repository root, where `scenarios/` lives.
+pub fn root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+/// Runs `lbsim` with `args` in `dir`.
+pub fn lbsim(dir: &Path, args: &[&str]) -> Output {
+    Command::cargo_bin("lbsim")
+        .expect("the lbsim binary is built")
+        .current_dir(dir)
+        .args(args)
+        .output()
+        .expect("lbsim runs")
+}
+
+/// Writes `text` to `dir/name` and returns the path.
+pub fn write(dir: &Path, name: &str, text: &str) -> PathBuf {
+    let path = dir.join(name);
+    std::fs::write(&path, text).expect("write fixture");
+    path
+}
+
+/// A CSV file as a header and rows of strings.
+pub fn read_csv(path: &Path) -> (Vec<String>, Vec<Vec<String>>) {
+    let mut reader = csv::Reader::from_path(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    let header = reader.headers().expect("header").iter().map(String::from).collect();
+    let rows = reader
+        .records()
+        .map(|r| r.expect("record").iter().map(String::from).collect())
+        .collect();
+    (header, rows)
+}
+
+/// The value of `column` in `row`.
+pub fn field<'a>(header: &[String], row: &'a [String], column: &str) -> &'a str {
+    let index = header.iter().position(|h| h == column).unwrap_or_else(|| panic!("no column {column}"));
+    &row[index]
+}
+
+/// A small, fast scenario: two algorithms over a few servers for one simulated minute.
+pub const SMALL: &str = r#"
+name = "small"
+seed = 9
+duration = "60s"
+warmup = "5s"
+
+[workload]
+rate = 300
+service = { dist = "lognormal", mean = "10ms", cv = 1.5 }
+
+[[servers]]
+name = "web"
+count = 4
+queue = 8
+
+[sweep]
+"balancer.algorithm" = ["round-robin", "least-connections"]
+"workload.rate" = [200, 380]
+"#;
