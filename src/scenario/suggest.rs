@@ -5,7 +5,8 @@
 //! own, so the fix can be copied from the message.
 
 /// The candidate closest to `input` by edit distance, when close enough to be a plausible
-/// typo: at most a third of the candidate's length (and at least one edit). Comparison
+/// typo: at most a third of the candidate's length (and at least one edit), or the
+/// candidate starts with the input as a whole word (`p99` finds `p99_ms`). Comparison
 /// ignores ASCII case and treats `_` and `-` alike, so `Round_Robin` finds `round-robin`.
 /// Ties go to the earlier candidate, so the answer never depends on anything but the list.
 pub fn closest<'a>(input: &str, candidates: impl IntoIterator<Item = &'a str>) -> Option<&'a str> {
@@ -23,9 +24,14 @@ pub fn closest<'a>(input: &str, candidates: impl IntoIterator<Item = &'a str>) -
     let input_chars = normalize(input);
     let mut best: Option<(usize, &str)> = None;
     for candidate in candidates {
-        let distance = edit_distance(&input_chars, &normalize(candidate));
-        let limit = (candidate.chars().count() / 3).max(1);
-        if distance <= limit && best.is_none_or(|(d, _)| distance < d) {
+        let candidate_chars = normalize(candidate);
+        let distance = edit_distance(&input_chars, &candidate_chars);
+        let limit = (candidate_chars.len() / 3).max(1);
+        let word_prefix = !input_chars.is_empty()
+            && candidate_chars.starts_with(&input_chars)
+            && candidate_chars.get(input_chars.len()) == Some(&'-');
+        let plausible = distance <= limit || word_prefix;
+        if plausible && best.is_none_or(|(d, _)| distance < d) {
             best = Some((distance, candidate));
         }
     }
@@ -113,6 +119,14 @@ mod tests {
     #[test]
     fn short_names_allow_one_edit() {
         assert_eq!(closest("c", ["cv", "max"]), Some("cv"));
+    }
+
+    #[test]
+    fn the_start_of_a_name_finds_the_whole_name() {
+        let metrics = ["p90_ms", "p99_ms", "p999_ms", "wait_p99_ms"];
+        assert_eq!(closest("p99", metrics), Some("p99_ms"));
+        assert_eq!(closest("wait_p99", metrics), Some("wait_p99_ms"));
+        assert_eq!(closest("p", metrics), None);
     }
 
     #[test]

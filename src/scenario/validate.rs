@@ -195,12 +195,16 @@ enum Bound {
 }
 
 impl Checker<'_> {
-    fn error(&mut self, offset: usize, path: &str, message: impl Into<String>) {
-        let under_removed = self.removed.iter().any(|removed| {
+    /// Whether `path` is, or is under, an entry serde rejected.
+    fn is_removed(&self, path: &str) -> bool {
+        self.removed.iter().any(|removed| {
             path.strip_prefix(removed.as_str())
                 .is_some_and(|rest| rest.is_empty() || rest.starts_with(['.', '[']))
-        });
-        if !under_removed {
+        })
+    }
+
+    fn error(&mut self, offset: usize, path: &str, message: impl Into<String>) {
+        if !self.is_removed(path) {
             self.errors.push(ScenarioError::at(
                 self.file,
                 self.source,
@@ -400,7 +404,7 @@ impl Checker<'_> {
             value.span().start,
             key_path,
             format!(
-                "matches no variant: found {label}, {}",
+                "matches no variant: found {label:?}, {}",
                 suggest::expected_one_of(&label, &labels)
             ),
         );
@@ -819,31 +823,16 @@ impl Checker<'_> {
             return None;
         }
         let mut specs = Some(Vec::with_capacity(groups.len()));
-        let mut names: Vec<(String, usize)> = Vec::new();
+        let mut names: Vec<(&str, usize)> = Vec::new();
         let mut total: u64 = 0;
         for (index, group) in groups.iter().enumerate() {
             let path = format!("servers[{index}]");
             let spec = self.server_group(group, &path, algorithm);
+            if !self.distinct_name(group, &path, index, &mut names) {
+                specs = None;
+            }
             if let Some(spec) = &spec {
                 total = total.saturating_add(u64::from(spec.count));
-                let name_offset = group
-                    .get_ref()
-                    .name
-                    .as_ref()
-                    .map_or(group.span().start, |n| n.span().start);
-                if let Some((_, first)) = names.iter().find(|(n, _)| *n == spec.name) {
-                    self.error(
-                        name_offset,
-                        &format!("{path}.name"),
-                        format!(
-                            "duplicate group name {:?} (servers[{first}] has it too); \
-                             give each [[servers]] group its own name",
-                            spec.name
-                        ),
-                    );
-                    specs = None;
-                }
-                names.push((spec.name.clone(), index));
             }
             match (&mut specs, spec) {
                 (Some(list), Some(spec)) => list.push(spec),
@@ -859,6 +848,37 @@ impl Checker<'_> {
             return None;
         }
         specs
+    }
+
+    /// Checks that a group's name (given or default) is not an earlier group's, and
+    /// records it in `names`; false for a duplicate.
+    fn distinct_name<'r>(
+        &mut self,
+        group: &'r Spanned<RawServer>,
+        path: &str,
+        index: usize,
+        names: &mut Vec<(&'r str, usize)>,
+    ) -> bool {
+        let name_path = format!("{path}.name");
+        let (name, offset) = match &group.get_ref().name {
+            Some(name) => (name.get_ref().as_str(), name.span().start),
+            // A name serde rejected fell back to the default: not a real duplicate.
+            None if self.is_removed(&name_path) => return true,
+            None => ("server", group.span().start),
+        };
+        if let Some((_, first)) = names.iter().find(|(n, _)| *n == name) {
+            self.error(
+                offset,
+                &name_path,
+                format!(
+                    "duplicate group name {name:?} (servers[{first}] has it too); \
+                     give each [[servers]] group its own name"
+                ),
+            );
+            return false;
+        }
+        names.push((name, index));
+        true
     }
 
     fn server_group(
@@ -1111,5 +1131,751 @@ fn check_name(name: &str) -> Result<(), String> {
         ))
     } else {
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::path::PathBuf;
+
+    use super::*;
+
+    const FIXTURES: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures");
+
+    /// A valid scenario to build test cases on.
+    const MINIMAL: &str = "duration = \"10s\"\n\
+                           [workload]\n\
+                           rate = 100\n\
+                           service = { dist = \"exponential\", mean = \"10ms\" }\n\
+                           [[servers]]\n\
+                           count = 2\n";
+
+    /// A fixture's text and its path relative to the crate, as a user would type it.
+    fn fixture(kind: &str, name: &str) -> (String, PathBuf) {
+        let source = std::fs::read_to_string(format!("{FIXTURES}/{kind}/{name}.toml"))
+            .unwrap_or_else(|e| panic!("{kind}/{name}.toml: {e}"));
+        (
+            source,
+            PathBuf::from(format!("tests/fixtures/{kind}/{name}.toml")),
+        )
+    }
+
+    fn valid(source: &str) -> Scenario {
+        validate(source, Path::new("x.toml")).unwrap_or_else(|e| panic!("{e}"))
+    }
+
+    /// Every error of a source, as printed.
+    fn errors(source: &str) -> Vec<String> {
+        match validate(source, Path::new("x.toml")) {
+            Ok(_) => Vec::new(),
+            Err(errors) => errors.0.iter().map(ToString::to_string).collect(),
+        }
+    }
+
+    /// The only error of a source, as printed.
+    fn error(source: &str) -> String {
+        let mut all = errors(source);
+        assert_eq!(all.len(), 1, "expected one error, got {all:#?}");
+        all.remove(0)
+    }
+
+    /// MINIMAL with `line` added (or replacing the key it sets) in `table` ("" for top).
+    fn with(table: &str, line: &str) -> String {
+        let key = line.split(" =").next().unwrap_or_default();
+        let mut out = String::new();
+        let mut current = String::new();
+        let mut done = false;
+        for l in MINIMAL.lines() {
+            if l.starts_with('[') {
+                if current == table && !done {
+                    out.push_str(line);
+                    out.push('\n');
+                    done = true;
+                }
+                current = l.trim_matches(['[', ']']).to_string();
+            } else if current == table && l.starts_with(&format!("{key} =")) {
+                continue;
+            }
+            out.push_str(l);
+            out.push('\n');
+        }
+        if !done {
+            if current != table {
+                out.push_str(&format!("[{table}]\n"));
+            }
+            out.push_str(line);
+            out.push('\n');
+        }
+        out
+    }
+
+    /// For each bad fixture: where its one mistake is reported, and what the message says.
+    const BAD_FIXTURES: &[(&str, &str, &str)] = &[
+        ("bad_name", "1:8: name: ", "found \"../etc\""),
+        (
+            "expect_unknown_metric",
+            "11:10: expect[0].metric: ",
+            "unknown metric \"p99\", expected one of \"replication\"",
+        ),
+        (
+            "negative_workers",
+            "9:11: servers[0].workers: ",
+            "expected a positive integer, found -3",
+        ),
+        (
+            "no_servers",
+            "1:1: servers: ",
+            "expected at least one [[servers]] group",
+        ),
+        (
+            "rate_schedule_out_of_order",
+            "4:36: workload.rate[2][0]: ",
+            "\"5m\" must come after the previous step's \"8m\"",
+        ),
+        (
+            "sweep_missing_group",
+            "11:1: sweep.\"servers.1.count\": ",
+            "there is no group servers.1: the file has one [[servers]] group, servers.0",
+        ),
+        (
+            "three_mistakes",
+            "6:42: workload.service.mean: ",
+            "expected a positive duration, found \"0ms\"",
+        ),
+        (
+            "unknown_algorithm",
+            "11:13: balancer.algorithm: ",
+            "unknown algorithm \"least-conections\", expected one of \"round-robin\"",
+        ),
+        (
+            "unknown_distribution",
+            "5:20: workload.service.dist: ",
+            "did you mean \"exponential\"?",
+        ),
+        (
+            "unknown_key",
+            "9:1: servers[0].wokers: ",
+            "unknown key \"wokers\", expected one of \"name\", \"count\", \"workers\"",
+        ),
+        (
+            "warmup_not_before_duration",
+            "2:10: warmup: ",
+            "expected a warmup shorter than duration (\"10s\"), found \"10s\"",
+        ),
+        (
+            "where_matches_no_variant",
+            "16:34: expect[0].where.\"balancer.algorithm\": ",
+            "matches no variant: found \"random\", expected one of \"round-robin\", \
+             \"least-connections\"",
+        ),
+        (
+            "wrong_type",
+            "1:12: duration: ",
+            "invalid type: integer `10`, expected a duration string",
+        ),
+        (
+            "zero_weight",
+            "13:10: servers[1].weight: ",
+            "expected a positive weight under \"weighted-round-robin\", found 0",
+        ),
+    ];
+
+    #[test]
+    fn every_bad_fixture_reports_its_mistake_at_file_line_col_and_key_path() {
+        for &(name, prefix, fragment) in BAD_FIXTURES {
+            let (source, path) = fixture("bad", name);
+            let errors = validate(&source, &path).expect_err(name).0;
+            if name != "three_mistakes" {
+                assert_eq!(errors.len(), 1, "{name}: {errors:#?}");
+            }
+            let first = errors[0].to_string();
+            let prefix = format!("{}:{prefix}", path.display());
+            assert!(
+                first.starts_with(&prefix),
+                "{name}: {first}\nexpected {prefix}"
+            );
+            assert!(
+                first.contains(fragment),
+                "{name}: {first}\nexpected {fragment}"
+            );
+        }
+    }
+
+    #[test]
+    fn every_bad_fixture_has_an_expectation() {
+        let entries = std::fs::read_dir(format!("{FIXTURES}/bad")).expect("fixtures/bad");
+        for entry in entries {
+            let path = entry.expect("an entry").path();
+            let stem = path.file_stem().unwrap_or_default().to_string_lossy();
+            assert!(
+                BAD_FIXTURES.iter().any(|(name, _, _)| *name == stem),
+                "{stem} is not in BAD_FIXTURES"
+            );
+        }
+    }
+
+    #[test]
+    fn a_file_with_three_mistakes_reports_all_three_in_file_order() {
+        let (source, path) = fixture("bad", "three_mistakes");
+        let errors = validate(&source, &path).expect_err("three mistakes").0;
+        let located: Vec<String> = errors
+            .iter()
+            .map(|e| {
+                let (line, col) = e.position.unwrap_or_default();
+                format!("{line}:{col} {}", e.key_path)
+            })
+            .collect();
+        assert_eq!(
+            located,
+            [
+                "6:42 workload.service.mean",
+                "9:9 servers[0].count",
+                "10:1 servers[0].sped",
+            ]
+        );
+        assert!(errors[2].message.ends_with("did you mean \"speed\"?"));
+    }
+
+    #[test]
+    fn the_minimal_fixture_fills_in_every_default() {
+        let (source, path) = fixture("good", "minimal");
+        let scenario = validate(&source, &path).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(scenario.name, "minimal");
+        assert_eq!(scenario.description, "");
+        assert_eq!(scenario.seed, 1);
+        assert_eq!(scenario.replications, 1);
+        assert!(scenario.swept_keys.is_empty());
+        assert!(scenario.expectations.is_empty());
+        assert_eq!(scenario.variants.len(), 1);
+        let variant = &scenario.variants[0];
+        assert_eq!(variant.label, "base");
+        assert_eq!(
+            variant.run,
+            RunSpec {
+                duration: SimDuration::from_secs(10),
+                warmup: SimDuration::ZERO,
+                sample_interval: Some(SimDuration::from_secs(1)),
+                workload: WorkloadSpec {
+                    rate: RateSchedule::constant(100.0),
+                    arrivals: ArrivalPattern::Poisson,
+                    service: ServiceDist::Exponential {
+                        mean: SimDuration::from_millis(10)
+                    },
+                    clients: 1000,
+                },
+                servers: vec![ServerGroupSpec {
+                    name: "server".to_string(),
+                    count: 2,
+                    workers: 1,
+                    queue_limit: None,
+                    speed: 1.0,
+                    weight: 1,
+                    zone: "a".to_string(),
+                }],
+                balancer: BalancerSpec {
+                    algorithm: Algorithm::RoundRobin,
+                    virtual_nodes: BalancerSpec::DEFAULT_VIRTUAL_NODES,
+                },
+            }
+        );
+    }
+
+    #[test]
+    fn the_sweep_fixture_expands_into_four_variants_in_order() {
+        let (source, path) = fixture("good", "sweep");
+        let scenario = validate(&source, &path).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(scenario.name, "sweep-example");
+        assert_eq!(scenario.seed, 42);
+        assert_eq!(scenario.replications, 2);
+        assert_eq!(
+            scenario.swept_keys,
+            ["balancer.algorithm", "workload.clients"]
+        );
+        let labels: Vec<&str> = scenario.variants.iter().map(|v| v.label.as_str()).collect();
+        assert_eq!(
+            labels,
+            [
+                "balancer.algorithm=round-robin,workload.clients=10",
+                "balancer.algorithm=round-robin,workload.clients=1000",
+                "balancer.algorithm=least-connections,workload.clients=10",
+                "balancer.algorithm=least-connections,workload.clients=1000",
+            ]
+        );
+        let last = &scenario.variants[3];
+        assert_eq!(last.values, ["least-connections", "1000"]);
+        assert_eq!(last.run.balancer.algorithm, Algorithm::LeastConnections);
+        assert_eq!(last.run.balancer.virtual_nodes, 40);
+        assert_eq!(last.run.workload.clients, 1000);
+        assert_eq!(scenario.variants[0].run.workload.clients, 10);
+        assert_eq!(last.run.sample_interval, None);
+        assert_eq!(last.run.warmup, SimDuration::from_secs(10));
+        assert_eq!(last.run.workload.arrivals, ArrivalPattern::Constant);
+        assert_eq!(
+            last.run.workload.rate.steps(),
+            [
+                (SimTime::ZERO, 100.0),
+                (SimTime::from_nanos(30_000_000_000), 300.0)
+            ]
+        );
+        assert_eq!(
+            last.run.workload.service,
+            ServiceDist::LogNormal {
+                mean: SimDuration::from_millis(5),
+                cv: 1.5
+            }
+        );
+        let web = &last.run.servers[0];
+        assert_eq!(
+            (
+                web.count,
+                web.workers,
+                web.queue_limit,
+                web.speed,
+                web.weight
+            ),
+            (4, 2, Some(16), 1.5, 3)
+        );
+        assert_eq!(web.zone, "b");
+        assert_eq!(last.run.servers[1].name, "slow");
+
+        let expectation = &scenario.expectations[0];
+        assert_eq!(expectation.metric, "p99_ms");
+        assert_eq!((expectation.min, expectation.max), (None, Some(250.0)));
+        assert_eq!(
+            expectation.filter,
+            [(
+                "balancer.algorithm".to_string(),
+                "least-connections".to_string()
+            )]
+        );
+        assert_eq!(expectation.location, "tests/fixtures/good/sweep.toml:36:1");
+    }
+
+    #[test]
+    fn a_bad_swept_value_is_reported_at_the_sweep() {
+        let source = format!("{MINIMAL}[sweep]\n\"servers.0.workers\" = [1, -2, 3]\n");
+        assert_eq!(
+            error(&source),
+            "x.toml:8:27: servers[0].workers: expected a positive integer, found -2"
+        );
+        let source = format!("{MINIMAL}[sweep]\n\"servers.0.workers\" = [1, \"two\"]\n");
+        assert_eq!(
+            error(&source),
+            "x.toml:8:27: servers[0].workers: invalid type: string \"two\", expected an integer"
+        );
+    }
+
+    #[test]
+    fn a_mistake_outside_the_sweep_is_reported_once() {
+        let source = with("", "warmup = \"1h\"");
+        let source = format!("{source}[sweep]\n\"workload.rate\" = [1, 2, 3]\n");
+        assert_eq!(errors(&source).len(), 1);
+    }
+
+    #[test]
+    fn a_misspelled_sweep_key_suggests_the_valid_one() {
+        let source = format!("{MINIMAL}[sweep]\n\"workload.clinets\" = [1]\n");
+        assert!(error(&source).starts_with(
+            "x.toml:8:1: sweep.\"workload.clinets\": \"workload\" has no key \"clinets\""
+        ));
+        assert!(error(&source).ends_with("did you mean \"clients\"?"));
+    }
+
+    #[test]
+    fn other_errors_are_still_found_when_the_sweep_is_bad() {
+        let source = with("", "warmup = \"1h\"");
+        let source = format!("{source}[sweep]\n\"servers.5.count\" = [1]\n");
+        let all = errors(&source);
+        assert_eq!(all.len(), 2, "{all:#?}");
+        assert!(all[0].starts_with("x.toml:2:10: warmup: "));
+        assert!(all[1].starts_with("x.toml:9:1: sweep.\"servers.5.count\": "));
+    }
+
+    #[test]
+    fn syntax_errors_are_located() {
+        let message = error("duration = \"10s\"\nduration = \"20s\"\n");
+        assert!(
+            message.starts_with("x.toml:2:1: duplicate key"),
+            "{message}"
+        );
+        assert_eq!(
+            error("a = [1,\n"),
+            "x.toml:1:8: unclosed array, expected `]`"
+        );
+    }
+
+    #[test]
+    fn an_empty_file_names_every_missing_part() {
+        assert_eq!(
+            errors(""),
+            [
+                "x.toml:1:1: duration: missing: expected a duration like \"10m\"",
+                "x.toml:1:1: workload: missing: expected a [workload] table",
+                "x.toml:1:1: servers: expected at least one [[servers]] group",
+            ]
+        );
+    }
+
+    #[test]
+    fn an_entry_serde_rejected_is_not_also_reported_missing() {
+        let source = "duration = 10\nservers = 4\n[workload]\nrate = 1\nservice = 3\n";
+        let all = errors(source);
+        let paths: Vec<&str> = all
+            .iter()
+            .map(|e| e.split(": ").nth(1).unwrap_or_default())
+            .collect();
+        assert_eq!(
+            paths,
+            ["duration", "servers", "workload.service"],
+            "{all:#?}"
+        );
+    }
+
+    #[test]
+    fn the_default_name_is_the_file_stem_and_must_be_valid() {
+        let scenario = validate(MINIMAL, Path::new("dir/my-case.v2.toml")).expect("valid");
+        assert_eq!(scenario.name, "my-case.v2");
+        let errors = validate(MINIMAL, Path::new("dir/my case.toml")).expect_err("a space");
+        assert_eq!(errors.0.len(), 1);
+        assert!(errors.0[0].message.contains("set `name`"));
+    }
+
+    #[test]
+    fn names_cannot_escape_the_output_folder() {
+        for name in [".", "..", "a/b", "", "x\\y", "naïve"] {
+            let source = with("", &format!("name = {name:?}"));
+            assert!(error(&source).contains("name: expected a name"), "{name:?}");
+        }
+        assert_eq!(valid(&with("", "name = \"a.b_c-1\"")).name, "a.b_c-1");
+        let long = "n".repeat(MAX_NAME_LEN + 1);
+        assert!(error(&with("", &format!("name = \"{long}\""))).contains("at most"));
+    }
+
+    #[test]
+    fn seed_and_replications_are_range_checked() {
+        assert_eq!(
+            error(&with("", "seed = -1")),
+            "x.toml:2:8: seed: expected a non-negative integer, found -1"
+        );
+        assert_eq!(valid(&with("", "seed = 0")).seed, 0);
+        assert!(error(&with("", "replications = 0")).ends_with("found 0"));
+        assert!(error(&with("", "replications = 5000000000")).contains("at most 4294967295"));
+    }
+
+    #[test]
+    fn the_time_series_interval_can_be_set_or_turned_off() {
+        let run = |line: &str| valid(&with("", line)).variants[0].run.sample_interval;
+        assert_eq!(
+            run("timeseries_interval = \"500ms\""),
+            Some(SimDuration::from_millis(500))
+        );
+        assert_eq!(run("timeseries_interval = \"off\""), None);
+        assert!(
+            error(&with("", "timeseries_interval = \"0s\""))
+                .ends_with("expected a positive duration or \"off\", found \"0s\"")
+        );
+        assert!(error(&with("", "timeseries_interval = \"of\"")).contains("\"off\""));
+    }
+
+    #[test]
+    fn durations_must_be_positive_and_well_formed() {
+        assert!(error(&with("", "duration = \"0s\"")).ends_with("found \"0s\""));
+        assert!(error(&with("", "duration = \"10\"")).contains("expected a unit"));
+        assert!(error(&with("", "warmup = \"-1s\"")).contains("non-negative"));
+        assert!(error(&with("", "duration = \"9999999999h\"")).contains("too long"));
+    }
+
+    #[test]
+    fn rates_must_be_finite_non_negative_and_somewhere_positive() {
+        for rate in ["0", "-5", "nan", "inf"] {
+            let message = error(&with("workload", &format!("rate = {rate}")));
+            assert!(
+                message.starts_with("x.toml:4:8: workload.rate: "),
+                "{message}"
+            );
+        }
+        assert!(
+            error(&with("workload", "rate = [[\"0s\", 0], [\"1s\", 0.0]]"))
+                .contains("at least one step with a positive rate")
+        );
+        assert!(
+            error(&with("workload", "rate = [[\"0s\", 1], [\"1s\", -2]]"))
+                .contains("workload.rate[1][1]: expected a non-negative number, found -2")
+        );
+        assert!(error(&with("workload", "rate = []")).contains("at least one"));
+        assert!(
+            error(&with("workload", "rate = [[\"0s\", 1], [\"0s\", 2]]"))
+                .contains("increasing time order")
+        );
+    }
+
+    #[test]
+    fn a_schedule_starting_late_begins_at_rate_zero() {
+        let scenario = valid(&with("workload", "rate = [[\"2s\", 50]]"));
+        assert_eq!(
+            scenario.variants[0].run.workload.rate.steps(),
+            [
+                (SimTime::ZERO, 0.0),
+                (SimTime::from_nanos(2_000_000_000), 50.0)
+            ]
+        );
+    }
+
+    #[test]
+    fn unknown_arrival_patterns_are_suggested() {
+        assert!(
+            error(&with("workload", "arrivals = \"posson\""))
+                .ends_with("did you mean \"poisson\"?")
+        );
+    }
+
+    fn service(table: &str) -> Result<ServiceDist, Vec<String>> {
+        let source = with("workload", &format!("service = {table}"));
+        match validate(&source, Path::new("x.toml")) {
+            Ok(s) => Ok(s.variants[0].run.workload.service),
+            Err(e) => Err(e
+                .0
+                .iter()
+                .map(|e| format!("{}: {}", e.key_path, e.message))
+                .collect()),
+        }
+    }
+
+    #[test]
+    fn every_distribution_takes_its_own_parameters() {
+        let ms = SimDuration::from_millis;
+        assert_eq!(
+            service("{ dist = \"constant\", mean = \"2ms\" }"),
+            Ok(ServiceDist::Constant { mean: ms(2) })
+        );
+        assert_eq!(
+            service("{ dist = \"uniform\", min = \"0ms\", max = \"4ms\" }"),
+            Ok(ServiceDist::Uniform {
+                min: ms(0),
+                max: ms(4)
+            })
+        );
+        assert_eq!(
+            service("{ dist = \"pareto\", mean = \"1ms\", shape = 2.5 }"),
+            Ok(ServiceDist::Pareto {
+                mean: ms(1),
+                shape: 2.5
+            })
+        );
+        assert_eq!(
+            service("{ dist = \"lognormal\", mean = \"1ms\", cv = 0 }"),
+            Ok(ServiceDist::LogNormal {
+                mean: ms(1),
+                cv: 0.0
+            })
+        );
+    }
+
+    #[test]
+    fn distribution_parameters_are_checked() {
+        assert_eq!(
+            service("{ dist = \"exponential\", mean = \"1ms\", cv = 2 }"),
+            Err(vec![
+                "workload.service.cv: \"exponential\" takes no cv: it takes mean".to_string()
+            ])
+        );
+        assert_eq!(
+            service("{ dist = \"lognormal\", mean = \"1ms\" }"),
+            Err(vec![
+                "workload.service.cv: missing: \"lognormal\" needs mean and cv".to_string()
+            ])
+        );
+        assert_eq!(
+            service("{ dist = \"uniform\", min = \"5ms\", max = \"4ms\" }"),
+            Err(vec![
+                "workload.service.min: expected min at most max (\"4ms\"), found \"5ms\""
+                    .to_string()
+            ])
+        );
+        assert_eq!(
+            service("{ dist = \"pareto\", mean = \"1ms\", shape = 1 }"),
+            Err(vec![
+                "workload.service.shape: expected a number greater than 1, found 1".to_string()
+            ])
+        );
+        assert_eq!(
+            service("{ dist = \"lognormal\", mean = \"1ms\", cv = -0.5 }"),
+            Err(vec![
+                "workload.service.cv: expected a non-negative number, found -0.5".to_string()
+            ])
+        );
+        assert_eq!(
+            service("{ mean = \"1ms\" }"),
+            Err(vec![
+                "workload.service.dist: missing: expected one of \"constant\", \
+                 \"exponential\", \"uniform\", \"lognormal\", \"pareto\""
+                    .to_string()
+            ])
+        );
+    }
+
+    #[test]
+    fn server_group_values_are_checked() {
+        let group = |line: &str| error(&with("servers", line));
+        assert!(group("count = 0").contains("servers[0].count: expected a positive integer"));
+        assert!(group("speed = 0").contains("servers[0].speed: expected a positive number"));
+        assert!(group("speed = inf").contains("expected a finite number, found inf"));
+        assert!(group("queue = -1").contains("expected a non-negative integer, found -1"));
+        assert!(group("queue = \"unbound\"").ends_with("did you mean \"unbounded\"?"));
+        assert!(group("weight = -1").contains("servers[0].weight"));
+        assert!(group("zone = \"\"").contains("servers[0].zone"));
+        assert!(group("count = 2000000").contains("at most 1000000 servers"));
+        let run = valid(&with("servers", "queue = 0")).variants[0].run.clone();
+        assert_eq!(run.servers[0].queue_limit, Some(0));
+    }
+
+    #[test]
+    fn a_zero_weight_is_fine_when_the_algorithm_ignores_weights() {
+        let scenario = valid(&with("servers", "weight = 0"));
+        assert_eq!(scenario.variants[0].run.servers[0].weight, 0);
+    }
+
+    #[test]
+    fn group_names_must_be_distinct_even_by_default() {
+        let source = format!("{MINIMAL}[[servers]]\n");
+        assert_eq!(
+            error(&source),
+            "x.toml:7:1: servers[1].name: duplicate group name \"server\" (servers[0] has \
+             it too); give each [[servers]] group its own name"
+        );
+        let source = format!("{MINIMAL}[[servers]]\nname = \"b\"\n");
+        assert_eq!(valid(&source).variants[0].run.servers.len(), 2);
+    }
+
+    #[test]
+    fn virtual_nodes_are_range_checked() {
+        let source = with("balancer", "virtual_nodes = 0");
+        assert!(error(&source).contains("balancer.virtual_nodes: expected a positive integer"));
+        let source = with("balancer", "virtual_nodes = 7");
+        assert_eq!(valid(&source).variants[0].run.balancer.virtual_nodes, 7);
+    }
+
+    fn expect(lines: &str, sweep: &str) -> Vec<String> {
+        errors(&format!("{MINIMAL}{sweep}\n[[expect]]\n{lines}\n"))
+    }
+
+    #[test]
+    fn expectations_are_checked() {
+        let no_sweep = "";
+        let sweep =
+            "[sweep]\n\"workload.rate\" = [600, 900.0]\n\"balancer.algorithm\" = [\"random\"]";
+        assert!(expect("max = 1", no_sweep)[0].contains("expect[0].metric: missing"));
+        assert!(expect("metric = \"p99_ms\"", no_sweep)[0].contains("expected a bound"));
+        assert!(
+            expect("metric = \"p99_ms\"\nmin = 2\nmax = 1", no_sweep)[0]
+                .contains("expect[0].min: expected min at most max (1), found 2")
+        );
+        assert!(expect("metric = \"variant\"\nmax = 1", no_sweep)[0].contains("holds text"));
+        assert!(
+            expect("metric = \"balancer.algorithm\"\nmax = 1", sweep)[0]
+                .contains("swept over text")
+        );
+        assert!(
+            expect(
+                "metric = \"mean_ms\"\nmax = 1\nwhere = { \"workload.rate\" = 1 }",
+                no_sweep
+            )[0]
+            .contains("\"workload.rate\" is not a swept key: this scenario has no [sweep]")
+        );
+        assert!(
+            expect(
+                "metric = \"mean_ms\"\nmax = 1\nwhere = { \"workload.rat\" = 1 }",
+                sweep
+            )[0]
+            .ends_with("did you mean \"workload.rate\"?")
+        );
+    }
+
+    #[test]
+    fn where_values_match_as_summary_csv_shows_them() {
+        let source = format!(
+            "{MINIMAL}[sweep]\n\"workload.rate\" = [600, 900.5]\n\
+             [[expect]]\nmetric = \"workload.rate\"\nmin = 1\n\
+             where = {{ workload.rate = 600.0 }}\n\
+             [[expect]]\nmetric = \"p50_ms\"\nmin = 0\n\
+             where = {{ \"workload.rate\" = 900.5 }}\n"
+        );
+        let scenario = valid(&source);
+        let filters: Vec<&[(String, String)]> = scenario
+            .expectations
+            .iter()
+            .map(|e| e.filter.as_slice())
+            .collect();
+        assert_eq!(
+            filters,
+            [
+                [("workload.rate".to_string(), "600".to_string())],
+                [("workload.rate".to_string(), "900.5".to_string())]
+            ]
+        );
+    }
+
+    #[test]
+    fn a_sweep_can_make_a_weight_invalid_for_some_variants_only() {
+        let source = format!(
+            "{}[sweep]\n\"balancer.algorithm\" = [\"round-robin\", \"weighted-round-robin\"]\n",
+            with("servers", "weight = 0")
+        );
+        assert!(error(&source).contains("expected a positive weight under"));
+    }
+
+    /// Values that break naive code: out of range, wrong type, empty, non-finite, huge.
+    const NASTY: &[&str] = &[
+        "-1",
+        "0",
+        "-0.0",
+        "nan",
+        "-inf",
+        "1e308",
+        "9223372036854775807",
+        "-9223372036854775808",
+        "\"\"",
+        "\"-1s\"",
+        "\"18446744073709551616ns\"",
+        "\"1.0000000001s\"",
+        "\"µ\"",
+        "[]",
+        "[[]]",
+        "[[\"0s\"]]",
+        "[[1, 2, 3]]",
+        "{}",
+        "{ a = 1 }",
+        "true",
+        "1979-05-27T07:32:00Z",
+    ];
+
+    #[test]
+    fn no_value_anywhere_makes_validation_panic() {
+        for name in ["minimal", "sweep"] {
+            let (source, _) = fixture("good", name);
+            for (i, line) in source.lines().enumerate() {
+                let Some((key, _)) = line.split_once(" = ") else {
+                    continue;
+                };
+                for nasty in NASTY {
+                    let mutated: Vec<String> = source
+                        .lines()
+                        .enumerate()
+                        .map(|(j, l)| {
+                            if i == j {
+                                format!("{key} = {nasty}")
+                            } else {
+                                l.to_string()
+                            }
+                        })
+                        .collect();
+                    let mutated = mutated.join("\n");
+                    let result = std::panic::catch_unwind(|| {
+                        let _ = validate(&mutated, Path::new("x.toml"));
+                    });
+                    assert!(result.is_ok(), "panicked on:\n{mutated}");
+                }
+            }
+        }
     }
 }
