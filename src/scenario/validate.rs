@@ -382,8 +382,10 @@ impl Checker<'_> {
             if sweep.rejected.contains(name) {
                 return None;
             }
-            let message = if sweep.keys.is_empty() {
+            let message = if sweep.keys.is_empty() && sweep.rejected.is_empty() {
                 format!("{name:?} is not a swept key: this scenario has no [sweep]")
+            } else if sweep.keys.is_empty() {
+                format!("{name:?} is not a swept key: nothing else is swept")
             } else {
                 let paths = sweep.paths();
                 let names: Vec<&str> = paths.iter().map(String::as_str).collect();
@@ -1850,6 +1852,19 @@ mod tests {
     ];
 
     #[test]
+    fn deep_nesting_is_an_error_not_a_stack_overflow() {
+        let depth = 100_000;
+        let source = format!("duration = {}{}", "[".repeat(depth), "]".repeat(depth));
+        assert!(!errors(&source).is_empty());
+        let source = format!(
+            "duration = {}1{}",
+            "{ a = ".repeat(depth),
+            " }".repeat(depth)
+        );
+        assert!(!errors(&source).is_empty());
+    }
+
+    #[test]
     fn no_value_anywhere_makes_validation_panic() {
         for name in ["minimal", "sweep"] {
             let (source, _) = fixture("good", name);
@@ -1878,4 +1893,96 @@ mod tests {
             }
         }
     }
+
+    proptest::proptest! {
+        #[test]
+        fn arbitrary_text_never_makes_validation_panic(
+            source in "[a-z_.=\\[\\]{}\"0-9 ,\n-]{0,300}"
+        ) {
+            let _ = validate(&source, Path::new("x.toml"));
+        }
+
+        #[test]
+        fn arbitrary_text_after_a_valid_file_never_makes_validation_panic(
+            tail in "[a-z_.=\\[\\]{}\"0-9 ,\n-]{0,200}"
+        ) {
+            let _ = validate(&format!("{MINIMAL}{tail}"), Path::new("x.toml"));
+        }
+
+        #[test]
+        fn random_files_of_known_keys_never_make_validation_panic(
+            lines in proptest::collection::vec((0..TABLES.len(), 0..KEYS.len(), 0..VALUES.len()), 0..24)
+        ) {
+            let mut source = String::new();
+            for (table, key, value) in lines {
+                source.push_str(&format!("{}\n{} = {}\n", TABLES[table], KEYS[key], VALUES[value]));
+            }
+            let _ = validate(&source, Path::new("x.toml"));
+        }
+    }
+
+    /// Building blocks for random scenario files.
+    const TABLES: &[&str] = &[
+        "",
+        "[workload]",
+        "[workload.service]",
+        "[[servers]]",
+        "[balancer]",
+        "[sweep]",
+        "[[expect]]",
+    ];
+    const KEYS: &[&str] = &[
+        "name",
+        "duration",
+        "warmup",
+        "seed",
+        "replications",
+        "timeseries_interval",
+        "rate",
+        "arrivals",
+        "dist",
+        "mean",
+        "min",
+        "max",
+        "cv",
+        "shape",
+        "clients",
+        "count",
+        "workers",
+        "queue",
+        "speed",
+        "weight",
+        "zone",
+        "algorithm",
+        "virtual_nodes",
+        "metric",
+        "where",
+        "\"servers.0.count\"",
+        "\"workload.rate\"",
+        "\"balancer.algorithm\"",
+        "bogus",
+    ];
+    const VALUES: &[&str] = &[
+        "1",
+        "0",
+        "-1",
+        "2.5",
+        "\"10s\"",
+        "\"0s\"",
+        "\"1ms\"",
+        "\"off\"",
+        "\"uniform\"",
+        "\"pareto\"",
+        "\"lognormal\"",
+        "\"weighted-round-robin\"",
+        "\"p99_ms\"",
+        "[1, 2]",
+        "[\"random\", \"ip-hash\"]",
+        "[[\"0s\", 1], [\"1s\", 0]]",
+        "[]",
+        "{ \"workload.rate\" = 1 }",
+        "{ dist = \"constant\", mean = \"1ms\" }",
+        "nan",
+        "true",
+    ];
 }
