@@ -6,12 +6,20 @@
 //! Every error names `file:line:col`, the key path, what was expected and, for a
 //! misspelled name, the closest valid one; all errors of a file are reported together.
 
+mod columns;
+mod duration;
 mod error;
+mod raw;
+mod suggest;
+mod sweep;
+mod validate;
 
 use std::path::{Path, PathBuf};
 
 use crate::model::RunSpec;
 
+pub use columns::{REQUIRED_COLUMNS, SUMMARY_METRICS};
+pub use duration::parse_duration;
 pub use error::{ScenarioError, ScenarioErrors};
 
 /// A validated scenario: its variants (one per sweep combination, or one named `base`)
@@ -65,8 +73,7 @@ impl Scenario {
     /// Validates scenario text as if read from `path` (which names it in errors and gives
     /// the default scenario name, its stem).
     pub fn from_source(source: &str, path: &Path) -> Result<Scenario, ScenarioErrors> {
-        let _ = (source, path);
-        todo!("SKELETON: validation lands with the scenario work")
+        validate::validate(source, path)
     }
 }
 

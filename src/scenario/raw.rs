@@ -1,0 +1,884 @@
+//! The scenario file as serde sees it, and reading it without stopping at the first error.
+//!
+//! These types mirror the file key for key (`deny_unknown_fields` everywhere, so a typo is
+//! never ignored) but check nothing beyond the TOML type: every field is optional and
+//! numbers are read wide (`i128`, `f64`), so that validation, which knows what each key
+//! means, can say `expected a positive integer, found -3` instead of serde's
+//! `invalid value: integer -3, expected u32`, and can report a missing key with the others.
+//! `Spanned` keeps each value's location for those messages.
+//!
+//! serde stops at the first error. [`read`] turns that into "all errors": it deserializes,
+//! and on an error finds the entry the error's span belongs to, records the error with that
+//! entry's key path, removes the entry and tries again, until the rest deserializes.
+//!
+//! The file's shape is also written down once more as data, [`SCENARIO_KEYS`], for the
+//! sweep, which must tell a valid-but-absent key (sweepable) from a typo; a unit test keeps
+//! it in step with the serde types.
+
+use std::fmt;
+use std::ops::Range;
+
+use serde::Deserialize;
+use serde::de::{self, IgnoredAny, MapAccess, SeqAccess, Unexpected, Visitor};
+use toml::Spanned;
+use toml::de::{DeTable, DeValue};
+
+use super::suggest;
+
+/// A whole scenario file (`[sweep]` excepted: it is expanded on the document before
+/// deserializing, see `sweep.rs`, and removed from it).
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawScenario {
+    pub name: Option<Spanned<String>>,
+    pub description: Option<Spanned<String>>,
+    pub seed: Option<Spanned<Int>>,
+    pub duration: Option<Spanned<DurationText>>,
+    pub warmup: Option<Spanned<DurationText>>,
+    pub replications: Option<Spanned<Int>>,
+    pub timeseries_interval: Option<Spanned<DurationText>>,
+    pub workload: Option<Spanned<RawWorkload>>,
+    pub servers: Option<Spanned<Vec<Spanned<RawServer>>>>,
+    pub balancer: Option<Spanned<RawBalancer>>,
+    /// Listed so that serde names it among the valid keys; always absent when read.
+    #[expect(dead_code, reason = "only here to be a known key")]
+    pub sweep: Option<IgnoredAny>,
+    #[serde(default)]
+    pub expect: Vec<Spanned<RawExpect>>,
+}
+
+/// `[workload]`.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawWorkload {
+    pub rate: Option<Spanned<RawRate>>,
+    pub arrivals: Option<Spanned<String>>,
+    pub service: Option<Spanned<RawService>>,
+    pub clients: Option<Spanned<Int>>,
+}
+
+/// `workload.service`: one struct for every distribution; which parameters a `dist` takes
+/// is checked in validation, where a missing or superfluous one can be named.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawService {
+    pub dist: Option<Spanned<String>>,
+    pub mean: Option<Spanned<DurationText>>,
+    pub min: Option<Spanned<DurationText>>,
+    pub max: Option<Spanned<DurationText>>,
+    pub cv: Option<Spanned<Number>>,
+    pub shape: Option<Spanned<Number>>,
+}
+
+/// One `[[servers]]` group.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawServer {
+    pub name: Option<Spanned<String>>,
+    pub count: Option<Spanned<Int>>,
+    pub workers: Option<Spanned<Int>>,
+    pub queue: Option<Spanned<RawQueue>>,
+    pub speed: Option<Spanned<Number>>,
+    pub weight: Option<Spanned<Int>>,
+    pub zone: Option<Spanned<String>>,
+}
+
+/// `[balancer]`. `virtual_nodes` only changes `consistent-hash`; it is accepted with other
+/// algorithms so that a sweep over `balancer.algorithm` can keep one `[balancer]` table.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawBalancer {
+    pub algorithm: Option<Spanned<String>>,
+    pub virtual_nodes: Option<Spanned<Int>>,
+}
+
+/// One `[[expect]]` bound.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawExpect {
+    pub metric: Option<Spanned<String>>,
+    pub min: Option<Spanned<Number>>,
+    pub max: Option<Spanned<Number>>,
+    #[serde(rename = "where")]
+    pub filter: Option<Spanned<Filter>>,
+}
+
+/// Any TOML integer, range-checked in validation.
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+pub struct Int(pub i128);
+
+/// Any TOML number (integer or float), checked in validation.
+#[derive(Copy, Clone, Debug, PartialEq)]
+pub struct Number(pub f64);
+
+/// A duration as written (`"1.5s"`), parsed in validation by `parse_duration`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct DurationText(pub String);
+
+/// `queue`: `"unbounded"` or a limit. Any string is kept, so validation can suggest.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum RawQueue {
+    Named(String),
+    Limit(i128),
+}
+
+/// `workload.rate`: requests per second, or a step schedule.
+#[derive(Clone, Debug, PartialEq)]
+pub enum RawRate {
+    PerSecond(f64),
+    Steps(Vec<Spanned<RawStep>>),
+}
+
+/// One `["start", rate]` step of a rate schedule.
+#[derive(Clone, Debug, PartialEq)]
+pub struct RawStep {
+    pub start: Spanned<DurationText>,
+    pub rate: Spanned<Number>,
+}
+
+/// A string, number or boolean: a swept value or a `where` value.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Scalar {
+    String(String),
+    Integer(i128),
+    Float(f64),
+    Boolean(bool),
+}
+
+/// `where = { "balancer.algorithm" = "random" }`: swept key to value, in file order.
+/// Unquoted dotted keys (`{ balancer.algorithm = "random" }`) mean the same and are
+/// flattened back to one dotted key.
+#[derive(Clone, Debug, PartialEq, Default)]
+pub struct Filter(pub Vec<(Spanned<String>, Spanned<Scalar>)>);
+
+// ---------------------------------------------------------------------------------------
+// The file's shape as data, for sweep paths.
+
+/// What a key holds, as far as sweeping it is concerned.
+#[derive(Copy, Clone, Debug)]
+pub enum Shape {
+    /// One value; a variant may override it.
+    Value,
+    /// A table of further keys.
+    Table(&'static [Key]),
+    /// An array of tables addressed by index (`servers.0.count`).
+    Groups(&'static [Key]),
+    /// Applies to the whole scenario (name, seed, ...), so it cannot differ per variant.
+    Scenario,
+}
+
+/// A key of the file and what it holds.
+#[derive(Copy, Clone, Debug)]
+pub struct Key {
+    pub name: &'static str,
+    pub shape: Shape,
+}
+
+const fn value(name: &'static str) -> Key {
+    Key {
+        name,
+        shape: Shape::Value,
+    }
+}
+
+const fn scenario_wide(name: &'static str) -> Key {
+    Key {
+        name,
+        shape: Shape::Scenario,
+    }
+}
+
+/// `workload.service` keys.
+pub const SERVICE_KEYS: &[Key] = &[
+    value("dist"),
+    value("mean"),
+    value("min"),
+    value("max"),
+    value("cv"),
+    value("shape"),
+];
+
+/// `[workload]` keys.
+pub const WORKLOAD_KEYS: &[Key] = &[
+    value("rate"),
+    value("arrivals"),
+    Key {
+        name: "service",
+        shape: Shape::Table(SERVICE_KEYS),
+    },
+    value("clients"),
+];
+
+/// `[[servers]]` keys.
+pub const SERVER_KEYS: &[Key] = &[
+    value("name"),
+    value("count"),
+    value("workers"),
+    value("queue"),
+    value("speed"),
+    value("weight"),
+    value("zone"),
+];
+
+/// `[balancer]` keys.
+pub const BALANCER_KEYS: &[Key] = &[value("algorithm"), value("virtual_nodes")];
+
+/// Top-level keys, in the order of [`RawScenario`]'s fields.
+pub const SCENARIO_KEYS: &[Key] = &[
+    scenario_wide("name"),
+    scenario_wide("description"),
+    scenario_wide("seed"),
+    value("duration"),
+    value("warmup"),
+    scenario_wide("replications"),
+    value("timeseries_interval"),
+    Key {
+        name: "workload",
+        shape: Shape::Table(WORKLOAD_KEYS),
+    },
+    Key {
+        name: "servers",
+        shape: Shape::Groups(SERVER_KEYS),
+    },
+    Key {
+        name: "balancer",
+        shape: Shape::Table(BALANCER_KEYS),
+    },
+    scenario_wide("sweep"),
+    scenario_wide("expect"),
+];
+
+// ---------------------------------------------------------------------------------------
+// Reading with every error.
+
+/// A problem serde found, located and named by key path.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RawError {
+    /// Byte offset in the source.
+    pub offset: usize,
+    /// `servers[0].workers`; empty when the error could not be placed.
+    pub path: String,
+    pub message: String,
+}
+
+/// The outcome of [`read`].
+#[derive(Debug, Default)]
+pub struct Reading {
+    /// What deserialized once the failing entries were removed; `None` only when an error
+    /// could not be tied to any entry.
+    pub raw: Option<RawScenario>,
+    pub errors: Vec<RawError>,
+    /// Key paths of the entries removed because they failed: validation must not report
+    /// them (or anything under them) again as missing.
+    pub removed: Vec<String>,
+}
+
+/// Deserializes a document, collecting every serde error rather than the first.
+pub fn read(document: &Spanned<DeTable<'_>>) -> Reading {
+    let mut table = document.clone();
+    let mut reading = Reading::default();
+    loop {
+        let error = match RawScenario::deserialize(toml::de::Deserializer::from(table.clone())) {
+            Ok(raw) => {
+                reading.raw = Some(raw);
+                return reading;
+            }
+            Err(error) => error,
+        };
+        let message = describe(error.message());
+        let span = error.span().filter(|s| !s.is_empty());
+        let located = span.clone().and_then(|span| locate(table.get_ref(), &span));
+        let Some(steps) = located else {
+            reading.errors.push(RawError {
+                offset: span.map_or(0, |s| s.start),
+                path: String::new(),
+                message,
+            });
+            return reading;
+        };
+        // Remove the innermost table entry holding the error (an array element cannot be
+        // removed without renumbering its siblings, so an error inside an array takes the
+        // whole array with it).
+        let entry_len = steps
+            .iter()
+            .rposition(|s| matches!(s, Step::Key(_)))
+            .map_or(0, |i| i + 1);
+        reading.errors.push(RawError {
+            offset: span.map_or(0, |s| s.start),
+            path: display_path(&steps),
+            message,
+        });
+        let entry = steps.get(..entry_len).unwrap_or_default();
+        if !remove(table.get_mut(), entry) {
+            return reading;
+        }
+        reading.removed.push(display_path(entry));
+    }
+}
+
+/// One step of a key path into a document.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Step {
+    Key(String),
+    Index(usize),
+}
+
+/// `servers[0].workers`, `expect[1].where."balancer.algorithm"`: keys joined by dots,
+/// indices in brackets, keys that are not bare TOML keys quoted.
+pub fn display_path(steps: &[Step]) -> String {
+    let mut path = String::new();
+    for step in steps {
+        match step {
+            Step::Key(key) => {
+                if !path.is_empty() {
+                    path.push('.');
+                }
+                path.push_str(&display_key(key));
+            }
+            Step::Index(index) => path.push_str(&format!("[{index}]")),
+        }
+    }
+    path
+}
+
+/// A key as it appears in a path: bare when TOML allows it, quoted otherwise.
+pub fn display_key(key: &str) -> String {
+    let bare = !key.is_empty()
+        && key
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-');
+    if bare {
+        key.to_string()
+    } else {
+        format!("{key:?}")
+    }
+}
+
+/// The path of the innermost entry or array element whose key or value span contains
+/// `span`. Every table is searched, because a `[table]`'s own span covers only its header.
+fn locate(table: &DeTable<'_>, span: &Range<usize>) -> Option<Vec<Step>> {
+    let mut best = None;
+    search_table(table, span, &mut Vec::new(), &mut best);
+    best
+}
+
+fn contains(outer: &Range<usize>, inner: &Range<usize>) -> bool {
+    !outer.is_empty() && outer.start <= inner.start && inner.end <= outer.end
+}
+
+fn search_table(
+    table: &DeTable<'_>,
+    span: &Range<usize>,
+    path: &mut Vec<Step>,
+    best: &mut Option<Vec<Step>>,
+) {
+    for (key, value) in table.iter() {
+        path.push(Step::Key(key.get_ref().to_string()));
+        if contains(&key.span(), span) || contains(&value.span(), span) {
+            consider(path, best);
+        }
+        search_value(value.get_ref(), span, path, best);
+        path.pop();
+    }
+}
+
+fn search_value(
+    value: &DeValue<'_>,
+    span: &Range<usize>,
+    path: &mut Vec<Step>,
+    best: &mut Option<Vec<Step>>,
+) {
+    match value {
+        DeValue::Table(table) => search_table(table, span, path, best),
+        DeValue::Array(array) => {
+            for (index, element) in array.iter().enumerate() {
+                path.push(Step::Index(index));
+                if contains(&element.span(), span) {
+                    consider(path, best);
+                }
+                search_value(element.get_ref(), span, path, best);
+                path.pop();
+            }
+        }
+        _ => {}
+    }
+}
+
+fn consider(path: &[Step], best: &mut Option<Vec<Step>>) {
+    if best.as_ref().is_none_or(|b| path.len() > b.len()) {
+        *best = Some(path.to_vec());
+    }
+}
+
+/// Removes the entry at `steps` (which ends in a key); false when there is none.
+fn remove(table: &mut DeTable<'_>, steps: &[Step]) -> bool {
+    match steps {
+        [Step::Key(key)] => table.remove(key.as_str()).is_some(),
+        [Step::Key(key), rest @ ..] => match table.get_mut(key.as_str()) {
+            Some(value) => remove_in(value.get_mut(), rest),
+            None => false,
+        },
+        _ => false,
+    }
+}
+
+fn remove_in(value: &mut DeValue<'_>, steps: &[Step]) -> bool {
+    match (value, steps) {
+        (DeValue::Table(table), _) => remove(table, steps),
+        (DeValue::Array(array), [Step::Index(index), rest @ ..]) => match array.get_mut(*index) {
+            Some(element) => remove_in(element.get_mut(), rest),
+            None => false,
+        },
+        _ => false,
+    }
+}
+
+/// serde's message, except that an unknown field becomes an unknown key with the valid
+/// keys quoted and the closest one suggested.
+fn describe(message: &str) -> String {
+    let Some(rest) = message.strip_prefix("unknown field `") else {
+        return message.to_string();
+    };
+    let Some((field, rest)) = rest.split_once('`') else {
+        return message.to_string();
+    };
+    let expected: Vec<&str> = rest.split('`').skip(1).step_by(2).collect();
+    if expected.is_empty() {
+        format!("unknown key {field:?}: this table takes no keys")
+    } else {
+        format!(
+            "unknown key {field:?}, {}",
+            suggest::expected_one_of(field, &expected)
+        )
+    }
+}
+
+// ---------------------------------------------------------------------------------------
+// Deserialize implementations for the wide value types.
+
+impl<'de> Deserialize<'de> for Int {
+    fn deserialize<D: de::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct IntVisitor;
+        impl Visitor<'_> for IntVisitor {
+            type Value = Int;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("an integer")
+            }
+            fn visit_i64<E: de::Error>(self, v: i64) -> Result<Int, E> {
+                Ok(Int(i128::from(v)))
+            }
+            fn visit_u64<E: de::Error>(self, v: u64) -> Result<Int, E> {
+                Ok(Int(i128::from(v)))
+            }
+            fn visit_i128<E: de::Error>(self, v: i128) -> Result<Int, E> {
+                Ok(Int(v))
+            }
+            fn visit_u128<E: de::Error>(self, v: u128) -> Result<Int, E> {
+                i128::try_from(v)
+                    .map(Int)
+                    .map_err(|_| E::custom(format!("integer {v} is too large")))
+            }
+        }
+        deserializer.deserialize_i128(IntVisitor)
+    }
+}
+
+impl<'de> Deserialize<'de> for Number {
+    fn deserialize<D: de::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct NumberVisitor;
+        impl Visitor<'_> for NumberVisitor {
+            type Value = Number;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a number")
+            }
+            fn visit_i64<E: de::Error>(self, v: i64) -> Result<Number, E> {
+                Ok(Number(v as f64))
+            }
+            fn visit_u64<E: de::Error>(self, v: u64) -> Result<Number, E> {
+                Ok(Number(v as f64))
+            }
+            fn visit_i128<E: de::Error>(self, v: i128) -> Result<Number, E> {
+                Ok(Number(v as f64))
+            }
+            fn visit_u128<E: de::Error>(self, v: u128) -> Result<Number, E> {
+                Ok(Number(v as f64))
+            }
+            fn visit_f64<E: de::Error>(self, v: f64) -> Result<Number, E> {
+                Ok(Number(v))
+            }
+        }
+        deserializer.deserialize_f64(NumberVisitor)
+    }
+}
+
+impl<'de> Deserialize<'de> for DurationText {
+    fn deserialize<D: de::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct DurationVisitor;
+        impl Visitor<'_> for DurationVisitor {
+            type Value = DurationText;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a duration string with a unit, like \"10s\"")
+            }
+            fn visit_str<E: de::Error>(self, v: &str) -> Result<DurationText, E> {
+                Ok(DurationText(v.to_string()))
+            }
+        }
+        deserializer.deserialize_str(DurationVisitor)
+    }
+}
+
+impl<'de> Deserialize<'de> for RawQueue {
+    fn deserialize<D: de::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct QueueVisitor;
+        impl Visitor<'_> for QueueVisitor {
+            type Value = RawQueue;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("\"unbounded\" or a non-negative integer")
+            }
+            fn visit_str<E: de::Error>(self, v: &str) -> Result<RawQueue, E> {
+                Ok(RawQueue::Named(v.to_string()))
+            }
+            fn visit_i64<E: de::Error>(self, v: i64) -> Result<RawQueue, E> {
+                Ok(RawQueue::Limit(i128::from(v)))
+            }
+            fn visit_u64<E: de::Error>(self, v: u64) -> Result<RawQueue, E> {
+                Ok(RawQueue::Limit(i128::from(v)))
+            }
+        }
+        deserializer.deserialize_any(QueueVisitor)
+    }
+}
+
+impl<'de> Deserialize<'de> for RawRate {
+    fn deserialize<D: de::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct RateVisitor;
+        impl<'de> Visitor<'de> for RateVisitor {
+            type Value = RawRate;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str(
+                    "requests per second, or a schedule of [\"start\", rate] steps \
+                     like [[\"0s\", 100], [\"5m\", 900]]",
+                )
+            }
+            fn visit_i64<E: de::Error>(self, v: i64) -> Result<RawRate, E> {
+                Ok(RawRate::PerSecond(v as f64))
+            }
+            fn visit_u64<E: de::Error>(self, v: u64) -> Result<RawRate, E> {
+                Ok(RawRate::PerSecond(v as f64))
+            }
+            fn visit_f64<E: de::Error>(self, v: f64) -> Result<RawRate, E> {
+                Ok(RawRate::PerSecond(v))
+            }
+            fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<RawRate, A::Error> {
+                let mut steps = Vec::new();
+                while let Some(step) = seq.next_element()? {
+                    steps.push(step);
+                }
+                Ok(RawRate::Steps(steps))
+            }
+        }
+        deserializer.deserialize_any(RateVisitor)
+    }
+}
+
+impl<'de> Deserialize<'de> for RawStep {
+    fn deserialize<D: de::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct StepVisitor;
+        impl<'de> Visitor<'de> for StepVisitor {
+            type Value = RawStep;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a [\"start\", rate] step like [\"5m\", 900]")
+            }
+            fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<RawStep, A::Error> {
+                let start = seq
+                    .next_element()?
+                    .ok_or_else(|| de::Error::invalid_length(0, &self))?;
+                let rate = seq
+                    .next_element()?
+                    .ok_or_else(|| de::Error::invalid_length(1, &self))?;
+                let mut extra = 0;
+                while seq.next_element::<IgnoredAny>()?.is_some() {
+                    extra += 1;
+                }
+                if extra > 0 {
+                    return Err(de::Error::invalid_length(2 + extra, &self));
+                }
+                Ok(RawStep { start, rate })
+            }
+        }
+        deserializer.deserialize_seq(StepVisitor)
+    }
+}
+
+impl Scalar {
+    /// The scalar a parsed TOML value holds, if it is one.
+    pub fn from_value(value: &DeValue<'_>) -> Option<Scalar> {
+        match value {
+            DeValue::String(s) => Some(Scalar::String(s.to_string())),
+            DeValue::Integer(i) => i128::from_str_radix(i.as_str(), i.radix())
+                .ok()
+                .map(Scalar::Integer),
+            DeValue::Float(f) => f.as_str().parse().ok().map(Scalar::Float),
+            DeValue::Boolean(b) => Some(Scalar::Boolean(*b)),
+            _ => None,
+        }
+    }
+
+    pub fn is_number(&self) -> bool {
+        matches!(self, Scalar::Integer(_) | Scalar::Float(_))
+    }
+}
+
+/// As written in summary.csv and variant labels: strings without quotes, integers as
+/// integers, floats in Rust's shortest form (`0.5`), booleans as `true`/`false`.
+impl fmt::Display for Scalar {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Scalar::String(s) => f.write_str(s),
+            Scalar::Integer(i) => write!(f, "{i}"),
+            Scalar::Float(x) => write!(f, "{x}"),
+            Scalar::Boolean(b) => write!(f, "{b}"),
+        }
+    }
+}
+
+/// Marks the private key under which toml hands a datetime to a visitor as a map.
+const DATETIME_KEY_PREFIX: &str = "$__toml_private";
+
+/// A `where` value: a scalar, or a nested table from an unquoted dotted key.
+enum FilterValue {
+    Scalar(Scalar),
+    Table(Vec<(Spanned<String>, Spanned<FilterValue>)>),
+}
+
+struct FilterValueVisitor;
+
+impl<'de> Visitor<'de> for FilterValueVisitor {
+    type Value = FilterValue;
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("a string, number or boolean")
+    }
+    fn visit_bool<E: de::Error>(self, v: bool) -> Result<FilterValue, E> {
+        Ok(FilterValue::Scalar(Scalar::Boolean(v)))
+    }
+    fn visit_i64<E: de::Error>(self, v: i64) -> Result<FilterValue, E> {
+        Ok(FilterValue::Scalar(Scalar::Integer(i128::from(v))))
+    }
+    fn visit_u64<E: de::Error>(self, v: u64) -> Result<FilterValue, E> {
+        Ok(FilterValue::Scalar(Scalar::Integer(i128::from(v))))
+    }
+    fn visit_f64<E: de::Error>(self, v: f64) -> Result<FilterValue, E> {
+        Ok(FilterValue::Scalar(Scalar::Float(v)))
+    }
+    fn visit_str<E: de::Error>(self, v: &str) -> Result<FilterValue, E> {
+        Ok(FilterValue::Scalar(Scalar::String(v.to_string())))
+    }
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<FilterValue, A::Error> {
+        let mut entries = Vec::new();
+        while let Some(key) = map.next_key::<Spanned<String>>()? {
+            if key.get_ref().starts_with(DATETIME_KEY_PREFIX) {
+                return Err(de::Error::invalid_type(
+                    Unexpected::Other("datetime"),
+                    &self,
+                ));
+            }
+            let value: Spanned<FilterValue> = map.next_value()?;
+            entries.push((key, value));
+        }
+        Ok(FilterValue::Table(entries))
+    }
+}
+
+impl<'de> Deserialize<'de> for FilterValue {
+    fn deserialize<D: de::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        deserializer.deserialize_any(FilterValueVisitor)
+    }
+}
+
+impl<'de> Deserialize<'de> for Filter {
+    fn deserialize<D: de::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct FilterVisitor;
+        impl<'de> Visitor<'de> for FilterVisitor {
+            type Value = Filter;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a table of swept key = value")
+            }
+            fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<Filter, A::Error> {
+                let FilterValue::Table(entries) = FilterValueVisitor.visit_map(map)? else {
+                    return Err(de::Error::invalid_type(Unexpected::Map, &self));
+                };
+                let mut flat = Vec::new();
+                flatten(entries, None, &mut flat);
+                Ok(Filter(flat))
+            }
+        }
+        deserializer.deserialize_map(FilterVisitor)
+    }
+}
+
+/// Joins nested `where` tables into dotted keys; a joined key spans from its first part
+/// to its last.
+fn flatten(
+    entries: Vec<(Spanned<String>, Spanned<FilterValue>)>,
+    prefix: Option<&Spanned<String>>,
+    out: &mut Vec<(Spanned<String>, Spanned<Scalar>)>,
+) {
+    for (key, value) in entries {
+        let key = match prefix {
+            Some(prefix) => Spanned::new(
+                prefix.span().start..key.span().end,
+                format!("{}.{}", prefix.get_ref(), key.get_ref()),
+            ),
+            None => key,
+        };
+        let span = value.span();
+        match value.into_inner() {
+            FilterValue::Scalar(scalar) => out.push((key, Spanned::new(span, scalar))),
+            FilterValue::Table(nested) => flatten(nested, Some(&key), out),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn read_source(source: &str) -> Reading {
+        let document = DeTable::parse(source).expect("valid TOML");
+        read(&document)
+    }
+
+    /// The keys serde accepts in a table, from the unknown-key error it gives there.
+    fn serde_keys(source: &str) -> Vec<String> {
+        let reading = read_source(source);
+        let message = &reading
+            .errors
+            .first()
+            .expect("an unknown-key error")
+            .message;
+        let (_, list) = message.split_once("expected").expect("a list of keys");
+        let list = list.split(';').next().unwrap_or_default();
+        list.split('"')
+            .skip(1)
+            .step_by(2)
+            .map(str::to_string)
+            .collect()
+    }
+
+    fn names(keys: &[Key]) -> Vec<String> {
+        keys.iter().map(|k| k.name.to_string()).collect()
+    }
+
+    #[test]
+    fn the_key_schema_matches_the_serde_types() {
+        assert_eq!(serde_keys("bogus = 1"), names(SCENARIO_KEYS));
+        assert_eq!(serde_keys("[workload]\nbogus = 1"), names(WORKLOAD_KEYS));
+        assert_eq!(
+            serde_keys("[workload.service]\nbogus = 1"),
+            names(SERVICE_KEYS)
+        );
+        assert_eq!(serde_keys("[[servers]]\nbogus = 1"), names(SERVER_KEYS));
+        assert_eq!(serde_keys("[balancer]\nbogus = 1"), names(BALANCER_KEYS));
+        assert_eq!(
+            serde_keys("[[expect]]\nbogus = 1"),
+            ["metric", "min", "max", "where"]
+        );
+    }
+
+    #[test]
+    fn a_valid_file_reads_without_errors() {
+        let reading = read_source(
+            "duration = \"10s\"\nseed = 7\n[workload]\nrate = [[\"0s\", 1], [\"1s\", 2.5]]\n\
+             service = { dist = \"uniform\", min = \"1ms\", max = \"2ms\" }\n\
+             [[servers]]\nqueue = \"unbounded\"\n[[servers]]\nqueue = 4\n\
+             [[expect]]\nmetric = \"p99_ms\"\nmax = 3\nwhere = { a.b = 1, \"c.d\" = \"x\" }\n",
+        );
+        assert_eq!(reading.errors, []);
+        let raw = reading.raw.expect("read");
+        assert_eq!(raw.seed.map(|s| s.into_inner()), Some(Int(7)));
+        let rate = raw.workload.and_then(|w| w.into_inner().rate);
+        let Some(RawRate::Steps(steps)) = rate.map(Spanned::into_inner) else {
+            panic!("a schedule")
+        };
+        assert_eq!(steps.len(), 2);
+        let filter = raw.expect[0].get_ref().filter.clone().expect("where");
+        let keys: Vec<&str> = filter
+            .get_ref()
+            .0
+            .iter()
+            .map(|(k, _)| k.as_ref().as_str())
+            .collect();
+        assert_eq!(keys, ["a.b", "c.d"]);
+    }
+
+    #[test]
+    fn every_serde_error_is_reported_with_its_key_path() {
+        let source = "seed = \"x\"\nbogus = 1\n[[servers]]\nworkers = 1.5\nwokers = 2\n";
+        let reading = read_source(source);
+        let paths: Vec<&str> = reading.errors.iter().map(|e| e.path.as_str()).collect();
+        assert_eq!(
+            paths,
+            ["seed", "bogus", "servers[0].workers", "servers[0].wokers"]
+        );
+        assert_eq!(
+            reading.errors[3].message,
+            "unknown key \"wokers\", expected one of \"name\", \"count\", \"workers\", \
+             \"queue\", \"speed\", \"weight\", \"zone\"; did you mean \"workers\"?"
+        );
+        assert_eq!(reading.errors[2].offset, source.find("1.5").unwrap());
+        assert!(reading.raw.is_some());
+        assert_eq!(reading.removed.len(), 4);
+    }
+
+    #[test]
+    fn an_error_inside_an_array_names_the_element() {
+        let reading = read_source("[workload]\nrate = [[\"0s\", 1], [\"1s\", \"x\"]]\n");
+        assert_eq!(reading.errors.len(), 1);
+        assert_eq!(reading.errors[0].path, "workload.rate[1][1]");
+        assert_eq!(
+            reading.errors[0].message,
+            "invalid type: string \"x\", expected a number"
+        );
+        assert_eq!(reading.removed, ["workload.rate"]);
+    }
+
+    #[test]
+    fn a_step_must_have_exactly_two_elements() {
+        let reading = read_source("[workload]\nrate = [[\"0s\", 1, 2]]\n");
+        assert_eq!(reading.errors[0].path, "workload.rate[0]");
+        assert!(reading.errors[0].message.contains("invalid length 3"));
+    }
+
+    #[test]
+    fn paths_quote_keys_that_are_not_bare() {
+        let steps = [
+            Step::Key("expect".into()),
+            Step::Index(1),
+            Step::Key("where".into()),
+            Step::Key("balancer.algorithm".into()),
+        ];
+        assert_eq!(
+            display_path(&steps),
+            "expect[1].where.\"balancer.algorithm\""
+        );
+    }
+
+    #[test]
+    fn scalars_display_as_in_summary_csv() {
+        assert_eq!(Scalar::String("random".into()).to_string(), "random");
+        assert_eq!(Scalar::Integer(600).to_string(), "600");
+        assert_eq!(Scalar::Float(0.5).to_string(), "0.5");
+        assert_eq!(Scalar::Float(600.0).to_string(), "600");
+        assert_eq!(Scalar::Boolean(true).to_string(), "true");
+    }
+
+    #[test]
+    fn scalars_read_from_toml_values_in_any_notation() {
+        let document = DeTable::parse("a = 0x10\nb = 1_000\nc = 1_0.5e1\nd = [1]").unwrap();
+        let scalar = |key: &str| Scalar::from_value(document.get_ref().get(key).unwrap().get_ref());
+        assert_eq!(scalar("a"), Some(Scalar::Integer(16)));
+        assert_eq!(scalar("b"), Some(Scalar::Integer(1000)));
+        assert_eq!(scalar("c"), Some(Scalar::Float(105.0)));
+        assert_eq!(scalar("d"), None);
+    }
+}

@@ -1,0 +1,145 @@
+//! "Did you mean ...?": the closest valid name to a misspelled one.
+//!
+//! Every error about an unknown name (key, algorithm, distribution, metric, sweep path)
+//! lists the valid names; when one of them is only a typo away it is also offered on its
+//! own, so the fix can be copied from the message.
+
+/// The candidate closest to `input` by edit distance, when close enough to be a plausible
+/// typo: at most a third of the candidate's length (and at least one edit), or the
+/// candidate starts with the input as a whole word (`p99` finds `p99_ms`). Comparison
+/// ignores ASCII case and treats `_` and `-` alike, so `Round_Robin` finds `round-robin`.
+/// Ties go to the earlier candidate, so the answer never depends on anything but the list.
+pub fn closest<'a>(input: &str, candidates: impl IntoIterator<Item = &'a str>) -> Option<&'a str> {
+    let normalize = |s: &str| -> Vec<char> {
+        s.chars()
+            .map(|c| {
+                if c == '_' {
+                    '-'
+                } else {
+                    c.to_ascii_lowercase()
+                }
+            })
+            .collect()
+    };
+    let input_chars = normalize(input);
+    let mut best: Option<(usize, &str)> = None;
+    for candidate in candidates {
+        let candidate_chars = normalize(candidate);
+        let distance = edit_distance(&input_chars, &candidate_chars);
+        let limit = (candidate_chars.len() / 3).max(1);
+        let word_prefix = !input_chars.is_empty()
+            && candidate_chars.starts_with(&input_chars)
+            && candidate_chars.get(input_chars.len()) == Some(&'-');
+        let plausible = distance <= limit || word_prefix;
+        if plausible && best.is_none_or(|(d, _)| distance < d) {
+            best = Some((distance, candidate));
+        }
+    }
+    best.map(|(_, candidate)| candidate)
+}
+
+/// `expected one of "a", "b", "c"` (or `expected "a"` for a single choice), followed by
+/// `; did you mean "b"?` when `found` is close to one of them.
+pub fn expected_one_of(found: &str, candidates: &[&str]) -> String {
+    let quoted: Vec<String> = candidates.iter().map(|c| format!("{c:?}")).collect();
+    let mut message = match quoted.as_slice() {
+        [only] => format!("expected {only}"),
+        _ => format!("expected one of {}", quoted.join(", ")),
+    };
+    message.push_str(&did_you_mean(found, candidates.iter().copied()));
+    message
+}
+
+/// `; did you mean "x"?` when a candidate is close to `found`, otherwise nothing.
+pub fn did_you_mean<'a>(found: &str, candidates: impl IntoIterator<Item = &'a str>) -> String {
+    closest(found, candidates)
+        .map(|c| format!("; did you mean {c:?}?"))
+        .unwrap_or_default()
+}
+
+/// Levenshtein distance with adjacent transpositions counted as one edit (optimal string
+/// alignment), in O(len(a) * len(b)) time and O(len(b)) memory.
+fn edit_distance(a: &[char], b: &[char]) -> usize {
+    let mut before_previous: Vec<usize> = vec![0; b.len() + 1];
+    let mut previous: Vec<usize> = (0..=b.len()).collect();
+    let mut current: Vec<usize> = vec![0; b.len() + 1];
+    for (i, &ca) in a.iter().enumerate() {
+        current[0] = i + 1;
+        for (j, &cb) in b.iter().enumerate() {
+            let substitution = previous[j] + usize::from(ca != cb);
+            let mut best = substitution.min(previous[j + 1] + 1).min(current[j] + 1);
+            if i > 0 && j > 0 && a[i - 1] == cb && ca == b[j - 1] {
+                best = best.min(before_previous[j - 1] + 1);
+            }
+            current[j + 1] = best;
+        }
+        std::mem::swap(&mut before_previous, &mut previous);
+        std::mem::swap(&mut previous, &mut current);
+    }
+    previous[b.len()]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn distance(a: &str, b: &str) -> usize {
+        let a: Vec<char> = a.chars().collect();
+        let b: Vec<char> = b.chars().collect();
+        edit_distance(&a, &b)
+    }
+
+    #[test]
+    fn edit_distance_counts_insertions_deletions_substitutions_and_swaps() {
+        assert_eq!(distance("", ""), 0);
+        assert_eq!(distance("abc", ""), 3);
+        assert_eq!(distance("", "abc"), 3);
+        assert_eq!(distance("kitten", "sitting"), 3);
+        assert_eq!(distance("wokers", "workers"), 1);
+        assert_eq!(distance("wrokers", "workers"), 1);
+        assert_eq!(distance("µs", "us"), 1);
+    }
+
+    #[test]
+    fn a_typo_finds_the_intended_name() {
+        let algorithms = ["round-robin", "least-connections", "least-response-time"];
+        assert_eq!(
+            closest("least-conections", algorithms),
+            Some("least-connections")
+        );
+        assert_eq!(closest("Round_Robin", algorithms), Some("round-robin"));
+    }
+
+    #[test]
+    fn an_unrelated_name_finds_nothing() {
+        assert_eq!(closest("banana", ["round-robin", "random"]), None);
+        assert_eq!(closest("x", ["cv"]), None);
+    }
+
+    #[test]
+    fn short_names_allow_one_edit() {
+        assert_eq!(closest("c", ["cv", "max"]), Some("cv"));
+    }
+
+    #[test]
+    fn the_start_of_a_name_finds_the_whole_name() {
+        let metrics = ["p90_ms", "p99_ms", "p999_ms", "wait_p99_ms"];
+        assert_eq!(closest("p99", metrics), Some("p99_ms"));
+        assert_eq!(closest("wait_p99", metrics), Some("wait_p99_ms"));
+        assert_eq!(closest("p", metrics), None);
+    }
+
+    #[test]
+    fn ties_go_to_the_first_candidate() {
+        assert_eq!(closest("mix", ["min", "max"]), Some("min"));
+    }
+
+    #[test]
+    fn the_expected_list_quotes_every_name_and_suggests_the_closest() {
+        assert_eq!(
+            expected_one_of("posson", &["poisson", "constant"]),
+            "expected one of \"poisson\", \"constant\"; did you mean \"poisson\"?"
+        );
+        assert_eq!(expected_one_of("zzz", &["only"]), "expected \"only\"");
+    }
+}

@@ -1,0 +1,599 @@
+//! `[sweep]`: one variant of the scenario per combination of swept values.
+//!
+//! Expansion works on the parsed document, before serde sees it: each variant is a copy of
+//! the document with every swept path set to one of its values (the value keeps its own
+//! span, the one in `[sweep]`), then deserialized and validated like a file of its own.
+//! So a bad swept value is reported exactly like a bad value written in place, at the
+//! sweep's `line:col`, and a key the file leaves at its default (`workload.clients`) can be
+//! swept like any other.
+//!
+//! Combinations form a cartesian product, keys in file order, the first key varying
+//! slowest. Range sweeps (`{ from, to, step }`) are not supported yet.
+
+use std::borrow::Cow;
+use std::ops::Range;
+
+use toml::Spanned;
+use toml::de::{DeTable, DeValue};
+
+use super::raw::{self, Key, Scalar, Shape, Step};
+use super::suggest;
+
+/// More variants than this is almost certainly a mistake (each one is a full simulation
+/// per replication), and would take the validator itself a long time to expand.
+pub const MAX_VARIANTS: usize = 10_000;
+
+/// A problem with `[sweep]` itself.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SweepError {
+    pub offset: usize,
+    pub path: String,
+    pub message: String,
+}
+
+/// One swept key and its values.
+#[derive(Clone, Debug)]
+pub struct SweptKey<'i> {
+    /// The dotted path as written (`servers.0.count`).
+    pub path: String,
+    /// Where the path leads in the document.
+    steps: Vec<Step>,
+    /// The span of the key in `[sweep]`, given to keys the sweep adds to the document.
+    key_span: Range<usize>,
+    /// The values, with their spans in `[sweep]`.
+    values: Vec<Spanned<DeValue<'i>>>,
+    /// Each value as summary.csv shows it.
+    pub labels: Vec<String>,
+    /// Whether every value is a number.
+    pub numeric: bool,
+}
+
+/// The sweep of a document: the usable keys, and what was wrong with the others.
+#[derive(Clone, Debug, Default)]
+pub struct Sweep<'i> {
+    pub keys: Vec<SweptKey<'i>>,
+    /// Keys declared in `[sweep]` but rejected (reported in `errors`): an expectation
+    /// naming one is not reported again.
+    pub rejected: Vec<String>,
+    pub errors: Vec<SweepError>,
+}
+
+/// One combination: the document to deserialize and how to name it.
+#[derive(Clone, Debug)]
+pub struct VariantDocument<'i> {
+    /// `key=value` pairs joined by `,`, or `base`.
+    pub label: String,
+    /// The value of each swept key, in key order.
+    pub values: Vec<String>,
+    /// The document with the values set and `[sweep]` removed.
+    pub document: Spanned<DeTable<'i>>,
+}
+
+impl<'i> Sweep<'i> {
+    /// Reads `[sweep]` from a document, checking every key against the file's shape and the
+    /// document (a group index must exist), and every value list.
+    pub fn plan(document: &DeTable<'i>) -> Sweep<'i> {
+        let mut sweep = Sweep::default();
+        let Some(table) = document.get("sweep") else {
+            return sweep;
+        };
+        let DeValue::Table(table) = table.get_ref() else {
+            sweep.errors.push(SweepError {
+                offset: table.span().start,
+                path: "sweep".to_string(),
+                message: format!(
+                    "expected a table of \"dotted.key\" = [values], found {}",
+                    table.get_ref().type_str()
+                ),
+            });
+            return sweep;
+        };
+        let mut entries = Vec::new();
+        flatten(table, None, &mut entries);
+        for (key, values) in entries {
+            let path = key.get_ref().clone();
+            match sweep.check(document, &key, &values) {
+                Some(swept) => sweep.keys.push(swept),
+                None => sweep.rejected.push(path),
+            }
+        }
+        let count = sweep
+            .keys
+            .iter()
+            .try_fold(1usize, |n, k| n.checked_mul(k.values.len()));
+        if count.is_none_or(|n| n > MAX_VARIANTS) {
+            let shown = count.map_or_else(|| "too many".to_string(), |n| n.to_string());
+            let offset = document.get("sweep").map_or(0, |s| s.span().start);
+            sweep.errors.push(SweepError {
+                offset,
+                path: "sweep".to_string(),
+                message: format!(
+                    "the sweep makes {shown} variants, at most {MAX_VARIANTS} are allowed"
+                ),
+            });
+            let keys = std::mem::take(&mut sweep.keys);
+            sweep.rejected.extend(keys.into_iter().map(|k| k.path));
+        }
+        sweep
+    }
+
+    /// Checks one `"path" = [values]` entry; `None` (with errors recorded) when unusable.
+    fn check(
+        &mut self,
+        document: &DeTable<'i>,
+        key: &Spanned<String>,
+        values: &Spanned<DeValue<'i>>,
+    ) -> Option<SweptKey<'i>> {
+        let path = key.get_ref();
+        let key_path = raw::display_path(&[Step::Key("sweep".into()), Step::Key(path.clone())]);
+        let errors_before = self.errors.len();
+        let mut error = |offset: usize, path: String, message: String| {
+            self.errors.push(SweepError {
+                offset,
+                path,
+                message,
+            });
+        };
+        let steps = match resolve(path, document) {
+            Ok(steps) => Some(steps),
+            Err(message) => {
+                error(key.span().start, key_path.clone(), message);
+                None
+            }
+        };
+        if self.keys.iter().any(|k| k.path == *path) {
+            error(
+                key.span().start,
+                key_path.clone(),
+                "this key is swept twice".to_string(),
+            );
+        }
+        let DeValue::Array(array) = values.get_ref() else {
+            error(
+                values.span().start,
+                key_path,
+                format!(
+                    "expected an array of values, found {}",
+                    values.get_ref().type_str()
+                ),
+            );
+            return None;
+        };
+        if array.is_empty() {
+            error(
+                values.span().start,
+                key_path.clone(),
+                "expected at least one value".to_string(),
+            );
+        }
+        let mut labels: Vec<String> = Vec::new();
+        let mut numeric = true;
+        for (index, value) in array.iter().enumerate() {
+            let value_path = format!("{key_path}[{index}]");
+            let Some(scalar) = Scalar::from_value(value.get_ref()) else {
+                error(
+                    value.span().start,
+                    value_path,
+                    format!(
+                        "expected a string, number or boolean, found {}",
+                        value.get_ref().type_str()
+                    ),
+                );
+                continue;
+            };
+            numeric &= scalar.is_number();
+            let label = scalar.to_string();
+            if let Some(first) = labels.iter().position(|l| *l == label) {
+                error(
+                    value.span().start,
+                    value_path,
+                    format!("duplicate value {label} (also at index {first})"),
+                );
+            }
+            labels.push(label);
+        }
+        if self.errors.len() > errors_before {
+            return None;
+        }
+        Some(SweptKey {
+            path: path.clone(),
+            steps: steps?,
+            key_span: key.span(),
+            values: array.iter().cloned().collect(),
+            labels,
+            numeric,
+        })
+    }
+
+    /// The swept keys' paths, in file order.
+    pub fn paths(&self) -> Vec<String> {
+        self.keys.iter().map(|k| k.path.clone()).collect()
+    }
+
+    /// The number of variants: the product of the value counts (1 without a sweep).
+    pub fn variant_count(&self) -> usize {
+        self.keys.iter().map(|k| k.values.len()).product()
+    }
+
+    /// Variant `index` of [`Sweep::variant_count`]: the first key varies slowest.
+    pub fn variant(&self, document: &Spanned<DeTable<'i>>, index: usize) -> VariantDocument<'i> {
+        let mut table = document.clone();
+        table.get_mut().remove("sweep");
+        if self.keys.is_empty() {
+            return VariantDocument {
+                label: "base".to_string(),
+                values: Vec::new(),
+                document: table,
+            };
+        }
+        let mut choices = vec![0; self.keys.len()];
+        let mut rest = index;
+        for (choice, key) in choices.iter_mut().zip(&self.keys).rev() {
+            let count = key.values.len().max(1);
+            *choice = rest % count;
+            rest /= count;
+        }
+        let mut values = Vec::with_capacity(self.keys.len());
+        let mut pairs = Vec::with_capacity(self.keys.len());
+        for (key, &choice) in self.keys.iter().zip(&choices) {
+            let (Some(value), Some(label)) = (key.values.get(choice), key.labels.get(choice))
+            else {
+                continue;
+            };
+            set(table.get_mut(), &key.steps, &key.key_span, value.clone());
+            pairs.push(format!("{}={label}", key.path));
+            values.push(label.clone());
+        }
+        VariantDocument {
+            label: pairs.join(","),
+            values,
+            document: table,
+        }
+    }
+}
+
+/// `"a.b" = [..]` and `a.b = [..]` (nested tables) both become the entry `a.b`; a joined
+/// key spans from its first part to its last.
+fn flatten<'i>(
+    table: &DeTable<'i>,
+    prefix: Option<&Spanned<String>>,
+    out: &mut Vec<(Spanned<String>, Spanned<DeValue<'i>>)>,
+) {
+    for (key, value) in table.iter() {
+        let key = match prefix {
+            Some(prefix) => Spanned::new(
+                prefix.span().start..key.span().end,
+                format!("{}.{}", prefix.get_ref(), key.get_ref()),
+            ),
+            None => Spanned::new(key.span(), key.get_ref().to_string()),
+        };
+        match value.get_ref() {
+            DeValue::Table(nested) => flatten(nested, Some(&key), out),
+            _ => out.push((key, value.clone())),
+        }
+    }
+}
+
+/// Resolves a dotted sweep path against the file's shape ([`raw::SCENARIO_KEYS`]) and the
+/// document: every key must be one the file may hold, every group index must exist, and
+/// the path must end at a single value.
+fn resolve(path: &str, document: &DeTable<'_>) -> Result<Vec<Step>, String> {
+    let mut keys: &[Key] = raw::SCENARIO_KEYS;
+    let mut table: Option<&DeTable<'_>> = Some(document);
+    let mut steps = Vec::new();
+    let mut walked = String::new();
+    let mut segments = path.split('.').peekable();
+    while let Some(segment) = segments.next() {
+        let Some(key) = keys.iter().find(|k| k.name == segment) else {
+            let valid: Vec<&str> = keys
+                .iter()
+                .filter(|k| !matches!(k.shape, Shape::Scenario))
+                .map(|k| k.name)
+                .collect();
+            let place = if walked.is_empty() {
+                "the scenario".to_string()
+            } else {
+                format!("{walked:?}")
+            };
+            return Err(format!(
+                "{place} has no key {segment:?} to sweep, {}",
+                suggest::expected_one_of(segment, &valid)
+            ));
+        };
+        if !walked.is_empty() {
+            walked.push('.');
+        }
+        walked.push_str(key.name);
+        steps.push(Step::Key(key.name.to_string()));
+        let value = table.and_then(|t| t.get(key.name)).map(|v| v.get_ref());
+        let sub_keys = match key.shape {
+            Shape::Scenario => {
+                return Err(format!(
+                    "{:?} applies to the whole scenario, not to one variant, so it cannot \
+                     be swept",
+                    key.name
+                ));
+            }
+            Shape::Value => {
+                return match segments.peek() {
+                    None => Ok(steps),
+                    Some(_) => Err(format!(
+                        "{walked:?} is a single value, it has no keys below it"
+                    )),
+                };
+            }
+            Shape::Table(sub_keys) => {
+                table = match value {
+                    None => None,
+                    Some(DeValue::Table(t)) => Some(t),
+                    Some(other) => {
+                        return Err(format!(
+                            "{walked:?} is a {} in the file, not a table",
+                            other.type_str()
+                        ));
+                    }
+                };
+                sub_keys
+            }
+            Shape::Groups(sub_keys) => {
+                let example = sub_keys.get(1).or(sub_keys.first()).map_or("", |k| k.name);
+                let groups: &[Spanned<DeValue<'_>>] = match value {
+                    None => &[],
+                    Some(DeValue::Array(array)) => array,
+                    Some(other) => {
+                        return Err(format!(
+                            "{walked:?} is a {} in the file, not an array of tables",
+                            other.type_str()
+                        ));
+                    }
+                };
+                let index_text = segments.next().unwrap_or_default();
+                let canonical = index_text == "0"
+                    || (!index_text.starts_with('0')
+                        && !index_text.is_empty()
+                        && index_text.bytes().all(|b| b.is_ascii_digit()));
+                let index = index_text.parse::<usize>().ok().filter(|_| canonical);
+                let Some(index) = index else {
+                    return Err(format!(
+                        "expected a group index after {walked:?} (like \"{walked}.0.{example}\"), \
+                         found {index_text:?}"
+                    ));
+                };
+                let Some(group) = groups.get(index) else {
+                    let have = match groups.len() {
+                        0 => format!("the file has no [[{walked}]]"),
+                        1 => format!("the file has one [[{walked}]] group, {walked}.0"),
+                        n => format!(
+                            "the file has {n} [[{walked}]] groups, {walked}.0 to {walked}.{}",
+                            n - 1
+                        ),
+                    };
+                    return Err(format!("there is no group {walked}.{index}: {have}"));
+                };
+                let DeValue::Table(group) = group.get_ref() else {
+                    return Err(format!(
+                        "{walked}.{index} is a {} in the file, not a table",
+                        group.get_ref().type_str()
+                    ));
+                };
+                walked.push_str(&format!(".{index}"));
+                steps.push(Step::Index(index));
+                table = Some(group);
+                sub_keys
+            }
+        };
+        if segments.peek().is_none() {
+            let example = sub_keys.first().map_or("", |k| k.name);
+            return Err(format!(
+                "{walked:?} is a table: sweep one of its keys, like \"{walked}.{example}\""
+            ));
+        }
+        keys = sub_keys;
+    }
+    Err("expected a dotted key path".to_string())
+}
+
+/// Sets the value at `steps` (as resolved), adding the key (and any missing table on the
+/// way) when the file leaves it out; added keys carry the sweep key's span.
+fn set<'i>(
+    table: &mut DeTable<'i>,
+    steps: &[Step],
+    key_span: &Range<usize>,
+    value: Spanned<DeValue<'i>>,
+) -> bool {
+    match steps {
+        [Step::Key(key)] => {
+            match table.get_mut(key.as_str()) {
+                Some(existing) => *existing = value,
+                None => {
+                    table.insert(
+                        Spanned::new(key_span.clone(), Cow::Owned(key.clone())),
+                        value,
+                    );
+                }
+            }
+            true
+        }
+        [Step::Key(key), Step::Index(index), rest @ ..] => {
+            let Some(DeValue::Array(array)) = table.get_mut(key.as_str()).map(|v| v.get_mut())
+            else {
+                return false;
+            };
+            match array.get_mut(*index).map(|g| g.get_mut()) {
+                Some(DeValue::Table(group)) => set(group, rest, key_span, value),
+                _ => false,
+            }
+        }
+        [Step::Key(key), rest @ ..] => {
+            if table.get(key.as_str()).is_none() {
+                table.insert(
+                    Spanned::new(key_span.clone(), Cow::Owned(key.clone())),
+                    Spanned::new(key_span.clone(), DeValue::Table(DeTable::new())),
+                );
+            }
+            match table.get_mut(key.as_str()).map(|v| v.get_mut()) {
+                Some(DeValue::Table(inner)) => set(inner, rest, key_span, value),
+                _ => false,
+            }
+        }
+        _ => false,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn plan(source: &str) -> (Spanned<DeTable<'_>>, Sweep<'_>) {
+        let document = DeTable::parse(source).expect("valid TOML");
+        let sweep = Sweep::plan(document.get_ref());
+        (document, sweep)
+    }
+
+    fn resolve_error(source: &str, path: &str) -> String {
+        let document = DeTable::parse(source).expect("valid TOML");
+        resolve(path, document.get_ref()).expect_err("an error")
+    }
+
+    const BASE: &str = "duration = \"1s\"\n[workload]\nrate = 10\n[[servers]]\ncount = 2\n";
+
+    #[test]
+    fn no_sweep_is_one_base_variant() {
+        let (document, sweep) = plan(BASE);
+        assert_eq!(sweep.variant_count(), 1);
+        let variant = sweep.variant(&document, 0);
+        assert_eq!(variant.label, "base");
+        assert!(variant.values.is_empty());
+    }
+
+    #[test]
+    fn combinations_vary_the_first_key_slowest() {
+        let source = format!(
+            "{BASE}[sweep]\n\"balancer.algorithm\" = [\"random\", \"ip-hash\"]\n\
+             \"workload.rate\" = [600, 0.5, 900]\n"
+        );
+        let (document, sweep) = plan(&source);
+        assert_eq!(sweep.errors, []);
+        assert_eq!(sweep.paths(), ["balancer.algorithm", "workload.rate"]);
+        assert_eq!(sweep.variant_count(), 6);
+        let labels: Vec<String> = (0..6).map(|i| sweep.variant(&document, i).label).collect();
+        assert_eq!(
+            labels,
+            [
+                "balancer.algorithm=random,workload.rate=600",
+                "balancer.algorithm=random,workload.rate=0.5",
+                "balancer.algorithm=random,workload.rate=900",
+                "balancer.algorithm=ip-hash,workload.rate=600",
+                "balancer.algorithm=ip-hash,workload.rate=0.5",
+                "balancer.algorithm=ip-hash,workload.rate=900",
+            ]
+        );
+        assert_eq!(sweep.variant(&document, 4).values, ["ip-hash", "0.5"]);
+    }
+
+    #[test]
+    fn a_variant_sets_the_swept_values_and_drops_the_sweep_table() {
+        let source = format!("{BASE}[sweep]\n\"servers.0.count\" = [5]\n");
+        let (document, sweep) = plan(&source);
+        let variant = sweep.variant(&document, 0);
+        let table = variant.document.get_ref();
+        assert!(table.get("sweep").is_none());
+        let count = table["servers"].get_ref()[0].get_ref()["count"].clone();
+        assert_eq!(count.get_ref().as_integer().map(|i| i.as_str()), Some("5"));
+        assert_eq!(
+            &source[count.span()],
+            "5",
+            "the value keeps its span in [sweep]"
+        );
+    }
+
+    #[test]
+    fn an_absent_key_and_table_are_added() {
+        let source = format!(
+            "{BASE}[sweep]\n\"workload.clients\" = [1, 2]\n\"balancer.algorithm\" = [\"random\"]\n"
+        );
+        let (document, sweep) = plan(&source);
+        assert_eq!(sweep.errors, []);
+        let variant = sweep.variant(&document, 1);
+        let table = variant.document.get_ref();
+        let clients = &table["workload"].get_ref()["clients"];
+        assert_eq!(&source[clients.span()], "2");
+        let algorithm = &table["balancer"].get_ref()["algorithm"];
+        assert_eq!(algorithm.get_ref().as_str(), Some("random"));
+    }
+
+    #[test]
+    fn unquoted_dotted_keys_sweep_the_same_path() {
+        let source = format!("{BASE}[sweep]\nbalancer.algorithm = [\"random\"]\n");
+        let (_, sweep) = plan(&source);
+        assert_eq!(sweep.errors, []);
+        assert_eq!(sweep.paths(), ["balancer.algorithm"]);
+    }
+
+    #[test]
+    fn a_misspelled_key_is_named_with_the_closest_valid_one() {
+        assert_eq!(
+            resolve_error(BASE, "workload.clinets"),
+            "\"workload\" has no key \"clinets\" to sweep, expected one of \"rate\", \
+             \"arrivals\", \"service\", \"clients\"; did you mean \"clients\"?"
+        );
+        assert!(resolve_error(BASE, "balancr.algorithm").ends_with("did you mean \"balancer\"?"));
+    }
+
+    #[test]
+    fn a_missing_group_index_is_an_error_naming_the_groups() {
+        assert_eq!(
+            resolve_error(BASE, "servers.3.count"),
+            "there is no group servers.3: the file has one [[servers]] group, servers.0"
+        );
+        assert!(resolve_error(BASE, "servers.count").starts_with("expected a group index"));
+        assert!(resolve_error(BASE, "servers.01.count").starts_with("expected a group index"));
+    }
+
+    #[test]
+    fn scenario_wide_keys_tables_and_paths_through_values_cannot_be_swept() {
+        assert!(resolve_error(BASE, "seed").contains("whole scenario"));
+        assert!(resolve_error(BASE, "workload").contains("is a table"));
+        assert!(resolve_error(BASE, "servers.0").contains("is a table"));
+        assert!(resolve_error(BASE, "workload.rate.x").contains("single value"));
+        assert!(resolve_error("workload = 3", "workload.rate").contains("not a table"));
+    }
+
+    #[test]
+    fn bad_value_lists_are_reported_at_the_value() {
+        let source = format!(
+            "{BASE}[sweep]\n\"workload.rate\" = 5\n\"workload.clients\" = []\n\
+             \"servers.0.count\" = [1, [2], 1]\n"
+        );
+        let (_, sweep) = plan(&source);
+        let messages: Vec<String> = sweep
+            .errors
+            .iter()
+            .map(|e| format!("{}: {}", e.path, e.message))
+            .collect();
+        assert_eq!(
+            messages,
+            [
+                "sweep.\"workload.rate\": expected an array of values, found integer",
+                "sweep.\"workload.clients\": expected at least one value",
+                "sweep.\"servers.0.count\"[1]: expected a string, number or boolean, found array",
+                "sweep.\"servers.0.count\"[2]: duplicate value 1 (also at index 0)",
+            ]
+        );
+        assert!(sweep.keys.is_empty());
+        assert_eq!(sweep.rejected.len(), 3);
+    }
+
+    #[test]
+    fn too_many_combinations_are_refused() {
+        let values: Vec<String> = (0..101).map(|i| i.to_string()).collect();
+        let list = values.join(", ");
+        let source = format!(
+            "{BASE}[sweep]\n\"workload.rate\" = [{list}]\n\"workload.clients\" = [{list}]\n"
+        );
+        let (_, sweep) = plan(&source);
+        assert_eq!(sweep.errors.len(), 1);
+        assert!(sweep.errors[0].message.contains("10201 variants"));
+        assert_eq!(sweep.variant_count(), 1);
+    }
+}
