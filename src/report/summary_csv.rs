@@ -1,42 +1,21 @@
 //! summary.csv: one row per variant and replication.
 //!
 //! Columns: the contract's fixed ones in its order (`scenario` … `utilization`), then one
-//! per swept key, then lbsim's extras (`in_flight`, `wait_mean_ms`, `wait_p99_ms`).
+//! per swept key, then lbsim's extras (`in_flight`, `wait_mean_ms`, `wait_p99_ms`). The
+//! names come from `scenario::SUMMARY_METRICS`, the list `[[expect]]` is validated against.
 
 use super::fixed;
 use super::summary::SummaryRow;
-use crate::scenario::Scenario;
-
-/// The contract's columns, in order.
-pub const CONTRACT_COLUMNS: [&str; 16] = [
-    "scenario",
-    "variant",
-    "replication",
-    "seed",
-    "arrived",
-    "completed",
-    "rejected",
-    "failed",
-    "mean_ms",
-    "p50_ms",
-    "p90_ms",
-    "p99_ms",
-    "p999_ms",
-    "max_ms",
-    "throughput_rps",
-    "utilization",
-];
-
-/// Columns lbsim adds after the swept keys.
-pub const EXTRA_COLUMNS: [&str; 3] = ["in_flight", "wait_mean_ms", "wait_p99_ms"];
+use crate::scenario::{REQUIRED_COLUMNS, SUMMARY_METRICS, Scenario};
 
 pub fn render(scenario: &Scenario, rows: &[SummaryRow]) -> Vec<u8> {
     let mut out = csv::Writer::from_writer(Vec::new());
-    let header = CONTRACT_COLUMNS
+    let (contract, extras) = SUMMARY_METRICS.split_at(REQUIRED_COLUMNS);
+    let header = contract
         .iter()
         .map(|s| s.to_string())
         .chain(scenario.swept_keys.iter().cloned())
-        .chain(EXTRA_COLUMNS.iter().map(|s| s.to_string()));
+        .chain(extras.iter().map(|s| s.to_string()));
     out.write_record(header).expect("writing to memory");
     for row in rows {
         let variant = &scenario.variants[row.variant];

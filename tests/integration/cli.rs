@@ -8,12 +8,22 @@ fn no_arguments_run_scenarios_into_output() {
     std::fs::create_dir(dir.path().join("scenarios")).unwrap();
     write(&dir.path().join("scenarios"), "small.toml", SMALL);
     let output = lbsim(dir.path(), &[]);
-    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
     let (header, rows) = read_csv(&dir.path().join("output/small/summary.csv"));
     // 2 algorithms × 2 rates, one replication each.
     assert_eq!(rows.len(), 4);
-    assert_eq!(field(&header, &rows[0], "variant"), "balancer.algorithm=round-robin,workload.rate=200");
-    assert_eq!(field(&header, &rows[3], "variant"), "balancer.algorithm=least-connections,workload.rate=380");
+    assert_eq!(
+        field(&header, &rows[0], "variant"),
+        "balancer.algorithm=round-robin,workload.rate=200"
+    );
+    assert_eq!(
+        field(&header, &rows[3], "variant"),
+        "balancer.algorithm=least-connections,workload.rate=380"
+    );
     assert!(String::from_utf8_lossy(&output.stdout).contains("least-connections"));
 }
 
@@ -21,11 +31,17 @@ fn no_arguments_run_scenarios_into_output() {
 fn replications_get_derived_seeds_and_a_confidence_interval() {
     let dir = tempfile::tempdir().unwrap();
     write(dir.path(), "small.toml", SMALL);
-    let output = lbsim(dir.path(), &["run", "small.toml", "--replications", "3", "--quiet"]);
+    let output = lbsim(
+        dir.path(),
+        &["run", "small.toml", "--replications", "3", "--quiet"],
+    );
     assert!(output.status.success());
     let (header, rows) = read_csv(&dir.path().join("output/small/summary.csv"));
     assert_eq!(rows.len(), 12);
-    let seeds: Vec<&str> = rows[..3].iter().map(|r| field(&header, r, "seed")).collect();
+    let seeds: Vec<&str> = rows[..3]
+        .iter()
+        .map(|r| field(&header, r, "seed"))
+        .collect();
     assert_eq!(seeds[0], "9");
     assert!(seeds[0] != seeds[1] && seeds[1] != seeds[2]);
     let (header, rows) = read_csv(&dir.path().join("output/small/variants.csv"));
@@ -40,7 +56,12 @@ fn check_exits_1_when_an_expectation_fails_and_0_when_all_hold() {
     let passing = format!("{SMALL}\n[[expect]]\nmetric = \"utilization\"\nmin = 0.3\nmax = 1.0\n");
     write(dir.path(), "small.toml", &passing);
     let output = lbsim(dir.path(), &["check", "small.toml", "--quiet"]);
-    assert_eq!(output.status.code(), Some(0), "{}", String::from_utf8_lossy(&output.stdout));
+    assert_eq!(
+        output.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&output.stdout)
+    );
     assert!(String::from_utf8_lossy(&output.stdout).contains("PASS"));
 
     let failing = format!(
@@ -51,7 +72,11 @@ fn check_exits_1_when_an_expectation_fails_and_0_when_all_hold() {
     assert_eq!(output.status.code(), Some(1));
     let stdout = String::from_utf8_lossy(&output.stdout);
     // Only the two round-robin variants are checked, and both fail.
-    assert_eq!(stdout.lines().filter(|l| l.starts_with("FAIL ")).count(), 2, "{stdout}");
+    assert_eq!(
+        stdout.lines().filter(|l| l.starts_with("FAIL ")).count(),
+        2,
+        "{stdout}"
+    );
     assert!(stdout.contains("2 of 2 checks FAILED"), "{stdout}");
     assert!(!stdout.contains("least-connections"), "{stdout}");
 }
@@ -59,7 +84,10 @@ fn check_exits_1_when_an_expectation_fails_and_0_when_all_hold() {
 #[test]
 fn a_usage_error_exits_2() {
     let dir = tempfile::tempdir().unwrap();
-    assert_eq!(lbsim(dir.path(), &["run", "--jobs", "0"]).status.code(), Some(2));
+    assert_eq!(
+        lbsim(dir.path(), &["run", "--jobs", "0"]).status.code(),
+        Some(2)
+    );
     assert_eq!(lbsim(dir.path(), &["frobnicate"]).status.code(), Some(2));
     let missing = lbsim(dir.path(), &["run", "nowhere.toml"]);
     assert_eq!(missing.status.code(), Some(2));

@@ -4,13 +4,33 @@ use std::fs;
 
 use crate::support::{SMALL, lbsim, write};
 
-const FILES: [&str; 4] = ["summary.csv", "timeseries.csv", "variants.csv", "servers.csv"];
+const FILES: [&str; 4] = [
+    "summary.csv",
+    "timeseries.csv",
+    "variants.csv",
+    "servers.csv",
+];
 
 fn run(jobs: &str) -> Vec<Vec<u8>> {
     let dir = tempfile::tempdir().unwrap();
     write(dir.path(), "small.toml", SMALL);
-    let output = lbsim(dir.path(), &["run", "small.toml", "--jobs", jobs, "--replications", "3", "--quiet"]);
-    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+    let output = lbsim(
+        dir.path(),
+        &[
+            "run",
+            "small.toml",
+            "--jobs",
+            jobs,
+            "--replications",
+            "3",
+            "--quiet",
+        ],
+    );
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
     FILES
         .iter()
         .map(|name| fs::read(dir.path().join("output/small").join(name)).unwrap())
@@ -37,7 +57,10 @@ fn a_different_seed_gives_different_results() {
     let dir = tempfile::tempdir().unwrap();
     write(dir.path(), "small.toml", SMALL);
     let a = lbsim(dir.path(), &["run", "small.toml", "--out", "a", "--quiet"]);
-    let b = lbsim(dir.path(), &["run", "small.toml", "--out", "b", "--seed", "10", "--quiet"]);
+    let b = lbsim(
+        dir.path(),
+        &["run", "small.toml", "--out", "b", "--seed", "10", "--quiet"],
+    );
     assert!(a.status.success() && b.status.success());
     let summary = |d: &str| fs::read(dir.path().join(d).join("small/summary.csv")).unwrap();
     assert_ne!(summary("a"), summary("b"));

@@ -14,8 +14,21 @@ fn bundled_output() -> &'static TempDir {
         let dir = tempfile::tempdir().unwrap();
         let scenarios = root().join("scenarios");
         let out = dir.path().join("output");
-        let output = lbsim(dir.path(), &["run", scenarios.to_str().unwrap(), "--out", out.to_str().unwrap(), "--quiet"]);
-        assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+        let output = lbsim(
+            dir.path(),
+            &[
+                "run",
+                scenarios.to_str().unwrap(),
+                "--out",
+                out.to_str().unwrap(),
+                "--quiet",
+            ],
+        );
+        assert!(
+            output.status.success(),
+            "{}",
+            String::from_utf8_lossy(&output.stderr)
+        );
         dir
     })
 }
@@ -31,7 +44,13 @@ fn scenario_names() -> Vec<String> {
 }
 
 fn summary(name: &str) -> (Vec<String>, Vec<Vec<String>>) {
-    read_csv(&bundled_output().path().join("output").join(name).join("summary.csv"))
+    read_csv(
+        &bundled_output()
+            .path()
+            .join("output")
+            .join(name)
+            .join("summary.csv"),
+    )
 }
 
 #[test]
@@ -53,7 +72,8 @@ fn every_arrived_request_is_completed_rejected_failed_or_in_flight() {
             assert_eq!(
                 arrived,
                 count("completed") + count("rejected") + count("failed") + count("in_flight"),
-                "{name} {}: conservation", field(&header, row, "variant")
+                "{name} {}: conservation",
+                field(&header, row, "variant")
             );
         }
     }
@@ -62,16 +82,39 @@ fn every_arrived_request_is_completed_rejected_failed_or_in_flight() {
 #[test]
 fn summaries_start_with_the_contract_columns_in_order() {
     let contract = [
-        "scenario", "variant", "replication", "seed", "arrived", "completed", "rejected", "failed",
-        "mean_ms", "p50_ms", "p90_ms", "p99_ms", "p999_ms", "max_ms", "throughput_rps", "utilization",
+        "scenario",
+        "variant",
+        "replication",
+        "seed",
+        "arrived",
+        "completed",
+        "rejected",
+        "failed",
+        "mean_ms",
+        "p50_ms",
+        "p90_ms",
+        "p99_ms",
+        "p999_ms",
+        "max_ms",
+        "throughput_rps",
+        "utilization",
     ];
     for name in scenario_names() {
         let (header, rows) = summary(&name);
         assert_eq!(&header[..contract.len()], contract, "{name}");
         for row in &rows {
             let p = |c: &str| field(&header, row, c).parse::<f64>().unwrap();
-            assert!(p("p50_ms") <= p("p90_ms") && p("p90_ms") <= p("p99_ms") && p("p99_ms") <= p("p999_ms") && p("p999_ms") <= p("max_ms"), "{name}: percentiles out of order");
-            assert!((0.0..=1.0).contains(&p("utilization")), "{name}: utilization");
+            assert!(
+                p("p50_ms") <= p("p90_ms")
+                    && p("p90_ms") <= p("p99_ms")
+                    && p("p99_ms") <= p("p999_ms")
+                    && p("p999_ms") <= p("max_ms"),
+                "{name}: percentiles out of order"
+            );
+            assert!(
+                (0.0..=1.0).contains(&p("utilization")),
+                "{name}: utilization"
+            );
         }
     }
 }
@@ -79,7 +122,10 @@ fn summaries_start_with_the_contract_columns_in_order() {
 #[test]
 fn the_algorithm_comparison_covers_all_eight_algorithms() {
     let (header, rows) = summary("algorithms-compared");
-    let algorithms: Vec<&str> = rows.iter().map(|r| field(&header, r, "balancer.algorithm")).collect();
+    let algorithms: Vec<&str> = rows
+        .iter()
+        .map(|r| field(&header, r, "balancer.algorithm"))
+        .collect();
     assert_eq!(algorithms.len(), 8);
     for name in lbsim::balancer::Algorithm::ALL {
         assert!(algorithms.contains(&name.name()), "{name} missing");
@@ -92,20 +138,31 @@ fn least_connections_beats_round_robin_at_high_load() {
     let p99 = |algorithm: &str| -> f64 {
         let row = rows
             .iter()
-            .find(|r| field(&header, r, "balancer.algorithm") == algorithm && field(&header, r, "workload.rate") == "900")
+            .find(|r| {
+                field(&header, r, "balancer.algorithm") == algorithm
+                    && field(&header, r, "workload.rate") == "900"
+            })
             .unwrap();
         field(&header, row, "p99_ms").parse().unwrap()
     };
     // Theory: round robin over 10 M/M/1-like queues at 0.9 has p99 around 10 × 46 ms; the
     // shared-queue behaviour of least-connections is several times lower.
-    assert!(p99("least-connections") * 2.0 < p99("round-robin"), "{} vs {}", p99("least-connections"), p99("round-robin"));
+    assert!(
+        p99("least-connections") * 2.0 < p99("round-robin"),
+        "{} vs {}",
+        p99("least-connections"),
+        p99("round-robin")
+    );
 }
 
 #[test]
 fn a_bounded_queue_rejects_during_the_spike_and_an_unbounded_one_never_does() {
     let (header, rows) = summary("traffic-spike");
     let rejected = |queue: &str| -> u64 {
-        let row = rows.iter().find(|r| field(&header, r, "servers.0.queue") == queue).unwrap();
+        let row = rows
+            .iter()
+            .find(|r| field(&header, r, "servers.0.queue") == queue)
+            .unwrap();
         field(&header, row, "rejected").parse().unwrap()
     };
     assert!(rejected("20") > 0);

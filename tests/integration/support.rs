@@ -29,8 +29,14 @@ pub fn write(dir: &Path, name: &str, text: &str) -> PathBuf {
 
 /// A CSV file as a header and rows of strings.
 pub fn read_csv(path: &Path) -> (Vec<String>, Vec<Vec<String>>) {
-    let mut reader = csv::Reader::from_path(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
-    let header = reader.headers().expect("header").iter().map(String::from).collect();
+    let mut reader =
+        csv::Reader::from_path(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    let header = reader
+        .headers()
+        .expect("header")
+        .iter()
+        .map(String::from)
+        .collect();
     let rows = reader
         .records()
         .map(|r| r.expect("record").iter().map(String::from).collect())
@@ -40,7 +46,10 @@ pub fn read_csv(path: &Path) -> (Vec<String>, Vec<Vec<String>>) {
 
 /// The value of `column` in `row`.
 pub fn field<'a>(header: &[String], row: &'a [String], column: &str) -> &'a str {
-    let index = header.iter().position(|h| h == column).unwrap_or_else(|| panic!("no column {column}"));
+    let index = header
+        .iter()
+        .position(|h| h == column)
+        .unwrap_or_else(|| panic!("no column {column}"));
     &row[index]
 }
 
