@@ -1,17 +1,22 @@
 //! The compact table printed at the end of a run: per variant, means over replications of
-//! the headline metrics, with the best value of each column marked `*`.
+//! the headline metrics, with the best value of each column marked `*` where variants
+//! differ. Variants are shown by their swept values under a heading naming the keys.
 
 use super::summary::SummaryRow;
 use crate::scenario::Scenario;
 use crate::stats::confidence_interval;
 
-/// Headline columns: (summary metric, heading, decimals, lower is better).
-const COLUMNS: [(&str, &str, usize, bool); 5] = [
-    ("p50_ms", "p50 ms", 2, true),
-    ("p99_ms", "p99 ms", 2, true),
-    ("throughput_rps", "req/s", 1, false),
-    ("utilization", "util", 3, false),
-    ("rejected", "rejected", 0, true),
+/// Which of two values is better; `None` for columns that describe rather than rank.
+type Better = Option<fn(f64, f64) -> f64>;
+
+/// Headline columns: (summary metric, heading, decimals, how the best is chosen).
+const COLUMNS: [(&str, &str, usize, Better); 6] = [
+    ("p50_ms", "p50 ms", 2, Some(f64::min)),
+    ("p99_ms", "p99 ms", 2, Some(f64::min)),
+    ("throughput_rps", "req/s", 1, Some(f64::max)),
+    ("utilization", "util", 3, None),
+    ("rejected", "rejected", 0, Some(f64::min)),
+    ("failed", "failed", 0, Some(f64::min)),
 ];
 
 pub fn terminal_table(scenario: &Scenario, rows: &[SummaryRow]) -> String {
@@ -30,30 +35,38 @@ pub fn terminal_table(scenario: &Scenario, rows: &[SummaryRow]) -> String {
                 .collect()
         })
         .collect();
-    let best: Vec<f64> = (0..COLUMNS.len())
-        .map(|c| {
-            let values = means.iter().map(|m| m[c]);
-            if COLUMNS[c].3 {
-                values.fold(f64::INFINITY, f64::min)
-            } else {
-                values.fold(f64::NEG_INFINITY, f64::max)
-            }
+    // The best value of each ranking column, unless every variant has it.
+    let best: Vec<Option<f64>> = COLUMNS
+        .iter()
+        .enumerate()
+        .map(|(c, column)| {
+            let better = column.3?;
+            let mut values = means.iter().map(|m| m[c]);
+            let first = values.next()?;
+            let best = values.clone().fold(first, better);
+            values.any(|v| v != first).then_some(best)
         })
         .collect();
 
+    let heading = if scenario.swept_keys.is_empty() {
+        "variant".to_string()
+    } else {
+        scenario.swept_keys.join(", ")
+    };
     let mut cells: Vec<Vec<String>> = vec![
-        std::iter::once("variant".to_string())
+        std::iter::once(heading)
             .chain(COLUMNS.iter().map(|c| c.1.to_string()))
             .collect(),
     ];
     for (variant, values) in scenario.variants.iter().zip(&means) {
-        let mut line = vec![variant.label.clone()];
+        let name = if variant.values.is_empty() {
+            variant.label.clone()
+        } else {
+            variant.values.join(", ")
+        };
+        let mut line = vec![name];
         for (c, &value) in values.iter().enumerate() {
-            let mark = if scenario.variants.len() > 1 && value == best[c] {
-                "*"
-            } else {
-                " "
-            };
+            let mark = if best[c] == Some(value) { "*" } else { " " };
             line.push(format!("{value:.decimals$}{mark}", decimals = COLUMNS[c].2));
         }
         cells.push(line);
