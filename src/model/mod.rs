@@ -13,4 +13,4 @@ mod streams;
 mod world;
 
 pub use spec::{ArrivalPattern, RateSchedule, RunSpec, ServerGroupSpec, ServiceDist, WorkloadSpec};
-pub use world::simulate;
+pub use world::{simulate, simulate_with_progress};

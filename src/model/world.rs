@@ -20,7 +20,22 @@ use crate::stats::{Counts, LatencyStats, RunResult, SeriesRecorder, ServerSummar
 
 /// Simulates `spec` with `seed` and returns what it measured.
 pub fn simulate(spec: &RunSpec, seed: u64) -> RunResult {
-    World::new(spec, seed).run()
+    simulate_with_progress(spec, seed, &|_| {})
+}
+
+/// Events between two progress reports: rare enough to cost nothing, frequent enough
+/// (a few times per wall-clock millisecond) for a smooth progress bar.
+const EVENTS_PER_PROGRESS_REPORT: u32 = 1 << 14;
+
+/// Like [`simulate`], reporting progress as it goes: `progress` receives increments of
+/// simulated time, summing to the run's duration. It only observes — nothing it does can
+/// change the run.
+pub fn simulate_with_progress(
+    spec: &RunSpec,
+    seed: u64,
+    progress: &(dyn Fn(SimDuration) + Sync),
+) -> RunResult {
+    World::new(spec, seed).run(progress)
 }
 
 struct World<'a> {
@@ -97,7 +112,7 @@ impl<'a> World<'a> {
         }
     }
 
-    fn run(mut self) -> RunResult {
+    fn run(mut self, progress: &(dyn Fn(SimDuration) + Sync)) -> RunResult {
         self.schedule_next_arrival();
         if self.warmup_end > SimTime::ZERO {
             self.events.schedule(self.warmup_end, Event::WarmupEnd);
@@ -105,8 +120,16 @@ impl<'a> World<'a> {
         self.schedule_next_sample();
         self.events.schedule(self.end, Event::End);
 
+        let mut reported = SimTime::ZERO;
+        let mut until_report = EVENTS_PER_PROGRESS_REPORT;
         while let Some((now, event)) = self.events.pop() {
             self.now = now;
+            until_report -= 1;
+            if until_report == 0 {
+                progress(now - reported);
+                reported = now;
+                until_report = EVENTS_PER_PROGRESS_REPORT;
+            }
             match event {
                 Event::Arrival => self.on_arrival(),
                 Event::Completion(id) => self.on_completion(id),
@@ -123,6 +146,7 @@ impl<'a> World<'a> {
                 }
             }
         }
+        progress(self.end - reported);
         self.into_result()
     }
 
