@@ -72,7 +72,7 @@ pub fn run_scenarios<'a>(
         .iter()
         .map(|scenario| ScenarioResults {
             scenario,
-            runs: vec![Vec::new(); scenario.variants.len()],
+            runs: scenario.variants.iter().map(|_| Vec::new()).collect(),
         })
         .collect();
     let mut results = results.into_iter();

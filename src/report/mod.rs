@@ -35,12 +35,15 @@ pub fn write_scenario(out: &Path, results: &ScenarioResults<'_>) -> io::Result<V
             variants_csv::render(results.scenario, &rows),
         ),
         ("servers.csv", servers_csv::render(results)),
-        ("timeseries.csv", timeseries_csv::render(results)),
     ];
-    let mut written = Vec::with_capacity(files.len());
+    let mut written = Vec::with_capacity(files.len() + 1);
     for (name, bytes) in files {
         written.push(writer::write_atomically(&dir.join(name), &bytes)?);
     }
+    written.push(writer::write_atomically_with(
+        &dir.join("timeseries.csv"),
+        |out| timeseries_csv::write(results, out),
+    )?);
     Ok(written)
 }
 

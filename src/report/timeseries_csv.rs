@@ -3,6 +3,8 @@
 //! `completions` and the latency percentiles cover the interval (percentiles are empty when
 //! nothing completed). Unlike summary.csv it includes the warmup, to show it.
 
+use std::io::{self, Write};
+
 use super::{ScenarioResults, fixed};
 
 pub const COLUMNS: [&str; 12] = [
@@ -20,19 +22,20 @@ pub const COLUMNS: [&str; 12] = [
     "p99_ms",
 ];
 
-pub fn render(results: &ScenarioResults<'_>) -> Vec<u8> {
+/// Streams the rows of every run to `out`, reading spilled series back from disk.
+pub fn write(results: &ScenarioResults<'_>, out: &mut dyn Write) -> io::Result<()> {
     let scenario = results.scenario;
-    let mut out = csv::Writer::from_writer(Vec::new());
-    out.write_record(COLUMNS).expect("writing to memory");
+    let mut csv = csv::Writer::from_writer(out);
+    csv.write_record(COLUMNS)?;
     for (variant, runs) in scenario.variants.iter().zip(&results.runs) {
         for (replication, run) in runs.iter().enumerate() {
             let replication = replication.to_string();
-            for row in &run.series {
+            run.series.for_each(|row| {
                 let (p50, p90, p99) = match row.latency_ms {
                     Some(p) => (fixed(p.p50, 6), fixed(p.p90, 6), fixed(p.p99, 6)),
                     None => Default::default(),
                 };
-                out.write_record([
+                csv.write_record([
                     scenario.name.as_str(),
                     variant.label.as_str(),
                     &replication,
@@ -45,10 +48,10 @@ pub fn render(results: &ScenarioResults<'_>) -> Vec<u8> {
                     &p50,
                     &p90,
                     &p99,
-                ])
-                .expect("writing to memory");
-            }
+                ])?;
+                Ok(())
+            })?;
         }
     }
-    out.into_inner().expect("writing to memory")
+    csv.flush()
 }

@@ -7,6 +7,15 @@ use std::path::{Path, PathBuf};
 
 /// Writes `bytes` to `path` atomically (temporary file, then rename), creating its folder.
 pub fn write_atomically(path: &Path, bytes: &[u8]) -> io::Result<PathBuf> {
+    write_atomically_with(path, |out| out.write_all(bytes))
+}
+
+/// Writes what `render` produces to `path` atomically, streaming it through a buffer:
+/// for files too large to build in memory.
+pub fn write_atomically_with(
+    path: &Path,
+    render: impl FnOnce(&mut dyn Write) -> io::Result<()>,
+) -> io::Result<PathBuf> {
     let dir = path.parent().unwrap_or(Path::new("."));
     fs::create_dir_all(dir)?;
     let file_name = path
@@ -18,8 +27,9 @@ pub fn write_atomically(path: &Path, bytes: &[u8]) -> io::Result<PathBuf> {
         std::process::id()
     ));
     let result = (|| {
-        let mut file = fs::File::create(&temporary)?;
-        file.write_all(bytes)?;
+        let mut out = io::BufWriter::new(fs::File::create(&temporary)?);
+        render(&mut out)?;
+        let file = out.into_inner().map_err(io::IntoInnerError::into_error)?;
         file.sync_all()?;
         fs::rename(&temporary, path)
     })();

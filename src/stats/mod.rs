@@ -9,9 +9,11 @@ mod counts;
 mod latency;
 mod run_result;
 mod series;
+mod spill_vec;
 
 pub use confidence::{ConfidenceInterval, confidence_interval};
 pub use counts::Counts;
 pub use latency::LatencyStats;
 pub use run_result::{RunResult, ServerSummary};
 pub use series::{IntervalLatency, Percentiles, SeriesRecorder, SeriesRow};
+pub use spill_vec::{SpillVec, Spillable};

@@ -1,10 +1,10 @@
 //! Everything one run measured, handed from the model to the report.
 
-use super::{Counts, IntervalLatency, LatencyStats, SeriesRow};
+use super::{Counts, IntervalLatency, LatencyStats, SeriesRow, SpillVec};
 use crate::engine::SimDuration;
 
 /// The outcome of one (scenario, variant, replication).
-#[derive(Clone, Debug)]
+#[derive(Debug)]
 pub struct RunResult {
     /// The seed the run used (reruns it alone with `--seed`).
     pub seed: u64,
@@ -18,8 +18,10 @@ pub struct RunResult {
     /// Mean busy fraction of all workers over the measured period.
     pub utilization: f64,
     pub servers: Vec<ServerSummary>,
-    pub series: Vec<SeriesRow>,
-    pub intervals: Vec<IntervalLatency>,
+    /// Per interval and server; kept in a temporary file when long.
+    pub series: SpillVec<SeriesRow>,
+    /// All servers together, per interval.
+    pub intervals: SpillVec<IntervalLatency>,
 }
 
 impl RunResult {

@@ -7,11 +7,12 @@
 //! memory is bounded by one interval's completions and nothing is allocated once the
 //! buffers have grown to their working size.
 
+use super::spill_vec::{SpillVec, Spillable};
 use crate::balancer::ServerId;
 use crate::engine::{SimDuration, SimTime};
 
 /// One row of timeseries.csv.
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Copy, Clone, Debug, PartialEq)]
 pub struct SeriesRow {
     /// End of the interval the row covers.
     pub time: SimTime,
@@ -34,7 +35,7 @@ pub struct Percentiles {
 }
 
 /// All servers together over one interval: what the latency-over-time chart draws.
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Copy, Clone, Debug, PartialEq)]
 pub struct IntervalLatency {
     pub time: SimTime,
     pub completions: u32,
@@ -48,8 +49,8 @@ pub struct SeriesRecorder {
     windows: Vec<Vec<u64>>,
     /// Latencies (ns) completed in the current interval, all servers.
     all: Vec<u64>,
-    rows: Vec<SeriesRow>,
-    intervals: Vec<IntervalLatency>,
+    rows: SpillVec<SeriesRow>,
+    intervals: SpillVec<IntervalLatency>,
 }
 
 impl SeriesRecorder {
@@ -57,8 +58,8 @@ impl SeriesRecorder {
         SeriesRecorder {
             windows: vec![Vec::new(); servers],
             all: Vec::new(),
-            rows: Vec::new(),
-            intervals: Vec::new(),
+            rows: SpillVec::default(),
+            intervals: SpillVec::default(),
         }
     }
 
@@ -105,8 +106,89 @@ impl SeriesRecorder {
         });
     }
 
-    pub fn into_parts(self) -> (Vec<SeriesRow>, Vec<IntervalLatency>) {
+    pub fn into_parts(self) -> (SpillVec<SeriesRow>, SpillVec<IntervalLatency>) {
         (self.rows, self.intervals)
+    }
+}
+
+/// Marks an interval without completions, which has no percentiles.
+const NO_LATENCY: u64 = u64::MAX;
+
+fn encode_latency(latency: Option<Percentiles>, out: &mut [u8]) {
+    let bits = match latency {
+        Some(p) => [p.p50.to_bits(), p.p90.to_bits(), p.p99.to_bits()],
+        None => [NO_LATENCY; 3],
+    };
+    for (chunk, value) in out.chunks_exact_mut(8).zip(bits) {
+        chunk.copy_from_slice(&value.to_le_bytes());
+    }
+}
+
+fn decode_latency(bytes: &[u8]) -> Option<Percentiles> {
+    let at = |i: usize| u64_at(bytes, 8 * i);
+    (at(0) != NO_LATENCY).then(|| Percentiles {
+        p50: f64::from_bits(at(0)),
+        p90: f64::from_bits(at(1)),
+        p99: f64::from_bits(at(2)),
+    })
+}
+
+fn u64_at(bytes: &[u8], at: usize) -> u64 {
+    let mut word = [0u8; 8];
+    word.copy_from_slice(&bytes[at..at + 8]);
+    u64::from_le_bytes(word)
+}
+
+fn u32_at(bytes: &[u8], at: usize) -> u32 {
+    let mut word = [0u8; 4];
+    word.copy_from_slice(&bytes[at..at + 4]);
+    u32::from_le_bytes(word)
+}
+
+/// Layout, little-endian: time u64, server u32, queue u32, busy u32, completions u32,
+/// utilization f64 bits, then p50, p90, p99 as f64 bits.
+impl Spillable for SeriesRow {
+    const BYTES: usize = 56;
+
+    fn encode(&self, out: &mut [u8]) {
+        out[0..8].copy_from_slice(&self.time.as_nanos().to_le_bytes());
+        out[8..12].copy_from_slice(&self.server.0.to_le_bytes());
+        out[12..16].copy_from_slice(&self.queue_length.to_le_bytes());
+        out[16..20].copy_from_slice(&self.busy_workers.to_le_bytes());
+        out[20..24].copy_from_slice(&self.completions.to_le_bytes());
+        out[24..32].copy_from_slice(&self.utilization.to_bits().to_le_bytes());
+        encode_latency(self.latency_ms, &mut out[32..56]);
+    }
+
+    fn decode(bytes: &[u8]) -> Self {
+        SeriesRow {
+            time: SimTime::from_nanos(u64_at(bytes, 0)),
+            server: ServerId(u32_at(bytes, 8)),
+            queue_length: u32_at(bytes, 12),
+            busy_workers: u32_at(bytes, 16),
+            completions: u32_at(bytes, 20),
+            utilization: f64::from_bits(u64_at(bytes, 24)),
+            latency_ms: decode_latency(&bytes[32..56]),
+        }
+    }
+}
+
+/// Layout, little-endian: time u64, completions u32, then p50, p90, p99 as f64 bits.
+impl Spillable for IntervalLatency {
+    const BYTES: usize = 36;
+
+    fn encode(&self, out: &mut [u8]) {
+        out[0..8].copy_from_slice(&self.time.as_nanos().to_le_bytes());
+        out[8..12].copy_from_slice(&self.completions.to_le_bytes());
+        encode_latency(self.latency_ms, &mut out[12..36]);
+    }
+
+    fn decode(bytes: &[u8]) -> Self {
+        IntervalLatency {
+            time: SimTime::from_nanos(u64_at(bytes, 0)),
+            completions: u32_at(bytes, 8),
+            latency_ms: decode_latency(&bytes[12..36]),
+        }
     }
 }
 
@@ -140,6 +222,34 @@ mod tests {
     }
 
     #[test]
+    fn rows_and_intervals_round_trip_through_their_binary_form() {
+        let row = SeriesRow {
+            time: SimTime::from_nanos(7_000_000_001),
+            server: ServerId(12),
+            queue_length: 3,
+            busy_workers: 2,
+            utilization: 0.123_456_789,
+            completions: 40,
+            latency_ms: Some(Percentiles {
+                p50: 1.5,
+                p90: 2.25,
+                p99: 9.125,
+            }),
+        };
+        let mut bytes = [0u8; SeriesRow::BYTES];
+        row.encode(&mut bytes);
+        assert_eq!(SeriesRow::decode(&bytes), row);
+        let interval = IntervalLatency {
+            time: SimTime::from_nanos(5),
+            completions: 0,
+            latency_ms: None,
+        };
+        let mut bytes = [0u8; IntervalLatency::BYTES];
+        interval.encode(&mut bytes);
+        assert_eq!(IntervalLatency::decode(&bytes), interval);
+    }
+
+    #[test]
     fn an_interval_without_completions_has_no_percentiles() {
         let mut recorder = SeriesRecorder::new(2);
         recorder.record_completion(ServerId(1), SimDuration::from_millis(4));
@@ -147,11 +257,23 @@ mod tests {
         recorder.close_server(t, ServerId(0), 0, 0, 0.0);
         recorder.close_server(t, ServerId(1), 3, 1, 0.5);
         recorder.close_interval(t);
-        let (rows, intervals) = recorder.into_parts();
+        let (store, intervals) = recorder.into_parts();
+        let mut rows = Vec::new();
+        store
+            .for_each(|r| {
+                rows.push(*r);
+                Ok(())
+            })
+            .unwrap();
         assert_eq!(rows[0].completions, 0);
         assert_eq!(rows[0].latency_ms, None);
         assert_eq!(rows[1].completions, 1);
         assert_eq!(rows[1].latency_ms.unwrap().p99, 4.0);
-        assert_eq!(intervals[0].completions, 1);
+        intervals
+            .for_each(|interval| {
+                assert_eq!(interval.completions, 1);
+                Ok(())
+            })
+            .unwrap();
     }
 }
