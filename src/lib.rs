@@ -7,6 +7,30 @@
 //! The modules follow the flow of data, and imports run downhill:
 //! `cli`/`app` → `runner` → `scenario` → `model` → {`balancer`, `stats`} → `engine`,
 //! with `report` turning results into files.
+//!
+//! Embedding it takes a scenario and a seed:
+//!
+//! ```
+//! use std::path::Path;
+//! use lbsim::model::simulate;
+//! use lbsim::scenario::Scenario;
+//!
+//! let text = r#"
+//!     duration = "20s"
+//!     [workload]
+//!     rate = 150
+//!     service = { dist = "exponential", mean = "10ms" }
+//!     [[servers]]
+//!     count = 2
+//!     [balancer]
+//!     algorithm = "least-connections"
+//! "#;
+//! let scenario = Scenario::from_source(text, Path::new("example.toml")).unwrap();
+//! let result = simulate(&scenario.variants[0].run, scenario.seed);
+//! assert!(result.counts.is_conserved());
+//! assert!(result.utilization > 0.6 && result.utilization < 0.9);
+//! println!("p99 {:.1} ms", result.latency.quantile_ms(0.99));
+//! ```
 
 pub mod app;
 pub mod balancer;
