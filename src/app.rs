@@ -93,7 +93,11 @@ fn run(args: &RunArgs, check_expectations: bool) -> ExitCode {
     let mut stdout = std::io::stdout().lock();
     let mut failed_checks = 0;
     for scenario_results in &results {
-        if let Err(error) = report::write_scenario(&args.out, scenario_results) {
+        if let Err(error) = report::write_scenario(
+            &args.out,
+            scenario_results,
+            &report::ReportOptions::default(),
+        ) {
             eprintln!(
                 "lbsim: {}: cannot write results: {error}",
                 scenario_results.scenario.name
