@@ -33,6 +33,7 @@ pub fn render(all: &[ScenarioResults<'_>], options: &ReportOptions) -> String {
         out.push('\n');
     }
     for results in all {
+        out.push('\n');
         scenario_section(&mut out, results, options);
     }
     out
@@ -40,7 +41,7 @@ pub fn render(all: &[ScenarioResults<'_>], options: &ReportOptions) -> String {
 
 fn scenario_section(out: &mut String, results: &ScenarioResults<'_>, options: &ReportOptions) {
     let scenario = results.scenario;
-    let _ = writeln!(out, "\n## {}\n", escape(&scenario.name));
+    let _ = writeln!(out, "## {}\n", escape(&scenario.name));
     if !scenario.description.is_empty() {
         let _ = writeln!(out, "{}\n", escape(&one_line(&scenario.description)));
     }
@@ -98,15 +99,18 @@ fn scenario_section(out: &mut String, results: &ScenarioResults<'_>, options: &R
     out.push_str("\n\n");
 
     let extension = if options.png { "png" } else { "svg" };
-    for chart in charts::scenario_charts(results) {
-        let _ = writeln!(
-            out,
-            "![{}]({}/{}.{extension})\n",
-            escape(chart.title()),
-            scenario.name,
-            chart.stem()
-        );
-    }
+    let images: Vec<String> = charts::scenario_charts(results)
+        .iter()
+        .map(|chart| {
+            format!(
+                "![{}]({}/{}.{extension})\n",
+                escape(chart.title()),
+                scenario.name,
+                chart.stem()
+            )
+        })
+        .collect();
+    out.push_str(&images.join("\n"));
 }
 
 /// The anchor a forge gives the heading `name` (names are `[A-Za-z0-9._-]`): lowercase,
@@ -155,7 +159,8 @@ mod tests {
         let plain = fixtures::without_series();
         let md = render(&[swept.view(), plain.view()], &ReportOptions::default());
         assert!(md.contains("- [swept](#swept): Fixture \\<swept\\> \\& friends"));
-        assert!(md.contains("\n## plain\n"));
+        assert!(md.contains("\n\n## plain\n\n"));
+        assert!(!md.contains("\n\n\n"));
         for algorithm in ["round-robin", "least-connections"] {
             for rate in ["150", "300"] {
                 assert!(

@@ -180,5 +180,6 @@ mod tests {
         let png = charts[0].png().unwrap();
         assert!(png.starts_with(b"\x89PNG\r\n\x1a\n"));
         assert!(png.len() > 1000);
+        assert!(png == charts[0].png().unwrap(), "PNG bytes differ");
     }
 }

@@ -107,6 +107,7 @@ impl ServerLoad {
                 .build_cartesian_2d(x, y.clone())?;
             layout::mesh(&mut chart)
                 .x_desc("server")
+                .y_desc("completions")
                 .x_label_formatter(&|v| {
                     style::category(*v, n)
                         .map(|s| s.to_string())
