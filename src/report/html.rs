@@ -93,14 +93,14 @@ fn scenario_section(out: &mut String, results: &ScenarioResults<'_>) -> io::Resu
         if table.replications == 1 { "" } else { "s" },
         scenario.seed,
     );
-    for file in [
+    let files = [
         "summary.csv",
         "variants.csv",
         "servers.csv",
         "timeseries.csv",
-    ] {
-        let _ = write!(out, " <a href=\"{name}/{file}\">{file}</a>");
-    }
+    ]
+    .map(|file| format!("<a href=\"{name}/{file}\">{file}</a>"));
+    let _ = write!(out, " {}", files.join(" · "));
     out.push_str("</p>\n");
 
     out.push_str("<div class=\"table\">\n<table>\n<thead>\n<tr>");
