@@ -27,8 +27,11 @@ pub fn header<DB: DrawingBackend>(
     title: &str,
     subtitle: &str,
 ) -> Area<DB> {
-    root.draw(&Text::new(title.to_string(), (20, 20), text(22, INK)))?;
-    root.draw(&Text::new(subtitle.to_string(), (20, 46), text(14, MUTED)))?;
+    let room = root.dim_in_pixel().0.saturating_sub(40);
+    let title = fit(root, title, &text(22, INK), room)?;
+    let subtitle = fit(root, subtitle, &text(14, MUTED), room)?;
+    root.draw(&Text::new(title, (20, 20), text(22, INK)))?;
+    root.draw(&Text::new(subtitle, (20, 46), text(14, MUTED)))?;
     let (_, body) = root.split_vertically(HEADER_HEIGHT);
     Ok(body.margin(4, 12, 8, 12))
 }
@@ -96,27 +99,27 @@ pub fn with_legend<DB: DrawingBackend>(
         }
         widest = widest.max(width);
     }
-    let column_width = 12 + widest + 16;
     let rows = ((height as i32 - 16) / LEGEND_ROW).max(1) as usize;
-    let columns = entries.len().div_ceil(rows);
-    let legend_width = (column_width * columns as i32).min(width as i32 * 45 / 100);
-    let (rest, legend) = area.split_horizontally(width as i32 - legend_width);
+    let columns = entries.len().div_ceil(rows) as i32;
+    // At most 45% of the chart; labels too long for that are shortened to fit.
+    let column_width = (12 + widest + 16).min(width as i32 * 45 / 100 / columns);
+    let (rest, legend) = area.split_horizontally(width as i32 - column_width * columns);
     for (i, entry) in entries.iter().enumerate() {
         let x = (i / rows) as i32 * column_width + 12;
         let y = 16 + (i % rows) as i32 * LEGEND_ROW;
-        if let Mark::Heading = entry.mark {
-            legend.draw(&Text::new(
-                entry.label.clone(),
-                (x, y),
-                text(LEGEND_FONT, MUTED),
-            ))?;
-            continue;
+        let (indent, colour) = match entry.mark {
+            Mark::Heading => (0, MUTED),
+            _ => (LEGEND_MARK + 6, INK),
+        };
+        let room = (column_width - 12 - indent - 8).max(0) as u32;
+        let label = fit(&legend, &entry.label, &style, room)?;
+        if !matches!(entry.mark, Mark::Heading) {
+            draw_mark(&legend, entry, x, y)?;
         }
-        draw_mark(&legend, entry, x, y)?;
         legend.draw(&Text::new(
-            entry.label.clone(),
-            (x + LEGEND_MARK + 6, y),
-            style.clone(),
+            label,
+            (x + indent, y),
+            text(LEGEND_FONT, colour),
         ))?;
     }
     Ok(rest)
@@ -292,4 +295,41 @@ where
         .label_style(text(12, INK))
         .axis_desc_style(text(14, INK));
     mesh
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::report::font;
+
+    #[test]
+    fn long_legend_labels_are_shortened_to_stay_inside_the_chart() {
+        font::ensure_registered().unwrap();
+        let long = "a-very-long-variant-label-".repeat(8);
+        let mut svg = String::new();
+        {
+            let root = SVGBackend::with_string(&mut svg, (600, 300)).into_drawing_area();
+            let rest = with_legend(&root, &[Entry::new(long.clone(), INK, Mark::Line)]).unwrap();
+            assert!(rest.dim_in_pixel().0 >= 600 * 55 / 100);
+            root.present().unwrap();
+        }
+        let label = svg
+            .lines()
+            .find(|l| l.starts_with("a-very"))
+            .expect("the label is drawn");
+        assert!(label.contains('…') && label.len() < long.len(), "{label}");
+        let x: i32 = svg
+            .split("<text x=\"")
+            .nth(1)
+            .and_then(|t| t.split('"').next())
+            .and_then(|x| x.parse().ok())
+            .unwrap();
+        let mut scratch = String::new();
+        let root = SVGBackend::with_string(&mut scratch, (600, 300)).into_drawing_area();
+        let width = root
+            .estimate_text_size(label, &text(LEGEND_FONT, INK))
+            .unwrap()
+            .0;
+        assert!(x + width as i32 <= 600, "{x} + {width}");
+    }
 }

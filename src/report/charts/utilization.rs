@@ -263,12 +263,7 @@ impl Utilization {
             })
             .collect();
         if !single && !panel.servers.is_empty() {
-            chart.draw_series(DashedLineSeries::new(
-                points(&mean),
-                6,
-                4,
-                INK.stroke_width(2),
-            ))?;
+            chart.draw_series(LineSeries::new(points(&mean), INK.stroke_width(2)))?;
         }
         Ok(())
     }

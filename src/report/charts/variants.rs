@@ -93,11 +93,23 @@ impl Variants {
                 }
             })
             .collect();
+        // Labels take at most 40% of the width; longer ones are shortened to fit.
         let label_style = style::text(12, INK);
+        let room = plot.dim_in_pixel().0 * 2 / 5;
         let mut widest = 0;
+        let mut fitted = Vec::with_capacity(labels.len());
         for label in &labels {
-            widest = widest.max(plot.estimate_text_size(label, &label_style)?.0);
+            let label = layout::fit(&plot, label, &label_style, room)?;
+            widest = widest.max(plot.estimate_text_size(&label, &label_style)?.0);
+            fitted.push(label);
         }
+        let labels = fitted;
+        let y_desc = layout::fit(
+            &plot,
+            self.heading.as_deref().unwrap_or("variant"),
+            &style::text(14, INK),
+            plot.dim_in_pixel().1.saturating_sub(60),
+        )?;
         let drawn = || self.rows.iter().filter(|r| !r.empty);
         let x = style::log_range(drawn().flat_map(|r| {
             [
@@ -120,7 +132,7 @@ impl Variants {
             .build_cartesian_2d(x.clone().log_scale().with_key_points(ticks), y)?;
         layout::mesh(&mut chart)
             .x_desc("response time (ms, log scale)")
-            .y_desc(self.heading.as_deref().unwrap_or("variant"))
+            .y_desc(y_desc)
             .x_label_formatter(&|v| format_ms(*v))
             .y_label_formatter(&|v| {
                 style::category(*v, n)
