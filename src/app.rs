@@ -9,7 +9,7 @@ use std::process::ExitCode;
 use crate::bench;
 use crate::check;
 use crate::cli::{Cli, Command, RunArgs};
-use crate::report::{self, summary_rows, terminal_table};
+use crate::report::{self, ReportOptions, summary_rows, terminal_table};
 use crate::runner::{RunOptions, run_scenarios};
 use crate::scenario::{Scenario, ScenarioErrors, discover};
 
@@ -90,10 +90,11 @@ fn run(args: &RunArgs, check_expectations: bool) -> ExitCode {
         }
     };
 
+    let report_options = ReportOptions { png: args.png };
     let mut stdout = std::io::stdout().lock();
     let mut failed_checks = 0;
     for scenario_results in &results {
-        if let Err(error) = report::write_scenario(&args.out, scenario_results) {
+        if let Err(error) = report::write_scenario(&args.out, scenario_results, &report_options) {
             eprintln!(
                 "lbsim: {}: cannot write results: {error}",
                 scenario_results.scenario.name
@@ -115,8 +116,17 @@ fn run(args: &RunArgs, check_expectations: bool) -> ExitCode {
             let _ = write!(stdout, "{}", check::render_table(&lines));
         }
     }
+    if let Err(error) = report::write_index(&args.out, &results, &report_options) {
+        eprintln!("lbsim: cannot write the report: {error}");
+        return ExitCode::from(RUN_FAILED);
+    }
     if !args.quiet {
-        let _ = writeln!(stdout, "results in {}", args.out.display());
+        let _ = writeln!(
+            stdout,
+            "results in {}, report in {}",
+            args.out.display(),
+            args.out.join("index.html").display()
+        );
     }
     if failed_checks > 0 {
         ExitCode::from(1)

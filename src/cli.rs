@@ -45,6 +45,9 @@ pub struct RunArgs {
     /// No progress bar and no result table.
     #[arg(long)]
     pub quiet: bool,
+    /// Also write every chart as a PNG image beside its SVG.
+    #[arg(long)]
+    pub png: bool,
 }
 
 impl Default for RunArgs {
@@ -56,6 +59,7 @@ impl Default for RunArgs {
             seed: None,
             replications: None,
             quiet: false,
+            png: false,
         }
     }
 }

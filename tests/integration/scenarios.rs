@@ -36,8 +36,9 @@ fn bundled_output() -> &'static TempDir {
 fn scenario_names() -> Vec<String> {
     let mut names: Vec<String> = std::fs::read_dir(bundled_output().path().join("output"))
         .unwrap()
-        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
-        .filter(|name| !name.starts_with('.'))
+        .map(|e| e.unwrap())
+        .filter(|e| e.file_type().unwrap().is_dir())
+        .map(|e| e.file_name().to_string_lossy().into_owned())
         .collect();
     names.sort();
     names

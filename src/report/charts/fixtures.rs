@@ -1,0 +1,264 @@
+//! Test inputs for the charts and the report: tiny scenarios built directly (not parsed),
+//! simulated for a few seconds, plus a well-formedness check for the markup they produce.
+
+use std::path::PathBuf;
+
+use crate::balancer::{Algorithm, BalancerSpec};
+use crate::engine::{SimDuration, derive_seed};
+use crate::model::{
+    ArrivalPattern, RateSchedule, RunSpec, ServerGroupSpec, ServiceDist, WorkloadSpec, simulate,
+};
+use crate::report::ScenarioResults;
+use crate::scenario::{Scenario, Variant};
+
+/// A scenario, owned, so tests can borrow a [`ScenarioResults`] of it.
+pub struct Fixture {
+    pub scenario: Scenario,
+}
+
+impl Fixture {
+    /// The scenario's runs, simulated afresh (they are tiny, and deterministic).
+    pub fn view(&self) -> ScenarioResults<'_> {
+        let runs = self
+            .scenario
+            .variants
+            .iter()
+            .map(|v| {
+                (0..self.scenario.replications)
+                    .map(|r| simulate(&v.run, derive_seed(self.scenario.seed, r)))
+                    .collect()
+            })
+            .collect();
+        ScenarioResults {
+            scenario: &self.scenario,
+            runs,
+        }
+    }
+}
+
+/// Two algorithms × two rates on 4 servers, two replications: every chart kind applies.
+pub fn swept() -> Fixture {
+    let mut variants = Vec::new();
+    for algorithm in [Algorithm::RoundRobin, Algorithm::LeastConnections] {
+        for rate in [150.0, 300.0] {
+            variants.push(variant(
+                &[algorithm.name().to_string(), format!("{rate}")],
+                spec(algorithm, rate, 4, 20),
+            ));
+        }
+    }
+    fixture(
+        "swept",
+        &["balancer.algorithm", "workload.rate"],
+        variants,
+        2,
+    )
+}
+
+/// The edge cases: one server, a single time-series interval, and a variant that never
+/// completes a request (rate 0).
+pub fn degenerate() -> Fixture {
+    let variants = [0.0, 50.0]
+        .into_iter()
+        .map(|rate| {
+            variant(
+                &[format!("{rate}")],
+                spec(Algorithm::RoundRobin, rate, 1, 1),
+            )
+        })
+        .collect();
+    fixture("degenerate", &["workload.rate"], variants, 1)
+}
+
+/// Sixteen servers under each of the eight algorithms: crowded charts, long labels.
+pub fn wide() -> Fixture {
+    let variants = Algorithm::ALL
+        .into_iter()
+        .map(|algorithm| {
+            variant(
+                &[algorithm.name().to_string()],
+                spec(algorithm, 800.0, 16, 10),
+            )
+        })
+        .collect();
+    fixture("wide", &["balancer.algorithm"], variants, 1)
+}
+
+/// One unswept variant that records no time series.
+pub fn without_series() -> Fixture {
+    let mut run = spec(Algorithm::RoundRobin, 100.0, 2, 5);
+    run.sample_interval = None;
+    let base = Variant {
+        label: "base".into(),
+        values: Vec::new(),
+        run,
+    };
+    fixture("plain", &[], vec![base], 1)
+}
+
+fn variant(values: &[String], run: RunSpec) -> Variant {
+    Variant {
+        label: values.join(","),
+        values: values.to_vec(),
+        run,
+    }
+}
+
+fn fixture(name: &str, keys: &[&str], mut variants: Vec<Variant>, replications: u32) -> Fixture {
+    for variant in &mut variants {
+        variant.label = keys
+            .iter()
+            .zip(&variant.values)
+            .map(|(key, value)| format!("{key}={value}"))
+            .collect::<Vec<_>>()
+            .join(",");
+        if variant.label.is_empty() {
+            variant.label = "base".into();
+        }
+    }
+    let seed = 7;
+    let scenario = Scenario {
+        name: name.into(),
+        description: format!("Fixture <{name}> & friends"),
+        path: PathBuf::from(format!("{name}.toml")),
+        seed,
+        replications,
+        swept_keys: keys.iter().map(|k| k.to_string()).collect(),
+        variants,
+        expectations: Vec::new(),
+    };
+    Fixture { scenario }
+}
+
+fn spec(algorithm: Algorithm, rate: f64, servers: u32, seconds: u64) -> RunSpec {
+    RunSpec {
+        duration: SimDuration::from_secs(seconds),
+        warmup: SimDuration::from_secs(seconds / 10),
+        sample_interval: Some(SimDuration::from_secs(1)),
+        workload: WorkloadSpec {
+            rate: RateSchedule::constant(rate),
+            arrivals: ArrivalPattern::Poisson,
+            service: ServiceDist::Exponential {
+                mean: SimDuration::from_millis(10),
+            },
+            clients: 100,
+        },
+        servers: vec![ServerGroupSpec {
+            name: "web".into(),
+            count: servers,
+            workers: 1,
+            queue_limit: None,
+            speed: 1.0,
+            weight: 1,
+            zone: "a".into(),
+        }],
+        balancer: BalancerSpec {
+            algorithm,
+            virtual_nodes: BalancerSpec::DEFAULT_VIRTUAL_NODES,
+        },
+    }
+}
+
+/// `text` as it appears in XML character data.
+pub fn escape(text: &str) -> String {
+    text.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('"', "&quot;")
+        .replace('\'', "&apos;")
+}
+
+/// Whether `svg` has a text element reading exactly `text`.
+pub fn has_text(svg: &str, text: &str) -> bool {
+    svg.contains(&format!(">\n{}\n</text>", escape(text)))
+}
+
+/// Asserts that `svg` is one `<svg>` element whose tags nest properly, with no numbers
+/// that went wrong on the way (NaN, infinity).
+pub fn assert_well_formed_svg(svg: &str) {
+    let roots = assert_balanced_tags(svg, &[]);
+    assert_eq!(roots, ["svg"], "one root element");
+    assert!(svg.len() > 500, "suspiciously small: {svg}");
+    for bad in ["NaN", "inf\"", "-inf"] {
+        assert!(!svg.contains(bad), "contains {bad}");
+    }
+}
+
+/// Tokenizes markup into tags and asserts that every opened element is closed in order;
+/// returns the names of the top-level elements. `void` elements never close (HTML).
+/// Comments, `<!DOCTYPE>` and `<?xml?>` are skipped; quoted attribute values may hold `>`.
+pub fn assert_balanced_tags(markup: &str, void: &[&str]) -> Vec<String> {
+    let mut open: Vec<String> = Vec::new();
+    let mut roots = Vec::new();
+    let mut rest = markup;
+    while let Some(start) = rest.find('<') {
+        rest = &rest[start..];
+        if let Some(comment) = rest.strip_prefix("<!--") {
+            let end = comment.find("-->").expect("unterminated comment");
+            rest = &comment[end + 3..];
+            continue;
+        }
+        let end = tag_end(rest).unwrap_or_else(|| panic!("unterminated tag: {rest:.80}"));
+        let tag = &rest[1..end];
+        rest = &rest[end + 1..];
+        if tag.starts_with('!') || tag.starts_with('?') {
+            continue;
+        }
+        if let Some(name) = tag.strip_prefix('/') {
+            let name = name.trim();
+            let top = open
+                .pop()
+                .unwrap_or_else(|| panic!("</{name}> closes nothing"));
+            assert_eq!(top, name, "</{name}> closes <{top}>");
+            continue;
+        }
+        let name: String = tag
+            .chars()
+            .take_while(|c| c.is_ascii_alphanumeric() || *c == '-' || *c == ':')
+            .collect();
+        assert!(!name.is_empty(), "bad tag <{tag:.40}>");
+        if open.is_empty() {
+            roots.push(name.clone());
+        }
+        if !tag.ends_with('/') && !void.contains(&name.as_str()) {
+            open.push(name);
+        }
+    }
+    assert!(open.is_empty(), "unclosed: {open:?}");
+    roots
+}
+
+/// The index of the `>` ending the tag that starts `text`, skipping quoted values.
+fn tag_end(text: &str) -> Option<usize> {
+    let mut quote = None;
+    for (i, c) in text.char_indices().skip(1) {
+        match (quote, c) {
+            (None, '"' | '\'') => quote = Some(c),
+            (Some(q), c) if c == q => quote = None,
+            (None, '>') => return Some(i),
+            (None, '<') => return None,
+            _ => {}
+        }
+    }
+    None
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_tag_checker_accepts_nesting_and_rejects_crossing() {
+        assert_eq!(
+            assert_balanced_tags(
+                "<?xml?><svg a=\"1>2\"><g><rect/></g><!-- <x> --></svg>",
+                &[]
+            ),
+            ["svg"]
+        );
+        let crossing = std::panic::catch_unwind(|| assert_balanced_tags("<a><b></a></b>", &[]));
+        assert!(crossing.is_err());
+        let unclosed = std::panic::catch_unwind(|| assert_balanced_tags("<a><b></b>", &[]));
+        assert!(unclosed.is_err());
+    }
+}

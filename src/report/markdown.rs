@@ -1,0 +1,208 @@
+//! report.md: the whole run in one Markdown file that reads well as plain text and renders
+//! on any forge. Per scenario: its description, the comparison table with the best
+//! variant of each column in bold, and the charts as images linked from the scenario's
+//! folder (PNG when PNGs were written, since not every viewer shows SVG).
+
+use std::fmt::Write;
+
+use super::charts;
+use super::comparison::{COLUMNS, Comparison};
+use std::io;
+
+use super::{ReportOptions, ScenarioResults, summary_rows};
+
+pub fn render(all: &[ScenarioResults<'_>], options: &ReportOptions) -> io::Result<String> {
+    let mut out = String::new();
+    out.push_str("# lbsim report\n\n");
+    let _ = writeln!(
+        out,
+        "{} scenario{}, simulated by lbsim {}.\n",
+        all.len(),
+        if all.len() == 1 { "" } else { "s" },
+        env!("CARGO_PKG_VERSION")
+    );
+    for results in all {
+        let scenario = results.scenario;
+        let _ = write!(
+            out,
+            "- [{}](#{})",
+            escape(&scenario.name),
+            anchor(&scenario.name)
+        );
+        if !scenario.description.is_empty() {
+            let _ = write!(out, ": {}", escape(&one_line(&scenario.description)));
+        }
+        out.push('\n');
+    }
+    for results in all {
+        out.push('\n');
+        scenario_section(&mut out, results, options)?;
+    }
+    Ok(out)
+}
+
+fn scenario_section(
+    out: &mut String,
+    results: &ScenarioResults<'_>,
+    options: &ReportOptions,
+) -> io::Result<()> {
+    let scenario = results.scenario;
+    let _ = writeln!(out, "## {}\n", escape(&scenario.name));
+    if !scenario.description.is_empty() {
+        let _ = writeln!(out, "{}\n", escape(&one_line(&scenario.description)));
+    }
+    let table = Comparison::new(scenario, &summary_rows(results));
+    let _ = writeln!(
+        out,
+        "{} variant{} × {} replication{}, seed {}; files in [`{}/`]({}/).\n",
+        table.rows.len(),
+        if table.rows.len() == 1 { "" } else { "s" },
+        table.replications,
+        if table.replications == 1 { "" } else { "s" },
+        scenario.seed,
+        escape(&scenario.name),
+        scenario.name,
+    );
+
+    let headings: Vec<String> = table
+        .key_headings
+        .iter()
+        .map(|h| cell(h))
+        .chain(COLUMNS.iter().map(|c| c.heading.to_string()))
+        .collect();
+    let _ = writeln!(out, "| {} |", headings.join(" | "));
+    let alignments: Vec<&str> = table
+        .key_headings
+        .iter()
+        .map(|_| ":---")
+        .chain(COLUMNS.iter().map(|_| "---:"))
+        .collect();
+    let _ = writeln!(out, "|{}|", alignments.join("|"));
+    for row in &table.rows {
+        let cells: Vec<String> = row
+            .keys
+            .iter()
+            .map(|k| cell(k))
+            .chain(row.cells.iter().zip(&COLUMNS).map(|(c, column)| {
+                let text = c.text(column, table.replications);
+                if c.best { format!("**{text}**") } else { text }
+            }))
+            .collect();
+        let _ = writeln!(out, "| {} |", cells.join(" | "));
+    }
+    out.push_str(
+        "\nBold: the best variant of its column (lowest latency, rejected and failed; \
+         highest throughput).",
+    );
+    if table.replications > 1 {
+        let _ = write!(
+            out,
+            " Values are means over {} replications ± the half-width of their 95% confidence \
+             interval.",
+            table.replications
+        );
+    }
+    out.push_str("\n\n");
+
+    let extension = if options.png { "png" } else { "svg" };
+    let images: Vec<String> = charts::scenario_charts(results)?
+        .iter()
+        .map(|chart| {
+            format!(
+                "![{}]({}/{}.{extension})\n",
+                escape(chart.title()),
+                scenario.name,
+                chart.stem()
+            )
+        })
+        .collect();
+    out.push_str(&images.join("\n"));
+    Ok(())
+}
+
+/// The anchor a forge gives the heading `name` (names are `[A-Za-z0-9._-]`): lowercase,
+/// without the dots.
+fn anchor(name: &str) -> String {
+    name.chars()
+        .filter(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_'))
+        .map(|c| c.to_ascii_lowercase())
+        .collect()
+}
+
+/// `text` on one line.
+fn one_line(text: &str) -> String {
+    text.split_whitespace().collect::<Vec<_>>().join(" ")
+}
+
+/// User text for a table cell: escaped, and `|` cannot end the cell.
+fn cell(text: &str) -> String {
+    escape(&one_line(text))
+}
+
+/// User text with every character Markdown or inline HTML would act on escaped by a
+/// backslash, so that it shows as written.
+fn escape(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        if matches!(
+            c,
+            '\\' | '`' | '*' | '_' | '[' | ']' | '<' | '>' | '|' | '#' | '~' | '&' | '!'
+        ) {
+            out.push('\\');
+        }
+        out.push(c);
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::charts::fixtures;
+    use super::*;
+
+    #[test]
+    fn names_every_scenario_variant_and_chart() {
+        let swept = fixtures::swept();
+        let plain = fixtures::without_series();
+        let md = render(&[swept.view(), plain.view()], &ReportOptions::default()).unwrap();
+        assert!(md.contains("- [swept](#swept): Fixture \\<swept\\> \\& friends"));
+        assert!(md.contains("\n\n## plain\n\n"));
+        assert!(!md.contains("\n\n\n"));
+        for algorithm in ["round-robin", "least-connections"] {
+            for rate in ["150", "300"] {
+                assert!(
+                    md.contains(&format!("| {algorithm} | {rate} | ")),
+                    "{algorithm} {rate}"
+                );
+            }
+        }
+        assert!(md.contains("| base | "));
+        assert!(md.contains("(swept/latency-cdf.svg)"));
+        assert!(md.contains("(swept/latency-vs-workload.rate.svg)"));
+        assert!(!md.contains("plain/latency-over-time"));
+        assert!(md.contains(" ± "));
+    }
+
+    #[test]
+    fn links_png_charts_when_they_were_written() {
+        let plain = fixtures::without_series();
+        let md = render(&[plain.view()], &ReportOptions { png: true }).unwrap();
+        assert!(md.contains("(plain/latency-cdf.png)"));
+    }
+
+    #[test]
+    fn the_best_variant_is_bold() {
+        let degenerate = fixtures::degenerate();
+        let md = render(&[degenerate.view()], &ReportOptions::default()).unwrap();
+        let line = md.lines().find(|l| l.starts_with("| 50 |")).unwrap();
+        assert!(line.contains("**"), "{line}");
+        let idle = md.lines().find(|l| l.starts_with("| 0 |")).unwrap();
+        assert!(idle.contains("| n/a |") && !idle.contains("**"), "{idle}");
+    }
+
+    #[test]
+    fn user_text_cannot_inject_markup() {
+        assert_eq!(escape("a|b <i>*x*</i>"), "a\\|b \\<i\\>\\*x\\*\\</i\\>");
+        assert_eq!(anchor("rr-vs-lc.v2"), "rr-vs-lcv2");
+    }
+}
