@@ -26,7 +26,8 @@ use super::{Expectation, Scenario, ScenarioError, ScenarioErrors, Variant, error
 use crate::balancer::{Algorithm, BalancerSpec};
 use crate::engine::{SimDuration, SimTime};
 use crate::model::{
-    ArrivalPattern, RateSchedule, RunSpec, ServerGroupSpec, ServiceDist, WorkloadSpec,
+    ArrivalPattern, GeneratedWorkload, RateSchedule, RunSpec, ServerGroupSpec, ServiceDist,
+    WorkloadSpec,
 };
 
 /// The longest scenario or server group name: it names folders and files.
@@ -593,12 +594,12 @@ impl Checker<'_> {
             Some(service) => self.service(service),
         };
         let clients = self.count(raw.clients.as_ref(), "workload.clients", 1000);
-        Some(WorkloadSpec {
+        Some(WorkloadSpec::Generated(GeneratedWorkload {
             rate: rate?,
             arrivals: arrivals?,
             service: service?,
             clients: clients?,
-        })
+        }))
     }
 
     fn rate(&mut self, rate: &Spanned<RawRate>) -> Option<RateSchedule> {
@@ -1174,6 +1175,14 @@ mod tests {
         }
     }
 
+    /// The generated workload of a run (panics on a replay).
+    fn generated(run: &RunSpec) -> &GeneratedWorkload {
+        match &run.workload {
+            WorkloadSpec::Generated(generated) => generated,
+            WorkloadSpec::Replay(replay) => panic!("a replay of {:?}", replay.trace()),
+        }
+    }
+
     /// The only error of a source, as printed.
     fn error(source: &str) -> String {
         let mut all = errors(source);
@@ -1357,14 +1366,14 @@ mod tests {
                 duration: SimDuration::from_secs(10),
                 warmup: SimDuration::ZERO,
                 sample_interval: Some(SimDuration::from_secs(1)),
-                workload: WorkloadSpec {
+                workload: WorkloadSpec::Generated(GeneratedWorkload {
                     rate: RateSchedule::constant(100.0),
                     arrivals: ArrivalPattern::Poisson,
                     service: ServiceDist::Exponential {
                         mean: SimDuration::from_millis(10)
                     },
                     clients: 1000,
-                },
+                }),
                 servers: vec![ServerGroupSpec {
                     name: "server".to_string(),
                     count: 2,
@@ -1407,20 +1416,20 @@ mod tests {
         assert_eq!(last.values, ["least-connections", "1000"]);
         assert_eq!(last.run.balancer.algorithm, Algorithm::LeastConnections);
         assert_eq!(last.run.balancer.virtual_nodes, 40);
-        assert_eq!(last.run.workload.clients, 1000);
-        assert_eq!(scenario.variants[0].run.workload.clients, 10);
+        assert_eq!(generated(&last.run).clients, 1000);
+        assert_eq!(generated(&scenario.variants[0].run).clients, 10);
         assert_eq!(last.run.sample_interval, None);
         assert_eq!(last.run.warmup, SimDuration::from_secs(10));
-        assert_eq!(last.run.workload.arrivals, ArrivalPattern::Constant);
+        assert_eq!(generated(&last.run).arrivals, ArrivalPattern::Constant);
         assert_eq!(
-            last.run.workload.rate.steps(),
+            generated(&last.run).rate.steps(),
             [
                 (SimTime::ZERO, 100.0),
                 (SimTime::from_nanos(30_000_000_000), 300.0)
             ]
         );
         assert_eq!(
-            last.run.workload.service,
+            generated(&last.run).service,
             ServiceDist::LogNormal {
                 mean: SimDuration::from_millis(5),
                 cv: 1.5
@@ -1615,7 +1624,7 @@ mod tests {
     fn a_schedule_starting_late_begins_at_rate_zero() {
         let scenario = valid(&with("workload", "rate = [[\"2s\", 50]]"));
         assert_eq!(
-            scenario.variants[0].run.workload.rate.steps(),
+            generated(&scenario.variants[0].run).rate.steps(),
             [
                 (SimTime::ZERO, 0.0),
                 (SimTime::from_nanos(2_000_000_000), 50.0)
@@ -1634,7 +1643,7 @@ mod tests {
     fn service(table: &str) -> Result<ServiceDist, Vec<String>> {
         let source = with("workload", &format!("service = {table}"));
         match validate(&source, Path::new("x.toml")) {
-            Ok(s) => Ok(s.variants[0].run.workload.service),
+            Ok(s) => Ok(generated(&s.variants[0].run).service),
             Err(e) => Err(e
                 .0
                 .iter()
