@@ -7,8 +7,10 @@
 //! misspelled name, the closest valid one; all errors of a file are reported together.
 
 mod columns;
+mod decimal;
 mod duration;
 mod error;
+mod range;
 mod raw;
 mod suggest;
 mod sweep;

@@ -73,7 +73,8 @@ pub fn validate(source: &str, path: &Path) -> Result<Scenario, ScenarioErrors> {
         return Err(finish(errors));
     }
 
-    let sweep = Sweep::plan(document.get_ref());
+    let mut arena = String::new();
+    let sweep = Sweep::plan(document.get_ref(), &mut arena);
     for error in &sweep.errors {
         errors.push(ScenarioError::at(
             &file,
@@ -1249,6 +1250,32 @@ mod tests {
             "there is no group servers.1: the file has one [[servers]] group, servers.0",
         ),
         (
+            "sweep_range_bad_step",
+            "11:51: sweep.\"workload.rate\".step: ",
+            "expected a positive step, found 0",
+        ),
+        (
+            "sweep_range_from_after_to",
+            "11:28: sweep.\"workload.rate\".from: ",
+            "expected from at most to (100), found 1000",
+        ),
+        (
+            "sweep_range_not_numeric",
+            "11:28: sweep.\"workload.rate\".from: ",
+            "expected a number, found string",
+        ),
+        (
+            "sweep_range_too_many",
+            "11:19: sweep.\"workload.rate\": ",
+            "the range makes 100000 values, at most 10000 are allowed",
+        ),
+        (
+            "sweep_range_unknown_key",
+            "11:44: sweep.\"workload.rate\".stpe: ",
+            "unknown key \"stpe\" in a range, expected one of \"from\", \"to\", \"step\"; \
+             did you mean \"step\"?",
+        ),
+        (
             "three_mistakes",
             "6:42: workload.service.mean: ",
             "expected a positive duration, found \"0ms\"",
@@ -1473,6 +1500,44 @@ mod tests {
         assert_eq!(
             error(&source),
             "x.toml:8:27: servers[0].workers: invalid type: string \"two\", expected an integer"
+        );
+    }
+
+    #[test]
+    fn a_float_range_gives_exact_labels_that_expectations_can_match() {
+        let source = format!(
+            "{MINIMAL}[sweep]\n\"workload.rate\" = {{ from = 0.1, to = 0.3, step = 0.1 }}\n\
+             [[expect]]\nmetric = \"p99_ms\"\nmax = 1\nwhere = {{ \"workload.rate\" = 0.3 }}\n"
+        );
+        let scenario = valid(&source);
+        let labels: Vec<&str> = scenario.variants.iter().map(|v| v.label.as_str()).collect();
+        assert_eq!(
+            labels,
+            [
+                "workload.rate=0.1",
+                "workload.rate=0.2",
+                "workload.rate=0.3"
+            ]
+        );
+        let rates: Vec<f64> = scenario
+            .variants
+            .iter()
+            .map(|v| generated(&v.run).rate.steps()[0].1)
+            .collect();
+        assert_eq!(rates, [0.1, 0.2, 0.3]);
+        assert_eq!(
+            scenario.expectations[0].filter,
+            [("workload.rate".to_string(), "0.3".to_string())]
+        );
+    }
+
+    #[test]
+    fn a_bad_value_in_a_range_is_reported_at_the_range() {
+        let source =
+            format!("{MINIMAL}[sweep]\n\"servers.0.workers\" = {{ from = 0, to = 2, step = 1 }}\n");
+        assert_eq!(
+            error(&source),
+            "x.toml:8:23: servers[0].workers: expected a positive integer, found 0"
         );
     }
 
@@ -1856,6 +1921,7 @@ mod tests {
         "[[1, 2, 3]]",
         "{}",
         "{ a = 1 }",
+        "{ from = 0.1, to = 0.2, step = 0.05 }",
         "true",
         "1979-05-27T07:32:00Z",
     ];
@@ -1991,6 +2057,8 @@ mod tests {
         "[]",
         "{ \"workload.rate\" = 1 }",
         "{ dist = \"constant\", mean = \"1ms\" }",
+        "{ from = 1, to = 3, step = 1 }",
+        "{ from = 0.5, to = 0.1, step = 0, stpe = 1 }",
         "nan",
         "true",
     ];
