@@ -210,7 +210,9 @@ impl<'a> TraceArrivals<'a> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::balancer::{Algorithm, BalancerSpec};
     use crate::engine::stream;
+    use crate::model::{RunSpec, ServerGroupSpec, WorkloadSpec, simulate};
 
     fn request(at_ns: u64, client: u32, work_ns: Option<u64>) -> TraceRequest {
         TraceRequest {
@@ -277,6 +279,91 @@ mod tests {
         assert_eq!(at(2.0, 3_000_000_000), 1_500_000_000);
         assert_eq!(at(2.0, 3), 2);
         assert_eq!(at(0.5, 7), 14);
+    }
+
+    /// One server with one worker, sampling every `interval`, for `duration`.
+    fn replay_run(replay: TraceReplay, duration: SimDuration, interval: SimDuration) -> RunSpec {
+        RunSpec {
+            duration,
+            warmup: SimDuration::ZERO,
+            sample_interval: Some(interval),
+            workload: WorkloadSpec::Replay(replay),
+            servers: vec![ServerGroupSpec {
+                name: "web".into(),
+                count: 1,
+                workers: 1,
+                queue_limit: None,
+                speed: 1.0,
+                weight: 1,
+                zone: "a".into(),
+            }],
+            balancer: BalancerSpec {
+                algorithm: Algorithm::RoundRobin,
+                virtual_nodes: 160,
+            },
+        }
+    }
+
+    /// Arrivals 0, 0.1, 0.25, 1.3, 1.35 and 2.9 s, each bringing 10 ms of work: never two
+    /// in service at once.
+    fn spaced_trace() -> Arc<Trace> {
+        let ms = |ms: u64| ms * 1_000_000;
+        trace(
+            [0, 100, 250, 1300, 1350, 2900]
+                .into_iter()
+                .map(|at| request(ms(at), 1, Some(ms(10))))
+                .collect(),
+        )
+    }
+
+    fn completions_per_interval(spec: &RunSpec) -> (Vec<u32>, f64, f64) {
+        let result = simulate(spec, 1);
+        let per_interval = result.intervals.iter().map(|i| i.completions).collect();
+        (
+            per_interval,
+            result.latency.mean_ms(),
+            result.latency.max_ms(),
+        )
+    }
+
+    #[test]
+    fn a_replay_arrives_exactly_when_the_trace_says() {
+        let replay = TraceReplay::new(spaced_trace(), 1.0, None).expect("valid");
+        let spec = replay_run(replay, SimDuration::from_secs(3), SimDuration::from_secs(1));
+        // Each request completes 10 ms after it arrives, in the same one-second interval.
+        assert_eq!(completions_per_interval(&spec), (vec![3, 2, 1], 10.0, 10.0));
+        let result = simulate(&spec, 1);
+        assert_eq!(result.counts.arrived, 6);
+        assert_eq!(result.wait.max_ms(), 0.0);
+    }
+
+    #[test]
+    fn a_replay_at_speed_two_halves_every_time() {
+        let replay = TraceReplay::new(spaced_trace(), 2.0, None).expect("valid");
+        let spec = replay_run(
+            replay,
+            SimDuration::from_millis(1500),
+            SimDuration::from_millis(500),
+        );
+        assert_eq!(completions_per_interval(&spec), (vec![3, 2, 1], 10.0, 10.0));
+    }
+
+    #[test]
+    fn requests_recorded_at_one_instant_queue_behind_each_other() {
+        let ms = |ms: u64| ms * 1_000_000;
+        let replay = TraceReplay::new(
+            trace(vec![
+                request(0, 1, Some(ms(10))),
+                request(0, 2, Some(ms(10))),
+                request(0, 3, Some(ms(10))),
+            ]),
+            1.0,
+            None,
+        )
+        .expect("valid");
+        let spec = replay_run(replay, SimDuration::from_secs(1), SimDuration::from_secs(1));
+        let (_, mean, max) = completions_per_interval(&spec);
+        assert_eq!((mean, max), (20.0, 30.0));
     }
 
     #[test]
