@@ -100,7 +100,8 @@ impl TraceCache {
                     position: None,
                     key_path: String::new(),
                     message: format!(
-                        "and {unlisted} more malformed lines ({} in all)",
+                        "and {} not listed ({} in all)",
+                        malformed_lines(unlisted),
                         file.malformed_count
                     ),
                 });
@@ -110,8 +111,8 @@ impl TraceCache {
         let Some(trace) = file.trace else {
             let why = if file.malformed_count > 0 {
                 format!(
-                    "{shown:?} holds no request: all {} of its lines are malformed",
-                    file.malformed_count
+                    "{shown:?} holds no request, only {}",
+                    malformed_lines(file.malformed_count)
                 )
             } else {
                 format!("{shown:?} holds no request")
@@ -129,9 +130,9 @@ impl TraceCache {
                         ));
                     }
                     self.warnings.push(format!(
-                        "warning: {shown}: {} malformed lines skipped{}; set \
-                         workload.trace.on_error = \"fail\" to reject them instead",
-                        file.malformed_count,
+                        "warning: {shown}: {} skipped{}; set workload.trace.on_error = \
+                         \"fail\" to reject them instead",
+                        malformed_lines(file.malformed_count),
                         if file.malformed_count > MAX_LISTED as u64 {
                             format!(" (the first {MAX_LISTED} listed)")
                         } else {
@@ -146,6 +147,12 @@ impl TraceCache {
             first_without_work: file.first_without_work,
         }
     }
+}
+
+/// `1 malformed line`, `2 malformed lines`.
+fn malformed_lines(count: u64) -> String {
+    let plural = if count == 1 { "" } else { "s" };
+    format!("{count} malformed line{plural}")
 }
 
 /// A line's problem as an error in the trace file, named by its field.
@@ -221,7 +228,7 @@ mod tests {
         assert!(errors[0].message.contains("expected 2 fields"));
         assert_eq!(
             errors[MAX_LISTED].message,
-            "and 2 more malformed lines (22 in all)"
+            "and 2 malformed lines not listed (22 in all)"
         );
     }
 
@@ -231,7 +238,7 @@ mod tests {
         let Loaded::Empty(why, errors) = loaded else {
             panic!("empty")
         };
-        assert!(why.ends_with("holds no request: all 1 of its lines are malformed"));
+        assert!(why.ends_with("holds no request, only 1 malformed line"));
         assert_eq!(errors.len(), 1);
     }
 

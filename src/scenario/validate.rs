@@ -1911,8 +1911,8 @@ mod tests {
         assert_eq!(
             trace_errors(TRACE_SCENARIO, "timestamp,client,service_ms\nx,a,1\n"),
             [
-                "s.toml:2:18: workload.trace.path: \"t.csv\" holds no request: all 1 of its \
-                 lines are malformed",
+                "s.toml:2:18: workload.trace.path: \"t.csv\" holds no request, only 1 \
+                 malformed line",
                 "t.csv:2:1: timestamp: expected seconds like 12.5 or an RFC 3339 date like \
                  2023-10-11T14:00:00Z, found \"x\"",
             ]
