@@ -1,10 +1,13 @@
-//! Scenario files: parsing, validation and sweep expansion.
+//! Scenario files: parsing, validation and sweep expansion, and the trace files a scenario
+//! replays.
 //!
 //! ```text
 //! file ──parse──▶ raw (serde, spans) ──validate──▶ Scenario { variants: [RunSpec] }
+//!                                         └── each workload.trace read once (trace/, replay.rs)
 //! ```
-//! Every error names `file:line:col`, the key path, what was expected and, for a
-//! misspelled name, the closest valid one; all errors of a file are reported together.
+//! Every error names `file:line:col` (of the scenario, or of the trace file for a bad
+//! line), the key path, what was expected and, for a misspelled name, the closest valid
+//! one; all errors of a file are reported together.
 
 mod columns;
 mod decimal;

@@ -60,7 +60,10 @@ pub struct RawWorkload {
 
 /// `workload.trace`: a recorded trace to replay instead of generated arrivals.
 #[derive(Debug, Default, Deserialize)]
-#[serde(deny_unknown_fields)]
+#[serde(
+    deny_unknown_fields,
+    expecting = "a table like { path = \"traces/x.csv\", format = \"csv\" }"
+)]
 pub struct RawTrace {
     pub path: Option<Spanned<String>>,
     pub format: Option<Spanned<String>>,

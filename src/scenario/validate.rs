@@ -503,7 +503,8 @@ impl Checker<'_> {
         let replays = raw
             .workload
             .as_ref()
-            .is_some_and(|w| w.get_ref().trace.is_some());
+            .is_some_and(|w| w.get_ref().trace.is_some())
+            || self.is_removed("workload.trace");
         let given = match &raw.duration {
             Some(duration) => Some(self.positive_duration(duration, "duration")),
             None if replays => None,
@@ -598,6 +599,9 @@ impl Checker<'_> {
         let raw = workload.get_ref();
         match &raw.trace {
             Some(trace) => self.replay(raw, trace).map(WorkloadSpec::Replay),
+            // A trace serde rejected: its error is reported, and generated traffic was
+            // not what the file meant.
+            None if self.is_removed("workload.trace") => None,
             None => self
                 .generated(table_offset, raw)
                 .map(WorkloadSpec::Generated),
@@ -1838,6 +1842,17 @@ mod tests {
                  times come from the trace",
                 "s.toml:5:11: workload.clients: not allowed with workload.trace: client \
                  addresses come from the trace",
+            ]
+        );
+    }
+
+    #[test]
+    fn a_trace_that_is_not_a_table_is_one_error() {
+        assert_eq!(
+            errors("[workload]\ntrace = \"t.csv\"\n[[servers]]\n"),
+            [
+                "x.toml:2:9: workload.trace: invalid type: string \"t.csv\", expected a table \
+              like { path = \"traces/x.csv\", format = \"csv\" }"
             ]
         );
     }

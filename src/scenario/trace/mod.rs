@@ -376,6 +376,30 @@ mod tests {
         assert_eq!(times(&file), [0]);
     }
 
+    proptest::proptest! {
+        #[test]
+        fn arbitrary_lines_never_make_a_parser_panic(
+            line in "[0-9a-zA-Z .,:/+\\-\"\\[\\]éT\t]{0,80}"
+        ) {
+            let _ = access_log::parse_line(&line, 1);
+            let _ = timestamp::parse_timestamp(&line);
+            let _ = timestamp::parse_clf_date(&line);
+            let _ = timestamp::parse_rfc3339(&line);
+            if let Ok(mut csv) = CsvTrace::from_header("timestamp,client,session,service_ms", 1) {
+                let _ = csv.record(&line, 2);
+            }
+            let _ = CsvTrace::from_header(&line, 1);
+        }
+
+        #[test]
+        fn arbitrary_dates_in_the_right_shape_never_make_a_parser_panic(
+            day in "[0-9é]{2}", month in "[A-Za-zé]{3}", rest in "[0-9:+\\- é]{15}"
+        ) {
+            let _ = timestamp::parse_clf_date(&format!("{day}/{month}/{rest}"));
+            let _ = timestamp::parse_rfc3339(&format!("2023-{day}-{day}T{rest}"));
+        }
+    }
+
     #[test]
     fn timestamps_too_far_apart_are_fatal() {
         let file = read_text(
