@@ -1887,6 +1887,8 @@ mod tests {
         };
         assert_eq!(replay.trace().skipped(), 2);
         assert_eq!(replay.trace().requests().len(), 2);
+        let result = crate::model::simulate(&scenario.variants[0].run, scenario.seed);
+        assert_eq!((result.counts.arrived, result.counts.completed), (2, 1));
         let warnings: Vec<&str> = scenario
             .warnings
             .iter()
