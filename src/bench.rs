@@ -10,7 +10,8 @@ use crate::balancer::{Algorithm, BalancerSpec};
 use crate::cli::BenchArgs;
 use crate::engine::SimDuration;
 use crate::model::{
-    ArrivalPattern, RateSchedule, RunSpec, ServerGroupSpec, ServiceDist, WorkloadSpec, simulate,
+    ArrivalPattern, GeneratedWorkload, RateSchedule, RunSpec, ServerGroupSpec, ServiceDist,
+    WorkloadSpec, simulate,
 };
 
 const LOAD: f64 = 0.9;
@@ -23,14 +24,14 @@ pub fn reference_model(servers: u32, requests: u64, algorithm: Algorithm) -> Run
         duration: SimDuration::from_secs_f64(requests as f64 / rate),
         warmup: SimDuration::ZERO,
         sample_interval: Some(SimDuration::from_secs(1)),
-        workload: WorkloadSpec {
+        workload: WorkloadSpec::Generated(GeneratedWorkload {
             rate: RateSchedule::constant(rate),
             arrivals: ArrivalPattern::Poisson,
             service: ServiceDist::Exponential { mean: MEAN_SERVICE },
             // Many clients, so that the hashing algorithms spread load as evenly as a
             // large real population would.
             clients: 1_000_000,
-        },
+        }),
         servers: vec![ServerGroupSpec {
             name: "server".into(),
             count: servers,

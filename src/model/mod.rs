@@ -10,7 +10,12 @@ mod server;
 mod service;
 mod spec;
 mod streams;
+mod trace;
 mod world;
 
-pub use spec::{ArrivalPattern, RateSchedule, RunSpec, ServerGroupSpec, ServiceDist, WorkloadSpec};
+pub use spec::{
+    ArrivalPattern, GeneratedWorkload, RateSchedule, RunSpec, ServerGroupSpec, ServiceDist,
+    WorkloadSpec,
+};
+pub use trace::{Trace, TraceReplay, TraceRequest};
 pub use world::{simulate, simulate_with_progress};

@@ -3,6 +3,7 @@
 //! Everything here is already checked and converted (durations to nanoseconds, rates to
 //! positive numbers); the model trusts it. `scenario::validate` is the only producer.
 
+use super::trace::TraceReplay;
 use crate::balancer::BalancerSpec;
 use crate::engine::{SimDuration, SimTime};
 
@@ -29,8 +30,21 @@ impl RunSpec {
 }
 
 /// Open-loop traffic: when requests arrive, from whom, and how much work each brings.
+///
+/// Either drawn from distributions or replayed from a recorded trace. The two are one enum
+/// rather than optional fields because they share nothing but the service distribution, and
+/// even that changes meaning (always used, or only for trace lines without a service time):
+/// a spec with both a rate and a trace, or a trace with a client count, cannot be built.
 #[derive(Clone, Debug, PartialEq)]
-pub struct WorkloadSpec {
+pub enum WorkloadSpec {
+    Generated(GeneratedWorkload),
+    Replay(TraceReplay),
+}
+
+/// Traffic drawn from distributions: a rate schedule, an arrival pattern, a client
+/// population and a service distribution, each on its own random stream.
+#[derive(Clone, Debug, PartialEq)]
+pub struct GeneratedWorkload {
     pub rate: RateSchedule,
     pub arrivals: ArrivalPattern,
     pub service: ServiceDist,

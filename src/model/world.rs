@@ -5,13 +5,11 @@
 //! derived from the run's seed, and every event from the one queue ordered by
 //! `(time, priority, sequence)`.
 
-use super::arrivals::ArrivalProcess;
-use super::clients::ClientPopulation;
+use super::arrivals::Arrivals;
 use super::event::Event;
 use super::outcome::{FailReason, Outcome};
 use super::request::{Request, RequestId, RequestTable};
 use super::server::{Admission, Server};
-use super::service::ServiceSampler;
 use super::spec::RunSpec;
 use super::streams;
 use crate::balancer::{Backend, Balancer, RequestKey, ServerId};
@@ -45,9 +43,7 @@ struct World<'a> {
     end: SimTime,
     warmup_end: SimTime,
     events: EventQueue<Event>,
-    arrivals: ArrivalProcess,
-    clients: ClientPopulation,
-    service: ServiceSampler,
+    arrivals: Arrivals<'a>,
     balancer: Box<dyn Balancer>,
     balancer_rng: SimRng,
     servers: Vec<Server>,
@@ -82,7 +78,6 @@ impl<'a> World<'a> {
             });
         }
         let n = servers.len();
-        let workload = &spec.workload;
         World {
             spec,
             seed,
@@ -90,13 +85,7 @@ impl<'a> World<'a> {
             end: SimTime::ZERO + spec.duration,
             warmup_end: SimTime::ZERO + spec.warmup,
             events: EventQueue::with_capacity(n + 4),
-            arrivals: ArrivalProcess::new(
-                &workload.rate,
-                workload.arrivals,
-                stream(seed, streams::ARRIVALS, 0),
-            ),
-            clients: ClientPopulation::new(workload.clients, stream(seed, streams::CLIENTS, 0)),
-            service: ServiceSampler::new(&workload.service, stream(seed, streams::SERVICE, 0)),
+            arrivals: Arrivals::new(&spec.workload, seed),
             balancer,
             balancer_rng: stream(seed, streams::BALANCER, 0),
             servers,
@@ -171,8 +160,7 @@ impl<'a> World<'a> {
     fn on_arrival(&mut self) {
         // Every draw happens whatever the request's fate, so all variants of a scenario
         // see the same requests.
-        let client = self.clients.next_client();
-        let work = self.service.sample();
+        let (client, work) = self.arrivals.arriving();
         let measured = self.now >= self.warmup_end;
         if measured {
             self.counts.arrived += 1;
@@ -338,21 +326,23 @@ mod tests {
     use super::*;
     use crate::balancer::{Algorithm, BalancerSpec};
     use crate::engine::SimDuration;
-    use crate::model::{ArrivalPattern, RateSchedule, ServerGroupSpec, ServiceDist, WorkloadSpec};
+    use crate::model::{
+        ArrivalPattern, GeneratedWorkload, RateSchedule, ServerGroupSpec, ServiceDist, WorkloadSpec,
+    };
 
     fn spec(rate: f64, servers: u32, queue_limit: Option<u32>) -> RunSpec {
         RunSpec {
             duration: SimDuration::from_secs(200),
             warmup: SimDuration::from_secs(10),
             sample_interval: Some(SimDuration::from_secs(1)),
-            workload: WorkloadSpec {
+            workload: WorkloadSpec::Generated(GeneratedWorkload {
                 rate: RateSchedule::constant(rate),
                 arrivals: ArrivalPattern::Poisson,
                 service: ServiceDist::Exponential {
                     mean: SimDuration::from_millis(10),
                 },
                 clients: 100,
-            },
+            }),
             servers: vec![ServerGroupSpec {
                 name: "web".into(),
                 count: servers,

@@ -1,17 +1,24 @@
-//! Scenario files: parsing, validation and sweep expansion.
+//! Scenario files: parsing, validation and sweep expansion, and the trace files a scenario
+//! replays.
 //!
 //! ```text
 //! file ──parse──▶ raw (serde, spans) ──validate──▶ Scenario { variants: [RunSpec] }
+//!                                         └── each workload.trace read once (trace/, replay.rs)
 //! ```
-//! Every error names `file:line:col`, the key path, what was expected and, for a
-//! misspelled name, the closest valid one; all errors of a file are reported together.
+//! Every error names `file:line:col` (of the scenario, or of the trace file for a bad
+//! line), the key path, what was expected and, for a misspelled name, the closest valid
+//! one; all errors of a file are reported together.
 
 mod columns;
+mod decimal;
 mod duration;
 mod error;
+mod range;
 mod raw;
+mod replay;
 mod suggest;
 mod sweep;
+mod trace;
 mod validate;
 
 use std::path::{Path, PathBuf};
@@ -39,6 +46,9 @@ pub struct Scenario {
     /// Variants in sweep order: the first key varies slowest.
     pub variants: Vec<Variant>,
     pub expectations: Vec<Expectation>,
+    /// What the user should know but need not fix (malformed trace lines that were
+    /// skipped), one line each, printed on stderr by [`Scenario::from_path`].
+    pub warnings: Vec<String>,
 }
 
 /// One combination of swept values.
@@ -65,13 +75,20 @@ pub struct Expectation {
 
 impl Scenario {
     /// Reads and validates a scenario file. `path` is shown as given in error messages.
+    /// Warnings (skipped trace lines) are printed on stderr, once: a scenario is loaded
+    /// once, before anything runs.
     pub fn from_path(path: &Path) -> Result<Scenario, ScenarioErrors> {
         let source = std::fs::read_to_string(path).map_err(|e| ScenarioErrors::io(path, &e))?;
-        Scenario::from_source(&source, path)
+        let scenario = Scenario::from_source(&source, path)?;
+        for warning in &scenario.warnings {
+            eprintln!("{warning}");
+        }
+        Ok(scenario)
     }
 
-    /// Validates scenario text as if read from `path` (which names it in errors and gives
-    /// the default scenario name, its stem).
+    /// Validates scenario text as if read from `path` (which names it in errors, gives
+    /// the default scenario name, its stem, and whose folder trace paths start from).
+    /// Warnings are left in [`Scenario::warnings`].
     pub fn from_source(source: &str, path: &Path) -> Result<Scenario, ScenarioErrors> {
         validate::validate(source, path)
     }

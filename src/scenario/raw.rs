@@ -55,6 +55,20 @@ pub struct RawWorkload {
     pub arrivals: Option<Spanned<String>>,
     pub service: Option<Spanned<RawService>>,
     pub clients: Option<Spanned<Int>>,
+    pub trace: Option<Spanned<RawTrace>>,
+}
+
+/// `workload.trace`: a recorded trace to replay instead of generated arrivals.
+#[derive(Debug, Default, Deserialize)]
+#[serde(
+    deny_unknown_fields,
+    expecting = "a table like { path = \"traces/x.csv\", format = \"csv\" }"
+)]
+pub struct RawTrace {
+    pub path: Option<Spanned<String>>,
+    pub format: Option<Spanned<String>>,
+    pub speed: Option<Spanned<Number>>,
+    pub on_error: Option<Spanned<String>>,
 }
 
 /// `workload.service`: one struct for every distribution; which parameters a `dist` takes
@@ -198,6 +212,14 @@ pub const SERVICE_KEYS: &[Key] = &[
     value("shape"),
 ];
 
+/// `workload.trace` keys.
+pub const TRACE_KEYS: &[Key] = &[
+    value("path"),
+    value("format"),
+    value("speed"),
+    value("on_error"),
+];
+
 /// `[workload]` keys.
 pub const WORKLOAD_KEYS: &[Key] = &[
     value("rate"),
@@ -207,6 +229,10 @@ pub const WORKLOAD_KEYS: &[Key] = &[
         shape: Shape::Table(SERVICE_KEYS),
     },
     value("clients"),
+    Key {
+        name: "trace",
+        shape: Shape::Table(TRACE_KEYS),
+    },
 ];
 
 /// `[[servers]]` keys.
@@ -777,6 +803,7 @@ mod tests {
             serde_keys("[workload.service]\nbogus = 1"),
             names(SERVICE_KEYS)
         );
+        assert_eq!(serde_keys("[workload.trace]\nbogus = 1"), names(TRACE_KEYS));
         assert_eq!(serde_keys("[[servers]]\nbogus = 1"), names(SERVER_KEYS));
         assert_eq!(serde_keys("[balancer]\nbogus = 1"), names(BALANCER_KEYS));
         assert_eq!(

@@ -7,8 +7,13 @@
 //! sweep's `line:col`, and a key the file leaves at its default (`workload.clients`) can be
 //! swept like any other.
 //!
+//! A key takes a list of values or a range (`{ from = 100, to = 1000, step = 100 }`, see
+//! `range.rs`). A range expands to literal text, which is parsed into values (the toml crate
+//! builds values only by parsing) kept in an arena the caller owns; each value then carries
+//! the range table's span, so from there on a range is a list like any other.
+//!
 //! Combinations form a cartesian product, keys in file order, the first key varying
-//! slowest. Range sweeps (`{ from, to, step }`) are not supported yet.
+//! slowest.
 
 use std::borrow::Cow;
 use std::ops::Range;
@@ -16,6 +21,7 @@ use std::ops::Range;
 use toml::Spanned;
 use toml::de::{DeTable, DeValue};
 
+use super::range::{self, RANGE_KEYS};
 use super::raw::{self, Key, Scalar, Shape, Step};
 use super::suggest;
 
@@ -71,8 +77,9 @@ pub struct VariantDocument<'i> {
 
 impl<'i> Sweep<'i> {
     /// Reads `[sweep]` from a document, checking every key against the file's shape and the
-    /// document (a group index must exist), and every value list.
-    pub fn plan(document: &DeTable<'i>) -> Sweep<'i> {
+    /// document (a group index must exist), and every value list or range. The values of
+    /// ranges are parsed from text written into `arena`, which must outlive the sweep.
+    pub fn plan(document: &DeTable<'i>, arena: &'i mut String) -> Sweep<'i> {
         let mut sweep = Sweep::default();
         let Some(table) = document.get("sweep") else {
             return sweep;
@@ -90,6 +97,7 @@ impl<'i> Sweep<'i> {
         };
         let mut entries = Vec::new();
         flatten(table, None, &mut entries);
+        let entries = sweep.expand_ranges(entries, arena);
         for (key, values) in entries {
             let path = key.get_ref().clone();
             match sweep.check(document, &key, &values) {
@@ -115,6 +123,58 @@ impl<'i> Sweep<'i> {
             sweep.rejected.extend(keys.into_iter().map(|k| k.path));
         }
         sweep
+    }
+
+    /// Replaces every range entry by the list it stands for, or drops it (recording its
+    /// errors and rejecting its key) when it is not a valid range.
+    fn expand_ranges(
+        &mut self,
+        entries: Vec<(Spanned<String>, Spanned<DeValue<'i>>)>,
+        arena: &'i mut String,
+    ) -> Vec<(Spanned<String>, Spanned<DeValue<'i>>)> {
+        // First every range's literals, in one TOML document: `r<index> = [...]`.
+        for (index, (key, values)) in entries.iter().enumerate() {
+            let DeValue::Table(table) = values.get_ref() else {
+                continue;
+            };
+            let key_path =
+                raw::display_path(&[Step::Key("sweep".into()), Step::Key(key.get_ref().clone())]);
+            match range::expand(table, &values.span(), &key_path) {
+                Ok(literals) => {
+                    arena.push_str(&format!("r{index} = [{}]\n", literals.join(", ")));
+                }
+                Err(errors) => {
+                    self.errors.extend(errors);
+                    self.rejected.push(key.get_ref().clone());
+                }
+            }
+        }
+        let arena: &'i str = arena;
+        let parsed = DeTable::parse(arena)
+            .map(Spanned::into_inner)
+            .unwrap_or_default();
+        // Then each range entry becomes its list, every value spanning the range table.
+        entries
+            .into_iter()
+            .enumerate()
+            .filter_map(|(index, (key, values))| {
+                if !matches!(values.get_ref(), DeValue::Table(_)) {
+                    return Some((key, values));
+                }
+                let span = values.span();
+                let Some(DeValue::Array(list)) = parsed
+                    .get(format!("r{index}").as_str())
+                    .map(Spanned::get_ref)
+                else {
+                    return None;
+                };
+                let list = list
+                    .iter()
+                    .map(|value| Spanned::new(span.clone(), value.get_ref().clone()))
+                    .collect();
+                Some((key, Spanned::new(span, DeValue::Array(list))))
+            })
+            .collect()
     }
 
     /// Checks one `"path" = [values]` entry; `None` (with errors recorded) when unusable.
@@ -253,7 +313,8 @@ impl<'i> Sweep<'i> {
 }
 
 /// `"a.b" = [..]` and `a.b = [..]` (nested tables) both become the entry `a.b`; a joined
-/// key spans from its first part to its last.
+/// key spans from its first part to its last. A table is a range, not a level of nesting,
+/// where the key names a single value of the file or the table holds a range key.
 fn flatten<'i>(
     table: &DeTable<'i>,
     prefix: Option<&Spanned<String>>,
@@ -268,10 +329,41 @@ fn flatten<'i>(
             None => Spanned::new(key.span(), key.get_ref().to_string()),
         };
         match value.get_ref() {
-            DeValue::Table(nested) => flatten(nested, Some(&key), out),
+            DeValue::Table(nested) if !is_range(key.get_ref(), nested) => {
+                flatten(nested, Some(&key), out);
+            }
             _ => out.push((key, value.clone())),
         }
     }
+}
+
+/// Whether a table swept under `path` is a range: `path` names a single value of the file
+/// (`workload.rate`, `servers.0.count`), or the table holds `from`, `to` or `step`.
+fn is_range(path: &str, table: &DeTable<'_>) -> bool {
+    if table
+        .iter()
+        .any(|(k, _)| RANGE_KEYS.contains(&k.get_ref().as_ref()))
+    {
+        return true;
+    }
+    let mut keys: &[Key] = raw::SCENARIO_KEYS;
+    let mut segments = path.split('.');
+    while let Some(segment) = segments.next() {
+        let Some(key) = keys.iter().find(|k| k.name == segment) else {
+            return false;
+        };
+        match key.shape {
+            Shape::Value | Shape::Scenario => return segments.next().is_none(),
+            Shape::Table(sub_keys) => keys = sub_keys,
+            Shape::Groups(sub_keys) => {
+                if segments.next().is_none() {
+                    return false;
+                }
+                keys = sub_keys;
+            }
+        }
+    }
+    false
 }
 
 /// Resolves a dotted sweep path against the file's shape ([`raw::SCENARIO_KEYS`]) and the
@@ -444,9 +536,9 @@ fn set<'i>(
 mod tests {
     use super::*;
 
-    fn plan(source: &str) -> (Spanned<DeTable<'_>>, Sweep<'_>) {
+    fn plan<'a>(source: &'a str, arena: &'a mut String) -> (Spanned<DeTable<'a>>, Sweep<'a>) {
         let document = DeTable::parse(source).expect("valid TOML");
-        let sweep = Sweep::plan(document.get_ref());
+        let sweep = Sweep::plan(document.get_ref(), arena);
         (document, sweep)
     }
 
@@ -459,7 +551,8 @@ mod tests {
 
     #[test]
     fn no_sweep_is_one_base_variant() {
-        let (document, sweep) = plan(BASE);
+        let mut arena = String::new();
+        let (document, sweep) = plan(BASE, &mut arena);
         assert_eq!(sweep.variant_count(), 1);
         let variant = sweep.variant(&document, 0);
         assert_eq!(variant.label, "base");
@@ -472,7 +565,8 @@ mod tests {
             "{BASE}[sweep]\n\"balancer.algorithm\" = [\"random\", \"ip-hash\"]\n\
              \"workload.rate\" = [600, 0.5, 900]\n"
         );
-        let (document, sweep) = plan(&source);
+        let mut arena = String::new();
+        let (document, sweep) = plan(&source, &mut arena);
         assert_eq!(sweep.errors, []);
         assert_eq!(sweep.paths(), ["balancer.algorithm", "workload.rate"]);
         assert_eq!(sweep.variant_count(), 6);
@@ -494,7 +588,8 @@ mod tests {
     #[test]
     fn a_variant_sets_the_swept_values_and_drops_the_sweep_table() {
         let source = format!("{BASE}[sweep]\n\"servers.0.count\" = [5]\n");
-        let (document, sweep) = plan(&source);
+        let mut arena = String::new();
+        let (document, sweep) = plan(&source, &mut arena);
         let variant = sweep.variant(&document, 0);
         let table = variant.document.get_ref();
         assert!(table.get("sweep").is_none());
@@ -512,7 +607,8 @@ mod tests {
         let source = format!(
             "{BASE}[sweep]\n\"workload.clients\" = [1, 2]\n\"balancer.algorithm\" = [\"random\"]\n"
         );
-        let (document, sweep) = plan(&source);
+        let mut arena = String::new();
+        let (document, sweep) = plan(&source, &mut arena);
         assert_eq!(sweep.errors, []);
         let variant = sweep.variant(&document, 1);
         let table = variant.document.get_ref();
@@ -525,7 +621,8 @@ mod tests {
     #[test]
     fn unquoted_dotted_keys_sweep_the_same_path() {
         let source = format!("{BASE}[sweep]\nbalancer.algorithm = [\"random\"]\n");
-        let (_, sweep) = plan(&source);
+        let mut arena = String::new();
+        let (_, sweep) = plan(&source, &mut arena);
         assert_eq!(sweep.errors, []);
         assert_eq!(sweep.paths(), ["balancer.algorithm"]);
     }
@@ -535,7 +632,7 @@ mod tests {
         assert_eq!(
             resolve_error(BASE, "workload.clinets"),
             "\"workload\" has no key \"clinets\" to sweep, expected one of \"rate\", \
-             \"arrivals\", \"service\", \"clients\"; did you mean \"clients\"?"
+             \"arrivals\", \"service\", \"clients\", \"trace\"; did you mean \"clients\"?"
         );
         assert!(resolve_error(BASE, "balancr.algorithm").ends_with("did you mean \"balancer\"?"));
     }
@@ -565,7 +662,8 @@ mod tests {
             "{BASE}[sweep]\n\"workload.rate\" = 5\n\"workload.clients\" = []\n\
              \"servers.0.count\" = [1, [2], 1]\n"
         );
-        let (_, sweep) = plan(&source);
+        let mut arena = String::new();
+        let (_, sweep) = plan(&source, &mut arena);
         let messages: Vec<String> = sweep
             .errors
             .iter()
@@ -585,13 +683,77 @@ mod tests {
     }
 
     #[test]
+    fn a_range_sweeps_like_the_list_it_stands_for() {
+        let source = format!(
+            "{BASE}[sweep]\n\"workload.rate\" = {{ from = 0.1, to = 0.3, step = 0.1 }}\n\
+             servers.0.count = {{ from = 1, to = 2, step = 1 }}\n"
+        );
+        let mut arena = String::new();
+        let (document, sweep) = plan(&source, &mut arena);
+        assert_eq!(sweep.errors, []);
+        assert_eq!(sweep.paths(), ["workload.rate", "servers.0.count"]);
+        assert_eq!(sweep.keys[0].labels, ["0.1", "0.2", "0.3"]);
+        assert_eq!(sweep.keys[1].labels, ["1", "2"]);
+        assert!(sweep.keys.iter().all(|k| k.numeric));
+        let variant = sweep.variant(&document, 5);
+        assert_eq!(variant.label, "workload.rate=0.3,servers.0.count=2");
+        let rate = &variant.document.get_ref()["workload"].get_ref()["rate"];
+        assert_eq!(rate.get_ref().as_float().map(|f| f.as_str()), Some("0.3"));
+        assert!(
+            source[rate.span()].starts_with("{ from = 0.1"),
+            "a range value is located at its range"
+        );
+        let count = &variant.document.get_ref()["servers"].get_ref()[0].get_ref()["count"];
+        assert_eq!(count.get_ref().as_integer().map(|i| i.as_str()), Some("2"));
+    }
+
+    #[test]
+    fn a_range_can_be_written_as_a_nested_table() {
+        let source =
+            format!("{BASE}[sweep.workload]\nclients = {{ from = 10, to = 30, step = 10 }}\n");
+        let mut arena = String::new();
+        let (_, sweep) = plan(&source, &mut arena);
+        assert_eq!(sweep.errors, []);
+        assert_eq!(sweep.paths(), ["workload.clients"]);
+        assert_eq!(sweep.keys[0].labels, ["10", "20", "30"]);
+    }
+
+    #[test]
+    fn a_bad_range_is_reported_and_its_key_rejected() {
+        let source = format!(
+            "{BASE}[sweep]\n\"workload.rate\" = {{ from = 5, to = 1, step = 0 }}\n\
+             \"workload.rat\" = {{ from = 1, to = 2, step = 1 }}\n"
+        );
+        let mut arena = String::new();
+        let (_, sweep) = plan(&source, &mut arena);
+        let messages: Vec<String> = sweep
+            .errors
+            .iter()
+            .map(|e| format!("{}: {}", e.path, e.message))
+            .collect();
+        assert_eq!(
+            messages,
+            [
+                "sweep.\"workload.rate\".step: expected a positive step, found 0",
+                "sweep.\"workload.rate\".from: expected from at most to (1), found 5",
+                "sweep.\"workload.rat\": \"workload\" has no key \"rat\" to sweep, expected \
+                 one of \"rate\", \"arrivals\", \"service\", \"clients\", \"trace\"; did you \
+                 mean \"rate\"?",
+            ]
+        );
+        assert!(sweep.keys.is_empty());
+        assert_eq!(sweep.rejected, ["workload.rate", "workload.rat"]);
+    }
+
+    #[test]
     fn too_many_combinations_are_refused() {
         let values: Vec<String> = (0..101).map(|i| i.to_string()).collect();
         let list = values.join(", ");
         let source = format!(
             "{BASE}[sweep]\n\"workload.rate\" = [{list}]\n\"workload.clients\" = [{list}]\n"
         );
-        let (_, sweep) = plan(&source);
+        let mut arena = String::new();
+        let (_, sweep) = plan(&source, &mut arena);
         assert_eq!(sweep.errors.len(), 1);
         assert!(sweep.errors[0].message.contains("10201 variants"));
         assert_eq!(sweep.variant_count(), 1);

@@ -18,15 +18,18 @@ use super::columns::{SUMMARY_METRICS, TEXT_COLUMNS};
 use super::duration::parse_duration;
 use super::raw::{
     self, DurationText, Int, Number, RawBalancer, RawExpect, RawQueue, RawRate, RawScenario,
-    RawServer, RawService, RawWorkload,
+    RawServer, RawService, RawTrace, RawWorkload,
 };
+use super::replay::{Loaded, ON_ERROR, OnError, TraceCache};
 use super::suggest;
 use super::sweep::Sweep;
+use super::trace::{FORMATS, TraceFormat};
 use super::{Expectation, Scenario, ScenarioError, ScenarioErrors, Variant, error::line_col};
 use crate::balancer::{Algorithm, BalancerSpec};
 use crate::engine::{SimDuration, SimTime};
 use crate::model::{
-    ArrivalPattern, RateSchedule, RunSpec, ServerGroupSpec, ServiceDist, WorkloadSpec,
+    ArrivalPattern, GeneratedWorkload, RateSchedule, RunSpec, ServerGroupSpec, ServiceDist,
+    TraceReplay, WorkloadSpec,
 };
 
 /// The longest scenario or server group name: it names folders and files.
@@ -51,10 +54,12 @@ const DISTRIBUTIONS: &[(&str, &[&str])] = &[
     ("pareto", &["mean", "shape"]),
 ];
 
-/// Reads a scenario from its text; `path` names the file in errors and gives the default
-/// scenario name (its stem).
+/// Reads a scenario from its text; `path` names the file in errors, gives the default
+/// scenario name (its stem), and its folder is where trace paths start.
 pub fn validate(source: &str, path: &Path) -> Result<Scenario, ScenarioErrors> {
     let file = path.display().to_string();
+    let folder = path.parent().unwrap_or(Path::new(""));
+    let mut traces = TraceCache::default();
     let mut errors = Vec::new();
 
     let (document, syntax_errors) = DeTable::parse_recoverable(source);
@@ -69,10 +74,11 @@ pub fn validate(source: &str, path: &Path) -> Result<Scenario, ScenarioErrors> {
                 error.message(),
             ));
         }
-        return Err(finish(errors));
+        return Err(finish(&file, errors));
     }
 
-    let sweep = Sweep::plan(document.get_ref());
+    let mut arena = String::new();
+    let sweep = Sweep::plan(document.get_ref(), &mut arena);
     for error in &sweep.errors {
         errors.push(ScenarioError::at(
             &file,
@@ -102,6 +108,8 @@ pub fn validate(source: &str, path: &Path) -> Result<Scenario, ScenarioErrors> {
             file: &file,
             source,
             removed: &reading.removed,
+            folder,
+            traces: &mut traces,
             errors: Vec::new(),
         };
         match &reading.raw {
@@ -133,6 +141,7 @@ pub fn validate(source: &str, path: &Path) -> Result<Scenario, ScenarioErrors> {
             swept_keys: sweep.paths(),
             variants,
             expectations: header.expectations,
+            warnings: traces.warnings,
         }),
         _ => {
             if errors.is_empty() {
@@ -145,17 +154,32 @@ pub fn validate(source: &str, path: &Path) -> Result<Scenario, ScenarioErrors> {
                     "the scenario could not be read",
                 ));
             }
-            Err(finish(errors))
+            Err(finish(&file, errors))
         }
     }
 }
 
-/// Sorts errors by position (stable, so one spot's errors keep their order) and drops
-/// repeats.
-fn finish(mut errors: Vec<ScenarioError>) -> ScenarioErrors {
-    errors.sort_by_key(|e| e.position);
+/// Sorts the scenario file's errors by position (stable, so one spot's errors keep their
+/// order), then those of trace files, by file, in the order they were found (line order,
+/// then a count of the rest), and drops repeats (the variants sharing a trace all report
+/// its problems).
+fn finish(file: &str, mut errors: Vec<ScenarioError>) -> ScenarioErrors {
+    errors.sort_by(|a, b| {
+        let key = |e: &ScenarioError| {
+            let own = e.file == file;
+            (!own, e.file.clone(), if own { e.position } else { None })
+        };
+        key(a).cmp(&key(b))
+    });
     let mut seen = BTreeSet::new();
-    errors.retain(|e| seen.insert((e.position, e.key_path.clone(), e.message.clone())));
+    errors.retain(|e| {
+        seen.insert((
+            e.file.clone(),
+            e.position,
+            e.key_path.clone(),
+            e.message.clone(),
+        ))
+    });
     ScenarioErrors(errors)
 }
 
@@ -174,6 +198,10 @@ struct Checker<'a> {
     source: &'a str,
     /// Entries serde rejected: their errors are already reported.
     removed: &'a [String],
+    /// The scenario file's folder, where trace paths start.
+    folder: &'a Path,
+    /// The traces read so far, shared by every variant.
+    traces: &'a mut TraceCache,
     errors: Vec<ScenarioError>,
 }
 
@@ -472,26 +500,45 @@ impl Checker<'_> {
     // ---- One run -----------------------------------------------------------------------
 
     fn run(&mut self, raw: &RawScenario) -> Option<RunSpec> {
-        let duration = match &raw.duration {
+        let replays = raw
+            .workload
+            .as_ref()
+            .is_some_and(|w| w.get_ref().trace.is_some())
+            || self.is_removed("workload.trace");
+        let given = match &raw.duration {
+            Some(duration) => Some(self.positive_duration(duration, "duration")),
+            None if replays => None,
             None => {
                 self.error(0, "duration", "missing: expected a duration like \"10m\"");
-                None
+                Some(None)
             }
-            Some(duration) => self.positive_duration(duration, "duration"),
+        };
+        let workload = self.workload(raw.workload.as_ref());
+        let duration = match (given, &workload) {
+            (Some(duration), _) => duration,
+            // Until just after the last request, so that it arrives.
+            (None, Some(WorkloadSpec::Replay(replay))) => Some(SimDuration::from_nanos(
+                replay.last_arrival().as_nanos().saturating_add(1),
+            )),
+            // The trace's problem is reported already.
+            (None, _) => None,
         };
         let warmup = match &raw.warmup {
             None => Some(SimDuration::ZERO),
             Some(warmup) => {
                 let parsed = self.duration(warmup, "warmup");
-                if let (Some(w), Some(d), Some(text)) = (parsed, duration, &raw.duration)
+                if let (Some(w), Some(d)) = (parsed, duration)
                     && w >= d
                 {
+                    let limit = match &raw.duration {
+                        Some(text) => format!("{:?}", text.get_ref().0),
+                        None => format!("the trace's {d}"),
+                    };
                     self.error(
                         warmup.span().start,
                         "warmup",
                         format!(
-                            "expected a warmup shorter than duration ({:?}), found {:?}",
-                            text.get_ref().0,
+                            "expected a warmup shorter than duration ({limit}), found {:?}",
                             warmup.get_ref().0
                         ),
                     );
@@ -530,7 +577,6 @@ impl Checker<'_> {
                 }
             }
         };
-        let workload = self.workload(raw.workload.as_ref());
         let balancer = self.balancer(raw.balancer.as_ref());
         let algorithm = balancer.as_ref().map(|b| b.algorithm);
         let servers = self.servers(raw.servers.as_ref(), algorithm);
@@ -551,6 +597,18 @@ impl Checker<'_> {
         };
         let table_offset = workload.span().start;
         let raw = workload.get_ref();
+        match &raw.trace {
+            Some(trace) => self.replay(raw, trace).map(WorkloadSpec::Replay),
+            // A trace serde rejected: its error is reported, and generated traffic was
+            // not what the file meant.
+            None if self.is_removed("workload.trace") => None,
+            None => self
+                .generated(table_offset, raw)
+                .map(WorkloadSpec::Generated),
+        }
+    }
+
+    fn generated(&mut self, table_offset: usize, raw: &RawWorkload) -> Option<GeneratedWorkload> {
         let rate = match &raw.rate {
             None => {
                 self.error(
@@ -593,12 +651,166 @@ impl Checker<'_> {
             Some(service) => self.service(service),
         };
         let clients = self.count(raw.clients.as_ref(), "workload.clients", 1000);
-        Some(WorkloadSpec {
+        Some(GeneratedWorkload {
             rate: rate?,
             arrivals: arrivals?,
             service: service?,
             clients: clients?,
         })
+    }
+
+    /// `workload.trace`: the trace, read once per scenario, and the keys that go with it.
+    fn replay(&mut self, raw: &RawWorkload, trace: &Spanned<RawTrace>) -> Option<TraceReplay> {
+        let generated_only: [(&str, Option<usize>, &str); 3] = [
+            (
+                "rate",
+                raw.rate.as_ref().map(|v| v.span().start),
+                "arrival times come from the trace",
+            ),
+            (
+                "arrivals",
+                raw.arrivals.as_ref().map(|v| v.span().start),
+                "arrival times come from the trace",
+            ),
+            (
+                "clients",
+                raw.clients.as_ref().map(|v| v.span().start),
+                "client addresses come from the trace",
+            ),
+        ];
+        let mut ok = true;
+        for (key, offset, why) in generated_only {
+            if let Some(offset) = offset {
+                self.error(
+                    offset,
+                    &format!("workload.{key}"),
+                    format!("not allowed with workload.trace: {why}"),
+                );
+                ok = false;
+            }
+        }
+        let table_offset = trace.span().start;
+        let spec = trace.get_ref();
+        let path = match &spec.path {
+            None => {
+                self.error(
+                    table_offset,
+                    "workload.trace.path",
+                    "missing: expected the trace file's path, relative to the scenario's folder",
+                );
+                None
+            }
+            Some(path) if path.get_ref().is_empty() => {
+                self.error(
+                    path.span().start,
+                    "workload.trace.path",
+                    "expected the trace file's path, found \"\"",
+                );
+                None
+            }
+            Some(path) => Some(path),
+        };
+        let format = match &spec.format {
+            None => {
+                self.error(
+                    table_offset,
+                    "workload.trace.format",
+                    format!("missing: {}", suggest::expected_one_of("", FORMATS)),
+                );
+                None
+            }
+            Some(format) => {
+                let name = format.get_ref();
+                let parsed = TraceFormat::from_name(name);
+                if parsed.is_none() {
+                    self.error(
+                        format.span().start,
+                        "workload.trace.format",
+                        format!(
+                            "unknown trace format {name:?}, {}",
+                            suggest::expected_one_of(name, FORMATS)
+                        ),
+                    );
+                }
+                parsed
+            }
+        };
+        let speed = match &spec.speed {
+            None => Some(1.0),
+            Some(speed) => self.number(speed, "workload.trace.speed", Bound::Positive),
+        };
+        let on_error = match &spec.on_error {
+            None => Some(OnError::Skip),
+            Some(on_error) => {
+                let name = on_error.get_ref();
+                let parsed = OnError::from_name(name);
+                if parsed.is_none() {
+                    self.error(
+                        on_error.span().start,
+                        "workload.trace.on_error",
+                        format!(
+                            "unknown on_error {name:?}, {}",
+                            suggest::expected_one_of(name, ON_ERROR)
+                        ),
+                    );
+                }
+                parsed
+            }
+        };
+        let service = match &raw.service {
+            None => Some(None),
+            Some(service) => self.service(service).map(Some),
+        };
+
+        let (Some(path), Some(format), Some(on_error)) = (path, format, on_error) else {
+            return None;
+        };
+        let file = self.folder.join(path.get_ref());
+        let (trace, first_without_work) = match self.traces.load(&file, format, on_error) {
+            Loaded::Ready {
+                trace,
+                first_without_work,
+            } => (trace, first_without_work),
+            Loaded::Unreadable(why) => {
+                self.error(path.span().start, "workload.trace.path", why);
+                return None;
+            }
+            Loaded::Unusable(errors) => {
+                self.errors.extend(errors);
+                return None;
+            }
+            Loaded::Empty(why, errors) => {
+                self.error(path.span().start, "workload.trace.path", why);
+                self.errors.extend(errors);
+                return None;
+            }
+        };
+        if let (Some(line), Some(None)) = (first_without_work, service) {
+            self.error(
+                table_offset,
+                "workload.service",
+                format!(
+                    "missing: {} requests of {:?} carry no service time (the first on line \
+                     {line}); give workload.service to draw theirs",
+                    trace.without_work(),
+                    trace.source()
+                ),
+            );
+            return None;
+        }
+        let (Some(speed), Some(service), true) = (speed, service, ok) else {
+            return None;
+        };
+        let replay = TraceReplay::new(trace, speed, service);
+        if replay.is_none() {
+            // Unreachable: the speed and the service were checked above.
+            self.error(
+                table_offset,
+                "workload.trace",
+                "the trace cannot be replayed",
+            );
+        }
+        replay
     }
 
     fn rate(&mut self, rate: &Spanned<RawRate>) -> Option<RateSchedule> {
@@ -1174,6 +1386,14 @@ mod tests {
         }
     }
 
+    /// The generated workload of a run (panics on a replay).
+    fn generated(run: &RunSpec) -> &GeneratedWorkload {
+        match &run.workload {
+            WorkloadSpec::Generated(generated) => generated,
+            WorkloadSpec::Replay(replay) => panic!("a replay of {:?}", replay.trace()),
+        }
+    }
+
     /// The only error of a source, as printed.
     fn error(source: &str) -> String {
         let mut all = errors(source);
@@ -1211,7 +1431,9 @@ mod tests {
         out
     }
 
-    /// For each bad fixture: where its one mistake is reported, and what the message says.
+    /// For each bad fixture: where its one mistake is reported (`line:col: path: ` in the
+    /// fixture, or a whole `file:line:col: ` prefix for a mistake in a trace file), and what
+    /// the message says.
     const BAD_FIXTURES: &[(&str, &str, &str)] = &[
         ("bad_name", "1:8: name: ", "found \"../etc\""),
         (
@@ -1240,9 +1462,85 @@ mod tests {
             "there is no group servers.1: the file has one [[servers]] group, servers.0",
         ),
         (
+            "sweep_range_bad_step",
+            "11:51: sweep.\"workload.rate\".step: ",
+            "expected a positive step, found 0",
+        ),
+        (
+            "sweep_range_from_after_to",
+            "11:28: sweep.\"workload.rate\".from: ",
+            "expected from at most to (100), found 1000",
+        ),
+        (
+            "sweep_range_not_numeric",
+            "11:28: sweep.\"workload.rate\".from: ",
+            "expected a number, found string",
+        ),
+        (
+            "sweep_range_too_many",
+            "11:19: sweep.\"workload.rate\": ",
+            "the range makes 100000 values, at most 10000 are allowed",
+        ),
+        (
+            "sweep_range_unknown_key",
+            "11:44: sweep.\"workload.rate\".stpe: ",
+            "unknown key \"stpe\" in a range, expected one of \"from\", \"to\", \"step\"; \
+             did you mean \"step\"?",
+        ),
+        (
             "three_mistakes",
             "6:42: workload.service.mean: ",
             "expected a positive duration, found \"0ms\"",
+        ),
+        (
+            "trace_bad_speed",
+            "2:59: workload.trace.speed: ",
+            "expected a positive number, found 0",
+        ),
+        (
+            "trace_malformed_fail",
+            "tests/fixtures/bad/traces/malformed.csv:3:1: timestamp: ",
+            "expected seconds like 12.5 or an RFC 3339 date like 2023-10-11T14:00:00Z, \
+             found \"noon\"",
+        ),
+        (
+            "trace_missing_file",
+            "2:18: workload.trace.path: ",
+            "cannot read \"tests/fixtures/bad/traces/nowhere.csv\": ",
+        ),
+        (
+            "trace_missing_path",
+            "2:9: workload.trace.path: ",
+            "missing: expected the trace file's path, relative to the scenario's folder",
+        ),
+        (
+            "trace_needs_service",
+            "2:9: workload.service: ",
+            "missing: 2 requests of \"tests/fixtures/bad/traces/no_service.csv\" carry no \
+             service time (the first on line 2); give workload.service to draw theirs",
+        ),
+        (
+            "trace_unknown_column",
+            "tests/fixtures/bad/traces/unknown_column.csv:1:18: ",
+            "unknown column \"servce_ms\" in the header, expected one of \"timestamp\", \
+             \"client\", \"session\", \"service_ms\"; did you mean \"service_ms\"?",
+        ),
+        (
+            "trace_unknown_format",
+            "2:44: workload.trace.format: ",
+            "unknown trace format \"cvs\", expected one of \"csv\", \"access-log\"; did you \
+             mean \"csv\"?",
+        ),
+        (
+            "trace_unknown_on_error",
+            "2:62: workload.trace.on_error: ",
+            "unknown on_error \"skp\", expected one of \"skip\", \"fail\"; did you mean \
+             \"skip\"?",
+        ),
+        (
+            "trace_with_rate",
+            "3:8: workload.rate: ",
+            "not allowed with workload.trace: arrival times come from the trace",
         ),
         (
             "unknown_algorithm",
@@ -1291,7 +1589,11 @@ mod tests {
                 assert_eq!(errors.len(), 1, "{name}: {errors:#?}");
             }
             let first = errors[0].to_string();
-            let prefix = format!("{}:{prefix}", path.display());
+            let prefix = if prefix.starts_with("tests/") {
+                prefix.to_string()
+            } else {
+                format!("{}:{prefix}", path.display())
+            };
             assert!(
                 first.starts_with(&prefix),
                 "{name}: {first}\nexpected {prefix}"
@@ -1308,6 +1610,9 @@ mod tests {
         let entries = std::fs::read_dir(format!("{FIXTURES}/bad")).expect("fixtures/bad");
         for entry in entries {
             let path = entry.expect("an entry").path();
+            if path.extension().is_none_or(|e| e != "toml") {
+                continue;
+            }
             let stem = path.file_stem().unwrap_or_default().to_string_lossy();
             assert!(
                 BAD_FIXTURES.iter().any(|(name, _, _)| *name == stem),
@@ -1357,14 +1662,14 @@ mod tests {
                 duration: SimDuration::from_secs(10),
                 warmup: SimDuration::ZERO,
                 sample_interval: Some(SimDuration::from_secs(1)),
-                workload: WorkloadSpec {
+                workload: WorkloadSpec::Generated(GeneratedWorkload {
                     rate: RateSchedule::constant(100.0),
                     arrivals: ArrivalPattern::Poisson,
                     service: ServiceDist::Exponential {
                         mean: SimDuration::from_millis(10)
                     },
                     clients: 1000,
-                },
+                }),
                 servers: vec![ServerGroupSpec {
                     name: "server".to_string(),
                     count: 2,
@@ -1407,20 +1712,20 @@ mod tests {
         assert_eq!(last.values, ["least-connections", "1000"]);
         assert_eq!(last.run.balancer.algorithm, Algorithm::LeastConnections);
         assert_eq!(last.run.balancer.virtual_nodes, 40);
-        assert_eq!(last.run.workload.clients, 1000);
-        assert_eq!(scenario.variants[0].run.workload.clients, 10);
+        assert_eq!(generated(&last.run).clients, 1000);
+        assert_eq!(generated(&scenario.variants[0].run).clients, 10);
         assert_eq!(last.run.sample_interval, None);
         assert_eq!(last.run.warmup, SimDuration::from_secs(10));
-        assert_eq!(last.run.workload.arrivals, ArrivalPattern::Constant);
+        assert_eq!(generated(&last.run).arrivals, ArrivalPattern::Constant);
         assert_eq!(
-            last.run.workload.rate.steps(),
+            generated(&last.run).rate.steps(),
             [
                 (SimTime::ZERO, 100.0),
                 (SimTime::from_nanos(30_000_000_000), 300.0)
             ]
         );
         assert_eq!(
-            last.run.workload.service,
+            generated(&last.run).service,
             ServiceDist::LogNormal {
                 mean: SimDuration::from_millis(5),
                 cv: 1.5
@@ -1454,6 +1759,206 @@ mod tests {
     }
 
     #[test]
+    fn the_trace_fixture_replays_one_shared_trace_at_each_swept_speed() {
+        let (source, path) = fixture("good", "trace");
+        let scenario = validate(&source, &path).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(scenario.warnings, Vec::<String>::new());
+        let replays: Vec<&TraceReplay> = scenario
+            .variants
+            .iter()
+            .map(|v| match &v.run.workload {
+                WorkloadSpec::Replay(replay) => replay,
+                WorkloadSpec::Generated(_) => panic!("a replay"),
+            })
+            .collect();
+        assert!(std::ptr::eq(replays[0].trace(), replays[1].trace()));
+        assert_eq!(
+            replays[0].trace().source(),
+            "tests/fixtures/good/traces/tiny.csv"
+        );
+        assert_eq!(replays[0].trace().requests().len(), 5);
+        assert_eq!(replays[0].trace().without_work(), 1);
+        assert_eq!(
+            replays[0].service(),
+            Some(&ServiceDist::Constant {
+                mean: SimDuration::from_millis(7)
+            })
+        );
+        assert_eq!((replays[0].speed(), replays[1].speed()), (1.0, 2.0));
+        // The default duration ends just after the last request, at 1 s / speed.
+        let durations: Vec<u64> = scenario
+            .variants
+            .iter()
+            .map(|v| v.run.duration.as_nanos())
+            .collect();
+        assert_eq!(durations, [1_000_000_001, 500_000_001]);
+    }
+
+    /// A scenario file in a fresh folder, with `trace` written beside it as `t.csv`.
+    fn trace_scenario(scenario: &str, trace: &str) -> (tempfile::TempDir, PathBuf, String) {
+        let dir = tempfile::tempdir().expect("a temp dir");
+        std::fs::write(dir.path().join("t.csv"), trace).expect("write the trace");
+        let path = dir.path().join("s.toml");
+        (dir, path, scenario.to_string())
+    }
+
+    const TRACE_SCENARIO: &str = "[workload]\n\
+                                  trace = { path = \"t.csv\", format = \"csv\" }\n\
+                                  [[servers]]\n";
+
+    const TRACE: &str = "timestamp,client,service_ms\n0,10.0.0.1,5\n2.5,10.0.0.2,5\n";
+
+    /// Every error of a scenario with a trace, as printed, with the temp folder removed.
+    fn trace_errors(scenario: &str, trace: &str) -> Vec<String> {
+        let (dir, path, source) = trace_scenario(scenario, trace);
+        let folder = format!("{}/", dir.path().display());
+        match validate(&source, &path) {
+            Ok(_) => Vec::new(),
+            Err(errors) => errors
+                .0
+                .iter()
+                .map(|e| e.to_string().replace(&folder, ""))
+                .collect(),
+        }
+    }
+
+    fn trace_valid(scenario: &str, trace: &str) -> Scenario {
+        let (_dir, path, source) = trace_scenario(scenario, trace);
+        validate(&source, &path).unwrap_or_else(|e| panic!("{e}"))
+    }
+
+    #[test]
+    fn the_keys_of_generated_traffic_are_errors_beside_a_trace() {
+        let source = TRACE_SCENARIO.replace(
+            "[[servers]]",
+            "rate = 5\narrivals = \"constant\"\nclients = 3\n[[servers]]",
+        );
+        assert_eq!(
+            trace_errors(&source, TRACE),
+            [
+                "s.toml:3:8: workload.rate: not allowed with workload.trace: arrival times \
+                 come from the trace",
+                "s.toml:4:12: workload.arrivals: not allowed with workload.trace: arrival \
+                 times come from the trace",
+                "s.toml:5:11: workload.clients: not allowed with workload.trace: client \
+                 addresses come from the trace",
+            ]
+        );
+    }
+
+    #[test]
+    fn a_trace_that_is_not_a_table_is_one_error() {
+        assert_eq!(
+            errors("[workload]\ntrace = \"t.csv\"\n[[servers]]\n"),
+            [
+                "x.toml:2:9: workload.trace: invalid type: string \"t.csv\", expected a table \
+              like { path = \"traces/x.csv\", format = \"csv\" }"
+            ]
+        );
+    }
+
+    #[test]
+    fn a_duration_may_cut_a_trace_short_or_run_past_it() {
+        for (duration, nanos) in [("1s", 1_000_000_000), ("1m", 60_000_000_000)] {
+            let source = format!("duration = \"{duration}\"\n{TRACE_SCENARIO}");
+            let scenario = trace_valid(&source, TRACE);
+            assert_eq!(scenario.variants[0].run.duration.as_nanos(), nanos);
+        }
+    }
+
+    #[test]
+    fn a_warmup_must_end_before_the_traces_default_duration() {
+        let source = format!("warmup = \"3s\"\n{TRACE_SCENARIO}");
+        assert_eq!(
+            trace_errors(&source, TRACE),
+            [
+                "s.toml:1:10: warmup: expected a warmup shorter than duration (the trace's \
+              2.500000001s), found \"3s\""
+            ]
+        );
+    }
+
+    #[test]
+    fn skipped_lines_become_warnings_and_are_counted() {
+        let trace = format!("{TRACE}x,10.0.0.3,5\n3,10.0.0.4,5,9\n");
+        let scenario = trace_valid(TRACE_SCENARIO, &trace);
+        let WorkloadSpec::Replay(replay) = &scenario.variants[0].run.workload else {
+            panic!("a replay")
+        };
+        assert_eq!(replay.trace().skipped(), 2);
+        assert_eq!(replay.trace().requests().len(), 2);
+        let result = crate::model::simulate(&scenario.variants[0].run, scenario.seed);
+        assert_eq!((result.counts.arrived, result.counts.completed), (2, 1));
+        let warnings: Vec<&str> = scenario
+            .warnings
+            .iter()
+            .map(|w| w.rsplit("t.csv").next().unwrap_or_default())
+            .collect();
+        assert_eq!(
+            warnings,
+            [
+                ":4:1: timestamp: expected seconds like 12.5 or an RFC 3339 date like \
+                 2023-10-11T14:00:00Z, found \"x\"; line skipped",
+                ":5:1: expected 3 fields as in the header, found 4; line skipped",
+                ": 2 malformed lines skipped; set workload.trace.on_error = \"fail\" to \
+                 reject them instead",
+            ]
+        );
+    }
+
+    #[test]
+    fn failing_lines_follow_the_scenarios_own_errors_and_are_reported_once() {
+        let source = format!(
+            "seed = -1\n{}[sweep]\n\"workload.trace.speed\" = [1, 2]\n",
+            TRACE_SCENARIO.replace("format = \"csv\"", "format = \"csv\", on_error = \"fail\"")
+        );
+        let trace = format!("{TRACE}x,10.0.0.3,5\n");
+        assert_eq!(
+            trace_errors(&source, &trace),
+            [
+                "s.toml:1:8: seed: expected a non-negative integer, found -1",
+                "t.csv:4:1: timestamp: expected seconds like 12.5 or an RFC 3339 date like \
+                 2023-10-11T14:00:00Z, found \"x\"",
+            ]
+        );
+    }
+
+    #[test]
+    fn a_trace_without_requests_is_an_error_that_shows_its_lines() {
+        assert_eq!(
+            trace_errors(TRACE_SCENARIO, "timestamp,client,service_ms\nx,a,1\n"),
+            [
+                "s.toml:2:18: workload.trace.path: \"t.csv\" holds no request, only 1 \
+                 malformed line",
+                "t.csv:2:1: timestamp: expected seconds like 12.5 or an RFC 3339 date like \
+                 2023-10-11T14:00:00Z, found \"x\"",
+            ]
+        );
+    }
+
+    #[test]
+    fn an_access_log_replays_its_dates_with_their_offsets_and_its_request_times() {
+        let log = "10.0.0.1 - - [10/Oct/2000:13:55:36 -0700] \"GET / HTTP/1.1\" 200 5 \"-\" \"a\" 0.010\n\
+                   10.0.0.2 - - [10/Oct/2000:22:55:38 +0200] \"GET / HTTP/1.1\" 200 5 \"-\" \"b\" 0.250\n";
+        let source = TRACE_SCENARIO.replace("\"csv\"", "\"access-log\"");
+        let scenario = trace_valid(&source, log);
+        let WorkloadSpec::Replay(replay) = &scenario.variants[0].run.workload else {
+            panic!("a replay")
+        };
+        let requests: Vec<(u64, Option<u64>)> = replay
+            .trace()
+            .requests()
+            .iter()
+            .map(|r| (r.at.as_nanos(), r.work.map(SimDuration::as_nanos)))
+            .collect();
+        // 13:55:36 -0700 and 22:55:38 +0200 are 20:55:36 and 20:55:38 UTC.
+        assert_eq!(
+            requests,
+            [(0, Some(10_000_000)), (2_000_000_000, Some(250_000_000))]
+        );
+    }
+
+    #[test]
     fn a_bad_swept_value_is_reported_at_the_sweep() {
         let source = format!("{MINIMAL}[sweep]\n\"servers.0.workers\" = [1, -2, 3]\n");
         assert_eq!(
@@ -1464,6 +1969,44 @@ mod tests {
         assert_eq!(
             error(&source),
             "x.toml:8:27: servers[0].workers: invalid type: string \"two\", expected an integer"
+        );
+    }
+
+    #[test]
+    fn a_float_range_gives_exact_labels_that_expectations_can_match() {
+        let source = format!(
+            "{MINIMAL}[sweep]\n\"workload.rate\" = {{ from = 0.1, to = 0.3, step = 0.1 }}\n\
+             [[expect]]\nmetric = \"p99_ms\"\nmax = 1\nwhere = {{ \"workload.rate\" = 0.3 }}\n"
+        );
+        let scenario = valid(&source);
+        let labels: Vec<&str> = scenario.variants.iter().map(|v| v.label.as_str()).collect();
+        assert_eq!(
+            labels,
+            [
+                "workload.rate=0.1",
+                "workload.rate=0.2",
+                "workload.rate=0.3"
+            ]
+        );
+        let rates: Vec<f64> = scenario
+            .variants
+            .iter()
+            .map(|v| generated(&v.run).rate.steps()[0].1)
+            .collect();
+        assert_eq!(rates, [0.1, 0.2, 0.3]);
+        assert_eq!(
+            scenario.expectations[0].filter,
+            [("workload.rate".to_string(), "0.3".to_string())]
+        );
+    }
+
+    #[test]
+    fn a_bad_value_in_a_range_is_reported_at_the_range() {
+        let source =
+            format!("{MINIMAL}[sweep]\n\"servers.0.workers\" = {{ from = 0, to = 2, step = 1 }}\n");
+        assert_eq!(
+            error(&source),
+            "x.toml:8:23: servers[0].workers: expected a positive integer, found 0"
         );
     }
 
@@ -1615,7 +2158,7 @@ mod tests {
     fn a_schedule_starting_late_begins_at_rate_zero() {
         let scenario = valid(&with("workload", "rate = [[\"2s\", 50]]"));
         assert_eq!(
-            scenario.variants[0].run.workload.rate.steps(),
+            generated(&scenario.variants[0].run).rate.steps(),
             [
                 (SimTime::ZERO, 0.0),
                 (SimTime::from_nanos(2_000_000_000), 50.0)
@@ -1634,7 +2177,7 @@ mod tests {
     fn service(table: &str) -> Result<ServiceDist, Vec<String>> {
         let source = with("workload", &format!("service = {table}"));
         match validate(&source, Path::new("x.toml")) {
-            Ok(s) => Ok(s.variants[0].run.workload.service),
+            Ok(s) => Ok(generated(&s.variants[0].run).service),
             Err(e) => Err(e
                 .0
                 .iter()
@@ -1847,6 +2390,7 @@ mod tests {
         "[[1, 2, 3]]",
         "{}",
         "{ a = 1 }",
+        "{ from = 0.1, to = 0.2, step = 0.05 }",
         "true",
         "1979-05-27T07:32:00Z",
     ];
@@ -1866,8 +2410,8 @@ mod tests {
 
     #[test]
     fn no_value_anywhere_makes_validation_panic() {
-        for name in ["minimal", "sweep"] {
-            let (source, _) = fixture("good", name);
+        for name in ["minimal", "sweep", "trace"] {
+            let (source, path) = fixture("good", name);
             for (i, line) in source.lines().enumerate() {
                 let Some((key, _)) = line.split_once(" = ") else {
                     continue;
@@ -1886,7 +2430,7 @@ mod tests {
                         .collect();
                     let mutated = mutated.join("\n");
                     let result = std::panic::catch_unwind(|| {
-                        let _ = validate(&mutated, Path::new("x.toml"));
+                        let _ = validate(&mutated, &path);
                     });
                     assert!(result.is_ok(), "panicked on:\n{mutated}");
                 }
@@ -1926,6 +2470,7 @@ mod tests {
         "",
         "[workload]",
         "[workload.service]",
+        "[workload.trace]",
         "[[servers]]",
         "[balancer]",
         "[sweep]",
@@ -1957,9 +2502,14 @@ mod tests {
         "virtual_nodes",
         "metric",
         "where",
+        "trace",
+        "path",
+        "format",
+        "on_error",
         "\"servers.0.count\"",
         "\"workload.rate\"",
         "\"balancer.algorithm\"",
+        "\"workload.trace.speed\"",
         "bogus",
     ];
     const VALUES: &[&str] = &[
@@ -1982,6 +2532,12 @@ mod tests {
         "[]",
         "{ \"workload.rate\" = 1 }",
         "{ dist = \"constant\", mean = \"1ms\" }",
+        "{ from = 1, to = 3, step = 1 }",
+        "\"csv\"",
+        "\"access-log\"",
+        "\"fail\"",
+        "{ path = \"tests/fixtures/good/traces/tiny.csv\", format = \"csv\" }",
+        "{ from = 0.5, to = 0.1, step = 0, stpe = 1 }",
         "nan",
         "true",
     ];

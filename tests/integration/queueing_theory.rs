@@ -9,7 +9,8 @@
 use lbsim::balancer::{Algorithm, BalancerSpec};
 use lbsim::engine::{SimDuration, derive_seed};
 use lbsim::model::{
-    ArrivalPattern, RateSchedule, RunSpec, ServerGroupSpec, ServiceDist, WorkloadSpec, simulate,
+    ArrivalPattern, GeneratedWorkload, RateSchedule, RunSpec, ServerGroupSpec, ServiceDist,
+    WorkloadSpec, simulate,
 };
 use lbsim::stats::RunResult;
 use rayon::prelude::*;
@@ -33,12 +34,12 @@ fn model(
         // Long against the relaxation time of every model below (under 2 s).
         warmup: SimDuration::from_secs(seconds / 20),
         sample_interval: None,
-        workload: WorkloadSpec {
+        workload: WorkloadSpec::Generated(GeneratedWorkload {
             rate: RateSchedule::constant(rate),
             arrivals: ArrivalPattern::Poisson,
             service,
             clients: 10_000,
-        },
+        }),
         servers: vec![ServerGroupSpec {
             name: "server".into(),
             count: servers,
