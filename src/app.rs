@@ -34,7 +34,12 @@ fn load(paths: &[PathBuf]) -> Result<Vec<Scenario>, Vec<ScenarioErrors>> {
     let mut errors = Vec::new();
     for file in files {
         match Scenario::from_path(&file) {
-            Ok(scenario) => scenarios.push(scenario),
+            Ok(scenario) => {
+                for warning in &scenario.warnings {
+                    eprintln!("{warning}");
+                }
+                scenarios.push(scenario);
+            }
             Err(e) => errors.push(e),
         }
     }

@@ -318,7 +318,12 @@ mod tests {
 
     fn completions_per_interval(spec: &RunSpec) -> (Vec<u32>, f64, f64) {
         let result = simulate(spec, 1);
-        let per_interval = result.intervals.iter().map(|i| i.completions).collect();
+        let per_interval = result
+            .intervals
+            .to_vec()
+            .iter()
+            .map(|i| i.completions)
+            .collect();
         (
             per_interval,
             result.latency.mean_ms(),

@@ -360,15 +360,7 @@ mod tests {
     }
 
     fn rows(result: &RunResult) -> Vec<crate::stats::SeriesRow> {
-        let mut rows = Vec::new();
-        result
-            .series
-            .for_each(|row| {
-                rows.push(*row);
-                Ok(())
-            })
-            .unwrap();
-        rows
+        result.series.to_vec()
     }
 
     #[test]
@@ -412,14 +404,12 @@ mod tests {
     #[test]
     fn the_series_counts_every_completion_once() {
         let result = simulate(&spec(150.0, 2, None), 3);
-        let mut per_interval = 0u64;
-        result
+        let per_interval: u64 = result
             .intervals
-            .for_each(|i| {
-                per_interval += u64::from(i.completions);
-                Ok(())
-            })
-            .unwrap();
+            .to_vec()
+            .iter()
+            .map(|i| u64::from(i.completions))
+            .sum();
         let per_row: u64 = rows(&result).iter().map(|r| u64::from(r.completions)).sum();
         assert_eq!(per_interval, per_row);
         assert!(per_row >= result.counts.completed);

@@ -47,7 +47,7 @@ pub struct Scenario {
     pub variants: Vec<Variant>,
     pub expectations: Vec<Expectation>,
     /// What the user should know but need not fix (malformed trace lines that were
-    /// skipped), one line each, printed on stderr by [`Scenario::from_path`].
+    /// skipped), one line each; the command line prints them on stderr.
     pub warnings: Vec<String>,
 }
 
@@ -75,15 +75,9 @@ pub struct Expectation {
 
 impl Scenario {
     /// Reads and validates a scenario file. `path` is shown as given in error messages.
-    /// Warnings (skipped trace lines) are printed on stderr, once: a scenario is loaded
-    /// once, before anything runs.
     pub fn from_path(path: &Path) -> Result<Scenario, ScenarioErrors> {
         let source = std::fs::read_to_string(path).map_err(|e| ScenarioErrors::io(path, &e))?;
-        let scenario = Scenario::from_source(&source, path)?;
-        for warning in &scenario.warnings {
-            eprintln!("{warning}");
-        }
-        Ok(scenario)
+        Scenario::from_source(&source, path)
     }
 
     /// Validates scenario text as if read from `path` (which names it in errors, gives

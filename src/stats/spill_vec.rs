@@ -104,6 +104,21 @@ impl<T: Spillable> SpillVec<T> {
         }
         self.recent.iter().try_for_each(visit)
     }
+
+    /// Every record, in memory: for tests of small sequences.
+    #[cfg(test)]
+    pub fn to_vec(&self) -> Vec<T>
+    where
+        T: Clone,
+    {
+        let mut records = Vec::new();
+        self.for_each(|r| {
+            records.push(r.clone());
+            Ok(())
+        })
+        .expect("reading the spill file");
+        records
+    }
 }
 
 #[cfg(test)]
@@ -127,17 +142,6 @@ mod tests {
         }
     }
 
-    fn collect(store: &SpillVec<Pair>) -> Vec<Pair> {
-        let mut records = Vec::new();
-        store
-            .for_each(|r| {
-                records.push(*r);
-                Ok(())
-            })
-            .unwrap();
-        records
-    }
-
     #[test]
     fn records_round_trip_exactly_through_the_file() {
         let original: Vec<Pair> = (0..(IN_MEMORY as u32 * 2 + 10))
@@ -150,9 +154,9 @@ mod tests {
         assert!(store.spilled.is_some());
         assert!(store.recent.len() < IN_MEMORY);
         assert_eq!(store.len(), original.len() as u64);
-        assert_eq!(collect(&store), original);
+        assert_eq!(store.to_vec(), original);
         // Reading twice gives the same records: iteration does not consume the file.
-        assert_eq!(collect(&store), original);
+        assert_eq!(store.to_vec(), original);
     }
 
     #[test]
@@ -160,6 +164,6 @@ mod tests {
         let mut store = SpillVec::default();
         store.push(Pair(1, 0.5));
         assert!(store.spilled.is_none());
-        assert_eq!(collect(&store), vec![Pair(1, 0.5)]);
+        assert_eq!(store.to_vec(), vec![Pair(1, 0.5)]);
     }
 }

@@ -6,7 +6,8 @@ use std::path::PathBuf;
 use crate::balancer::{Algorithm, BalancerSpec};
 use crate::engine::{SimDuration, derive_seed};
 use crate::model::{
-    ArrivalPattern, RateSchedule, RunSpec, ServerGroupSpec, ServiceDist, WorkloadSpec, simulate,
+    ArrivalPattern, GeneratedWorkload, RateSchedule, RunSpec, ServerGroupSpec, ServiceDist,
+    WorkloadSpec, simulate,
 };
 use crate::report::ScenarioResults;
 use crate::scenario::{Scenario, Variant};
@@ -126,6 +127,7 @@ fn fixture(name: &str, keys: &[&str], mut variants: Vec<Variant>, replications: 
         swept_keys: keys.iter().map(|k| k.to_string()).collect(),
         variants,
         expectations: Vec::new(),
+        warnings: Vec::new(),
     };
     Fixture { scenario }
 }
@@ -135,14 +137,14 @@ fn spec(algorithm: Algorithm, rate: f64, servers: u32, seconds: u64) -> RunSpec 
         duration: SimDuration::from_secs(seconds),
         warmup: SimDuration::from_secs(seconds / 10),
         sample_interval: Some(SimDuration::from_secs(1)),
-        workload: WorkloadSpec {
+        workload: WorkloadSpec::Generated(GeneratedWorkload {
             rate: RateSchedule::constant(rate),
             arrivals: ArrivalPattern::Poisson,
             service: ServiceDist::Exponential {
                 mean: SimDuration::from_millis(10),
             },
             clients: 100,
-        },
+        }),
         servers: vec![ServerGroupSpec {
             name: "web".into(),
             count: servers,
