@@ -69,3 +69,52 @@ fn a_negative_count_says_what_was_expected_and_found() {
     );
     assert!(stderr.contains("-3"), "{stderr}");
 }
+
+const TRACE_SCENARIO: &str = r#"
+[workload]
+trace = { path = "trace.csv", format = "csv", on_error = "ON_ERROR" }
+[[servers]]
+count = 2
+"#;
+
+const TRACE: &str =
+    "timestamp,client,service_ms\n0.0,10.0.0.1,5\n0.5,10.0.0.2,oops\n1.0,10.0.0.3,5\n";
+
+#[test]
+fn a_malformed_trace_line_is_reported_with_its_number_and_skipped() {
+    let dir = tempfile::tempdir().unwrap();
+    write(dir.path(), "trace.csv", TRACE);
+    write(
+        dir.path(),
+        "replay.toml",
+        &TRACE_SCENARIO.replace("ON_ERROR", "skip"),
+    );
+    let output = lbsim(dir.path(), &["run", "replay.toml", "--quiet"]);
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains("trace.csv:3:"), "{stderr}");
+    let (header, rows) = crate::support::read_csv(&dir.path().join("output/replay/summary.csv"));
+    assert_eq!(crate::support::field(&header, &rows[0], "arrived"), "2");
+}
+
+#[test]
+fn a_malformed_trace_line_stops_the_run_when_asked() {
+    let stderr = {
+        let dir = tempfile::tempdir().unwrap();
+        write(dir.path(), "trace.csv", TRACE);
+        write(
+            dir.path(),
+            "replay.toml",
+            &TRACE_SCENARIO.replace("ON_ERROR", "fail"),
+        );
+        let output = lbsim(dir.path(), &["run", "replay.toml"]);
+        assert_eq!(output.status.code(), Some(2));
+        assert!(!dir.path().join("output").exists());
+        String::from_utf8(output.stderr).unwrap()
+    };
+    assert!(stderr.contains("trace.csv:3:"), "{stderr}");
+}
