@@ -3,6 +3,7 @@
 mod cli;
 mod determinism;
 mod errors;
+mod properties;
 mod queueing_theory;
 mod scenarios;
 mod support;
