@@ -21,7 +21,7 @@ use proptest::prelude::*;
 use proptest::test_runner::Config;
 
 /// Cases per property unless `PROPTEST_CASES` says otherwise.
-const CASES: u32 = 128;
+const CASES: u32 = 256;
 
 /// Most expected arrivals in one generated run.
 const ARRIVAL_BUDGET: f64 = 20_000.0;
@@ -117,7 +117,7 @@ fn group() -> impl Strategy<Value = Group> {
     (
         1u32..=6,
         1u32..=4,
-        prop_oneof![Just(None), (0u32..=20).prop_map(Some)],
+        prop_oneof![Just(None), Just(Some(0)), (0u32..=20).prop_map(Some)],
         50u32..=300,
         1u32..=5,
     )
@@ -134,9 +134,13 @@ fn dist() -> impl Strategy<Value = Dist> {
     prop_oneof![
         Just(Dist::Constant),
         Just(Dist::Exponential),
-        (0u64..=100).prop_map(|min_percent| Dist::Uniform { min_percent }),
-        (0u32..=300).prop_map(|cv_centi| Dist::LogNormal { cv_centi }),
-        (150u32..=400).prop_map(|shape_centi| Dist::Pareto { shape_centi }),
+        // The bounds of each parameter are drawn often: min = 0, min = max, cv = 0, ...
+        prop_oneof![Just(0u64), Just(100), 0u64..=100]
+            .prop_map(|min_percent| Dist::Uniform { min_percent }),
+        prop_oneof![Just(0u32), Just(300), 0u32..=300]
+            .prop_map(|cv_centi| Dist::LogNormal { cv_centi }),
+        prop_oneof![Just(150u32), 150u32..=400]
+            .prop_map(|shape_centi| Dist::Pareto { shape_centi }),
     ]
 }
 
