@@ -478,3 +478,136 @@ proptest! {
         prop_assert_eq!(result.measured.as_nanos(), duration_ms * 1_000_000, "{}", text);
     }
 }
+
+// ---- Valid extremes -----------------------------------------------------------------------
+
+/// Parameter values at the edges of what validation accepts.
+fn extreme_service() -> impl Strategy<Value = String> {
+    let mean = proptest::sample::select(vec!["1ns", "1us", "10ms", "1h", "18446744073709551615ns"]);
+    // cv stops at 1e150: beyond ~1.35e154 the model panics, see
+    // `a_huge_lognormal_cv_is_rejected_or_simulated`.
+    let cv = proptest::sample::select(vec![0.0, 5e-324, 1e-300, 0.5, 3.0, 1e10, 1e100, 1e150]);
+    let shape = proptest::sample::select(vec![
+        1.0000000000000002,
+        1.000001,
+        1.5,
+        1e10,
+        1e100,
+        1e300,
+        f64::MAX,
+    ]);
+    // Sorted: `min` and `max` are the smaller and the larger pick, `max` never 0.
+    const BOUNDS: [&str; 4] = ["0ns", "1ns", "1ms", "18446744073709551615ns"];
+    prop_oneof![
+        mean.clone()
+            .prop_map(|m| format!("{{ dist = \"constant\", mean = \"{m}\" }}")),
+        mean.clone()
+            .prop_map(|m| format!("{{ dist = \"exponential\", mean = \"{m}\" }}")),
+        (0..BOUNDS.len(), 0..BOUNDS.len()).prop_map(|(a, b)| {
+            let (min, max) = (BOUNDS[a.min(b)], BOUNDS[a.max(b).max(1)]);
+            format!("{{ dist = \"uniform\", min = \"{min}\", max = \"{max}\" }}")
+        }),
+        (mean.clone(), cv)
+            .prop_map(|(m, cv)| format!("{{ dist = \"lognormal\", mean = \"{m}\", cv = {cv:?} }}")),
+        (mean, shape).prop_map(|(m, shape)| {
+            format!("{{ dist = \"pareto\", mean = \"{m}\", shape = {shape:?} }}")
+        }),
+    ]
+}
+
+fn extreme_scenario() -> impl Strategy<Value = String> {
+    let speed = proptest::sample::select(vec![5e-324, 1e-300, 1e-9, 1.0, 1e9, 1e300, f64::MAX]);
+    let rate = proptest::sample::select(vec![5e-324, 1e-300, 1e-3, 1.0, 100.0, 1000.0]);
+    (
+        extreme_service(),
+        speed,
+        rate,
+        any::<bool>(),
+        proptest::sample::select(Algorithm::ALL.to_vec()),
+        prop_oneof![
+            Just("\"unbounded\"".to_string()),
+            (0u32..=2).prop_map(|q| q.to_string())
+        ],
+        proptest::sample::select(vec!["1ns", "1ms", "1s", "18446744073709551615ns", "off"]),
+        proptest::sample::select(vec!["0s", "1ns", "1s", "1999999999ns"]),
+        proptest::sample::select(vec![1u32, 4294967295]),
+    )
+        .prop_map(
+            |(service, speed, rate, poisson, algorithm, queue, interval, warmup, clients)| {
+                let arrivals = if poisson { "poisson" } else { "constant" };
+                // A 1 ns interval over 2 s would be 2e9 rows: keep it to a short run.
+                let duration = if interval == "1ns" { "20us" } else { "2s" };
+                let warmup = if interval == "1ns" { "0s" } else { warmup };
+                format!(
+                    "duration = \"{duration}\"\nwarmup = \"{warmup}\"\n\
+                     timeseries_interval = \"{interval}\"\n\
+                     [workload]\nrate = {rate:?}\narrivals = \"{arrivals}\"\n\
+                     service = {service}\nclients = {clients}\n\
+                     [[servers]]\ncount = 2\nworkers = 2\nqueue = {queue}\nspeed = {speed:?}\n\
+                     [[servers]]\nname = \"other\"\n\
+                     [balancer]\nalgorithm = \"{}\"\n",
+                    algorithm.name()
+                )
+            },
+        )
+}
+
+proptest! {
+    #![proptest_config(config())]
+
+    /// Whatever validation accepts, the model runs without a panic, and the basic
+    /// properties hold.
+    #[test]
+    fn valid_extremes_simulate_and_keep_the_invariants(text in extreme_scenario()) {
+        let scenario = Scenario::from_source(&text, Path::new("extreme.toml"))
+            .unwrap_or_else(|e| panic!("an extreme scenario is invalid:\n{e}\n\n{text}"));
+        let result = simulate(&scenario.variants[0].run, derive_seed(scenario.seed, 0));
+        prop_assert!(result.counts.is_conserved(), "{:?}\n{}", result.counts, text);
+        prop_assert!((0.0..=1.0).contains(&result.utilization), "{}", text);
+        check_latency("latency", &result.latency, &text)?;
+        check_latency("wait", &result.wait, &text)?;
+        for row in series(&result) {
+            prop_assert!((0.0..=1.0).contains(&row.utilization), "{row:?}\n{text}");
+        }
+    }
+}
+
+/// Two servers at 50% load for 10 s, with `service` as the service distribution.
+fn extreme(service: &str) -> Result<Scenario, String> {
+    let text = format!(
+        "duration = \"10s\"\n[workload]\nrate = 100\nservice = {service}\n\
+         [[servers]]\ncount = 2\n"
+    );
+    Scenario::from_source(&text, Path::new("extreme.toml")).map_err(|e| e.to_string())
+}
+
+/// Validation accepts any finite `cv >= 0`, but the lognormal's variance is computed from
+/// `cv²`, which overflows to infinity from cv ≈ 1.35e154 on: `ServiceSampler::new` then
+/// panics with "validated mean > 0, cv >= 0: BadVariance", and `lbsim run` crashes on a
+/// file it accepted. Either validation rejects such a cv or the model copes with it.
+#[test]
+#[ignore = "bug: lognormal cv >= ~1.35e154 passes validation, then simulate panics in ServiceSampler::new (BadVariance)"]
+fn a_huge_lognormal_cv_is_rejected_or_simulated() {
+    if let Ok(scenario) = extreme("{ dist = \"lognormal\", mean = \"10ms\", cv = 1e200 }") {
+        let result = simulate(&scenario.variants[0].run, 1);
+        assert!(result.counts.is_conserved());
+    }
+}
+
+/// The Pareto scale is computed as `mean_ns * (shape - 1) / shape`; the product overflows
+/// to infinity for a huge shape (from about 1.8e301 with a 10 ms mean), so every request's
+/// work is infinite and nothing ever completes, though the mean is 10 ms and the servers
+/// are half loaded. Either validation rejects such a shape or the mean holds.
+#[test]
+#[ignore = "bug: pareto with a huge shape (1e302, mean 10ms) gets an infinite scale: no request ever completes"]
+fn a_huge_pareto_shape_keeps_the_mean() {
+    if let Ok(scenario) = extreme("{ dist = \"pareto\", mean = \"10ms\", shape = 1e302 }") {
+        let result = simulate(&scenario.variants[0].run, 1);
+        let c = result.counts;
+        assert!(
+            c.completed * 10 >= c.arrived * 9,
+            "{c:?}: mean {} ms",
+            result.latency.mean_ms()
+        );
+    }
+}
