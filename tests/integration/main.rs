@@ -3,6 +3,8 @@
 mod cli;
 mod determinism;
 mod errors;
+mod fuzz_scenarios;
+mod properties;
 mod queueing_theory;
 mod scenarios;
 mod support;
