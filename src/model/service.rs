@@ -41,7 +41,8 @@ impl ServiceSampler {
                 LogNormal::from_mean_cv(ns(mean), cv).expect("validated mean > 0, cv >= 0"),
             ),
             ServiceDist::Pareto { mean, shape } => Sampler::Pareto(
-                Pareto::new(ns(mean) * (shape - 1.0) / shape, shape)
+                // (α-1)/α first: for a huge α, mean × (α-1) alone would overflow.
+                Pareto::new(ns(mean) * ((shape - 1.0) / shape), shape)
                     .expect("validated mean > 0, shape > 1"),
             ),
         };

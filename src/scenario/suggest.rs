@@ -9,6 +9,9 @@
 /// candidate starts with the input as a whole word (`p99` finds `p99_ms`). Comparison
 /// ignores ASCII case and treats `_` and `-` alike, so `Round_Robin` finds `round-robin`.
 /// Ties go to the earlier candidate, so the answer never depends on anything but the list.
+/// Longer inputs or candidates get no suggestion: edit distance is quadratic in length.
+const MAX_SUGGESTION_LEN: usize = 64;
+
 pub fn closest<'a>(input: &str, candidates: impl IntoIterator<Item = &'a str>) -> Option<&'a str> {
     let normalize = |s: &str| -> Vec<char> {
         s.chars()
@@ -22,9 +25,16 @@ pub fn closest<'a>(input: &str, candidates: impl IntoIterator<Item = &'a str>) -
             .collect()
     };
     let input_chars = normalize(input);
+    // Names are short; comparing long values would cost their product in time.
+    if input_chars.len() > MAX_SUGGESTION_LEN {
+        return None;
+    }
     let mut best: Option<(usize, &str)> = None;
     for candidate in candidates {
         let candidate_chars = normalize(candidate);
+        if candidate_chars.len() > MAX_SUGGESTION_LEN {
+            continue;
+        }
         let distance = edit_distance(&input_chars, &candidate_chars);
         let limit = (candidate_chars.len() / 3).max(1);
         let word_prefix = !input_chars.is_empty()

@@ -16,6 +16,7 @@
 //! slowest.
 
 use std::borrow::Cow;
+use std::collections::BTreeMap;
 use std::ops::Range;
 
 use toml::Spanned;
@@ -227,6 +228,8 @@ impl<'i> Sweep<'i> {
             );
         }
         let mut labels: Vec<String> = Vec::new();
+        // First index of each label, to find duplicates in O(n log n).
+        let mut seen: BTreeMap<String, usize> = BTreeMap::new();
         let mut numeric = true;
         for (index, value) in array.iter().enumerate() {
             let value_path = format!("{key_path}[{index}]");
@@ -243,12 +246,14 @@ impl<'i> Sweep<'i> {
             };
             numeric &= scalar.is_number();
             let label = scalar.to_string();
-            if let Some(first) = labels.iter().position(|l| *l == label) {
+            if let Some(&first) = seen.get(&label) {
                 error(
                     value.span().start,
                     value_path,
                     format!("duplicate value {label} (also at index {first})"),
                 );
+            } else {
+                seen.insert(label.clone(), index);
             }
             labels.push(label);
         }

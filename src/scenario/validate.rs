@@ -219,8 +219,15 @@ enum Bound {
     Positive,
     NonNegative,
     GreaterThanOne,
+    /// A coefficient of variation: 0 to [`MAX_CV`].
+    Variation,
     Any,
 }
+
+/// The largest coefficient of variation accepted. Beyond it a lognormal's parameters
+/// overflow (cv² is infinite from about 1e154), and no real service time varies a
+/// hundredfold around its mean anyway.
+const MAX_CV: f64 = 100.0;
 
 impl Checker<'_> {
     /// Whether `path` is, or is under, an entry serde rejected.
@@ -981,7 +988,7 @@ impl Checker<'_> {
                 let mean = self.mean(&need, raw);
                 let cv = self
                     .required(&need, raw.cv.as_ref(), "cv")
-                    .and_then(|c| self.number(c, "workload.service.cv", Bound::NonNegative));
+                    .and_then(|c| self.number(c, "workload.service.cv", Bound::Variation));
                 mean.zip(cv)
                     .map(|(mean, cv)| ServiceDist::LogNormal { mean, cv })
             }
@@ -1275,6 +1282,7 @@ impl Checker<'_> {
             Bound::Positive => (x > 0.0, "a positive number"),
             Bound::NonNegative => (x >= 0.0, "a non-negative number"),
             Bound::GreaterThanOne => (x > 1.0, "a number greater than 1"),
+            Bound::Variation => ((0.0..=MAX_CV).contains(&x), "a number from 0 to 100"),
             Bound::Any => (true, "a number"),
         };
         if ok {
@@ -2246,7 +2254,7 @@ mod tests {
         assert_eq!(
             service("{ dist = \"lognormal\", mean = \"1ms\", cv = -0.5 }"),
             Err(vec![
-                "workload.service.cv: expected a non-negative number, found -0.5".to_string()
+                "workload.service.cv: expected a number from 0 to 100, found -0.5".to_string()
             ])
         );
         assert_eq!(
