@@ -71,8 +71,53 @@ fn load(paths: &[PathBuf]) -> Result<Vec<Scenario>, Vec<ScenarioErrors>> {
     }
 }
 
+/// Events a run may be expected to simulate before `--force` is needed: about ten minutes
+/// of one core at the engine's speed.
+const EVENT_LIMIT: f64 = 1e10;
+
+/// Refuses scenarios whose estimated size is far beyond a sensible run, unless forced.
+fn check_size(
+    scenarios: &[Scenario],
+    replications: Option<u32>,
+) -> Result<(), Vec<ScenarioErrors>> {
+    let errors: Vec<ScenarioErrors> = scenarios
+        .iter()
+        .filter_map(|scenario| {
+            let replications = f64::from(replications.unwrap_or(scenario.replications));
+            let events: f64 = scenario
+                .variants
+                .iter()
+                .map(|v| v.run.estimated_events() * replications)
+                .sum();
+            (events > EVENT_LIMIT).then(|| {
+                ScenarioErrors::message(
+                    &scenario.path.display().to_string(),
+                    &format!(
+                        "an estimated {events:.1e} events over {} variant(s) × {replications} \
+                         replication(s), more than the limit of {EVENT_LIMIT:.0e} (about ten \
+                         minutes of one core); check rate, duration and the sweep, or pass \
+                         --force to run it anyway",
+                        scenario.variants.len()
+                    ),
+                )
+            })
+        })
+        .collect();
+    if errors.is_empty() {
+        Ok(())
+    } else {
+        Err(errors)
+    }
+}
+
 fn run(args: &RunArgs, check_expectations: bool) -> ExitCode {
-    let scenarios = match load(&args.paths) {
+    let loaded = load(&args.paths).and_then(|scenarios| {
+        if !args.force {
+            check_size(&scenarios, args.replications)?;
+        }
+        Ok(scenarios)
+    });
+    let scenarios = match loaded {
         Ok(scenarios) => scenarios,
         Err(errors) => {
             for error in errors {

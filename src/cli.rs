@@ -48,6 +48,9 @@ pub struct RunArgs {
     /// Also write every chart as a PNG image beside its SVG.
     #[arg(long)]
     pub png: bool,
+    /// Run scenarios even when their estimated size is over the limit.
+    #[arg(long)]
+    pub force: bool,
 }
 
 impl Default for RunArgs {
@@ -60,6 +63,7 @@ impl Default for RunArgs {
             replications: None,
             quiet: false,
             png: false,
+            force: false,
         }
     }
 }

@@ -27,6 +27,22 @@ impl RunSpec {
     pub fn server_count(&self) -> usize {
         self.servers.iter().map(|g| g.count as usize).sum()
     }
+
+    /// The expected number of events of one run, to refuse a typo that would run for days
+    /// (`rate = 1e9`, `duration = "100d"`) before it starts: an arrival and a completion per
+    /// request, plus one sample per server and time-series interval.
+    pub fn estimated_events(&self) -> f64 {
+        let end = SimTime::ZERO + self.duration;
+        let requests = match &self.workload {
+            WorkloadSpec::Generated(generated) => generated.rate.expected_arrivals(end),
+            WorkloadSpec::Replay(replay) => replay.trace().requests().len() as f64,
+        };
+        let samples = self.sample_interval.map_or(0.0, |interval| {
+            self.duration.as_nanos() as f64 / interval.as_nanos().max(1) as f64
+                * self.server_count() as f64
+        });
+        2.0 * requests + samples
+    }
 }
 
 /// Open-loop traffic: when requests arrive, from whom, and how much work each brings.
