@@ -97,15 +97,19 @@ pub fn plan(paths: &[PathBuf]) -> Result<Merge, MergeError> {
     }
     let mut scenarios = Vec::new();
     let mut shards = Vec::new();
-    let mut next_task = 0u64;
+    // Where the next scenario's tasks start; unknown after a scenario with problems.
+    let mut next_task = Some(0u64);
     for (name, found) in first.run_scenarios.iter().zip(by_scenario) {
         match check_scenario(name, found, first.shard.count(), next_task) {
             Ok((scenario, group)) => {
-                next_task = group.header.first_task + group.header.task_count;
+                next_task = Some(group.header.first_task + group.header.task_count);
                 scenarios.push(scenario);
                 shards.push(group);
             }
-            Err(mut found) => problems.append(&mut found),
+            Err(mut found) => {
+                next_task = None;
+                problems.append(&mut found);
+            }
         }
     }
     if problems.is_empty() {
@@ -222,7 +226,7 @@ fn check_scenario(
     name: &str,
     found: Vec<(PathBuf, ShardHeader)>,
     n: u32,
-    expected_first_task: u64,
+    expected_first_task: Option<u64>,
 ) -> Result<(Scenario, ScenarioShards), Vec<String>> {
     let mut problems = Vec::new();
     let Some((first_path, first)) = found.first().cloned() else {
@@ -311,9 +315,11 @@ fn check_scenario(
             first.task_count,
             scenario.variants.len()
         ));
-    } else if first.first_task != expected_first_task {
+    } else if let Some(expected) = expected_first_task
+        && first.first_task != expected
+    {
         problems.push(format!(
-            "{name}: {} starts at task {}, and the scenarios before it end at {expected_first_task}",
+            "{name}: {} starts at task {}, and the scenarios before it end at {expected}",
             first_path.display(),
             first.first_task
         ));

@@ -187,8 +187,7 @@ impl Progress {
             let bar = ProgressBar::with_draw_target(Some(total), ProgressDrawTarget::stderr());
             bar.set_style(
                 ProgressStyle::with_template(
-                    "{bar:40} {simulated} of {simulated_total} simulated  {msg}  \
-                     {elapsed_precise} eta {eta}",
+                    "{wide_bar} {simulated}/{simulated_total} simulated  {msg}  eta {eta}",
                 )
                 .expect("constant template is valid")
                 .with_key(

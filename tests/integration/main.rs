@@ -5,4 +5,5 @@ mod determinism;
 mod errors;
 mod queueing_theory;
 mod scenarios;
+mod shard;
 mod support;
