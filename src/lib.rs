@@ -6,7 +6,8 @@
 //!
 //! The modules follow the flow of data, and imports run downhill:
 //! `cli`/`app` → `runner` → `scenario` → `model` → {`balancer`, `stats`} → `engine`,
-//! with `report` turning results into files.
+//! with `report` turning results into files. A distributed run goes `runner` → `shard`
+//! (one shard file per scenario) on each machine, then `merge` → `report` on one.
 
 pub mod app;
 pub mod balancer;
