@@ -78,13 +78,6 @@ pub struct ShardHeader {
     pub replications: Option<u32>,
 }
 
-impl ShardHeader {
-    /// The scenario's name.
-    pub fn scenario_name(&self) -> &str {
-        &self.run_scenarios[self.scenario_index as usize]
-    }
-}
-
 /// Why a shard file could not be read.
 #[derive(Debug)]
 pub enum ReadError {

@@ -7,9 +7,9 @@
 //! every shard ran the same one. Every shard writes a file for every scenario, even one
 //! with no task for it, so that a missing shard is always noticed.
 //!
-//! [`slice`] decides which tasks a shard runs; [`format`] is the file.
+//! `slice.rs` decides which tasks a shard runs; `format.rs` is the file.
 
-pub mod format;
+mod format;
 mod slice;
 
 use std::io;
