@@ -102,7 +102,8 @@ pub fn plan(paths: &[PathBuf]) -> Result<Merge, MergeError> {
     for (name, found) in first.run_scenarios.iter().zip(by_scenario) {
         match check_scenario(name, found, first.shard.count(), next_task) {
             Ok((scenario, group)) => {
-                next_task = Some(group.header.first_task + group.header.task_count);
+                // Known only when this scenario's first task was checked against it.
+                next_task = next_task.map(|_| group.header.first_task + group.header.task_count);
                 scenarios.push(scenario);
                 shards.push(group);
             }

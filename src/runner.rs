@@ -230,3 +230,57 @@ impl Progress {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::path::Path;
+
+    fn scenario(name: &str, sweep: &str) -> Scenario {
+        let text = format!(
+            "name = \"{name}\"\nduration = \"2s\"\n[workload]\nrate = 50\n\
+             service = {{ dist = \"exponential\", mean = \"10ms\" }}\n[[servers]]\ncount = 2\n{sweep}"
+        );
+        Scenario::from_source(&text, Path::new("test.toml")).unwrap()
+    }
+
+    #[test]
+    fn the_shards_of_a_run_hold_each_of_its_tasks_once_as_the_whole_run_simulates_it() {
+        let scenarios = [
+            scenario("a", "[sweep]\n\"workload.rate\" = [10, 20, 30]\n"),
+            scenario("b", ""),
+        ];
+        let options = RunOptions {
+            jobs: Some(2),
+            replications: Some(2),
+            quiet: true,
+            ..RunOptions::default()
+        };
+        let whole = run_scenarios(&scenarios, &options).unwrap();
+        let mut seen: Vec<Vec<u64>> = vec![Vec::new(); 2];
+        for k in 1..=3 {
+            let shard = Shard::new(k, 3).unwrap();
+            let shares = run_shard(&scenarios, &options, shard).unwrap();
+            assert_eq!(
+                shares.len(),
+                2,
+                "a share for every scenario, even an empty one"
+            );
+            for share in shares {
+                assert_eq!(share.first_task, [0, 6][share.scenario]);
+                assert_eq!(share.task_count, [6, 2][share.scenario]);
+                for (index, run) in &share.tasks {
+                    assert!(shard.owns(share.first_task + index));
+                    let (variant, replication) = (*index as usize / 2, *index as usize % 2);
+                    let alone = &whole[share.scenario].runs[variant][replication];
+                    assert_eq!((run.seed, run.counts), (alone.seed, alone.counts));
+                    seen[share.scenario].push(*index);
+                }
+            }
+        }
+        for indices in &mut seen {
+            indices.sort_unstable();
+        }
+        assert_eq!(seen, vec![(0..6).collect::<Vec<u64>>(), vec![0, 1]]);
+    }
+}

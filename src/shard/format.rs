@@ -300,6 +300,9 @@ impl<R: Read> ShardReader<R> {
         let replications = decoder.option::<4>()?.map(u32::from_le_bytes);
         decoder.checksum("header")?;
         let shard = Shard::new(k, n).map_err(|e| invalid(format!("shard {e}")))?;
+        if replications == Some(0) {
+            return Err(invalid("a run with --replications 0"));
+        }
         if scenario_index as usize >= run_scenarios.len() {
             return Err(invalid(format!(
                 "scenario #{scenario_index} of a run of {} scenarios",
