@@ -69,9 +69,9 @@ pub fn plan(paths: &[PathBuf]) -> Result<Merge, MergeError> {
     };
     let (first_path, first) = (first_path.clone(), first.clone());
     for (path, header) in &headers[1..] {
-        if let Some(difference) = run_difference(header, &first) {
+        if let Some((this, that)) = run_difference(header, &first) {
             problems.push(format!(
-                "{}: {difference}, unlike {}: not the same run",
+                "{} ({this}) and {} ({that}) are not shards of one run",
                 path.display(),
                 first_path.display()
             ));
@@ -187,38 +187,26 @@ fn read_header(path: &Path) -> Result<ShardHeader, ReadError> {
     Ok(ShardReader::open(BufReader::new(file))?.header().clone())
 }
 
-/// How `header` belongs to another run than `first`, if it does.
-fn run_difference(header: &ShardHeader, first: &ShardHeader) -> Option<String> {
+/// How `header`'s run differs from `first`'s, if it does: what each says.
+fn run_difference(header: &ShardHeader, first: &ShardHeader) -> Option<(String, String)> {
     let overrides = |h: &ShardHeader| {
         let seed = h.seed.map_or("no --seed".into(), |s| format!("--seed {s}"));
         let replications = h.replications.map_or("no --replications".into(), |r| {
             format!("--replications {r}")
         });
-        format!("{seed} and {replications}")
+        format!("{seed}, {replications}")
     };
-    if header.lbsim_version != first.lbsim_version {
-        Some(format!("simulated by lbsim {}", header.lbsim_version))
-    } else if header.shard.count() != first.shard.count() {
-        Some(format!(
-            "one of {} shards (the others: {})",
-            header.shard.count(),
-            first.shard.count()
-        ))
-    } else if header.run_scenarios != first.run_scenarios {
-        Some(format!(
-            "a run of the scenarios {} (the others: {})",
-            header.run_scenarios.join(", "),
-            first.run_scenarios.join(", ")
-        ))
-    } else if (header.seed, header.replications) != (first.seed, first.replications) {
-        Some(format!(
-            "run with {} (the others: {})",
-            overrides(header),
-            overrides(first)
-        ))
-    } else {
-        None
-    }
+    let scenarios = |h: &ShardHeader| format!("scenarios {}", h.run_scenarios.join(", "));
+    let describe: [&dyn Fn(&ShardHeader) -> String; 4] = [
+        &|h| format!("lbsim {}", h.lbsim_version),
+        &|h| format!("N = {}", h.shard.count()),
+        &scenarios,
+        &overrides,
+    ];
+    describe
+        .iter()
+        .map(|describe| (describe(header), describe(first)))
+        .find(|(this, that)| this != that)
 }
 
 /// Checks one scenario's shard files — every K once, one scenario text — and validates the

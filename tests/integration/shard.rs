@@ -158,6 +158,60 @@ fn shards_of_different_scenario_texts_do_not_merge() {
 }
 
 #[test]
+fn shards_run_with_different_overrides_or_shard_counts_are_not_one_run() {
+    let dir = tempfile::tempdir().unwrap();
+    scenarios(dir.path());
+    succeeded(&shard(dir.path(), 1));
+    succeeded(&lbsim(
+        dir.path(),
+        &[
+            "run",
+            "scenarios",
+            "--shard",
+            "2/3",
+            "--seed",
+            "5",
+            "--out",
+            "seeded",
+            "--quiet",
+        ],
+    ));
+    succeeded(&lbsim(
+        dir.path(),
+        &[
+            "run",
+            "scenarios",
+            "--shard",
+            "2/2",
+            "--out",
+            "halves",
+            "--quiet",
+        ],
+    ));
+    let output = lbsim(
+        dir.path(),
+        &["merge", "shard-1", "seeded", "--out", "merged"],
+    );
+    assert_eq!(output.status.code(), Some(2));
+    assert!(
+        stderr(&output).contains("(--seed 5, no --replications)"),
+        "{}",
+        stderr(&output)
+    );
+    let output = lbsim(
+        dir.path(),
+        &["merge", "shard-1", "halves", "--out", "merged"],
+    );
+    assert_eq!(output.status.code(), Some(2));
+    let message = stderr(&output);
+    assert!(
+        message.contains("(N = 2)") && message.contains("not shards of one run"),
+        "{message}"
+    );
+    assert!(!dir.path().join("merged").exists());
+}
+
+#[test]
 fn a_shard_that_is_not_k_of_n_with_k_from_1_to_n_is_a_usage_error() {
     let dir = tempfile::tempdir().unwrap();
     scenarios(dir.path());
