@@ -3,15 +3,17 @@
 //! output failed (an I/O error, say).
 
 use std::io::Write;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use crate::bench;
 use crate::check;
-use crate::cli::{Cli, Command, RunArgs};
-use crate::report::{self, ReportOptions, summary_rows, terminal_table};
-use crate::runner::{RunOptions, run_scenarios};
+use crate::cli::{Cli, Command, MergeArgs, RunArgs};
+use crate::merge;
+use crate::report::{self, ReportOptions, ScenarioResults, summary_rows, terminal_table};
+use crate::runner::{self, RunOptions, run_scenarios};
 use crate::scenario::{Scenario, ScenarioErrors, discover};
+use crate::shard::{self, RunIdentity, Shard};
 
 /// Exit status for bad input.
 const BAD_INPUT: u8 = 2;
@@ -24,21 +26,28 @@ pub fn main(cli: Cli) -> ExitCode {
         Some(Command::Run(args)) => run(&args, false),
         Some(Command::Check(args)) => run(&args, true),
         Some(Command::Bench(args)) => bench::main(&args),
+        Some(Command::Merge(args)) => merge(&args),
     }
 }
 
 /// Loads every scenario first, so that bad input stops the run before anything is written.
-fn load(paths: &[PathBuf]) -> Result<Vec<Scenario>, Vec<ScenarioErrors>> {
+/// Returns the scenarios and their source texts (which a shard saves).
+fn load(paths: &[PathBuf]) -> Result<(Vec<Scenario>, Vec<String>), Vec<ScenarioErrors>> {
     let files = discover(paths).map_err(|e| vec![e])?;
     let mut scenarios = Vec::new();
+    let mut sources = Vec::new();
     let mut errors = Vec::new();
     for file in files {
-        match Scenario::from_path(&file) {
-            Ok(scenario) => {
+        let loaded = std::fs::read_to_string(&file)
+            .map_err(|e| ScenarioErrors::io(&file, &e))
+            .and_then(|source| Ok((Scenario::from_source(&source, &file)?, source)));
+        match loaded {
+            Ok((scenario, source)) => {
                 for warning in &scenario.warnings {
                     eprintln!("{warning}");
                 }
                 scenarios.push(scenario);
+                sources.push(source);
             }
             Err(e) => errors.push(e),
         }
@@ -65,7 +74,7 @@ fn load(paths: &[PathBuf]) -> Result<Vec<Scenario>, Vec<ScenarioErrors>> {
         names.push((&scenario.name, &scenario.path));
     }
     if errors.is_empty() {
-        Ok(scenarios)
+        Ok((scenarios, sources))
     } else {
         Err(errors)
     }
@@ -111,14 +120,14 @@ fn check_size(
 }
 
 fn run(args: &RunArgs, check_expectations: bool) -> ExitCode {
-    let loaded = load(&args.paths).and_then(|scenarios| {
+    let loaded = load(&args.paths).and_then(|(scenarios, sources)| {
         if !args.force {
             check_size(&scenarios, args.replications)?;
         }
-        Ok(scenarios)
+        Ok((scenarios, sources))
     });
-    let scenarios = match loaded {
-        Ok(scenarios) => scenarios,
+    let (scenarios, sources) = match loaded {
+        Ok(loaded) => loaded,
         Err(errors) => {
             for error in errors {
                 eprintln!("{error}");
@@ -132,6 +141,16 @@ fn run(args: &RunArgs, check_expectations: bool) -> ExitCode {
         replications: args.replications,
         quiet: args.quiet,
     };
+    if let Some(shard) = args.shard {
+        return run_shard(
+            &scenarios,
+            &sources,
+            &options,
+            shard,
+            args,
+            check_expectations,
+        );
+    }
     let results = match run_scenarios(&scenarios, &options) {
         Ok(results) => results,
         Err(error) => {
@@ -139,12 +158,30 @@ fn run(args: &RunArgs, check_expectations: bool) -> ExitCode {
             return ExitCode::from(RUN_FAILED);
         }
     };
+    let options = ReportOptions { png: args.png };
+    report(
+        &results,
+        &args.out,
+        &options,
+        args.quiet,
+        check_expectations,
+    )
+}
 
-    let report_options = ReportOptions { png: args.png };
+/// Writes every scenario's files and the run's report, prints each scenario's table and,
+/// when asked, checks its expectations: one path for a run and a merge, so that both
+/// write the same bytes.
+fn report(
+    results: &[ScenarioResults<'_>],
+    out: &Path,
+    options: &ReportOptions,
+    quiet: bool,
+    check_expectations: bool,
+) -> ExitCode {
     let mut stdout = std::io::stdout().lock();
     let mut failed_checks = 0;
-    for scenario_results in &results {
-        if let Err(error) = report::write_scenario(&args.out, scenario_results, &report_options) {
+    for scenario_results in results {
+        if let Err(error) = report::write_scenario(out, scenario_results, options) {
             eprintln!(
                 "lbsim: {}: cannot write results: {error}",
                 scenario_results.scenario.name
@@ -153,7 +190,7 @@ fn run(args: &RunArgs, check_expectations: bool) -> ExitCode {
         }
         let rows = summary_rows(scenario_results);
         // A closed stdout (`lbsim run | head`) is not an error: results are on disk.
-        if !args.quiet {
+        if !quiet {
             let _ = writeln!(
                 stdout,
                 "{}",
@@ -166,16 +203,16 @@ fn run(args: &RunArgs, check_expectations: bool) -> ExitCode {
             let _ = write!(stdout, "{}", check::render_table(&lines));
         }
     }
-    if let Err(error) = report::write_index(&args.out, &results, &report_options) {
+    if let Err(error) = report::write_index(out, results, options) {
         eprintln!("lbsim: cannot write the report: {error}");
         return ExitCode::from(RUN_FAILED);
     }
-    if !args.quiet {
+    if !quiet {
         let _ = writeln!(
             stdout,
             "results in {}, report in {}",
-            args.out.display(),
-            args.out.join("index.html").display()
+            out.display(),
+            out.join("index.html").display()
         );
     }
     if failed_checks > 0 {
@@ -183,4 +220,79 @@ fn run(args: &RunArgs, check_expectations: bool) -> ExitCode {
     } else {
         ExitCode::SUCCESS
     }
+}
+
+/// `run --shard K/N` and `check --shard K/N`: simulates the shard's tasks and saves them,
+/// one shard file per scenario; no CSV and no checks (`lbsim merge --check` does those).
+fn run_shard(
+    scenarios: &[Scenario],
+    sources: &[String],
+    options: &RunOptions,
+    shard: Shard,
+    args: &RunArgs,
+    check_expectations: bool,
+) -> ExitCode {
+    if check_expectations {
+        eprintln!(
+            "lbsim: check --shard {shard} runs and saves its share only; \
+             `lbsim merge --check` evaluates the expectations"
+        );
+    }
+    let shares = match runner::run_shard(scenarios, options, shard) {
+        Ok(shares) => shares,
+        Err(error) => {
+            eprintln!("lbsim: cannot start worker threads: {error}");
+            return ExitCode::from(RUN_FAILED);
+        }
+    };
+    let run = RunIdentity {
+        shard,
+        scenarios,
+        sources,
+        seed: options.seed,
+        replications: options.replications,
+    };
+    match shard::save(&args.out, &run, &shares) {
+        Ok(paths) => {
+            if !args.quiet {
+                let mut stdout = std::io::stdout().lock();
+                for (share, path) in shares.iter().zip(paths) {
+                    let _ = writeln!(
+                        stdout,
+                        "{}: {} of {} runs in {}",
+                        scenarios[share.scenario].name,
+                        share.tasks.len(),
+                        share.task_count,
+                        path.display()
+                    );
+                }
+            }
+            ExitCode::SUCCESS
+        }
+        Err(error) => {
+            eprintln!("lbsim: cannot write shard files: {error}");
+            ExitCode::from(RUN_FAILED)
+        }
+    }
+}
+
+/// `lbsim merge`: checks the shard files, reads them back into one run's results and
+/// reports them as that run would have.
+fn merge(args: &MergeArgs) -> ExitCode {
+    let merged = match merge::plan(&args.dirs) {
+        Ok(merged) => merged,
+        Err(error) => {
+            eprintln!("{error}");
+            return ExitCode::from(BAD_INPUT);
+        }
+    };
+    let results = match merged.read() {
+        Ok(results) => results,
+        Err(error) => {
+            eprintln!("{error}");
+            return ExitCode::from(BAD_INPUT);
+        }
+    };
+    let options = ReportOptions { png: args.png };
+    report(&results, &args.out, &options, args.quiet, args.check)
 }

@@ -4,6 +4,8 @@ use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand};
 
+use crate::shard::Shard;
+
 #[derive(Debug, Parser)]
 #[command(
     name = "lbsim",
@@ -23,6 +25,8 @@ pub enum Command {
     Check(RunArgs),
     /// Measure the engine's speed and memory on the reference model.
     Bench(BenchArgs),
+    /// Merge the shard files of a `--shard` run into the files one run writes.
+    Merge(MergeArgs),
 }
 
 #[derive(Debug, Args)]
@@ -51,6 +55,10 @@ pub struct RunArgs {
     /// Run scenarios even when their estimated size is over the limit.
     #[arg(long)]
     pub force: bool,
+    /// Run only shard K of N of the run's tasks (task i is shard i mod N + 1) and save them
+    /// as `<out>/<name>/shard-K-of-N.lbsim` for `lbsim merge`, instead of the CSV files.
+    #[arg(long, value_name = "K/N")]
+    pub shard: Option<Shard>,
 }
 
 impl Default for RunArgs {
@@ -64,8 +72,28 @@ impl Default for RunArgs {
             quiet: false,
             png: false,
             force: false,
+            shard: None,
         }
     }
+}
+
+#[derive(Debug, Args)]
+pub struct MergeArgs {
+    /// Folders holding the shards' output (`<name>/shard-K-of-N.lbsim`), or shard files.
+    #[arg(required = true)]
+    pub dirs: Vec<PathBuf>,
+    /// Where to write results: exactly what one run without --shard writes there.
+    #[arg(long)]
+    pub out: PathBuf,
+    /// Then evaluate every scenario's [[expect]] bounds; exit 1 when any fails.
+    #[arg(long)]
+    pub check: bool,
+    /// No result table.
+    #[arg(long)]
+    pub quiet: bool,
+    /// Also write every chart as a PNG image beside its SVG.
+    #[arg(long)]
+    pub png: bool,
 }
 
 #[derive(Debug, Args)]
@@ -103,6 +131,24 @@ mod tests {
             }
             other => panic!("{other:?}"),
         }
+    }
+
+    #[test]
+    fn a_shard_is_k_of_n_and_merge_needs_folders_and_out() {
+        let cli = Cli::try_parse_from(["lbsim", "check", "--shard", "2/3"]).unwrap();
+        match cli.command {
+            Some(Command::Check(args)) => assert_eq!(args.shard, Some(Shard::new(2, 3).unwrap())),
+            other => panic!("{other:?}"),
+        }
+        for bad in ["0/3", "4/3", "x"] {
+            assert!(
+                Cli::try_parse_from(["lbsim", "run", "--shard", bad]).is_err(),
+                "{bad}"
+            );
+        }
+        assert!(Cli::try_parse_from(["lbsim", "merge", "a", "b", "--out", "c"]).is_ok());
+        assert!(Cli::try_parse_from(["lbsim", "merge", "--out", "c"]).is_err());
+        assert!(Cli::try_parse_from(["lbsim", "merge", "a"]).is_err());
     }
 
     #[test]

@@ -6,7 +6,8 @@
 //!
 //! The modules follow the flow of data, and imports run downhill:
 //! `cli`/`app` → `runner` → `scenario` → `model` → {`balancer`, `stats`} → `engine`,
-//! with `report` turning results into files.
+//! with `report` turning results into files. A distributed run goes `runner` → `shard`
+//! (one shard file per scenario) on each machine, then `merge` → `report` on one.
 //!
 //! Embedding it takes a scenario and a seed:
 //!
@@ -38,8 +39,10 @@ pub mod bench;
 pub mod check;
 pub mod cli;
 pub mod engine;
+pub mod merge;
 pub mod model;
 pub mod report;
 pub mod runner;
 pub mod scenario;
+pub mod shard;
 pub mod stats;

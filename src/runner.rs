@@ -1,16 +1,27 @@
-//! Runs scenarios: expands them into (scenario, variant, replication) runs, simulates the
-//! runs in parallel with rayon, and collects the results in input order, so the output
-//! never depends on which thread finished first.
+//! Runs scenarios: expands them into tasks — (scenario, variant, replication), in input
+//! order — simulates the tasks in parallel with rayon, and collects the results in input
+//! order, so the output never depends on which thread finished first.
+//!
+//! A sharded run ([`run_shard`]) simulates only its slice of the same task list and keeps
+//! each result's index, for `lbsim merge` to put it back in its place.
+//!
+//! Progress is one bar on stderr for the whole run: simulated time done over the total
+//! (Σ durations × replications), runs finished, ETA. Runs report simulated-time increments
+//! from the rayon workers; the bar's position is an atomic counter, so reporting is cheap
+//! and lock-free, and it only observes: nothing about it can change a result.
 
 use std::io::IsTerminal;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
 
-use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+use indicatif::{FormattedDuration, ProgressBar, ProgressDrawTarget, ProgressState, ProgressStyle};
 use rayon::prelude::*;
 
-use crate::engine::derive_seed;
-use crate::model::{RunSpec, simulate};
+use crate::engine::{SimDuration, derive_seed};
+use crate::model::{RunSpec, simulate_with_progress};
 use crate::report::ScenarioResults;
 use crate::scenario::Scenario;
+use crate::shard::{Shard, ShardRuns};
 use crate::stats::RunResult;
 
 /// How to run: parallelism and the command line's overrides of scenario settings.
@@ -26,10 +37,43 @@ pub struct RunOptions {
     pub quiet: bool,
 }
 
+impl RunOptions {
+    fn replications(&self, scenario: &Scenario) -> u32 {
+        self.replications.unwrap_or(scenario.replications)
+    }
+}
+
 /// One simulation to perform.
 struct Task<'a> {
+    /// The scenario's position in the run.
+    scenario: usize,
+    /// `variant × replications + replication`, within the scenario.
+    index: u64,
     run: &'a RunSpec,
     seed: u64,
+}
+
+/// Every task of the run, in input order: the position in this list is the task's
+/// run-wide index, which [`Shard::owns`] slices.
+fn tasks<'a>(scenarios: &'a [Scenario], options: &RunOptions) -> Vec<Task<'a>> {
+    let mut tasks = Vec::new();
+    for (position, scenario) in scenarios.iter().enumerate() {
+        let master = options.seed.unwrap_or(scenario.seed);
+        let replications = options.replications(scenario);
+        let mut index = 0;
+        for variant in &scenario.variants {
+            for replication in 0..replications {
+                tasks.push(Task {
+                    scenario: position,
+                    index,
+                    run: &variant.run,
+                    seed: derive_seed(master, replication),
+                });
+                index += 1;
+            }
+        }
+    }
+    tasks
 }
 
 /// Simulates every run of `scenarios` and returns their results grouped per scenario,
@@ -38,35 +82,8 @@ pub fn run_scenarios<'a>(
     scenarios: &'a [Scenario],
     options: &RunOptions,
 ) -> Result<Vec<ScenarioResults<'a>>, rayon::ThreadPoolBuildError> {
-    let tasks: Vec<Task<'a>> = scenarios
-        .iter()
-        .flat_map(|scenario| {
-            let master = options.seed.unwrap_or(scenario.seed);
-            let replications = options.replications.unwrap_or(scenario.replications);
-            scenario.variants.iter().flat_map(move |variant| {
-                (0..replications).map(move |replication| Task {
-                    run: &variant.run,
-                    seed: derive_seed(master, replication),
-                })
-            })
-        })
-        .collect();
-
-    let progress = progress_bar(tasks.len() as u64, options.quiet);
-    let pool = rayon::ThreadPoolBuilder::new()
-        .num_threads(options.jobs.unwrap_or(0))
-        .build()?;
-    let results: Vec<RunResult> = pool.install(|| {
-        tasks
-            .par_iter()
-            .map(|task| {
-                let result = simulate(task.run, task.seed);
-                progress.inc(1);
-                result
-            })
-            .collect()
-    });
-    progress.finish_and_clear();
+    let tasks = tasks(scenarios, options);
+    let results = simulate_all(&tasks.iter().collect::<Vec<_>>(), options)?;
 
     let mut grouped: Vec<ScenarioResults<'a>> = scenarios
         .iter()
@@ -77,7 +94,7 @@ pub fn run_scenarios<'a>(
         .collect();
     let mut results = results.into_iter();
     for group in &mut grouped {
-        let replications = options.replications.unwrap_or(group.scenario.replications);
+        let replications = options.replications(group.scenario);
         for runs in &mut group.runs {
             runs.extend(results.by_ref().take(replications as usize));
         }
@@ -85,15 +102,185 @@ pub fn run_scenarios<'a>(
     Ok(grouped)
 }
 
-/// A bar on stderr counting finished runs, hidden when stderr is not a terminal.
-fn progress_bar(total: u64, quiet: bool) -> ProgressBar {
-    if quiet || !std::io::stderr().is_terminal() {
-        return ProgressBar::hidden();
+/// Simulates the tasks of `shard` and returns them per scenario, every scenario of the run
+/// included (with no task when the shard has none of it).
+pub fn run_shard(
+    scenarios: &[Scenario],
+    options: &RunOptions,
+    shard: Shard,
+) -> Result<Vec<ShardRuns>, rayon::ThreadPoolBuildError> {
+    let tasks = tasks(scenarios, options);
+    let mine: Vec<&Task> = tasks
+        .iter()
+        .enumerate()
+        .filter(|(i, _)| shard.owns(*i as u64))
+        .map(|(_, task)| task)
+        .collect();
+    let results = simulate_all(&mine, options)?;
+
+    let mut first_task = 0u64;
+    let mut shares: Vec<ShardRuns> = scenarios
+        .iter()
+        .enumerate()
+        .map(|(position, scenario)| {
+            let task_count =
+                scenario.variants.len() as u64 * u64::from(options.replications(scenario));
+            let share = ShardRuns {
+                scenario: position,
+                first_task,
+                task_count,
+                tasks: Vec::new(),
+            };
+            first_task += task_count;
+            share
+        })
+        .collect();
+    for (task, result) in mine.iter().zip(results) {
+        shares[task.scenario].tasks.push((task.index, result));
     }
-    let bar = ProgressBar::with_draw_target(Some(total), ProgressDrawTarget::stderr());
-    bar.set_style(
-        ProgressStyle::with_template("{bar:40} {pos}/{len} runs  {elapsed_precise} eta {eta}")
-            .expect("constant template is valid"),
-    );
-    bar
+    Ok(shares)
+}
+
+/// Simulates `tasks` on a pool of `options.jobs` threads; results in task order.
+fn simulate_all(
+    tasks: &[&Task<'_>],
+    options: &RunOptions,
+) -> Result<Vec<RunResult>, rayon::ThreadPoolBuildError> {
+    let progress = Progress::new(tasks, options.quiet);
+    let pool = rayon::ThreadPoolBuilder::new()
+        .num_threads(options.jobs.unwrap_or(0))
+        .build()?;
+    let results = pool.install(|| {
+        tasks
+            .par_iter()
+            .map(|task| {
+                let result = simulate_with_progress(task.run, task.seed, &|simulated| {
+                    progress.simulated(simulated);
+                });
+                progress.run_finished();
+                result
+            })
+            .collect()
+    });
+    progress.bar.finish_and_clear();
+    Ok(results)
+}
+
+/// The progress bar of a run, updated from the rayon workers.
+struct Progress {
+    /// Position: simulated nanoseconds done; length: the total.
+    bar: ProgressBar,
+    runs_done: AtomicU64,
+    runs: u64,
+}
+
+impl Progress {
+    /// A bar on stderr for `tasks`, hidden when stderr is not a terminal or when quiet.
+    fn new(tasks: &[&Task<'_>], quiet: bool) -> Self {
+        let runs = tasks.len() as u64;
+        let bar = if quiet || !std::io::stderr().is_terminal() {
+            ProgressBar::hidden()
+        } else {
+            let total = tasks.iter().fold(0u64, |sum, task| {
+                sum.saturating_add(task.run.duration.as_nanos())
+            });
+            let bar = ProgressBar::with_draw_target(Some(total), ProgressDrawTarget::stderr());
+            bar.set_style(
+                ProgressStyle::with_template(
+                    "{wide_bar} {simulated}/{simulated_total} simulated  {msg}  eta {eta}",
+                )
+                .expect("constant template is valid")
+                .with_key(
+                    "simulated",
+                    |state: &ProgressState, w: &mut dyn std::fmt::Write| {
+                        let _ = write!(
+                            w,
+                            "{}",
+                            FormattedDuration(Duration::from_nanos(state.pos()))
+                        );
+                    },
+                )
+                .with_key(
+                    "simulated_total",
+                    |state: &ProgressState, w: &mut dyn std::fmt::Write| {
+                        let total = state.len().unwrap_or(0);
+                        let _ = write!(w, "{}", FormattedDuration(Duration::from_nanos(total)));
+                    },
+                ),
+            );
+            bar.set_message(format!("0/{runs} runs"));
+            bar
+        };
+        Progress {
+            bar,
+            runs_done: AtomicU64::new(0),
+            runs,
+        }
+    }
+
+    /// A run advanced by `simulated` (an atomic add: callable from any thread).
+    fn simulated(&self, simulated: SimDuration) {
+        self.bar.inc(simulated.as_nanos());
+    }
+
+    fn run_finished(&self) {
+        let done = self.runs_done.fetch_add(1, Ordering::Relaxed) + 1;
+        if !self.bar.is_hidden() {
+            self.bar.set_message(format!("{done}/{} runs", self.runs));
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::path::Path;
+
+    fn scenario(name: &str, sweep: &str) -> Scenario {
+        let text = format!(
+            "name = \"{name}\"\nduration = \"2s\"\n[workload]\nrate = 50\n\
+             service = {{ dist = \"exponential\", mean = \"10ms\" }}\n[[servers]]\ncount = 2\n{sweep}"
+        );
+        Scenario::from_source(&text, Path::new("test.toml")).unwrap()
+    }
+
+    #[test]
+    fn the_shards_of_a_run_hold_each_of_its_tasks_once_as_the_whole_run_simulates_it() {
+        let scenarios = [
+            scenario("a", "[sweep]\n\"workload.rate\" = [10, 20, 30]\n"),
+            scenario("b", ""),
+        ];
+        let options = RunOptions {
+            jobs: Some(2),
+            replications: Some(2),
+            quiet: true,
+            ..RunOptions::default()
+        };
+        let whole = run_scenarios(&scenarios, &options).unwrap();
+        let mut seen: Vec<Vec<u64>> = vec![Vec::new(); 2];
+        for k in 1..=3 {
+            let shard = Shard::new(k, 3).unwrap();
+            let shares = run_shard(&scenarios, &options, shard).unwrap();
+            assert_eq!(
+                shares.len(),
+                2,
+                "a share for every scenario, even an empty one"
+            );
+            for share in shares {
+                assert_eq!(share.first_task, [0, 6][share.scenario]);
+                assert_eq!(share.task_count, [6, 2][share.scenario]);
+                for (index, run) in &share.tasks {
+                    assert!(shard.owns(share.first_task + index));
+                    let (variant, replication) = (*index as usize / 2, *index as usize % 2);
+                    let alone = &whole[share.scenario].runs[variant][replication];
+                    assert_eq!((run.seed, run.counts), (alone.seed, alone.counts));
+                    seen[share.scenario].push(*index);
+                }
+            }
+        }
+        for indices in &mut seen {
+            indices.sort_unstable();
+        }
+        assert_eq!(seen, vec![(0..6).collect::<Vec<u64>>(), vec![0, 1]]);
+    }
 }

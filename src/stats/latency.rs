@@ -1,5 +1,9 @@
 //! Latency distribution of a run: an HDR histogram for percentiles (at most 1% relative
 //! error, memory independent of the number of requests) plus an exact sum for the mean.
+//!
+//! [`LatencyParts`] is the distribution taken apart exactly — the histogram's non-empty
+//! buckets, the sum and the maximum — so that a run simulated on one machine can be
+//! reported on another (`lbsim merge`) with the very same percentiles, mean and maximum.
 
 use hdrhistogram::Histogram;
 
@@ -76,6 +80,35 @@ impl LatencyStats {
         }
     }
 
+    /// The distribution taken apart exactly: [`LatencyStats::from_parts`] rebuilds it.
+    pub fn to_parts(&self) -> LatencyParts {
+        LatencyParts {
+            // Each bucket's highest equivalent value lands in that same bucket again.
+            buckets: self
+                .histogram
+                .iter_recorded()
+                .map(|bucket| (bucket.value_iterated_to(), bucket.count_at_value()))
+                .collect(),
+            sum_nanos: self.sum_nanos,
+            max_nanos: self.max_nanos,
+        }
+    }
+
+    /// Rebuilds a distribution from [`LatencyStats::to_parts`]; an error names a bucket
+    /// value outside the histogram's range (parts that no run could have produced).
+    pub fn from_parts(parts: &LatencyParts) -> Result<Self, String> {
+        let mut stats = LatencyStats::new();
+        for &(value, count) in &parts.buckets {
+            stats
+                .histogram
+                .record_n(value, count)
+                .map_err(|_| format!("latency bucket {value} ns is out of range"))?;
+        }
+        stats.sum_nanos = parts.sum_nanos;
+        stats.max_nanos = parts.max_nanos;
+        Ok(stats)
+    }
+
     /// Points of the empirical CDF, one per histogram bucket with data:
     /// `(latency_ms, fraction at or below)`.
     pub fn cdf_points(&self) -> Vec<(f64, f64)> {
@@ -89,6 +122,15 @@ impl LatencyStats {
             })
             .collect()
     }
+}
+
+/// A [`LatencyStats`] as plain numbers: `(bucket value ns, count)` for every non-empty
+/// histogram bucket in increasing order, the exact sum and the exact maximum.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct LatencyParts {
+    pub buckets: Vec<(u64, u64)>,
+    pub sum_nanos: u128,
+    pub max_nanos: u64,
 }
 
 #[cfg(test)]
@@ -120,5 +162,51 @@ mod tests {
             (stats.mean_ms(), stats.quantile_ms(0.99), stats.max_ms()),
             (0.0, 0.0, 0.0)
         );
+    }
+
+    #[test]
+    fn a_distribution_rebuilt_from_its_parts_reports_identical_figures() {
+        let mut stats = LatencyStats::new();
+        // Spread over six orders of magnitude, with repeats, the minimum and a clamped value.
+        let mut x = 12_345u64;
+        for _ in 0..20_000 {
+            x = x.wrapping_mul(6_364_136_223_846_793_005).wrapping_add(1);
+            stats.record(SimDuration::from_nanos(1_000 + (x >> 40) % 5_000_000_000));
+        }
+        stats.record(SimDuration::from_nanos(0));
+        stats.record(SimDuration::from_nanos(HIGHEST_NANOS * 2));
+        let parts = stats.to_parts();
+        let rebuilt = LatencyStats::from_parts(&parts).unwrap();
+        assert_eq!(rebuilt.count(), stats.count());
+        assert_eq!(rebuilt.mean_ms().to_bits(), stats.mean_ms().to_bits());
+        assert_eq!(rebuilt.max_ms().to_bits(), stats.max_ms().to_bits());
+        for i in 0..=1000 {
+            let q = f64::from(i) / 1000.0;
+            assert_eq!(
+                rebuilt.quantile_ms(q).to_bits(),
+                stats.quantile_ms(q).to_bits(),
+                "q={q}"
+            );
+        }
+        assert_eq!(rebuilt.cdf_points(), stats.cdf_points());
+        assert_eq!(rebuilt.to_parts(), parts);
+    }
+
+    #[test]
+    fn an_empty_distribution_survives_the_round_trip() {
+        let parts = LatencyStats::new().to_parts();
+        assert!(parts.buckets.is_empty());
+        let rebuilt = LatencyStats::from_parts(&parts).unwrap();
+        assert_eq!((rebuilt.count(), rebuilt.max_ms()), (0, 0.0));
+    }
+
+    #[test]
+    fn parts_outside_the_histogram_range_are_an_error_not_a_panic() {
+        let parts = LatencyParts {
+            buckets: vec![(u64::MAX, 1)],
+            sum_nanos: 0,
+            max_nanos: 0,
+        };
+        assert!(LatencyStats::from_parts(&parts).is_err());
     }
 }

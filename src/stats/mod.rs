@@ -13,7 +13,7 @@ mod spill_vec;
 
 pub use confidence::{ConfidenceInterval, confidence_interval};
 pub use counts::Counts;
-pub use latency::LatencyStats;
+pub use latency::{LatencyParts, LatencyStats};
 pub use run_result::{RunResult, ServerSummary};
 pub use series::{IntervalLatency, Percentiles, SeriesRecorder, SeriesRow};
 pub use spill_vec::{SpillVec, Spillable};

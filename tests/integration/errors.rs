@@ -124,6 +124,9 @@ fn an_enormous_scenario_is_refused_with_its_estimate_and_the_flag_that_forces_it
     // 1e12 requests per second for 10 s: two events each.
     let huge = BASE.replace("rate = 100", "rate = 1e12");
     let stderr = rejected(&huge);
-    assert!(stderr.contains("bad.toml: an estimated 2.0e13 events"), "{stderr}");
+    assert!(
+        stderr.contains("bad.toml: an estimated 2.0e13 events"),
+        "{stderr}"
+    );
     assert!(stderr.contains("--force"), "{stderr}");
 }

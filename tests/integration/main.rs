@@ -7,4 +7,5 @@ mod fuzz_scenarios;
 mod properties;
 mod queueing_theory;
 mod scenarios;
+mod shard;
 mod support;
