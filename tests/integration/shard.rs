@@ -5,7 +5,7 @@ use std::fs;
 use std::path::Path;
 use std::process::Output;
 
-use crate::support::{SMALL, lbsim, write};
+use crate::support::{SMALL, lbsim, tree, write};
 
 /// 2 × 2 variants × 2 replications: 8 tasks, so each of 3 shards has work.
 fn sweep() -> String {
@@ -101,13 +101,25 @@ fn three_shards_merged_give_the_very_bytes_of_one_run() {
         ],
     );
     succeeded(&merged);
+    // Every file: CSVs, charts, index.html and report.md.
+    let single = tree(&dir.path().join("single"));
+    let merged = tree(&dir.path().join("merged"));
+    assert_eq!(
+        single.keys().collect::<Vec<_>>(),
+        merged.keys().collect::<Vec<_>>()
+    );
     for name in ["small", "tiny"] {
         for file in FILES {
-            let single = fs::read(dir.path().join("single").join(name).join(file)).unwrap();
-            let merged = fs::read(dir.path().join("merged").join(name).join(file)).unwrap();
-            assert!(!single.is_empty(), "{name}/{file} is empty");
-            assert!(single == merged, "{name}/{file} differs after merging");
+            let path = Path::new(name).join(file);
+            assert!(!single[&path].is_empty(), "{} is empty", path.display());
         }
+    }
+    for (path, bytes) in &single {
+        assert!(
+            *bytes == merged[path],
+            "{} differs after merging",
+            path.display()
+        );
     }
 }
 

@@ -73,3 +73,24 @@ queue = 8
 "balancer.algorithm" = ["round-robin", "least-connections"]
 "workload.rate" = [200, 380]
 "#;
+
+/// Every file under `dir`, by path relative to it, with its bytes.
+pub fn tree(dir: &Path) -> std::collections::BTreeMap<PathBuf, Vec<u8>> {
+    fn walk(root: &Path, dir: &Path, files: &mut std::collections::BTreeMap<PathBuf, Vec<u8>>) {
+        for entry in std::fs::read_dir(dir).unwrap_or_else(|e| panic!("{}: {e}", dir.display())) {
+            let path = entry.expect("a directory entry").path();
+            if path.is_dir() {
+                walk(root, &path, files);
+            } else {
+                let bytes = std::fs::read(&path).expect("a readable file");
+                files.insert(
+                    path.strip_prefix(root).expect("under root").to_path_buf(),
+                    bytes,
+                );
+            }
+        }
+    }
+    let mut files = std::collections::BTreeMap::new();
+    walk(dir, dir, &mut files);
+    files
+}
