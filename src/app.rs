@@ -151,21 +151,25 @@ fn run(args: &RunArgs, check_expectations: bool) -> ExitCode {
             check_expectations,
         );
     }
-    let results = match run_scenarios(&scenarios, &options) {
-        Ok(results) => results,
+    let simulated = run_scenarios(&scenarios, &options)
+        .and_then(|results| Ok((results, options.thread_pool()?)));
+    let (results, pool) = match simulated {
+        Ok(simulated) => simulated,
         Err(error) => {
             eprintln!("lbsim: cannot start worker threads: {error}");
             return ExitCode::from(RUN_FAILED);
         }
     };
-    let options = ReportOptions { png: args.png };
-    report(
-        &results,
-        &args.out,
-        &options,
-        args.quiet,
-        check_expectations,
-    )
+    let report_options = ReportOptions { png: args.png };
+    pool.install(|| {
+        report(
+            &results,
+            &args.out,
+            &report_options,
+            args.quiet,
+            check_expectations,
+        )
+    })
 }
 
 /// Writes every scenario's files and the run's report, prints each scenario's table and,
@@ -180,13 +184,17 @@ fn report(
 ) -> ExitCode {
     let mut stdout = std::io::stdout().lock();
     let mut failed_checks = 0;
+    let mut charts = Vec::with_capacity(results.len());
     for scenario_results in results {
-        if let Err(error) = report::write_scenario(out, scenario_results, options) {
-            eprintln!(
-                "lbsim: {}: cannot write results: {error}",
-                scenario_results.scenario.name
-            );
-            return ExitCode::from(RUN_FAILED);
+        match report::write_scenario(out, scenario_results, options) {
+            Ok(drawn) => charts.push(drawn),
+            Err(error) => {
+                eprintln!(
+                    "lbsim: {}: cannot write results: {error}",
+                    scenario_results.scenario.name
+                );
+                return ExitCode::from(RUN_FAILED);
+            }
         }
         let rows = summary_rows(scenario_results);
         // A closed stdout (`lbsim run | head`) is not an error: results are on disk.
@@ -203,7 +211,7 @@ fn report(
             let _ = write!(stdout, "{}", check::render_table(&lines));
         }
     }
-    if let Err(error) = report::write_index(out, results, options) {
+    if let Err(error) = report::write_index(out, results, &charts, options) {
         eprintln!("lbsim: cannot write the report: {error}");
         return ExitCode::from(RUN_FAILED);
     }

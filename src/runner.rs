@@ -141,16 +141,23 @@ pub fn run_shard(
     Ok(shares)
 }
 
+impl RunOptions {
+    /// A pool of `jobs` threads (every core when unset): the simulations run on it, and so
+    /// does the drawing of the report, so that `--jobs 1` really is one thread.
+    pub fn thread_pool(&self) -> Result<rayon::ThreadPool, rayon::ThreadPoolBuildError> {
+        rayon::ThreadPoolBuilder::new()
+            .num_threads(self.jobs.unwrap_or(0))
+            .build()
+    }
+}
+
 /// Simulates `tasks` on a pool of `options.jobs` threads; results in task order.
 fn simulate_all(
     tasks: &[&Task<'_>],
     options: &RunOptions,
 ) -> Result<Vec<RunResult>, rayon::ThreadPoolBuildError> {
     let progress = Progress::new(tasks, options.quiet);
-    let pool = rayon::ThreadPoolBuilder::new()
-        .num_threads(options.jobs.unwrap_or(0))
-        .build()?;
-    let results = pool.install(|| {
+    let results = options.thread_pool()?.install(|| {
         tasks
             .par_iter()
             .map(|task| {

@@ -8,7 +8,7 @@
 use std::fmt::Write;
 use std::io;
 
-use super::charts;
+use super::charts::RenderedChart;
 use super::comparison::{COLUMNS, Comparison};
 use super::{ScenarioResults, summary_rows};
 
@@ -34,7 +34,7 @@ figcaption { color: #666; font-size: 0.85rem; }
 ";
 
 /// The page for `all` scenarios of a run.
-pub fn render(all: &[ScenarioResults<'_>]) -> io::Result<String> {
+pub fn render(all: &[ScenarioResults<'_>], charts: &[Vec<RenderedChart>]) -> io::Result<String> {
     let mut out = String::new();
     out.push_str("<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n");
     out.push_str(
@@ -65,14 +65,18 @@ pub fn render(all: &[ScenarioResults<'_>]) -> io::Result<String> {
         out.push_str("</li>\n");
     }
     out.push_str("</ul>\n</nav>\n</header>\n<main>\n");
-    for results in all {
-        scenario_section(&mut out, results)?;
+    for (results, charts) in all.iter().zip(charts) {
+        scenario_section(&mut out, results, charts)?;
     }
     out.push_str("</main>\n</body>\n</html>\n");
     Ok(out)
 }
 
-fn scenario_section(out: &mut String, results: &ScenarioResults<'_>) -> io::Result<()> {
+fn scenario_section(
+    out: &mut String,
+    results: &ScenarioResults<'_>,
+    charts: &[RenderedChart],
+) -> io::Result<()> {
     let scenario = results.scenario;
     let name = escape(&scenario.name);
     let _ = writeln!(
@@ -141,15 +145,15 @@ fn scenario_section(out: &mut String, results: &ScenarioResults<'_>) -> io::Resu
     }
     out.push_str("</p>\n");
 
-    for chart in charts::scenario_charts(results)? {
+    for chart in charts {
         let _ = write!(
             out,
             "<figure>\n{}<figcaption>{}: <a href=\"{name}/{}.svg\">{}.svg</a></figcaption>\n\
              </figure>\n",
-            chart.svg()?,
-            escape(chart.title()),
-            chart.stem(),
-            chart.stem()
+            chart.svg,
+            escape(&chart.title),
+            chart.stem,
+            chart.stem
         );
     }
     out.push_str("</section>\n");
@@ -185,7 +189,9 @@ mod tests {
     fn page() -> String {
         let swept = fixtures::swept();
         let plain = fixtures::without_series();
-        render(&[swept.view(), plain.view()]).unwrap()
+        let all = [swept.view(), plain.view()];
+        let charts: Vec<_> = all.iter().map(fixtures::rendered).collect();
+        render(&all, &charts).unwrap()
     }
 
     #[test]

@@ -5,13 +5,15 @@
 
 use std::fmt::Write;
 
-use super::charts;
+use super::charts::RenderedChart;
 use super::comparison::{COLUMNS, Comparison};
-use std::io;
-
 use super::{ReportOptions, ScenarioResults, summary_rows};
 
-pub fn render(all: &[ScenarioResults<'_>], options: &ReportOptions) -> io::Result<String> {
+pub fn render(
+    all: &[ScenarioResults<'_>],
+    charts: &[Vec<RenderedChart>],
+    options: &ReportOptions,
+) -> String {
     let mut out = String::new();
     out.push_str("# lbsim report\n\n");
     let _ = writeln!(
@@ -34,18 +36,19 @@ pub fn render(all: &[ScenarioResults<'_>], options: &ReportOptions) -> io::Resul
         }
         out.push('\n');
     }
-    for results in all {
+    for (results, charts) in all.iter().zip(charts) {
         out.push('\n');
-        scenario_section(&mut out, results, options)?;
+        scenario_section(&mut out, results, charts, options);
     }
-    Ok(out)
+    out
 }
 
 fn scenario_section(
     out: &mut String,
     results: &ScenarioResults<'_>,
+    charts: &[RenderedChart],
     options: &ReportOptions,
-) -> io::Result<()> {
+) {
     let scenario = results.scenario;
     let _ = writeln!(out, "## {}\n", escape(&scenario.name));
     if !scenario.description.is_empty() {
@@ -105,19 +108,18 @@ fn scenario_section(
     out.push_str("\n\n");
 
     let extension = if options.png { "png" } else { "svg" };
-    let images: Vec<String> = charts::scenario_charts(results)?
+    let images: Vec<String> = charts
         .iter()
         .map(|chart| {
             format!(
                 "![{}]({}/{}.{extension})\n",
-                escape(chart.title()),
+                escape(&chart.title),
                 scenario.name,
-                chart.stem()
+                chart.stem
             )
         })
         .collect();
     out.push_str(&images.join("\n"));
-    Ok(())
 }
 
 /// The anchor a forge gives the heading `name` (names are `[A-Za-z0-9._-]`): lowercase,
@@ -164,7 +166,9 @@ mod tests {
     fn names_every_scenario_variant_and_chart() {
         let swept = fixtures::swept();
         let plain = fixtures::without_series();
-        let md = render(&[swept.view(), plain.view()], &ReportOptions::default()).unwrap();
+        let all = [swept.view(), plain.view()];
+        let charts: Vec<_> = all.iter().map(fixtures::rendered).collect();
+        let md = render(&all, &charts, &ReportOptions::default());
         assert!(md.contains("- [swept](#swept): Fixture \\<swept\\> \\& friends"));
         assert!(md.contains("\n\n## plain\n\n"));
         assert!(!md.contains("\n\n\n"));
@@ -186,14 +190,18 @@ mod tests {
     #[test]
     fn links_png_charts_when_they_were_written() {
         let plain = fixtures::without_series();
-        let md = render(&[plain.view()], &ReportOptions { png: true }).unwrap();
+        let all = [plain.view()];
+        let charts: Vec<_> = all.iter().map(fixtures::rendered).collect();
+        let md = render(&all, &charts, &ReportOptions { png: true });
         assert!(md.contains("(plain/latency-cdf.png)"));
     }
 
     #[test]
     fn the_best_variant_is_bold() {
         let degenerate = fixtures::degenerate();
-        let md = render(&[degenerate.view()], &ReportOptions::default()).unwrap();
+        let all = [degenerate.view()];
+        let charts: Vec<_> = all.iter().map(fixtures::rendered).collect();
+        let md = render(&all, &charts, &ReportOptions::default());
         let line = md.lines().find(|l| l.starts_with("| 50 |")).unwrap();
         assert!(line.contains("**"), "{line}");
         let idle = md.lines().find(|l| l.starts_with("| 0 |")).unwrap();

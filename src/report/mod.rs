@@ -15,11 +15,14 @@ mod variants_csv;
 pub mod writer;
 
 use std::io;
-use std::path::{Path, PathBuf};
+use std::path::Path;
+
+use rayon::prelude::*;
 
 use crate::scenario::Scenario;
 use crate::stats::RunResult;
 
+pub use charts::RenderedChart;
 pub use summary::{SummaryRow, summary_rows};
 pub use terminal::terminal_table;
 
@@ -36,13 +39,40 @@ pub struct ReportOptions {
     pub png: bool,
 }
 
-/// Writes every output file of one scenario under `out/<name>/`, returning their paths.
+/// Writes every output file of one scenario under `out/<name>/` — its CSV files and its
+/// charts, drawn in parallel on the current rayon pool — and returns the charts, drawn,
+/// for [`write_index`].
 pub fn write_scenario(
     out: &Path,
     results: &ScenarioResults<'_>,
     options: &ReportOptions,
-) -> io::Result<Vec<PathBuf>> {
+) -> io::Result<Vec<RenderedChart>> {
     let dir = out.join(&results.scenario.name);
+    let charts = charts::scenario_charts(results)?;
+    let (tables, drawn) = rayon::join(
+        || write_tables(&dir, results),
+        || {
+            charts
+                .par_iter()
+                .map(|chart| {
+                    let drawn = chart.render()?;
+                    let svg = dir.join(format!("{}.svg", drawn.stem));
+                    writer::write_atomically(&svg, drawn.svg.as_bytes())?;
+                    if options.png {
+                        let png = dir.join(format!("{}.png", drawn.stem));
+                        writer::write_atomically(&png, &chart.png()?)?;
+                    }
+                    Ok(drawn)
+                })
+                .collect::<io::Result<Vec<RenderedChart>>>()
+        },
+    );
+    tables?;
+    drawn
+}
+
+/// The CSV files of one scenario.
+fn write_tables(dir: &Path, results: &ScenarioResults<'_>) -> io::Result<()> {
     let rows = summary_rows(results);
     let files = [
         ("summary.csv", summary_csv::render(results.scenario, &rows)),
@@ -52,40 +82,29 @@ pub fn write_scenario(
         ),
         ("servers.csv", servers_csv::render(results)),
     ];
-    let mut written = Vec::with_capacity(files.len() + 1);
     for (name, bytes) in files {
-        written.push(writer::write_atomically(&dir.join(name), &bytes)?);
+        writer::write_atomically(&dir.join(name), &bytes)?;
     }
-    written.push(writer::write_atomically_with(
-        &dir.join("timeseries.csv"),
-        |out| timeseries_csv::write(results, out),
-    )?);
-    for chart in charts::scenario_charts(results)? {
-        let svg = chart.svg()?;
-        let path = dir.join(format!("{}.svg", chart.stem()));
-        written.push(writer::write_atomically(&path, svg.as_bytes())?);
-        if options.png {
-            let path = dir.join(format!("{}.png", chart.stem()));
-            written.push(writer::write_atomically(&path, &chart.png()?)?);
-        }
-    }
-    Ok(written)
+    writer::write_atomically_with(&dir.join("timeseries.csv"), |out| {
+        timeseries_csv::write(results, out)
+    })?;
+    Ok(())
 }
 
 /// Writes the report over every scenario of a run: `out/index.html` (one self-contained
 /// page, charts inline) and `out/report.md` (charts linked from each scenario's folder, as
-/// PNG when `options.png`). Returns their paths.
+/// PNG when `options.png`). `charts[i]` are scenario `i`'s charts from [`write_scenario`].
 pub fn write_index(
     out: &Path,
     all: &[ScenarioResults<'_>],
+    charts: &[Vec<RenderedChart>],
     options: &ReportOptions,
-) -> io::Result<Vec<PathBuf>> {
-    let page = html::render(all)?;
-    let text = markdown::render(all, options)?;
-    Ok(vec![
-        writer::write_atomically(&out.join("index.html"), page.as_bytes())?,
-        writer::write_atomically(&out.join("report.md"), text.as_bytes())?,
-    ])
+) -> io::Result<()> {
+    let page = html::render(all, charts)?;
+    let text = markdown::render(all, charts, options);
+    writer::write_atomically(&out.join("index.html"), page.as_bytes())?;
+    writer::write_atomically(&out.join("report.md"), text.as_bytes())?;
+    Ok(())
 }
 
 /// Fixed formatting of a float for CSV: the same value always prints the same bytes.

@@ -37,6 +37,15 @@ impl Fixture {
     }
 }
 
+/// The charts of `results`, drawn, as the report receives them.
+pub fn rendered(results: &ScenarioResults<'_>) -> Vec<super::RenderedChart> {
+    super::scenario_charts(results)
+        .unwrap()
+        .iter()
+        .map(|chart| chart.render().unwrap())
+        .collect()
+}
+
 /// Two algorithms × two rates on 4 servers, two replications: every chart kind applies.
 pub fn swept() -> Fixture {
     let mut variants = Vec::new();

@@ -230,7 +230,7 @@ mod tests {
     fn a_single_numeric_key_with_a_zero_latency_variant_still_draws() {
         let results = fixtures::degenerate();
         let charts = build(&results.view());
-        assert_eq!(charts[0].stem(), "latency-vs-workload.rate");
+        assert_eq!(charts[0].stem, "latency-vs-workload.rate");
         fixtures::assert_well_formed_svg(&charts[0].svg().unwrap());
     }
 

@@ -32,7 +32,8 @@ type Drawn<DB> = Result<(), DrawingAreaErrorKind<<DB as DrawingBackend>::ErrorTy
 
 /// One chart of a scenario, ready to render.
 pub struct Chart {
-    /// File name without extension: `latency-cdf`, `latency-vs-workload.rate`, ...
+    /// File name without extension, `[A-Za-z0-9._-]` only: `latency-cdf`,
+    /// `latency-vs-workload.rate`, ...
     stem: String,
     title: String,
     /// One line under the title saying what is shown (which replication, units, ...).
@@ -62,14 +63,21 @@ pub fn scenario_charts(results: &ScenarioResults<'_>) -> io::Result<Vec<Chart>> 
     Ok(charts)
 }
 
-impl Chart {
-    /// The file name without extension, `[A-Za-z0-9._-]` only.
-    pub fn stem(&self) -> &str {
-        &self.stem
-    }
+/// A chart drawn as SVG: what the scenario folder holds and the report embeds or links.
+pub struct RenderedChart {
+    pub stem: String,
+    pub title: String,
+    pub svg: String,
+}
 
-    pub fn title(&self) -> &str {
-        &self.title
+impl Chart {
+    /// Draws the chart as SVG, keeping what the report needs beside it.
+    pub fn render(&self) -> io::Result<RenderedChart> {
+        Ok(RenderedChart {
+            stem: self.stem.clone(),
+            title: self.title.clone(),
+            svg: self.svg()?,
+        })
     }
 
     /// The chart as an SVG document.
@@ -133,7 +141,7 @@ mod tests {
         let stems: Vec<String> = scenario_charts(&results.view())
             .unwrap()
             .iter()
-            .map(|c| c.stem().to_string())
+            .map(|c| c.stem.clone())
             .collect();
         assert_eq!(
             stems,
@@ -155,9 +163,9 @@ mod tests {
                 let svg = chart.svg().unwrap();
                 assert_well_formed_svg(&svg);
                 assert!(
-                    svg.contains(&fixtures::escape(chart.title())),
+                    svg.contains(&fixtures::escape(&chart.title)),
                     "{}: no title",
-                    chart.stem()
+                    chart.stem
                 );
             }
         }
@@ -170,7 +178,7 @@ mod tests {
         let a = scenario_charts(&first.view()).unwrap();
         let b = scenario_charts(&second.view()).unwrap();
         for (a, b) in a.iter().zip(&b) {
-            assert!(a.svg().unwrap() == b.svg().unwrap(), "{} differs", a.stem());
+            assert!(a.svg().unwrap() == b.svg().unwrap(), "{} differs", a.stem);
         }
     }
 

@@ -20,8 +20,9 @@ const MAX_PANELS: usize = 8;
 const MAX_LINES: usize = 12;
 /// Most points per line.
 const MAX_POINTS: usize = 200;
-/// Most heatmap cells over all panels, to bound the SVG's size.
-const MAX_CELLS: usize = 12_000;
+/// Most heatmap cells over all panels, to bound the SVG's size (and the page embedding it)
+/// to a few hundred kilobytes.
+const MAX_CELLS: usize = 5_000;
 
 pub struct Utilization {
     panels: Vec<Panel>,
