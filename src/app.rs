@@ -9,9 +9,10 @@ use std::process::ExitCode;
 use crate::bench;
 use crate::check;
 use crate::cli::{Cli, Command, MergeArgs, RunArgs};
+use crate::interrupt;
 use crate::merge;
 use crate::report::{self, ReportOptions, ScenarioResults, summary_rows, terminal_table};
-use crate::runner::{self, RunOptions, run_scenarios};
+use crate::runner::{self, FailedRun, RunFailure, RunOptions, run_scenarios};
 use crate::scenario::{Scenario, ScenarioErrors, discover};
 use crate::shard::{self, RunIdentity, Shard};
 
@@ -21,6 +22,7 @@ const BAD_INPUT: u8 = 2;
 const RUN_FAILED: u8 = 3;
 
 pub fn main(cli: Cli) -> ExitCode {
+    interrupt::install_handler();
     match cli.command {
         None => run(&RunArgs::default(), false),
         Some(Command::Run(args)) => run(&args, false),
@@ -152,8 +154,8 @@ fn run(args: &RunArgs, check_expectations: bool) -> ExitCode {
         );
     }
     let simulated = run_scenarios(&scenarios, &options)
-        .and_then(|results| Ok((results, options.thread_pool()?)));
-    let (results, pool) = match simulated {
+        .and_then(|outcome| Ok((outcome, options.thread_pool()?)));
+    let (outcome, pool) = match simulated {
         Ok(simulated) => simulated,
         Err(error) => {
             eprintln!("lbsim: cannot start worker threads: {error}");
@@ -161,15 +163,61 @@ fn run(args: &RunArgs, check_expectations: bool) -> ExitCode {
         }
     };
     let report_options = ReportOptions { png: args.png };
-    pool.install(|| {
+    let reported = pool.install(|| {
         report(
-            &results,
+            &outcome.complete,
             &args.out,
             &report_options,
             args.quiet,
             check_expectations,
         )
-    })
+    });
+    match explain_failures(&outcome.failed, &outcome.complete) {
+        Some(status) => ExitCode::from(status),
+        None => reported,
+    }
+}
+
+/// Says which runs failed and why, and which scenarios were written all the same; returns
+/// the exit status they call for (`None` when nothing failed).
+fn explain_failures(failed: &[FailedRun], complete: &[ScenarioResults<'_>]) -> Option<u8> {
+    if failed.is_empty() {
+        return None;
+    }
+    let mut interrupted: Vec<&str> = Vec::new();
+    for run in failed {
+        match &run.failure {
+            RunFailure::Panicked(message) => eprintln!(
+                "lbsim: scenario {} failed: variant {} replication {} (seed {}) panicked: \
+                 {message}; rerun it alone with --seed {} --replications 1",
+                run.scenario, run.variant, run.replication, run.seed, run.seed
+            ),
+            RunFailure::Interrupted => {
+                if !interrupted.contains(&run.scenario.as_str()) {
+                    interrupted.push(&run.scenario);
+                }
+            }
+        }
+    }
+    let finished: Vec<&str> = complete.iter().map(|r| r.scenario.name.as_str()).collect();
+    if !interrupted.is_empty() {
+        eprintln!(
+            "lbsim: interrupted; finished and written: {}; not finished: {}",
+            list(&finished),
+            interrupted.join(", ")
+        );
+        return Some(interrupt::EXIT_STATUS);
+    }
+    eprintln!("lbsim: finished and written: {}", list(&finished));
+    Some(RUN_FAILED)
+}
+
+fn list(names: &[&str]) -> String {
+    if names.is_empty() {
+        "none".to_string()
+    } else {
+        names.join(", ")
+    }
 }
 
 /// Writes every scenario's files and the run's report, prints each scenario's table and,
@@ -247,7 +295,13 @@ fn run_shard(
         );
     }
     let shares = match runner::run_shard(scenarios, options, shard) {
-        Ok(shares) => shares,
+        Ok((shares, failed)) => {
+            // A shard with a run missing cannot be merged: save nothing.
+            if let Some(status) = explain_failures(&failed, &[]) {
+                return ExitCode::from(status);
+            }
+            shares
+        }
         Err(error) => {
             eprintln!("lbsim: cannot start worker threads: {error}");
             return ExitCode::from(RUN_FAILED);

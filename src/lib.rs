@@ -39,6 +39,7 @@ pub mod bench;
 pub mod check;
 pub mod cli;
 pub mod engine;
+pub mod interrupt;
 pub mod merge;
 pub mod model;
 pub mod report;

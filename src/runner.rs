@@ -5,12 +5,18 @@
 //! A sharded run ([`run_shard`]) simulates only its slice of the same task list and keeps
 //! each result's index, for `lbsim merge` to put it back in its place.
 //!
+//! A run that panics is caught and reported as its scenario's failure, with the seed that
+//! reproduces it; the other scenarios finish and are written. Ctrl-C stops runs at their
+//! next progress report and skips those not started ([`crate::interrupt`]).
+//!
 //! Progress is one bar on stderr for the whole run: simulated time done over the total
 //! (Σ durations × replications), runs finished, ETA. Runs report simulated-time increments
 //! from the rayon workers; the bar's position is an atomic counter, so reporting is cheap
 //! and lock-free, and it only observes: nothing about it can change a result.
 
 use std::io::IsTerminal;
+use std::ops::ControlFlow;
+use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
@@ -18,6 +24,7 @@ use indicatif::{FormattedDuration, ProgressBar, ProgressDrawTarget, ProgressStat
 use rayon::prelude::*;
 
 use crate::engine::{SimDuration, derive_seed};
+use crate::interrupt;
 use crate::model::{RunSpec, simulate_with_progress};
 use crate::report::ScenarioResults;
 use crate::scenario::Scenario;
@@ -53,6 +60,33 @@ struct Task<'a> {
     seed: u64,
 }
 
+/// Why a run has no result.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum RunFailure {
+    /// The simulation panicked, with this message: a bug in lbsim.
+    Panicked(String),
+    /// Ctrl-C stopped it, or came before it started.
+    Interrupted,
+}
+
+/// A run without a result, named so that it can be reproduced alone.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct FailedRun {
+    pub scenario: String,
+    pub variant: String,
+    pub replication: u32,
+    /// The run's own seed: `--seed` with `--replications 1` runs it again.
+    pub seed: u64,
+    pub failure: RunFailure,
+}
+
+/// What a run of scenarios produced: the scenarios whose every run completed, in input
+/// order, and the runs that failed.
+pub struct Outcome<'a> {
+    pub complete: Vec<ScenarioResults<'a>>,
+    pub failed: Vec<FailedRun>,
+}
+
 /// Every task of the run, in input order: the position in this list is the task's
 /// run-wide index, which [`Shard::owns`] slices.
 fn tasks<'a>(scenarios: &'a [Scenario], options: &RunOptions) -> Vec<Task<'a>> {
@@ -76,30 +110,46 @@ fn tasks<'a>(scenarios: &'a [Scenario], options: &RunOptions) -> Vec<Task<'a>> {
     tasks
 }
 
-/// Simulates every run of `scenarios` and returns their results grouped per scenario,
-/// `runs[variant][replication]`.
+/// Simulates every run of `scenarios`. Scenarios whose every run completed come back
+/// grouped, `runs[variant][replication]`; the others are left out, their failed runs listed.
 pub fn run_scenarios<'a>(
     scenarios: &'a [Scenario],
     options: &RunOptions,
-) -> Result<Vec<ScenarioResults<'a>>, rayon::ThreadPoolBuildError> {
+) -> Result<Outcome<'a>, rayon::ThreadPoolBuildError> {
     let tasks = tasks(scenarios, options);
-    let results = simulate_all(&tasks.iter().collect::<Vec<_>>(), options)?;
-
-    let mut grouped: Vec<ScenarioResults<'a>> = scenarios
-        .iter()
-        .map(|scenario| ScenarioResults {
-            scenario,
-            runs: scenario.variants.iter().map(|_| Vec::new()).collect(),
-        })
-        .collect();
-    let mut results = results.into_iter();
-    for group in &mut grouped {
-        let replications = options.replications(group.scenario);
-        for runs in &mut group.runs {
-            runs.extend(results.by_ref().take(replications as usize));
+    let task_refs: Vec<&Task> = tasks.iter().collect();
+    let mut results = simulate_all(&task_refs, options)?.into_iter();
+    let mut outcome = Outcome {
+        complete: Vec::new(),
+        failed: Vec::new(),
+    };
+    for scenario in scenarios {
+        let replications = options.replications(scenario) as usize;
+        let mut runs: Vec<Vec<RunResult>> = Vec::with_capacity(scenario.variants.len());
+        let mut failed = Vec::new();
+        for variant in &scenario.variants {
+            let mut replicated = Vec::with_capacity(replications);
+            for (replication, result) in results.by_ref().take(replications).enumerate() {
+                match result {
+                    Ok(run) => replicated.push(run),
+                    Err((seed, failure)) => failed.push(FailedRun {
+                        scenario: scenario.name.clone(),
+                        variant: variant.label.clone(),
+                        replication: replication as u32,
+                        seed,
+                        failure,
+                    }),
+                }
+            }
+            runs.push(replicated);
+        }
+        if failed.is_empty() {
+            outcome.complete.push(ScenarioResults { scenario, runs });
+        } else {
+            outcome.failed.extend(failed);
         }
     }
-    Ok(grouped)
+    Ok(outcome)
 }
 
 /// Simulates the tasks of `shard` and returns them per scenario, every scenario of the run
@@ -108,7 +158,7 @@ pub fn run_shard(
     scenarios: &[Scenario],
     options: &RunOptions,
     shard: Shard,
-) -> Result<Vec<ShardRuns>, rayon::ThreadPoolBuildError> {
+) -> Result<(Vec<ShardRuns>, Vec<FailedRun>), rayon::ThreadPoolBuildError> {
     let tasks = tasks(scenarios, options);
     let mine: Vec<&Task> = tasks
         .iter()
@@ -135,10 +185,26 @@ pub fn run_shard(
             share
         })
         .collect();
+    let mut failed = Vec::new();
     for (task, result) in mine.iter().zip(results) {
-        shares[task.scenario].tasks.push((task.index, result));
+        match result {
+            Ok(run) => shares[task.scenario].tasks.push((task.index, run)),
+            Err((seed, failure)) => {
+                let scenario = &scenarios[task.scenario];
+                let replications = u64::from(options.replications(scenario));
+                failed.push(FailedRun {
+                    scenario: scenario.name.clone(),
+                    variant: scenario.variants[(task.index / replications) as usize]
+                        .label
+                        .clone(),
+                    replication: (task.index % replications) as u32,
+                    seed,
+                    failure,
+                });
+            }
+        }
     }
-    Ok(shares)
+    Ok((shares, failed))
 }
 
 impl RunOptions {
@@ -151,26 +217,62 @@ impl RunOptions {
     }
 }
 
+/// A task's result, or its seed and why it has none.
+type TaskResult = Result<RunResult, (u64, RunFailure)>;
+
 /// Simulates `tasks` on a pool of `options.jobs` threads; results in task order.
 fn simulate_all(
     tasks: &[&Task<'_>],
     options: &RunOptions,
-) -> Result<Vec<RunResult>, rayon::ThreadPoolBuildError> {
+) -> Result<Vec<TaskResult>, rayon::ThreadPoolBuildError> {
     let progress = Progress::new(tasks, options.quiet);
     let results = options.thread_pool()?.install(|| {
-        tasks
-            .par_iter()
-            .map(|task| {
-                let result = simulate_with_progress(task.run, task.seed, &|simulated| {
-                    progress.simulated(simulated);
-                });
-                progress.run_finished();
-                result
-            })
-            .collect()
+        run_isolated(tasks, |task| {
+            let result = simulate_with_progress(task.run, task.seed, &|simulated| {
+                progress.simulated(simulated);
+                if interrupt::requested() {
+                    ControlFlow::Break(())
+                } else {
+                    ControlFlow::Continue(())
+                }
+            });
+            progress.run_finished();
+            result
+        })
     });
     progress.bar.finish_and_clear();
     Ok(results)
+}
+
+/// Runs `simulate` on every task in parallel, turning a panic into that task's failure and
+/// skipping the tasks not started when Ctrl-C comes. `simulate` returns `None` when it was
+/// stopped.
+fn run_isolated(
+    tasks: &[&Task<'_>],
+    simulate: impl Fn(&Task<'_>) -> Option<RunResult> + Sync,
+) -> Vec<TaskResult> {
+    tasks
+        .par_iter()
+        .map(|task| {
+            if interrupt::requested() {
+                return Err((task.seed, RunFailure::Interrupted));
+            }
+            match catch_unwind(AssertUnwindSafe(|| simulate(task))) {
+                Ok(Some(run)) => Ok(run),
+                Ok(None) => Err((task.seed, RunFailure::Interrupted)),
+                Err(panic) => Err((task.seed, RunFailure::Panicked(panic_message(&*panic)))),
+            }
+        })
+        .collect()
+}
+
+/// The text a panic was raised with.
+fn panic_message(panic: &(dyn std::any::Any + Send)) -> String {
+    panic
+        .downcast_ref::<&str>()
+        .map(|s| s.to_string())
+        .or_else(|| panic.downcast_ref::<String>().cloned())
+        .unwrap_or_else(|| "a panic without a message".to_string())
 }
 
 /// The progress bar of a run, updated from the rayon workers.
@@ -267,7 +369,8 @@ mod tests {
         let mut seen: Vec<Vec<u64>> = vec![Vec::new(); 2];
         for k in 1..=3 {
             let shard = Shard::new(k, 3).unwrap();
-            let shares = run_shard(&scenarios, &options, shard).unwrap();
+            let (shares, failed) = run_shard(&scenarios, &options, shard).unwrap();
+            assert!(failed.is_empty());
             assert_eq!(
                 shares.len(),
                 2,
@@ -279,7 +382,7 @@ mod tests {
                 for (index, run) in &share.tasks {
                     assert!(shard.owns(share.first_task + index));
                     let (variant, replication) = (*index as usize / 2, *index as usize % 2);
-                    let alone = &whole[share.scenario].runs[variant][replication];
+                    let alone = &whole.complete[share.scenario].runs[variant][replication];
                     assert_eq!((run.seed, run.counts), (alone.seed, alone.counts));
                     seen[share.scenario].push(*index);
                 }
@@ -289,5 +392,38 @@ mod tests {
             indices.sort_unstable();
         }
         assert_eq!(seen, vec![(0..6).collect::<Vec<u64>>(), vec![0, 1]]);
+    }
+
+    #[test]
+    fn a_panicking_run_fails_alone_with_its_seed() {
+        let scenarios = [
+            scenario("a", "[sweep]\n\"workload.rate\" = [10, 20]\n"),
+            scenario("b", "[sweep]\n\"workload.rate\" = [10, 20]\n"),
+        ];
+        let options = RunOptions {
+            replications: Some(2),
+            ..RunOptions::default()
+        };
+        let tasks = tasks(&scenarios, &options);
+        let refs: Vec<&Task> = tasks.iter().collect();
+        // Scenario b, first variant, second replication: task 5 of 8.
+        let doomed = derive_seed(scenarios[1].seed, 1);
+        let results = run_isolated(&refs, |task| {
+            if task.scenario == 1 && task.index == 1 {
+                panic!("boom at seed {}", task.seed);
+            }
+            Some(crate::model::simulate(task.run, task.seed))
+        });
+        assert_eq!(results.len(), 8);
+        let failures: Vec<(usize, &(u64, RunFailure))> = results
+            .iter()
+            .enumerate()
+            .filter_map(|(i, r)| r.as_ref().err().map(|e| (i, e)))
+            .collect();
+        let message = format!("boom at seed {doomed}");
+        assert_eq!(
+            failures,
+            vec![(5, &(doomed, RunFailure::Panicked(message)))]
+        );
     }
 }

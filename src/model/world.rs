@@ -5,6 +5,8 @@
 //! derived from the run's seed, and every event from the one queue ordered by
 //! `(time, priority, sequence)`.
 
+use std::ops::ControlFlow;
+
 use super::arrivals::Arrivals;
 use super::event::Event;
 use super::outcome::{FailReason, Outcome};
@@ -18,7 +20,8 @@ use crate::stats::{Counts, LatencyStats, RunResult, SeriesRecorder, ServerSummar
 
 /// Simulates `spec` with `seed` and returns what it measured.
 pub fn simulate(spec: &RunSpec, seed: u64) -> RunResult {
-    simulate_with_progress(spec, seed, &|_| {})
+    simulate_with_progress(spec, seed, &|_| ControlFlow::Continue(()))
+        .expect("a run never asked to stop runs to its end")
 }
 
 /// Events between two progress reports: rare enough to cost nothing, frequent enough
@@ -26,13 +29,14 @@ pub fn simulate(spec: &RunSpec, seed: u64) -> RunResult {
 const EVENTS_PER_PROGRESS_REPORT: u32 = 1 << 14;
 
 /// Like [`simulate`], reporting progress as it goes: `progress` receives increments of
-/// simulated time, summing to the run's duration. It only observes — nothing it does can
-/// change the run.
+/// simulated time, summing to the run's duration. It observes and may stop the run
+/// (`ControlFlow::Break`, on Ctrl-C say), which then returns `None`; it can change nothing
+/// else, so a run that completes is the same whatever `progress` does.
 pub fn simulate_with_progress(
     spec: &RunSpec,
     seed: u64,
-    progress: &(dyn Fn(SimDuration) + Sync),
-) -> RunResult {
+    progress: &(dyn Fn(SimDuration) -> ControlFlow<()> + Sync),
+) -> Option<RunResult> {
     World::new(spec, seed).run(progress)
 }
 
@@ -101,7 +105,10 @@ impl<'a> World<'a> {
         }
     }
 
-    fn run(mut self, progress: &(dyn Fn(SimDuration) + Sync)) -> RunResult {
+    fn run(
+        mut self,
+        progress: &(dyn Fn(SimDuration) -> ControlFlow<()> + Sync),
+    ) -> Option<RunResult> {
         self.schedule_next_arrival();
         if self.warmup_end > SimTime::ZERO {
             self.events.schedule(self.warmup_end, Event::WarmupEnd);
@@ -115,7 +122,9 @@ impl<'a> World<'a> {
             self.now = now;
             until_report -= 1;
             if until_report == 0 {
-                progress(now - reported);
+                if progress(now - reported).is_break() {
+                    return None;
+                }
                 reported = now;
                 until_report = EVENTS_PER_PROGRESS_REPORT;
             }
@@ -135,8 +144,9 @@ impl<'a> World<'a> {
                 }
             }
         }
-        progress(self.end - reported);
-        self.into_result()
+        // The last report cannot stop a run that is already complete.
+        let _ = progress(self.end - reported);
+        Some(self.into_result())
     }
 
     fn schedule_next_arrival(&mut self) {

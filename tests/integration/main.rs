@@ -4,6 +4,7 @@ mod cli;
 mod determinism;
 mod errors;
 mod fuzz_scenarios;
+mod interrupt;
 mod properties;
 mod queueing_theory;
 mod scenarios;
