@@ -21,6 +21,8 @@ pub(super) mod fixtures;
 
 use std::io;
 
+use rayon::prelude::*;
+
 use plotters::coord::Shift;
 use plotters::prelude::*;
 
@@ -51,16 +53,28 @@ enum Body {
     Variants(variants::Variants),
 }
 
-/// Every chart of a scenario, in the order a report shows them. Charts without data (no
-/// time series recorded) are left out.
+/// A chart kind's builder: its charts for a scenario (none without the data it needs).
+type Builder = fn(&ScenarioResults<'_>) -> io::Result<Vec<Chart>>;
+
+/// Every chart kind, in the order a report shows them.
+const BUILDERS: [Builder; 6] = [
+    |r| Ok(vec![latency_cdf::build(r)]),
+    |r| Ok(latency_over_time::build(r)?.into_iter().collect()),
+    |r| Ok(latency_vs_key::build(r)),
+    |r| Ok(vec![variants::build(r)]),
+    |r| Ok(utilization::build(r)?.into_iter().collect()),
+    |r| Ok(vec![server_load::build(r)]),
+];
+
+/// Every chart of a scenario, in the order a report shows them, each kind built on the
+/// rayon pool (the time-series charts read every run's series back). Charts without data
+/// (no time series recorded) are left out.
 pub fn scenario_charts(results: &ScenarioResults<'_>) -> io::Result<Vec<Chart>> {
-    let mut charts = vec![latency_cdf::build(results)];
-    charts.extend(latency_over_time::build(results)?);
-    charts.extend(latency_vs_key::build(results));
-    charts.push(variants::build(results));
-    charts.extend(utilization::build(results)?);
-    charts.push(server_load::build(results));
-    Ok(charts)
+    let kinds = BUILDERS
+        .par_iter()
+        .map(|build| build(results))
+        .collect::<io::Result<Vec<Vec<Chart>>>>()?;
+    Ok(kinds.into_iter().flatten().collect())
 }
 
 /// A chart drawn as SVG: what the scenario folder holds and the report embeds or links.
