@@ -32,15 +32,7 @@ pub fn reference_model(servers: u32, requests: u64, algorithm: Algorithm) -> Run
             // large real population would.
             clients: 1_000_000,
         }),
-        servers: vec![ServerGroupSpec {
-            name: "server".into(),
-            count: servers,
-            workers: 1,
-            queue_limit: None,
-            speed: 1.0,
-            weight: 1,
-            zone: "a".into(),
-        }],
+        servers: vec![ServerGroupSpec::new("server", servers)],
         balancer: BalancerSpec {
             algorithm,
             virtual_nodes: BalancerSpec::DEFAULT_VIRTUAL_NODES,

@@ -120,13 +120,10 @@ mod tests {
 
     fn spec(workers: u32, queue_limit: Option<u32>) -> ServerGroupSpec {
         ServerGroupSpec {
-            name: "web".into(),
-            count: 1,
             workers,
             queue_limit,
             speed: 2.0,
-            weight: 1,
-            zone: "a".into(),
+            ..ServerGroupSpec::new("web", 1)
         }
     }
 

@@ -180,3 +180,19 @@ pub struct ServerGroupSpec {
     pub weight: u32,
     pub zone: String,
 }
+
+impl ServerGroupSpec {
+    /// `count` servers named `name-0`, `name-1`, ... with a `[[servers]]` table's defaults:
+    /// one worker, an unbounded queue, speed 1, weight 1, zone "a".
+    pub fn new(name: &str, count: u32) -> Self {
+        ServerGroupSpec {
+            name: name.to_string(),
+            count,
+            workers: 1,
+            queue_limit: None,
+            speed: 1.0,
+            weight: 1,
+            zone: "a".to_string(),
+        }
+    }
+}

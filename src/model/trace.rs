@@ -288,15 +288,7 @@ mod tests {
             warmup: SimDuration::ZERO,
             sample_interval: Some(interval),
             workload: WorkloadSpec::Replay(replay),
-            servers: vec![ServerGroupSpec {
-                name: "web".into(),
-                count: 1,
-                workers: 1,
-                queue_limit: None,
-                speed: 1.0,
-                weight: 1,
-                zone: "a".into(),
-            }],
+            servers: vec![ServerGroupSpec::new("web", 1)],
             balancer: BalancerSpec {
                 algorithm: Algorithm::RoundRobin,
                 virtual_nodes: 160,

@@ -354,13 +354,8 @@ mod tests {
                 clients: 100,
             }),
             servers: vec![ServerGroupSpec {
-                name: "web".into(),
-                count: servers,
-                workers: 1,
                 queue_limit,
-                speed: 1.0,
-                weight: 1,
-                zone: "a".into(),
+                ..ServerGroupSpec::new("web", servers)
             }],
             balancer: BalancerSpec {
                 algorithm: Algorithm::RoundRobin,

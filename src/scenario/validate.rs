@@ -630,21 +630,17 @@ impl Checker<'_> {
         };
         let arrivals = match &raw.arrivals {
             None => Some(ArrivalPattern::Poisson),
-            Some(arrivals) => match arrivals.get_ref().as_str() {
-                "poisson" => Some(ArrivalPattern::Poisson),
-                "constant" => Some(ArrivalPattern::Constant),
-                other => {
-                    self.error(
-                        arrivals.span().start,
-                        "workload.arrivals",
-                        format!(
-                            "unknown arrival pattern {other:?}, {}",
-                            suggest::expected_one_of(other, ARRIVALS)
-                        ),
-                    );
-                    None
-                }
-            },
+            Some(arrivals) => self.choice(
+                arrivals,
+                "workload.arrivals",
+                "arrival pattern",
+                ARRIVALS,
+                |name| match name {
+                    "poisson" => Some(ArrivalPattern::Poisson),
+                    "constant" => Some(ArrivalPattern::Constant),
+                    _ => None,
+                },
+            ),
         };
         let service = match &raw.service {
             None => {
@@ -726,21 +722,13 @@ impl Checker<'_> {
                 );
                 None
             }
-            Some(format) => {
-                let name = format.get_ref();
-                let parsed = TraceFormat::from_name(name);
-                if parsed.is_none() {
-                    self.error(
-                        format.span().start,
-                        "workload.trace.format",
-                        format!(
-                            "unknown trace format {name:?}, {}",
-                            suggest::expected_one_of(name, FORMATS)
-                        ),
-                    );
-                }
-                parsed
-            }
+            Some(format) => self.choice(
+                format,
+                "workload.trace.format",
+                "trace format",
+                FORMATS,
+                TraceFormat::from_name,
+            ),
         };
         let speed = match &spec.speed {
             None => Some(1.0),
@@ -748,21 +736,13 @@ impl Checker<'_> {
         };
         let on_error = match &spec.on_error {
             None => Some(OnError::Skip),
-            Some(on_error) => {
-                let name = on_error.get_ref();
-                let parsed = OnError::from_name(name);
-                if parsed.is_none() {
-                    self.error(
-                        on_error.span().start,
-                        "workload.trace.on_error",
-                        format!(
-                            "unknown on_error {name:?}, {}",
-                            suggest::expected_one_of(name, ON_ERROR)
-                        ),
-                    );
-                }
-                parsed
-            }
+            Some(on_error) => self.choice(
+                on_error,
+                "workload.trace.on_error",
+                "on_error",
+                ON_ERROR,
+                OnError::from_name,
+            ),
         };
         let service = match &raw.service {
             None => Some(None),
@@ -1194,22 +1174,16 @@ impl Checker<'_> {
         let raw = balancer.map(Spanned::get_ref);
         let algorithm = match raw.and_then(|b| b.algorithm.as_ref()) {
             None => Some(Algorithm::RoundRobin),
-            Some(name) => match Algorithm::from_name(name.get_ref()) {
-                Some(algorithm) => Some(algorithm),
-                None => {
-                    let names: Vec<&str> = Algorithm::ALL.iter().map(|a| a.name()).collect();
-                    self.error(
-                        name.span().start,
-                        "balancer.algorithm",
-                        format!(
-                            "unknown algorithm {:?}, {}",
-                            name.get_ref(),
-                            suggest::expected_one_of(name.get_ref(), &names)
-                        ),
-                    );
-                    None
-                }
-            },
+            Some(name) => {
+                let names: Vec<&str> = Algorithm::ALL.iter().map(|a| a.name()).collect();
+                self.choice(
+                    name,
+                    "balancer.algorithm",
+                    "algorithm",
+                    &names,
+                    Algorithm::from_name,
+                )
+            }
         };
         let virtual_nodes = match raw.and_then(|b| b.virtual_nodes.as_ref()) {
             None => Some(BalancerSpec::DEFAULT_VIRTUAL_NODES),
@@ -1291,6 +1265,31 @@ impl Checker<'_> {
             self.error(offset, path, format!("expected {what}, found {}", show(x)));
             None
         }
+    }
+
+    /// One of a fixed set of names (`what` says which set), parsed by `parse`; an unknown
+    /// name is an error listing the valid ones, with the closest.
+    fn choice<T>(
+        &mut self,
+        value: &Spanned<String>,
+        path: &str,
+        what: &str,
+        names: &[&str],
+        parse: impl Fn(&str) -> Option<T>,
+    ) -> Option<T> {
+        let name = value.get_ref();
+        let parsed = parse(name);
+        if parsed.is_none() {
+            self.error(
+                value.span().start,
+                path,
+                format!(
+                    "unknown {what} {name:?}, {}",
+                    suggest::expected_one_of(name, names)
+                ),
+            );
+        }
+        parsed
     }
 
     fn duration(&mut self, value: &Spanned<DurationText>, path: &str) -> Option<SimDuration> {

@@ -41,13 +41,8 @@ fn model(
             clients: 10_000,
         }),
         servers: vec![ServerGroupSpec {
-            name: "server".into(),
-            count: servers,
             workers,
-            queue_limit: None,
-            speed: 1.0,
-            weight: 1,
-            zone: "a".into(),
+            ..ServerGroupSpec::new("server", servers)
         }],
         balancer: BalancerSpec {
             algorithm,

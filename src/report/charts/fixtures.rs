@@ -154,15 +154,7 @@ fn spec(algorithm: Algorithm, rate: f64, servers: u32, seconds: u64) -> RunSpec 
             },
             clients: 100,
         }),
-        servers: vec![ServerGroupSpec {
-            name: "web".into(),
-            count: servers,
-            workers: 1,
-            queue_limit: None,
-            speed: 1.0,
-            weight: 1,
-            zone: "a".into(),
-        }],
+        servers: vec![ServerGroupSpec::new("web", servers)],
         balancer: BalancerSpec {
             algorithm,
             virtual_nodes: BalancerSpec::DEFAULT_VIRTUAL_NODES,
