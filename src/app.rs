@@ -358,3 +358,33 @@ fn merge(args: &MergeArgs) -> ExitCode {
     let options = ReportOptions { png: args.png };
     report(&results, &args.out, &options, args.quiet, args.check)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn failed(failure: RunFailure) -> FailedRun {
+        FailedRun {
+            scenario: "s".into(),
+            variant: "base".into(),
+            replication: 1,
+            seed: 77,
+            failure,
+        }
+    }
+
+    #[test]
+    fn a_panicked_run_fails_the_run_and_an_interruption_says_so() {
+        assert_eq!(explain_failures(&[], &[]), None);
+        let panicked = failed(RunFailure::Panicked("boom".into()));
+        assert_eq!(
+            explain_failures(std::slice::from_ref(&panicked), &[]),
+            Some(RUN_FAILED)
+        );
+        let interrupted = failed(RunFailure::Interrupted);
+        assert_eq!(
+            explain_failures(&[panicked, interrupted], &[]),
+            Some(interrupt::EXIT_STATUS)
+        );
+    }
+}
