@@ -81,6 +81,10 @@ pub trait Balancer: Send {
     /// Chooses a server for `request`, or `None` when the pool is empty.
     fn pick(&mut self, request: &RequestKey, rng: &mut SimRng) -> Option<ServerId>;
 
+    /// A hint that `request` is the next to be picked: a balancer whose pick reads memory
+    /// the caches may not hold can start loading it now. Changes nothing.
+    fn prefetch(&self, _request: &RequestKey) {}
+
     /// The request picked for `server` was accepted there: one more open connection.
     fn dispatched(&mut self, _server: ServerId) {}
 

@@ -14,7 +14,7 @@ use super::request::{Request, RequestId, RequestTable};
 use super::server::{Admission, Server};
 use super::spec::RunSpec;
 use super::streams;
-use crate::balancer::{Backend, Balancer, RequestKey, ServerId};
+use crate::balancer::{Backend, Balancer, ClientAddr, RequestKey, ServerId};
 use crate::engine::{EventQueue, SimDuration, SimRng, SimTime, stream};
 use crate::stats::{Counts, LatencyStats, RunResult, SeriesRecorder, ServerSummary};
 
@@ -48,6 +48,8 @@ struct World<'a> {
     warmup_end: SimTime,
     events: EventQueue<Event>,
     arrivals: Arrivals<'a>,
+    /// Client and work of the one arrival scheduled, drawn when it was scheduled.
+    next_request: (ClientAddr, SimDuration),
     balancer: Box<dyn Balancer>,
     balancer_rng: SimRng,
     servers: Vec<Server>,
@@ -90,6 +92,7 @@ impl<'a> World<'a> {
             warmup_end: SimTime::ZERO + spec.warmup,
             events: EventQueue::with_capacity(n + 4),
             arrivals: Arrivals::new(&spec.workload, seed),
+            next_request: (ClientAddr(0), SimDuration::ZERO),
             balancer,
             balancer_rng: stream(seed, streams::BALANCER, 0),
             servers,
@@ -149,10 +152,16 @@ impl<'a> World<'a> {
         Some(self.into_result())
     }
 
+    /// Schedules the next arrival and draws its client and work now: the balancer can
+    /// then start loading what its pick will read ([`Balancer::prefetch`]) while the
+    /// events before it are handled. Each stream still draws in arrival order.
     fn schedule_next_arrival(&mut self) {
         if let Some(time) = self.arrivals.next_arrival()
             && time < self.end
         {
+            let (client, work) = self.arrivals.arriving();
+            self.balancer.prefetch(&RequestKey { client });
+            self.next_request = (client, work);
             self.events.schedule(time, Event::Arrival);
         }
     }
@@ -170,7 +179,7 @@ impl<'a> World<'a> {
     fn on_arrival(&mut self) {
         // Every draw happens whatever the request's fate, so all variants of a scenario
         // see the same requests.
-        let (client, work) = self.arrivals.arriving();
+        let (client, work) = self.next_request;
         let measured = self.now >= self.warmup_end;
         if measured {
             self.counts.arrived += 1;
