@@ -1,6 +1,6 @@
 //! What each command does, from parsed arguments to an exit status:
-//! 0 success, 1 an expectation failed, 2 bad input (usage or scenario), 3 the run or its
-//! output failed (an I/O error, say).
+//! 0 success, 1 an expectation failed, 2 bad input (usage or scenario), 3 a run failed (a
+//! panic, reported with its seed) or the output could not be written, 130 interrupted.
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -18,7 +18,7 @@ use crate::shard::{self, RunIdentity, Shard};
 
 /// Exit status for bad input.
 const BAD_INPUT: u8 = 2;
-/// Exit status for a run that failed for another reason.
+/// Exit status for a run that failed for another reason (a panic, an I/O error).
 const RUN_FAILED: u8 = 3;
 
 pub fn main(cli: Cli) -> ExitCode {
