@@ -1,4 +1,5 @@
-//! Stable 64-bit hashing for the hashing balancers (ip-hash, consistent-hash).
+//! Stable 64-bit hashing for the hashing balancers (ip-hash, consistent-hash) and for trace
+//! clients that are not IPv4 addresses.
 //!
 //! FNV-1a 64 over the bytes, then MurmurHash3's `fmix64` finalizer. FNV-1a alone mixes the
 //! last bytes poorly into the high bits, which matters here: ip-hash reduces the hash

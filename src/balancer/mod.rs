@@ -8,7 +8,7 @@
 //! balancer is a pure, unit-testable state machine.
 
 mod consistent_hash;
-mod hash;
+pub mod hash;
 mod indexed_heap;
 mod ip_hash;
 mod least_connections;

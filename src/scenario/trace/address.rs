@@ -3,9 +3,9 @@
 //!
 //! An IPv4 dotted quad is the address itself, so `ip-hash` sends a traced client where it
 //! would send the live one. Anything else must still map to one fixed address, the same on
-//! every run and machine, so it is hashed with a hash defined here (not std's, which is
-//! randomized per process): FNV-1a 64 over the bytes, then MurmurHash3's `fmix64` finalizer,
-//! folded to 32 bits by xoring its halves.
+//! every run and machine, so it is hashed with the balancers' stable hash (not std's, which
+//! is randomized per process): FNV-1a 64 over the bytes, then MurmurHash3's `fmix64`
+//! finalizer, folded to 32 bits by xoring its halves.
 //! - An IPv6 address is hashed as its 16 bytes, so every spelling of one address
 //!   (`2001:db8::1`, `2001:0db8:0:0:0:0:0:1`) is one client; an IPv4-mapped one
 //!   (`::ffff:10.0.0.1`) is its IPv4 address.
@@ -17,9 +17,7 @@
 use std::net::{Ipv4Addr, Ipv6Addr};
 
 use crate::balancer::ClientAddr;
-
-const FNV_OFFSET_BASIS: u64 = 0xcbf2_9ce4_8422_2325;
-const FNV_PRIME: u64 = 0x0000_0100_0000_01b3;
+use crate::balancer::hash::hash_bytes as stable_hash;
 
 /// The address of a trace's client field.
 pub fn client_address(text: &str) -> ClientAddr {
@@ -38,20 +36,6 @@ pub fn client_address(text: &str) -> ClientAddr {
 /// The id of a trace's session field.
 pub fn session_id(text: &str) -> u64 {
     stable_hash(text.as_bytes())
-}
-
-/// FNV-1a 64 then `fmix64`: fixed forever, whatever the platform or process.
-fn stable_hash(bytes: &[u8]) -> u64 {
-    let mut state = FNV_OFFSET_BASIS;
-    for &byte in bytes {
-        state ^= u64::from(byte);
-        state = state.wrapping_mul(FNV_PRIME);
-    }
-    state ^= state >> 33;
-    state = state.wrapping_mul(0xff51_afd7_ed55_8ccd);
-    state ^= state >> 33;
-    state = state.wrapping_mul(0xc4ce_b9fe_1a85_ec53);
-    state ^ (state >> 33)
 }
 
 /// The high half xored into the low half.
