@@ -47,18 +47,11 @@ impl Balancer for IpHash {
 mod tests {
     use super::*;
     use crate::balancer::ClientAddr;
+    use crate::balancer::testing::filled;
     use crate::engine::stream;
 
     fn balancer(servers: u32) -> IpHash {
-        let mut balancer = IpHash::with_capacity(servers as usize);
-        for id in 0..servers {
-            balancer.add(Backend {
-                id: ServerId(id),
-                name: "s",
-                weight: 1,
-            });
-        }
-        balancer
+        filled(IpHash::with_capacity(servers as usize), servers)
     }
 
     fn key(i: u32) -> RequestKey {

@@ -187,32 +187,11 @@ impl Balancer for LeastConnections {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::balancer::ClientAddr;
-    use crate::engine::stream;
+    use crate::balancer::testing::{backend, filled, pick_id as pick};
     use proptest::prelude::*;
 
-    const KEY: RequestKey = RequestKey {
-        client: ClientAddr(1),
-    };
-
-    fn backend(id: u32) -> Backend<'static> {
-        Backend {
-            id: ServerId(id),
-            name: "s",
-            weight: 1,
-        }
-    }
-
     fn balancer(servers: u32) -> LeastConnections {
-        let mut balancer = LeastConnections::with_capacity(servers as usize);
-        for id in 0..servers {
-            balancer.add(backend(id));
-        }
-        balancer
-    }
-
-    fn pick(balancer: &mut LeastConnections) -> Option<u32> {
-        balancer.pick(&KEY, &mut stream(1, 0, 0)).map(|s| s.0)
+        filled(LeastConnections::with_capacity(servers as usize), servers)
     }
 
     fn done(balancer: &mut LeastConnections, id: u32) {

@@ -175,32 +175,11 @@ impl Balancer for LeastResponseTime {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::balancer::ClientAddr;
-    use crate::engine::stream;
+    use crate::balancer::testing::{backend, filled, pick_id as pick};
     use proptest::prelude::*;
 
-    const KEY: RequestKey = RequestKey {
-        client: ClientAddr(1),
-    };
-
-    fn backend(id: u32) -> Backend<'static> {
-        Backend {
-            id: ServerId(id),
-            name: "s",
-            weight: 1,
-        }
-    }
-
     fn balancer(servers: u32) -> LeastResponseTime {
-        let mut balancer = LeastResponseTime::with_capacity(servers as usize);
-        for id in 0..servers {
-            balancer.add(backend(id));
-        }
-        balancer
-    }
-
-    fn pick(balancer: &mut LeastResponseTime) -> Option<u32> {
-        balancer.pick(&KEY, &mut stream(1, 0, 0)).map(|s| s.0)
+        filled(LeastResponseTime::with_capacity(servers as usize), servers)
     }
 
     /// One request to `id` that took `millis` and succeeded.

@@ -17,6 +17,8 @@ mod pool;
 mod power_of_two_choices;
 mod random;
 mod round_robin;
+#[cfg(test)]
+mod testing;
 mod weighted_round_robin;
 
 use std::fmt;

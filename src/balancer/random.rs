@@ -41,23 +41,11 @@ impl Balancer for Random {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::balancer::ClientAddr;
+    use crate::balancer::testing::{KEY, filled};
     use crate::engine::stream;
 
-    const KEY: RequestKey = RequestKey {
-        client: ClientAddr(1),
-    };
-
     fn balancer(servers: u32) -> Random {
-        let mut balancer = Random::with_capacity(servers as usize);
-        for id in 0..servers {
-            balancer.add(Backend {
-                id: ServerId(id),
-                name: "s",
-                weight: 1,
-            });
-        }
-        balancer
+        filled(Random::with_capacity(servers as usize), servers)
     }
 
     #[test]

@@ -1,0 +1,31 @@
+//! What the balancers' tests share: a request key, a backend, a filled pool, a pick.
+
+use super::{Backend, Balancer, ClientAddr, RequestKey, ServerId};
+use crate::engine::stream;
+
+/// A request from one fixed client.
+pub const KEY: RequestKey = RequestKey {
+    client: ClientAddr(1),
+};
+
+/// Server `id` with weight 1.
+pub fn backend(id: u32) -> Backend<'static> {
+    Backend {
+        id: ServerId(id),
+        name: "s",
+        weight: 1,
+    }
+}
+
+/// `balancer` with servers `0..servers` added.
+pub fn filled<B: Balancer>(mut balancer: B, servers: u32) -> B {
+    for id in 0..servers {
+        balancer.add(backend(id));
+    }
+    balancer
+}
+
+/// The id `balancer` picks for [`KEY`].
+pub fn pick_id(balancer: &mut impl Balancer) -> Option<u32> {
+    balancer.pick(&KEY, &mut stream(1, 0, 0)).map(|s| s.0)
+}
