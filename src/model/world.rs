@@ -188,7 +188,7 @@ impl<'a> World<'a> {
             .balancer
             .pick(&RequestKey { client }, &mut self.balancer_rng)
         {
-            None => self.end_unserved(measured, Outcome::Failed(FailReason::NoServer)),
+            None => self.record(measured, Outcome::Failed(FailReason::NoServer)),
             Some(server_id) => {
                 let request = Request {
                     arrived: self.now,
@@ -206,7 +206,7 @@ impl<'a> World<'a> {
                     Admission::Queued => self.balancer.dispatched(server_id),
                     Admission::Rejected => {
                         self.requests.remove(id);
-                        self.end_unserved(measured, Outcome::Rejected);
+                        self.record(measured, Outcome::Rejected);
                     }
                 }
             }
@@ -227,8 +227,8 @@ impl<'a> World<'a> {
         let server_id = request.server;
         let response_time = self.now - request.arrived;
         self.balancer.finished(server_id, response_time, true);
+        self.record(request.measured, Outcome::Completed);
         if request.measured {
-            self.record(Outcome::Completed);
             self.latency.record(response_time);
             self.wait.record(request.started - request.arrived);
             self.completions[server_id.index()] += 1;
@@ -246,13 +246,11 @@ impl<'a> World<'a> {
         }
     }
 
-    fn end_unserved(&mut self, measured: bool, outcome: Outcome) {
-        if measured {
-            self.record(outcome);
+    /// Counts how a request ended, if it arrived after warmup.
+    fn record(&mut self, measured: bool, outcome: Outcome) {
+        if !measured {
+            return;
         }
-    }
-
-    fn record(&mut self, outcome: Outcome) {
         match outcome {
             Outcome::Completed => self.counts.completed += 1,
             Outcome::Rejected => self.counts.rejected += 1,
