@@ -61,18 +61,15 @@ pub fn validate(source: &str, path: &Path) -> Result<Scenario, ScenarioErrors> {
     let folder = path.parent().unwrap_or(Path::new(""));
     let mut traces = TraceCache::default();
     let mut errors = Vec::new();
+    let located = |offset: usize, key_path: &str, message: &str| {
+        ScenarioError::at(&file, source, offset, key_path, message)
+    };
 
     let (document, syntax_errors) = DeTable::parse_recoverable(source);
     if !syntax_errors.is_empty() {
         for error in syntax_errors {
             let offset = error.span().map_or(0, |s| s.start);
-            errors.push(ScenarioError::at(
-                &file,
-                source,
-                offset,
-                "",
-                error.message(),
-            ));
+            errors.push(located(offset, "", error.message()));
         }
         return Err(finish(&file, errors));
     }
@@ -80,13 +77,7 @@ pub fn validate(source: &str, path: &Path) -> Result<Scenario, ScenarioErrors> {
     let mut arena = String::new();
     let sweep = Sweep::plan(document.get_ref(), &mut arena);
     for error in &sweep.errors {
-        errors.push(ScenarioError::at(
-            &file,
-            source,
-            error.offset,
-            error.path.as_str(),
-            error.message.as_str(),
-        ));
+        errors.push(located(error.offset, &error.path, &error.message));
     }
 
     let mut header = None;
@@ -96,13 +87,7 @@ pub fn validate(source: &str, path: &Path) -> Result<Scenario, ScenarioErrors> {
         let variant = sweep.variant(&document, index);
         let reading = raw::read(&variant.document);
         for error in &reading.errors {
-            errors.push(ScenarioError::at(
-                &file,
-                source,
-                error.offset,
-                error.path.as_str(),
-                error.message.as_str(),
-            ));
+            errors.push(located(error.offset, &error.path, &error.message));
         }
         let mut check = Checker {
             file: &file,
