@@ -131,13 +131,7 @@ pub fn validate(source: &str, path: &Path) -> Result<Scenario, ScenarioErrors> {
         _ => {
             if errors.is_empty() {
                 // Unreachable in practice: every failed check records an error.
-                errors.push(ScenarioError::at(
-                    &file,
-                    source,
-                    0,
-                    "",
-                    "the scenario could not be read",
-                ));
+                errors.push(located(0, "", "the scenario could not be read"));
             }
             Err(finish(&file, errors))
         }
