@@ -187,7 +187,7 @@ impl Balancer for LeastConnections {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::balancer::testing::{backend, filled, pick_id as pick};
+    use crate::balancer::testing::{backend, filled, pick_id as pick, picks_dispatched};
     use proptest::prelude::*;
 
     fn balancer(servers: u32) -> LeastConnections {
@@ -231,13 +231,7 @@ mod tests {
     #[test]
     fn equally_loaded_servers_are_filled_in_turn() {
         let mut balancer = balancer(3);
-        let picks: Vec<u32> = (0..7)
-            .map(|_| {
-                let id = pick(&mut balancer).unwrap();
-                balancer.dispatched(ServerId(id));
-                id
-            })
-            .collect();
+        let picks = picks_dispatched(&mut balancer, 7);
         assert_eq!(picks, vec![0, 1, 2, 0, 1, 2, 0]);
     }
 

@@ -175,7 +175,7 @@ impl Balancer for LeastResponseTime {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::balancer::testing::{backend, filled, pick_id as pick};
+    use crate::balancer::testing::{backend, filled, pick_id as pick, picks_dispatched};
     use proptest::prelude::*;
 
     fn balancer(servers: u32) -> LeastResponseTime {
@@ -266,13 +266,7 @@ mod tests {
     #[test]
     fn before_any_response_the_rule_is_least_connections() {
         let mut balancer = balancer(3);
-        let picks: Vec<u32> = (0..6)
-            .map(|_| {
-                let id = pick(&mut balancer).unwrap();
-                balancer.dispatched(ServerId(id));
-                id
-            })
-            .collect();
+        let picks = picks_dispatched(&mut balancer, 6);
         assert_eq!(picks, vec![0, 1, 2, 0, 1, 2]);
     }
 

@@ -29,3 +29,14 @@ pub fn filled<B: Balancer>(mut balancer: B, servers: u32) -> B {
 pub fn pick_id(balancer: &mut impl Balancer) -> Option<u32> {
     balancer.pick(&KEY, &mut stream(1, 0, 0)).map(|s| s.0)
 }
+
+/// `picks` picks for [`KEY`], each dispatched (one more open connection) before the next.
+pub fn picks_dispatched(balancer: &mut impl Balancer, picks: usize) -> Vec<u32> {
+    (0..picks)
+        .map(|_| {
+            let id = pick_id(balancer).expect("a non-empty pool");
+            balancer.dispatched(ServerId(id));
+            id
+        })
+        .collect()
+}
