@@ -20,11 +20,9 @@ const MEAN_SERVICE: SimDuration = SimDuration::from_millis(10);
 /// The reference model with `servers` servers, sized to bring about `requests` arrivals.
 pub fn reference_model(servers: u32, requests: u64, algorithm: Algorithm) -> RunSpec {
     let rate = LOAD * f64::from(servers) / MEAN_SERVICE.as_secs_f64();
-    RunSpec {
-        duration: SimDuration::from_secs_f64(requests as f64 / rate),
-        warmup: SimDuration::ZERO,
-        sample_interval: Some(SimDuration::from_secs(1)),
-        workload: WorkloadSpec::Generated(GeneratedWorkload {
+    RunSpec::new(
+        SimDuration::from_secs_f64(requests as f64 / rate),
+        WorkloadSpec::Generated(GeneratedWorkload {
             rate: RateSchedule::constant(rate),
             arrivals: ArrivalPattern::Poisson,
             service: ServiceDist::Exponential { mean: MEAN_SERVICE },
@@ -32,12 +30,9 @@ pub fn reference_model(servers: u32, requests: u64, algorithm: Algorithm) -> Run
             // large real population would.
             clients: 1_000_000,
         }),
-        servers: vec![ServerGroupSpec::new("server", servers)],
-        balancer: BalancerSpec {
-            algorithm,
-            virtual_nodes: BalancerSpec::DEFAULT_VIRTUAL_NODES,
-        },
-    }
+        vec![ServerGroupSpec::new("server", servers)],
+        BalancerSpec::new(algorithm),
+    )
 }
 
 pub fn main(args: &BenchArgs) -> ExitCode {

@@ -39,6 +39,8 @@ pub mod bench;
 pub mod check;
 pub mod cli;
 pub mod engine;
+pub mod hash;
+pub mod id;
 pub mod interrupt;
 pub mod merge;
 pub mod model;

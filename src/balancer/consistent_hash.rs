@@ -26,8 +26,9 @@
 //! instant cost one rebuild. `virtual_nodes` of 0 counts as 1, so that every member owns
 //! a point.
 
-use super::hash::{StableHasher, hash_addr};
-use super::{Backend, Balancer, RequestKey, ServerId};
+use crate::hash::{StableHasher, hash_addr};
+use super::{Backend, Balancer};
+use crate::id::{RequestKey, ServerId};
 use crate::engine::SimRng;
 
 pub struct ConsistentHash {
@@ -168,7 +169,7 @@ fn position(hash: u64) -> u32 {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::balancer::ClientAddr;
+    use crate::id::ClientAddr;
     use crate::engine::stream;
 
     const N: u32 = 10;
@@ -195,7 +196,7 @@ mod tests {
         (0..CLIENTS)
             .map(|i| {
                 let key = RequestKey {
-                    client: ClientAddr(0x0a00_0000 + i),
+                    client: ClientAddr(0x0a00_0000 + i), session: None
                 };
                 balancer.pick(&key, &mut rng).unwrap()
             })
@@ -306,7 +307,7 @@ mod tests {
         let mut rng = stream(1, 0, 0);
         for client in 0..1_000 {
             let key = RequestKey {
-                client: ClientAddr(client),
+                client: ClientAddr(client), session: None
             };
             hinted.prefetch(&key);
             assert_eq!(hinted.pick(&key, &mut rng), plain.pick(&key, &mut rng));
@@ -348,7 +349,7 @@ mod tests {
         balancer.remove(ServerId(1));
         assert!(balancer.ring.is_empty());
         let key = RequestKey {
-            client: ClientAddr(1),
+            client: ClientAddr(1), session: None
         };
         assert_eq!(balancer.pick(&key, &mut stream(1, 0, 0)), None);
     }

@@ -7,7 +7,7 @@
 //! plus a vector of positions indexed by `ServerId`; neither allocates once it has reached
 //! the number of members (respectively the largest id) it has to hold.
 
-use super::ServerId;
+use crate::id::ServerId;
 
 const ABSENT: u32 = u32::MAX;
 

@@ -8,9 +8,10 @@
 //! is the stable FNV-1a + fmix64 of the address's four big-endian bytes (see `hash.rs`).
 //! Cost: O(1) per pick, join and leave.
 
-use super::hash::hash_addr;
+use crate::hash::hash_addr;
 use super::pool::Pool;
-use super::{Backend, Balancer, RequestKey, ServerId};
+use super::{Backend, Balancer};
+use crate::id::{RequestKey, ServerId};
 use crate::engine::SimRng;
 
 pub struct IpHash {
@@ -46,7 +47,7 @@ impl Balancer for IpHash {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::balancer::ClientAddr;
+    use crate::id::ClientAddr;
     use crate::balancer::testing::filled;
     use crate::engine::stream;
 
@@ -56,7 +57,7 @@ mod tests {
 
     fn key(i: u32) -> RequestKey {
         RequestKey {
-            client: ClientAddr(0x0a00_0000 + i),
+            client: ClientAddr(0x0a00_0000 + i), session: None
         }
     }
 

@@ -17,7 +17,8 @@
 //! dispatch, finish and join; a leave is O(1) unless it empties the lowest bucket, in which
 //! case the next non-empty bucket is searched upward, O(highest connection count).
 
-use super::{Backend, Balancer, RequestKey, ServerId};
+use super::{Backend, Balancer};
+use crate::id::{RequestKey, ServerId};
 use crate::engine::{SimDuration, SimRng};
 
 const NIL: u32 = u32::MAX;

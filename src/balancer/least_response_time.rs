@@ -23,7 +23,8 @@
 //! one key, O(log n).
 
 use super::indexed_heap::IndexedHeap;
-use super::{Backend, Balancer, RequestKey, ServerId};
+use super::{Backend, Balancer};
+use crate::id::{RequestKey, ServerId};
 use crate::engine::{SimDuration, SimRng};
 
 /// Fractional bits of the fixed-point EWMA.

@@ -8,7 +8,6 @@
 //! balancer is a pure, unit-testable state machine.
 
 mod consistent_hash;
-pub mod hash;
 mod indexed_heap;
 mod ip_hash;
 mod least_connections;
@@ -24,6 +23,7 @@ mod weighted_round_robin;
 use std::fmt;
 
 use crate::engine::{SimDuration, SimRng};
+use crate::id::{RequestKey, ServerId};
 
 pub use consistent_hash::ConsistentHash;
 pub use ip_hash::IpHash;
@@ -33,34 +33,6 @@ pub use power_of_two_choices::PowerOfTwoChoices;
 pub use random::Random;
 pub use round_robin::RoundRobin;
 pub use weighted_round_robin::WeightedRoundRobin;
-
-/// A server's identity for the whole run. Ids are dense (they index vectors) and are never
-/// reused within a run, even after the server leaves.
-#[derive(Copy, Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub struct ServerId(pub u32);
-
-impl ServerId {
-    pub fn index(self) -> usize {
-        self.0 as usize
-    }
-}
-
-/// A client's IPv4 address, as a balancer hashing on it would see it.
-#[derive(Copy, Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub struct ClientAddr(pub u32);
-
-impl fmt::Display for ClientAddr {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let [a, b, c, d] = self.0.to_be_bytes();
-        write!(f, "{a}.{b}.{c}.{d}")
-    }
-}
-
-/// What a balancer may look at in a request.
-#[derive(Copy, Clone, Debug)]
-pub struct RequestKey {
-    pub client: ClientAddr,
-}
 
 /// A server as announced to a balancer when it joins the pool.
 #[derive(Copy, Clone, Debug)]
@@ -93,6 +65,32 @@ pub trait Balancer: Send {
     /// A request dispatched to `server` ended after `elapsed` (dispatch to response);
     /// `succeeded` is false when it ended without a response.
     fn finished(&mut self, _server: ServerId, _elapsed: SimDuration, _succeeded: bool) {}
+
+    /// `server` has become idle (no request in service or queued) and reports it to this
+    /// balancer, as a server reports to one balancer's idle queue in join-idle-queue.
+    /// With several balancers only one of them is told.
+    fn server_idle(&mut self, _server: ServerId) {}
+
+    /// What this balancer looked at when it picked `picked` for `request`, just after that
+    /// pick and before the request is dispatched: for `lbsim trace`, never on the hot path,
+    /// so it may take O(n). Changes nothing.
+    fn explain(&self, _request: &RequestKey, _picked: ServerId) -> Explanation {
+        Explanation::default()
+    }
+}
+
+/// What a balancer compared to make one pick, as `lbsim trace` tells it.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Explanation {
+    /// The figure the servers were compared by (`"open connections"`, `"estimate ms"`);
+    /// empty when the algorithm compares none (round robin, hashing, random).
+    pub measure: &'static str,
+    /// The servers compared and their figure, in the order the algorithm considered them
+    /// (every server for least-connections, the two drawn for power of two choices).
+    pub compared: Vec<(ServerId, f64)>,
+    /// For hashing algorithms: the request's hash and the ring point or table slot it
+    /// landed on.
+    pub hash: Option<(u64, u64)>,
 }
 
 /// The algorithms a scenario can name in `balancer.algorithm`.
@@ -162,6 +160,14 @@ pub struct BalancerSpec {
 
 impl BalancerSpec {
     pub const DEFAULT_VIRTUAL_NODES: u32 = 160;
+
+    /// `algorithm` with the file's defaults for its parameters.
+    pub fn new(algorithm: Algorithm) -> Self {
+        BalancerSpec {
+            algorithm,
+            virtual_nodes: Self::DEFAULT_VIRTUAL_NODES,
+        }
+    }
 
     /// Builds an empty balancer; servers join it through [`Balancer::add`].
     /// `capacity` is the expected number of servers, to size index structures once.

@@ -1,7 +1,7 @@
 //! The set of servers a balancer may pick from, as a dense vector with a position index:
 //! O(1) membership test, insertion, removal (swap-remove) and uniform choice.
 
-use super::ServerId;
+use crate::id::ServerId;
 
 const ABSENT: u32 = u32::MAX;
 

@@ -10,7 +10,8 @@
 use rand::RngExt;
 
 use super::pool::Pool;
-use super::{Backend, Balancer, RequestKey, ServerId};
+use super::{Backend, Balancer};
+use crate::id::{RequestKey, ServerId};
 use crate::engine::{SimDuration, SimRng};
 
 pub struct PowerOfTwoChoices {
@@ -86,11 +87,11 @@ impl Balancer for PowerOfTwoChoices {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::balancer::ClientAddr;
+    use crate::id::ClientAddr;
     use crate::engine::stream;
 
     const KEY: RequestKey = RequestKey {
-        client: ClientAddr(1),
+        client: ClientAddr(1), session: None
     };
 
     fn balancer(loads: &[u32]) -> PowerOfTwoChoices {

@@ -6,7 +6,8 @@
 use rand::RngExt;
 
 use super::pool::Pool;
-use super::{Backend, Balancer, RequestKey, ServerId};
+use super::{Backend, Balancer};
+use crate::id::{RequestKey, ServerId};
 use crate::engine::SimRng;
 
 pub struct Random {

@@ -4,7 +4,8 @@
 //! the rotation (the pool's swap-remove); the cursor keeps going from where it was.
 
 use super::pool::Pool;
-use super::{Backend, Balancer, RequestKey, ServerId};
+use super::{Backend, Balancer};
+use crate::id::{RequestKey, ServerId};
 use crate::engine::SimRng;
 
 pub struct RoundRobin {
@@ -43,7 +44,7 @@ impl Balancer for RoundRobin {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::balancer::ClientAddr;
+    use crate::id::ClientAddr;
     use crate::engine::stream;
 
     #[test]
@@ -58,7 +59,7 @@ mod tests {
         }
         let mut rng = stream(1, 0, 0);
         let key = RequestKey {
-            client: ClientAddr(1),
+            client: ClientAddr(1), session: None
         };
         let picks: Vec<u32> = (0..6)
             .map(|_| balancer.pick(&key, &mut rng).unwrap().0)
@@ -73,7 +74,7 @@ mod tests {
         assert_eq!(
             balancer.pick(
                 &RequestKey {
-                    client: ClientAddr(1)
+                    client: ClientAddr(1), session: None
                 },
                 &mut rng
             ),

@@ -24,7 +24,8 @@
 use std::collections::BTreeMap;
 
 use super::indexed_heap::IndexedHeap;
-use super::{Backend, Balancer, RequestKey, ServerId};
+use super::{Backend, Balancer};
+use crate::id::{RequestKey, ServerId};
 use crate::engine::SimRng;
 
 const ABSENT: u32 = u32::MAX;
@@ -137,12 +138,12 @@ impl Balancer for WeightedRoundRobin {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::balancer::ClientAddr;
+    use crate::id::ClientAddr;
     use crate::engine::stream;
     use proptest::prelude::*;
 
     const KEY: RequestKey = RequestKey {
-        client: ClientAddr(1),
+        client: ClientAddr(1), session: None
     };
 
     fn backend(id: u32, weight: u32) -> Backend<'static> {

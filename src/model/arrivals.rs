@@ -18,7 +18,7 @@ use super::service::ServiceSampler;
 use super::spec::{ArrivalPattern, RateSchedule, WorkloadSpec};
 use super::streams;
 use super::trace::TraceArrivals;
-use crate::balancer::ClientAddr;
+use crate::id::ClientAddr;
 use crate::engine::{SimDuration, SimRng, SimTime, stream};
 
 /// The arrivals of one run.

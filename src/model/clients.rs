@@ -3,7 +3,7 @@
 
 use rand::RngExt;
 
-use crate::balancer::ClientAddr;
+use crate::id::ClientAddr;
 use crate::engine::SimRng;
 
 /// Addresses are numbered up from 10.0.0.1.

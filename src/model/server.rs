@@ -7,7 +7,7 @@ use std::collections::VecDeque;
 
 use super::request::RequestId;
 use super::spec::ServerGroupSpec;
-use crate::balancer::ServerId;
+use crate::id::ServerId;
 use crate::engine::{SimDuration, SimTime};
 
 pub struct Server {

@@ -23,6 +23,25 @@ pub struct RunSpec {
 }
 
 impl RunSpec {
+    /// A run of `duration` with a scenario file's defaults for everything else: no warmup,
+    /// a time series sampled every second. Every `RunSpec` is built from here, so a field
+    /// added to the model needs its default written once.
+    pub fn new(
+        duration: SimDuration,
+        workload: WorkloadSpec,
+        servers: Vec<ServerGroupSpec>,
+        balancer: BalancerSpec,
+    ) -> Self {
+        RunSpec {
+            duration,
+            warmup: SimDuration::ZERO,
+            sample_interval: Some(SimDuration::from_secs(1)),
+            workload,
+            servers,
+            balancer,
+        }
+    }
+
     /// The number of servers over all groups.
     pub fn server_count(&self) -> usize {
         self.servers.iter().map(|g| g.count as usize).sum()

@@ -15,7 +15,7 @@ use std::sync::Arc;
 
 use super::service::ServiceSampler;
 use super::spec::ServiceDist;
-use crate::balancer::ClientAddr;
+use crate::id::ClientAddr;
 use crate::engine::{SimDuration, SimRng, SimTime};
 
 /// One recorded request.
@@ -284,15 +284,13 @@ mod tests {
     /// One server with one worker, sampling every `interval`, for `duration`.
     fn replay_run(replay: TraceReplay, duration: SimDuration, interval: SimDuration) -> RunSpec {
         RunSpec {
-            duration,
-            warmup: SimDuration::ZERO,
             sample_interval: Some(interval),
-            workload: WorkloadSpec::Replay(replay),
-            servers: vec![ServerGroupSpec::new("web", 1)],
-            balancer: BalancerSpec {
-                algorithm: Algorithm::RoundRobin,
-                virtual_nodes: 160,
-            },
+            ..RunSpec::new(
+                duration,
+                WorkloadSpec::Replay(replay),
+                vec![ServerGroupSpec::new("web", 1)],
+                BalancerSpec::new(Algorithm::RoundRobin),
+            )
         }
     }
 

@@ -14,7 +14,8 @@ use super::request::{Request, RequestId, RequestTable};
 use super::server::{Admission, Server};
 use super::spec::RunSpec;
 use super::streams;
-use crate::balancer::{Backend, Balancer, ClientAddr, RequestKey, ServerId};
+use crate::balancer::{Backend, Balancer};
+use crate::id::{ClientAddr, RequestKey, ServerId};
 use crate::engine::{EventQueue, SimDuration, SimRng, SimTime, stream};
 use crate::stats::{Counts, LatencyStats, RunResult, SeriesRecorder, ServerSummary};
 
@@ -160,7 +161,7 @@ impl<'a> World<'a> {
             && time < self.end
         {
             let (client, work) = self.arrivals.arriving();
-            self.balancer.prefetch(&RequestKey { client });
+            self.balancer.prefetch(&RequestKey { client, session: None });
             self.next_request = (client, work);
             self.events.schedule(time, Event::Arrival);
         }
@@ -186,7 +187,7 @@ impl<'a> World<'a> {
         }
         match self
             .balancer
-            .pick(&RequestKey { client }, &mut self.balancer_rng)
+            .pick(&RequestKey { client, session: None }, &mut self.balancer_rng)
         {
             None => self.record(measured, Outcome::Failed(FailReason::NoServer)),
             Some(server_id) => {
@@ -349,25 +350,23 @@ mod tests {
 
     fn spec(rate: f64, servers: u32, queue_limit: Option<u32>) -> RunSpec {
         RunSpec {
-            duration: SimDuration::from_secs(200),
             warmup: SimDuration::from_secs(10),
-            sample_interval: Some(SimDuration::from_secs(1)),
-            workload: WorkloadSpec::Generated(GeneratedWorkload {
-                rate: RateSchedule::constant(rate),
-                arrivals: ArrivalPattern::Poisson,
-                service: ServiceDist::Exponential {
-                    mean: SimDuration::from_millis(10),
-                },
-                clients: 100,
-            }),
-            servers: vec![ServerGroupSpec {
-                queue_limit,
-                ..ServerGroupSpec::new("web", servers)
-            }],
-            balancer: BalancerSpec {
-                algorithm: Algorithm::RoundRobin,
-                virtual_nodes: 160,
-            },
+            ..RunSpec::new(
+                SimDuration::from_secs(200),
+                WorkloadSpec::Generated(GeneratedWorkload {
+                    rate: RateSchedule::constant(rate),
+                    arrivals: ArrivalPattern::Poisson,
+                    service: ServiceDist::Exponential {
+                        mean: SimDuration::from_millis(10),
+                    },
+                    clients: 100,
+                }),
+                vec![ServerGroupSpec {
+                    queue_limit,
+                    ..ServerGroupSpec::new("web", servers)
+                }],
+                BalancerSpec::new(Algorithm::RoundRobin),
+            )
         }
     }
 

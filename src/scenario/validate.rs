@@ -567,12 +567,9 @@ impl Checker<'_> {
         let algorithm = balancer.as_ref().map(|b| b.algorithm);
         let servers = self.servers(raw.servers.as_ref(), algorithm);
         Some(RunSpec {
-            duration: duration?,
             warmup: warmup?,
             sample_interval: sample_interval?,
-            workload: workload?,
-            servers: servers?,
-            balancer: balancer?,
+            ..RunSpec::new(duration?, workload?, servers?, balancer?)
         })
     }
 
@@ -1644,11 +1641,9 @@ mod tests {
         assert_eq!(variant.label, "base");
         assert_eq!(
             variant.run,
-            RunSpec {
-                duration: SimDuration::from_secs(10),
-                warmup: SimDuration::ZERO,
-                sample_interval: Some(SimDuration::from_secs(1)),
-                workload: WorkloadSpec::Generated(GeneratedWorkload {
+            RunSpec::new(
+                SimDuration::from_secs(10),
+                WorkloadSpec::Generated(GeneratedWorkload {
                     rate: RateSchedule::constant(100.0),
                     arrivals: ArrivalPattern::Poisson,
                     service: ServiceDist::Exponential {
@@ -1656,7 +1651,7 @@ mod tests {
                     },
                     clients: 1000,
                 }),
-                servers: vec![ServerGroupSpec {
+                vec![ServerGroupSpec {
                     name: "server".to_string(),
                     count: 2,
                     workers: 1,
@@ -1665,11 +1660,8 @@ mod tests {
                     weight: 1,
                     zone: "a".to_string(),
                 }],
-                balancer: BalancerSpec {
-                    algorithm: Algorithm::RoundRobin,
-                    virtual_nodes: BalancerSpec::DEFAULT_VIRTUAL_NODES,
-                },
-            }
+                BalancerSpec::new(Algorithm::RoundRobin),
+            )
         );
     }
 

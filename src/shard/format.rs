@@ -509,7 +509,7 @@ impl<R: Read> Decoder<R> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::balancer::ServerId;
+    use crate::id::ServerId;
     use crate::engine::SimTime;
     use crate::stats::Percentiles;
 

@@ -8,7 +8,7 @@
 //! buffers have grown to their working size.
 
 use super::spill_vec::{SpillVec, Spillable};
-use crate::balancer::ServerId;
+use crate::id::ServerId;
 use crate::engine::{SimDuration, SimTime};
 
 /// One row of timeseries.csv.

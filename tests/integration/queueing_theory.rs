@@ -30,24 +30,23 @@ fn model(
     seconds: u64,
 ) -> RunSpec {
     RunSpec {
-        duration: SimDuration::from_secs(seconds),
         // Long against the relaxation time of every model below (under 2 s).
         warmup: SimDuration::from_secs(seconds / 20),
         sample_interval: None,
-        workload: WorkloadSpec::Generated(GeneratedWorkload {
-            rate: RateSchedule::constant(rate),
-            arrivals: ArrivalPattern::Poisson,
-            service,
-            clients: 10_000,
-        }),
-        servers: vec![ServerGroupSpec {
-            workers,
-            ..ServerGroupSpec::new("server", servers)
-        }],
-        balancer: BalancerSpec {
-            algorithm,
-            virtual_nodes: 160,
-        },
+        ..RunSpec::new(
+            SimDuration::from_secs(seconds),
+            WorkloadSpec::Generated(GeneratedWorkload {
+                rate: RateSchedule::constant(rate),
+                arrivals: ArrivalPattern::Poisson,
+                service,
+                clients: 10_000,
+            }),
+            vec![ServerGroupSpec {
+                workers,
+                ..ServerGroupSpec::new("server", servers)
+            }],
+            BalancerSpec::new(algorithm),
+        )
     }
 }
 

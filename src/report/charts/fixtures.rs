@@ -143,22 +143,20 @@ fn fixture(name: &str, keys: &[&str], mut variants: Vec<Variant>, replications: 
 
 fn spec(algorithm: Algorithm, rate: f64, servers: u32, seconds: u64) -> RunSpec {
     RunSpec {
-        duration: SimDuration::from_secs(seconds),
         warmup: SimDuration::from_secs(seconds / 10),
-        sample_interval: Some(SimDuration::from_secs(1)),
-        workload: WorkloadSpec::Generated(GeneratedWorkload {
-            rate: RateSchedule::constant(rate),
-            arrivals: ArrivalPattern::Poisson,
-            service: ServiceDist::Exponential {
-                mean: SimDuration::from_millis(10),
-            },
-            clients: 100,
-        }),
-        servers: vec![ServerGroupSpec::new("web", servers)],
-        balancer: BalancerSpec {
-            algorithm,
-            virtual_nodes: BalancerSpec::DEFAULT_VIRTUAL_NODES,
-        },
+        ..RunSpec::new(
+            SimDuration::from_secs(seconds),
+            WorkloadSpec::Generated(GeneratedWorkload {
+                rate: RateSchedule::constant(rate),
+                arrivals: ArrivalPattern::Poisson,
+                service: ServiceDist::Exponential {
+                    mean: SimDuration::from_millis(10),
+                },
+                clients: 100,
+            }),
+            vec![ServerGroupSpec::new("web", servers)],
+            BalancerSpec::new(algorithm),
+        )
     }
 }
 

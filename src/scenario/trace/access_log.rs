@@ -92,7 +92,7 @@ pub fn parse_line(text: &str, line: usize) -> Result<Record, LineProblem> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::balancer::ClientAddr;
+    use crate::id::ClientAddr;
 
     const LINE: &str = "127.0.0.1 - - [10/Oct/2000:13:55:36 -0700] \"GET / HTTP/1.0\" 200 2326 \
                         \"-\" \"Mozilla/5.0 (X11; Linux)\" 0.042";

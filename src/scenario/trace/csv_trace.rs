@@ -255,7 +255,7 @@ fn split(line: &str) -> Result<Vec<Field<'_>>, (usize, String)> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::balancer::ClientAddr;
+    use crate::id::ClientAddr;
 
     fn fields(line: &str) -> Vec<(usize, String)> {
         split(line)

@@ -26,7 +26,7 @@ use std::fs::File;
 use std::io::{BufRead, BufReader, Read};
 use std::path::Path;
 
-use crate::balancer::ClientAddr;
+use crate::id::ClientAddr;
 use crate::engine::SimDuration;
 use crate::model::{Trace, TraceRequest};
 use csv_trace::CsvTrace;

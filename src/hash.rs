@@ -8,7 +8,7 @@
 //! it adds no collisions. Nothing depends on std's per-process randomized hasher: the same
 //! input hashes to the same value in every run, on every platform. Cost: O(length).
 
-use super::ClientAddr;
+use crate::id::ClientAddr;
 
 const FNV_OFFSET_BASIS: u64 = 0xcbf2_9ce4_8422_2325;
 const FNV_PRIME: u64 = 0x0000_0100_0000_01b3;
