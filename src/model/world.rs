@@ -327,6 +327,7 @@ impl<'a> World<'a> {
             servers,
             series,
             intervals,
+            events: Vec::new(),
         }
     }
 }

@@ -464,6 +464,7 @@ impl<R: Read> Decoder<R> {
             servers,
             series,
             intervals,
+            events: Vec::new(),
         })
     }
 
@@ -585,6 +586,7 @@ mod tests {
                 .collect(),
             series,
             intervals,
+            events: Vec::new(),
         }
     }
 

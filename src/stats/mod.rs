@@ -4,6 +4,7 @@
 //! per-interval buffers reused from one interval to the next); everything else (means,
 //! percentiles, confidence intervals) is derived once the run is over.
 
+mod cluster_event;
 mod confidence;
 mod counts;
 mod latency;
@@ -11,6 +12,7 @@ mod run_result;
 mod series;
 mod spill_vec;
 
+pub use cluster_event::{ClusterEvent, STATE_NAMES};
 pub use confidence::{ConfidenceInterval, confidence_interval};
 pub use counts::Counts;
 pub use latency::{LatencyParts, LatencyStats};

@@ -1,6 +1,6 @@
 //! Everything one run measured, handed from the model to the report.
 
-use super::{Counts, IntervalLatency, LatencyStats, SeriesRow, SpillVec};
+use super::{ClusterEvent, Counts, IntervalLatency, LatencyStats, SeriesRow, SpillVec};
 use crate::engine::SimDuration;
 
 /// The outcome of one (scenario, variant, replication).
@@ -22,6 +22,8 @@ pub struct RunResult {
     pub series: SpillVec<SeriesRow>,
     /// All servers together, per interval.
     pub intervals: SpillVec<IntervalLatency>,
+    /// Every change of a server's state, in time order.
+    pub events: Vec<ClusterEvent>,
 }
 
 impl RunResult {
