@@ -8,8 +8,8 @@
 //! buffers have grown to their working size.
 
 use super::spill_vec::{SpillVec, Spillable};
-use crate::id::ServerId;
 use crate::engine::{SimDuration, SimTime};
+use crate::id::ServerId;
 
 /// One row of timeseries.csv.
 #[derive(Copy, Clone, Debug, PartialEq)]
@@ -60,6 +60,13 @@ impl SeriesRecorder {
             all: Vec::new(),
             rows: SpillVec::default(),
             intervals: SpillVec::default(),
+        }
+    }
+
+    /// Server `server` joined the cluster: it gets a window of its own.
+    pub fn add_server(&mut self, server: ServerId) {
+        if self.windows.len() <= server.index() {
+            self.windows.resize_with(server.index() + 1, Vec::new);
         }
     }
 
