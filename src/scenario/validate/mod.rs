@@ -8,6 +8,9 @@
 //!
 //! Messages read `expected <what>, found <value>`, plus `; did you mean "x"?` for names.
 
+mod tiers;
+mod timeline;
+
 use std::collections::BTreeSet;
 use std::path::Path;
 
@@ -25,7 +28,7 @@ use super::suggest;
 use super::sweep::Sweep;
 use super::trace::{FORMATS, TraceFormat};
 use super::{Expectation, Scenario, ScenarioError, ScenarioErrors, Variant, error::line_col};
-use crate::balancer::{Algorithm, BalancerSpec};
+use crate::balancer::{Algorithm, BalancerSpec, Spread};
 use crate::engine::{SimDuration, SimTime};
 use crate::model::{
     ArrivalPattern, GeneratedWorkload, RateSchedule, RunSpec, ServerGroupSpec, ServiceDist,
@@ -41,6 +44,9 @@ pub const MAX_SERVERS: u64 = 1_000_000;
 
 /// The most points per server on the consistent-hash ring (memory grows with it).
 pub const MAX_VIRTUAL_NODES: i128 = 10_000;
+
+/// The most balancer instances: a request records its instance in a byte.
+pub const MAX_BALANCER_INSTANCES: i128 = 255;
 
 /// The names `workload.arrivals` accepts.
 const ARRIVALS: &[&str] = &["poisson", "constant"];
@@ -190,6 +196,8 @@ struct Need<'a> {
     takes: &'a [&'a str],
     /// The service table, where a missing parameter is reported.
     offset: usize,
+    /// Key path of the distribution's table (`workload.service`).
+    path: &'a str,
 }
 
 /// What a number must be.
@@ -566,9 +574,13 @@ impl Checker<'_> {
         let balancer = self.balancer(raw.balancer.as_ref());
         let algorithm = balancer.as_ref().map(|b| b.algorithm);
         let servers = self.servers(raw.servers.as_ref(), algorithm);
+        let tiers = self.tiers(raw.tiers.as_ref());
+        let timeline = self.timeline(raw.timeline.as_ref(), servers.as_deref(), duration);
         Some(RunSpec {
             warmup: warmup?,
             sample_interval: sample_interval?,
+            tiers: tiers?,
+            timeline: timeline?,
             ..RunSpec::new(duration?, workload?, servers?, balancer?)
         })
     }
@@ -854,13 +866,18 @@ impl Checker<'_> {
     }
 
     fn service(&mut self, service: &Spanned<RawService>) -> Option<ServiceDist> {
+        self.service_at(service, "workload.service")
+    }
+
+    /// A service-time distribution at key path `path`.
+    fn service_at(&mut self, service: &Spanned<RawService>, path: &str) -> Option<ServiceDist> {
         let raw = service.get_ref();
         let table_offset = service.span().start;
         let names: Vec<&str> = DISTRIBUTIONS.iter().map(|(name, _)| *name).collect();
         let Some(dist) = &raw.dist else {
             self.error(
                 table_offset,
-                "workload.service.dist",
+                &format!("{path}.dist"),
                 format!("missing: {}", suggest::expected_one_of("", &names)),
             );
             return None;
@@ -869,7 +886,7 @@ impl Checker<'_> {
         else {
             self.error(
                 dist.span().start,
-                "workload.service.dist",
+                &format!("{path}.dist"),
                 format!(
                     "unknown distribution {:?}, {}",
                     dist.get_ref(),
@@ -894,7 +911,7 @@ impl Checker<'_> {
             {
                 self.error(
                     offset,
-                    &format!("workload.service.{parameter}"),
+                    &format!("{path}.{parameter}"),
                     format!(
                         "{dist_name:?} takes no {parameter}: it takes {}",
                         takes.join(" and ")
@@ -908,6 +925,7 @@ impl Checker<'_> {
             dist: dist_name,
             takes,
             offset: table_offset,
+            path,
         };
         let dist = match dist_name {
             "constant" => self
@@ -919,15 +937,15 @@ impl Checker<'_> {
             "uniform" => {
                 let min = self
                     .required(&need, raw.min.as_ref(), "min")
-                    .and_then(|m| self.duration(m, "workload.service.min"));
+                    .and_then(|m| self.duration(m, &format!("{path}.min")));
                 let max = self
                     .required(&need, raw.max.as_ref(), "max")
-                    .and_then(|m| self.positive_duration(m, "workload.service.max"));
+                    .and_then(|m| self.positive_duration(m, &format!("{path}.max")));
                 match (min, max, &raw.min, &raw.max) {
                     (Some(min), Some(max), Some(min_text), Some(max_text)) if min > max => {
                         self.error(
                             min_text.span().start,
-                            "workload.service.min",
+                            &format!("{path}.min"),
                             format!(
                                 "expected min at most max ({:?}), found {:?}",
                                 max_text.get_ref().0,
@@ -944,7 +962,7 @@ impl Checker<'_> {
                 let mean = self.mean(&need, raw);
                 let cv = self
                     .required(&need, raw.cv.as_ref(), "cv")
-                    .and_then(|c| self.number(c, "workload.service.cv", Bound::Variation));
+                    .and_then(|c| self.number(c, &format!("{path}.cv"), Bound::Variation));
                 mean.zip(cv)
                     .map(|(mean, cv)| ServiceDist::LogNormal { mean, cv })
             }
@@ -952,7 +970,7 @@ impl Checker<'_> {
                 let mean = self.mean(&need, raw);
                 let shape = self
                     .required(&need, raw.shape.as_ref(), "shape")
-                    .and_then(|s| self.number(s, "workload.service.shape", Bound::GreaterThanOne));
+                    .and_then(|s| self.number(s, &format!("{path}.shape"), Bound::GreaterThanOne));
                 mean.zip(shape)
                     .map(|(mean, shape)| ServiceDist::Pareto { mean, shape })
             }
@@ -970,7 +988,7 @@ impl Checker<'_> {
         if value.is_none() {
             self.error(
                 need.offset,
-                &format!("workload.service.{name}"),
+                &format!("{}.{name}", need.path),
                 format!(
                     "missing: {:?} needs {}",
                     need.dist,
@@ -983,7 +1001,7 @@ impl Checker<'_> {
 
     fn mean(&mut self, need: &Need<'_>, raw: &RawService) -> Option<SimDuration> {
         self.required(need, raw.mean.as_ref(), "mean")
-            .and_then(|m| self.positive_duration(m, "workload.service.mean"))
+            .and_then(|m| self.positive_duration(m, &format!("{}.mean", need.path)))
     }
 
     fn servers(
@@ -1073,29 +1091,7 @@ impl Checker<'_> {
         let workers = self.count(raw.workers.as_ref(), &format!("{path}.workers"), 1);
         let queue_limit = match &raw.queue {
             None => Some(None),
-            Some(queue) => match queue.get_ref() {
-                RawQueue::Named(name) if name == "unbounded" => Some(None),
-                RawQueue::Named(name) => {
-                    self.error(
-                        queue.span().start,
-                        &format!("{path}.queue"),
-                        format!(
-                            "expected \"unbounded\" or a non-negative integer, found {name:?}{}",
-                            suggest::did_you_mean(name, ["unbounded"])
-                        ),
-                    );
-                    None
-                }
-                RawQueue::Limit(limit) => self
-                    .integer(
-                        &Spanned::new(queue.span(), Int(*limit)),
-                        &format!("{path}.queue"),
-                        0,
-                        i128::from(u32::MAX),
-                    )
-                    .and_then(|l| u32::try_from(l).ok())
-                    .map(Some),
-            },
+            Some(queue) => self.queue(queue, &format!("{path}.queue")),
         };
         let speed = match &raw.speed {
             None => Some(1.0),
@@ -1146,6 +1142,33 @@ impl Checker<'_> {
         })
     }
 
+    /// `queue`: `"unbounded"` (`Some(None)`) or a limit.
+    fn queue(&mut self, queue: &Spanned<RawQueue>, path: &str) -> Option<Option<u32>> {
+        match queue.get_ref() {
+            RawQueue::Named(name) if name == "unbounded" => Some(None),
+            RawQueue::Named(name) => {
+                self.error(
+                    queue.span().start,
+                    path,
+                    format!(
+                        "expected \"unbounded\" or a non-negative integer, found {name:?}{}",
+                        suggest::did_you_mean(name, ["unbounded"])
+                    ),
+                );
+                None
+            }
+            RawQueue::Limit(limit) => self
+                .integer(
+                    &Spanned::new(queue.span(), Int(*limit)),
+                    path,
+                    0,
+                    i128::from(u32::MAX),
+                )
+                .and_then(|l| u32::try_from(l).ok())
+                .map(Some),
+        }
+    }
+
     fn balancer(&mut self, balancer: Option<&Spanned<RawBalancer>>) -> Option<BalancerSpec> {
         let raw = balancer.map(Spanned::get_ref);
         let algorithm = match raw.and_then(|b| b.algorithm.as_ref()) {
@@ -1167,8 +1190,25 @@ impl Checker<'_> {
                 .integer(nodes, "balancer.virtual_nodes", 1, MAX_VIRTUAL_NODES)
                 .and_then(|n| u32::try_from(n).ok()),
         };
+        let instances = match raw.and_then(|b| b.instances.as_ref()) {
+            None => Some(1),
+            Some(instances) => self
+                .integer(instances, "balancer.instances", 1, MAX_BALANCER_INSTANCES)
+                .and_then(|n| u32::try_from(n).ok()),
+        };
+        let spread = match raw.and_then(|b| b.spread.as_ref()) {
+            None => Some(Spread::Random),
+            Some(spread) => {
+                let names = Spread::ALL.map(Spread::name);
+                self.choice(spread, "balancer.spread", "spread", &names, |name| {
+                    Spread::ALL.into_iter().find(|s| s.name() == name)
+                })
+            }
+        };
         Some(BalancerSpec {
             virtual_nodes: virtual_nodes?,
+            instances: instances?,
+            spread: spread?,
             ..BalancerSpec::new(algorithm?)
         })
     }
@@ -1598,7 +1638,10 @@ mod tests {
             }
             let stem = path.file_stem().unwrap_or_default().to_string_lossy();
             assert!(
-                BAD_FIXTURES.iter().any(|(name, _, _)| *name == stem),
+                BAD_FIXTURES
+                    .iter()
+                    .chain(super::timeline::tests::BAD)
+                    .any(|(name, _, _)| *name == stem),
                 "{stem} is not in BAD_FIXTURES"
             );
         }
