@@ -5,7 +5,8 @@ use crate::engine::{Prioritized, TimerId};
 
 #[derive(Copy, Clone, Debug)]
 pub enum Event {
-    /// The next request arrives.
+    /// The next request arrives. The world holds the one pending arrival beside the queue
+    /// and hands it out in this order.
     Arrival,
     /// A station (its server, or a tier it called) finished its part of a request.
     Done(RequestId),

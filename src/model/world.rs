@@ -79,6 +79,11 @@ struct World<'a, O: Observer> {
     now: SimTime,
     end: SimTime,
     events: EventQueue<Event>,
+    /// When the next request arrives. There is always exactly one arrival pending, so it
+    /// waits here beside the queue rather than in it: that halves the heap's work per
+    /// request, which was a fifth of a run's time. It is handled after every event of its
+    /// instant, as its priority in [`Event`] says.
+    next_arrival: Option<SimTime>,
     timers: Timers,
     traffic: Traffic<'a>,
     frontend: Frontend,
@@ -123,6 +128,7 @@ impl<'a, O: Observer> World<'a, O> {
             now: SimTime::ZERO,
             end,
             events: EventQueue::with_capacity(n + 4),
+            next_arrival: None,
             timers: Timers::default(),
             traffic: Traffic::new(&spec.workload, seed, end),
             frontend,
@@ -159,7 +165,7 @@ impl<'a, O: Observer> World<'a, O> {
 
         let mut reported = SimTime::ZERO;
         let mut until_report = EVENTS_PER_PROGRESS_REPORT;
-        while let Some((now, event)) = self.events.pop() {
+        while let Some((now, event)) = self.next_event() {
             self.now = now;
             until_report -= 1;
             if until_report == 0 {
@@ -197,6 +203,18 @@ impl<'a, O: Observer> World<'a, O> {
             self.spec,
             requests.live().copied(),
         ))
+    }
+
+    /// The next event: the pending arrival if it comes strictly before everything in the
+    /// queue (at the same instant every other event comes first), else the queue's first.
+    fn next_event(&mut self) -> Option<(SimTime, Event)> {
+        if let Some(arrival) = self.next_arrival
+            && self.events.next_time().is_none_or(|next| arrival < next)
+        {
+            self.next_arrival = None;
+            return Some((arrival, Event::Arrival));
+        }
+        self.events.pop()
     }
 
     /// Arms a timer (periodic when `period` is given) and schedules its first firing.
@@ -244,7 +262,7 @@ impl<'a, O: Observer> World<'a, O> {
                 client: arrival.client,
                 session: arrival.session,
             });
-            self.events.schedule(time, Event::Arrival);
+            self.next_arrival = Some(time);
         }
     }
 
