@@ -2,7 +2,7 @@
 
 use toml::Spanned;
 
-use super::Checker;
+use super::checker::Checker;
 use crate::model::TierSpec;
 use crate::scenario::raw::RawTier;
 

@@ -8,7 +8,8 @@
 
 use toml::Spanned;
 
-use super::{Bound, Checker};
+use super::checker::Checker;
+use super::values::Bound;
 use crate::engine::{SimDuration, SimTime};
 use crate::model::{Change, ServerGroupSpec, TimelineAction};
 use crate::scenario::raw::RawAction;
