@@ -43,12 +43,23 @@ pub struct IntervalLatency {
 }
 
 /// Collects the time series of one run.
+///
+/// A completion is one append to a single buffer of the interval, in completion order:
+/// sequential memory, whatever the number of servers (a buffer per server cost a cache
+/// miss or two per request with thousands of servers). When the interval closes, the
+/// buffer is grouped by server with one counting sort into `by_server`, each server's
+/// slice gives its row, and the whole gives the interval's percentiles.
 #[derive(Debug)]
 pub struct SeriesRecorder {
-    /// Latencies (ns) completed in the current interval, per server.
-    windows: Vec<Vec<u64>>,
-    /// Latencies (ns) completed in the current interval, all servers.
-    all: Vec<u64>,
+    /// `(server, latency ns)` of the current interval's completions.
+    completed: Vec<(u32, u64)>,
+    /// The latencies of `completed`, grouped by server (in server order) once the interval
+    /// closes.
+    by_server: Vec<u64>,
+    /// Per server: where its latencies start in `by_server` (one more entry than servers).
+    starts: Vec<u32>,
+    /// Whether `by_server` holds the current interval's grouping.
+    grouped: bool,
     rows: SpillVec<SeriesRow>,
     intervals: SpillVec<IntervalLatency>,
 }
@@ -56,24 +67,50 @@ pub struct SeriesRecorder {
 impl SeriesRecorder {
     pub fn new(servers: usize) -> Self {
         SeriesRecorder {
-            windows: vec![Vec::new(); servers],
-            all: Vec::new(),
+            completed: Vec::new(),
+            by_server: Vec::new(),
+            starts: vec![0; servers + 1],
+            grouped: false,
             rows: SpillVec::default(),
             intervals: SpillVec::default(),
         }
     }
 
-    /// Server `server` joined the cluster: it gets a window of its own.
+    /// Server `server` joined the cluster: it gets a slot of its own.
     pub fn add_server(&mut self, server: ServerId) {
-        if self.windows.len() <= server.index() {
-            self.windows.resize_with(server.index() + 1, Vec::new);
+        if self.starts.len() <= server.index() + 1 {
+            self.starts.resize(server.index() + 2, 0);
         }
     }
 
     /// A request completed on `server` after `latency` (arrival to completion).
     pub fn record_completion(&mut self, server: ServerId, latency: SimDuration) {
-        self.windows[server.index()].push(latency.as_nanos());
-        self.all.push(latency.as_nanos());
+        self.completed.push((server.0, latency.as_nanos()));
+    }
+
+    /// Groups the interval's latencies by server, stably (a counting sort).
+    fn group(&mut self) {
+        let servers = self.starts.len() - 1;
+        self.starts.fill(0);
+        for &(server, _) in &self.completed {
+            self.starts[server as usize + 1] += 1;
+        }
+        for i in 0..servers {
+            self.starts[i + 1] += self.starts[i];
+        }
+        self.by_server.clear();
+        self.by_server.resize(self.completed.len(), 0);
+        // `starts[s]` serves as the next free place of server s, then is restored.
+        for &(server, latency) in &self.completed {
+            let next = &mut self.starts[server as usize];
+            self.by_server[*next as usize] = latency;
+            *next += 1;
+        }
+        for i in (1..=servers).rev() {
+            self.starts[i] = self.starts[i - 1];
+        }
+        self.starts[0] = 0;
+        self.grouped = true;
     }
 
     /// Closes `server`'s row for the interval ending at `time`.
@@ -85,10 +122,13 @@ impl SeriesRecorder {
         busy_workers: u32,
         utilization: f64,
     ) {
-        let window = &mut self.windows[server.index()];
+        if !self.grouped {
+            self.group();
+        }
+        let range = self.starts[server.index()] as usize..self.starts[server.index() + 1] as usize;
+        let window = &mut self.by_server[range];
         let completions = window.len() as u32;
         let latency_ms = percentiles(window);
-        window.clear();
         self.rows.push(SeriesRow {
             time,
             server,
@@ -103,9 +143,15 @@ impl SeriesRecorder {
     /// Closes the all-servers summary of the interval ending at `time`; call after the
     /// interval's server rows.
     pub fn close_interval(&mut self, time: SimTime) {
-        let completions = self.all.len() as u32;
-        let latency_ms = percentiles(&mut self.all);
-        self.all.clear();
+        let completions = self.completed.len() as u32;
+        let latency_ms = if self.grouped {
+            percentiles(&mut self.by_server)
+        } else {
+            let mut all: Vec<u64> = self.completed.iter().map(|&(_, ns)| ns).collect();
+            percentiles(&mut all)
+        };
+        self.completed.clear();
+        self.grouped = false;
         self.intervals.push(IntervalLatency {
             time,
             completions,
