@@ -20,6 +20,10 @@ pub enum FailReason {
     ServerRemoved,
     /// A tier it called had no room in its queue.
     TierRejected,
+    /// Its server crashed while the request was queued or in service there.
+    Crash,
+    /// It was sent to a server that was down or still booting: the connection was refused.
+    ServerDown,
 }
 
 impl FailReason {
@@ -29,6 +33,8 @@ impl FailReason {
             FailReason::NoServer => "no-server",
             FailReason::ServerRemoved => "server-removed",
             FailReason::TierRejected => "tier-rejected",
+            FailReason::Crash => "crash",
+            FailReason::ServerDown => "server-down",
         }
     }
 }

@@ -97,6 +97,9 @@ pub struct RawServer {
     pub speed: Option<Spanned<Number>>,
     pub weight: Option<Spanned<Int>>,
     pub zone: Option<Spanned<String>>,
+    pub boot: Option<Spanned<DurationText>>,
+    pub mtbf: Option<Spanned<DurationText>>,
+    pub mttr: Option<Spanned<DurationText>>,
 }
 
 /// `[balancer]`. `virtual_nodes` only changes `consistent-hash`; it is accepted with other
@@ -131,6 +134,8 @@ pub struct RawAction {
     pub group: Option<Spanned<String>>,
     pub count: Option<Spanned<Int>>,
     pub speed: Option<Spanned<Number>>,
+    pub zone: Option<Spanned<String>>,
+    pub downtime: Option<Spanned<DurationText>>,
 }
 
 /// One `[[expect]]` bound.
@@ -271,6 +276,9 @@ pub const SERVER_KEYS: &[Key] = &[
     value("speed"),
     value("weight"),
     value("zone"),
+    value("boot"),
+    value("mtbf"),
+    value("mttr"),
 ];
 
 /// `[balancer]` keys.
@@ -301,6 +309,8 @@ pub const TIMELINE_KEYS: &[Key] = &[
     value("group"),
     value("count"),
     value("speed"),
+    value("zone"),
+    value("downtime"),
 ];
 
 /// Top-level keys, in the order of [`RawScenario`]'s fields.
@@ -912,7 +922,7 @@ mod tests {
         assert_eq!(
             reading.errors[3].message,
             "unknown key \"wokers\", expected one of \"name\", \"count\", \"workers\", \
-             \"queue\", \"speed\", \"weight\", \"zone\"; did you mean \"workers\"?"
+             \"queue\", \"speed\", \"weight\", \"zone\", \"boot\", \"mtbf\", \"mttr\"; did you mean \"workers\"?"
         );
         assert_eq!(reading.errors[2].offset, source.find("1.5").unwrap());
         assert!(reading.raw.is_some());
