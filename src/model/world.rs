@@ -17,7 +17,7 @@ use super::streams;
 use crate::balancer::{Backend, Balancer};
 use crate::id::{ClientAddr, RequestKey, ServerId};
 use crate::engine::{EventQueue, SimDuration, SimRng, SimTime, stream};
-use crate::stats::{Counts, LatencyStats, RunResult, SeriesRecorder, ServerSummary};
+use crate::stats::{Counts, Figures, LatencyStats, RunResult, SeriesRecorder, ServerSummary};
 
 /// Simulates `spec` with `seed` and returns what it measured.
 pub fn simulate(spec: &RunSpec, seed: u64) -> RunResult {
@@ -328,6 +328,7 @@ impl<'a> World<'a> {
             series,
             intervals,
             events: Vec::new(),
+            figures: Figures::default(),
         }
     }
 }
