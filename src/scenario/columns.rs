@@ -163,6 +163,30 @@ mod tests {
         }
     }
 
+    fn scenario_expecting(metric: &str) -> Result<crate::scenario::Scenario, String> {
+        let text = format!(
+            "duration = \"20s\"\n\
+             [workload]\nrate = 150\nservice = {{ dist = \"exponential\", mean = \"10ms\" }}\n\
+             [[servers]]\ncount = 2\n\
+             [[expect]]\nmetric = \"{metric}\"\nmax = 1\n"
+        );
+        crate::scenario::Scenario::from_source(&text, std::path::Path::new("x.toml"))
+            .map_err(|errors| errors.to_string())
+    }
+
+    #[test]
+    fn every_numeric_column_can_be_expected_and_a_typo_gets_the_nearest_name() {
+        for name in SUMMARY_METRICS.iter().filter(|c| !TEXT_COLUMNS.contains(c)) {
+            let scenario = scenario_expecting(name).unwrap();
+            assert_eq!(scenario.expectations[0].metric, *name);
+        }
+        let error = scenario_expecting("load_vc").unwrap_err();
+        assert!(error.contains("unknown metric \"load_vc\""), "{error}");
+        assert!(error.contains("\"load_cv\""), "{error}");
+        let error = scenario_expecting("variant").unwrap_err();
+        assert!(error.contains("holds text"), "{error}");
+    }
+
     #[test]
     fn text_columns_identify_the_run() {
         assert!(TEXT_COLUMNS.iter().all(|c| IDENTITY_COLUMNS.contains(c)));
