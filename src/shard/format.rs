@@ -41,15 +41,15 @@
 //!   measured       u64       nanoseconds
 //!   counts         u64 × 5   arrived, completed, rejected, failed, in_flight
 //!   utilization    f64
+//!   figures        u32 count, then per figure in FIGURES order: name str, opt<f64>
 //!   servers        u32 count, then per server: name str, group str, zone str,
 //!                  completions u64, utilization f64
+//!   events         u32 count, then per event: time u64 ns, server str, from str, to str,
+//!                  reason str (states among STATE_NAMES, reasons among REASON_NAMES)
 //!   latency, wait  each: sum u128 ns, max u64 ns, u64 bucket count,
 //!                  then (value u64 ns, count u64) per non-empty histogram bucket
 //!   series         u32 record size (SeriesRow::BYTES), u64 count, records
 //!   intervals      u32 record size (IntervalLatency::BYTES), u64 count, records
-//!   events         u32 count, then per event: time u64 ns, server str, from str, to str,
-//!                  reason str (states among STATE_NAMES, reasons among REASON_NAMES)
-//!   figures        u32 count, then per figure in FIGURES order: name str, opt<f64>
 //! checksum         u64       FNV-1a 64 of every byte above; the file ends here
 //! ```
 
@@ -229,6 +229,7 @@ impl Encoder<'_> {
             self.u64(count)?;
         }
         self.f64(run.utilization)?;
+        self.figures(&run.figures)?;
         self.u32(length(run.servers.len())?)?;
         for server in &run.servers {
             self.str(&server.name)?;
@@ -237,10 +238,6 @@ impl Encoder<'_> {
             self.u64(server.completions)?;
             self.f64(server.utilization)?;
         }
-        self.latency(&run.latency)?;
-        self.latency(&run.wait)?;
-        self.records(&run.series)?;
-        self.records(&run.intervals)?;
         self.u32(length(run.events.len())?)?;
         for event in &run.events {
             self.u64(event.time.as_nanos())?;
@@ -249,7 +246,10 @@ impl Encoder<'_> {
             self.str(event.to)?;
             self.str(event.reason)?;
         }
-        self.figures(&run.figures)
+        self.latency(&run.latency)?;
+        self.latency(&run.wait)?;
+        self.records(&run.series)?;
+        self.records(&run.intervals)
     }
 
     fn figures(&mut self, figures: &Figures) -> io::Result<()> {
@@ -458,6 +458,7 @@ impl<R: Read> Decoder<R> {
             in_flight: self.u64()?,
         };
         let utilization = self.f64()?;
+        let figures = self.figures()?;
         let mut servers = Vec::new();
         for _ in 0..self.u32()? {
             servers.push(ServerSummary {
@@ -466,6 +467,16 @@ impl<R: Read> Decoder<R> {
                 zone: self.str()?,
                 completions: self.u64()?,
                 utilization: self.f64()?,
+            });
+        }
+        let mut events = Vec::new();
+        for _ in 0..self.u32()? {
+            events.push(ClusterEvent {
+                time: SimTime::from_nanos(self.u64()?),
+                server: self.str()?,
+                from: self.name(STATE_NAMES, "server state")?,
+                to: self.name(STATE_NAMES, "server state")?,
+                reason: self.name(REASON_NAMES, "reason for a change")?,
             });
         }
         let latency = self.latency()?;
@@ -482,17 +493,6 @@ impl<R: Read> Decoder<R> {
             }
         })?;
         let intervals = self.records(|_: &IntervalLatency| Ok(()))?;
-        let mut events = Vec::new();
-        for _ in 0..self.u32()? {
-            events.push(ClusterEvent {
-                time: SimTime::from_nanos(self.u64()?),
-                server: self.str()?,
-                from: self.name(STATE_NAMES, "server state")?,
-                to: self.name(STATE_NAMES, "server state")?,
-                reason: self.name(REASON_NAMES, "reason for a change")?,
-            });
-        }
-        let figures = self.figures()?;
         Ok(RunResult {
             seed,
             measured,
@@ -780,7 +780,10 @@ mod tests {
     #[test]
     fn figures_of_another_lbsim_are_refused() {
         let bytes = encode(&[(0, run(0))]);
-        let body = &bytes[..bytes.len() - 8];
+        // The first task follows the header and the task count; its figures follow its
+        // index, seed, measured time, five counts and utilization.
+        let task = encode(&[]).len() - 8;
+        let at = task + 8 * 9;
         let mut ours = Vec::new();
         Encoder {
             out: &mut ours,
@@ -788,8 +791,8 @@ mod tests {
         }
         .figures(&figures())
         .unwrap();
-        assert!(body.ends_with(&ours));
-        let mut foreign = body[..body.len() - ours.len()].to_vec();
+        assert!(bytes[at..].starts_with(&ours));
+        let mut foreign = bytes[..at].to_vec();
         let mut encoder = Encoder {
             out: &mut foreign,
             hash: Fnv::new(),
@@ -797,6 +800,7 @@ mod tests {
         encoder.u32(1).unwrap();
         encoder.str("bogus_figure").unwrap();
         encoder.option::<8>(None).unwrap();
+        foreign.extend_from_slice(&bytes[at + ours.len()..bytes.len() - 8]);
         let mut hash = Fnv::new();
         hash.update(&foreign);
         foreign.extend(hash.0.to_le_bytes());
