@@ -9,7 +9,11 @@
 //! in a fixed array indexed by the key: no map, no allocation, no iteration order to keep.
 
 /// A figure a run may report. Declared with its name and kind in [`FIGURES`], at the
-/// variant's own position.
+/// variant's own position; the model reports it through [`RunResult::figures`]
+/// with [`Figures::set`] or [`Figures::add`]. None yet: the first arrive with the model's
+/// membership changes and failure reasons.
+///
+/// [`RunResult::figures`]: super::RunResult::figures
 #[derive(Copy, Clone, Debug, PartialEq, Eq)]
 pub enum Figure {}
 
