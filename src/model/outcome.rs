@@ -2,6 +2,8 @@
 //! (arrived = completed + rejected + failed + in flight) holds by construction; the enum
 //! grows as the model does (timeouts, crashes, ...).
 
+use crate::stats::Figure;
+
 #[derive(Copy, Clone, Debug, PartialEq, Eq)]
 pub enum Outcome {
     /// Served and answered.
@@ -27,6 +29,17 @@ pub enum FailReason {
 }
 
 impl FailReason {
+    /// The summary column that counts failures for this reason.
+    pub fn figure(self) -> Figure {
+        match self {
+            FailReason::NoServer => Figure::FailedNoServer,
+            FailReason::ServerRemoved => Figure::FailedServerRemoved,
+            FailReason::TierRejected => Figure::FailedTierRejected,
+            FailReason::Crash => Figure::FailedCrash,
+            FailReason::ServerDown => Figure::FailedServerDown,
+        }
+    }
+
     /// The kebab-case name the trace view and the outputs use.
     pub fn name(self) -> &'static str {
         match self {

@@ -102,6 +102,7 @@ fn scenario_section(
         "variants.csv",
         "servers.csv",
         "timeseries.csv",
+        "events.csv",
     ]
     .map(|file| format!("<a href=\"{name}/{file}\">{file}</a>"));
     let _ = write!(out, " {}", files.join(" · "));

@@ -3,6 +3,7 @@
 
 mod charts;
 mod comparison;
+mod events_csv;
 mod font;
 mod html;
 mod markdown;
@@ -83,6 +84,7 @@ fn write_tables(dir: &Path, results: &ScenarioResults<'_>) -> io::Result<()> {
             variants_csv::render(results.scenario, &rows),
         ),
         ("servers.csv", servers_csv::render(results)),
+        ("events.csv", events_csv::render(results)),
     ];
     for (name, bytes) in files {
         writer::write_atomically(&dir.join(name), &bytes)?;

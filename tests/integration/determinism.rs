@@ -47,6 +47,7 @@ fn one_job_and_two_jobs_give_identical_bytes() {
         "timeseries.csv",
         "variants.csv",
         "servers.csv",
+        "events.csv",
         "latency-cdf.svg",
         "latency-cdf.png",
     ] {

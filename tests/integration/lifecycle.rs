@@ -10,7 +10,7 @@ use lbsim::model::{
     RequestId, RunSpec, ServerGroupSpec, ServerState, ServiceDist, TierSpec, TimelineAction,
     WorkloadSpec, simulate, simulate_observed,
 };
-use lbsim::stats::RunResult;
+use lbsim::stats::{Figure, RunResult};
 use proptest::prelude::*;
 
 /// How a request ended, as the observer saw it.
@@ -259,6 +259,8 @@ fn an_abrupt_removal_fails_exactly_the_requests_it_held_and_drops_their_completi
     // A queue of hundreds had built up at 1.5 times capacity.
     assert!(held > 100, "{held}");
     assert_eq!(result.counts.failed, held);
+    let by_reason = result.figures.get(Figure::FailedServerRemoved);
+    assert_eq!(by_reason, Some(held as f64));
     let change = &recorder.state_changes[0];
     assert_eq!(
         (change.0, change.1.as_str(), change.3, change.4.as_str()),
@@ -385,7 +387,8 @@ fn a_hash_balancer_remaps_the_share_of_clients_its_algorithm_moves() {
         );
         run.timeline = vec![remove(5.0, "web-3", false)];
         simulate(&run, 1)
-            .remapped_share
+            .figures
+            .get(Figure::RemappedShare)
             .expect("a hashing algorithm")
     };
     let modulo = share(Algorithm::IpHash);
@@ -394,7 +397,8 @@ fn a_hash_balancer_remaps_the_share_of_clients_its_algorithm_moves() {
     assert!((0.05..=0.15).contains(&ring), "{ring}");
     let mut run = overloaded();
     run.timeline = vec![remove(5.0, "web-0", false)];
-    assert_eq!(simulate(&run, 1).remapped_share, None, "round robin");
+    let round_robin = simulate(&run, 1).figures.get(Figure::RemappedShare);
+    assert_eq!(round_robin, None);
 }
 
 /// Raw steps of a timeline, sorted by time: (time in ms, kind, which server).
