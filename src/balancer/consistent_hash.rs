@@ -26,10 +26,10 @@
 //! instant cost one rebuild. `virtual_nodes` of 0 counts as 1, so that every member owns
 //! a point.
 
-use crate::hash::{StableHasher, hash_addr};
 use super::{Backend, Balancer};
-use crate::id::{RequestKey, ServerId};
 use crate::engine::SimRng;
+use crate::hash::{StableHasher, hash_addr};
+use crate::id::{RequestKey, ServerId};
 
 pub struct ConsistentHash {
     virtual_nodes: u32,
@@ -169,8 +169,8 @@ fn position(hash: u64) -> u32 {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::id::ClientAddr;
     use crate::engine::stream;
+    use crate::id::ClientAddr;
 
     const N: u32 = 10;
     const CLIENTS: u32 = 10_000;
@@ -196,7 +196,8 @@ mod tests {
         (0..CLIENTS)
             .map(|i| {
                 let key = RequestKey {
-                    client: ClientAddr(0x0a00_0000 + i), session: None
+                    client: ClientAddr(0x0a00_0000 + i),
+                    session: None,
                 };
                 balancer.pick(&key, &mut rng).unwrap()
             })
@@ -307,7 +308,8 @@ mod tests {
         let mut rng = stream(1, 0, 0);
         for client in 0..1_000 {
             let key = RequestKey {
-                client: ClientAddr(client), session: None
+                client: ClientAddr(client),
+                session: None,
             };
             hinted.prefetch(&key);
             assert_eq!(hinted.pick(&key, &mut rng), plain.pick(&key, &mut rng));
@@ -349,7 +351,8 @@ mod tests {
         balancer.remove(ServerId(1));
         assert!(balancer.ring.is_empty());
         let key = RequestKey {
-            client: ClientAddr(1), session: None
+            client: ClientAddr(1),
+            session: None,
         };
         assert_eq!(balancer.pick(&key, &mut stream(1, 0, 0)), None);
     }

@@ -8,11 +8,11 @@
 //! is the stable FNV-1a + fmix64 of the address's four big-endian bytes (see `hash.rs`).
 //! Cost: O(1) per pick, join and leave.
 
-use crate::hash::hash_addr;
 use super::pool::Pool;
 use super::{Backend, Balancer};
-use crate::id::{RequestKey, ServerId};
 use crate::engine::SimRng;
+use crate::hash::hash_addr;
+use crate::id::{RequestKey, ServerId};
 
 pub struct IpHash {
     pool: Pool,
@@ -47,9 +47,9 @@ impl Balancer for IpHash {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::id::ClientAddr;
     use crate::balancer::testing::filled;
     use crate::engine::stream;
+    use crate::id::ClientAddr;
 
     fn balancer(servers: u32) -> IpHash {
         filled(IpHash::with_capacity(servers as usize), servers)
@@ -57,7 +57,8 @@ mod tests {
 
     fn key(i: u32) -> RequestKey {
         RequestKey {
-            client: ClientAddr(0x0a00_0000 + i), session: None
+            client: ClientAddr(0x0a00_0000 + i),
+            session: None,
         }
     }
 

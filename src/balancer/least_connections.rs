@@ -18,8 +18,8 @@
 //! case the next non-empty bucket is searched upward, O(highest connection count).
 
 use super::{Backend, Balancer};
-use crate::id::{RequestKey, ServerId};
 use crate::engine::{SimDuration, SimRng};
+use crate::id::{RequestKey, ServerId};
 
 const NIL: u32 = u32::MAX;
 

@@ -24,8 +24,8 @@
 
 use super::indexed_heap::IndexedHeap;
 use super::{Backend, Balancer};
-use crate::id::{RequestKey, ServerId};
 use crate::engine::{SimDuration, SimRng};
+use crate::id::{RequestKey, ServerId};
 
 /// Fractional bits of the fixed-point EWMA.
 const FRAC_BITS: u32 = 16;

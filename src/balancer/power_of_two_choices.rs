@@ -11,8 +11,8 @@ use rand::RngExt;
 
 use super::pool::Pool;
 use super::{Backend, Balancer};
-use crate::id::{RequestKey, ServerId};
 use crate::engine::{SimDuration, SimRng};
+use crate::id::{RequestKey, ServerId};
 
 pub struct PowerOfTwoChoices {
     pool: Pool,
@@ -87,11 +87,12 @@ impl Balancer for PowerOfTwoChoices {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::id::ClientAddr;
     use crate::engine::stream;
+    use crate::id::ClientAddr;
 
     const KEY: RequestKey = RequestKey {
-        client: ClientAddr(1), session: None
+        client: ClientAddr(1),
+        session: None,
     };
 
     fn balancer(loads: &[u32]) -> PowerOfTwoChoices {

@@ -7,8 +7,8 @@ use rand::RngExt;
 
 use super::pool::Pool;
 use super::{Backend, Balancer};
-use crate::id::{RequestKey, ServerId};
 use crate::engine::SimRng;
+use crate::id::{RequestKey, ServerId};
 
 pub struct Random {
     pool: Pool,

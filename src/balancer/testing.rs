@@ -1,12 +1,13 @@
 //! What the balancers' tests share: a request key, a backend, a filled pool, a pick.
 
 use super::{Backend, Balancer};
-use crate::id::{ClientAddr, RequestKey, ServerId};
 use crate::engine::stream;
+use crate::id::{ClientAddr, RequestKey, ServerId};
 
 /// A request from one fixed client.
 pub const KEY: RequestKey = RequestKey {
-    client: ClientAddr(1), session: None
+    client: ClientAddr(1),
+    session: None,
 };
 
 /// Server `id` with weight 1.

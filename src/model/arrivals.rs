@@ -18,8 +18,8 @@ use super::service::ServiceSampler;
 use super::spec::{ArrivalPattern, RateSchedule, WorkloadSpec};
 use super::streams;
 use super::trace::TraceArrivals;
-use crate::id::ClientAddr;
 use crate::engine::{SimDuration, SimRng, SimTime, stream};
+use crate::id::ClientAddr;
 
 /// The arrivals of one run.
 #[expect(

@@ -5,8 +5,8 @@
 //! slot is freed, so an event naming a request that has already ended (a completion after
 //! a crash, a timeout after a response) is recognised and ignored when it pops.
 
-use crate::id::ServerId;
 use crate::engine::{SimDuration, SimTime};
+use crate::id::ServerId;
 
 /// A handle on a request: its slot and the slot's generation when it was created.
 #[derive(Copy, Clone, Debug, PartialEq, Eq)]

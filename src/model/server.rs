@@ -7,8 +7,8 @@ use std::collections::VecDeque;
 
 use super::request::RequestId;
 use super::spec::ServerGroupSpec;
-use crate::id::ServerId;
 use crate::engine::{SimDuration, SimTime};
+use crate::id::ServerId;
 
 pub struct Server {
     pub id: ServerId,

@@ -15,8 +15,8 @@ use std::sync::Arc;
 
 use super::service::ServiceSampler;
 use super::spec::ServiceDist;
-use crate::id::ClientAddr;
 use crate::engine::{SimDuration, SimRng, SimTime};
+use crate::id::ClientAddr;
 
 /// One recorded request.
 #[derive(Copy, Clone, Debug, PartialEq, Eq)]

@@ -15,8 +15,8 @@ use super::server::{Admission, Server};
 use super::spec::RunSpec;
 use super::streams;
 use crate::balancer::{Backend, Balancer};
-use crate::id::{ClientAddr, RequestKey, ServerId};
 use crate::engine::{EventQueue, SimDuration, SimRng, SimTime, stream};
+use crate::id::{ClientAddr, RequestKey, ServerId};
 use crate::stats::{Counts, LatencyStats, RunResult, SeriesRecorder, ServerSummary};
 
 /// Simulates `spec` with `seed` and returns what it measured.
@@ -161,7 +161,10 @@ impl<'a> World<'a> {
             && time < self.end
         {
             let (client, work) = self.arrivals.arriving();
-            self.balancer.prefetch(&RequestKey { client, session: None });
+            self.balancer.prefetch(&RequestKey {
+                client,
+                session: None,
+            });
             self.next_request = (client, work);
             self.events.schedule(time, Event::Arrival);
         }
@@ -185,10 +188,13 @@ impl<'a> World<'a> {
         if measured {
             self.counts.arrived += 1;
         }
-        match self
-            .balancer
-            .pick(&RequestKey { client, session: None }, &mut self.balancer_rng)
-        {
+        match self.balancer.pick(
+            &RequestKey {
+                client,
+                session: None,
+            },
+            &mut self.balancer_rng,
+        ) {
             None => self.record(measured, Outcome::Failed(FailReason::NoServer)),
             Some(server_id) => {
                 let request = Request {

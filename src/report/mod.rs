@@ -7,6 +7,7 @@ mod font;
 mod html;
 mod markdown;
 mod servers_csv;
+mod stability;
 mod summary;
 mod summary_csv;
 mod terminal;

@@ -510,8 +510,8 @@ impl<R: Read> Decoder<R> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::id::ServerId;
     use crate::engine::SimTime;
+    use crate::id::ServerId;
     use crate::stats::Percentiles;
 
     fn header() -> ShardHeader {

@@ -8,8 +8,8 @@
 //! buffers have grown to their working size.
 
 use super::spill_vec::{SpillVec, Spillable};
-use crate::id::ServerId;
 use crate::engine::{SimDuration, SimTime};
+use crate::id::ServerId;
 
 /// One row of timeseries.csv.
 #[derive(Copy, Clone, Debug, PartialEq)]

@@ -35,6 +35,11 @@ impl Fixture {
             runs,
         }
     }
+
+    /// The scenario's variant colours.
+    pub fn palette(&self) -> super::palette::Palette {
+        super::palette::Palette::new(&self.scenario)
+    }
 }
 
 /// The charts of `results`, drawn, as the report receives them.
@@ -92,6 +97,45 @@ pub fn wide() -> Fixture {
         })
         .collect();
     fixture("wide", &["balancer.algorithm"], variants, 1)
+}
+
+/// A single M/M/1 server at load 0.8 (mm1-check in small): λ = 80/s, μ = 100/s.
+pub fn mm1() -> Fixture {
+    let base = Variant {
+        label: "base".into(),
+        values: Vec::new(),
+        run: spec(Algorithm::RoundRobin, 80.0, 1, 30),
+    };
+    fixture("mm1", &[], vec![base], 1)
+}
+
+/// Two algorithms × five rates on 4 servers: more lines than one panel holds.
+pub fn knee() -> Fixture {
+    let mut variants = Vec::new();
+    for algorithm in [Algorithm::RoundRobin, Algorithm::LeastConnections] {
+        for rate in [100.0, 200.0, 300.0, 340.0, 370.0] {
+            variants.push(variant(
+                &[algorithm.name().to_string(), format!("{rate}")],
+                spec(algorithm, rate, 4, 5),
+            ));
+        }
+    }
+    fixture("knee", &["balancer.algorithm", "workload.rate"], variants, 1)
+}
+
+/// A runaway: 4 servers (400 req/s of capacity) offered 100 and 600 req/s, three
+/// replications. At 600 the queues grow by 200 requests a second for the whole run.
+pub fn runaway() -> Fixture {
+    let variants = [100.0, 600.0]
+        .into_iter()
+        .map(|rate| {
+            variant(
+                &[format!("{rate}")],
+                spec(Algorithm::RoundRobin, rate, 4, 10),
+            )
+        })
+        .collect();
+    fixture("runaway", &["workload.rate"], variants, 3)
 }
 
 /// One unswept variant that records no time series.
