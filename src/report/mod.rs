@@ -24,6 +24,8 @@ use crate::scenario::Scenario;
 use crate::stats::RunResult;
 
 pub use charts::RenderedChart;
+#[cfg(test)]
+pub(crate) use charts::fixtures as charts_fixtures;
 pub use summary::{SummaryRow, summary_rows};
 pub use terminal::terminal_table;
 

@@ -27,7 +27,7 @@ mod utilization;
 mod variants;
 
 #[cfg(test)]
-pub(super) mod fixtures;
+pub(crate) mod fixtures;
 
 use std::io;
 
