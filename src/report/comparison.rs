@@ -173,7 +173,10 @@ impl Comparison {
                     unstable: runs.iter().any(|r| is_unstable(&r.counts)),
                     traffic,
                     arrived: confidence_interval(
-                        &runs.iter().map(|r| r.counts.arrived as f64).collect::<Vec<_>>(),
+                        &runs
+                            .iter()
+                            .map(|r| r.counts.arrived as f64)
+                            .collect::<Vec<_>>(),
                     )
                     .mean,
                 }
@@ -222,7 +225,12 @@ fn mark_best(rows: &mut [Row]) {
                 !candidate.cells[c].missing
                     && !peers.is_empty()
                     && peers.iter().all(|peer| {
-                        clearly_better(column, candidate.cells[c].value, peer.cells[c].value, candidate.arrived)
+                        clearly_better(
+                            column,
+                            candidate.cells[c].value,
+                            peer.cells[c].value,
+                            candidate.arrived,
+                        )
                     })
             })
             .collect();
@@ -340,8 +348,18 @@ mod tests {
         assert!(!clearly_better(rps, ci(900.0, 0.0), ci(895.0, 0.0), 1e6));
         // Rejected: 0.1% of 100,000 arrivals is 100 requests.
         let rejected = &COLUMNS[column("rejected")];
-        assert!(!clearly_better(rejected, ci(0.0, 0.0), ci(60.0, 0.0), 100_000.0));
-        assert!(clearly_better(rejected, ci(0.0, 0.0), ci(35_741.0, 0.0), 100_000.0));
+        assert!(!clearly_better(
+            rejected,
+            ci(0.0, 0.0),
+            ci(60.0, 0.0),
+            100_000.0
+        ));
+        assert!(clearly_better(
+            rejected,
+            ci(0.0, 0.0),
+            ci(35_741.0, 0.0),
+            100_000.0
+        ));
         // Columns that describe never rank.
         let util = &COLUMNS[column("utilization")];
         assert!(!clearly_better(util, ci(0.5, 0.0), ci(0.9, 0.0), 1e6));

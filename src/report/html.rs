@@ -256,7 +256,10 @@ mod tests {
             .lines()
             .find(|l| l.starts_with("<tr class=\"unstable\"><td>600</td>"))
             .expect("the overloaded variant's row is flagged");
-        assert!(row.ends_with("<td class=\"flag\">no: unstable</td></tr>"), "{row}");
+        assert!(
+            row.ends_with("<td class=\"flag\">no: unstable</td></tr>"),
+            "{row}"
+        );
         assert!(html.contains("<tr><td>100</td>"));
         assert!(html.contains("<th class=\"num\">in flight</th>"));
         assert!(html.contains("queue grew without bound"));

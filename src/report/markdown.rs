@@ -94,7 +94,12 @@ fn scenario_section(
                 if c.best { format!("**{text}**") } else { text }
             }))
             .chain(std::iter::once(
-                if row.unstable { "**no: unstable**" } else { "yes" }.to_string(),
+                if row.unstable {
+                    "**no: unstable**"
+                } else {
+                    "yes"
+                }
+                .to_string(),
             ))
             .collect();
         let _ = writeln!(out, "| {} |", cells.join(" | "));

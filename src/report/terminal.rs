@@ -45,7 +45,11 @@ pub fn terminal_table(scenario: &Scenario, rows: &[SummaryRow]) -> String {
             let text = if cell.missing {
                 "n/a".to_string()
             } else {
-                format!("{:.decimals$}", cell.value.mean, decimals = COLUMNS[c].decimals)
+                format!(
+                    "{:.decimals$}",
+                    cell.value.mean,
+                    decimals = COLUMNS[c].decimals
+                )
             };
             let mark = if cell.best { "*" } else { " " };
             line.push(format!("{text}{mark}"));
@@ -100,7 +104,10 @@ mod tests {
         assert_eq!(lines[0], "runaway");
         assert!(lines[1].contains("in flight"), "{text}");
         assert!(!lines[2].ends_with("unstable"), "{text}");
-        assert!(lines[3].starts_with("  600") && lines[3].ends_with("unstable"), "{text}");
+        assert!(
+            lines[3].starts_with("  600") && lines[3].ends_with("unstable"),
+            "{text}"
+        );
         assert!(text.contains("queue grew without bound"), "{text}");
         assert!(text.contains("not a steady state"), "{text}");
     }

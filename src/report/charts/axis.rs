@@ -30,7 +30,9 @@ impl Scale {
         let (low, high) = peaks
             .into_iter()
             .filter(|p| p.is_finite() && *p > 0.0)
-            .fold((f64::INFINITY, 0.0f64), |(lo, hi), p| (lo.min(p), hi.max(p)));
+            .fold((f64::INFINITY, 0.0f64), |(lo, hi), p| {
+                (lo.min(p), hi.max(p))
+            });
         if high > DECADE * low {
             Scale::Log
         } else {
@@ -125,7 +127,11 @@ impl Ranged for Axis {
             Scale::Log => {
                 let (start, end) = (self.range.start.ln(), self.range.end.ln());
                 // Zero and below lie beyond the axis's start: put them just past it.
-                let v = if *value > 0.0 { value.ln() } else { start - 1.0 };
+                let v = if *value > 0.0 {
+                    value.ln()
+                } else {
+                    start - 1.0
+                };
                 if end > start {
                     (v - start) / (end - start)
                 } else {
@@ -253,7 +259,10 @@ mod tests {
 
     #[test]
     fn ticks_step_one_two_five() {
-        assert_eq!(linear_ticks(&(0.0..108.0)), [0.0, 20.0, 40.0, 60.0, 80.0, 100.0]);
+        assert_eq!(
+            linear_ticks(&(0.0..108.0)),
+            [0.0, 20.0, 40.0, 60.0, 80.0, 100.0]
+        );
         let fifths: Vec<String> = linear_ticks(&(0.0..1.0)).into_iter().map(number).collect();
         assert_eq!(fifths, ["0", "0.2", "0.4", "0.6", "0.8", "1"]);
         assert_eq!(log_ticks(&(3.0..60.0)), [5.0, 10.0, 20.0, 50.0]);

@@ -120,7 +120,12 @@ pub fn knee() -> Fixture {
             ));
         }
     }
-    fixture("knee", &["balancer.algorithm", "workload.rate"], variants, 1)
+    fixture(
+        "knee",
+        &["balancer.algorithm", "workload.rate"],
+        variants,
+        1,
+    )
 }
 
 /// A runaway: 4 servers (400 req/s of capacity) offered 100 and 600 req/s, three
@@ -216,6 +221,35 @@ pub fn escape(text: &str) -> String {
 /// Whether `svg` has a text element reading exactly `text`.
 pub fn has_text(svg: &str, text: &str) -> bool {
     svg.contains(&format!(">\n{}\n</text>", escape(text)))
+}
+
+/// Every text of `svg` with the colour of the element drawn just before it, when that
+/// element has one: a legend's mark or a panel's swatch keys the label after it.
+pub fn keyed_texts(svg: &str) -> Vec<(String, Option<String>)> {
+    let lines: Vec<&str> = svg.lines().collect();
+    let mut keyed = Vec::new();
+    let mut previous: Option<&str> = None;
+    let mut i = 0;
+    while i < lines.len() {
+        let line = lines[i];
+        if line.starts_with("<text") {
+            let text = lines.get(i + 1).copied().unwrap_or_default();
+            let colour = previous.and_then(|element| {
+                ["stroke=\"#", "fill=\"#"].iter().find_map(|attribute| {
+                    let start = element.find(attribute)? + attribute.len();
+                    Some(element.get(start..start + 6)?.to_string())
+                })
+            });
+            keyed.push((text.to_string(), colour));
+            i += 3;
+            continue;
+        }
+        if line.starts_with('<') && !line.starts_with("</") {
+            previous = Some(line);
+        }
+        i += 1;
+    }
+    keyed
 }
 
 /// Asserts that `svg` is one `<svg>` element whose tags nest properly, with no numbers

@@ -46,7 +46,8 @@ struct Line {
 }
 
 struct Panel {
-    title: Option<String>,
+    /// The group's label and hue, when the panel is one group of several.
+    title: Option<(String, RGBColor)>,
     /// Indices into `lines`.
     lines: Vec<usize>,
 }
@@ -90,7 +91,7 @@ pub fn build(results: &ScenarioResults<'_>, palette: &Palette) -> Chart {
         .panels()
         .into_iter()
         .map(|variants| Panel {
-            title: palette.panel_label(&variants),
+            title: palette.panel_key(&variants),
             lines: variants,
         })
         .collect();
@@ -116,7 +117,9 @@ pub fn build(results: &ScenarioResults<'_>, palette: &Palette) -> Chart {
     Chart::new(
         "latency-cdf",
         format!("Response-time distribution: {}", scenario.name),
-        format!("Fraction of measured requests answered within a time, {which}; log time axis{theory}"),
+        format!(
+            "Fraction of measured requests answered within a time, {which}; log time axis{theory}"
+        ),
         (1000, height),
         LatencyCdf {
             heading: style::variants_heading(scenario),
@@ -150,7 +153,7 @@ impl Figure for LatencyCdf {
             .zip(layout::grid(&plot, self.panels.len(), 1))
         {
             let space = match &panel.title {
-                Some(title) => layout::panel_title(&space, title, None, None)?,
+                Some((title, hue)) => layout::panel_title(&space, title, None, Some(*hue))?,
                 None => space,
             };
             self.draw_panel(panel, &space)?;
@@ -271,7 +274,11 @@ mod tests {
     fn an_mm1_run_gets_its_exact_distribution_drawn_over_it() {
         let fixture = fixtures::mm1();
         let chart = chart(&fixture);
-        assert!(chart.subtitle.contains("λ = 80/s, μ = 100/s"), "{}", chart.subtitle);
+        assert!(
+            chart.subtitle.contains("λ = 80/s, μ = 100/s"),
+            "{}",
+            chart.subtitle
+        );
         let cdf: &LatencyCdf = chart.figure();
         let line = &cdf.lines[0];
         let theory = line.theory.as_ref().expect("an M/M/1 run");
@@ -296,8 +303,12 @@ mod tests {
         let fixture = fixtures::knee();
         let chart = chart(&fixture);
         let cdf: &LatencyCdf = chart.figure();
-        let titles: Vec<Option<&str>> = cdf.panels.iter().map(|p| p.title.as_deref()).collect();
-        assert_eq!(titles, [Some("round-robin"), Some("least-connections")]);
+        let titles: Vec<&str> = cdf
+            .panels
+            .iter()
+            .map(|p| p.title.as_ref().unwrap().0.as_str())
+            .collect();
+        assert_eq!(titles, ["round-robin", "least-connections"]);
         let svg = chart.svg().unwrap();
         assert!(fixtures::has_text(&svg, "least-connections"));
     }

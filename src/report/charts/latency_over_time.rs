@@ -51,7 +51,8 @@ impl Line {
 }
 
 struct Panel {
-    title: Option<String>,
+    /// The panel's title, with the group's hue when it is one group of several.
+    title: Option<(String, Option<RGBColor>)>,
     /// Indices into `lines`.
     lines: Vec<usize>,
     y: Axis,
@@ -127,16 +128,18 @@ pub fn build(results: &ScenarioResults<'_>, palette: &Palette) -> io::Result<Opt
 /// their own.
 fn panels(lines: &[Line], palette: &Palette) -> Vec<Panel> {
     let split = lines.iter().any(|l| l.unstable) && !lines.iter().all(|l| l.unstable);
-    let mut panels: Vec<(Option<String>, Vec<usize>)> = palette
+    let mut panels: Vec<(Option<(String, Option<RGBColor>)>, Vec<usize>)> = palette
         .panels()
         .into_iter()
         .map(|variants| {
-            let title = palette.panel_label(&variants);
+            let title = palette
+                .panel_key(&variants)
+                .map(|(label, hue)| (label, Some(hue)))
+                .or_else(|| split.then(|| ("stable variants".to_string(), None)));
             let kept: Vec<usize> = variants
                 .into_iter()
                 .filter(|&v| !(split && lines[v].unstable))
                 .collect();
-            let title = title.or_else(|| split.then(|| "stable variants".to_string()));
             (title, kept)
         })
         .filter(|(_, kept)| !kept.is_empty())
@@ -153,7 +156,7 @@ fn panels(lines: &[Line], palette: &Palette) -> Vec<Panel> {
     if split {
         let unstable: Vec<usize> = (0..lines.len()).filter(|&v| lines[v].unstable).collect();
         panels.push(Panel {
-            title: Some(UNSTABLE.to_string()),
+            title: Some((UNSTABLE.to_string(), None)),
             y: axis_for(lines, unstable.iter().copied()),
             lines: unstable,
         });
@@ -166,10 +169,14 @@ fn panels(lines: &[Line], palette: &Palette) -> Vec<Panel> {
 fn axis_for(lines: &[Line], which: impl Iterator<Item = usize> + Clone) -> Axis {
     let scale = Scale::for_peaks(which.clone().map(|i| lines[i].peak()));
     let values = which.flat_map(|i| {
-        lines[i].points.iter().filter_map(|p| p.1).flat_map(move |(p50, p99)| match scale {
-            Scale::Linear => [p99, p99],
-            Scale::Log => [p50, p99],
-        })
+        lines[i]
+            .points
+            .iter()
+            .filter_map(|p| p.1)
+            .flat_map(move |(p50, p99)| match scale {
+                Scale::Linear => [p99, p99],
+                Scale::Log => [p50, p99],
+            })
     });
     Axis::new(scale, values)
 }
@@ -241,7 +248,7 @@ impl Figure for LatencyOverTime {
             .zip(layout::grid(&plot, self.panels.len(), 1))
         {
             let space = match &panel.title {
-                Some(title) => layout::panel_title(&space, title, None, None)?,
+                Some((title, hue)) => layout::panel_title(&space, title, None, *hue)?,
                 None => space,
             };
             self.draw_panel(panel, &space, x_end)?;
@@ -323,7 +330,7 @@ mod tests {
         assert!(!figure.lines[0].unstable && figure.lines[1].unstable);
         let lines: Vec<&[usize]> = figure.panels.iter().map(|p| p.lines.as_slice()).collect();
         assert_eq!(lines, [&[0][..], &[1][..]]);
-        assert_eq!(figure.panels[1].title.as_deref(), Some(UNSTABLE));
+        assert_eq!(figure.panels[1].title, Some((UNSTABLE.to_string(), None)));
         // The stable panel's axis is scaled to the stable variant: 100 req/s on 400 of
         // capacity stays under a second, while the runaway's p99 climbs for ten seconds
         // past it (its queue grows by 200 requests, half a second of work, each second).
@@ -370,6 +377,10 @@ mod tests {
     #[test]
     fn no_time_series_means_no_chart() {
         let fixture = fixtures::without_series();
-        assert!(build(&fixture.view(), &fixture.palette()).unwrap().is_none());
+        assert!(
+            build(&fixture.view(), &fixture.palette())
+                .unwrap()
+                .is_none()
+        );
     }
 }

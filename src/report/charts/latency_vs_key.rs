@@ -53,9 +53,7 @@ struct Point {
 pub fn build(results: &ScenarioResults<'_>, palette: &Palette) -> Vec<Chart> {
     let scenario = results.scenario;
     (0..scenario.swept_keys.len())
-        .filter_map(|key| {
-            numeric_values(results, key).map(|xs| chart(results, palette, key, &xs))
-        })
+        .filter_map(|key| numeric_values(results, key).map(|xs| chart(results, palette, key, &xs)))
         .collect()
 }
 
@@ -184,9 +182,8 @@ fn chart(results: &ScenarioResults<'_>, palette: &Palette, key: usize, xs: &[f64
 /// The value axis: log when the p99 of unstable points (or of one line) peaks more than
 /// a decade above another's stable p99, so that a runaway does not flatten the knee.
 fn value_axis(groups: &[Group], intervals: bool) -> Axis {
-    let peak = |points: &mut dyn Iterator<Item = &Point>| {
-        points.map(|p| p.p99.mean).fold(0.0, f64::max)
-    };
+    let peak =
+        |points: &mut dyn Iterator<Item = &Point>| points.map(|p| p.p99.mean).fold(0.0, f64::max);
     let peaks = groups.iter().flat_map(|g| {
         [
             peak(&mut g.points.iter().filter(|p| !p.unstable)),

@@ -177,7 +177,10 @@ fn draw_mark<DB: DrawingBackend>(
 /// that goes on past the axis's start.
 pub fn arrowhead(tip: (i32, i32), colour: RGBColor) -> Polygon<(i32, i32)> {
     let (x, y) = tip;
-    Polygon::new(vec![(x, y), (x + 7, y - 4), (x + 7, y + 4)], colour.filled())
+    Polygon::new(
+        vec![(x, y), (x + 7, y - 4), (x + 7, y + 4)],
+        colour.filled(),
+    )
 }
 
 /// `label` shortened (its middle replaced by `…`) until it is at most `width` pixels wide
@@ -284,10 +287,7 @@ pub fn with_colour_scale<DB: DrawingBackend>(
 }
 
 /// Greys out the warmup, `0..warmup_s` on the x axis, whose requests are not measured.
-pub fn shade_warmup<DB: DrawingBackend>(
-    chart: &mut TimeChart<'_, DB>,
-    warmup_s: f64,
-) -> Drawn<DB> {
+pub fn shade_warmup<DB: DrawingBackend>(chart: &mut TimeChart<'_, DB>, warmup_s: f64) -> Drawn<DB> {
     if warmup_s <= 0.0 {
         return Ok(());
     }

@@ -244,6 +244,76 @@ mod tests {
     }
 
     #[test]
+    fn a_variant_has_the_same_colour_in_every_chart_of_its_scenario() {
+        for fixture in [fixtures::swept(), fixtures::knee(), fixtures::runaway()] {
+            let palette = fixture.palette();
+            let results = fixture.view();
+            let labels: Vec<String> = (0..fixture.scenario.variants.len())
+                .map(|v| style::variant_label(&fixture.scenario, v))
+                .collect();
+            let neutral = [style::INK, style::MUTED, style::GRID, WHITE, BLACK].map(hex);
+            let group_of = |v: usize| {
+                palette
+                    .groups()
+                    .iter()
+                    .position(|g| g.variants.contains(&v))
+                    .unwrap()
+            };
+            let mut keyed_in = vec![Vec::new(); labels.len()];
+            // Each colour keys one group of variants only: a group's line and its
+            // variants' shades, never another group (orange for "round-robin, 900" in
+            // one chart and "least-connections" in the next).
+            let mut meaning: Vec<(String, usize)> = Vec::new();
+            for chart in scenario_charts(&results).unwrap() {
+                for (text, colour) in fixtures::keyed_texts(&chart.svg().unwrap()) {
+                    let text = text.trim_end_matches(" (unstable)");
+                    let group = labels
+                        .iter()
+                        .position(|l| l == text)
+                        .map(group_of)
+                        .or_else(|| palette.groups().iter().position(|g| g.label == text));
+                    if let (Some(group), Some(colour)) = (group, colour.clone()) {
+                        if !neutral.contains(&colour) {
+                            match meaning.iter().find(|m| m.0 == colour) {
+                                Some(m) => assert_eq!(
+                                    m.1, group,
+                                    "#{colour} keys {text} in {}",
+                                    chart.stem
+                                ),
+                                None => meaning.push((colour, group)),
+                            }
+                        }
+                    }
+                    let Some(variant) = labels.iter().position(|l| l == text) else {
+                        continue;
+                    };
+                    // A label after a neutral mark (an axis tick) is not keyed by colour.
+                    let Some(colour) = colour.filter(|c| !neutral.contains(c)) else {
+                        continue;
+                    };
+                    assert_eq!(
+                        colour,
+                        hex(palette.colour(variant)),
+                        "{}: {text} in {}",
+                        fixture.scenario.name,
+                        chart.stem
+                    );
+                    keyed_in[variant].push(chart.stem.clone());
+                }
+            }
+            for (label, charts) in labels.iter().zip(&keyed_in) {
+                // Legends of the CDF and the time series, panels of utilization and load.
+                assert!(charts.len() >= 3, "{label} keyed only in {charts:?}");
+            }
+        }
+    }
+
+    /// A colour as the SVG backend writes it.
+    fn hex(colour: RGBColor) -> String {
+        format!("{:02X}{:02X}{:02X}", colour.0, colour.1, colour.2)
+    }
+
+    #[test]
     fn the_same_results_give_the_same_bytes() {
         let first = fixtures::swept();
         let second = fixtures::swept();

@@ -179,16 +179,16 @@ impl Palette {
         }
     }
 
-    /// The label of the panel holding `variants`: their group's, when it is one group
-    /// among several.
-    pub fn panel_label(&self, variants: &[usize]) -> Option<String> {
+    /// The title and swatch of the panel holding `variants`: their group's label and
+    /// hue, when it is one group among several.
+    pub fn panel_key(&self, variants: &[usize]) -> Option<(String, RGBColor)> {
         if self.groups.len() < 2 {
             return None;
         }
         self.groups
             .iter()
             .find(|g| g.variants == variants)
-            .map(|g| g.label.clone())
+            .map(|g| (g.label.clone(), g.colour))
     }
 }
 
@@ -266,7 +266,9 @@ mod tests {
     fn shades_run_from_light_to_dark_through_the_hue() {
         let base = colour(0);
         let lightness = |c: RGBColor| lab(c)[0];
-        let ramp: Vec<f64> = (0..=8).map(|i| lightness(shade(base, i as f64 / 8.0))).collect();
+        let ramp: Vec<f64> = (0..=8)
+            .map(|i| lightness(shade(base, i as f64 / 8.0)))
+            .collect();
         assert!(ramp.windows(2).all(|w| w[0] > w[1] + 2.0), "{ramp:?}");
         assert!(delta_e(shade(base, 0.5), base) < 3.0);
     }
@@ -282,7 +284,11 @@ mod tests {
         assert_eq!(palette.colour(0), shade(colour(0), 0.0));
         assert_eq!(palette.colour(1), shade(colour(0), 1.0));
         assert_eq!(palette.colour(3), shade(colour(1), 1.0));
-        assert_eq!(palette.panels(), [vec![0, 1, 2, 3]], "four lines fit in one panel");
+        assert_eq!(
+            palette.panels(),
+            [vec![0, 1, 2, 3]],
+            "four lines fit in one panel"
+        );
     }
 
     #[test]
@@ -293,7 +299,11 @@ mod tests {
         for v in 0..8 {
             assert_eq!(palette.colour(v), colour(v));
         }
-        assert_eq!(palette.panels().len(), 1, "one group per variant: no small multiples");
+        assert_eq!(
+            palette.panels().len(),
+            1,
+            "one group per variant: no small multiples"
+        );
     }
 
     #[test]
@@ -303,6 +313,7 @@ mod tests {
         let panels = palette.panels();
         assert_eq!(panels.len(), 2);
         assert!(panels.iter().all(|p| p.len() == 5));
-        assert_eq!(palette.panel_label(&panels[1]).as_deref(), Some("least-connections"));
+        let key = palette.panel_key(&panels[1]).unwrap();
+        assert_eq!(key, ("least-connections".to_string(), colour(1)));
     }
 }

@@ -64,7 +64,10 @@ pub fn build(results: &ScenarioResults<'_>, palette: &Palette) -> Option<Chart> 
         .iter()
         .enumerate()
         .map(|(variant, runs)| {
-            let servers = runs.first().map(|run| run.servers.as_slice()).unwrap_or(&[]);
+            let servers = runs
+                .first()
+                .map(|run| run.servers.as_slice())
+                .unwrap_or(&[]);
             Panel {
                 label: variant_label(scenario, variant),
                 colour: palette.colour(variant),
@@ -114,13 +117,17 @@ impl Figure for ServerLoad {
         let plot = layout::with_legend(area, &[Entry::new(EVEN_SPLIT, INK, Mark::Dashed)])?;
         let columns = self.panels.len().clamp(1, COLUMNS);
         let label_style = style::text(12, INK);
-        for (panel, space) in self
-            .panels
-            .iter()
-            .zip(layout::grid(&plot, self.panels.len(), columns))
+        for (panel, space) in
+            self.panels
+                .iter()
+                .zip(layout::grid(&plot, self.panels.len(), columns))
         {
-            let space =
-                layout::panel_title(&space, &panel.label, Some(&panel.note()), Some(panel.colour))?;
+            let space = layout::panel_title(
+                &space,
+                &panel.label,
+                Some(&panel.note()),
+                Some(panel.colour),
+            )?;
             let n = panel.completions.len();
             let mut widest = 0;
             for name in &panel.names {

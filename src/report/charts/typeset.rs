@@ -85,9 +85,7 @@ fn ex(face: &FontRef<'_>) -> f32 {
         .map_or(0.5, |outline| outline.bounds.max.y / units)
 }
 
-fn font_error<E: std::error::Error + Send + Sync>(
-    error: std::io::Error,
-) -> DrawingErrorKind<E> {
+fn font_error<E: std::error::Error + Send + Sync>(error: std::io::Error) -> DrawingErrorKind<E> {
     DrawingErrorKind::FontError(Box::new(error))
 }
 
@@ -309,12 +307,13 @@ mod tests {
         let mut svg = String::new();
         let backend = Typeset::vector(SVGBackend::with_string(&mut svg, (200, 40)));
         let style = super::super::style::text(24, BLACK);
-        let (measured, height) = backend
-            .estimate_text_size("response time", &style)
-            .unwrap();
+        let (measured, height) = backend.estimate_text_size("response time", &style).unwrap();
         // The ink spans the advances less the first and last bearings (a pixel or two).
         let inked = (last - first + 1) as u32;
-        assert!(inked <= measured && measured <= inked + 4, "{inked} vs {measured}");
+        assert!(
+            inked <= measured && measured <= inked + 4,
+            "{inked} vs {measured}"
+        );
         assert_eq!(height, (24.0f32 / 1.24).ceil() as u32);
     }
 }

@@ -232,10 +232,10 @@ impl Figure for Utilization {
             .filter_map(|p| p.times.last().copied())
             .fold(0.0, f64::max)
             .max(1e-3);
-        for (panel, space) in self
-            .panels
-            .iter()
-            .zip(layout::grid(&plot, self.panels.len(), self.columns))
+        for (panel, space) in
+            self.panels
+                .iter()
+                .zip(layout::grid(&plot, self.panels.len(), self.columns))
         {
             let space = match &panel.label {
                 Some((label, colour)) => layout::panel_title(&space, label, None, Some(*colour))?,
@@ -398,7 +398,10 @@ mod tests {
         let last = u.panels[9].label.as_ref().unwrap();
         assert_eq!(last.0, "least-connections, 370");
         assert_eq!(last.1, results.palette().colour(9));
-        assert!(fixtures::has_text(&chart.svg().unwrap(), "least-connections, 370"));
+        assert!(fixtures::has_text(
+            &chart.svg().unwrap(),
+            "least-connections, 370"
+        ));
     }
 
     #[test]

@@ -104,7 +104,10 @@ impl Variants {
         let ends = drawn().flat_map(|r| {
             [r.mean, r.p99].into_iter().flat_map(|ci| {
                 let low = ci.mean - ci.half_width;
-                [ci.mean + ci.half_width, if low >= floor { low } else { 0.0 }]
+                [
+                    ci.mean + ci.half_width,
+                    if low >= floor { low } else { 0.0 },
+                ]
             })
         });
         let range = axis::log_range(dots().chain(ends));
@@ -195,10 +198,7 @@ impl Figure for Variants {
                 GRID,
             )))?;
             chart.draw_series(std::iter::once(PathElement::new(
-                [
-                    (x.clamp(row.mean.mean).0, y),
-                    (x.clamp(row.p99.mean).0, y),
-                ],
+                [(x.clamp(row.mean.mean).0, y), (x.clamp(row.p99.mean).0, y)],
                 row.colour.mix(0.35).stroke_width(3),
             )))?;
             for (ci, square) in [(row.mean, false), (row.p99, true)] {
@@ -285,7 +285,11 @@ mod tests {
         };
         let x = figure.axis();
         // The axis is set by the dots (12 ms ... 9 s), not stretched towards zero.
-        assert!(x.range().start > 1.0 && x.range().start < 12.0, "{:?}", x.range());
+        assert!(
+            x.range().start > 1.0 && x.range().start < 12.0,
+            "{:?}",
+            x.range()
+        );
         let (low, high, cut) = interval_ends(ci(3545.6, 3782.0), &x);
         assert_eq!((low, cut), (x.range().start, true));
         assert_eq!(high, 3545.6 + 3782.0);
