@@ -10,3 +10,4 @@ mod queueing_theory;
 mod scenarios;
 mod shard;
 mod support;
+mod timeseries;

@@ -142,12 +142,18 @@ impl Ranged for Axis {
         limit.0 + (f64::from(limit.1 - limit.0) * t).round() as i32
     }
 
+    /// The ticks, thinned to every second, third, ... when the mesh asks for fewer
+    /// (`x_labels(4)` on a narrow panel).
     fn key_points<Hint: KeyPointHint>(&self, hint: Hint) -> Vec<f64> {
         if hint.weight().allow_light_points() {
-            Vec::new()
-        } else {
-            self.ticks.clone()
+            return Vec::new();
         }
+        let step = self
+            .ticks
+            .len()
+            .div_ceil(hint.max_num_points().max(1))
+            .max(1);
+        self.ticks.iter().copied().step_by(step).collect()
     }
 
     fn range(&self) -> Range<f64> {
@@ -279,6 +285,14 @@ mod tests {
         assert_eq!(axis.clamp(-5.0), (1.0, true));
         assert_eq!(axis.clamp(50.0), (50.0, false));
         assert_eq!(axis.clamp(5000.0), (1000.0, true));
+    }
+
+    #[test]
+    fn a_mesh_asking_for_fewer_ticks_gets_every_nth() {
+        let axis = Axis::new(Scale::Linear, [40_000.0]);
+        assert_eq!(axis.ticks().len(), 9);
+        assert_eq!(axis.key_points(4), [0.0, 15_000.0, 30_000.0]);
+        assert_eq!(axis.key_points(10).len(), 9);
     }
 
     #[test]

@@ -189,15 +189,9 @@ impl LatencyCdf {
                 "fraction of requests at or below"
             })
             .x_label_formatter(&|v| format_ms(*v))
-            .y_label_formatter(&|v| {
-                // Every tenth in one tall panel; every fifth when panels share the height.
-                let tenths = (v * 10.0).round() as i64;
-                if few_rows && tenths % 2 == 1 {
-                    String::new()
-                } else {
-                    style::number(*v)
-                }
-            })
+            .y_label_formatter(&|v| style::number(*v))
+            // Every tenth in one tall panel; every fifth when panels share the height.
+            .y_labels(if few_rows { 6 } else { 11 })
             .draw()?;
         let right = Pos::new(HPos::Right, VPos::Bottom);
         for (q, name) in [(0.5, "p50"), (0.99, "p99")] {

@@ -155,6 +155,7 @@ impl Figure for ServerLoad {
                         .and_then(|row| panel.names.get(n - 1 - row).cloned())
                         .unwrap_or_default()
                 })
+                .y_labels(24)
                 .disable_y_mesh()
                 .draw()?;
             for (s, &c) in panel.completions.iter().enumerate() {

@@ -336,6 +336,7 @@ fn draw_heatmap<DB: DrawingBackend>(
                 .and_then(|row| panel.names.get(n - 1 - row).cloned())
                 .unwrap_or_default()
         })
+        .y_labels(16)
         .disable_mesh()
         .draw()?;
     for (s, values) in panel.servers.iter().enumerate() {

@@ -189,6 +189,7 @@ impl Figure for Variants {
                     .and_then(|row| labels.get(n - 1 - row).cloned())
                     .unwrap_or_default()
             })
+            .y_labels(n)
             .disable_y_mesh()
             .draw()?;
         for (i, row) in self.rows.iter().enumerate().filter(|(_, r)| !r.empty) {
