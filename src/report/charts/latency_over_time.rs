@@ -50,9 +50,11 @@ impl Line {
     }
 }
 
+/// A panel's title, with the group's hue when it is one group of several.
+type Title = Option<(String, Option<RGBColor>)>;
+
 struct Panel {
-    /// The panel's title, with the group's hue when it is one group of several.
-    title: Option<(String, Option<RGBColor>)>,
+    title: Title,
     /// Indices into `lines`.
     lines: Vec<usize>,
     y: Axis,
@@ -128,7 +130,7 @@ pub fn build(results: &ScenarioResults<'_>, palette: &Palette) -> io::Result<Opt
 /// their own.
 fn panels(lines: &[Line], palette: &Palette) -> Vec<Panel> {
     let split = lines.iter().any(|l| l.unstable) && !lines.iter().all(|l| l.unstable);
-    let mut panels: Vec<(Option<(String, Option<RGBColor>)>, Vec<usize>)> = palette
+    let mut panels: Vec<(Title, Vec<usize>)> = palette
         .panels()
         .into_iter()
         .map(|variants| {

@@ -272,16 +272,14 @@ mod tests {
                         .position(|l| l == text)
                         .map(group_of)
                         .or_else(|| palette.groups().iter().position(|g| g.label == text));
-                    if let (Some(group), Some(colour)) = (group, colour.clone()) {
-                        if !neutral.contains(&colour) {
-                            match meaning.iter().find(|m| m.0 == colour) {
-                                Some(m) => assert_eq!(
-                                    m.1, group,
-                                    "#{colour} keys {text} in {}",
-                                    chart.stem
-                                ),
-                                None => meaning.push((colour, group)),
+                    if let (Some(group), Some(colour)) = (group, colour.clone())
+                        && !neutral.contains(&colour)
+                    {
+                        match meaning.iter().find(|m| m.0 == colour) {
+                            Some(m) => {
+                                assert_eq!(m.1, group, "#{colour} keys {text} in {}", chart.stem)
                             }
+                            None => meaning.push((colour, group)),
                         }
                     }
                     let Some(variant) = labels.iter().position(|l| l == text) else {
