@@ -240,6 +240,7 @@ pub fn log_ticks(range: &Range<f64>) -> Vec<f64> {
 mod tests {
     use super::super::style::number;
     use super::*;
+    use plotters::coord::ranged1d::{BoldPoints, LightPoints};
 
     #[test]
     fn peaks_a_decade_apart_get_a_log_axis() {
@@ -291,8 +292,9 @@ mod tests {
     fn a_mesh_asking_for_fewer_ticks_gets_every_nth() {
         let axis = Axis::new(Scale::Linear, [40_000.0]);
         assert_eq!(axis.ticks().len(), 9);
-        assert_eq!(axis.key_points(4), [0.0, 15_000.0, 30_000.0]);
-        assert_eq!(axis.key_points(10).len(), 9);
+        assert_eq!(axis.key_points(BoldPoints(4)), [0.0, 15_000.0, 30_000.0]);
+        assert_eq!(axis.key_points(BoldPoints(10)).len(), 9);
+        assert!(axis.key_points(LightPoints::new(4, 40)).is_empty());
     }
 
     #[test]

@@ -15,7 +15,7 @@ use super::layout::{self, Entry, Mark};
 use super::palette::Palette;
 use super::style::{self, INK, MUTED, variant_label};
 use super::theory::Mm1;
-use super::{Chart, Drawn, Figure};
+use super::{Chart, Drawn, Figure, replications};
 use crate::report::ScenarioResults;
 use crate::report::stability::is_unstable;
 
@@ -95,7 +95,7 @@ pub fn build(results: &ScenarioResults<'_>, palette: &Palette) -> Chart {
             lines: variants,
         })
         .collect();
-    let which = if scenario.replications > 1 {
+    let which = if replications(results) > 1 {
         "replication 0 of each variant"
     } else {
         "each variant"

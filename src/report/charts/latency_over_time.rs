@@ -17,7 +17,7 @@ use super::axis::{Axis, Scale};
 use super::layout::{self, Entry, Mark};
 use super::palette::Palette;
 use super::style::{self, MUTED, chunk_size, variant_label};
-use super::{Chart, Drawn, Figure};
+use super::{Chart, Drawn, Figure, replications};
 use crate::report::ScenarioResults;
 use crate::report::stability::is_unstable;
 use crate::stats::{IntervalLatency, RunResult};
@@ -98,7 +98,7 @@ pub fn build(results: &ScenarioResults<'_>, palette: &Palette) -> io::Result<Opt
     let interval = first
         .sample_interval
         .map_or(0.0, |i| i.as_secs_f64() * chunk as f64);
-    let replication = if scenario.replications > 1 {
+    let replication = if replications(results) > 1 {
         ", replication 0"
     } else {
         ""

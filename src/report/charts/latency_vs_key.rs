@@ -16,7 +16,7 @@ use super::axis::{Axis, Scale};
 use super::layout::{self, Entry, Mark};
 use super::palette::Palette;
 use super::style::{self, MAX_VALUE_CHARS, MUTED, shorten};
-use super::{Chart, Drawn, Figure};
+use super::{Chart, Drawn, Figure, replications};
 use crate::report::ScenarioResults;
 use crate::report::stability::is_unstable;
 use crate::stats::{ConfidenceInterval, confidence_interval};
@@ -139,15 +139,13 @@ fn chart(results: &ScenarioResults<'_>, palette: &Palette, key: usize, xs: &[f64
         })
         .collect();
     let name = &scenario.swept_keys[key];
-    let replications = if scenario.replications > 1 {
-        format!(
-            "; means of {} replications with 95% confidence intervals",
-            scenario.replications
-        )
+    let runs = replications(results);
+    let replicated = if runs > 1 {
+        format!("; means of {runs} replications with 95% confidence intervals")
     } else {
         String::new()
     };
-    let intervals = scenario.replications > 1;
+    let intervals = runs > 1;
     let y = value_axis(&groups, intervals);
     let log = if y.scale() == Scale::Log {
         "; log scale: unstable variants run away"
@@ -157,7 +155,7 @@ fn chart(results: &ScenarioResults<'_>, palette: &Palette, key: usize, xs: &[f64
     Chart::new(
         format!("latency-vs-{}", file_safe(name)),
         format!("Latency vs {name}: {}", scenario.name),
-        format!("p99 (solid) and mean (dashed) response time by {name}{replications}{log}"),
+        format!("p99 (solid) and mean (dashed) response time by {name}{replicated}{log}"),
         (1000, 560),
         LatencyVsKey {
             key: name.clone(),

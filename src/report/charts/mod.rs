@@ -198,6 +198,12 @@ impl Chart {
     }
 }
 
+/// How many replications each variant ran: the scenario's, or `--replications`' which
+/// replaces it (the scenario keeps the number its file gave).
+fn replications(results: &ScenarioResults<'_>) -> usize {
+    results.runs.iter().map(Vec::len).max().unwrap_or(0)
+}
+
 fn drawing_error(error: impl std::fmt::Display) -> io::Error {
     io::Error::other(format!("cannot draw chart: {error}"))
 }

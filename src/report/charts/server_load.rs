@@ -12,7 +12,7 @@ use super::axis::{self, Axis, Scale};
 use super::layout::{self, Entry, Mark};
 use super::palette::Palette;
 use super::style::{self, INK, variant_label};
-use super::{Chart, Drawn, Figure};
+use super::{Chart, Drawn, Figure, replications};
 use crate::report::ScenarioResults;
 
 /// Panels side by side.
@@ -86,7 +86,7 @@ pub fn build(results: &ScenarioResults<'_>, palette: &Palette) -> Option<Chart> 
     } else {
         layout::grid_height(panels.len().div_ceil(COLUMNS), panel_height)
     };
-    let replication = if scenario.replications > 1 {
+    let replication = if replications(results) > 1 {
         ", replication 0"
     } else {
         ""

@@ -14,7 +14,7 @@ use super::axis::{self, Axis, Scale};
 use super::layout::{self, Entry, Mark};
 use super::palette::{Palette, colour};
 use super::style::{self, INK, MUTED, chunk_size, heat, variant_label};
-use super::{Chart, Drawn, Figure};
+use super::{Chart, Drawn, Figure, replications};
 use crate::report::ScenarioResults;
 use crate::stats::RunResult;
 
@@ -114,7 +114,7 @@ pub fn build(results: &ScenarioResults<'_>, palette: &Palette) -> io::Result<Opt
             style::variants_heading(scenario).unwrap_or_else(|| "variant".into())
         )
     };
-    let replication = if scenario.replications > 1 {
+    let replication = if replications(results) > 1 {
         ", replication 0"
     } else {
         ""
@@ -217,8 +217,8 @@ impl Figure for Utilization {
                 .enumerate()
                 .map(|(g, (name, count))| {
                     let label = match count {
-                        1 => format!("server {name}"),
-                        n => format!("{name} servers ({n})"),
+                        1 => format!("{name} (1 server)"),
+                        n => format!("{name} ({n} servers)"),
                     };
                     Entry::new(label, group_colour(g, self.groups.len()), Mark::Faint)
                 })
@@ -330,6 +330,7 @@ fn draw_heatmap<DB: DrawingBackend>(
         .build_cartesian_2d(0.0..x_end, y)?;
     layout::mesh(&mut chart)
         .x_desc("simulated time (s)")
+        .x_labels(5)
         .x_label_formatter(&|v| style::number(*v))
         .y_label_formatter(&|v| {
             axis::category(*v, n)

@@ -18,7 +18,7 @@ use super::latency_cdf::format_ms;
 use super::layout::{self, Entry, Mark};
 use super::palette::Palette;
 use super::style::{self, GRID, INK, MUTED, variant_label};
-use super::{Chart, Drawn, Figure};
+use super::{Chart, Drawn, Figure, replications};
 use crate::report::ScenarioResults;
 use crate::report::stability::is_unstable;
 use crate::stats::{ConfidenceInterval, confidence_interval};
@@ -60,10 +60,10 @@ pub fn build(results: &ScenarioResults<'_>, palette: &Palette) -> Chart {
             }
         })
         .collect();
-    let subtitle = if scenario.replications > 1 {
+    let subtitle = if replications(results) > 1 {
         format!(
             "Means of {} replications with 95% confidence intervals; log time axis",
-            scenario.replications
+            replications(results)
         )
     } else {
         "Measured requests of each variant; log time axis".to_string()
@@ -76,7 +76,7 @@ pub fn build(results: &ScenarioResults<'_>, palette: &Palette) -> Chart {
         (1000, height),
         Variants {
             heading: style::variants_heading(scenario),
-            intervals: scenario.replications > 1,
+            intervals: replications(results) > 1,
             rows,
         },
     )
