@@ -142,11 +142,11 @@ pub fn render_table(scenario: &Scenario, lines: &[CheckLine]) -> String {
 /// a run that checked nothing must not read as one that passed.
 pub fn render_nothing_checked(scenarios: usize) -> String {
     let which = match scenarios {
-        1 => "the scenario has".to_string(),
-        n => format!("none of the {n} scenarios has"),
+        1 => "the scenario has no".to_string(),
+        n => format!("none of the {n} scenarios has an"),
     };
     format!(
-        "nothing checked: {which} an [[expect]] bound; add one to turn an outcome into a \
+        "nothing checked: {which} [[expect]] bound; add one to turn an outcome into a \
          regression test\n"
     )
 }
@@ -195,6 +195,9 @@ mod tests {
             "nothing checked: none of the 3 scenarios has an [[expect]] bound; add one to \
              turn an outcome into a regression test\n"
         );
-        assert!(render_nothing_checked(1).starts_with("nothing checked: the scenario has"));
+        assert!(
+            render_nothing_checked(1)
+                .starts_with("nothing checked: the scenario has no [[expect]] bound;")
+        );
     }
 }
