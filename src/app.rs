@@ -258,8 +258,16 @@ fn report(
         if check_expectations {
             let lines = check::evaluate(scenario_results.scenario, &rows);
             failed_checks += lines.iter().filter(|l| !l.passed).count();
-            let _ = write!(stdout, "{}", check::render_table(&lines));
+            let _ = write!(
+                stdout,
+                "{}",
+                check::render_table(scenario_results.scenario, &lines)
+            );
         }
+    }
+    let nothing_to_check = results.iter().all(|r| r.scenario.expectations.is_empty());
+    if check_expectations && nothing_to_check {
+        let _ = write!(stdout, "{}", check::render_nothing_checked(results.len()));
     }
     if let Err(error) = report::write_index(out, results, &charts, options) {
         eprintln!("lbsim: cannot write the report: {error}");

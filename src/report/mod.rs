@@ -9,6 +9,7 @@ mod html;
 mod markdown;
 mod narration;
 mod servers_csv;
+mod stability;
 mod summary;
 mod summary_csv;
 mod terminal;
@@ -25,6 +26,8 @@ use crate::scenario::Scenario;
 use crate::stats::RunResult;
 
 pub use charts::RenderedChart;
+#[cfg(test)]
+pub(crate) use charts::fixtures as charts_fixtures;
 pub use narration::{Narration, NarrationFormat};
 pub use summary::{SummaryRow, summary_rows};
 pub use terminal::terminal_table;

@@ -11,3 +11,4 @@ mod queueing_theory;
 mod scenarios;
 mod shard;
 mod support;
+mod timeseries;
