@@ -8,6 +8,7 @@ mod interrupt;
 mod lifecycle;
 mod properties;
 mod queueing_theory;
+mod robustness;
 mod scenarios;
 mod shard;
 mod support;
