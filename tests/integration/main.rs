@@ -11,4 +11,6 @@ mod queueing_theory;
 mod robustness;
 mod scenarios;
 mod shard;
+#[cfg(unix)]
+mod slurm;
 mod support;
