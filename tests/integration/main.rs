@@ -5,6 +5,8 @@ mod determinism;
 mod errors;
 mod fuzz_scenarios;
 mod interrupt;
+#[cfg(unix)]
+mod kubernetes;
 mod lifecycle;
 mod properties;
 mod queueing_theory;
