@@ -48,6 +48,11 @@ quote() {
     printf "'%s'" "${1//\'/\'\\\'\'}"
 }
 
+if [[ -z "${SLURM_ARRAY_TASK_ID:-}" && "${ENVIRONMENT:-}" == BATCH ]]; then
+    # `sbatch deploy/slurm/array.sh`: one job, on a compute node, that is no array.
+    fail "run this script with bash on the login node (bash deploy/slurm/array.sh), not with" \
+        "sbatch: it builds lbsim, then submits the array and the merge itself"
+fi
 if [[ -z "${SLURM_ARRAY_TASK_ID:-}" ]]; then
     # Not inside the array: check, build, submit the array, then the merge.
     SHARDS=${SHARDS:-8}
@@ -89,8 +94,8 @@ if [[ -z "${SLURM_ARRAY_TASK_ID:-}" ]]; then
         --job-name=lbsim-merge --chdir="$PWD" --export=ALL --cpus-per-task=1 --mem=2G \
         --time=01:00:00 --output="$RESULTS/logs/merge.out" --wrap="$merge")
     merge_job=${merge_job%%;*}
-    echo "lbsim: $version: submitted $SHARDS shards as job $array (logs: $RESULTS/logs/shard-K.out)"
-    echo "lbsim: then their merge as job $merge_job, into $RESULTS/merged (log: $RESULTS/logs/merge.out);"
+    echo "lbsim: submitted $SHARDS shards ($version) as job $array (logs: $RESULTS/logs/shard-K.out)"
+    echo "lbsim: and their merge as job $merge_job, into $RESULTS/merged (log: $RESULTS/logs/merge.out);"
     echo "lbsim: a failed shard cancels the merge and says why in its log and in merge.out"
     exit 0
 fi

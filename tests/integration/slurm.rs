@@ -94,6 +94,7 @@ impl LoginNode {
             "SLURM_ARRAY_TASK_MIN",
             "SLURM_ARRAY_TASK_MAX",
             "SLURM_CPUS_PER_TASK",
+            "ENVIRONMENT",
         ] {
             command.env_remove(name);
         }
@@ -163,7 +164,8 @@ fn a_fresh_checkout_builds_once_submits_the_array_and_its_merge_and_merges_what_
     let submitted = node.submit(&[("SHARDS", "3")]);
     assert!(succeeded(&submitted), "{}", text(&submitted.stderr));
     let stdout = text(&submitted.stdout);
-    assert!(stdout.contains("3 shards as job 101"), "{stdout}");
+    assert!(stdout.contains("submitted 3 shards (lbsim "), "{stdout}");
+    assert!(stdout.contains(") as job 101"), "{stdout}");
     assert!(stdout.contains("merge as job 102"), "{stdout}");
 
     // Built once, with the lock file, from the checkout's manifest.
@@ -312,6 +314,12 @@ fn what_cannot_work_is_refused_before_anything_is_submitted() {
         let stderr = text(&output.stderr);
         assert!(stderr.contains(message), "{env:?}: {stderr}");
     }
+    assert_eq!(node.sbatch_calls(), 0);
+
+    // `sbatch deploy/slurm/array.sh`, as the script's old header said: one job, no array.
+    let output = node.submit(&[("SLURM_JOB_ID", "5"), ("ENVIRONMENT", "BATCH")]);
+    assert_eq!(output.status.code(), Some(2));
+    assert!(text(&output.stderr).contains("not with sbatch"));
     assert_eq!(node.sbatch_calls(), 0);
 
     // An array that is not 1-N cannot deal the shards.
