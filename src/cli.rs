@@ -113,10 +113,10 @@ pub struct TraceArgs {
     #[arg(long, default_value = "1s")]
     pub until: String,
     /// Which variant (its index in the sweep order, from 0).
-    #[arg(long, default_value_t = 0)]
+    #[arg(long, default_value_t = 0, allow_negative_numbers = true, value_parser = variant)]
     pub variant: usize,
     /// Master seed, replacing the file's `seed`.
-    #[arg(long)]
+    #[arg(long, allow_negative_numbers = true, value_parser = seed)]
     pub seed: Option<u64>,
     /// One CSV row per event (time_s,request,event,station,detail) instead of text.
     #[arg(long)]
@@ -144,6 +144,13 @@ fn seed(text: &str) -> Result<u64, String> {
             u64::MAX
         )
     })
+}
+
+/// `trace --variant`: an index into the scenario's variants.
+fn variant(text: &str) -> Result<usize, String> {
+    text.trim()
+        .parse()
+        .map_err(|_| "a variant is its index in the sweep order: 0, 1, 2, ...".to_string())
 }
 
 fn jobs(text: &str) -> Result<u32, String> {
@@ -241,6 +248,10 @@ mod tests {
                 );
             }
         }
+        let message = rejected(&["lbsim", "trace", "s.toml", "--seed", "-5"]);
+        assert!(message.contains("a seed is 0..2^64-1"), "{message}");
+        let message = rejected(&["lbsim", "trace", "s.toml", "--variant", "-1"]);
+        assert!(message.contains("a variant is its index"), "{message}");
         let message = rejected(&["lbsim", "bench", "--servers", "-2"]);
         assert!(message.contains("servers is at least 1"), "{message}");
         let message = rejected(&["lbsim", "run", "--jobs", "4294967296"]);

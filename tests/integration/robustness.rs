@@ -103,7 +103,7 @@ fn a_failed_check_into_a_closed_stdout_still_exits_1() {
 }
 
 #[test]
-fn bench_shard_merge_and_help_into_a_closed_pipe_end_with_their_usual_status() {
+fn bench_shard_merge_trace_and_help_into_a_closed_pipe_end_with_their_usual_status() {
     let dir = tempfile::tempdir().unwrap();
     write(dir.path(), "small.toml", SMALL);
     let cases: &[(&[&str], i32)] = &[
@@ -112,6 +112,8 @@ fn bench_shard_merge_and_help_into_a_closed_pipe_end_with_their_usual_status() {
         (&["run", "small.toml", "--shard", "1/1", "--out", "s"], 0),
         (&["merge", "s", "--out", "merged"], 0),
         (&["merge", "missing", "--out", "merged"], 2),
+        (&["trace", "small.toml", "--until", "2s"], 0),
+        (&["trace", "small.toml", "--variant", "99"], 2),
         (&["--help"], 0),
         (&["run", "--seed", "-1"], 2),
     ];
