@@ -6,6 +6,7 @@
 use std::process::ExitCode;
 use std::time::Instant;
 
+use crate::app::console::{errln, outln};
 use crate::balancer::{Algorithm, BalancerSpec};
 use crate::cli::BenchArgs;
 use crate::engine::SimDuration;
@@ -42,7 +43,7 @@ pub fn main(args: &BenchArgs) -> ExitCode {
         vec![algorithm]
     } else {
         let names: Vec<&str> = Algorithm::ALL.iter().map(|a| a.name()).collect();
-        eprintln!(
+        errln!(
             "lbsim bench: --algorithm: unknown {:?}; expected all or one of {}",
             args.algorithm,
             names.join(", ")
@@ -50,12 +51,18 @@ pub fn main(args: &BenchArgs) -> ExitCode {
         return ExitCode::from(2);
     };
     if args.servers == 0 || args.requests == 0 {
-        eprintln!("lbsim bench: --servers and --requests must be positive");
+        errln!("lbsim bench: --servers and --requests must be positive");
         return ExitCode::from(2);
     }
-    println!(
+    outln!(
         "{:<22} {:>8} {:>12} {:>9} {:>14} {:>10} {:>13}",
-        "algorithm", "servers", "requests", "wall s", "requests/s", "ns/req", "peak RSS MB"
+        "algorithm",
+        "servers",
+        "requests",
+        "wall s",
+        "requests/s",
+        "ns/req",
+        "peak RSS MB"
     );
     for algorithm in algorithms {
         let spec = reference_model(args.servers, args.requests, algorithm);
@@ -63,7 +70,7 @@ pub fn main(args: &BenchArgs) -> ExitCode {
         let result = simulate(&spec, 1);
         let wall = started.elapsed().as_secs_f64();
         let requests = result.counts.arrived;
-        println!(
+        outln!(
             "{:<22} {:>8} {:>12} {:>9.3} {:>14.0} {:>10.1} {:>13}",
             algorithm.name(),
             args.servers,
