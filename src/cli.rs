@@ -134,6 +134,14 @@ pub struct BenchArgs {
     /// Algorithm to measure, or `all`.
     #[arg(long, default_value = "least-connections")]
     pub algorithm: String,
+    /// Attach an observer that counts every event, to measure what watching a run costs.
+    #[arg(long)]
+    pub observed: bool,
+    /// A hand-written loop of the same model to compare with in the same run (the
+    /// speedlimit program: `PATH SERVERS REQUESTS` prints a JSON line with
+    /// requests_per_second); adds its speed and lbsim's share of it.
+    #[arg(long, value_name = "PATH")]
+    pub speedlimit: Option<PathBuf>,
 }
 
 /// `--seed`: any 64-bit master seed.
