@@ -64,7 +64,7 @@ pub const IDENTITY_COLUMNS: [&str; 4] = ["scenario", "variant", "replication", "
 pub const TEXT_COLUMNS: &[&str] = &["scenario", "variant"];
 
 /// The fixed measured columns, in summary.csv order: first those the contract
-/// (SCENARIO.md) requires, in its order, then the extras lbsim adds.
+/// (docs/scenario-format.md) requires, in its order, then the extras lbsim adds.
 pub const COLUMNS: [Column; 16] = [
     count("arrived", |r| Some(r.counts.arrived as f64)),
     count("completed", |r| Some(r.counts.completed as f64)),
