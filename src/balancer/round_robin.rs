@@ -5,8 +5,8 @@
 
 use super::pool::Pool;
 use super::{Backend, Balancer};
-use crate::id::{RequestKey, ServerId};
 use crate::engine::SimRng;
+use crate::id::{RequestKey, ServerId};
 
 pub struct RoundRobin {
     pool: Pool,
@@ -44,8 +44,8 @@ impl Balancer for RoundRobin {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::id::ClientAddr;
     use crate::engine::stream;
+    use crate::id::ClientAddr;
 
     #[test]
     fn visits_every_server_in_turn() {
@@ -59,7 +59,8 @@ mod tests {
         }
         let mut rng = stream(1, 0, 0);
         let key = RequestKey {
-            client: ClientAddr(1), session: None
+            client: ClientAddr(1),
+            session: None,
         };
         let picks: Vec<u32> = (0..6)
             .map(|_| balancer.pick(&key, &mut rng).unwrap().0)
@@ -74,7 +75,8 @@ mod tests {
         assert_eq!(
             balancer.pick(
                 &RequestKey {
-                    client: ClientAddr(1), session: None
+                    client: ClientAddr(1),
+                    session: None
                 },
                 &mut rng
             ),

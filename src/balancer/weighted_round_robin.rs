@@ -25,8 +25,8 @@ use std::collections::BTreeMap;
 
 use super::indexed_heap::IndexedHeap;
 use super::{Backend, Balancer};
-use crate::id::{RequestKey, ServerId};
 use crate::engine::SimRng;
+use crate::id::{RequestKey, ServerId};
 
 const ABSENT: u32 = u32::MAX;
 
@@ -138,12 +138,13 @@ impl Balancer for WeightedRoundRobin {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::id::ClientAddr;
     use crate::engine::stream;
+    use crate::id::ClientAddr;
     use proptest::prelude::*;
 
     const KEY: RequestKey = RequestKey {
-        client: ClientAddr(1), session: None
+        client: ClientAddr(1),
+        session: None,
     };
 
     fn backend(id: u32, weight: u32) -> Backend<'static> {

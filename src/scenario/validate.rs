@@ -1168,8 +1168,8 @@ impl Checker<'_> {
                 .and_then(|n| u32::try_from(n).ok()),
         };
         Some(BalancerSpec {
-            algorithm: algorithm?,
             virtual_nodes: virtual_nodes?,
+            ..BalancerSpec::new(algorithm?)
         })
     }
 
