@@ -15,6 +15,7 @@ use crate::report::{self, ReportOptions, ScenarioResults, summary_rows, terminal
 use crate::runner::{self, FailedRun, RunFailure, RunOptions, run_scenarios};
 use crate::scenario::{Scenario, ScenarioErrors, discover};
 use crate::shard::{self, RunIdentity, Shard};
+use crate::trace_command;
 
 /// Exit status for bad input.
 const BAD_INPUT: u8 = 2;
@@ -29,6 +30,7 @@ pub fn main(cli: Cli) -> ExitCode {
         Some(Command::Check(args)) => run(&args, true),
         Some(Command::Bench(args)) => bench::main(&args),
         Some(Command::Merge(args)) => merge(&args),
+        Some(Command::Trace(args)) => trace_command::main(&args),
     }
 }
 

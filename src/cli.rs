@@ -27,6 +27,9 @@ pub enum Command {
     Bench(BenchArgs),
     /// Merge the shard files of a `--shard` run into the files one run writes.
     Merge(MergeArgs),
+    /// Tell a short run of one variant event by event: arrivals, picks and why, queueing,
+    /// completions, failures and changes to the cluster.
+    Trace(TraceArgs),
 }
 
 #[derive(Debug, Args)]
@@ -94,6 +97,24 @@ pub struct MergeArgs {
     /// Also write every chart as a PNG image beside its SVG.
     #[arg(long)]
     pub png: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct TraceArgs {
+    /// The scenario file.
+    pub scenario: PathBuf,
+    /// Simulated time to tell; arrivals stop there.
+    #[arg(long, default_value = "1s")]
+    pub until: String,
+    /// Which variant (its index in the sweep order, from 0).
+    #[arg(long, default_value_t = 0)]
+    pub variant: usize,
+    /// Master seed, replacing the file's `seed`.
+    #[arg(long)]
+    pub seed: Option<u64>,
+    /// One CSV row per event (time_s,request,event,station,detail) instead of text.
+    #[arg(long)]
+    pub csv: bool,
 }
 
 #[derive(Debug, Args)]

@@ -49,3 +49,4 @@ pub mod runner;
 pub mod scenario;
 pub mod shard;
 pub mod stats;
+pub mod trace_command;

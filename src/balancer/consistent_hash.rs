@@ -146,6 +146,10 @@ impl Balancer for ConsistentHash {
     }
 
     fn pick(&mut self, request: &RequestKey, _rng: &mut SimRng) -> Option<ServerId> {
+        self.route(request)
+    }
+
+    fn route(&mut self, request: &RequestKey) -> Option<ServerId> {
         self.owner(position(hash_addr(request.client)))
     }
 

@@ -36,6 +36,10 @@ impl Balancer for IpHash {
     }
 
     fn pick(&mut self, request: &RequestKey, _rng: &mut SimRng) -> Option<ServerId> {
+        self.route(request)
+    }
+
+    fn route(&mut self, request: &RequestKey) -> Option<ServerId> {
         if self.pool.is_empty() {
             return None;
         }

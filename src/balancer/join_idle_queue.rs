@@ -9,9 +9,10 @@
 //! several balancers none has to ask the servers for their load at each request; with one
 //! balancer told of every idle server no request waits behind another while a server idles.
 //!
-//! A server that joins the pool is idle and counts as having reported it: it joins the
-//! tail of the queue. A server is never in the queue twice (a second report while queued
-//! changes nothing) and a server that leaves is taken out of it. The queue is a FIFO doubly
+//! A server that joins the pool is not queued by joining: like any idle server it reports
+//! to one balancer (the world reports an idle newcomer, and with several balancers only one
+//! of them hears it, as in the paper). A server is never in the queue twice (a second
+//! report while queued changes nothing) and a server that leaves is taken out of it. The queue is a FIFO doubly
 //! linked list threaded through per-server indices: every operation is O(1) and none
 //! allocates once the largest id has been seen.
 
@@ -116,7 +117,6 @@ impl Balancer for JoinIdleQueue {
             self.links.resize(backend.id.index() + 1, UNQUEUED);
         }
         self.pool.insert(backend.id);
-        self.push_back(backend.id);
     }
 
     fn remove(&mut self, server: ServerId) {
@@ -139,6 +139,10 @@ impl Balancer for JoinIdleQueue {
             return None;
         }
         Some(self.pool.get(rng.random_range(0..self.pool.len())))
+    }
+
+    fn wants_idle_reports(&self) -> bool {
+        true
     }
 
     fn server_idle(&mut self, server: ServerId) {
@@ -164,8 +168,13 @@ mod tests {
     use crate::balancer::Random;
     use crate::balancer::testing::{Cluster, KEY, filled, pick_id as pick};
 
+    /// `servers` servers, each reporting idle in id order, as the world reports newcomers.
     fn balancer(servers: u32) -> JoinIdleQueue {
-        filled(JoinIdleQueue::with_capacity(servers as usize), servers)
+        let mut balancer = filled(JoinIdleQueue::with_capacity(servers as usize), servers);
+        for id in 0..servers {
+            balancer.server_idle(ServerId(id));
+        }
+        balancer
     }
 
     #[test]
@@ -196,6 +205,15 @@ mod tests {
         assert!(counts.iter().all(|c| c.abs_diff(1_000) < 200), "{counts:?}");
         let explanation = balancer.explain(&KEY, ServerId(1));
         assert_eq!(explanation.compared, vec![(ServerId(1), 0.0)]);
+    }
+
+    #[test]
+    fn joining_is_not_reporting() {
+        let mut balancer = filled(JoinIdleQueue::with_capacity(2), 2);
+        assert_eq!(balancer.queue(), Vec::<u32>::new());
+        balancer.server_idle(ServerId(1));
+        assert_eq!(pick(&mut balancer), Some(1));
+        assert!(balancer.wants_idle_reports());
     }
 
     #[test]

@@ -81,6 +81,19 @@ pub trait Balancer: Send {
     /// `succeeded` is false when it ended without a response.
     fn finished(&mut self, _server: ServerId, _elapsed: SimDuration, _succeeded: bool) {}
 
+    /// Where `request` maps for an algorithm whose pick depends only on the request's key
+    /// and the pool (the hashing ones), without picking: what a membership change's
+    /// remapped share is measured with. `None` for the others. Changes nothing visible.
+    fn route(&mut self, _request: &RequestKey) -> Option<ServerId> {
+        None
+    }
+
+    /// Whether this algorithm listens to [`Balancer::server_idle`]; asked once, so that
+    /// the others cost nothing for idle reports.
+    fn wants_idle_reports(&self) -> bool {
+        false
+    }
+
     /// `server` has become idle (no request in service or queued) and reports it to this
     /// balancer, as a server reports to one balancer's idle queue in join-idle-queue.
     /// With several balancers only one of them is told.
@@ -205,6 +218,33 @@ pub struct BalancerSpec {
     /// `least-response-time`: the time constant τ of the peak EWMA (Finagle's
     /// `decayTime`, default 10 s); positive.
     pub decay: SimDuration,
+    /// Balancer instances in front of the cluster, each with its own view (its own
+    /// connection counts); requests are spread over them.
+    pub instances: u32,
+    /// How requests are spread over the instances.
+    pub spread: Spread,
+}
+
+/// How requests are spread over several balancer instances (DNS round robin or an ECMP
+/// router in front of them).
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+pub enum Spread {
+    /// Each request to an instance drawn uniformly.
+    Random,
+    /// By a hash of the client address: a client always reaches the same instance.
+    ClientHash,
+}
+
+impl Spread {
+    pub const ALL: [Spread; 2] = [Spread::Random, Spread::ClientHash];
+
+    /// The kebab-case name used in scenario files.
+    pub fn name(self) -> &'static str {
+        match self {
+            Spread::Random => "random",
+            Spread::ClientHash => "client-hash",
+        }
+    }
 }
 
 impl BalancerSpec {
@@ -226,6 +266,8 @@ impl BalancerSpec {
             active_request_bias: Self::DEFAULT_ACTIVE_REQUEST_BIAS,
             max_connections: None,
             decay: Self::DEFAULT_DECAY,
+            instances: 1,
+            spread: Spread::Random,
         }
     }
 

@@ -77,7 +77,7 @@ impl Cluster<'_> {
     /// Runs the cluster with `balancer`, whose pool must hold servers `0..speeds.len()`.
     /// The balancer hears what the world will tell it: `tick` at every instant, then
     /// `pick` and `dispatched` on an arrival, `finished` on a completion and `server_idle`
-    /// when a server's queue runs dry.
+    /// at the start and whenever a server's queue runs dry.
     pub fn run(&self, balancer: &mut dyn Balancer) -> ClusterReport {
         use rand::RngExt;
         use std::cmp::Reverse;

@@ -21,15 +21,21 @@ pub trait Prioritized {
 const SEQUENCE_BITS: u32 = 56;
 
 struct Entry<E> {
-    time: SimTime,
-    /// `priority << 56 | sequence`: one comparison orders both.
-    order: u64,
+    /// `time << 64 | priority << 56 | sequence`: one integer comparison orders all three,
+    /// which keeps the heap's sifting short (the heap is a fifth of a run's time).
+    key: u128,
     event: E,
+}
+
+impl<E> Entry<E> {
+    fn time(&self) -> SimTime {
+        SimTime::from_nanos((self.key >> 64) as u64)
+    }
 }
 
 impl<E> PartialEq for Entry<E> {
     fn eq(&self, other: &Self) -> bool {
-        self.time == other.time && self.order == other.order
+        self.key == other.key
     }
 }
 
@@ -44,7 +50,7 @@ impl<E> PartialOrd for Entry<E> {
 impl<E> Ord for Entry<E> {
     /// Reversed, so that std's max-heap pops the earliest event.
     fn cmp(&self, other: &Self) -> Ordering {
-        (other.time, other.order).cmp(&(self.time, self.order))
+        other.key.cmp(&self.key)
     }
 }
 
@@ -68,12 +74,18 @@ impl<E: Prioritized> EventQueue<E> {
         debug_assert!(self.next_sequence < 1 << SEQUENCE_BITS);
         let order = (u64::from(event.priority()) << SEQUENCE_BITS) | self.next_sequence;
         self.next_sequence += 1;
-        self.heap.push(Entry { time, order, event });
+        let key = (u128::from(time.as_nanos()) << 64) | u128::from(order);
+        self.heap.push(Entry { key, event });
     }
 
     /// Removes and returns the earliest event.
     pub fn pop(&mut self) -> Option<(SimTime, E)> {
-        self.heap.pop().map(|entry| (entry.time, entry.event))
+        self.heap.pop().map(|entry| (entry.time(), entry.event))
+    }
+
+    /// The time of the earliest event, if any.
+    pub fn next_time(&self) -> Option<SimTime> {
+        self.heap.peek().map(Entry::time)
     }
 
     /// The number of pending events.

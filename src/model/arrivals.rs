@@ -18,8 +18,18 @@ use super::service::ServiceSampler;
 use super::spec::{ArrivalPattern, RateSchedule, WorkloadSpec};
 use super::streams;
 use super::trace::TraceArrivals;
-use crate::id::ClientAddr;
 use crate::engine::{SimDuration, SimRng, SimTime, stream};
+use crate::id::{ClientAddr, SessionId};
+
+/// One request as it arrives: who sends it, in which session, and how much work it brings.
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+pub struct Arrival {
+    pub client: ClientAddr,
+    /// The session (cookie) it belongs to; `None` for independent requests.
+    pub session: Option<SessionId>,
+    /// Work at speed 1.0.
+    pub work: SimDuration,
+}
 
 /// The arrivals of one run.
 #[expect(
@@ -69,11 +79,15 @@ impl<'a> Arrivals<'a> {
     /// The client and the work of the request arriving now. Called once per arrival,
     /// whatever becomes of the request, so every variant of a scenario sees the same
     /// requests (common random numbers).
-    pub fn arriving(&mut self) -> (ClientAddr, SimDuration) {
+    pub fn arriving(&mut self) -> Arrival {
         match self {
             Arrivals::Generated {
                 clients, service, ..
-            } => (clients.next_client(), service.sample()),
+            } => Arrival {
+                client: clients.next_client(),
+                session: None,
+                work: service.sample(),
+            },
             Arrivals::Replay(replay) => replay.arriving(),
         }
     }

@@ -3,8 +3,8 @@
 
 use rand::RngExt;
 
-use crate::id::ClientAddr;
 use crate::engine::SimRng;
+use crate::id::ClientAddr;
 
 /// Addresses are numbered up from 10.0.0.1.
 const FIRST_ADDRESS: u32 = 0x0A00_0001;

@@ -1,31 +1,43 @@
 //! The events of the model: small `Copy` values, never boxed.
 
 use super::request::RequestId;
-use crate::engine::Prioritized;
+use crate::engine::{Prioritized, TimerId};
 
 #[derive(Copy, Clone, Debug)]
 pub enum Event {
+    /// The next request arrives. The world holds the one pending arrival beside the queue
+    /// and hands it out in this order.
+    Arrival,
+    /// A station (its server, or a tier it called) finished its part of a request.
+    Done(RequestId),
+    /// A timer fires, unless it was cancelled.
+    Timer(TimerId, Timer),
+}
+
+/// What a timer is for.
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+pub enum Timer {
     /// Measurement starts: busy time so far is set aside.
     WarmupEnd,
     /// A time-series interval ends.
     Sample,
     /// The run ends: the last sample is taken and the loop stops.
     End,
-    /// A worker finishes a request.
-    Completion(RequestId),
-    /// The next request arrives.
-    Arrival,
+    /// The timeline's action with this index happens.
+    Action(u32),
 }
 
 impl Prioritized for Event {
     /// At one instant, measurement boundaries come first (what happens at `t` belongs to
-    /// the interval starting at `t`), then completions (a freed worker is visible to an
-    /// arrival at the same instant), then arrivals.
+    /// the interval starting at `t`), then changes to the cluster (a server removed at `t`
+    /// takes no request arriving at `t`), then completions (a freed worker is visible to
+    /// an arrival at the same instant), then arrivals.
     fn priority(&self) -> u8 {
         match self {
-            Event::WarmupEnd | Event::Sample | Event::End => 0,
-            Event::Completion(_) => 1,
-            Event::Arrival => 2,
+            Event::Timer(_, Timer::WarmupEnd | Timer::Sample | Timer::End) => 0,
+            Event::Timer(_, Timer::Action(_)) => 1,
+            Event::Done(_) => 2,
+            Event::Arrival => 3,
         }
     }
 }

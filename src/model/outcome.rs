@@ -8,7 +8,7 @@ pub enum Outcome {
     Completed,
     /// Turned away by a full queue at the chosen server.
     Rejected,
-    /// Never served, for the reason given.
+    /// Never answered, for the reason given.
     Failed(FailReason),
 }
 
@@ -16,4 +16,19 @@ pub enum Outcome {
 pub enum FailReason {
     /// The balancer had no server to pick.
     NoServer,
+    /// Its server was taken out abruptly while the request was queued or in service there.
+    ServerRemoved,
+    /// A tier it called had no room in its queue.
+    TierRejected,
+}
+
+impl FailReason {
+    /// The kebab-case name the trace view and the outputs use.
+    pub fn name(self) -> &'static str {
+        match self {
+            FailReason::NoServer => "no-server",
+            FailReason::ServerRemoved => "server-removed",
+            FailReason::TierRejected => "tier-rejected",
+        }
+    }
 }

@@ -5,24 +5,31 @@
 //! slot is freed, so an event naming a request that has already ended (a completion after
 //! a crash, a timeout after a response) is recognised and ignored when it pops.
 
-use crate::id::ServerId;
 use crate::engine::{SimDuration, SimTime};
+use crate::id::ServerId;
 
 /// A handle on a request: its slot and the slot's generation when it was created.
-#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+#[derive(Copy, Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct RequestId {
     slot: u32,
     generation: u32,
 }
 
+/// A request in flight: where it came from, where it is, and what it still has to do.
 #[derive(Copy, Clone, Debug)]
 pub struct Request {
     pub arrived: SimTime,
-    /// Work at speed 1.0.
+    /// Work at speed 1.0 on its application server.
     pub work: SimDuration,
     pub server: ServerId,
-    /// When a worker took it; equal to `arrived` if it did not wait.
+    /// When a worker of its application server took it; equal to `arrived` if it did not
+    /// wait.
     pub started: SimTime,
+    /// The station it is at: 0 its application server, `k` the `k`-th tier it calls
+    /// (holding its application worker meanwhile).
+    pub hop: u8,
+    /// The balancer instance that dispatched it, which alone counts its connection.
+    pub balancer: u8,
     /// Arrived after warmup, so its outcome counts.
     pub measured: bool,
 }
@@ -64,6 +71,15 @@ impl RequestTable {
     }
 
     /// The live request `id` names, or `None` if it has ended.
+    pub fn get(&self, id: RequestId) -> Option<&Request> {
+        let slot = self.slots.get(id.slot as usize)?;
+        if slot.generation != id.generation {
+            return None;
+        }
+        slot.request.as_ref()
+    }
+
+    /// The live request `id` names, mutably, or `None` if it has ended.
     pub fn get_mut(&mut self, id: RequestId) -> Option<&mut Request> {
         let slot = self.slots.get_mut(id.slot as usize)?;
         if slot.generation != id.generation {
@@ -91,18 +107,33 @@ impl RequestTable {
 }
 
 #[cfg(test)]
-mod tests {
+pub mod testing {
     use super::*;
 
-    fn request() -> Request {
+    /// A request arriving at time zero with 1 ms of work.
+    pub fn request() -> Request {
         Request {
             arrived: SimTime::ZERO,
             work: SimDuration::from_millis(1),
             server: ServerId(0),
             started: SimTime::ZERO,
+            hop: 0,
+            balancer: 0,
             measured: true,
         }
     }
+
+    /// `n` distinct live request ids.
+    pub fn ids(n: usize) -> Vec<RequestId> {
+        let mut table = RequestTable::default();
+        (0..n).map(|_| table.insert(request())).collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::testing::request;
+    use super::*;
 
     #[test]
     fn a_stale_handle_does_not_reach_the_slots_next_request() {

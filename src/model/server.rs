@@ -1,14 +1,43 @@
-//! A server: workers that serve requests at some speed, and a FIFO queue in front of them.
+//! An application server: a [`Station`] with an identity and a lifecycle.
 //!
-//! Busy time is integrated as it happens (busy workers × time, in worker-nanoseconds), so
-//! utilization over any window is a difference of two readings, with no per-request cost.
+//! A server is `Booting` until it can serve, `Ready` while the balancer may send it
+//! traffic, `Draining` while it finishes what it holds after being taken out of rotation,
+//! and `Down` once it has left (for good: an id is never reused within a run). It keeps its
+//! join and leave times, so its utilization covers only its lifetime.
 
-use std::collections::VecDeque;
+use std::fmt;
 
-use super::request::RequestId;
 use super::spec::ServerGroupSpec;
+use super::station::Station;
+use crate::engine::SimTime;
 use crate::id::ServerId;
-use crate::engine::{SimDuration, SimTime};
+
+/// Where a server is in its life.
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+pub enum ServerState {
+    Booting,
+    Ready,
+    Draining,
+    Down,
+}
+
+impl ServerState {
+    /// The name events.csv and the trace view use.
+    pub fn name(self) -> &'static str {
+        match self {
+            ServerState::Booting => "booting",
+            ServerState::Ready => "ready",
+            ServerState::Draining => "draining",
+            ServerState::Down => "down",
+        }
+    }
+}
+
+impl fmt::Display for ServerState {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
 
 pub struct Server {
     pub id: ServerId,
@@ -16,169 +45,60 @@ pub struct Server {
     pub name: String,
     /// Index of its group in the scenario's `[[servers]]` list.
     pub group: usize,
-    pub workers: u32,
-    pub speed: f64,
     pub weight: u32,
-    queue_limit: Option<u32>,
-    busy: u32,
-    queue: VecDeque<RequestId>,
-    /// Worker-nanoseconds of service since time zero, up to `integrated_until`.
-    busy_integral: u128,
-    integrated_until: SimTime,
-}
-
-/// What a server does with a request offered to it.
-#[derive(Copy, Clone, Debug, PartialEq, Eq)]
-pub enum Admission {
-    /// A worker is free: service starts now.
-    Start,
-    /// All workers are busy: it waits in the queue.
-    Queued,
-    /// The queue is full.
-    Rejected,
+    pub state: ServerState,
+    pub joined: SimTime,
+    /// When it went down; `None` while it is up.
+    pub left: Option<SimTime>,
+    pub station: Station,
 }
 
 impl Server {
-    pub fn new(id: ServerId, group: usize, index: u32, spec: &ServerGroupSpec) -> Self {
+    /// Server `index` of group `group`, joining at `now` in state `state`.
+    pub fn new(
+        id: ServerId,
+        group: usize,
+        index: u32,
+        spec: &ServerGroupSpec,
+        now: SimTime,
+        state: ServerState,
+    ) -> Self {
         Server {
             id,
             name: format!("{}-{index}", spec.name),
             group,
-            workers: spec.workers,
-            speed: spec.speed,
             weight: spec.weight,
-            queue_limit: spec.queue_limit,
-            busy: 0,
-            queue: VecDeque::new(),
-            busy_integral: 0,
-            integrated_until: SimTime::ZERO,
+            state,
+            joined: now,
+            left: None,
+            station: Station::new(spec.workers, spec.queue_limit, spec.speed, now),
         }
     }
 
-    /// Offers request `id` at `now`: a free worker takes it, else it queues if there is room.
-    pub fn admit(&mut self, now: SimTime, id: RequestId) -> Admission {
-        if self.busy < self.workers {
-            self.integrate(now);
-            self.busy += 1;
-            Admission::Start
-        } else if self
-            .queue_limit
-            .is_none_or(|limit| (self.queue.len() as u64) < u64::from(limit))
-        {
-            self.queue.push_back(id);
-            Admission::Queued
-        } else {
-            Admission::Rejected
-        }
-    }
-
-    /// A worker finished at `now`; returns the queued request it takes next, if any (the
-    /// worker then stays busy).
-    pub fn finish(&mut self, now: SimTime) -> Option<RequestId> {
-        let next = self.queue.pop_front();
-        if next.is_none() {
-            self.integrate(now);
-            self.busy -= 1;
-        }
-        next
-    }
-
-    /// How long this server takes for `work` at its speed.
-    pub fn service_time(&self, work: SimDuration) -> SimDuration {
-        if self.speed == 1.0 {
-            work
-        } else {
-            SimDuration::from_secs_f64(work.as_secs_f64() / self.speed)
-        }
-    }
-
-    pub fn busy_workers(&self) -> u32 {
-        self.busy
-    }
-
-    pub fn queue_length(&self) -> u32 {
-        self.queue.len() as u32
-    }
-
-    /// Worker-nanoseconds of service from time zero to `now`.
-    pub fn busy_integral(&mut self, now: SimTime) -> u128 {
-        self.integrate(now);
-        self.busy_integral
-    }
-
-    fn integrate(&mut self, now: SimTime) {
-        let elapsed = now.since(self.integrated_until).as_nanos();
-        self.busy_integral += u128::from(self.busy) * u128::from(elapsed);
-        self.integrated_until = now;
+    /// Whether the server exists at `now`'s interval: joined and not yet gone.
+    pub fn is_up(&self) -> bool {
+        self.left.is_none()
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::model::request::{Request, RequestTable};
-
-    fn spec(workers: u32, queue_limit: Option<u32>) -> ServerGroupSpec {
-        ServerGroupSpec {
-            workers,
-            queue_limit,
-            speed: 2.0,
-            ..ServerGroupSpec::new("web", 1)
-        }
-    }
-
-    fn ids(n: usize) -> Vec<RequestId> {
-        let mut table = RequestTable::default();
-        (0..n)
-            .map(|_| {
-                table.insert(Request {
-                    arrived: SimTime::ZERO,
-                    work: SimDuration::ZERO,
-                    server: ServerId(0),
-                    started: SimTime::ZERO,
-                    measured: true,
-                })
-            })
-            .collect()
-    }
 
     #[test]
-    fn admits_to_free_workers_then_queue_then_rejects() {
-        let mut server = Server::new(ServerId(0), 0, 3, &spec(2, Some(1)));
-        let ids = ids(4);
-        let t = SimTime::ZERO;
-        let admissions: Vec<Admission> = ids.iter().map(|&id| server.admit(t, id)).collect();
-        assert_eq!(
-            admissions,
-            vec![
-                Admission::Start,
-                Admission::Start,
-                Admission::Queued,
-                Admission::Rejected
-            ]
+    fn a_server_is_named_after_its_group_and_index_and_is_up_until_it_leaves() {
+        let mut server = Server::new(
+            ServerId(7),
+            0,
+            3,
+            &ServerGroupSpec::new("web", 4),
+            SimTime::ZERO,
+            ServerState::Ready,
         );
         assert_eq!(server.name, "web-3");
-        assert_eq!(server.finish(t), Some(ids[2]));
-        assert_eq!(server.busy_workers(), 2);
-    }
-
-    #[test]
-    fn busy_time_integrates_workers_over_time() {
-        let mut server = Server::new(ServerId(0), 0, 0, &spec(2, None));
-        let ids = ids(2);
-        server.admit(SimTime::ZERO, ids[0]);
-        server.admit(SimTime::from_nanos(10), ids[1]);
-        server.finish(SimTime::from_nanos(30));
-        // One worker for 30 ns, a second for 20 ns, then one until 40 ns.
-        assert_eq!(server.busy_integral(SimTime::from_nanos(40)), 30 + 20 + 10);
-    }
-
-    #[test]
-    fn speed_divides_work() {
-        let server = Server::new(ServerId(0), 0, 0, &spec(1, None));
-        assert_eq!(
-            server.service_time(SimDuration::from_millis(10)),
-            SimDuration::from_millis(5)
-        );
+        assert!(server.is_up());
+        server.left = Some(SimTime::from_nanos(5));
+        assert!(!server.is_up());
+        assert_eq!(ServerState::Draining.to_string(), "draining");
     }
 }

@@ -3,6 +3,7 @@
 //! Everything here is already checked and converted (durations to nanoseconds, rates to
 //! positive numbers); the model trusts it. `scenario::validate` is the only producer.
 
+use super::timeline::TimelineAction;
 use super::trace::TraceReplay;
 use crate::balancer::BalancerSpec;
 use crate::engine::{SimDuration, SimTime};
@@ -20,6 +21,11 @@ pub struct RunSpec {
     pub workload: WorkloadSpec,
     pub servers: Vec<ServerGroupSpec>,
     pub balancer: BalancerSpec,
+    /// Second tiers every request calls in order after its work on its server, holding
+    /// its server's worker while it waits (a synchronous call).
+    pub tiers: Vec<TierSpec>,
+    /// Scheduled changes to the cluster, sorted by time (file order within an instant).
+    pub timeline: Vec<TimelineAction>,
 }
 
 impl RunSpec {
@@ -39,6 +45,8 @@ impl RunSpec {
             workload,
             servers,
             balancer,
+            tiers: Vec::new(),
+            timeline: Vec::new(),
         }
     }
 
@@ -183,6 +191,18 @@ impl ServiceDist {
             }
         }
     }
+}
+
+/// A second tier: a station of `workers` with a queue, serving a call from every request.
+#[derive(Clone, Debug, PartialEq)]
+pub struct TierSpec {
+    pub name: String,
+    pub workers: u32,
+    /// Calls that may wait; beyond it a call is refused and its request fails. `None` is
+    /// unbounded.
+    pub queue_limit: Option<u32>,
+    /// Work per call, drawn when a worker takes it.
+    pub service: ServiceDist,
 }
 
 /// A group of identical servers, named `name-0`, `name-1`, ...

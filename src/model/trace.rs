@@ -13,10 +13,11 @@
 use std::fmt;
 use std::sync::Arc;
 
+use super::arrivals::Arrival;
 use super::service::ServiceSampler;
 use super::spec::ServiceDist;
-use crate::id::ClientAddr;
 use crate::engine::{SimDuration, SimRng, SimTime};
+use crate::id::ClientAddr;
 
 /// One recorded request.
 #[derive(Copy, Clone, Debug, PartialEq, Eq)]
@@ -195,7 +196,7 @@ impl<'a> TraceArrivals<'a> {
     }
 
     /// The client of the request that arrived last, and its work.
-    pub fn arriving(&mut self) -> (ClientAddr, SimDuration) {
+    pub fn arriving(&mut self) -> Arrival {
         let work = match (self.current.work, &mut self.service) {
             (Some(work), _) => work,
             (None, Some(service)) => service.sample(),
@@ -203,7 +204,11 @@ impl<'a> TraceArrivals<'a> {
             // request lacks work.
             (None, None) => SimDuration::ZERO,
         };
-        (self.current.client, work)
+        Arrival {
+            client: self.current.client,
+            session: None,
+            work,
+        }
     }
 }
 
@@ -375,8 +380,8 @@ mod tests {
         let mut arrivals = TraceArrivals::new(&replay, stream(1, 3, 0));
         let mut seen = Vec::new();
         while let Some(time) = arrivals.next_arrival() {
-            let (client, work) = arrivals.arriving();
-            seen.push((time.as_nanos(), client.0, work.as_nanos()));
+            let arrival = arrivals.arriving();
+            seen.push((time.as_nanos(), arrival.client.0, arrival.work.as_nanos()));
         }
         assert_eq!(seen, [(0, 7, 40), (500, 8, 25), (2_000, 9, 60)]);
     }

@@ -1,5 +1,12 @@
-//! The world of one run and the loop that drives it: arrivals go through the balancer to
-//! a server, wait for a worker, complete, and are measured.
+//! The world of one run and the loop that drives it.
+//!
+//! `World` keeps the event queue, the clock, the timers and one `match` that hands each
+//! event to the component it concerns: the traffic ([`Traffic`]), the balancer instances
+//! ([`Frontend`]), the servers and their lifecycle ([`Cluster`]), the second tiers
+//! ([`Tier`]), the scheduled changes ([`TimelineAction`]) and measurement
+//! ([`Measurement`]). Components own their state; the world only carries what one tells
+//! another (a request picked, a server gone) as calls named for what happened. A new
+//! capability is a new component and one arm of the dispatch.
 //!
 //! A run is single-threaded and deterministic: every random draw comes from a stream
 //! derived from the run's seed, and every event from the one queue ordered by
@@ -7,17 +14,23 @@
 
 use std::ops::ControlFlow;
 
-use super::arrivals::Arrivals;
-use super::event::Event;
+use super::cluster::Cluster;
+use super::event::{Event, Timer};
+use super::frontend::{Frontend, Pick};
+use super::measurement::Measurement;
+use super::observer::{Observed, Observer, Unobserved};
 use super::outcome::{FailReason, Outcome};
 use super::request::{Request, RequestId, RequestTable};
-use super::server::{Admission, Server};
-use super::spec::RunSpec;
-use super::streams;
-use crate::balancer::{Backend, Balancer};
+use super::server::ServerState;
+use super::spec::{RunSpec, WorkloadSpec};
+use super::station::Admission;
+use super::tier::Tier;
+use super::timeline::{Change, TimelineAction};
+use super::traffic::Traffic;
+use crate::balancer::Backend;
+use crate::engine::{EventQueue, Firing, SimDuration, SimTime, TimerId, Timers};
 use crate::id::{ClientAddr, RequestKey, ServerId};
-use crate::engine::{EventQueue, SimDuration, SimRng, SimTime, stream};
-use crate::stats::{Counts, LatencyStats, RunResult, SeriesRecorder, ServerSummary};
+use crate::stats::RunResult;
 
 /// Simulates `spec` with `seed` and returns what it measured.
 pub fn simulate(spec: &RunSpec, seed: u64) -> RunResult {
@@ -38,74 +51,96 @@ pub fn simulate_with_progress(
     seed: u64,
     progress: &(dyn Fn(SimDuration) -> ControlFlow<()> + Sync),
 ) -> Option<RunResult> {
-    World::new(spec, seed).run(progress)
+    World::new(spec, seed, Unobserved).run(progress)
 }
 
-struct World<'a> {
+/// Simulates `spec` with `seed`, reporting every event to `observer`.
+pub fn simulate_observed(spec: &RunSpec, seed: u64, observer: &mut impl Observer) -> RunResult {
+    World::new(spec, seed, observer)
+        .run(&|_| ControlFlow::Continue(()))
+        .expect("a run never asked to stop runs to its end")
+}
+
+/// An observer borrowed for one run is an observer.
+impl<O: Observer> Observer for &mut O {
+    const ACTIVE: bool = O::ACTIVE;
+
+    fn observe(&mut self, now: SimTime, event: Observed<'_>) {
+        (**self).observe(now, event);
+    }
+}
+
+/// A placeholder for a request's server before the balancer has picked one.
+const NO_SERVER: ServerId = ServerId(u32::MAX);
+
+struct World<'a, O: Observer> {
     spec: &'a RunSpec,
     seed: u64,
     now: SimTime,
     end: SimTime,
-    warmup_end: SimTime,
     events: EventQueue<Event>,
-    arrivals: Arrivals<'a>,
-    /// Client and work of the one arrival scheduled, drawn when it was scheduled.
-    next_request: (ClientAddr, SimDuration),
-    balancer: Box<dyn Balancer>,
-    balancer_rng: SimRng,
-    servers: Vec<Server>,
+    /// When the next request arrives. There is always exactly one arrival pending, so it
+    /// waits here beside the queue rather than in it: that halves the heap's work per
+    /// request, which was a fifth of a run's time. It is handled after every event of its
+    /// instant, as its priority in [`Event`] says.
+    next_arrival: Option<SimTime>,
+    timers: Timers,
+    traffic: Traffic<'a>,
+    frontend: Frontend,
+    cluster: Cluster,
+    tiers: Vec<Tier>,
     requests: RequestTable,
-    counts: Counts,
-    latency: LatencyStats,
-    wait: LatencyStats,
-    /// Per server: measured completions, and busy integral when measurement started.
-    completions: Vec<u64>,
-    busy_at_warmup: Vec<u128>,
-    /// Per server: busy integral at the previous time-series sample.
-    busy_at_sample: Vec<u128>,
-    last_sample: SimTime,
-    series: Option<SeriesRecorder>,
+    measurement: Measurement,
+    /// The clients whose mapping a membership change may move, when the algorithm maps
+    /// by key alone and the timeline changes membership; empty otherwise.
+    remap_clients: Vec<ClientAddr>,
+    observer: O,
 }
 
-impl<'a> World<'a> {
-    fn new(spec: &'a RunSpec, seed: u64) -> Self {
-        let mut servers = Vec::with_capacity(spec.server_count());
-        for (group, group_spec) in spec.servers.iter().enumerate() {
-            for index in 0..group_spec.count {
-                let id = ServerId(servers.len() as u32);
-                servers.push(Server::new(id, group, index, group_spec));
-            }
-        }
-        let mut balancer = spec.balancer.build(servers.len());
-        for server in &servers {
-            balancer.add(Backend {
+impl<'a, O: Observer> World<'a, O> {
+    fn new(spec: &'a RunSpec, seed: u64, observer: O) -> Self {
+        let end = SimTime::ZERO + spec.duration;
+        let cluster = Cluster::new(&spec.servers);
+        let n = cluster.servers().len();
+        let mut frontend = Frontend::new(&spec.balancer, n, seed);
+        let mut measurement = Measurement::new(spec);
+        for server in cluster.servers() {
+            measurement.server_joined(server.id);
+            frontend.add(Backend {
                 id: server.id,
                 name: &server.name,
                 weight: server.weight,
             });
         }
-        let n = servers.len();
+        let remap_clients = if spec
+            .timeline
+            .iter()
+            .any(|action| !matches!(action.change, Change::SetSpeed { .. }))
+            && frontend.route(&key(ClientAddr(0))).is_some()
+        {
+            client_addresses(&spec.workload)
+        } else {
+            Vec::new()
+        };
         World {
             spec,
             seed,
             now: SimTime::ZERO,
-            end: SimTime::ZERO + spec.duration,
-            warmup_end: SimTime::ZERO + spec.warmup,
+            end,
             events: EventQueue::with_capacity(n + 4),
-            arrivals: Arrivals::new(&spec.workload, seed),
-            next_request: (ClientAddr(0), SimDuration::ZERO),
-            balancer,
-            balancer_rng: stream(seed, streams::BALANCER, 0),
-            servers,
+            next_arrival: None,
+            timers: Timers::default(),
+            traffic: Traffic::new(&spec.workload, seed, end),
+            frontend,
+            cluster,
+            tiers: (0..)
+                .zip(&spec.tiers)
+                .map(|(index, tier)| Tier::new(tier, index, seed))
+                .collect(),
             requests: RequestTable::default(),
-            counts: Counts::default(),
-            latency: LatencyStats::new(),
-            wait: LatencyStats::new(),
-            completions: vec![0; n],
-            busy_at_warmup: vec![0; n],
-            busy_at_sample: vec![0; n],
-            last_sample: SimTime::ZERO,
-            series: spec.sample_interval.map(|_| SeriesRecorder::new(n)),
+            measurement,
+            remap_clients,
+            observer,
         }
     }
 
@@ -114,15 +149,23 @@ impl<'a> World<'a> {
         progress: &(dyn Fn(SimDuration) -> ControlFlow<()> + Sync),
     ) -> Option<RunResult> {
         self.schedule_next_arrival();
-        if self.warmup_end > SimTime::ZERO {
-            self.events.schedule(self.warmup_end, Event::WarmupEnd);
+        if self.spec.warmup > SimDuration::ZERO {
+            self.start_timer(SimTime::ZERO + self.spec.warmup, Timer::WarmupEnd, None);
         }
-        self.schedule_next_sample();
-        self.events.schedule(self.end, Event::End);
+        if let Some(interval) = self.spec.sample_interval {
+            let first = SimTime::ZERO + interval;
+            if first < self.end {
+                self.start_timer(first, Timer::Sample, Some(interval));
+            }
+        }
+        self.start_timer(self.end, Timer::End, None);
+        for (index, action) in (0..).zip(&self.spec.timeline) {
+            self.start_timer(action.at, Timer::Action(index), None);
+        }
 
         let mut reported = SimTime::ZERO;
         let mut until_report = EVENTS_PER_PROGRESS_REPORT;
-        while let Some((now, event)) = self.events.pop() {
+        while let Some((now, event)) = self.next_event() {
             self.now = now;
             until_report -= 1;
             if until_report == 0 {
@@ -132,211 +175,521 @@ impl<'a> World<'a> {
                 reported = now;
                 until_report = EVENTS_PER_PROGRESS_REPORT;
             }
-            match event {
-                Event::Arrival => self.on_arrival(),
-                Event::Completion(id) => self.on_completion(id),
-                Event::WarmupEnd => self.on_warmup_end(),
-                Event::Sample => {
-                    self.take_sample();
-                    self.schedule_next_sample();
+            let flow = match event {
+                Event::Arrival => {
+                    self.on_arrival();
+                    ControlFlow::Continue(())
                 }
-                Event::End => {
-                    if self.last_sample < self.end {
-                        self.take_sample();
-                    }
-                    break;
+                Event::Done(request) => {
+                    self.on_done(request);
+                    ControlFlow::Continue(())
                 }
+                Event::Timer(id, timer) => match self.timers.fire(id) {
+                    Some(firing) => self.on_timer(id, timer, firing),
+                    None => ControlFlow::Continue(()),
+                },
+            };
+            if flow.is_break() {
+                break;
             }
         }
         // The last report cannot stop a run that is already complete.
         let _ = progress(self.end - reported);
-        Some(self.into_result())
+        let requests = &self.requests;
+        Some(self.measurement.into_result(
+            self.seed,
+            self.end,
+            self.cluster.servers_mut(),
+            self.spec,
+            requests.live().copied(),
+        ))
     }
 
-    /// Schedules the next arrival and draws its client and work now: the balancer can
-    /// then start loading what its pick will read ([`Balancer::prefetch`]) while the
-    /// events before it are handled. Each stream still draws in arrival order.
-    fn schedule_next_arrival(&mut self) {
-        if let Some(time) = self.arrivals.next_arrival()
-            && time < self.end
+    /// The next event: the pending arrival if it comes strictly before everything in the
+    /// queue (at the same instant every other event comes first), else the queue's first.
+    fn next_event(&mut self) -> Option<(SimTime, Event)> {
+        if let Some(arrival) = self.next_arrival
+            && self.events.next_time().is_none_or(|next| arrival < next)
         {
-            let (client, work) = self.arrivals.arriving();
-            self.balancer.prefetch(&RequestKey { client, session: None });
-            self.next_request = (client, work);
-            self.events.schedule(time, Event::Arrival);
+            self.next_arrival = None;
+            return Some((arrival, Event::Arrival));
         }
+        self.events.pop()
     }
 
-    /// Samples fall every interval strictly before the end; `End` takes the last one.
-    fn schedule_next_sample(&mut self) {
-        if let Some(interval) = self.spec.sample_interval {
-            let next = self.last_sample + interval;
+    /// Arms a timer (periodic when `period` is given) and schedules its first firing.
+    fn start_timer(&mut self, at: SimTime, timer: Timer, period: Option<SimDuration>) -> TimerId {
+        let id = self.timers.arm(period);
+        self.events.schedule(at, Event::Timer(id, timer));
+        id
+    }
+
+    fn on_timer(&mut self, id: TimerId, timer: Timer, firing: Firing) -> ControlFlow<()> {
+        if let Firing::Periodic(period) = firing {
+            let next = self.now + period;
             if next < self.end {
-                self.events.schedule(next, Event::Sample);
+                self.events.schedule(next, Event::Timer(id, timer));
+            } else {
+                self.timers.cancel(id);
             }
+        }
+        match timer {
+            Timer::WarmupEnd => self
+                .measurement
+                .warmup_ended(self.now, self.cluster.servers_mut()),
+            Timer::Sample => self
+                .measurement
+                .sample(self.now, self.cluster.servers_mut()),
+            Timer::End => {
+                if self.measurement.needs_last_sample(self.end) {
+                    self.measurement
+                        .sample(self.end, self.cluster.servers_mut());
+                }
+                return ControlFlow::Break(());
+            }
+            Timer::Action(index) => {
+                let action = &self.spec.timeline[index as usize];
+                self.apply(action);
+            }
+        }
+        ControlFlow::Continue(())
+    }
+
+    /// Schedules the next arrival and draws its client and work now (see [`Traffic`]).
+    fn schedule_next_arrival(&mut self) {
+        if let Some((time, arrival)) = self.traffic.draw_next() {
+            self.frontend.prefetch(&RequestKey {
+                client: arrival.client,
+                session: arrival.session,
+            });
+            self.next_arrival = Some(time);
         }
     }
 
     fn on_arrival(&mut self) {
         // Every draw happens whatever the request's fate, so all variants of a scenario
         // see the same requests.
-        let (client, work) = self.next_request;
-        let measured = self.now >= self.warmup_end;
-        if measured {
-            self.counts.arrived += 1;
+        let arrival = self.traffic.arriving();
+        let now = self.now;
+        let measured = self.measurement.is_measured(now);
+        self.measurement.arrived(measured);
+        let key = RequestKey {
+            client: arrival.client,
+            session: arrival.session,
+        };
+        let pick = self.frontend.pick(&key);
+        let id = self.requests.insert(Request {
+            arrived: now,
+            work: arrival.work,
+            server: pick.map_or(NO_SERVER, |p| p.server),
+            started: now,
+            hop: 0,
+            balancer: pick.map_or(0, |p| p.instance),
+            measured,
+        });
+        if O::ACTIVE {
+            self.observe(Observed::Arrived {
+                request: id,
+                client: arrival.client,
+                work: arrival.work,
+            });
         }
-        match self
-            .balancer
-            .pick(&RequestKey { client, session: None }, &mut self.balancer_rng)
-        {
-            None => self.record(measured, Outcome::Failed(FailReason::NoServer)),
-            Some(server_id) => {
-                let request = Request {
-                    arrived: self.now,
-                    work,
-                    server: server_id,
-                    started: self.now,
-                    measured,
-                };
-                let id = self.requests.insert(request);
-                match self.servers[server_id.index()].admit(self.now, id) {
-                    Admission::Start => {
-                        self.balancer.dispatched(server_id);
-                        self.start_service(id, server_id, work);
-                    }
-                    Admission::Queued => self.balancer.dispatched(server_id),
-                    Admission::Rejected => {
-                        self.requests.remove(id);
-                        self.record(measured, Outcome::Rejected);
-                    }
-                }
+        match pick {
+            None => {
+                self.requests.remove(id);
+                self.fail(id, measured, FailReason::NoServer);
             }
+            Some(pick) => self.admit(id, &key, pick, measured),
         }
         self.schedule_next_arrival();
     }
 
-    fn start_service(&mut self, id: RequestId, server: ServerId, work: SimDuration) {
-        let service_time = self.servers[server.index()].service_time(work);
-        self.events
-            .schedule(self.now + service_time, Event::Completion(id));
-    }
-
-    fn on_completion(&mut self, id: RequestId) {
-        let Some(request) = self.requests.remove(id) else {
-            return;
-        };
-        let server_id = request.server;
-        let response_time = self.now - request.arrived;
-        self.balancer.finished(server_id, response_time, true);
-        self.record(request.measured, Outcome::Completed);
-        if request.measured {
-            self.latency.record(response_time);
-            self.wait.record(request.started - request.arrived);
-            self.completions[server_id.index()] += 1;
+    /// Offers request `id`, picked for `pick.server`, to that server.
+    fn admit(&mut self, id: RequestId, key: &RequestKey, pick: Pick, measured: bool) {
+        if O::ACTIVE {
+            let why = self.frontend.explain(key, pick);
+            let server = self.cluster.server(pick.server);
+            self.observer.observe(
+                self.now,
+                Observed::Picked {
+                    request: id,
+                    instance: pick.instance,
+                    server: pick.server,
+                    name: &server.name,
+                    why,
+                },
+            );
         }
-        if let Some(series) = &mut self.series {
-            series.record_completion(server_id, response_time);
-        }
-        if let Some(next) = self.servers[server_id.index()].finish(self.now) {
-            let now = self.now;
-            if let Some(queued) = self.requests.get_mut(next) {
-                queued.started = now;
-                let work = queued.work;
-                self.start_service(next, server_id, work);
+        let server = self.cluster.server_mut(pick.server);
+        match server.station.admit(self.now, id) {
+            Admission::Start => {
+                self.frontend.dispatched(pick);
+                self.start_service(id, pick.server);
+            }
+            Admission::Queued { ahead } => {
+                self.frontend.dispatched(pick);
+                if O::ACTIVE {
+                    let station = &self.cluster.server(pick.server).name;
+                    self.observer.observe(
+                        self.now,
+                        Observed::Queued {
+                            request: id,
+                            station,
+                            ahead,
+                        },
+                    );
+                }
+            }
+            Admission::Rejected => {
+                self.requests.remove(id);
+                self.measurement.ended(measured, Outcome::Rejected);
+                if O::ACTIVE {
+                    let station = &self.cluster.server(pick.server).name;
+                    self.observer.observe(
+                        self.now,
+                        Observed::Rejected {
+                            request: id,
+                            station,
+                        },
+                    );
+                }
             }
         }
     }
 
-    /// Counts how a request ended, if it arrived after warmup.
-    fn record(&mut self, measured: bool, outcome: Outcome) {
-        if !measured {
-            return;
-        }
-        match outcome {
-            Outcome::Completed => self.counts.completed += 1,
-            Outcome::Rejected => self.counts.rejected += 1,
-            Outcome::Failed(_) => self.counts.failed += 1,
-        }
-    }
-
-    fn on_warmup_end(&mut self) {
-        for (server, busy) in self.servers.iter_mut().zip(&mut self.busy_at_warmup) {
-            *busy = server.busy_integral(self.now);
-        }
-    }
-
-    fn take_sample(&mut self) {
-        let Some(series) = &mut self.series else {
+    /// A worker of `server` takes request `id` now.
+    fn start_service(&mut self, id: RequestId, server: ServerId) {
+        let Some(request) = self.requests.get_mut(id) else {
             return;
         };
-        let width = self.now.since(self.last_sample).as_nanos();
-        for (server, busy_before) in self.servers.iter_mut().zip(&mut self.busy_at_sample) {
-            let busy = server.busy_integral(self.now);
-            let utilization = (busy - *busy_before) as f64
-                / (u128::from(server.workers) * u128::from(width)).max(1) as f64;
-            *busy_before = busy;
-            series.close_server(
+        request.started = self.now;
+        let server = self.cluster.server(server);
+        let service_time = server.station.service_time(request.work);
+        self.events
+            .schedule(self.now + service_time, Event::Done(id));
+        if O::ACTIVE {
+            self.observer.observe(
                 self.now,
-                server.id,
-                server.queue_length(),
-                server.busy_workers(),
-                utilization,
+                Observed::Started {
+                    request: id,
+                    station: &server.name,
+                },
             );
         }
-        series.close_interval(self.now);
-        self.last_sample = self.now;
     }
 
-    fn into_result(mut self) -> RunResult {
-        let measured = self.end.since(self.warmup_end);
-        let measured_ns = u128::from(measured.as_nanos());
-        self.counts.in_flight = self.requests.live().filter(|r| r.measured).count() as u64;
-        let mut busy_total = 0u128;
-        let mut capacity_total = 0u128;
-        let servers = self
-            .servers
-            .iter_mut()
-            .zip(&self.busy_at_warmup)
-            .zip(&self.completions)
-            .map(|((server, &at_warmup), &completions)| {
-                let busy = server.busy_integral(self.end) - at_warmup;
-                let capacity = u128::from(server.workers) * measured_ns;
-                busy_total += busy;
-                capacity_total += capacity;
-                let group = &self.spec.servers[server.group];
-                ServerSummary {
-                    name: server.name.clone(),
-                    group: group.name.clone(),
-                    zone: group.zone.clone(),
-                    completions,
-                    utilization: ratio(busy, capacity),
-                }
-            })
-            .collect();
-        let (series, intervals) = self
-            .series
-            .map(SeriesRecorder::into_parts)
-            .unwrap_or_default();
-        RunResult {
-            seed: self.seed,
-            measured,
-            counts: self.counts,
-            latency: self.latency,
-            wait: self.wait,
-            utilization: ratio(busy_total, capacity_total),
-            servers,
-            series,
-            intervals,
-            events: Vec::new(),
+    /// A station finished its part of request `id`: the next hop, or the response.
+    fn on_done(&mut self, id: RequestId) {
+        // A request that already ended (its server was taken out) left a stale event.
+        let Some(&request) = self.requests.get(id) else {
+            return;
+        };
+        let hop = usize::from(request.hop);
+        if hop > 0 {
+            let tier = &mut self.tiers[hop - 1];
+            if let Some(next) = tier.station.finish(self.now, id) {
+                self.start_call(next, hop - 1);
+            }
         }
+        if hop < self.tiers.len() {
+            self.call(id, hop);
+        } else {
+            self.complete(id);
+        }
+    }
+
+    /// Request `id` calls tier `tier`, holding its server's worker.
+    fn call(&mut self, id: RequestId, tier: usize) {
+        let Some(request) = self.requests.get_mut(id) else {
+            return;
+        };
+        request.hop = tier as u8 + 1;
+        let measured = request.measured;
+        match self.tiers[tier].station.admit(self.now, id) {
+            Admission::Start => self.start_call(id, tier),
+            Admission::Queued { ahead } => {
+                if O::ACTIVE {
+                    let station = &self.tiers[tier].name;
+                    self.observer.observe(
+                        self.now,
+                        Observed::Queued {
+                            request: id,
+                            station,
+                            ahead,
+                        },
+                    );
+                }
+            }
+            Admission::Rejected => {
+                if O::ACTIVE {
+                    let station = &self.tiers[tier].name;
+                    self.observer.observe(
+                        self.now,
+                        Observed::Rejected {
+                            request: id,
+                            station,
+                        },
+                    );
+                }
+                self.end_on_server(id, false);
+                self.fail(id, measured, FailReason::TierRejected);
+            }
+        }
+    }
+
+    /// A worker of tier `tier` takes the call of request `id` now.
+    fn start_call(&mut self, id: RequestId, tier: usize) {
+        let tier_station = &mut self.tiers[tier];
+        let service_time = tier_station.draw_service();
+        self.events
+            .schedule(self.now + service_time, Event::Done(id));
+        if O::ACTIVE {
+            let station = &self.tiers[tier].name;
+            self.observer.observe(
+                self.now,
+                Observed::Started {
+                    request: id,
+                    station,
+                },
+            );
+        }
+    }
+
+    /// Request `id` is answered.
+    fn complete(&mut self, id: RequestId) {
+        let Some(&request) = self.requests.get(id) else {
+            return;
+        };
+        let response_time = self.now - request.arrived;
+        self.frontend
+            .finished(request.balancer, request.server, response_time, true);
+        self.measurement.completed(&request, response_time);
+        if O::ACTIVE {
+            let server = &self.cluster.server(request.server).name;
+            self.observer.observe(
+                self.now,
+                Observed::Completed {
+                    request: id,
+                    server,
+                    latency: response_time,
+                    waited: request.started - request.arrived,
+                },
+            );
+        }
+        self.end_on_server(id, true);
+    }
+
+    /// Request `id` leaves its server, answered or not: the table forgets it and its
+    /// worker takes the next queued request, or the server may go idle.
+    fn end_on_server(&mut self, id: RequestId, answered: bool) {
+        let Some(request) = self.requests.remove(id) else {
+            return;
+        };
+        if !answered {
+            self.frontend.finished(
+                request.balancer,
+                request.server,
+                self.now - request.arrived,
+                false,
+            );
+        }
+        let server = self.cluster.server_mut(request.server);
+        match server.station.finish(self.now, id) {
+            Some(next) => self.start_service(next, request.server),
+            None => self.server_went_idle(request.server),
+        }
+    }
+
+    /// `server` has nothing left to do: a draining server goes down, another reports idle.
+    fn server_went_idle(&mut self, server: ServerId) {
+        if self.cluster.server(server).state == ServerState::Draining {
+            self.go_down(server, "drained");
+        } else {
+            self.frontend.server_idle(server);
+        }
+    }
+
+    /// Counts a request that ended without an answer; it is already out of the table.
+    fn fail(&mut self, id: RequestId, measured: bool, reason: FailReason) {
+        self.measurement.ended(measured, Outcome::Failed(reason));
+        if O::ACTIVE {
+            self.observe(Observed::Failed {
+                request: id,
+                reason,
+            });
+        }
+    }
+
+    fn apply(&mut self, action: &TimelineAction) {
+        let before = self.routes();
+        match &action.change {
+            Change::Add { group, count } => {
+                for _ in 0..*count {
+                    self.join(*group);
+                }
+            }
+            Change::Remove { server, abrupt } => {
+                let id = self
+                    .cluster
+                    .find(server)
+                    .expect("validation checks that a removed server is up");
+                if *abrupt {
+                    self.remove_abruptly(id);
+                } else {
+                    self.start_draining(id);
+                }
+            }
+            Change::SetSpeed { server, speed } => {
+                let id = self
+                    .cluster
+                    .find(server)
+                    .expect("validation checks that a server whose speed changes is up");
+                let server = self.cluster.server_mut(id);
+                server.station.speed = *speed;
+                let state = server.state;
+                self.measurement.state_changed(
+                    self.now,
+                    self.cluster.server(id),
+                    Some(state),
+                    Some(state),
+                    "speed-change",
+                );
+                if O::ACTIVE {
+                    let server = &self.cluster.server(id).name;
+                    self.observer.observe(
+                        self.now,
+                        Observed::SpeedChanged {
+                            server,
+                            speed: *speed,
+                        },
+                    );
+                }
+            }
+        }
+        if let Some(before) = before {
+            let after = self.routes().expect("the algorithm still routes by key");
+            let moved = before.iter().zip(&after).filter(|(b, a)| b != a).count();
+            self.measurement
+                .remapped(moved as f64 / before.len().max(1) as f64);
+        }
+    }
+
+    /// Where every client of the remap population maps now, if there is one.
+    fn routes(&mut self) -> Option<Vec<Option<ServerId>>> {
+        if self.remap_clients.is_empty() {
+            return None;
+        }
+        Some(
+            self.remap_clients
+                .iter()
+                .map(|&client| self.frontend.route(&key(client)))
+                .collect(),
+        )
+    }
+
+    /// A new server of group `group` joins, ready, and enters rotation.
+    fn join(&mut self, group: usize) {
+        let spec = &self.spec.servers[group];
+        let id = self.cluster.join(group, spec, self.now, ServerState::Ready);
+        self.measurement.server_joined(id);
+        self.state_changed(id, None, Some(ServerState::Ready), "timeline");
+        let server = self.cluster.server(id);
+        self.frontend.add(Backend {
+            id,
+            name: &server.name,
+            weight: server.weight,
+        });
+    }
+
+    /// `server` leaves rotation and finishes what it holds, then goes down.
+    fn start_draining(&mut self, server: ServerId) {
+        self.frontend.remove(server);
+        let from = self.cluster.server(server).state;
+        self.cluster.server_mut(server).state = ServerState::Draining;
+        self.state_changed(server, Some(from), Some(ServerState::Draining), "timeline");
+        if self.cluster.server(server).station.is_idle() {
+            self.go_down(server, "drained");
+        }
+    }
+
+    /// `server` goes down at once: every request it holds fails.
+    fn remove_abruptly(&mut self, server: ServerId) {
+        let evicted = self.cluster.server_mut(server).station.evict_all(self.now);
+        for id in evicted {
+            let Some(request) = self.requests.remove(id) else {
+                continue;
+            };
+            self.frontend
+                .finished(request.balancer, server, self.now - request.arrived, false);
+            if request.hop > 0 {
+                let tier = usize::from(request.hop) - 1;
+                if let Some(next) = self.tiers[tier].station.withdraw(self.now, id) {
+                    self.start_call(next, tier);
+                }
+            }
+            self.fail(id, request.measured, FailReason::ServerRemoved);
+        }
+        self.frontend.remove(server);
+        self.go_down(server, "server-removed");
+    }
+
+    fn go_down(&mut self, server: ServerId, reason: &'static str) {
+        let from = self.cluster.server(server).state;
+        let down = self.cluster.server_mut(server);
+        down.state = ServerState::Down;
+        down.left = Some(self.now);
+        self.state_changed(server, Some(from), Some(ServerState::Down), reason);
+    }
+
+    fn state_changed(
+        &mut self,
+        server: ServerId,
+        from: Option<ServerState>,
+        to: Option<ServerState>,
+        reason: &'static str,
+    ) {
+        let server = self.cluster.server(server);
+        self.measurement
+            .state_changed(self.now, server, from, to, reason);
+        if O::ACTIVE {
+            self.observer.observe(
+                self.now,
+                Observed::StateChanged {
+                    server: &server.name,
+                    from,
+                    to,
+                    reason,
+                },
+            );
+        }
+    }
+
+    fn observe(&mut self, event: Observed<'_>) {
+        self.observer.observe(self.now, event);
     }
 }
 
-fn ratio(part: u128, whole: u128) -> f64 {
-    if whole == 0 {
-        0.0
-    } else {
-        part as f64 / whole as f64
+/// The key of a request from `client` outside any session.
+fn key(client: ClientAddr) -> RequestKey {
+    RequestKey {
+        client,
+        session: None,
+    }
+}
+
+/// Every client address the workload can send from, in a fixed order.
+fn client_addresses(workload: &WorkloadSpec) -> Vec<ClientAddr> {
+    match workload {
+        WorkloadSpec::Generated(generated) => (0..generated.clients.max(1))
+            .map(super::clients::ClientPopulation::address)
+            .collect(),
+        WorkloadSpec::Replay(replay) => {
+            let mut addresses: Vec<ClientAddr> =
+                replay.trace().requests().iter().map(|r| r.client).collect();
+            addresses.sort_unstable();
+            addresses.dedup();
+            addresses
+        }
     }
 }
 

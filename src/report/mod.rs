@@ -6,6 +6,7 @@ mod comparison;
 mod font;
 mod html;
 mod markdown;
+mod narration;
 mod servers_csv;
 mod summary;
 mod summary_csv;
@@ -23,6 +24,7 @@ use crate::scenario::Scenario;
 use crate::stats::RunResult;
 
 pub use charts::RenderedChart;
+pub use narration::{Narration, NarrationFormat};
 pub use summary::{SummaryRow, summary_rows};
 pub use terminal::terminal_table;
 

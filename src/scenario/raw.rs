@@ -40,6 +40,8 @@ pub struct RawScenario {
     pub workload: Option<Spanned<RawWorkload>>,
     pub servers: Option<Spanned<Vec<Spanned<RawServer>>>>,
     pub balancer: Option<Spanned<RawBalancer>>,
+    pub tiers: Option<Spanned<Vec<Spanned<RawTier>>>>,
+    pub timeline: Option<Spanned<Vec<Spanned<RawAction>>>>,
     /// Listed so that serde names it among the valid keys; always absent when read.
     #[expect(dead_code, reason = "only here to be a known key")]
     pub sweep: Option<IgnoredAny>,
@@ -104,6 +106,31 @@ pub struct RawServer {
 pub struct RawBalancer {
     pub algorithm: Option<Spanned<String>>,
     pub virtual_nodes: Option<Spanned<Int>>,
+    pub instances: Option<Spanned<Int>>,
+    pub spread: Option<Spanned<String>>,
+}
+
+/// One `[[tiers]]` table: a second tier every request calls.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawTier {
+    pub name: Option<Spanned<String>>,
+    pub workers: Option<Spanned<Int>>,
+    pub queue: Option<Spanned<RawQueue>>,
+    pub service: Option<Spanned<RawService>>,
+}
+
+/// One `[[timeline]]` action; which keys an action takes is checked in validation.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawAction {
+    pub at: Option<Spanned<DurationText>>,
+    pub action: Option<Spanned<String>>,
+    pub server: Option<Spanned<String>>,
+    pub mode: Option<Spanned<String>>,
+    pub group: Option<Spanned<String>>,
+    pub count: Option<Spanned<Int>>,
+    pub speed: Option<Spanned<Number>>,
 }
 
 /// One `[[expect]]` bound.
@@ -247,7 +274,34 @@ pub const SERVER_KEYS: &[Key] = &[
 ];
 
 /// `[balancer]` keys.
-pub const BALANCER_KEYS: &[Key] = &[value("algorithm"), value("virtual_nodes")];
+pub const BALANCER_KEYS: &[Key] = &[
+    value("algorithm"),
+    value("virtual_nodes"),
+    value("instances"),
+    value("spread"),
+];
+
+/// `[[tiers]]` keys.
+pub const TIER_KEYS: &[Key] = &[
+    value("name"),
+    value("workers"),
+    value("queue"),
+    Key {
+        name: "service",
+        shape: Shape::Table(SERVICE_KEYS),
+    },
+];
+
+/// `[[timeline]]` keys.
+pub const TIMELINE_KEYS: &[Key] = &[
+    value("at"),
+    value("action"),
+    value("server"),
+    value("mode"),
+    value("group"),
+    value("count"),
+    value("speed"),
+];
 
 /// Top-level keys, in the order of [`RawScenario`]'s fields.
 pub const SCENARIO_KEYS: &[Key] = &[
@@ -269,6 +323,14 @@ pub const SCENARIO_KEYS: &[Key] = &[
     Key {
         name: "balancer",
         shape: Shape::Table(BALANCER_KEYS),
+    },
+    Key {
+        name: "tiers",
+        shape: Shape::Groups(TIER_KEYS),
+    },
+    Key {
+        name: "timeline",
+        shape: Shape::Groups(TIMELINE_KEYS),
     },
     scenario_wide("sweep"),
     scenario_wide("expect"),

@@ -465,6 +465,7 @@ impl<R: Read> Decoder<R> {
             series,
             intervals,
             events: Vec::new(),
+            remapped_share: None,
         })
     }
 
@@ -510,8 +511,8 @@ impl<R: Read> Decoder<R> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::id::ServerId;
     use crate::engine::SimTime;
+    use crate::id::ServerId;
     use crate::stats::Percentiles;
 
     fn header() -> ShardHeader {
@@ -587,6 +588,7 @@ mod tests {
             series,
             intervals,
             events: Vec::new(),
+            remapped_share: None,
         }
     }
 

@@ -24,6 +24,10 @@ pub struct RunResult {
     pub intervals: SpillVec<IntervalLatency>,
     /// Every change of a server's state, in time order.
     pub events: Vec<ClusterEvent>,
+    /// The mean share of client addresses that a membership change moved to another
+    /// server; `None` without membership changes or for an algorithm that does not map
+    /// clients by key alone.
+    pub remapped_share: Option<f64>,
 }
 
 impl RunResult {

@@ -8,8 +8,8 @@
 //! - a scenario it accepts holds only what the model may trust (positive durations, a
 //!   warmup shorter than the duration, finite positive speeds, ...).
 //!
-//! The unit tests in `src/scenario/validate.rs` already feed it a restricted alphabet and
-//! whole-value replacements in the good fixtures; these go wider. Case counts keep the
+//! The unit tests in `src/scenario/validate/robustness.rs` already feed it a restricted
+//! alphabet and whole-value replacements in the good fixtures; these go wider. Case counts keep the
 //! module to a few seconds in release mode; `PROPTEST_CASES=N` runs N cases per property
 //! for a longer session.
 

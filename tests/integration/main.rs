@@ -5,6 +5,7 @@ mod determinism;
 mod errors;
 mod fuzz_scenarios;
 mod interrupt;
+mod lifecycle;
 mod properties;
 mod queueing_theory;
 mod scenarios;

@@ -16,8 +16,8 @@
 
 use std::net::{Ipv4Addr, Ipv6Addr};
 
-use crate::id::ClientAddr;
 use crate::hash::hash_bytes as stable_hash;
+use crate::id::ClientAddr;
 
 /// The address of a trace's client field.
 pub fn client_address(text: &str) -> ClientAddr {

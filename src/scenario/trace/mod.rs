@@ -26,8 +26,8 @@ use std::fs::File;
 use std::io::{BufRead, BufReader, Read};
 use std::path::Path;
 
-use crate::id::ClientAddr;
 use crate::engine::SimDuration;
+use crate::id::ClientAddr;
 use crate::model::{Trace, TraceRequest};
 use csv_trace::CsvTrace;
 

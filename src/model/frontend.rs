@@ -1,0 +1,147 @@
+//! The balancer component: one or more balancer instances in front of the cluster.
+//!
+//! Each instance has its own view — the connection counts of the requests it dispatched,
+//! its own random stream — as separate load-balancer processes do; requests are spread
+//! over them at random or by client hash. With one instance (the default) nothing is drawn
+//! to choose it. The component also keeps which servers are in rotation, so that an
+//! algorithm is only ever told about servers in its pool.
+
+use rand::RngExt;
+
+use crate::balancer::{Backend, Balancer, BalancerSpec, Explanation, Spread};
+use crate::engine::{SimDuration, SimRng, stream};
+use crate::hash::hash_addr;
+use crate::id::{RequestKey, ServerId};
+
+use super::streams;
+
+pub struct Frontend {
+    instances: Vec<Box<dyn Balancer>>,
+    /// Per instance: its own draws.
+    rngs: Vec<SimRng>,
+    spread: Spread,
+    /// Chooses an instance per request (random spread) and the instance an idle server
+    /// reports to; drawn only with several instances.
+    spread_rng: SimRng,
+    /// Whether the algorithm listens to idle reports (join-idle-queue): only then are they
+    /// made, so other algorithms pay nothing for them.
+    wants_idle_reports: bool,
+    /// Per server: in rotation (the instances have it in their pools).
+    in_rotation: Vec<bool>,
+}
+
+/// A pick: which instance made it and the server it chose.
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+pub struct Pick {
+    pub instance: u8,
+    pub server: ServerId,
+}
+
+impl Frontend {
+    pub fn new(spec: &BalancerSpec, capacity: usize, seed: u64) -> Self {
+        let instances: Vec<Box<dyn Balancer>> =
+            (0..spec.instances).map(|_| spec.build(capacity)).collect();
+        let wants_idle_reports = instances[0].wants_idle_reports();
+        Frontend {
+            rngs: (0..spec.instances)
+                .map(|i| stream(seed, streams::BALANCER, i))
+                .collect(),
+            instances,
+            spread: spec.spread,
+            spread_rng: stream(seed, streams::SPREAD, 0),
+            wants_idle_reports,
+            in_rotation: Vec::with_capacity(capacity),
+        }
+    }
+
+    /// `backend` enters rotation on every instance; an idle newcomer reports idle.
+    pub fn add(&mut self, backend: Backend<'_>) {
+        let index = backend.id.index();
+        if self.in_rotation.len() <= index {
+            self.in_rotation.resize(index + 1, false);
+        }
+        self.in_rotation[index] = true;
+        for instance in &mut self.instances {
+            instance.add(backend);
+        }
+        self.server_idle(backend.id);
+    }
+
+    /// `server` leaves rotation: no instance picks it again.
+    pub fn remove(&mut self, server: ServerId) {
+        if let Some(in_rotation) = self.in_rotation.get_mut(server.index())
+            && *in_rotation
+        {
+            *in_rotation = false;
+            for instance in &mut self.instances {
+                instance.remove(server);
+            }
+        }
+    }
+
+    pub fn is_in_rotation(&self, server: ServerId) -> bool {
+        self.in_rotation
+            .get(server.index())
+            .copied()
+            .unwrap_or(false)
+    }
+
+    pub fn prefetch(&self, request: &RequestKey) {
+        if self.instances.len() == 1 {
+            self.instances[0].prefetch(request);
+        }
+    }
+
+    /// Chooses an instance for `request`, then lets it pick a server.
+    pub fn pick(&mut self, request: &RequestKey) -> Option<Pick> {
+        let instance = match self.instances.len() {
+            1 => 0,
+            n => match self.spread {
+                Spread::Random => self.spread_rng.random_range(0..n),
+                Spread::ClientHash => (hash_addr(request.client) % n as u64) as usize,
+            },
+        };
+        let server = self.instances[instance].pick(request, &mut self.rngs[instance])?;
+        Some(Pick {
+            instance: instance as u8,
+            server,
+        })
+    }
+
+    /// The request `pick` chose a server for was accepted there.
+    pub fn dispatched(&mut self, pick: Pick) {
+        if self.is_in_rotation(pick.server) {
+            self.instances[usize::from(pick.instance)].dispatched(pick.server);
+        }
+    }
+
+    /// A request dispatched by `instance` to `server` ended after `elapsed`.
+    pub fn finished(&mut self, instance: u8, server: ServerId, elapsed: SimDuration, ok: bool) {
+        if self.is_in_rotation(server) {
+            self.instances[usize::from(instance)].finished(server, elapsed, ok);
+        }
+    }
+
+    /// `server` has nothing in service or queued: with join-idle-queue it reports to one
+    /// instance's idle queue, drawn at random among several.
+    pub fn server_idle(&mut self, server: ServerId) {
+        if !self.wants_idle_reports || !self.is_in_rotation(server) {
+            return;
+        }
+        let instance = match self.instances.len() {
+            1 => 0,
+            n => self.spread_rng.random_range(0..n),
+        };
+        self.instances[instance].server_idle(server);
+    }
+
+    /// Why `pick` went where it did, for the trace view.
+    pub fn explain(&self, request: &RequestKey, pick: Pick) -> Explanation {
+        self.instances[usize::from(pick.instance)].explain(request, pick.server)
+    }
+
+    /// Where `request` maps by its key alone, for hashing algorithms.
+    pub fn route(&mut self, request: &RequestKey) -> Option<ServerId> {
+        self.instances[0].route(request)
+    }
+}

@@ -1,0 +1,228 @@
+//! Measurement: the component that observes outcomes and never decides them.
+//!
+//! It counts how each measured request ended (every count derives from one [`Outcome`]
+//! per request, so conservation holds by construction), records latencies, integrates each
+//! server's busy time over its lifetime, samples the time series and keeps the log of
+//! cluster events. Servers that join mid-run get their rows and figures from the moment
+//! they join; servers that leave stop having rows after the interval they left in.
+
+use super::outcome::Outcome;
+use super::request::Request;
+use super::server::{Server, ServerState};
+use super::spec::RunSpec;
+use crate::engine::{SimDuration, SimTime};
+use crate::id::ServerId;
+use crate::stats::{ClusterEvent, Counts, LatencyStats, RunResult, SeriesRecorder, ServerSummary};
+
+pub struct Measurement {
+    warmup_end: SimTime,
+    counts: Counts,
+    latency: LatencyStats,
+    wait: LatencyStats,
+    /// Per server: measured completions.
+    completions: Vec<u64>,
+    /// Per server: busy integral when measurement started (or 0 if it joined later).
+    busy_at_warmup: Vec<u128>,
+    /// Per server: busy integral at the previous time-series sample.
+    busy_at_sample: Vec<u128>,
+    last_sample: SimTime,
+    series: Option<SeriesRecorder>,
+    events: Vec<ClusterEvent>,
+    /// The share of clients remapped by each membership change.
+    remaps: Vec<f64>,
+}
+
+impl Measurement {
+    pub fn new(spec: &RunSpec) -> Self {
+        let n = spec.server_count();
+        Measurement {
+            warmup_end: SimTime::ZERO + spec.warmup,
+            counts: Counts::default(),
+            latency: LatencyStats::new(),
+            wait: LatencyStats::new(),
+            completions: Vec::with_capacity(n),
+            busy_at_warmup: Vec::with_capacity(n),
+            busy_at_sample: Vec::with_capacity(n),
+            last_sample: SimTime::ZERO,
+            series: spec.sample_interval.map(|_| SeriesRecorder::new(n)),
+            events: Vec::new(),
+            remaps: Vec::new(),
+        }
+    }
+
+    /// A membership change moved `share` of the clients to another server.
+    pub fn remapped(&mut self, share: f64) {
+        self.remaps.push(share);
+    }
+
+    /// Whether a request arriving at `now` counts.
+    pub fn is_measured(&self, now: SimTime) -> bool {
+        now >= self.warmup_end
+    }
+
+    /// A request arrived at `now`.
+    pub fn arrived(&mut self, measured: bool) {
+        if measured {
+            self.counts.arrived += 1;
+        }
+    }
+
+    /// Server `id` joined: it gets its per-server figures.
+    pub fn server_joined(&mut self, id: ServerId) {
+        debug_assert_eq!(id.index(), self.completions.len());
+        self.completions.push(0);
+        self.busy_at_warmup.push(0);
+        self.busy_at_sample.push(0);
+        if let Some(series) = &mut self.series {
+            series.add_server(id);
+        }
+    }
+
+    /// A server changed state (or joined, from `None`, or left for good, to `None`).
+    pub fn state_changed(
+        &mut self,
+        now: SimTime,
+        server: &Server,
+        from: Option<ServerState>,
+        to: Option<ServerState>,
+        reason: &'static str,
+    ) {
+        self.events.push(ClusterEvent {
+            time: now,
+            server: server.name.clone(),
+            from: from.map_or("absent", ServerState::name),
+            to: to.map_or("absent", ServerState::name),
+            reason,
+        });
+    }
+
+    /// Counts how a request ended, if it arrived after warmup.
+    pub fn ended(&mut self, measured: bool, outcome: Outcome) {
+        if !measured {
+            return;
+        }
+        match outcome {
+            Outcome::Completed => self.counts.completed += 1,
+            Outcome::Rejected => self.counts.rejected += 1,
+            Outcome::Failed(_) => self.counts.failed += 1,
+        }
+    }
+
+    /// `request` completed at `now` after `response_time`, end to end.
+    pub fn completed(&mut self, request: &Request, response_time: SimDuration) {
+        self.ended(request.measured, Outcome::Completed);
+        if request.measured {
+            self.latency.record(response_time);
+            self.wait.record(request.started - request.arrived);
+            self.completions[request.server.index()] += 1;
+        }
+        if let Some(series) = &mut self.series {
+            series.record_completion(request.server, response_time);
+        }
+    }
+
+    /// Measurement starts: busy time so far is set aside.
+    pub fn warmup_ended(&mut self, now: SimTime, servers: &mut [Server]) {
+        for (server, busy) in servers.iter_mut().zip(&mut self.busy_at_warmup) {
+            *busy = server.station.busy_integral(now);
+        }
+    }
+
+    /// Closes the time-series interval ending at `now`: a row for every server that was up
+    /// during some of it.
+    pub fn sample(&mut self, now: SimTime, servers: &mut [Server]) {
+        let Some(series) = &mut self.series else {
+            return;
+        };
+        let start = self.last_sample;
+        for (server, busy_before) in servers.iter_mut().zip(&mut self.busy_at_sample) {
+            let from = server.joined.max(start);
+            let until = server.left.map_or(now, |left| left.min(now));
+            if server.joined >= now || until <= start {
+                continue;
+            }
+            let width = until.since(from).as_nanos();
+            let busy = server.station.busy_integral(now);
+            let utilization = (busy - *busy_before) as f64
+                / (u128::from(server.station.workers) * u128::from(width)).max(1) as f64;
+            *busy_before = busy;
+            series.close_server(
+                now,
+                server.id,
+                server.station.queue_length(),
+                server.station.busy_workers(),
+                utilization,
+            );
+        }
+        series.close_interval(now);
+        self.last_sample = now;
+    }
+
+    /// Whether the interval ending at `end` still needs its sample.
+    pub fn needs_last_sample(&self, end: SimTime) -> bool {
+        self.last_sample < end
+    }
+
+    /// What the run measured, once it has ended at `end` with `in_flight` requests live.
+    pub fn into_result(
+        mut self,
+        seed: u64,
+        end: SimTime,
+        servers: &mut [Server],
+        spec: &RunSpec,
+        in_flight: impl Iterator<Item = Request>,
+    ) -> RunResult {
+        let measured = end.since(self.warmup_end);
+        self.counts.in_flight = in_flight.filter(|r| r.measured).count() as u64;
+        let mut busy_total = 0u128;
+        let mut capacity_total = 0u128;
+        let servers = servers
+            .iter_mut()
+            .zip(&self.busy_at_warmup)
+            .zip(&self.completions)
+            .map(|((server, &at_warmup), &completions)| {
+                let from = server.joined.max(self.warmup_end);
+                let until = server.left.map_or(end, |left| left.min(end));
+                let lifetime = u128::from(until.since(from).as_nanos());
+                let busy = server.station.busy_integral(end) - at_warmup;
+                let capacity = u128::from(server.station.workers) * lifetime;
+                busy_total += busy;
+                capacity_total += capacity;
+                let group = &spec.servers[server.group];
+                ServerSummary {
+                    name: server.name.clone(),
+                    group: group.name.clone(),
+                    zone: group.zone.clone(),
+                    completions,
+                    utilization: ratio(busy, capacity),
+                }
+            })
+            .collect();
+        let (series, intervals) = self
+            .series
+            .map(SeriesRecorder::into_parts)
+            .unwrap_or_default();
+        RunResult {
+            seed,
+            measured,
+            counts: self.counts,
+            latency: self.latency,
+            wait: self.wait,
+            utilization: ratio(busy_total, capacity_total),
+            servers,
+            series,
+            intervals,
+            events: self.events,
+            remapped_share: (!self.remaps.is_empty())
+                .then(|| self.remaps.iter().sum::<f64>() / self.remaps.len() as f64),
+        }
+    }
+}
+
+fn ratio(part: u128, whole: u128) -> f64 {
+    if whole == 0 {
+        0.0
+    } else {
+        part as f64 / whole as f64
+    }
+}

@@ -1,0 +1,87 @@
+//! The observer: an optional sink the engine reports every event to, for the trace view
+//! and for debugging a scenario.
+//!
+//! The world is generic over its observer. [`Unobserved`] declares `ACTIVE = false`, and
+//! every report is guarded by that constant, so without an observer the reports — and the
+//! work of preparing them, such as asking the balancer to explain its pick — are compiled
+//! out: a run that nobody watches costs what it cost before observers existed.
+
+use super::outcome::FailReason;
+use super::request::RequestId;
+use super::server::ServerState;
+use crate::balancer::Explanation;
+use crate::engine::{SimDuration, SimTime};
+use crate::id::{ClientAddr, ServerId};
+
+/// What happened, as the engine reports it.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Observed<'a> {
+    /// A request arrived at the balancer.
+    Arrived {
+        request: RequestId,
+        client: ClientAddr,
+        work: SimDuration,
+    },
+    /// The balancer chose `server` (named `name`) for `request`, for the reasons given.
+    Picked {
+        request: RequestId,
+        instance: u8,
+        server: ServerId,
+        name: &'a str,
+        why: Explanation,
+    },
+    /// It waits at `station` behind `ahead` others (`station` names a server or a tier).
+    Queued {
+        request: RequestId,
+        station: &'a str,
+        ahead: u32,
+    },
+    /// A worker of `station` took it.
+    Started {
+        request: RequestId,
+        station: &'a str,
+    },
+    /// Answered, `latency` after it arrived, having waited `waited` for its app worker.
+    Completed {
+        request: RequestId,
+        server: &'a str,
+        latency: SimDuration,
+        waited: SimDuration,
+    },
+    /// Turned away by a full queue at `station`.
+    Rejected {
+        request: RequestId,
+        station: &'a str,
+    },
+    /// Ended without an answer.
+    Failed {
+        request: RequestId,
+        reason: FailReason,
+    },
+    /// A server joined (`from` `None`), left (`to` `None`) or changed state.
+    StateChanged {
+        server: &'a str,
+        from: Option<ServerState>,
+        to: Option<ServerState>,
+        reason: &'static str,
+    },
+    /// A server's speed changed.
+    SpeedChanged { server: &'a str, speed: f64 },
+}
+
+/// A sink for what happens in a run.
+pub trait Observer {
+    /// Whether reports are made at all; `false` compiles them out.
+    const ACTIVE: bool = true;
+
+    fn observe(&mut self, now: SimTime, event: Observed<'_>);
+}
+
+/// No observer: every report is compiled out.
+pub struct Unobserved;
+
+impl Observer for Unobserved {
+    const ACTIVE: bool = false;
+
+    fn observe(&mut self, _now: SimTime, _event: Observed<'_>) {}
+}

@@ -1,0 +1,40 @@
+//! Scheduled changes to the cluster: the `[[timeline]]` of a scenario.
+//!
+//! Each action is a one-shot timer armed when the run starts; actions at the same instant
+//! happen in file order. Validation has checked every name and count against the cluster
+//! as it will be at that moment (a removed server exists, a group exists, the cluster is
+//! never left empty), so applying an action cannot fail.
+
+use crate::engine::SimTime;
+
+/// One scheduled change.
+#[derive(Clone, Debug, PartialEq)]
+pub struct TimelineAction {
+    pub at: SimTime,
+    pub change: Change,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub enum Change {
+    /// `count` new servers of group `group` (its index in `[[servers]]`) join, ready at
+    /// once, named on from the group's last index.
+    Add { group: usize, count: u32 },
+    /// Server `server` (an instance name) leaves. Gracefully it leaves rotation and
+    /// finishes what it holds, then goes down; abruptly it goes down at once and every
+    /// request it holds fails with reason `server-removed`.
+    Remove { server: String, abrupt: bool },
+    /// Server `server` serves at `speed` from now on (a degraded or recovered host);
+    /// requests already in service keep the time they started with.
+    SetSpeed { server: String, speed: f64 },
+}
+
+impl Change {
+    /// The kebab-case name of the action in scenario files.
+    pub fn action(&self) -> &'static str {
+        match self {
+            Change::Add { .. } => "add",
+            Change::Remove { .. } => "remove",
+            Change::SetSpeed { .. } => "set-speed",
+        }
+    }
+}

@@ -1,0 +1,204 @@
+//! `[[servers]]`: each group's values, group names distinct (they name the rows of
+//! servers.csv), and a bounded fleet. A weight is checked against the balancer's
+//! algorithm, since only some algorithms need it positive.
+
+use toml::Spanned;
+
+use super::checker::Checker;
+use super::values::Bound;
+use crate::balancer::Algorithm;
+use crate::model::ServerGroupSpec;
+use crate::scenario::raw::RawServer;
+
+/// The most servers a run may have in all, so that a typo such as `count = 1000000000`
+/// is an error rather than an out-of-memory abort.
+pub const MAX_SERVERS: u64 = 1_000_000;
+
+impl Checker<'_> {
+    /// `[[servers]]`: at least one group; `algorithm` is the balancer's, `None` when that
+    /// is itself in error (then no weight is reported for it).
+    pub(super) fn servers(
+        &mut self,
+        servers: Option<&Spanned<Vec<Spanned<RawServer>>>>,
+        algorithm: Option<Algorithm>,
+    ) -> Option<Vec<ServerGroupSpec>> {
+        let (offset, groups) = match servers {
+            None => (0, &[][..]),
+            Some(servers) => (servers.span().start, servers.get_ref().as_slice()),
+        };
+        if groups.is_empty() {
+            self.error(offset, "servers", "expected at least one [[servers]] group");
+            return None;
+        }
+        let mut specs = Some(Vec::with_capacity(groups.len()));
+        let mut names: Vec<(&str, usize)> = Vec::new();
+        let mut total: u64 = 0;
+        for (index, group) in groups.iter().enumerate() {
+            let path = format!("servers[{index}]");
+            let spec = self.server_group(group, &path, algorithm);
+            if !self.distinct_name(group, &path, index, &mut names) {
+                specs = None;
+            }
+            if let Some(spec) = &spec {
+                total = total.saturating_add(u64::from(spec.count));
+            }
+            match (&mut specs, spec) {
+                (Some(list), Some(spec)) => list.push(spec),
+                _ => specs = None,
+            }
+        }
+        if total > MAX_SERVERS {
+            self.error(
+                offset,
+                "servers",
+                format!("expected at most {MAX_SERVERS} servers in all, found {total}"),
+            );
+            return None;
+        }
+        specs
+    }
+
+    /// Checks that a group's name (given or default) is not an earlier group's, and
+    /// records it in `names`; false for a duplicate.
+    fn distinct_name<'r>(
+        &mut self,
+        group: &'r Spanned<RawServer>,
+        path: &str,
+        index: usize,
+        names: &mut Vec<(&'r str, usize)>,
+    ) -> bool {
+        let name_path = format!("{path}.name");
+        let (name, offset) = match &group.get_ref().name {
+            Some(name) => (name.get_ref().as_str(), name.span().start),
+            // A name serde rejected fell back to the default: not a real duplicate.
+            None if self.is_removed(&name_path) => return true,
+            None => ("server", group.span().start),
+        };
+        if let Some((_, first)) = names.iter().find(|(n, _)| *n == name) {
+            self.error(
+                offset,
+                &name_path,
+                format!(
+                    "duplicate group name {name:?} (servers[{first}] has it too); \
+                     give each [[servers]] group its own name"
+                ),
+            );
+            return false;
+        }
+        names.push((name, index));
+        true
+    }
+
+    fn server_group(
+        &mut self,
+        group: &Spanned<RawServer>,
+        path: &str,
+        algorithm: Option<Algorithm>,
+    ) -> Option<ServerGroupSpec> {
+        let raw = group.get_ref();
+        let name = match &raw.name {
+            None => Some("server".to_string()),
+            Some(name) => self.name(name, &format!("{path}.name")),
+        };
+        let count = self.count(raw.count.as_ref(), &format!("{path}.count"), 1);
+        let workers = self.count(raw.workers.as_ref(), &format!("{path}.workers"), 1);
+        let queue_limit = match &raw.queue {
+            None => Some(None),
+            Some(queue) => self.queue(queue, &format!("{path}.queue")),
+        };
+        let speed = match &raw.speed {
+            None => Some(1.0),
+            Some(speed) => self.number(speed, &format!("{path}.speed"), Bound::Positive),
+        };
+        let weight = match &raw.weight {
+            None => Some(1),
+            Some(weight) => {
+                let value = self
+                    .integer(weight, &format!("{path}.weight"), 0, i128::from(u32::MAX))
+                    .and_then(|w| u32::try_from(w).ok());
+                match (value, algorithm) {
+                    (Some(0), Some(algorithm)) if algorithm.uses_weights() => {
+                        self.error(
+                            weight.span().start,
+                            &format!("{path}.weight"),
+                            format!(
+                                "expected a positive weight under {:?}, found 0",
+                                algorithm.name()
+                            ),
+                        );
+                        None
+                    }
+                    _ => value,
+                }
+            }
+        };
+        let zone = match &raw.zone {
+            None => Some("a".to_string()),
+            Some(zone) if zone.get_ref().is_empty() => {
+                self.error(
+                    zone.span().start,
+                    &format!("{path}.zone"),
+                    "expected a zone name, found \"\"",
+                );
+                None
+            }
+            Some(zone) => Some(zone.get_ref().clone()),
+        };
+        Some(ServerGroupSpec {
+            name: name?,
+            count: count?,
+            workers: workers?,
+            queue_limit: queue_limit?,
+            speed: speed?,
+            weight: weight?,
+            zone: zone?,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::scenario::validate::testing::{MINIMAL, error, valid, with};
+
+    #[test]
+    fn server_group_values_are_checked() {
+        let group = |line: &str| error(&with("servers", line));
+        assert!(group("count = 0").contains("servers[0].count: expected a positive integer"));
+        assert!(group("speed = 0").contains("servers[0].speed: expected a positive number"));
+        assert!(group("speed = inf").contains("expected a finite number, found inf"));
+        assert!(group("queue = -1").contains("expected a non-negative integer, found -1"));
+        assert!(group("queue = \"unbound\"").ends_with("did you mean \"unbounded\"?"));
+        assert!(group("weight = -1").contains("servers[0].weight"));
+        assert!(group("zone = \"\"").contains("servers[0].zone"));
+        assert!(group("count = 2000000").contains("at most 1000000 servers"));
+        let run = valid(&with("servers", "queue = 0")).variants[0].run.clone();
+        assert_eq!(run.servers[0].queue_limit, Some(0));
+    }
+
+    #[test]
+    fn a_zero_weight_is_fine_when_the_algorithm_ignores_weights() {
+        let scenario = valid(&with("servers", "weight = 0"));
+        assert_eq!(scenario.variants[0].run.servers[0].weight, 0);
+    }
+
+    #[test]
+    fn group_names_must_be_distinct_even_by_default() {
+        let source = format!("{MINIMAL}[[servers]]\n");
+        assert_eq!(
+            error(&source),
+            "x.toml:7:1: servers[1].name: duplicate group name \"server\" (servers[0] has \
+             it too); give each [[servers]] group its own name"
+        );
+        let source = format!("{MINIMAL}[[servers]]\nname = \"b\"\n");
+        assert_eq!(valid(&source).variants[0].run.servers.len(), 2);
+    }
+
+    #[test]
+    fn a_sweep_can_make_a_weight_invalid_for_some_variants_only() {
+        let source = format!(
+            "{}[sweep]\n\"balancer.algorithm\" = [\"round-robin\", \"weighted-round-robin\"]\n",
+            with("servers", "weight = 0")
+        );
+        assert!(error(&source).contains("expected a positive weight under"));
+    }
+}

@@ -1,0 +1,480 @@
+//! `[[timeline]]`: scheduled changes to the cluster.
+//!
+//! Each action is checked on its own (its keys for its kind), then all of them in time
+//! order against the cluster as it will be at that moment: a removed or slowed server must
+//! be up then (servers added earlier in the timeline included, by the names they will get),
+//! and no removal may leave the cluster without a server. So a run never meets an action
+//! it cannot apply.
+
+use toml::Spanned;
+
+use super::checker::Checker;
+use super::values::Bound;
+use crate::engine::{SimDuration, SimTime};
+use crate::model::{Change, ServerGroupSpec, TimelineAction};
+use crate::scenario::raw::RawAction;
+use crate::scenario::suggest;
+
+/// The actions a timeline entry can take.
+const ACTIONS: [&str; 3] = ["add", "remove", "set-speed"];
+/// How a server is removed.
+const MODES: [&str; 2] = ["graceful", "abrupt"];
+
+/// An action checked on its own, with where it was written for the checks in time order.
+struct Checked<'r> {
+    action: TimelineAction,
+    index: usize,
+    raw: &'r Spanned<RawAction>,
+}
+
+impl Checker<'_> {
+    /// The timeline, sorted by time (file order within an instant), or `None` after an
+    /// error. `groups` and `duration` are `None` when their own checks failed: the actions
+    /// are then checked as far as possible without them.
+    pub(super) fn timeline(
+        &mut self,
+        raw: Option<&Spanned<Vec<Spanned<RawAction>>>>,
+        groups: Option<&[ServerGroupSpec]>,
+        duration: Option<SimDuration>,
+    ) -> Option<Vec<TimelineAction>> {
+        let Some(raw) = raw else {
+            return Some(Vec::new());
+        };
+        let mut checked = Some(Vec::new());
+        for (index, entry) in raw.get_ref().iter().enumerate() {
+            let action = self.action(entry, index, groups, duration);
+            match (&mut checked, action) {
+                (Some(list), Some(action)) => list.push(Checked {
+                    action,
+                    index,
+                    raw: entry,
+                }),
+                _ => checked = None,
+            }
+        }
+        let mut checked = checked?;
+        checked.sort_by_key(|c| (c.action.at, c.index));
+        self.replay_membership(&checked, groups?)?;
+        Some(checked.into_iter().map(|c| c.action).collect())
+    }
+
+    fn action(
+        &mut self,
+        entry: &Spanned<RawAction>,
+        index: usize,
+        groups: Option<&[ServerGroupSpec]>,
+        duration: Option<SimDuration>,
+    ) -> Option<TimelineAction> {
+        let raw = entry.get_ref();
+        let path = format!("timeline[{index}]");
+        let at = match &raw.at {
+            None => {
+                self.error(
+                    entry.span().start,
+                    &format!("{path}.at"),
+                    "missing: expected the time of the action, like \"2m\"",
+                );
+                None
+            }
+            Some(at) => self
+                .duration(at, &format!("{path}.at"))
+                .and_then(|time| match duration {
+                    Some(duration) if time >= duration => {
+                        self.error(
+                            at.span().start,
+                            &format!("{path}.at"),
+                            format!(
+                                "expected a time before the end of the run ({}), found {:?}",
+                                seconds(duration.as_nanos()),
+                                at.get_ref().0
+                            ),
+                        );
+                        None
+                    }
+                    _ => Some(SimTime::ZERO + time),
+                }),
+        };
+        let Some(kind) = &raw.action else {
+            self.error(
+                entry.span().start,
+                &format!("{path}.action"),
+                format!("missing: expected one of {}", quoted(&ACTIONS)),
+            );
+            return None;
+        };
+        let kind_name = kind.get_ref().as_str();
+        let change = match kind_name {
+            "add" => self.add(raw, &path, entry, groups),
+            "remove" => self.remove(raw, &path, entry),
+            "set-speed" => self.set_speed(raw, &path, entry),
+            other => {
+                self.error(
+                    kind.span().start,
+                    &format!("{path}.action"),
+                    format!(
+                        "unknown action {other:?}, {}",
+                        suggest::expected_one_of(other, &ACTIONS)
+                    ),
+                );
+                None
+            }
+        };
+        Some(TimelineAction {
+            at: at?,
+            change: change?,
+        })
+    }
+
+    fn add(
+        &mut self,
+        raw: &RawAction,
+        path: &str,
+        entry: &Spanned<RawAction>,
+        groups: Option<&[ServerGroupSpec]>,
+    ) -> Option<Change> {
+        self.unused(
+            raw.server.as_ref().map(Spanned::span),
+            path,
+            "server",
+            "add",
+        );
+        self.unused(raw.mode.as_ref().map(Spanned::span), path, "mode", "add");
+        self.unused(raw.speed.as_ref().map(Spanned::span), path, "speed", "add");
+        let count = self.count(raw.count.as_ref(), &format!("{path}.count"), 1);
+        let group = match &raw.group {
+            None => {
+                self.error(
+                    entry.span().start,
+                    &format!("{path}.group"),
+                    "missing: expected the name of the [[servers]] group to add to",
+                );
+                None
+            }
+            Some(name) => {
+                let groups = groups?;
+                let found = groups.iter().position(|g| g.name == *name.get_ref());
+                if found.is_none() {
+                    let names: Vec<&str> = groups.iter().map(|g| g.name.as_str()).collect();
+                    self.error(
+                        name.span().start,
+                        &format!("{path}.group"),
+                        format!(
+                            "unknown group {:?}, {}",
+                            name.get_ref(),
+                            suggest::expected_one_of(name.get_ref(), &names)
+                        ),
+                    );
+                }
+                found
+            }
+        };
+        Some(Change::Add {
+            group: group?,
+            count: count?,
+        })
+    }
+
+    fn remove(
+        &mut self,
+        raw: &RawAction,
+        path: &str,
+        entry: &Spanned<RawAction>,
+    ) -> Option<Change> {
+        self.unused(
+            raw.group.as_ref().map(Spanned::span),
+            path,
+            "group",
+            "remove",
+        );
+        self.unused(
+            raw.count.as_ref().map(Spanned::span),
+            path,
+            "count",
+            "remove",
+        );
+        self.unused(
+            raw.speed.as_ref().map(Spanned::span),
+            path,
+            "speed",
+            "remove",
+        );
+        let abrupt = match &raw.mode {
+            None => Some(false),
+            Some(mode) => self.choice(mode, &format!("{path}.mode"), "mode", &MODES, |m| {
+                MODES.iter().position(|&known| known == m).map(|i| i == 1)
+            }),
+        };
+        let server = self.server_name(raw, path, entry);
+        Some(Change::Remove {
+            server: server?,
+            abrupt: abrupt?,
+        })
+    }
+
+    fn set_speed(
+        &mut self,
+        raw: &RawAction,
+        path: &str,
+        entry: &Spanned<RawAction>,
+    ) -> Option<Change> {
+        self.unused(
+            raw.group.as_ref().map(Spanned::span),
+            path,
+            "group",
+            "set-speed",
+        );
+        self.unused(
+            raw.count.as_ref().map(Spanned::span),
+            path,
+            "count",
+            "set-speed",
+        );
+        self.unused(
+            raw.mode.as_ref().map(Spanned::span),
+            path,
+            "mode",
+            "set-speed",
+        );
+        let speed = match &raw.speed {
+            None => {
+                self.error(
+                    entry.span().start,
+                    &format!("{path}.speed"),
+                    "missing: expected the server's new speed, like 0.5",
+                );
+                None
+            }
+            Some(speed) => self.number(speed, &format!("{path}.speed"), Bound::Positive),
+        };
+        let server = self.server_name(raw, path, entry);
+        Some(Change::SetSpeed {
+            server: server?,
+            speed: speed?,
+        })
+    }
+
+    fn server_name(
+        &mut self,
+        raw: &RawAction,
+        path: &str,
+        entry: &Spanned<RawAction>,
+    ) -> Option<String> {
+        match &raw.server {
+            Some(server) => Some(server.get_ref().clone()),
+            None => {
+                self.error(
+                    entry.span().start,
+                    &format!("{path}.server"),
+                    "missing: expected a server's name, like \"web-3\"",
+                );
+                None
+            }
+        }
+    }
+
+    /// A key that the action does not take is an error, not silently ignored.
+    fn unused(&mut self, span: Option<std::ops::Range<usize>>, path: &str, key: &str, kind: &str) {
+        if let Some(span) = span {
+            self.error(
+                span.start,
+                &format!("{path}.{key}"),
+                format!("not used by action {kind:?}: remove it"),
+            );
+        }
+    }
+
+    /// Plays the actions in time order over the names of the servers up, so that each
+    /// removal or speed change names a server that will be up, and no removal empties the
+    /// cluster.
+    fn replay_membership(
+        &mut self,
+        actions: &[Checked<'_>],
+        groups: &[ServerGroupSpec],
+    ) -> Option<()> {
+        let mut up: Vec<String> = groups
+            .iter()
+            .flat_map(|g| (0..g.count).map(move |i| format!("{}-{i}", g.name)))
+            .collect();
+        let mut next_index: Vec<u32> = groups.iter().map(|g| g.count).collect();
+        let mut ok = true;
+        for checked in actions {
+            let path = format!("timeline[{}]", checked.index);
+            let server_span = || {
+                checked
+                    .raw
+                    .get_ref()
+                    .server
+                    .as_ref()
+                    .map_or(checked.raw.span().start, |s| s.span().start)
+            };
+            match &checked.action.change {
+                Change::Add { group, count } => {
+                    for _ in 0..*count {
+                        up.push(format!("{}-{}", groups[*group].name, next_index[*group]));
+                        next_index[*group] += 1;
+                    }
+                }
+                Change::Remove { server, .. } | Change::SetSpeed { server, .. } => {
+                    let Some(position) = up.iter().position(|name| name == server) else {
+                        self.error(
+                            server_span(),
+                            &format!("{path}.server"),
+                            format!(
+                                "no server {server:?} is up at {}{}",
+                                seconds(checked.action.at.as_nanos()),
+                                suggest::did_you_mean(server, up.iter().map(String::as_str))
+                            ),
+                        );
+                        ok = false;
+                        continue;
+                    };
+                    if matches!(checked.action.change, Change::Remove { .. }) {
+                        if up.len() == 1 {
+                            self.error(
+                                server_span(),
+                                &format!("{path}.server"),
+                                format!(
+                                    "removing {server:?} at {} would leave no server; add \
+                                     one before it or keep it",
+                                    seconds(checked.action.at.as_nanos())
+                                ),
+                            );
+                            ok = false;
+                            continue;
+                        }
+                        up.remove(position);
+                    }
+                }
+            }
+        }
+        ok.then_some(())
+    }
+}
+
+/// `ns` nanoseconds as a person writes a time: `2s`, `1.5s`, `0.25s`.
+fn seconds(ns: u64) -> String {
+    let text = format!("{}.{:09}", ns / 1_000_000_000, ns % 1_000_000_000);
+    format!("{}s", text.trim_end_matches('0').trim_end_matches('.'))
+}
+
+fn quoted(names: &[&str]) -> String {
+    let quoted: Vec<String> = names.iter().map(|n| format!("{n:?}")).collect();
+    quoted.join(", ")
+}
+
+#[cfg(test)]
+pub(super) mod tests {
+    use std::path::PathBuf;
+
+    use super::super::validate;
+    use crate::model::Change;
+
+    /// Each fixture under tests/fixtures/bad, the location and key path its one error has,
+    /// and a fragment of its message.
+    pub(in crate::scenario::validate) const BAD: &[(&str, &str, &str)] = &[
+        (
+            "timeline_unknown_server",
+            "14:10: timeline[0].server: ",
+            "no server \"web-7\" is up at 2s; did you mean \"web-0\"?",
+        ),
+        (
+            "timeline_past_duration",
+            "12:6: timeline[0].at: ",
+            "expected a time before the end of the run (10s), found \"12s\"",
+        ),
+        (
+            "timeline_negative_count",
+            "15:9: timeline[0].count: ",
+            "expected a positive integer, found -1",
+        ),
+        (
+            "timeline_unknown_group",
+            "14:9: timeline[0].group: ",
+            "unknown group \"db\", expected \"web\"",
+        ),
+        (
+            "timeline_removes_last_server",
+            "19:10: timeline[1].server: ",
+            "removing \"web-1\" at 3s would leave no server",
+        ),
+        (
+            "timeline_missing_speed",
+            "11:1: timeline[0].speed: ",
+            "missing: expected the server's new speed",
+        ),
+        (
+            "tier_zero_workers",
+            "13:11: tiers[0].workers: ",
+            "expected a positive integer, found 0",
+        ),
+        (
+            "balancer_zero_instances",
+            "13:13: balancer.instances: ",
+            "expected a positive integer, found 0",
+        ),
+    ];
+
+    fn fixture(name: &str) -> (String, PathBuf) {
+        let path = PathBuf::from(format!("tests/fixtures/bad/{name}.toml"));
+        let full = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join(&path);
+        (std::fs::read_to_string(full).expect(name), path)
+    }
+
+    #[test]
+    fn every_bad_timeline_tier_or_balancer_fixture_is_one_located_error() {
+        for &(name, location, fragment) in BAD {
+            let (source, path) = fixture(name);
+            let errors = validate(&source, &path).expect_err(name).0;
+            assert_eq!(errors.len(), 1, "{name}: {errors:#?}");
+            let error = errors[0].to_string();
+            let prefix = format!("{}:{location}", path.display());
+            assert!(error.starts_with(&prefix), "{error}\nexpected {prefix}");
+            assert!(error.contains(fragment), "{error}\nexpected {fragment}");
+        }
+    }
+
+    #[test]
+    fn actions_are_sorted_by_time_and_added_servers_can_be_removed_later() {
+        let source = r#"
+            duration = "10s"
+            [workload]
+            rate = 100
+            service = { dist = "exponential", mean = "10ms" }
+            [[servers]]
+            name = "web"
+            count = 1
+            [[timeline]]
+            at = "5s"
+            action = "remove"
+            server = "web-2"
+            mode = "abrupt"
+            [[timeline]]
+            at = "1s"
+            action = "add"
+            group = "web"
+            count = 2
+            [[timeline]]
+            at = "5s"
+            action = "set-speed"
+            server = "web-1"
+            speed = 0.5
+        "#;
+        let scenario = validate(source, &PathBuf::from("t.toml")).unwrap_or_else(|e| panic!("{e}"));
+        let timeline = &scenario.variants[0].run.timeline;
+        let changes: Vec<&Change> = timeline.iter().map(|a| &a.change).collect();
+        assert_eq!(
+            changes,
+            vec![
+                &Change::Add { group: 0, count: 2 },
+                &Change::Remove {
+                    server: "web-2".to_string(),
+                    abrupt: true
+                },
+                &Change::SetSpeed {
+                    server: "web-1".to_string(),
+                    speed: 0.5
+                },
+            ]
+        );
+    }
+}

@@ -1,0 +1,266 @@
+//! The rules for single values that every section shares: integers in a range, finite
+//! and bounded numbers, durations, one of a fixed set of names, and names that become
+//! folder and file names; so that one mistake reads the same in whichever key it is made.
+
+use toml::Spanned;
+
+use super::checker::Checker;
+use crate::engine::SimDuration;
+use crate::scenario::duration::parse_duration;
+use crate::scenario::raw::{DurationText, Int, Number, RawQueue};
+use crate::scenario::suggest;
+
+/// The longest scenario or server group name: it names folders and files.
+pub const MAX_NAME_LEN: usize = 100;
+
+/// What a number must be.
+#[derive(Copy, Clone)]
+pub(super) enum Bound {
+    Positive,
+    NonNegative,
+    GreaterThanOne,
+    /// A coefficient of variation: 0 to [`MAX_CV`].
+    Variation,
+    Any,
+}
+
+/// The largest coefficient of variation accepted. Beyond it a lognormal's parameters
+/// overflow (cv² is infinite from about 1e154), and no real service time varies a
+/// hundredfold around its mean anyway.
+const MAX_CV: f64 = 100.0;
+
+impl Checker<'_> {
+    /// A scenario or server group name (see [`check_name`]).
+    pub(super) fn name(&mut self, name: &Spanned<String>, path: &str) -> Option<String> {
+        match check_name(name.get_ref()) {
+            Ok(()) => Some(name.get_ref().clone()),
+            Err(problem) => {
+                self.error(name.span().start, path, problem);
+                None
+            }
+        }
+    }
+
+    /// An integer in `[min, max]`.
+    pub(super) fn integer(
+        &mut self,
+        value: &Spanned<Int>,
+        path: &str,
+        min: i128,
+        max: i128,
+    ) -> Option<i128> {
+        let Int(n) = *value.get_ref();
+        let what = match min {
+            1 => "a positive integer",
+            0 => "a non-negative integer",
+            _ => "an integer",
+        };
+        if n < min {
+            self.error(
+                value.span().start,
+                path,
+                format!("expected {what}, found {n}"),
+            );
+            None
+        } else if n > max {
+            self.error(
+                value.span().start,
+                path,
+                format!("expected {what} of at most {max}, found {n}"),
+            );
+            None
+        } else {
+            Some(n)
+        }
+    }
+
+    /// An optional positive `u32` with a default (count, workers, clients, replications).
+    pub(super) fn count(
+        &mut self,
+        value: Option<&Spanned<Int>>,
+        path: &str,
+        default: u32,
+    ) -> Option<u32> {
+        match value {
+            None => Some(default),
+            Some(value) => self
+                .integer(value, path, 1, i128::from(u32::MAX))
+                .and_then(|n| u32::try_from(n).ok()),
+        }
+    }
+
+    /// A finite number: NaN and infinities are errors wherever a number goes.
+    pub(super) fn finite(&mut self, value: f64, offset: usize, path: &str) -> Option<f64> {
+        if value.is_finite() {
+            Some(value)
+        } else {
+            self.error(
+                offset,
+                path,
+                format!("expected a finite number, found {value}"),
+            );
+            None
+        }
+    }
+
+    /// A finite number within `bound`.
+    pub(super) fn number(
+        &mut self,
+        value: &Spanned<Number>,
+        path: &str,
+        bound: Bound,
+    ) -> Option<f64> {
+        let offset = value.span().start;
+        let x = self.finite(value.get_ref().0, offset, path)?;
+        let (ok, what) = match bound {
+            Bound::Positive => (x > 0.0, "a positive number"),
+            Bound::NonNegative => (x >= 0.0, "a non-negative number"),
+            Bound::GreaterThanOne => (x > 1.0, "a number greater than 1"),
+            Bound::Variation => ((0.0..=MAX_CV).contains(&x), "a number from 0 to 100"),
+            Bound::Any => (true, "a number"),
+        };
+        if ok {
+            Some(x)
+        } else {
+            self.error(offset, path, format!("expected {what}, found {}", show(x)));
+            None
+        }
+    }
+
+    /// One of a fixed set of names (`what` says which set), parsed by `parse`; an unknown
+    /// name is an error listing the valid ones, with the closest.
+    pub(super) fn choice<T>(
+        &mut self,
+        value: &Spanned<String>,
+        path: &str,
+        what: &str,
+        names: &[&str],
+        parse: impl Fn(&str) -> Option<T>,
+    ) -> Option<T> {
+        let name = value.get_ref();
+        let parsed = parse(name);
+        if parsed.is_none() {
+            self.error(
+                value.span().start,
+                path,
+                format!(
+                    "unknown {what} {name:?}, {}",
+                    suggest::expected_one_of(name, names)
+                ),
+            );
+        }
+        parsed
+    }
+
+    /// A duration like `"10ms"`, zero allowed.
+    /// `queue`: `"unbounded"` (`Some(None)`) or a limit.
+    pub(super) fn queue(&mut self, queue: &Spanned<RawQueue>, path: &str) -> Option<Option<u32>> {
+        match queue.get_ref() {
+            RawQueue::Named(name) if name == "unbounded" => Some(None),
+            RawQueue::Named(name) => {
+                self.error(
+                    queue.span().start,
+                    path,
+                    format!(
+                        "expected \"unbounded\" or a non-negative integer, found {name:?}{}",
+                        suggest::did_you_mean(name, ["unbounded"])
+                    ),
+                );
+                None
+            }
+            RawQueue::Limit(limit) => self
+                .integer(
+                    &Spanned::new(queue.span(), Int(*limit)),
+                    path,
+                    0,
+                    i128::from(u32::MAX),
+                )
+                .and_then(|l| u32::try_from(l).ok())
+                .map(Some),
+        }
+    }
+
+    pub(super) fn duration(
+        &mut self,
+        value: &Spanned<DurationText>,
+        path: &str,
+    ) -> Option<SimDuration> {
+        match parse_duration(&value.get_ref().0) {
+            Ok(duration) => Some(duration),
+            Err(problem) => {
+                self.error(value.span().start, path, problem);
+                None
+            }
+        }
+    }
+
+    /// A duration greater than zero.
+    pub(super) fn positive_duration(
+        &mut self,
+        value: &Spanned<DurationText>,
+        path: &str,
+    ) -> Option<SimDuration> {
+        let duration = self.duration(value, path)?;
+        if duration.is_zero() {
+            self.error(
+                value.span().start,
+                path,
+                format!(
+                    "expected a positive duration, found {:?}",
+                    value.get_ref().0
+                ),
+            );
+            None
+        } else {
+            Some(duration)
+        }
+    }
+}
+
+/// A number as a user would write it: `-3`, `0.5`, `1e300`.
+pub(super) fn show(x: f64) -> String {
+    if x != 0.0 && !(1e-6..1e16).contains(&x.abs()) {
+        format!("{x:e}")
+    } else {
+        format!("{x}")
+    }
+}
+
+/// Scenario and server group names become folder and file names: `[A-Za-z0-9._-]+`,
+/// never `.` or `..`.
+pub(super) fn check_name(name: &str) -> Result<(), String> {
+    let allowed = |c: char| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-');
+    if name.is_empty() || !name.chars().all(allowed) {
+        Err(format!(
+            "expected a name of letters, digits, '.', '_' and '-', found {name:?}"
+        ))
+    } else if name == "." || name == ".." {
+        Err(format!(
+            "expected a name other than \".\" or \"..\", found {name:?}"
+        ))
+    } else if name.len() > MAX_NAME_LEN {
+        Err(format!(
+            "expected a name of at most {MAX_NAME_LEN} characters, found one of {}",
+            name.len()
+        ))
+    } else {
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::MAX_NAME_LEN;
+    use crate::scenario::validate::testing::{error, valid, with};
+
+    #[test]
+    fn names_cannot_escape_the_output_folder() {
+        for name in [".", "..", "a/b", "", "x\\y", "naïve"] {
+            let source = with("", &format!("name = {name:?}"));
+            assert!(error(&source).contains("name: expected a name"), "{name:?}");
+        }
+        assert_eq!(valid(&with("", "name = \"a.b_c-1\"")).name, "a.b_c-1");
+        let long = "n".repeat(MAX_NAME_LEN + 1);
+        assert!(error(&with("", &format!("name = \"{long}\""))).contains("at most"));
+    }
+}

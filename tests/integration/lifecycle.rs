@@ -1,0 +1,477 @@
+//! A living cluster: servers that join, leave and slow down mid-run, second tiers, and
+//! what the engine reports of it, checked event by event through a recording observer.
+
+use std::collections::BTreeMap;
+
+use lbsim::balancer::{Algorithm, BalancerSpec};
+use lbsim::engine::{SimDuration, SimTime};
+use lbsim::model::{
+    ArrivalPattern, Change, FailReason, GeneratedWorkload, Observed, Observer, RateSchedule,
+    RequestId, RunSpec, ServerGroupSpec, ServerState, ServiceDist, TierSpec, TimelineAction,
+    WorkloadSpec, simulate, simulate_observed,
+};
+use lbsim::stats::RunResult;
+use proptest::prelude::*;
+
+/// How a request ended, as the observer saw it.
+#[derive(Clone, Debug, PartialEq)]
+enum End {
+    Completed { latency: SimDuration },
+    Rejected,
+    Failed(FailReason),
+}
+
+/// One request's life: where it was sent, when, and how it ended (every end it had).
+#[derive(Clone, Debug, Default)]
+struct Life {
+    arrived: SimTime,
+    server: Option<String>,
+    ends: Vec<(SimTime, End)>,
+}
+
+/// Records every request's life and checks, as events happen, that the balancer picks only
+/// servers that are ready.
+#[derive(Default)]
+struct Recorder {
+    lives: Vec<Life>,
+    live: BTreeMap<RequestId, usize>,
+    /// State of each server by name; servers that exist from the start are ready.
+    states: BTreeMap<String, ServerState>,
+    picks_of_unready: Vec<(SimTime, String)>,
+    state_changes: Vec<StateChange>,
+}
+
+/// When a server changed state, from what, to what, and why.
+type StateChange = (
+    SimTime,
+    String,
+    Option<ServerState>,
+    Option<ServerState>,
+    String,
+);
+
+impl Recorder {
+    fn for_servers(names: &[&str]) -> Self {
+        Recorder {
+            states: names
+                .iter()
+                .map(|n| (n.to_string(), ServerState::Ready))
+                .collect(),
+            ..Recorder::default()
+        }
+    }
+
+    fn end(&mut self, now: SimTime, request: RequestId, end: End) {
+        let index = self
+            .live
+            .remove(&request)
+            .expect("an end for a live request");
+        self.lives[index].ends.push((now, end));
+    }
+
+    /// Requests sent to `server`.
+    fn sent_to(&self, server: &str) -> impl Iterator<Item = &Life> {
+        self.lives
+            .iter()
+            .filter(move |life| life.server.as_deref() == Some(server))
+    }
+}
+
+impl Observer for Recorder {
+    fn observe(&mut self, now: SimTime, event: Observed<'_>) {
+        match event {
+            Observed::Arrived { request, .. } => {
+                self.live.insert(request, self.lives.len());
+                self.lives.push(Life {
+                    arrived: now,
+                    ..Life::default()
+                });
+            }
+            Observed::Picked { request, name, .. } => {
+                if self.states.get(name) != Some(&ServerState::Ready) {
+                    self.picks_of_unready.push((now, name.to_string()));
+                }
+                let index = self.live[&request];
+                self.lives[index].server = Some(name.to_string());
+            }
+            Observed::Completed {
+                request, latency, ..
+            } => self.end(now, request, End::Completed { latency }),
+            Observed::Rejected { request, .. } => self.end(now, request, End::Rejected),
+            Observed::Failed { request, reason } => self.end(now, request, End::Failed(reason)),
+            Observed::StateChanged {
+                server,
+                from,
+                to,
+                reason,
+            } => {
+                match to {
+                    Some(state) => self.states.insert(server.to_string(), state),
+                    None => self.states.remove(server),
+                };
+                self.state_changes
+                    .push((now, server.to_string(), from, to, reason.to_string()));
+            }
+            Observed::Queued { .. } | Observed::Started { .. } | Observed::SpeedChanged { .. } => {}
+        }
+    }
+}
+
+const SECOND: u64 = 1_000_000_000;
+
+fn at(seconds: f64) -> SimTime {
+    SimTime::from_nanos((seconds * SECOND as f64) as u64)
+}
+
+fn millis(ms: u64) -> SimDuration {
+    SimDuration::from_millis(ms)
+}
+
+/// `servers` servers of one worker named web-0.., `algorithm`, `rate` requests per second
+/// bringing `service`, for `seconds`, no warmup.
+fn spec(
+    servers: u32,
+    algorithm: Algorithm,
+    rate: f64,
+    arrivals: ArrivalPattern,
+    service: ServiceDist,
+    seconds: u64,
+) -> RunSpec {
+    RunSpec::new(
+        SimDuration::from_secs(seconds),
+        WorkloadSpec::Generated(GeneratedWorkload {
+            rate: RateSchedule::constant(rate),
+            arrivals,
+            service,
+            clients: 1000,
+        }),
+        vec![ServerGroupSpec::new("web", servers)],
+        BalancerSpec::new(algorithm),
+    )
+}
+
+fn action(seconds: f64, change: Change) -> TimelineAction {
+    TimelineAction {
+        at: at(seconds),
+        change,
+    }
+}
+
+fn remove(seconds: f64, server: &str, abrupt: bool) -> TimelineAction {
+    action(
+        seconds,
+        Change::Remove {
+            server: server.to_string(),
+            abrupt,
+        },
+    )
+}
+
+fn record(spec: &RunSpec, names: &[&str]) -> (Recorder, RunResult) {
+    let mut recorder = Recorder::for_servers(names);
+    let result = simulate_observed(spec, 7, &mut recorder);
+    (recorder, result)
+}
+
+#[test]
+fn a_server_added_mid_run_takes_traffic_only_after_it_joins_and_is_measured_over_its_life() {
+    // Round robin over constant arrivals: after the join each server gets exactly a third.
+    let mut run = spec(
+        2,
+        Algorithm::RoundRobin,
+        100.0,
+        ArrivalPattern::Constant,
+        ServiceDist::Constant { mean: millis(5) },
+        20,
+    );
+    run.timeline = vec![action(10.0, Change::Add { group: 0, count: 1 })];
+    let (recorder, result) = record(&run, &["web-0", "web-1"]);
+    assert!(recorder.picks_of_unready.is_empty());
+    let to_new: Vec<&Life> = recorder.sent_to("web-2").collect();
+    assert!(to_new.iter().all(|life| life.arrived >= at(10.0)));
+    // 1,000 arrivals in the last 10 s, a third each: 333 or 334.
+    assert!((333..=334).contains(&to_new.len()), "{}", to_new.len());
+    let new = result.servers.iter().find(|s| s.name == "web-2").unwrap();
+    // Over its 10 s of life: 333.5 requests × 5 ms / 10 s = 0.1667 (over 20 s it would
+    // be half that); one request of difference is 0.0005.
+    assert!(
+        (new.utilization - 0.1667).abs() < 0.001,
+        "{}",
+        new.utilization
+    );
+    // Its first time-series row is the first interval it lived in, (10 s, 11 s].
+    let mut rows: Vec<SimTime> = Vec::new();
+    result
+        .series
+        .for_each(|row| {
+            if row.server.index() == 2 {
+                rows.push(row.time);
+            }
+            Ok(())
+        })
+        .unwrap();
+    assert_eq!(rows.first(), Some(&at(11.0)));
+    assert_eq!(rows.len(), 10);
+    assert_eq!(result.events.len(), 1);
+    let joined = &result.events[0];
+    assert_eq!(
+        (joined.time, joined.server.as_str(), joined.from, joined.to),
+        (at(10.0), "web-2", "absent", "ready")
+    );
+}
+
+/// Two single-worker servers at 1.5 times their capacity: queues grow on both.
+fn overloaded() -> RunSpec {
+    spec(
+        2,
+        Algorithm::RoundRobin,
+        300.0,
+        ArrivalPattern::Poisson,
+        ServiceDist::Exponential { mean: millis(10) },
+        10,
+    )
+}
+
+#[test]
+fn an_abrupt_removal_fails_exactly_the_requests_it_held_and_drops_their_completions() {
+    let mut run = overloaded();
+    run.timeline = vec![remove(5.0, "web-0", true)];
+    let (recorder, result) = record(&run, &["web-0", "web-1"]);
+    assert!(result.counts.is_conserved(), "{:?}", result.counts);
+    assert!(recorder.picks_of_unready.is_empty());
+    let removal = at(5.0);
+    let mut held = 0;
+    for life in recorder.sent_to("web-0") {
+        assert!(life.arrived < removal, "sent to web-0 after it left");
+        // Exactly one end each: a stale completion after the failure would be a second.
+        assert_eq!(life.ends.len(), 1, "{life:?}");
+        let (when, end) = &life.ends[0];
+        if *when >= removal {
+            assert_eq!(
+                (*when, end),
+                (removal, &End::Failed(FailReason::ServerRemoved))
+            );
+            held += 1;
+        } else {
+            assert!(matches!(end, End::Completed { .. }), "{life:?}");
+        }
+    }
+    // A queue of hundreds had built up at 1.5 times capacity.
+    assert!(held > 100, "{held}");
+    assert_eq!(result.counts.failed, held);
+    let change = &recorder.state_changes[0];
+    assert_eq!(
+        (change.0, change.1.as_str(), change.3, change.4.as_str()),
+        (removal, "web-0", Some(ServerState::Down), "server-removed")
+    );
+}
+
+#[test]
+fn a_graceful_removal_finishes_what_it_held_and_takes_nothing_after() {
+    let mut run = overloaded();
+    run.timeline = vec![remove(5.0, "web-0", false)];
+    let (recorder, result) = record(&run, &["web-0", "web-1"]);
+    assert!(result.counts.is_conserved());
+    assert_eq!(result.counts.failed, 0);
+    let mut last_end = SimTime::ZERO;
+    for life in recorder.sent_to("web-0") {
+        assert!(life.arrived < at(5.0));
+        assert_eq!(life.ends.len(), 1);
+        assert!(matches!(life.ends[0].1, End::Completed { .. }));
+        last_end = last_end.max(life.ends[0].0);
+    }
+    assert!(last_end > at(5.0), "it held a queue when it was removed");
+    let changes: Vec<(SimTime, Option<ServerState>, &str)> = recorder
+        .state_changes
+        .iter()
+        .map(|c| (c.0, c.3, c.4.as_str()))
+        .collect();
+    assert_eq!(
+        changes,
+        vec![
+            (at(5.0), Some(ServerState::Draining), "timeline"),
+            (last_end, Some(ServerState::Down), "drained")
+        ]
+    );
+}
+
+#[test]
+fn a_two_hop_latency_is_the_sum_of_its_waits_and_services() {
+    // Every 5 ms a request brings 2 ms of work to its server (100 workers: no wait there),
+    // then calls a one-worker tier taking 6 ms: the tier falls 1 ms further behind with
+    // each call, so request i waits i ms for it and answers after 2 + i + 6 ms.
+    let mut run = spec(
+        1,
+        Algorithm::RoundRobin,
+        200.0,
+        ArrivalPattern::Constant,
+        ServiceDist::Constant { mean: millis(2) },
+        1,
+    );
+    run.servers[0].workers = 100;
+    run.tiers = vec![TierSpec {
+        name: "db".to_string(),
+        workers: 1,
+        queue_limit: None,
+        service: ServiceDist::Constant { mean: millis(6) },
+    }];
+    run.duration = SimDuration::from_millis(100);
+    let (recorder, result) = record(&run, &["web-0"]);
+    let latencies: Vec<SimDuration> = recorder
+        .lives
+        .iter()
+        .filter_map(|life| match life.ends.first() {
+            Some((_, End::Completed { latency })) => Some(*latency),
+            _ => None,
+        })
+        .collect();
+    // Arrivals at 5, 10, ..., 95 ms (constant spacing starts one gap in); request i is
+    // answered at 5(i + 1) + 8 + i ms, before the 100 ms end for i <= 14.
+    assert_eq!(latencies.len(), 15);
+    for (i, latency) in latencies.iter().enumerate() {
+        assert_eq!(*latency, millis(8 + i as u64), "request {i}");
+    }
+    assert!(result.counts.is_conserved());
+}
+
+#[test]
+fn every_change_of_the_timeline_is_an_event_row() {
+    let mut run = overloaded();
+    run.timeline = vec![
+        action(2.0, Change::Add { group: 0, count: 2 }),
+        action(
+            3.0,
+            Change::SetSpeed {
+                server: "web-1".to_string(),
+                speed: 0.5,
+            },
+        ),
+        remove(4.0, "web-2", false),
+        remove(6.0, "web-3", true),
+    ];
+    let result = simulate(&run, 3);
+    let rows: Vec<(&str, &str, &str, &str)> = result
+        .events
+        .iter()
+        .map(|e| (e.server.as_str(), e.from, e.to, e.reason))
+        .collect();
+    assert_eq!(
+        rows,
+        vec![
+            ("web-2", "absent", "ready", "timeline"),
+            ("web-3", "absent", "ready", "timeline"),
+            ("web-1", "ready", "ready", "speed-change"),
+            ("web-2", "ready", "draining", "timeline"),
+            ("web-2", "draining", "down", "drained"),
+            ("web-3", "ready", "down", "server-removed"),
+        ]
+    );
+    assert!(result.events.windows(2).all(|w| w[0].time <= w[1].time));
+}
+
+#[test]
+fn a_hash_balancer_remaps_the_share_of_clients_its_algorithm_moves() {
+    // Ten servers, one leaves: modulo hashing moves about 9 in 10 clients, the ring only
+    // the tenth that was on the leaver. 1,000 clients: a binomial share's sd is under 0.016,
+    // and the ring's own unevenness (160 points per server) adds a few percent.
+    let share = |algorithm| {
+        let mut run = spec(
+            10,
+            algorithm,
+            100.0,
+            ArrivalPattern::Poisson,
+            ServiceDist::Exponential { mean: millis(10) },
+            10,
+        );
+        run.timeline = vec![remove(5.0, "web-3", false)];
+        simulate(&run, 1)
+            .remapped_share
+            .expect("a hashing algorithm")
+    };
+    let modulo = share(Algorithm::IpHash);
+    let ring = share(Algorithm::ConsistentHash);
+    assert!((0.8..=0.95).contains(&modulo), "{modulo}");
+    assert!((0.05..=0.15).contains(&ring), "{ring}");
+    let mut run = overloaded();
+    run.timeline = vec![remove(5.0, "web-0", false)];
+    assert_eq!(simulate(&run, 1).remapped_share, None, "round robin");
+}
+
+/// Raw steps of a timeline, sorted by time: (time in ms, kind, which server).
+fn timeline_strategy() -> impl Strategy<Value = Vec<(u64, u8, u8)>> {
+    prop::collection::vec((0u64..10_000, 0u8..4, 0u8..8), 0..8).prop_map(|mut steps| {
+        steps.sort();
+        steps
+    })
+}
+
+/// Turns raw steps into actions that keep at least one server up: (time in ms, kind,
+/// which server among those up).
+fn build_timeline(initial: u32, steps: &[(u64, u8, u8)]) -> Vec<TimelineAction> {
+    let mut up: Vec<String> = (0..initial).map(|i| format!("web-{i}")).collect();
+    let mut next = initial;
+    let mut actions = Vec::new();
+    for &(ms, kind, which) in steps {
+        let seconds = ms as f64 / 1000.0;
+        let server = up[usize::from(which) % up.len()].clone();
+        match kind {
+            0 => {
+                let count = u32::from(which % 3) + 1;
+                for _ in 0..count {
+                    up.push(format!("web-{next}"));
+                    next += 1;
+                }
+                actions.push(action(seconds, Change::Add { group: 0, count }));
+            }
+            1 | 2 if up.len() > 1 => {
+                up.retain(|name| *name != server);
+                actions.push(remove(seconds, &server, kind == 2));
+            }
+            _ => actions.push(action(
+                seconds,
+                Change::SetSpeed {
+                    server,
+                    speed: 0.25 + f64::from(which) / 4.0,
+                },
+            )),
+        }
+    }
+    actions
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(48))]
+
+    /// Whatever joins, leaves or slows down, under every algorithm: no request is sent to a
+    /// server that is not ready, every request ends at most once (exactly once or still in
+    /// flight), and the counts are conserved.
+    #[test]
+    fn random_timelines_keep_every_request_accounted_for(
+        algorithm in prop::sample::select(Algorithm::ALL.to_vec()),
+        initial in 1u32..5,
+        steps in timeline_strategy(),
+        queue in prop::option::of(1u32..20),
+        seed in 0u64..1000,
+    ) {
+        let mut run = spec(
+            initial,
+            algorithm,
+            150.0 * f64::from(initial),
+            ArrivalPattern::Poisson,
+            ServiceDist::Exponential { mean: millis(5) },
+            10,
+        );
+        run.servers[0].queue_limit = queue;
+        run.timeline = build_timeline(initial, &steps);
+        let names: Vec<String> = (0..initial).map(|i| format!("web-{i}")).collect();
+        let names: Vec<&str> = names.iter().map(String::as_str).collect();
+        let mut recorder = Recorder::for_servers(&names);
+        let result = simulate_observed(&run, seed, &mut recorder);
+        prop_assert!(recorder.picks_of_unready.is_empty(), "{:?}", recorder.picks_of_unready);
+        prop_assert!(recorder.lives.iter().all(|life| life.ends.len() <= 1));
+        let in_flight = recorder.lives.iter().filter(|life| life.ends.is_empty()).count();
+        prop_assert_eq!(in_flight as u64, result.counts.in_flight);
+        prop_assert!(result.counts.is_conserved(), "{:?}", result.counts);
+        prop_assert_eq!(result.counts.arrived, recorder.lives.len() as u64);
+    }
+}
