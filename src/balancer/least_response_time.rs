@@ -140,6 +140,10 @@ impl Balancer for LeastResponseTime {
         self.servers[server.index()].member = false;
     }
 
+    fn wants_ticks(&self) -> bool {
+        true
+    }
+
     fn tick(&mut self, now: SimTime) {
         self.now = self.now.max(now);
     }
@@ -296,6 +300,7 @@ mod tests {
             (TAU.as_nanos() as f64 * 2f64.ln()) as u64,
         ));
         assert!((estimate_millis(&alone, 0) - 50.0).abs() < 1e-6);
+        assert!(alone.wants_ticks());
     }
 
     #[test]

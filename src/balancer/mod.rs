@@ -61,11 +61,18 @@ pub trait Balancer: Send {
     /// A server leaves the pool; later picks never return it.
     fn remove(&mut self, server: ServerId);
 
-    /// Simulated time has reached `now`. The world calls it before every other call it
-    /// makes at a new instant (before `pick` on an arrival, before `finished` on a
-    /// completion, before `add`/`remove`/`server_idle`), never with a time earlier than
-    /// the last. Only balancers whose estimates age with time (peak EWMA) look at it.
+    /// Simulated time has reached `now`. The world calls it, when
+    /// [`Balancer::wants_ticks`] says so, before every other call it makes at a new
+    /// instant (before `pick` on an arrival, before `finished` on a completion, before
+    /// `add`/`remove`/`server_idle`), never with a time earlier than the last. Only
+    /// balancers whose estimates age with time (peak EWMA) look at it.
     fn tick(&mut self, _now: SimTime) {}
+
+    /// Whether this algorithm reads the time ([`Balancer::tick`]); asked once, so that the
+    /// others cost nothing for it.
+    fn wants_ticks(&self) -> bool {
+        false
+    }
 
     /// Chooses a server for `request`, or `None` when the pool is empty.
     fn pick(&mut self, request: &RequestKey, rng: &mut SimRng) -> Option<ServerId>;

@@ -151,7 +151,7 @@ mod tests {
         let Body::ServerLoad(load) = &chart.body else {
             panic!("not a server-load chart")
         };
-        assert_eq!(load.panels.len(), 8);
+        assert_eq!(load.panels.len(), crate::balancer::Algorithm::ALL.len());
         for panel in &load.panels {
             assert_eq!(panel.completions.len(), 16);
             assert!(fixtures::has_text(&svg, &panel.label), "{}", panel.label);
