@@ -19,6 +19,8 @@ use crate::model::{
 
 const LOAD: f64 = 0.9;
 const MEAN_SERVICE: SimDuration = SimDuration::from_millis(10);
+/// `first`'s per-server limit in the reference model: one in service, three waiting.
+const FIRST_MAX_CONNECTIONS: u32 = 4;
 
 /// The reference model with `servers` servers, sized to bring about `requests` arrivals.
 pub fn reference_model(servers: u32, requests: u64, algorithm: Algorithm) -> RunSpec {
@@ -34,7 +36,11 @@ pub fn reference_model(servers: u32, requests: u64, algorithm: Algorithm) -> Run
             clients: 1_000_000,
         }),
         vec![ServerGroupSpec::new("server", servers)],
-        BalancerSpec::new(algorithm),
+        BalancerSpec {
+            // `first` needs a limit; the other algorithms ignore it.
+            max_connections: Some(FIRST_MAX_CONNECTIONS),
+            ..BalancerSpec::new(algorithm)
+        },
     )
 }
 
@@ -57,7 +63,7 @@ pub fn main(args: &BenchArgs) -> ExitCode {
         return ExitCode::from(2);
     }
     outln!(
-        "{:<22} {:>8} {:>12} {:>9} {:>14} {:>10} {:>13}",
+        "{:<26} {:>8} {:>12} {:>9} {:>14} {:>10} {:>13}",
         "algorithm",
         "servers",
         "requests",
@@ -79,7 +85,7 @@ pub fn main(args: &BenchArgs) -> ExitCode {
         let requests = result.counts.arrived;
         let rate = requests as f64 / wall;
         outln!(
-            "{:<22} {:>8} {:>12} {:>9.3} {:>14.0} {:>10.1} {:>13}{}",
+            "{:<26} {:>8} {:>12} {:>9.3} {:>14.0} {:>10.1} {:>13}{}",
             algorithm.name(),
             args.servers,
             requests,
@@ -92,7 +98,7 @@ pub fn main(args: &BenchArgs) -> ExitCode {
         if let Some(path) = &args.speedlimit {
             match speedlimit(path, args.servers, args.requests) {
                 Ok(limit) => outln!(
-                    "{:<22} {:>8} {:>12} {:>9} {:>14.0} {:>10.1}   lbsim at {:.2} of it",
+                    "{:<26} {:>8} {:>12} {:>9} {:>14.0} {:>10.1}   lbsim at {:.2} of it",
                     "speedlimit",
                     args.servers,
                     args.requests,

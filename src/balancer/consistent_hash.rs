@@ -1,6 +1,12 @@
-//! Consistent hashing: each server owns `virtual_nodes` points on a ring of 64-bit hashes,
-//! point `i` of a server at `hash("{name}#{i}")`; a request goes to the owner of the first
-//! point clockwise from `hash(client address)`, wrapping past the top of the ring.
+//! Consistent hashing: each server owns `virtual_nodes × weight` points on a ring of
+//! hashes, point `i` of a server at `hash("{name}#{i}")`; a request goes to the owner of the
+//! first point clockwise from `hash(client address)`, wrapping past the top of the ring.
+//!
+//! Points in proportion to weight are NGINX's `hash ... consistent` (160 points per unit of
+//! weight, `ngx_http_upstream_hash_module.c`), so a server's share of clients follows its
+//! weight; with weight 1 everywhere the ring is the unweighted one, point for point. A
+//! server's points are capped at 2^20 so that one absurd weight cannot exhaust memory:
+//! beyond 2^20 / `virtual_nodes` (6,553 at 160) larger weights all count the same.
 //!
 //! Placing points by instance name (not id) keeps a server in the same place whatever the
 //! others are called, and a leave only remaps the clients that were on the leaving server:
@@ -26,10 +32,14 @@
 //! instant cost one rebuild. `virtual_nodes` of 0 counts as 1, so that every member owns
 //! a point.
 
-use super::{Backend, Balancer};
+use super::weights::effective;
+use super::{Backend, Balancer, Explanation};
 use crate::engine::SimRng;
 use crate::hash::{StableHasher, hash_addr};
 use crate::id::{RequestKey, ServerId};
+
+/// The most points one server may own.
+const MAX_POINTS: u64 = 1 << 20;
 
 pub struct ConsistentHash {
     virtual_nodes: u32,
@@ -97,14 +107,16 @@ impl ConsistentHash {
         if self.stale {
             self.rebuild();
         }
+        self.point_at(hash).map(|(_, owner)| owner)
+    }
+
+    /// The first point at or after `hash` on the built ring, wrapping around.
+    fn point_at(&self, hash: u32) -> Option<(u32, ServerId)> {
         let mut index = *self.buckets.get((hash >> self.shift) as usize)? as usize;
         while index < self.ring.len() && self.ring[index].0 < hash {
             index += 1;
         }
-        self.ring
-            .get(index)
-            .or_else(|| self.ring.first())
-            .map(|&(_, owner)| owner)
+        self.ring.get(index).or_else(|| self.ring.first()).copied()
     }
 }
 
@@ -118,8 +130,9 @@ impl Balancer for ConsistentHash {
             self.members.resize(id.index() + 1, false);
         }
         self.members[id.index()] = true;
+        let points = (u64::from(self.virtual_nodes) * effective(backend.weight)).min(MAX_POINTS);
         self.ring
-            .extend((0..self.virtual_nodes).map(|i| (Self::point(backend.name, i), id)));
+            .extend((0..points as u32).map(|i| (Self::point(backend.name, i), id)));
         self.stale = true;
     }
 
@@ -149,6 +162,17 @@ impl Balancer for ConsistentHash {
         let hash = position(hash_addr(request.client));
         if let Some(&start) = self.buckets.get((hash >> self.shift) as usize) {
             prefetch(self.ring.as_ptr().wrapping_add(start as usize));
+        }
+    }
+
+    /// The client's 64-bit hash and the ring point (its 32-bit position) it landed on.
+    fn explain(&self, request: &RequestKey, _picked: ServerId) -> Explanation {
+        let hash = hash_addr(request.client);
+        Explanation {
+            hash: self
+                .point_at(position(hash))
+                .map(|(point, _)| (hash, u64::from(point))),
+            ..Explanation::default()
         }
     }
 }
@@ -346,6 +370,50 @@ mod tests {
         balancer.remove(ServerId(1));
         assert!(owners(&mut balancer).iter().all(|&s| s == ServerId(3)));
         assert_eq!(balancer.ring.len(), 8);
+    }
+
+    #[test]
+    fn points_and_shares_follow_the_weights() {
+        let mut balancer = ConsistentHash::new(160);
+        for (id, weight) in [(0, 1), (1, 3)] {
+            balancer.add(Backend {
+                id: ServerId(id),
+                name: &format!("web-{id}"),
+                weight,
+            });
+        }
+        balancer.rebuild();
+        let owned = |id| balancer.ring.iter().filter(|p| p.1 == ServerId(id)).count();
+        assert_eq!((owned(0), owned(1)), (160, 480));
+        let mut counts = [0u32; 2];
+        for server in assignment(&mut balancer) {
+            counts[server.index()] += 1;
+        }
+        // Expected 1/4 and 3/4 of 10,000; the share of 160 points has a relative sd of
+        // ~8% (see above), so 2,500 ± 1,000 is over 4 sd.
+        assert!((1_500..=3_500).contains(&counts[0]), "{counts:?}");
+    }
+
+    #[test]
+    fn explain_gives_the_hash_and_the_point_it_landed_on() {
+        let mut balancer = balancer(4);
+        let key = RequestKey {
+            client: ClientAddr(0x0a00_0001),
+            session: None,
+        };
+        let picked = balancer.pick(&key, &mut stream(1, 0, 0)).unwrap();
+        let explanation = balancer.explain(&key, picked);
+        let (hash, point) = explanation.hash.unwrap();
+        assert_eq!(hash, hash_addr(key.client));
+        let owner = balancer
+            .ring
+            .iter()
+            .find(|p| u64::from(p.0) == point)
+            .unwrap()
+            .1;
+        assert_eq!(owner, picked);
+        assert!(point >= u64::from(position(hash)) || point == u64::from(balancer.ring[0].0));
+        assert!(explanation.compared.is_empty());
     }
 
     #[test]

@@ -7,9 +7,29 @@
 //! plus a vector of positions indexed by `ServerId`; neither allocates once it has reached
 //! the number of members (respectively the largest id) it has to hold.
 
+use std::cmp::Ordering;
+
 use crate::id::ServerId;
 
 const ABSENT: u32 = u32::MAX;
+
+/// A float heap key, totally ordered by `f64::total_cmp` (the balancers never make NaN).
+#[derive(Copy, Clone, Debug, PartialEq)]
+pub struct FloatKey(pub f64);
+
+impl Eq for FloatKey {}
+
+impl PartialOrd for FloatKey {
+    fn partial_cmp(&self, other: &Self) -> Option<Ordering> {
+        Some(self.cmp(other))
+    }
+}
+
+impl Ord for FloatKey {
+    fn cmp(&self, other: &Self) -> Ordering {
+        self.0.total_cmp(&other.0)
+    }
+}
 
 #[derive(Clone, Debug)]
 pub struct IndexedHeap<K: Ord + Copy> {

@@ -9,7 +9,7 @@
 //! Cost: O(1) per pick, join and leave.
 
 use super::pool::Pool;
-use super::{Backend, Balancer};
+use super::{Backend, Balancer, Explanation};
 use crate::engine::SimRng;
 use crate::hash::hash_addr;
 use crate::id::{RequestKey, ServerId};
@@ -45,6 +45,15 @@ impl Balancer for IpHash {
         }
         let index = hash_addr(request.client) % self.pool.len() as u64;
         Some(self.pool.get(index as usize))
+    }
+
+    /// The client's hash and the pool index it selected.
+    fn explain(&self, request: &RequestKey, _picked: ServerId) -> Explanation {
+        let hash = hash_addr(request.client);
+        Explanation {
+            hash: (!self.pool.is_empty()).then(|| (hash, hash % self.pool.len() as u64)),
+            ..Explanation::default()
+        }
     }
 }
 
@@ -110,6 +119,16 @@ mod tests {
         // modulo rehash, against ~1/N = 10% for consistent hashing.
         assert!(fraction > 0.5, "only {fraction} of clients moved");
         assert!(after.iter().all(|&s| s != ServerId(3)));
+    }
+
+    #[test]
+    fn explain_gives_the_hash_and_the_index_it_selected() {
+        let mut balancer = balancer(7);
+        let picked = balancer.pick(&key(3), &mut stream(1, 0, 0)).unwrap();
+        let (hash, index) = balancer.explain(&key(3), picked).hash.unwrap();
+        assert_eq!(hash, hash_addr(key(3).client));
+        assert_eq!(balancer.pool.get(index as usize), picked);
+        assert_eq!(balancer.explain(&key(3), picked).measure, "");
     }
 
     #[test]

@@ -1,23 +1,39 @@
-//! Least connections: the server with the fewest open connections.
+//! Least connections: the server with the lowest `(open connections + 1) / weight`, idle
+//! servers first, as HAProxy's `leastconn` orders its tree (`lb_fwlc.c`: key
+//! `(inflight + 1) · SRV_EWGHT_MAX / eweight`, 0 for a server with nothing in flight).
+//! Counting the request about to be placed (`+ 1`) makes the heavier of two servers with
+//! equal connections per weight go first; putting every idle server first keeps light
+//! traffic from all landing on the single heaviest server. With equal weights the order is
+//! that of the connection count alone, as in NGINX's `least_conn`.
 //!
 //! Open connections are the balancer's own count: `dispatched` adds one, `finished` takes
-//! one away. Servers sit in buckets by connection count; each bucket is a FIFO doubly
-//! linked list threaded through per-server `prev`/`next` indices, so no event allocates
-//! (the bucket vector only grows when a count higher than any before is reached). The
-//! lowest non-empty bucket is tracked: a dispatch can only raise it by one, a finish can
-//! only lower it, so keeping it costs O(1).
+//! one away. Servers of one weight form a class; within a class they sit in buckets by
+//! connection count, each bucket a FIFO doubly linked list threaded through per-server
+//! `prev`/`next` indices, so no event allocates (a bucket vector only grows when a count
+//! higher than any before is reached). Each class tracks its lowest non-empty bucket: a
+//! dispatch can only raise it by one, a finish can only lower it, so keeping it costs O(1).
+//! Within a class the order by `(connections + 1) / weight` is the order by connections, so
+//! a class's best server is the head of its lowest bucket; a pick compares the K class
+//! heads, O(K) with K the number of distinct weights (a property of the configuration, not
+//! of the server count; 1, and then O(1), when all weights are equal). Ratios are compared
+//! exactly, by cross-multiplication in integers.
 //!
-//! Ties: the server that has been in the lowest bucket the longest, i.e. the head of that
-//! bucket's FIFO. A server joins the tail of a bucket whenever its count changes, so idle
-//! servers take turns (0, 1, 2, 0, ...) instead of server 0 getting every request that
-//! arrives while all are idle.
+//! Ties: the server whose count changed the longest ago (every change stamps the server
+//! with a sequence number, and a server joins the tail of its bucket, so within a bucket
+//! the stamps ascend), as HAProxy's tree keeps servers of equal keys in insertion order.
+//! Idle servers therefore take turns (0, 1, 2, 0, ...) instead of server 0 getting every
+//! request that arrives while all are idle.
 //!
 //! A server that leaves is unlinked with its open connections; `finished` (and
-//! `dispatched`) for a server that is not in the pool are ignored. Cost: O(1) per pick,
-//! dispatch, finish and join; a leave is O(1) unless it empties the lowest bucket, in which
-//! case the next non-empty bucket is searched upward, O(highest connection count).
+//! `dispatched`) for a server that is not in the pool are ignored. Cost: O(K) per pick,
+//! O(1) per dispatch, finish and join; a leave is O(1) unless it empties its class's lowest
+//! bucket, in which case the next non-empty bucket is searched upward, O(highest connection
+//! count). `explain` lists every member's count, O(n).
 
-use super::{Backend, Balancer};
+use std::collections::BTreeMap;
+
+use super::weights::effective;
+use super::{Backend, Balancer, Explanation};
 use crate::engine::{SimDuration, SimRng};
 use crate::id::{RequestKey, ServerId};
 
@@ -28,6 +44,10 @@ struct Node {
     prev: u32,
     next: u32,
     connections: u32,
+    /// Index of the server's class in `classes`.
+    class: u32,
+    /// When `connections` last changed (or the server joined): the FIFO order.
+    stamp: u64,
     member: bool,
 }
 
@@ -35,6 +55,8 @@ const DETACHED: Node = Node {
     prev: NIL,
     next: NIL,
     connections: 0,
+    class: 0,
+    stamp: 0,
     member: false,
 };
 
@@ -49,9 +71,9 @@ const EMPTY: Bucket = Bucket {
     tail: NIL,
 };
 
-pub struct LeastConnections {
-    /// Indexed by `ServerId`.
-    nodes: Vec<Node>,
+/// The members of one weight.
+struct Class {
+    weight: u64,
     /// Indexed by connection count.
     buckets: Vec<Bucket>,
     /// The lowest non-empty bucket; meaningful only while `members > 0`.
@@ -59,13 +81,54 @@ pub struct LeastConnections {
     members: usize,
 }
 
+impl Class {
+    fn new(weight: u64) -> Self {
+        Class {
+            weight,
+            buckets: vec![EMPTY; 16],
+            min: 0,
+            members: 0,
+        }
+    }
+
+    fn bucket_is_empty(&self, count: usize) -> bool {
+        self.buckets[count].head == NIL
+    }
+}
+
+pub struct LeastConnections {
+    /// Indexed by `ServerId`.
+    nodes: Vec<Node>,
+    classes: Vec<Class>,
+    /// Weight → index in `classes`; consulted on joins only.
+    class_index: BTreeMap<u64, u32>,
+    /// The next stamp.
+    clock: u64,
+}
+
+/// The HAProxy key of a class head with `connections` open in a class of `weight`, as a
+/// fraction: 0 when idle, else `(connections + 1) / weight`.
+fn key(connections: usize, weight: u64) -> (u64, u64) {
+    if connections == 0 {
+        (0, 1)
+    } else {
+        (connections as u64 + 1, weight)
+    }
+}
+
+/// Whether fraction `a` is below fraction `b` (numerators below 2^33, denominators below
+/// 2^32: the products fit in a u128).
+fn below(a: (u64, u64), b: (u64, u64)) -> bool {
+    u128::from(a.0) * u128::from(b.1) < u128::from(b.0) * u128::from(a.1)
+}
+
 impl LeastConnections {
     pub fn with_capacity(capacity: usize) -> Self {
         LeastConnections {
             nodes: Vec::with_capacity(capacity),
-            buckets: vec![EMPTY; 16],
-            min: 0,
-            members: 0,
+            classes: Vec::new(),
+            class_index: BTreeMap::new(),
+            clock: 0,
         }
     }
 
@@ -73,23 +136,37 @@ impl LeastConnections {
         self.nodes.get(server.index()).is_some_and(|n| n.member)
     }
 
-    /// Appends `id` to the tail of bucket `count` and records the count.
+    fn class_for(&mut self, weight: u64) -> u32 {
+        if let Some(&index) = self.class_index.get(&weight) {
+            return index;
+        }
+        let index = self.classes.len() as u32;
+        self.classes.push(Class::new(weight));
+        self.class_index.insert(weight, index);
+        index
+    }
+
+    /// Appends `id` to the tail of its class's bucket `count`, records the count and
+    /// stamps the change.
     fn push_back(&mut self, id: u32, count: u32) {
         let c = count as usize;
-        if self.buckets.len() <= c {
-            self.buckets.resize(c + 1, EMPTY);
+        self.clock += 1;
+        let class = &mut self.classes[self.nodes[id as usize].class as usize];
+        if class.buckets.len() <= c {
+            class.buckets.resize(c + 1, EMPTY);
         }
-        let tail = self.buckets[c].tail;
+        let tail = class.buckets[c].tail;
+        if tail == NIL {
+            class.buckets[c].head = id;
+        } else {
+            self.nodes[tail as usize].next = id;
+        }
+        class.buckets[c].tail = id;
         let node = &mut self.nodes[id as usize];
         node.connections = count;
         node.prev = tail;
         node.next = NIL;
-        if tail == NIL {
-            self.buckets[c].head = id;
-        } else {
-            self.nodes[tail as usize].next = id;
-        }
-        self.buckets[c].tail = id;
+        node.stamp = self.clock;
     }
 
     /// Takes `id` out of its bucket's list.
@@ -98,9 +175,10 @@ impl LeastConnections {
             prev,
             next,
             connections,
+            class,
             ..
         } = self.nodes[id as usize];
-        let bucket = &mut self.buckets[connections as usize];
+        let bucket = &mut self.classes[class as usize].buckets[connections as usize];
         if prev == NIL {
             bucket.head = next;
         } else {
@@ -115,10 +193,6 @@ impl LeastConnections {
         node.prev = NIL;
         node.next = NIL;
     }
-
-    fn bucket_is_empty(&self, count: usize) -> bool {
-        self.buckets[count].head == NIL
-    }
 }
 
 impl Balancer for LeastConnections {
@@ -130,10 +204,16 @@ impl Balancer for LeastConnections {
         if self.nodes.len() <= id.index() {
             self.nodes.resize(id.index() + 1, DETACHED);
         }
-        self.nodes[id.index()].member = true;
+        let class = self.class_for(effective(backend.weight));
+        self.nodes[id.index()] = Node {
+            member: true,
+            class,
+            ..DETACHED
+        };
         self.push_back(id.0, 0);
-        self.min = 0;
-        self.members += 1;
+        let class = &mut self.classes[class as usize];
+        class.min = 0;
+        class.members += 1;
     }
 
     fn remove(&mut self, server: ServerId) {
@@ -141,33 +221,56 @@ impl Balancer for LeastConnections {
             return;
         }
         self.unlink(server.0);
-        let count = self.nodes[server.index()].connections as usize;
+        let node = self.nodes[server.index()];
         self.nodes[server.index()] = DETACHED;
-        self.members -= 1;
-        if self.members > 0 && count == self.min && self.bucket_is_empty(count) {
-            // Some member remains, and none is below `count`: the search ends.
-            while self.bucket_is_empty(self.min) {
-                self.min += 1;
+        let count = node.connections as usize;
+        let class = &mut self.classes[node.class as usize];
+        class.members -= 1;
+        if class.members > 0 && count == class.min && class.bucket_is_empty(count) {
+            // Some member of the class remains, and none is below `count`: the search ends.
+            while class.bucket_is_empty(class.min) {
+                class.min += 1;
             }
         }
     }
 
     fn pick(&mut self, _request: &RequestKey, _rng: &mut SimRng) -> Option<ServerId> {
-        if self.members == 0 {
-            return None;
+        // (key, stamp, id) of the best class head so far.
+        let mut best: Option<((u64, u64), u64, u32)> = None;
+        for class in &self.classes {
+            if class.members == 0 {
+                continue;
+            }
+            let head = class.buckets[class.min].head;
+            let candidate = (
+                key(class.min, class.weight),
+                self.nodes[head as usize].stamp,
+                head,
+            );
+            let better = match best {
+                None => true,
+                Some((key, stamp, _)) => {
+                    below(candidate.0, key) || (!below(key, candidate.0) && candidate.1 < stamp)
+                }
+            };
+            if better {
+                best = Some(candidate);
+            }
         }
-        Some(ServerId(self.buckets[self.min].head))
+        best.map(|(_, _, id)| ServerId(id))
     }
 
     fn dispatched(&mut self, server: ServerId) {
         if !self.is_member(server) {
             return;
         }
-        let count = self.nodes[server.index()].connections;
+        let node = self.nodes[server.index()];
+        let count = node.connections;
         self.unlink(server.0);
         self.push_back(server.0, count + 1);
-        if self.min == count as usize && self.bucket_is_empty(count as usize) {
-            self.min += 1;
+        let class = &mut self.classes[node.class as usize];
+        if class.min == count as usize && class.bucket_is_empty(count as usize) {
+            class.min += 1;
         }
     }
 
@@ -175,13 +278,28 @@ impl Balancer for LeastConnections {
         if !self.is_member(server) {
             return;
         }
-        let count = self.nodes[server.index()].connections;
+        let node = self.nodes[server.index()];
+        let count = node.connections;
         if count == 0 {
             return;
         }
         self.unlink(server.0);
         self.push_back(server.0, count - 1);
-        self.min = self.min.min(count as usize - 1);
+        let class = &mut self.classes[node.class as usize];
+        class.min = class.min.min(count as usize - 1);
+    }
+
+    /// Every member's open connections, in id order.
+    fn explain(&self, _request: &RequestKey, _picked: ServerId) -> Explanation {
+        let compared = (0..self.nodes.len())
+            .filter(|&i| self.nodes[i].member)
+            .map(|i| (ServerId(i as u32), f64::from(self.nodes[i].connections)))
+            .collect();
+        Explanation {
+            measure: "open connections",
+            compared,
+            hash: None,
+        }
     }
 }
 
@@ -265,9 +383,88 @@ mod tests {
         assert_eq!(pick(&mut balancer), None);
     }
 
+    fn weighted(weights: &[u32]) -> LeastConnections {
+        let mut balancer = LeastConnections::with_capacity(weights.len());
+        for (id, &weight) in weights.iter().enumerate() {
+            balancer.add(Backend {
+                id: ServerId(id as u32),
+                name: "s",
+                weight,
+            });
+        }
+        balancer
+    }
+
+    #[test]
+    fn connections_fill_in_proportion_to_weight() {
+        let mut balancer = weighted(&[1, 2, 3]);
+        let picks = picks_dispatched(&mut balancer, 600);
+        let counts: Vec<usize> = (0..3)
+            .map(|id| picks.iter().filter(|&&p| p == id).count())
+            .collect();
+        // The rule keeps (c + 1) / w level: within one connection of c_i + 1 = k · w_i.
+        for (count, expected) in counts.iter().zip([100, 200, 300]) {
+            assert!(count.abs_diff(expected) <= 1, "{counts:?}");
+        }
+    }
+
+    #[test]
+    fn a_steady_closed_loop_sends_requests_in_proportion_to_weight() {
+        // 60 requests always in flight; the oldest finishes, a new one is placed. The
+        // dispatch sequence settles into a cycle whose shares are the weights' 1 : 2 : 3.
+        let mut balancer = weighted(&[1, 2, 3]);
+        let mut in_flight: std::collections::VecDeque<u32> =
+            picks_dispatched(&mut balancer, 60).into();
+        let mut counts = [0usize; 3];
+        for _ in 0..6_000 {
+            let oldest = in_flight.pop_front().unwrap();
+            done(&mut balancer, oldest);
+            let id = pick(&mut balancer).unwrap();
+            balancer.dispatched(ServerId(id));
+            in_flight.push_back(id);
+            counts[id as usize] += 1;
+        }
+        for (count, expected) in counts.iter().zip([1_000, 2_000, 3_000]) {
+            assert!(count.abs_diff(expected) <= 10, "{counts:?}");
+        }
+    }
+
+    #[test]
+    fn idle_servers_come_first_and_the_heavier_wins_at_equal_load_per_weight() {
+        let mut balancer = weighted(&[1, 4]);
+        // Both idle: HAProxy's key is 0 for both; the one that joined first goes first.
+        assert_eq!(pick(&mut balancer), Some(0));
+        balancer.dispatched(ServerId(0));
+        assert_eq!(pick(&mut balancer), Some(1));
+        // 1 connection on each: (1 + 1) / 1 = 2 against (1 + 1) / 4 = 0.5.
+        balancer.dispatched(ServerId(1));
+        assert_eq!(pick(&mut balancer), Some(1));
+        // Server 1 at 7: 8 / 4 = 2, a tie with server 0; server 0 changed longer ago.
+        for _ in 0..6 {
+            balancer.dispatched(ServerId(1));
+        }
+        assert_eq!(pick(&mut balancer), Some(0));
+    }
+
+    #[test]
+    fn explain_lists_every_count() {
+        let mut balancer = balancer(3);
+        balancer.dispatched(ServerId(0));
+        balancer.dispatched(ServerId(2));
+        balancer.dispatched(ServerId(2));
+        balancer.remove(ServerId(1));
+        let explanation = balancer.explain(&crate::balancer::testing::KEY, ServerId(0));
+        assert_eq!(explanation.measure, "open connections");
+        assert_eq!(
+            explanation.compared,
+            vec![(ServerId(0), 1.0), (ServerId(2), 2.0)]
+        );
+        assert_eq!(explanation.hash, None);
+    }
+
     #[derive(Clone, Debug)]
     enum Op {
-        Add(u32),
+        Add(u32, u32),
         Remove(u32),
         Dispatch(u32),
         Finish(u32),
@@ -275,52 +472,65 @@ mod tests {
 
     fn op() -> impl Strategy<Value = Op> {
         prop_oneof![
-            1 => (0..12u32).prop_map(Op::Add),
+            1 => (0..12u32, 1..4u32).prop_map(|(id, weight)| Op::Add(id, weight)),
             1 => (0..12u32).prop_map(Op::Remove),
             4 => (0..12u32).prop_map(Op::Dispatch),
             3 => (0..12u32).prop_map(Op::Finish),
         ]
     }
 
-    /// The specification, by brute force: per member, its count and when it last changed;
-    /// pick the lowest count, the earliest change among equals.
+    /// The specification, by brute force: per member, its count, when it last changed and
+    /// its weight; pick the lowest key (0 when idle, else (count + 1) / weight, compared in
+    /// floating point, exact for these small numbers), the earliest change among equals.
     #[derive(Default)]
     struct Model {
-        servers: [Option<(u32, u64)>; 12],
+        servers: [Option<(u32, u64, u32)>; 12],
         clock: u64,
     }
 
     impl Model {
-        fn set(&mut self, id: u32, count: u32) {
+        fn set(&mut self, id: u32, count: u32, weight: u32) {
             self.clock += 1;
-            self.servers[id as usize] = Some((count, self.clock));
+            self.servers[id as usize] = Some((count, self.clock, weight));
         }
 
         fn apply(&mut self, op: &Op) {
             match *op {
-                Op::Add(id) if self.servers[id as usize].is_none() => self.set(id, 0),
+                Op::Add(id, weight) if self.servers[id as usize].is_none() => {
+                    self.set(id, 0, weight)
+                }
                 Op::Remove(id) => self.servers[id as usize] = None,
                 Op::Dispatch(id) => {
-                    if let Some((count, _)) = self.servers[id as usize] {
-                        self.set(id, count + 1);
+                    if let Some((count, _, weight)) = self.servers[id as usize] {
+                        self.set(id, count + 1, weight);
                     }
                 }
                 Op::Finish(id) => {
-                    if let Some((count, _)) = self.servers[id as usize]
+                    if let Some((count, _, weight)) = self.servers[id as usize]
                         && count > 0
                     {
-                        self.set(id, count - 1);
+                        self.set(id, count - 1, weight);
                     }
                 }
-                Op::Add(_) => {}
+                Op::Add(..) => {}
             }
         }
 
         fn pick(&self) -> Option<u32> {
+            let key = |count: u32, weight: u32| {
+                if count == 0 {
+                    0.0
+                } else {
+                    f64::from(count + 1) / f64::from(weight)
+                }
+            };
             (0..12u32)
-                .filter_map(|id| self.servers[id as usize].map(|key| (key, id)))
-                .min()
-                .map(|(_, id)| id)
+                .filter_map(|id| {
+                    self.servers[id as usize]
+                        .map(|(count, stamp, weight)| (key(count, weight), stamp, id))
+                })
+                .min_by(|a, b| a.0.total_cmp(&b.0).then(a.1.cmp(&b.1)))
+                .map(|(_, _, id)| id)
         }
     }
 
@@ -331,7 +541,11 @@ mod tests {
             let mut model = Model::default();
             for op in &ops {
                 match *op {
-                    Op::Add(id) => balancer.add(backend(id)),
+                    Op::Add(id, weight) => balancer.add(Backend {
+                        id: ServerId(id),
+                        name: "s",
+                        weight,
+                    }),
                     Op::Remove(id) => balancer.remove(ServerId(id)),
                     Op::Dispatch(id) => balancer.dispatched(ServerId(id)),
                     Op::Finish(id) => done(&mut balancer, id),

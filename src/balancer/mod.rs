@@ -8,10 +8,14 @@
 //! balancer is a pure, unit-testable state machine.
 
 mod consistent_hash;
+mod first;
 mod indexed_heap;
 mod ip_hash;
+mod join_idle_queue;
 mod least_connections;
+mod least_request;
 mod least_response_time;
+mod least_response_time_naive;
 mod pool;
 mod power_of_two_choices;
 mod random;
@@ -19,16 +23,21 @@ mod round_robin;
 #[cfg(test)]
 mod testing;
 mod weighted_round_robin;
+mod weights;
 
 use std::fmt;
 
-use crate::engine::{SimDuration, SimRng};
+use crate::engine::{SimDuration, SimRng, SimTime};
 use crate::id::{RequestKey, ServerId};
 
 pub use consistent_hash::ConsistentHash;
+pub use first::First;
 pub use ip_hash::IpHash;
+pub use join_idle_queue::JoinIdleQueue;
 pub use least_connections::LeastConnections;
+pub use least_request::LeastRequest;
 pub use least_response_time::LeastResponseTime;
+pub use least_response_time_naive::LeastResponseTimeNaive;
 pub use power_of_two_choices::PowerOfTwoChoices;
 pub use random::Random;
 pub use round_robin::RoundRobin;
@@ -51,6 +60,19 @@ pub trait Balancer: Send {
 
     /// A server leaves the pool; later picks never return it.
     fn remove(&mut self, server: ServerId);
+
+    /// Simulated time has reached `now`. The world calls it, when
+    /// [`Balancer::wants_ticks`] says so, before every other call it makes at a new
+    /// instant (before `pick` on an arrival, before `finished` on a completion, before
+    /// `add`/`remove`/`server_idle`), never with a time earlier than the last. Only
+    /// balancers whose estimates age with time (peak EWMA) look at it.
+    fn tick(&mut self, _now: SimTime) {}
+
+    /// Whether this algorithm reads the time ([`Balancer::tick`]); asked once, so that the
+    /// others cost nothing for it.
+    fn wants_ticks(&self) -> bool {
+        false
+    }
 
     /// Chooses a server for `request`, or `None` when the pool is empty.
     fn pick(&mut self, request: &RequestKey, rng: &mut SimRng) -> Option<ServerId>;
@@ -113,23 +135,31 @@ pub enum Algorithm {
     WeightedRoundRobin,
     LeastConnections,
     LeastResponseTime,
+    LeastResponseTimeNaive,
     IpHash,
     Random,
     PowerOfTwoChoices,
+    LeastRequest,
     ConsistentHash,
+    First,
+    JoinIdleQueue,
 }
 
 impl Algorithm {
     /// Every algorithm, in the order the README's table lists them.
-    pub const ALL: [Algorithm; 8] = [
+    pub const ALL: [Algorithm; 12] = [
         Algorithm::RoundRobin,
         Algorithm::WeightedRoundRobin,
         Algorithm::LeastConnections,
         Algorithm::LeastResponseTime,
+        Algorithm::LeastResponseTimeNaive,
         Algorithm::IpHash,
         Algorithm::Random,
         Algorithm::PowerOfTwoChoices,
+        Algorithm::LeastRequest,
         Algorithm::ConsistentHash,
+        Algorithm::First,
+        Algorithm::JoinIdleQueue,
     ];
 
     /// The kebab-case name used in scenario files.
@@ -139,10 +169,14 @@ impl Algorithm {
             Algorithm::WeightedRoundRobin => "weighted-round-robin",
             Algorithm::LeastConnections => "least-connections",
             Algorithm::LeastResponseTime => "least-response-time",
+            Algorithm::LeastResponseTimeNaive => "least-response-time-naive",
             Algorithm::IpHash => "ip-hash",
             Algorithm::Random => "random",
             Algorithm::PowerOfTwoChoices => "power-of-two-choices",
+            Algorithm::LeastRequest => "least-request",
             Algorithm::ConsistentHash => "consistent-hash",
+            Algorithm::First => "first",
+            Algorithm::JoinIdleQueue => "join-idle-queue",
         }
     }
 
@@ -153,7 +187,15 @@ impl Algorithm {
     /// Whether server weights change what this algorithm does (a weight of 0 is then an
     /// error rather than a no-op).
     pub fn uses_weights(self) -> bool {
-        matches!(self, Algorithm::WeightedRoundRobin)
+        matches!(
+            self,
+            Algorithm::WeightedRoundRobin
+                | Algorithm::LeastConnections
+                | Algorithm::Random
+                | Algorithm::PowerOfTwoChoices
+                | Algorithm::LeastRequest
+                | Algorithm::ConsistentHash
+        )
     }
 }
 
@@ -163,12 +205,26 @@ impl fmt::Display for Algorithm {
     }
 }
 
-/// A balancer's configuration: the algorithm and its parameters.
+/// A balancer's configuration: the algorithm and its parameters. Each parameter changes
+/// one algorithm only and is ignored by the others, so that a sweep over the algorithm can
+/// keep one `[balancer]` table.
 #[derive(Clone, Debug, PartialEq)]
 pub struct BalancerSpec {
     pub algorithm: Algorithm,
-    /// Points per server on the consistent-hash ring.
+    /// Points per unit of weight on the consistent-hash ring (NGINX: 160).
     pub virtual_nodes: u32,
+    /// Servers drawn per pick by `least-request` (Envoy's `choice_count`, default 2); at
+    /// least 1.
+    pub choice_count: u32,
+    /// `least-request` with unequal weights: a server's schedule weight is
+    /// `weight / (active + 1)^active_request_bias` (Envoy's default 1.0); at least 0.
+    pub active_request_bias: f64,
+    /// `first`: the connections a server takes before the next one is used (HAProxy's
+    /// per-server `maxconn`); required by `first`.
+    pub max_connections: Option<u32>,
+    /// `least-response-time`: the time constant τ of the peak EWMA (Finagle's
+    /// `decayTime`, default 10 s); positive.
+    pub decay: SimDuration,
     /// Balancer instances in front of the cluster, each with its own view (its own
     /// connection counts); requests are spread over them.
     pub instances: u32,
@@ -200,12 +256,23 @@ impl Spread {
 
 impl BalancerSpec {
     pub const DEFAULT_VIRTUAL_NODES: u32 = 160;
+    /// Envoy's `least_request` default: two choices.
+    pub const DEFAULT_CHOICE_COUNT: u32 = 2;
+    /// Envoy's `least_request` default bias.
+    pub const DEFAULT_ACTIVE_REQUEST_BIAS: f64 = 1.0;
+    /// Finagle's `Balancers.p2cPeakEwma(decayTime = 10.seconds)`; Linkerd's proxy uses the
+    /// same 10 s.
+    pub const DEFAULT_DECAY: SimDuration = SimDuration::from_secs(10);
 
     /// `algorithm` with the file's defaults for its parameters.
     pub fn new(algorithm: Algorithm) -> Self {
         BalancerSpec {
             algorithm,
             virtual_nodes: Self::DEFAULT_VIRTUAL_NODES,
+            choice_count: Self::DEFAULT_CHOICE_COUNT,
+            active_request_bias: Self::DEFAULT_ACTIVE_REQUEST_BIAS,
+            max_connections: None,
+            decay: Self::DEFAULT_DECAY,
             instances: 1,
             spread: Spread::Random,
         }
@@ -218,11 +285,26 @@ impl BalancerSpec {
             Algorithm::RoundRobin => Box::new(RoundRobin::with_capacity(capacity)),
             Algorithm::WeightedRoundRobin => Box::new(WeightedRoundRobin::with_capacity(capacity)),
             Algorithm::LeastConnections => Box::new(LeastConnections::with_capacity(capacity)),
-            Algorithm::LeastResponseTime => Box::new(LeastResponseTime::with_capacity(capacity)),
+            Algorithm::LeastResponseTime => Box::new(LeastResponseTime::new(capacity, self.decay)),
+            Algorithm::LeastResponseTimeNaive => {
+                Box::new(LeastResponseTimeNaive::with_capacity(capacity))
+            }
             Algorithm::IpHash => Box::new(IpHash::with_capacity(capacity)),
             Algorithm::Random => Box::new(Random::with_capacity(capacity)),
             Algorithm::PowerOfTwoChoices => Box::new(PowerOfTwoChoices::with_capacity(capacity)),
+            Algorithm::LeastRequest => Box::new(LeastRequest::new(
+                capacity,
+                self.choice_count,
+                self.active_request_bias,
+            )),
             Algorithm::ConsistentHash => Box::new(ConsistentHash::new(self.virtual_nodes)),
+            // Validation requires `max_connections` for `first`; without it no server is
+            // ever full, and `first` sends everything to the first server.
+            Algorithm::First => Box::new(First::new(
+                capacity,
+                self.max_connections.unwrap_or(u32::MAX),
+            )),
+            Algorithm::JoinIdleQueue => Box::new(JoinIdleQueue::with_capacity(capacity)),
         }
     }
 }

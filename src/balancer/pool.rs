@@ -65,6 +65,13 @@ impl Pool {
     pub fn get(&self, index: usize) -> ServerId {
         self.members[index]
     }
+
+    /// Exchanges the members at indices `a` and `b` of the order (a step of a shuffle).
+    pub fn swap(&mut self, a: usize, b: usize) {
+        self.members.swap(a, b);
+        self.position[self.members[a].index()] = a as u32;
+        self.position[self.members[b].index()] = b as u32;
+    }
 }
 
 #[cfg(test)]
@@ -87,5 +94,13 @@ mod tests {
         pool.remove(ServerId(1));
         pool.insert(ServerId(3));
         assert_eq!(pool.len(), 3);
+        pool.swap(0, 2);
+        assert_eq!(
+            (0..3).map(|i| pool.get(i).0).collect::<Vec<_>>(),
+            vec![2, 3, 0]
+        );
+        pool.remove(ServerId(2));
+        assert_eq!(pool.get(0), ServerId(0));
+        assert!(pool.contains(ServerId(3)));
     }
 }

@@ -1,35 +1,58 @@
-//! Power of two choices: draw two distinct servers uniformly at random and send the request
-//! to the one with fewer open connections.
+//! Power of two choices: draw two servers at random and send the request to the one with
+//! the lower weighted load `(open connections + 1) / weight`.
 //!
 //! Open connections are the balancer's own count: `dispatched` adds one, `finished` takes
-//! one away. On a tie the first server drawn wins, so ties are settled by the random draw,
-//! not by server order. With a single server in the pool, that server. The second draw is
-//! `random_range(0..len - 1)`, shifted past the first, so the two are always distinct and
-//! uniform over pairs. Cost: O(1) per pick, event, join and leave.
+//! one away. With all weights equal the two are drawn uniformly and distinct: the second
+//! draw is `random_range(0..len - 1)`, shifted past the first, so the pair is uniform over
+//! ordered pairs, and the comparison is that of the counts. With unequal weights each is
+//! drawn in proportion to its weight (a Fenwick tree, O(log n)), independently, as
+//! HAProxy's `random(2)` draws from its weighted consistent-hash tree; the same server may
+//! then come twice, and is picked. HAProxy compares `served / weight`; the `+ 1` counts the
+//! request about to be placed, as least-connections does, and only changes which of two
+//! idle servers wins (the heavier). With one server in the pool, that server.
+//!
+//! Ties go to the first server drawn, so they are settled by the draw, not by server order.
+//! Loads are compared exactly, by cross-multiplication. Cost: O(1) per pick with equal
+//! weights, O(log n) with unequal ones; O(1) per event, O(log n) per join and leave.
 
 use rand::RngExt;
 
 use super::pool::Pool;
-use super::{Backend, Balancer};
+use super::weights::{Census, WeightedDraw, effective};
+use super::{Backend, Balancer, Explanation};
 use crate::engine::{SimDuration, SimRng};
 use crate::id::{RequestKey, ServerId};
 
 pub struct PowerOfTwoChoices {
     pool: Pool,
+    census: Census,
+    draw: WeightedDraw,
     /// Open connections, indexed by `ServerId`; kept for servers that have left, harmlessly.
     connections: Vec<u32>,
+    /// The two servers the last pick compared, for `explain`.
+    drawn: Option<(ServerId, ServerId)>,
 }
 
 impl PowerOfTwoChoices {
     pub fn with_capacity(capacity: usize) -> Self {
         PowerOfTwoChoices {
             pool: Pool::with_capacity(capacity),
+            census: Census::default(),
+            draw: WeightedDraw::with_capacity(capacity),
             connections: Vec::with_capacity(capacity),
+            drawn: None,
         }
     }
 
     fn connections(&self, server: ServerId) -> u32 {
         self.connections.get(server.index()).copied().unwrap_or(0)
+    }
+
+    /// Whether `b` carries less load per weight than `a`.
+    fn lighter(&self, b: ServerId, a: ServerId) -> bool {
+        let load = |s: ServerId| u128::from(self.connections(s)) + 1;
+        let weight = |s: ServerId| u128::from(self.draw.weight(s));
+        load(b) * weight(a) < load(a) * weight(b)
     }
 }
 
@@ -45,30 +68,39 @@ fn draw_two(len: usize, rng: &mut SimRng) -> (usize, usize) {
 
 impl Balancer for PowerOfTwoChoices {
     fn add(&mut self, backend: Backend<'_>) {
+        if self.pool.contains(backend.id) {
+            return;
+        }
         if self.connections.len() <= backend.id.index() {
             self.connections.resize(backend.id.index() + 1, 0);
         }
+        let weight = effective(backend.weight);
         self.pool.insert(backend.id);
+        self.census.add(weight);
+        self.draw.set(backend.id, weight);
     }
 
     fn remove(&mut self, server: ServerId) {
+        if !self.pool.contains(server) {
+            return;
+        }
         self.pool.remove(server);
+        self.census.remove(self.draw.weight(server));
+        self.draw.set(server, 0);
     }
 
     fn pick(&mut self, _request: &RequestKey, rng: &mut SimRng) -> Option<ServerId> {
-        match self.pool.len() {
-            0 => None,
-            1 => Some(self.pool.get(0)),
-            len => {
+        let (a, b) = match self.pool.len() {
+            0 => return None,
+            1 => (self.pool.get(0), self.pool.get(0)),
+            len if self.census.uniform() => {
                 let (first, second) = draw_two(len, rng);
-                let (a, b) = (self.pool.get(first), self.pool.get(second));
-                if self.connections(b) < self.connections(a) {
-                    Some(b)
-                } else {
-                    Some(a)
-                }
+                (self.pool.get(first), self.pool.get(second))
             }
-        }
+            _ => (self.draw.draw(rng)?, self.draw.draw(rng)?),
+        };
+        self.drawn = Some((a, b));
+        Some(if self.lighter(b, a) { b } else { a })
     }
 
     fn dispatched(&mut self, server: ServerId) {
@@ -80,6 +112,20 @@ impl Balancer for PowerOfTwoChoices {
     fn finished(&mut self, server: ServerId, _elapsed: SimDuration, _succeeded: bool) {
         if let Some(count) = self.connections.get_mut(server.index()) {
             *count = count.saturating_sub(1);
+        }
+    }
+
+    /// The two servers drawn for the last pick, in draw order, with their weighted load.
+    fn explain(&self, _request: &RequestKey, _picked: ServerId) -> Explanation {
+        let load =
+            |s: ServerId| f64::from(self.connections(s) + 1) / self.draw.weight(s).max(1) as f64;
+        Explanation {
+            measure: "(open connections + 1) / weight",
+            compared: self
+                .drawn
+                .map(|(a, b)| vec![(a, load(a)), (b, load(b))])
+                .unwrap_or_default(),
+            hash: None,
         }
     }
 }
@@ -169,6 +215,74 @@ mod tests {
         balancer.finished(ServerId(0), SimDuration::from_millis(3), true);
         balancer.dispatched(ServerId(1));
         assert_eq!(balancer.pick(&KEY, &mut rng), Some(ServerId(0)));
+    }
+
+    fn weighted(weights: &[u32]) -> PowerOfTwoChoices {
+        let mut balancer = PowerOfTwoChoices::with_capacity(weights.len());
+        for (id, &weight) in weights.iter().enumerate() {
+            balancer.add(Backend {
+                id: ServerId(id as u32),
+                name: "s",
+                weight,
+            });
+        }
+        balancer
+    }
+
+    #[test]
+    fn weighted_load_decides_and_draws_follow_the_weights() {
+        // Server 1 weighs 4: with 3 open it carries (3 + 1) / 4 = 1 against server 0's
+        // (0 + 1) / 1 = 1, a tie that goes to the first drawn; with 2 open it is lighter.
+        let mut balancer = weighted(&[1, 4]);
+        for _ in 0..2 {
+            balancer.dispatched(ServerId(1));
+        }
+        let mut rng = stream(16, 0, 0);
+        for _ in 0..200 {
+            let picked = balancer.pick(&KEY, &mut rng).unwrap();
+            let (a, b) = balancer.drawn.unwrap();
+            if a != b {
+                assert_eq!(picked, ServerId(1));
+            }
+        }
+        // Draws in proportion to weight: server 1 is drawn 4 times in 5.
+        let mut ones = 0;
+        for _ in 0..10_000 {
+            balancer.pick(&KEY, &mut rng);
+            let (a, b) = balancer.drawn.unwrap();
+            ones += usize::from(a == ServerId(1)) + usize::from(b == ServerId(1));
+        }
+        // Binomial(20000, 0.8): sd ~57; 400 is 7 sd.
+        assert!(ones.abs_diff(16_000) < 400, "{ones}");
+    }
+
+    #[test]
+    fn equal_weights_keep_the_unweighted_draws_and_comparisons() {
+        let loads = [5, 0, 3, 3, 9, 1, 0, 7];
+        let mut plain = balancer(&loads);
+        let mut heavy = weighted(&[3; 8]);
+        for (id, &load) in loads.iter().enumerate() {
+            for _ in 0..load {
+                heavy.dispatched(ServerId(id as u32));
+            }
+        }
+        let (mut r1, mut r2) = (stream(17, 0, 0), stream(17, 0, 0));
+        for _ in 0..1_000 {
+            assert_eq!(plain.pick(&KEY, &mut r1), heavy.pick(&KEY, &mut r2));
+        }
+    }
+
+    #[test]
+    fn explain_gives_the_two_drawn_in_order() {
+        let mut balancer = balancer(&[2, 0, 5]);
+        let mut rng = stream(18, 0, 0);
+        let picked = balancer.pick(&KEY, &mut rng).unwrap();
+        let (a, b) = balancer.drawn.unwrap();
+        let explanation = balancer.explain(&KEY, picked);
+        let load = |s: ServerId| f64::from([2, 0, 5][s.index()] + 1);
+        assert_eq!(explanation.compared, vec![(a, load(a)), (b, load(b))]);
+        assert!(picked == a || picked == b);
+        assert_eq!(explanation.measure, "(open connections + 1) / weight");
     }
 
     #[test]

@@ -1,41 +1,64 @@
-//! Random: a server drawn uniformly from the pool, ignoring load and the request.
+//! Random: a server drawn from the pool with probability proportional to its weight,
+//! ignoring load and the request, as NGINX's `random` and HAProxy's `random` draw.
 //!
-//! One `rng.random_range(0..len)` per pick indexes the pool's current order, so ties cannot
-//! arise. Cost: O(1) per pick, join and leave (the pool's swap-remove).
+//! With all weights equal, one `rng.random_range(0..len)` per pick indexes the pool's
+//! current order (O(1)). With unequal weights, one `rng.random_range(0..total weight)` per
+//! pick is located in a Fenwick tree of the weights in id order (O(log n)). Ties cannot
+//! arise. Cost: join and leave O(log n) (the pool's swap-remove and the tree's update).
 
 use rand::RngExt;
 
 use super::pool::Pool;
+use super::weights::{Census, WeightedDraw, effective};
 use super::{Backend, Balancer};
 use crate::engine::SimRng;
 use crate::id::{RequestKey, ServerId};
 
 pub struct Random {
     pool: Pool,
+    census: Census,
+    draw: WeightedDraw,
 }
 
 impl Random {
     pub fn with_capacity(capacity: usize) -> Self {
         Random {
             pool: Pool::with_capacity(capacity),
+            census: Census::default(),
+            draw: WeightedDraw::with_capacity(capacity),
         }
     }
 }
 
 impl Balancer for Random {
     fn add(&mut self, backend: Backend<'_>) {
+        if self.pool.contains(backend.id) {
+            return;
+        }
+        let weight = effective(backend.weight);
         self.pool.insert(backend.id);
+        self.census.add(weight);
+        self.draw.set(backend.id, weight);
     }
 
     fn remove(&mut self, server: ServerId) {
+        if !self.pool.contains(server) {
+            return;
+        }
         self.pool.remove(server);
+        self.census.remove(self.draw.weight(server));
+        self.draw.set(server, 0);
     }
 
     fn pick(&mut self, _request: &RequestKey, rng: &mut SimRng) -> Option<ServerId> {
         if self.pool.is_empty() {
             return None;
         }
-        Some(self.pool.get(rng.random_range(0..self.pool.len())))
+        if self.census.uniform() {
+            Some(self.pool.get(rng.random_range(0..self.pool.len())))
+        } else {
+            self.draw.draw(rng)
+        }
     }
 }
 
@@ -90,5 +113,52 @@ mod tests {
         let mut balancer = balancer(1);
         balancer.remove(ServerId(0));
         assert_eq!(balancer.pick(&KEY, &mut stream(1, 0, 0)), None);
+    }
+
+    #[test]
+    fn shares_follow_the_weights() {
+        let mut balancer = Random::with_capacity(3);
+        for (id, weight) in [(0, 1), (1, 3), (2, 6)] {
+            balancer.add(Backend {
+                id: ServerId(id),
+                name: "s",
+                weight,
+            });
+        }
+        let mut rng = stream(3, 0, 0);
+        let mut counts = [0u32; 3];
+        for _ in 0..50_000 {
+            counts[balancer.pick(&KEY, &mut rng).unwrap().index()] += 1;
+        }
+        // Binomial(50000, p): sd at most 112; 600 is over 5 sd from each expectation.
+        for (count, expected) in counts.iter().zip([5_000, 15_000, 30_000]) {
+            assert!(count.abs_diff(expected) < 600, "{counts:?}");
+        }
+        // Once the heavier ones leave the weights are equal again: the uniform path.
+        balancer.remove(ServerId(1));
+        balancer.remove(ServerId(2));
+        assert_eq!(balancer.pick(&KEY, &mut rng), Some(ServerId(0)));
+    }
+
+    #[test]
+    fn equal_weights_draw_exactly_as_the_unweighted_pool_does() {
+        let picks = |weight| {
+            let mut balancer = Random::with_capacity(5);
+            for id in 0..5 {
+                balancer.add(Backend {
+                    id: ServerId(id),
+                    name: "s",
+                    weight,
+                });
+            }
+            let mut rng = stream(8, 0, 0);
+            (0..50)
+                .map(|_| balancer.pick(&KEY, &mut rng).unwrap().index())
+                .collect::<Vec<_>>()
+        };
+        let mut rng = stream(8, 0, 0);
+        let reference: Vec<usize> = (0..50).map(|_| rng.random_range(0..5usize)).collect();
+        assert_eq!(picks(1), reference);
+        assert_eq!(picks(7), reference);
     }
 }

@@ -9,7 +9,7 @@
 use rand::RngExt;
 
 use crate::balancer::{Backend, Balancer, BalancerSpec, Explanation, Spread};
-use crate::engine::{SimDuration, SimRng, stream};
+use crate::engine::{SimDuration, SimRng, SimTime, stream};
 use crate::hash::hash_addr;
 use crate::id::{RequestKey, ServerId};
 
@@ -26,6 +26,8 @@ pub struct Frontend {
     /// Whether the algorithm listens to idle reports (join-idle-queue): only then are they
     /// made, so other algorithms pay nothing for them.
     wants_idle_reports: bool,
+    /// Whether the algorithm reads the time (peak EWMA); likewise asked once.
+    wants_ticks: bool,
     /// Per server: in rotation (the instances have it in their pools).
     in_rotation: Vec<bool>,
 }
@@ -42,6 +44,7 @@ impl Frontend {
         let instances: Vec<Box<dyn Balancer>> =
             (0..spec.instances).map(|_| spec.build(capacity)).collect();
         let wants_idle_reports = instances[0].wants_idle_reports();
+        let wants_ticks = instances[0].wants_ticks();
         Frontend {
             rngs: (0..spec.instances)
                 .map(|i| stream(seed, streams::BALANCER, i))
@@ -50,7 +53,18 @@ impl Frontend {
             spread: spec.spread,
             spread_rng: stream(seed, streams::SPREAD, 0),
             wants_idle_reports,
+            wants_ticks,
             in_rotation: Vec::with_capacity(capacity),
+        }
+    }
+
+    /// The clock moved to `now`: every instance that reads the time is told, before
+    /// anything else happens at `now`.
+    pub fn tick(&mut self, now: SimTime) {
+        if self.wants_ticks {
+            for instance in &mut self.instances {
+                instance.tick(now);
+            }
         }
     }
 

@@ -177,6 +177,7 @@ impl<'a, O: Observer> World<'a, O> {
         let mut until_report = EVENTS_PER_PROGRESS_REPORT;
         while let Some((now, event)) = self.next_event() {
             self.now = now;
+            self.frontend.tick(now);
             until_report -= 1;
             if until_report == 0 {
                 if progress(now - reported).is_break() {

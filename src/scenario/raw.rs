@@ -102,8 +102,10 @@ pub struct RawServer {
     pub mttr: Option<Spanned<DurationText>>,
 }
 
-/// `[balancer]`. `virtual_nodes` only changes `consistent-hash`; it is accepted with other
-/// algorithms so that a sweep over `balancer.algorithm` can keep one `[balancer]` table.
+/// `[balancer]`. `virtual_nodes` only changes `consistent-hash`, `choice_count` and
+/// `active_request_bias` `least-request`, `max_connections` `first`, `decay`
+/// `least-response-time`; each is accepted with other algorithms so that a sweep over
+/// `balancer.algorithm` can keep one `[balancer]` table.
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct RawBalancer {
@@ -111,6 +113,10 @@ pub struct RawBalancer {
     pub virtual_nodes: Option<Spanned<Int>>,
     pub instances: Option<Spanned<Int>>,
     pub spread: Option<Spanned<String>>,
+    pub choice_count: Option<Spanned<Int>>,
+    pub active_request_bias: Option<Spanned<Number>>,
+    pub max_connections: Option<Spanned<Int>>,
+    pub decay: Option<Spanned<DurationText>>,
 }
 
 /// One `[[tiers]]` table: a second tier every request calls.
@@ -287,6 +293,10 @@ pub const BALANCER_KEYS: &[Key] = &[
     value("virtual_nodes"),
     value("instances"),
     value("spread"),
+    value("choice_count"),
+    value("active_request_bias"),
+    value("max_connections"),
+    value("decay"),
 ];
 
 /// `[[tiers]]` keys.

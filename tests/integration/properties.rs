@@ -290,7 +290,8 @@ impl Case {
             ));
         }
         text.push_str(&format!(
-            "\n[balancer]\nalgorithm = \"{}\"\n",
+            // `first` needs a connection limit; the other algorithms ignore it.
+            "\n[balancer]\nalgorithm = \"{}\"\nmax_connections = 3\n",
             self.algorithm.name()
         ));
         text
@@ -544,7 +545,7 @@ fn extreme_scenario() -> impl Strategy<Value = String> {
                      service = {service}\nclients = {clients}\n\
                      [[servers]]\ncount = 2\nworkers = 2\nqueue = {queue}\nspeed = {speed:?}\n\
                      [[servers]]\nname = \"other\"\n\
-                     [balancer]\nalgorithm = \"{}\"\n",
+                     [balancer]\nalgorithm = \"{}\"\nmax_connections = 3\n",
                     algorithm.name()
                 )
             },

@@ -131,13 +131,13 @@ fn summaries_start_with_the_contract_columns_in_order() {
 }
 
 #[test]
-fn the_algorithm_comparison_covers_all_eight_algorithms() {
+fn the_algorithm_comparison_covers_every_algorithm() {
     let (header, rows) = summary("algorithms-compared");
     let algorithms: Vec<&str> = rows
         .iter()
         .map(|r| field(&header, r, "balancer.algorithm"))
         .collect();
-    assert_eq!(algorithms.len(), 8);
+    assert_eq!(algorithms.len(), lbsim::balancer::Algorithm::ALL.len());
     for name in lbsim::balancer::Algorithm::ALL {
         assert!(algorithms.contains(&name.name()), "{name} missing");
     }
@@ -178,4 +178,44 @@ fn a_bounded_queue_rejects_during_the_spike_and_an_unbounded_one_never_does() {
     };
     assert!(rejected("20") > 0);
     assert_eq!(rejected("unbounded"), 0);
+}
+
+/// The longest stretch of consecutive time-series intervals in which a healthy (full-speed)
+/// server of `slow-servers` did nothing, under `algorithm`, in seconds.
+fn longest_idle_stretch_of_a_healthy_server(algorithm: &str) -> u32 {
+    let (header, rows) = read_csv(
+        &bundled_output()
+            .path()
+            .join("output/slow-servers/timeseries.csv"),
+    );
+    let variant = format!("balancer.algorithm={algorithm}");
+    let mut stretch: std::collections::BTreeMap<String, (u32, u32)> = Default::default();
+    for row in rows
+        .iter()
+        .filter(|r| field(&header, r, "variant") == variant)
+    {
+        let server = field(&header, row, "server");
+        if !server.starts_with("healthy") {
+            continue;
+        }
+        let busy: f64 = field(&header, row, "utilization").parse().unwrap();
+        let (current, longest) = stretch.entry(server.to_string()).or_default();
+        *current = if busy == 0.0 { *current + 1 } else { 0 };
+        *longest = (*longest).max(*current);
+    }
+    stretch
+        .values()
+        .map(|&(_, longest)| longest)
+        .max()
+        .unwrap_or(0)
+}
+
+#[test]
+fn peak_ewma_never_starves_a_healthy_server_and_the_naive_average_does() {
+    // At 70% load a healthy server that the balancer still tries is idle for a whole second
+    // only by rare chance; the naive moving average leaves one idle for tens of seconds.
+    let peak = longest_idle_stretch_of_a_healthy_server("least-response-time");
+    let naive = longest_idle_stretch_of_a_healthy_server("least-response-time-naive");
+    assert!(peak <= 2, "peak EWMA left a healthy server idle {peak} s");
+    assert!(naive >= 10, "the naive average starved one only {naive} s");
 }

@@ -1,10 +1,12 @@
-//! `[balancer]`: the algorithm, the size of the consistent-hash ring, and how many
-//! balancer instances requests are spread over. Checked before the servers, whose weights
-//! depend on the algorithm.
+//! `[balancer]`: the algorithm, its parameters (the size of the consistent-hash ring,
+//! least-request's choices and bias, first's connection limit, the peak-EWMA time
+//! constant), and how many balancer instances requests are spread over. Checked before the
+//! servers, whose weights depend on the algorithm.
 
 use toml::Spanned;
 
 use super::checker::Checker;
+use super::values::Bound;
 use crate::balancer::{Algorithm, BalancerSpec, Spread};
 use crate::scenario::raw::RawBalancer;
 
@@ -55,10 +57,48 @@ impl Checker<'_> {
                 })
             }
         };
+        let choice_count = self.count(
+            raw.and_then(|b| b.choice_count.as_ref()),
+            "balancer.choice_count",
+            BalancerSpec::DEFAULT_CHOICE_COUNT,
+        );
+        let active_request_bias = match raw.and_then(|b| b.active_request_bias.as_ref()) {
+            None => Some(BalancerSpec::DEFAULT_ACTIVE_REQUEST_BIAS),
+            Some(bias) => self.number(bias, "balancer.active_request_bias", Bound::NonNegative),
+        };
+        let max_connections = match raw.and_then(|b| b.max_connections.as_ref()) {
+            None => Some(None),
+            Some(max) => self
+                .integer(max, "balancer.max_connections", 1, i128::from(u32::MAX))
+                .and_then(|n| u32::try_from(n).ok())
+                .map(Some),
+        };
+        if algorithm == Some(Algorithm::First) && max_connections == Some(None) {
+            // Without a limit no server is ever full and `first` is "everything to server
+            // 0"; HAProxy's manual: "It does not make sense to use this algorithm without
+            // setting maxconn".
+            let offset = raw
+                .and_then(|b| b.algorithm.as_ref())
+                .map_or(0, |a| a.span().start);
+            self.error(
+                offset,
+                "balancer.max_connections",
+                "\"first\" needs max_connections, the connections a server takes before the \
+                 next one is used",
+            );
+        }
+        let decay = match raw.and_then(|b| b.decay.as_ref()) {
+            None => Some(BalancerSpec::DEFAULT_DECAY),
+            Some(decay) => self.positive_duration(decay, "balancer.decay"),
+        };
         Some(BalancerSpec {
             virtual_nodes: virtual_nodes?,
             instances: instances?,
             spread: spread?,
+            choice_count: choice_count?,
+            active_request_bias: active_request_bias?,
+            max_connections: max_connections?,
+            decay: decay?,
             ..BalancerSpec::new(algorithm?)
         })
     }
@@ -67,6 +107,63 @@ impl Checker<'_> {
 #[cfg(test)]
 mod tests {
     use crate::scenario::validate::testing::{error, valid, with};
+
+    use crate::balancer::Algorithm;
+    use crate::engine::SimDuration;
+
+    #[test]
+    fn the_algorithm_parameters_have_defaults_and_are_read() {
+        let balancer = &valid(&with("balancer", "algorithm = \"least-request\"")).variants[0]
+            .run
+            .balancer;
+        assert_eq!(
+            (balancer.choice_count, balancer.active_request_bias),
+            (2, 1.0)
+        );
+        assert_eq!(balancer.max_connections, None);
+        assert_eq!(balancer.decay, SimDuration::from_secs(10));
+        let source = with(
+            "balancer",
+            "algorithm = \"first\"\nchoice_count = 5\nactive_request_bias = 0.5\n\
+             max_connections = 30\ndecay = \"2s\"",
+        );
+        let balancer = &valid(&source).variants[0].run.balancer;
+        assert_eq!(balancer.algorithm, Algorithm::First);
+        assert_eq!(
+            (balancer.choice_count, balancer.active_request_bias),
+            (5, 0.5)
+        );
+        assert_eq!(balancer.max_connections, Some(30));
+        assert_eq!(balancer.decay, SimDuration::from_secs(2));
+    }
+
+    #[test]
+    fn bad_parameters_are_located_errors() {
+        let source = with("balancer", "choice_count = 0");
+        assert!(error(&source).contains("balancer.choice_count: expected a positive integer"));
+        let source = with("balancer", "active_request_bias = -0.5");
+        assert!(
+            error(&source).contains("balancer.active_request_bias: expected a non-negative number")
+        );
+        let source = with("balancer", "max_connections = 0");
+        assert!(error(&source).contains("balancer.max_connections: expected a positive integer"));
+        let source = with("balancer", "decay = \"0s\"");
+        assert!(error(&source).contains("balancer.decay: expected a positive duration"));
+    }
+
+    #[test]
+    fn first_without_max_connections_is_an_error_at_the_algorithm() {
+        let message = error(&with("balancer", "algorithm = \"first\""));
+        assert!(message.contains("balancer.max_connections: \"first\" needs max_connections"));
+        // Located at the algorithm's value, not at the start of the file.
+        assert!(!message.starts_with("x.toml:1:1"), "{message}");
+    }
+
+    #[test]
+    fn a_misspelt_parameter_gets_the_nearest_key() {
+        let message = error(&with("balancer", "choice_cont = 3"));
+        assert!(message.contains("choice_count"), "{message}");
+    }
 
     #[test]
     fn virtual_nodes_are_range_checked() {
