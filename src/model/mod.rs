@@ -3,14 +3,19 @@
 //! and `world`, the loop that dispatches events to them.
 
 mod arrivals;
+mod circuit_breaker;
 mod clients;
 mod cluster;
 mod event;
+mod fraction;
 mod frontend;
+mod health_check;
 mod measurement;
 mod observer;
 mod outcome;
+mod outlier_detector;
 mod request;
+mod retry_policy;
 mod server;
 mod service;
 mod spec;
@@ -22,9 +27,18 @@ mod trace;
 mod traffic;
 mod world;
 
+pub use circuit_breaker::{BreakerState, BreakerTransition, CircuitBreakerSpec, CircuitBreakers};
+pub use fraction::Fraction;
+pub use health_check::{HealthCheckSpec, HealthChecks, HealthTransition};
 pub use observer::{Observed, Observer, Unobserved};
 pub use outcome::FailReason;
+pub use outlier_detector::{
+    Ejection, EjectionCause, FailureRateSpec, OutlierDetector, OutlierSpec,
+};
 pub use request::RequestId;
+pub use retry_policy::{
+    Backoff, ClientSpec, RetryBudget, RetryCondition, RetryDecision, RetryOn, RetryPolicy,
+};
 pub use server::ServerState;
 pub use spec::{
     ArrivalPattern, GeneratedWorkload, RateSchedule, RunSpec, ServerGroupSpec, ServiceDist,
