@@ -2,10 +2,10 @@
 //! 0 success, 1 an expectation failed, 2 bad input (usage or scenario), 3 a run failed (a
 //! panic, reported with its seed) or the output could not be written, 130 interrupted.
 
-use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
+use crate::app::console::{errln, outln};
 use crate::bench;
 use crate::check;
 use crate::cli::{Cli, Command, MergeArgs, RunArgs};
@@ -16,6 +16,8 @@ use crate::runner::{self, FailedRun, RunFailure, RunOptions, run_scenarios};
 use crate::scenario::{Scenario, ScenarioErrors, discover};
 use crate::shard::{self, RunIdentity, Shard};
 use crate::trace_command;
+
+pub mod console;
 
 /// Exit status for bad input.
 const BAD_INPUT: u8 = 2;
@@ -48,7 +50,7 @@ fn load(paths: &[PathBuf]) -> Result<(Vec<Scenario>, Vec<String>), Vec<ScenarioE
         match loaded {
             Ok((scenario, source)) => {
                 for warning in &scenario.warnings {
-                    eprintln!("{warning}");
+                    errln!("{warning}");
                 }
                 scenarios.push(scenario);
                 sources.push(source);
@@ -134,7 +136,7 @@ fn run(args: &RunArgs, check_expectations: bool) -> ExitCode {
         Ok(loaded) => loaded,
         Err(errors) => {
             for error in errors {
-                eprintln!("{error}");
+                errln!("{error}");
             }
             return ExitCode::from(BAD_INPUT);
         }
@@ -160,7 +162,7 @@ fn run(args: &RunArgs, check_expectations: bool) -> ExitCode {
     let (outcome, pool) = match simulated {
         Ok(simulated) => simulated,
         Err(error) => {
-            eprintln!("lbsim: cannot start worker threads: {error}");
+            errln!("lbsim: cannot start worker threads: {error}");
             return ExitCode::from(RUN_FAILED);
         }
     };
@@ -189,10 +191,14 @@ fn explain_failures(failed: &[FailedRun], complete: &[ScenarioResults<'_>]) -> O
     let mut interrupted: Vec<&str> = Vec::new();
     for run in failed {
         match &run.failure {
-            RunFailure::Panicked(message) => eprintln!(
+            RunFailure::Panicked(message) => errln!(
                 "lbsim: scenario {} failed: variant {} replication {} (seed {}) panicked: \
                  {message}; rerun it alone with --seed {} --replications 1",
-                run.scenario, run.variant, run.replication, run.seed, run.seed
+                run.scenario,
+                run.variant,
+                run.replication,
+                run.seed,
+                run.seed
             ),
             RunFailure::Interrupted => {
                 if !interrupted.contains(&run.scenario.as_str()) {
@@ -203,14 +209,14 @@ fn explain_failures(failed: &[FailedRun], complete: &[ScenarioResults<'_>]) -> O
     }
     let finished: Vec<&str> = complete.iter().map(|r| r.scenario.name.as_str()).collect();
     if !interrupted.is_empty() {
-        eprintln!(
+        errln!(
             "lbsim: interrupted; finished and written: {}; not finished: {}",
             list(&finished),
             interrupted.join(", ")
         );
         return Some(interrupt::EXIT_STATUS);
     }
-    eprintln!("lbsim: finished and written: {}", list(&finished));
+    errln!("lbsim: finished and written: {}", list(&finished));
     Some(RUN_FAILED)
 }
 
@@ -232,14 +238,13 @@ fn report(
     quiet: bool,
     check_expectations: bool,
 ) -> ExitCode {
-    let mut stdout = std::io::stdout().lock();
     let mut failed_checks = 0;
     let mut charts = Vec::with_capacity(results.len());
     for scenario_results in results {
         match report::write_scenario(out, scenario_results, options) {
             Ok(drawn) => charts.push(drawn),
             Err(error) => {
-                eprintln!(
+                errln!(
                     "lbsim: {}: cannot write results: {error}",
                     scenario_results.scenario.name
                 );
@@ -247,27 +252,31 @@ fn report(
             }
         }
         let rows = summary_rows(scenario_results);
-        // A closed stdout (`lbsim run | head`) is not an error: results are on disk.
         if !quiet {
-            let _ = writeln!(
-                stdout,
-                "{}",
-                terminal_table(scenario_results.scenario, &rows)
-            );
+            outln!("{}", terminal_table(scenario_results.scenario, &rows));
         }
         if check_expectations {
             let lines = check::evaluate(scenario_results.scenario, &rows);
             failed_checks += lines.iter().filter(|l| !l.passed).count();
-            let _ = write!(stdout, "{}", check::render_table(&lines));
+            console::out(format_args!(
+                "{}",
+                check::render_table(scenario_results.scenario, &lines)
+            ));
         }
     }
+    let nothing_to_check = results.iter().all(|r| r.scenario.expectations.is_empty());
+    if check_expectations && nothing_to_check {
+        console::out(format_args!(
+            "{}",
+            check::render_nothing_checked(results.len())
+        ));
+    }
     if let Err(error) = report::write_index(out, results, &charts, options) {
-        eprintln!("lbsim: cannot write the report: {error}");
+        errln!("lbsim: cannot write the report: {error}");
         return ExitCode::from(RUN_FAILED);
     }
     if !quiet {
-        let _ = writeln!(
-            stdout,
+        outln!(
             "results in {}, report in {}",
             out.display(),
             out.join("index.html").display()
@@ -291,7 +300,7 @@ fn run_shard(
     check_expectations: bool,
 ) -> ExitCode {
     if check_expectations {
-        eprintln!(
+        errln!(
             "lbsim: check --shard {shard} runs and saves its share only; \
              `lbsim merge --check` evaluates the expectations"
         );
@@ -305,7 +314,7 @@ fn run_shard(
             shares
         }
         Err(error) => {
-            eprintln!("lbsim: cannot start worker threads: {error}");
+            errln!("lbsim: cannot start worker threads: {error}");
             return ExitCode::from(RUN_FAILED);
         }
     };
@@ -319,10 +328,8 @@ fn run_shard(
     match shard::save(&args.out, &run, &shares) {
         Ok(paths) => {
             if !args.quiet {
-                let mut stdout = std::io::stdout().lock();
                 for (share, path) in shares.iter().zip(paths) {
-                    let _ = writeln!(
-                        stdout,
+                    outln!(
                         "{}: {} of {} runs in {}",
                         scenarios[share.scenario].name,
                         share.tasks.len(),
@@ -334,7 +341,7 @@ fn run_shard(
             ExitCode::SUCCESS
         }
         Err(error) => {
-            eprintln!("lbsim: cannot write shard files: {error}");
+            errln!("lbsim: cannot write shard files: {error}");
             ExitCode::from(RUN_FAILED)
         }
     }
@@ -346,14 +353,14 @@ fn merge(args: &MergeArgs) -> ExitCode {
     let merged = match merge::plan(&args.dirs) {
         Ok(merged) => merged,
         Err(error) => {
-            eprintln!("{error}");
+            errln!("{error}");
             return ExitCode::from(BAD_INPUT);
         }
     };
     let results = match merged.read() {
         Ok(results) => results,
         Err(error) => {
-            eprintln!("{error}");
+            errln!("{error}");
             return ExitCode::from(BAD_INPUT);
         }
     };

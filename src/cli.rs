@@ -1,4 +1,8 @@
 //! The command line, declared with clap. `lbsim` alone runs `scenarios/` into `output/`.
+//!
+//! Numeric flags are parsed by lbsim's own functions, with negative numbers allowed through
+//! to them: clap would read `--seed -1` as a flag and advise `-- -1`, which turns the value
+//! into a scenario path; lbsim says what the flag takes instead.
 
 use std::path::PathBuf;
 
@@ -10,7 +14,9 @@ use crate::shard::Shard;
 #[command(
     name = "lbsim",
     version,
-    about = "A deterministic simulator of load balancing"
+    about = "A deterministic simulator of load balancing",
+    after_help = "With no command, lbsim runs every scenario in scenarios/ and writes the \
+                  results to output/: the same as `lbsim run scenarios --out output`."
 )]
 pub struct Cli {
     #[command(subcommand)]
@@ -41,13 +47,13 @@ pub struct RunArgs {
     #[arg(long, default_value = "output")]
     pub out: PathBuf,
     /// Runs simulated at once (default: every core). Never changes the results.
-    #[arg(long, value_parser = clap::value_parser!(u32).range(1..))]
+    #[arg(long, allow_negative_numbers = true, value_parser = jobs)]
     pub jobs: Option<u32>,
     /// Master seed for every scenario, replacing the files' `seed`.
-    #[arg(long)]
+    #[arg(long, allow_negative_numbers = true, value_parser = seed)]
     pub seed: Option<u64>,
     /// Replications for every scenario, replacing the files' `replications`.
-    #[arg(long, value_parser = clap::value_parser!(u32).range(1..))]
+    #[arg(long, allow_negative_numbers = true, value_parser = replications)]
     pub replications: Option<u32>,
     /// No progress bar and no result table.
     #[arg(long)]
@@ -107,10 +113,10 @@ pub struct TraceArgs {
     #[arg(long, default_value = "1s")]
     pub until: String,
     /// Which variant (its index in the sweep order, from 0).
-    #[arg(long, default_value_t = 0)]
+    #[arg(long, default_value_t = 0, allow_negative_numbers = true, value_parser = variant)]
     pub variant: usize,
     /// Master seed, replacing the file's `seed`.
-    #[arg(long)]
+    #[arg(long, allow_negative_numbers = true, value_parser = seed)]
     pub seed: Option<u64>,
     /// One CSV row per event (time_s,request,event,station,detail) instead of text.
     #[arg(long)]
@@ -120,14 +126,68 @@ pub struct TraceArgs {
 #[derive(Debug, Args)]
 pub struct BenchArgs {
     /// Requests to simulate per measurement.
-    #[arg(long, default_value_t = 10_000_000)]
+    #[arg(long, default_value_t = 10_000_000, allow_negative_numbers = true, value_parser = requests)]
     pub requests: u64,
     /// Servers of one worker each, at load 0.9.
-    #[arg(long, default_value_t = 16)]
+    #[arg(long, default_value_t = 16, allow_negative_numbers = true, value_parser = servers)]
     pub servers: u32,
     /// Algorithm to measure, or `all`.
     #[arg(long, default_value = "least-connections")]
     pub algorithm: String,
+    /// Attach an observer that counts every event, to measure what watching a run costs.
+    #[arg(long)]
+    pub observed: bool,
+    /// A hand-written loop of the same model to compare with in the same run (the
+    /// speedlimit program: `PATH SERVERS REQUESTS` prints a JSON line with
+    /// requests_per_second); adds its speed and lbsim's share of it.
+    #[arg(long, value_name = "PATH")]
+    pub speedlimit: Option<PathBuf>,
+}
+
+/// `--seed`: any 64-bit master seed.
+fn seed(text: &str) -> Result<u64, String> {
+    text.parse().map_err(|_| {
+        format!(
+            "a seed is 0..2^64-1 (a whole number from 0 to {})",
+            u64::MAX
+        )
+    })
+}
+
+/// `trace --variant`: an index into the scenario's variants.
+fn variant(text: &str) -> Result<usize, String> {
+    text.trim()
+        .parse()
+        .map_err(|_| "a variant is its index in the sweep order: 0, 1, 2, ...".to_string())
+}
+
+fn jobs(text: &str) -> Result<u32, String> {
+    at_least_one("jobs", text, u32::MAX)
+}
+
+fn replications(text: &str) -> Result<u32, String> {
+    at_least_one("replications", text, u32::MAX)
+}
+
+fn servers(text: &str) -> Result<u32, String> {
+    at_least_one("servers", text, u32::MAX)
+}
+
+fn requests(text: &str) -> Result<u64, String> {
+    at_least_one("requests", text, u64::MAX)
+}
+
+/// A count from 1 to `max` (the largest `T`); `what` names it in the message.
+fn at_least_one<T: TryFrom<i128> + std::fmt::Display>(
+    what: &str,
+    text: &str,
+    max: T,
+) -> Result<T, String> {
+    match text.trim().parse::<i128>() {
+        Ok(n) if n < 1 => Err(format!("{what} is at least 1")),
+        Ok(n) => T::try_from(n).map_err(|_| format!("{what} is at most {max}")),
+        Err(_) => Err(format!("{what} is a whole number, at least 1")),
+    }
 }
 
 #[cfg(test)]
@@ -175,5 +235,70 @@ mod tests {
     #[test]
     fn zero_jobs_is_a_usage_error() {
         assert!(Cli::try_parse_from(["lbsim", "run", "--jobs", "0"]).is_err());
+    }
+
+    /// The message clap shows for `args`, which must not parse.
+    fn rejected(args: &[&str]) -> String {
+        Cli::try_parse_from(args).unwrap_err().to_string()
+    }
+
+    #[test]
+    fn numeric_flags_answer_a_negative_number_with_what_they_take() {
+        let message = rejected(&["lbsim", "run", "--seed", "-1"]);
+        assert!(message.contains("a seed is 0..2^64-1"), "{message}");
+        assert!(!message.contains("-- -1"), "{message}");
+        for (flag, what) in [("--jobs", "jobs"), ("--replications", "replications")] {
+            for value in ["0", "-1"] {
+                let message = rejected(&["lbsim", "run", flag, value]);
+                assert!(
+                    message.contains(&format!("{what} is at least 1")),
+                    "{message}"
+                );
+            }
+        }
+        let message = rejected(&["lbsim", "trace", "s.toml", "--seed", "-5"]);
+        assert!(message.contains("a seed is 0..2^64-1"), "{message}");
+        let message = rejected(&["lbsim", "trace", "s.toml", "--variant", "-1"]);
+        assert!(message.contains("a variant is its index"), "{message}");
+        let message = rejected(&["lbsim", "bench", "--servers", "-2"]);
+        assert!(message.contains("servers is at least 1"), "{message}");
+        let message = rejected(&["lbsim", "run", "--jobs", "4294967296"]);
+        assert!(message.contains("jobs is at most 4294967295"), "{message}");
+        let message = rejected(&["lbsim", "run", "--replications", "two"]);
+        assert!(message.contains("a whole number"), "{message}");
+    }
+
+    #[test]
+    fn every_seed_and_count_in_range_parses() {
+        let cli = Cli::try_parse_from([
+            "lbsim",
+            "run",
+            "--seed",
+            "18446744073709551615",
+            "--jobs",
+            "1",
+            "--replications",
+            "4294967295",
+        ])
+        .unwrap();
+        match cli.command {
+            Some(Command::Run(args)) => {
+                assert_eq!(args.seed, Some(u64::MAX));
+                assert_eq!(args.jobs, Some(1));
+                assert_eq!(args.replications, Some(u32::MAX));
+            }
+            other => panic!("{other:?}"),
+        }
+        let cli = Cli::try_parse_from(["lbsim", "run", "--seed", "0"]).unwrap();
+        assert!(matches!(
+            cli.command,
+            Some(Command::Run(RunArgs { seed: Some(0), .. }))
+        ));
+    }
+
+    #[test]
+    fn the_help_says_that_no_command_runs_the_scenarios_folder() {
+        let help = Cli::command().render_help().to_string();
+        assert!(help.contains("With no command, lbsim runs every scenario in scenarios/"));
     }
 }

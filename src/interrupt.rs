@@ -17,7 +17,9 @@ pub fn install_handler() {
         if REQUESTED.swap(true, Ordering::SeqCst) {
             std::process::exit(i32::from(EXIT_STATUS));
         }
-        eprintln!("\nlbsim: interrupted: finishing what is done (Ctrl-C again to quit at once)");
+        crate::app::console::errln!(
+            "\nlbsim: interrupted: finishing what is done (Ctrl-C again to quit at once)"
+        );
     });
 }
 

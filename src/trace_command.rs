@@ -8,6 +8,7 @@
 use std::io::{self, BufWriter};
 use std::process::ExitCode;
 
+use crate::app::console::errln;
 use crate::cli::TraceArgs;
 use crate::engine::{SimDuration, derive_seed};
 use crate::model::{RunSpec, simulate_observed};
@@ -18,7 +19,7 @@ pub fn main(args: &TraceArgs) -> ExitCode {
     let scenario = match Scenario::from_path(&args.scenario) {
         Ok(scenario) => scenario,
         Err(errors) => {
-            eprintln!("{errors}");
+            errln!("{errors}");
             return ExitCode::from(2);
         }
     };
@@ -54,7 +55,7 @@ pub fn main(args: &TraceArgs) -> ExitCode {
         // A reader that stopped reading (`| head`) is not an error.
         Err(error) if error.kind() == io::ErrorKind::BrokenPipe => ExitCode::SUCCESS,
         Err(error) => {
-            eprintln!("lbsim trace: {error}");
+            errln!("lbsim trace: {error}");
             ExitCode::from(3)
         }
     }
@@ -85,6 +86,6 @@ fn server_names(run: &RunSpec) -> Vec<String> {
 }
 
 fn usage(message: &str) -> ExitCode {
-    eprintln!("lbsim trace: {message}");
+    errln!("lbsim trace: {message}");
     ExitCode::from(2)
 }

@@ -62,11 +62,11 @@ impl Cluster {
         &mut self.servers
     }
 
-    /// The server named `name` that is up (a name is unique among servers that are up).
+    /// The member named `name` (a name is unique among the members).
     pub fn find(&self, name: &str) -> Option<ServerId> {
         self.servers
             .iter()
-            .find(|s| s.is_up() && s.name == name)
+            .find(|s| s.is_member() && s.name == name)
             .map(|s| s.id)
     }
 }

@@ -2,6 +2,7 @@
 
 use super::request::RequestId;
 use crate::engine::{Prioritized, TimerId};
+use crate::id::ServerId;
 
 #[derive(Copy, Clone, Debug)]
 pub enum Event {
@@ -25,6 +26,12 @@ pub enum Timer {
     End,
     /// The timeline's action with this index happens.
     Action(u32),
+    /// A server's failure process makes it crash.
+    Crash(ServerId),
+    /// A crashed server restarts and starts booting.
+    Restart(ServerId),
+    /// A server has booted and is ready.
+    Booted(ServerId),
 }
 
 impl Prioritized for Event {
@@ -35,7 +42,10 @@ impl Prioritized for Event {
     fn priority(&self) -> u8 {
         match self {
             Event::Timer(_, Timer::WarmupEnd | Timer::Sample | Timer::End) => 0,
-            Event::Timer(_, Timer::Action(_)) => 1,
+            Event::Timer(
+                _,
+                Timer::Action(_) | Timer::Crash(_) | Timer::Restart(_) | Timer::Booted(_),
+            ) => 1,
             Event::Done(_) => 2,
             Event::Arrival => 3,
         }

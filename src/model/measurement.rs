@@ -12,7 +12,9 @@ use super::server::{Server, ServerState};
 use super::spec::RunSpec;
 use crate::engine::{SimDuration, SimTime};
 use crate::id::ServerId;
-use crate::stats::{ClusterEvent, Counts, LatencyStats, RunResult, SeriesRecorder, ServerSummary};
+use crate::stats::{
+    ClusterEvent, Counts, Figure, Figures, LatencyStats, RunResult, SeriesRecorder, ServerSummary,
+};
 
 pub struct Measurement {
     warmup_end: SimTime,
@@ -30,6 +32,7 @@ pub struct Measurement {
     events: Vec<ClusterEvent>,
     /// The share of clients remapped by each membership change.
     remaps: Vec<f64>,
+    figures: Figures,
 }
 
 impl Measurement {
@@ -47,6 +50,7 @@ impl Measurement {
             series: spec.sample_interval.map(|_| SeriesRecorder::new(n)),
             events: Vec::new(),
             remaps: Vec::new(),
+            figures: Figures::default(),
         }
     }
 
@@ -104,7 +108,10 @@ impl Measurement {
         match outcome {
             Outcome::Completed => self.counts.completed += 1,
             Outcome::Rejected => self.counts.rejected += 1,
-            Outcome::Failed(_) => self.counts.failed += 1,
+            Outcome::Failed(reason) => {
+                self.counts.failed += 1;
+                self.figures.add(reason.figure(), 1);
+            }
         }
     }
 
@@ -173,6 +180,10 @@ impl Measurement {
         in_flight: impl Iterator<Item = Request>,
     ) -> RunResult {
         let measured = end.since(self.warmup_end);
+        if !self.remaps.is_empty() {
+            let mean = self.remaps.iter().sum::<f64>() / self.remaps.len() as f64;
+            self.figures.set(Figure::RemappedShare, mean);
+        }
         self.counts.in_flight = in_flight.filter(|r| r.measured).count() as u64;
         let mut busy_total = 0u128;
         let mut capacity_total = 0u128;
@@ -213,8 +224,7 @@ impl Measurement {
             series,
             intervals,
             events: self.events,
-            remapped_share: (!self.remaps.is_empty())
-                .then(|| self.remaps.iter().sum::<f64>() / self.remaps.len() as f64),
+            figures: self.figures,
         }
     }
 }

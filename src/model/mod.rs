@@ -45,8 +45,8 @@ pub use retry_policy::{
 };
 pub use server::ServerState;
 pub use spec::{
-    ArrivalPattern, GeneratedWorkload, RateSchedule, RunSpec, ServerGroupSpec, ServiceDist,
-    TierSpec, WorkloadSpec,
+    ArrivalPattern, FailureProcess, GeneratedWorkload, RateSchedule, RunSpec, ServerGroupSpec,
+    ServiceDist, TierSpec, WorkloadSpec,
 };
 pub use timeline::{Change, TimelineAction};
 pub use trace::{Trace, TraceReplay, TraceRequest};

@@ -2,6 +2,8 @@
 //! (arrived = completed + rejected + failed + in flight) holds by construction; the enum
 //! grows as the model does (timeouts, crashes, ...).
 
+use crate::stats::Figure;
+
 #[derive(Copy, Clone, Debug, PartialEq, Eq)]
 pub enum Outcome {
     /// Served and answered.
@@ -20,15 +22,32 @@ pub enum FailReason {
     ServerRemoved,
     /// A tier it called had no room in its queue.
     TierRejected,
+    /// Its server crashed while the request was queued or in service there.
+    Crash,
+    /// It was sent to a server that was down or still booting: the connection was refused.
+    ServerDown,
 }
 
 impl FailReason {
+    /// The summary column that counts failures for this reason.
+    pub fn figure(self) -> Figure {
+        match self {
+            FailReason::NoServer => Figure::FailedNoServer,
+            FailReason::ServerRemoved => Figure::FailedServerRemoved,
+            FailReason::TierRejected => Figure::FailedTierRejected,
+            FailReason::Crash => Figure::FailedCrash,
+            FailReason::ServerDown => Figure::FailedServerDown,
+        }
+    }
+
     /// The kebab-case name the trace view and the outputs use.
     pub fn name(self) -> &'static str {
         match self {
             FailReason::NoServer => "no-server",
             FailReason::ServerRemoved => "server-removed",
             FailReason::TierRejected => "tier-rejected",
+            FailReason::Crash => "crash",
+            FailReason::ServerDown => "server-down",
         }
     }
 }

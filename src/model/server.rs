@@ -1,15 +1,18 @@
 //! An application server: a [`Station`] with an identity and a lifecycle.
 //!
-//! A server is `Booting` until it can serve, `Ready` while the balancer may send it
-//! traffic, `Draining` while it finishes what it holds after being taken out of rotation,
-//! and `Down` once it has left (for good: an id is never reused within a run). It keeps its
-//! join and leave times, so its utilization covers only its lifetime.
+//! A server is `Booting` until it can serve, `Ready` while it serves, `Draining` while it
+//! finishes what it holds after being taken out of rotation, and `Down` when it has crashed
+//! (it may restart and boot again) or left. Whether the balancer sends it traffic is the
+//! balancer's view, not the server's state: a crashed server stays in rotation until a
+//! health check or the timeline takes it out. A server that has left is gone for good (an
+//! id is never reused within a run); it keeps its join and leave times, so its utilization
+//! covers only its lifetime.
 
 use std::fmt;
 
 use super::spec::ServerGroupSpec;
 use super::station::Station;
-use crate::engine::SimTime;
+use crate::engine::{SimTime, TimerId};
 use crate::id::ServerId;
 
 /// Where a server is in its life.
@@ -48,8 +51,13 @@ pub struct Server {
     pub weight: u32,
     pub state: ServerState,
     pub joined: SimTime,
-    /// When it went down; `None` while it is up.
+    /// When it left the cluster; `None` while it is a member.
     pub left: Option<SimTime>,
+    /// When it last crashed, while it is down or booting after the crash.
+    pub crashed: Option<SimTime>,
+    /// Its next crash (failure process) or its restart after a crash: cancelled if it
+    /// leaves first.
+    pub lifecycle_timer: Option<TimerId>,
     pub station: Station,
 }
 
@@ -71,13 +79,20 @@ impl Server {
             state,
             joined: now,
             left: None,
+            crashed: None,
+            lifecycle_timer: None,
             station: Station::new(spec.workers, spec.queue_limit, spec.speed, now),
         }
     }
 
-    /// Whether the server exists at `now`'s interval: joined and not yet gone.
-    pub fn is_up(&self) -> bool {
+    /// Whether it is still part of the cluster (it has not left), whatever its state.
+    pub fn is_member(&self) -> bool {
         self.left.is_none()
+    }
+
+    /// Whether it answers requests: a down or booting server refuses connections.
+    pub fn is_serving(&self) -> bool {
+        matches!(self.state, ServerState::Ready | ServerState::Draining)
     }
 }
 
@@ -96,9 +111,11 @@ mod tests {
             ServerState::Ready,
         );
         assert_eq!(server.name, "web-3");
-        assert!(server.is_up());
+        assert!(server.is_member() && server.is_serving());
+        server.state = ServerState::Down;
+        assert!(server.is_member() && !server.is_serving());
         server.left = Some(SimTime::from_nanos(5));
-        assert!(!server.is_up());
+        assert!(!server.is_member());
         assert_eq!(ServerState::Draining.to_string(), "draining");
     }
 }

@@ -234,11 +234,26 @@ pub struct ServerGroupSpec {
     pub speed: f64,
     pub weight: u32,
     pub zone: String,
+    /// Time from a restart to ready.
+    pub boot: SimDuration,
+    /// Crashes as a process: exponential times to failure with this mean (MTBF) and
+    /// exponential repair times (MTTR), drawn per server. `None`: no random crashes.
+    pub failures: Option<FailureProcess>,
+}
+
+/// A server group's random crashes.
+#[derive(Copy, Clone, Debug, PartialEq)]
+pub struct FailureProcess {
+    /// Mean time between failures: from ready to the next crash.
+    pub mtbf: SimDuration,
+    /// Mean time to repair: from the crash to the restart (then it boots).
+    pub mttr: SimDuration,
 }
 
 impl ServerGroupSpec {
     /// `count` servers named `name-0`, `name-1`, ... with a `[[servers]]` table's defaults:
-    /// one worker, an unbounded queue, speed 1, weight 1, zone "a".
+    /// one worker, an unbounded queue, speed 1, weight 1, zone "a", no boot time and no
+    /// random crashes.
     pub fn new(name: &str, count: u32) -> Self {
         ServerGroupSpec {
             name: name.to_string(),
@@ -248,6 +263,8 @@ impl ServerGroupSpec {
             speed: 1.0,
             weight: 1,
             zone: "a".to_string(),
+            boot: SimDuration::ZERO,
+            failures: None,
         }
     }
 }

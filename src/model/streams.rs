@@ -13,3 +13,5 @@ pub const BALANCER: u16 = 4;
 pub const SPREAD: u16 = 5;
 /// Work each request brings to a second tier, one stream per tier.
 pub const TIER_SERVICE: u16 = 6;
+/// Times to failure and to repair, one stream per server.
+pub const FAILURES: u16 = 7;

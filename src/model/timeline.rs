@@ -5,7 +5,7 @@
 //! as it will be at that moment (a removed server exists, a group exists, the cluster is
 //! never left empty), so applying an action cannot fail.
 
-use crate::engine::SimTime;
+use crate::engine::{SimDuration, SimTime};
 
 /// One scheduled change.
 #[derive(Clone, Debug, PartialEq)]
@@ -26,6 +26,19 @@ pub enum Change {
     /// Server `server` serves at `speed` from now on (a degraded or recovered host);
     /// requests already in service keep the time they started with.
     SetSpeed { server: String, speed: f64 },
+    /// Server `server` crashes: every request it holds fails (reason `crash`) and it
+    /// refuses connections; after `downtime` it restarts and boots (its group's `boot`),
+    /// or it stays down when `downtime` is `None`. The balancer is not told: only a health
+    /// check finds out.
+    Crash {
+        server: String,
+        downtime: Option<SimDuration>,
+    },
+    /// Every member of zone `zone` crashes at once, as in [`Change::Crash`].
+    ZoneOutage {
+        zone: String,
+        downtime: Option<SimDuration>,
+    },
 }
 
 impl Change {
@@ -35,6 +48,8 @@ impl Change {
             Change::Add { .. } => "add",
             Change::Remove { .. } => "remove",
             Change::SetSpeed { .. } => "set-speed",
+            Change::Crash { .. } => "crash",
+            Change::ZoneOutage { .. } => "zone-outage",
         }
     }
 }

@@ -14,6 +14,8 @@
 
 use std::ops::ControlFlow;
 
+use rand_distr::{Distribution, Exp1};
+
 use super::cluster::Cluster;
 use super::event::{Event, Timer};
 use super::frontend::{Frontend, Pick};
@@ -22,13 +24,14 @@ use super::observer::{Observed, Observer, Unobserved};
 use super::outcome::{FailReason, Outcome};
 use super::request::{Request, RequestId, RequestTable};
 use super::server::ServerState;
-use super::spec::{RunSpec, WorkloadSpec};
+use super::spec::{FailureProcess, RunSpec, WorkloadSpec};
 use super::station::Admission;
+use super::streams;
 use super::tier::Tier;
 use super::timeline::{Change, TimelineAction};
 use super::traffic::Traffic;
 use crate::balancer::Backend;
-use crate::engine::{EventQueue, Firing, SimDuration, SimTime, TimerId, Timers};
+use crate::engine::{EventQueue, Firing, SimDuration, SimRng, SimTime, TimerId, Timers, stream};
 use crate::id::{ClientAddr, RequestKey, ServerId};
 use crate::stats::RunResult;
 
@@ -91,6 +94,9 @@ struct World<'a, O: Observer> {
     tiers: Vec<Tier>,
     requests: RequestTable,
     measurement: Measurement,
+    /// Per server: its stream of times to failure and repair, drawn only for groups with a
+    /// failure process.
+    failure_rngs: Vec<Option<SimRng>>,
     /// The clients whose mapping a membership change may move, when the algorithm maps
     /// by key alone and the timeline changes membership; empty otherwise.
     remap_clients: Vec<ClientAddr>,
@@ -115,7 +121,7 @@ impl<'a, O: Observer> World<'a, O> {
         let remap_clients = if spec
             .timeline
             .iter()
-            .any(|action| !matches!(action.change, Change::SetSpeed { .. }))
+            .any(|action| matches!(action.change, Change::Add { .. } | Change::Remove { .. }))
             && frontend.route(&key(ClientAddr(0))).is_some()
         {
             client_addresses(&spec.workload)
@@ -140,6 +146,7 @@ impl<'a, O: Observer> World<'a, O> {
             requests: RequestTable::default(),
             measurement,
             remap_clients,
+            failure_rngs: Vec::new(),
             observer,
         }
     }
@@ -161,6 +168,9 @@ impl<'a, O: Observer> World<'a, O> {
         self.start_timer(self.end, Timer::End, None);
         for (index, action) in (0..).zip(&self.spec.timeline) {
             self.start_timer(action.at, Timer::Action(index), None);
+        }
+        for index in 0..self.cluster.servers().len() {
+            self.start_failure_process(ServerId(index as u32));
         }
 
         let mut reported = SimTime::ZERO;
@@ -251,6 +261,14 @@ impl<'a, O: Observer> World<'a, O> {
                 let action = &self.spec.timeline[index as usize];
                 self.apply(action);
             }
+            Timer::Crash(server) => {
+                self.cluster.server_mut(server).lifecycle_timer = None;
+                let mttr = self.failure_process(server).map(|f| f.mttr);
+                let downtime = mttr.map(|mean| self.draw_exponential(server, mean));
+                self.crash(server, downtime);
+            }
+            Timer::Restart(server) => self.restart(server),
+            Timer::Booted(server) => self.booted(server),
         }
         ControlFlow::Continue(())
     }
@@ -321,6 +339,12 @@ impl<'a, O: Observer> World<'a, O> {
             );
         }
         let server = self.cluster.server_mut(pick.server);
+        if !server.is_serving() {
+            // Down or booting: the connection is refused.
+            self.requests.remove(id);
+            self.fail(id, measured, FailReason::ServerDown);
+            return;
+        }
         match server.station.admit(self.now, id) {
             Admission::Start => {
                 self.frontend.dispatched(pick);
@@ -539,6 +563,25 @@ impl<'a, O: Observer> World<'a, O> {
                     self.start_draining(id);
                 }
             }
+            Change::Crash { server, downtime } => {
+                let id = self
+                    .cluster
+                    .find(server)
+                    .expect("validation checks that a crashing server is a member");
+                self.crash(id, *downtime);
+            }
+            Change::ZoneOutage { zone, downtime } => {
+                let in_zone: Vec<ServerId> = self
+                    .cluster
+                    .servers()
+                    .iter()
+                    .filter(|s| s.is_member() && self.spec.servers[s.group].zone == *zone)
+                    .map(|s| s.id)
+                    .collect();
+                for id in in_zone {
+                    self.crash(id, *downtime);
+                }
+            }
             Change::SetSpeed { server, speed } => {
                 let id = self
                     .cluster
@@ -599,6 +642,89 @@ impl<'a, O: Observer> World<'a, O> {
             name: &server.name,
             weight: server.weight,
         });
+        self.start_failure_process(id);
+    }
+
+    fn failure_process(&self, server: ServerId) -> Option<FailureProcess> {
+        self.spec.servers[self.cluster.server(server).group].failures
+    }
+
+    /// An exponential draw with `mean` from `server`'s failure stream.
+    fn draw_exponential(&mut self, server: ServerId, mean: SimDuration) -> SimDuration {
+        let rng = self.failure_rngs[server.index()]
+            .as_mut()
+            .expect("a server with a failure process has its stream");
+        let unit: f64 = Exp1.sample(rng);
+        SimDuration::from_secs_f64(unit * mean.as_secs_f64())
+    }
+
+    /// Schedules `server`'s next crash, if its group has a failure process.
+    fn start_failure_process(&mut self, server: ServerId) {
+        if self.failure_rngs.len() <= server.index() {
+            self.failure_rngs.resize_with(server.index() + 1, || None);
+        }
+        let Some(process) = self.failure_process(server) else {
+            return;
+        };
+        let rng = &mut self.failure_rngs[server.index()];
+        if rng.is_none() {
+            *rng = Some(stream(self.seed, streams::FAILURES, server.0));
+        }
+        let time_to_failure = self.draw_exponential(server, process.mtbf);
+        let timer = self.start_timer(self.now + time_to_failure, Timer::Crash(server), None);
+        self.cluster.server_mut(server).lifecycle_timer = Some(timer);
+    }
+
+    /// `server` crashes: what it holds fails, it refuses connections, and it restarts after
+    /// `downtime` if there is one. Its balancers are not told.
+    fn crash(&mut self, server: ServerId, downtime: Option<SimDuration>) {
+        let crashed = self.cluster.server_mut(server);
+        if !crashed.is_member() || crashed.state == ServerState::Down {
+            return;
+        }
+        if let Some(timer) = crashed.lifecycle_timer.take() {
+            self.timers.cancel(timer);
+        }
+        crashed.crashed = Some(self.now);
+        self.fail_everything_on(server, FailReason::Crash);
+        let from = self.cluster.server(server).state;
+        self.cluster.server_mut(server).state = ServerState::Down;
+        self.state_changed(server, Some(from), Some(ServerState::Down), "crash");
+        if let Some(downtime) = downtime {
+            let timer = self.start_timer(self.now + downtime, Timer::Restart(server), None);
+            self.cluster.server_mut(server).lifecycle_timer = Some(timer);
+        }
+    }
+
+    /// A crashed `server` restarts: it boots for its group's boot time, then is ready.
+    fn restart(&mut self, server: ServerId) {
+        let boot = self.spec.servers[self.cluster.server(server).group].boot;
+        self.cluster.server_mut(server).lifecycle_timer = None;
+        if boot.is_zero() {
+            self.booted(server);
+            return;
+        }
+        self.cluster.server_mut(server).state = ServerState::Booting;
+        self.state_changed(
+            server,
+            Some(ServerState::Down),
+            Some(ServerState::Booting),
+            "restart",
+        );
+        let timer = self.start_timer(self.now + boot, Timer::Booted(server), None);
+        self.cluster.server_mut(server).lifecycle_timer = Some(timer);
+    }
+
+    /// `server` has booted: it serves again, and its failure process goes on.
+    fn booted(&mut self, server: ServerId) {
+        let from = self.cluster.server(server).state;
+        let restarted = self.cluster.server_mut(server);
+        restarted.state = ServerState::Ready;
+        restarted.lifecycle_timer = None;
+        restarted.crashed = None;
+        self.state_changed(server, Some(from), Some(ServerState::Ready), "booted");
+        self.frontend.server_idle(server);
+        self.start_failure_process(server);
     }
 
     /// `server` leaves rotation and finishes what it holds, then goes down.
@@ -614,6 +740,13 @@ impl<'a, O: Observer> World<'a, O> {
 
     /// `server` goes down at once: every request it holds fails.
     fn remove_abruptly(&mut self, server: ServerId) {
+        self.fail_everything_on(server, FailReason::ServerRemoved);
+        self.frontend.remove(server);
+        self.go_down(server, "server-removed");
+    }
+
+    /// Every request `server` holds, in service or queued, fails for `reason`.
+    fn fail_everything_on(&mut self, server: ServerId, reason: FailReason) {
         let evicted = self.cluster.server_mut(server).station.evict_all(self.now);
         for id in evicted {
             let Some(request) = self.requests.remove(id) else {
@@ -627,17 +760,19 @@ impl<'a, O: Observer> World<'a, O> {
                     self.start_call(next, tier);
                 }
             }
-            self.fail(id, request.measured, FailReason::ServerRemoved);
+            self.fail(id, request.measured, reason);
         }
-        self.frontend.remove(server);
-        self.go_down(server, "server-removed");
     }
 
+    /// `server` leaves the cluster for good.
     fn go_down(&mut self, server: ServerId, reason: &'static str) {
         let from = self.cluster.server(server).state;
         let down = self.cluster.server_mut(server);
         down.state = ServerState::Down;
         down.left = Some(self.now);
+        if let Some(timer) = down.lifecycle_timer.take() {
+            self.timers.cancel(timer);
+        }
         self.state_changed(server, Some(from), Some(ServerState::Down), reason);
     }
 

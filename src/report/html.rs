@@ -1,7 +1,8 @@
 //! index.html: the whole run as one self-contained page, to open from disk or mail around.
 //! The CSS is inline and the charts are inlined as SVG markup, so it needs no network, no
 //! server and no other file. Per scenario: its description, the comparison table with the
-//! best variant of each column marked, and every chart. Every string from the user
+//! best variant of each column marked and unstable variants flagged (by the rules of
+//! `comparison` and `stability`, stated under the table), and every chart. Every string from the user
 //! (names, descriptions, swept values) is HTML-escaped; the charts' own text is escaped by
 //! the SVG backend.
 
@@ -9,8 +10,8 @@ use std::fmt::Write;
 use std::io;
 
 use super::charts::RenderedChart;
-use super::comparison::{COLUMNS, Comparison};
-use super::{ScenarioResults, summary_rows};
+use super::comparison::{BEST_RULE, COLUMNS, Comparison};
+use super::{ScenarioResults, stability, summary_rows};
 
 const STYLE: &str = "
 :root { color-scheme: light; }
@@ -28,6 +29,8 @@ th { text-align: left; background: #f6f6f6; }
 td.num, th.num { text-align: right; font-variant-numeric: tabular-nums; }
 tbody tr:nth-child(even) { background: #fafafa; }
 td.best { font-weight: bold; background: #e3f1e0; }
+tr.unstable td { color: #9b1c1c; }
+td.flag { font-weight: bold; }
 figure { margin: 1.5rem 0; }
 figure svg { max-width: 100%; height: auto; display: block; }
 figcaption { color: #666; font-size: 0.85rem; }
@@ -102,6 +105,7 @@ fn scenario_section(
         "variants.csv",
         "servers.csv",
         "timeseries.csv",
+        "events.csv",
     ]
     .map(|file| format!("<a href=\"{name}/{file}\">{file}</a>"));
     let _ = write!(out, " {}", files.join(" · "));
@@ -114,9 +118,13 @@ fn scenario_section(
     for column in &COLUMNS {
         let _ = write!(out, "<th class=\"num\">{}</th>", column.heading);
     }
-    out.push_str("</tr>\n</thead>\n<tbody>\n");
+    out.push_str("<th>steady state</th></tr>\n</thead>\n<tbody>\n");
     for row in &table.rows {
-        out.push_str("<tr>");
+        out.push_str(if row.unstable {
+            "<tr class=\"unstable\">"
+        } else {
+            "<tr>"
+        });
         for key in &row.keys {
             let _ = write!(out, "<td>{}</td>", escape(key));
         }
@@ -128,22 +136,30 @@ fn scenario_section(
                 let _ = write!(out, "<td class=\"num\">{text}</td>");
             }
         }
-        out.push_str("</tr>\n");
+        out.push_str(if row.unstable {
+            "<td class=\"flag\">no: unstable</td></tr>\n"
+        } else {
+            "<td>yes</td></tr>\n"
+        });
     }
     out.push_str("</tbody>\n</table>\n</div>\n");
-    out.push_str(
-        "<p class=\"note\">Highlighted: the best variant of its column (lowest latency, \
-         rejected and failed; highest throughput).",
-    );
+    let mut notes = Vec::new();
+    if table.any_best() {
+        notes.push(format!("Highlighted: {BEST_RULE}."));
+    }
+    if table.any_unstable() {
+        notes.push(format!("Steady state no: {}.", stability::rule()));
+    }
     if table.replications > 1 {
-        let _ = write!(
-            out,
-            " Values are means over {} replications ± the half-width of their 95% \
+        notes.push(format!(
+            "Values are means over {} replications ± the half-width of their 95% \
              confidence interval.",
             table.replications
-        );
+        ));
     }
-    out.push_str("</p>\n");
+    if !notes.is_empty() {
+        let _ = writeln!(out, "<p class=\"note\">{}</p>", escape(&notes.join(" ")));
+    }
 
     for chart in charts {
         let _ = write!(
@@ -229,6 +245,25 @@ mod tests {
         }
         assert!(html.contains("<tr><td>base</td>"));
         assert!(html.contains("class=\"num best\""));
+    }
+
+    #[test]
+    fn an_unstable_variant_is_flagged_in_its_row_and_explained() {
+        let runaway = fixtures::runaway();
+        let all = [runaway.view()];
+        let charts: Vec<_> = all.iter().map(fixtures::rendered).collect();
+        let html = render(&all, &charts).unwrap();
+        let row = html
+            .lines()
+            .find(|l| l.starts_with("<tr class=\"unstable\"><td>600</td>"))
+            .expect("the overloaded variant's row is flagged");
+        assert!(
+            row.ends_with("<td class=\"flag\">no: unstable</td></tr>"),
+            "{row}"
+        );
+        assert!(html.contains("<tr><td>100</td>"));
+        assert!(html.contains("<th class=\"num\">in flight</th>"));
+        assert!(html.contains("queue grew without bound"));
     }
 
     #[test]

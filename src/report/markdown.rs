@@ -1,13 +1,14 @@
 //! report.md: the whole run in one Markdown file that reads well as plain text and renders
 //! on any forge. Per scenario: its description, the comparison table with the best
-//! variant of each column in bold, and the charts as images linked from the scenario's
+//! variant of each column in bold and unstable variants flagged (by the rules of
+//! `comparison` and `stability`, stated under the table), and the charts as images linked from the scenario's
 //! folder (PNG when PNGs were written, since not every viewer shows SVG).
 
 use std::fmt::Write;
 
 use super::charts::RenderedChart;
-use super::comparison::{COLUMNS, Comparison};
-use super::{ReportOptions, ScenarioResults, summary_rows};
+use super::comparison::{BEST_RULE, COLUMNS, Comparison};
+use super::{ReportOptions, ScenarioResults, stability, summary_rows};
 
 pub fn render(
     all: &[ScenarioResults<'_>],
@@ -72,6 +73,7 @@ fn scenario_section(
         .iter()
         .map(|h| cell(h))
         .chain(COLUMNS.iter().map(|c| c.heading.to_string()))
+        .chain(std::iter::once("steady state".to_string()))
         .collect();
     let _ = writeln!(out, "| {} |", headings.join(" | "));
     let alignments: Vec<&str> = table
@@ -79,6 +81,7 @@ fn scenario_section(
         .iter()
         .map(|_| ":---")
         .chain(COLUMNS.iter().map(|_| "---:"))
+        .chain(std::iter::once(":---"))
         .collect();
     let _ = writeln!(out, "|{}|", alignments.join("|"));
     for row in &table.rows {
@@ -90,22 +93,35 @@ fn scenario_section(
                 let text = c.text(column, table.replications);
                 if c.best { format!("**{text}**") } else { text }
             }))
+            .chain(std::iter::once(
+                if row.unstable {
+                    "**no: unstable**"
+                } else {
+                    "yes"
+                }
+                .to_string(),
+            ))
             .collect();
         let _ = writeln!(out, "| {} |", cells.join(" | "));
     }
-    out.push_str(
-        "\nBold: the best variant of its column (lowest latency, rejected and failed; \
-         highest throughput).",
-    );
+    let mut notes = Vec::new();
+    if table.any_best() {
+        notes.push(format!("Bold: {BEST_RULE}."));
+    }
+    if table.any_unstable() {
+        notes.push(format!("Steady state no: {}.", stability::rule()));
+    }
     if table.replications > 1 {
-        let _ = write!(
-            out,
-            " Values are means over {} replications ± the half-width of their 95% confidence \
+        notes.push(format!(
+            "Values are means over {} replications ± the half-width of their 95% confidence \
              interval.",
             table.replications
-        );
+        ));
     }
-    out.push_str("\n\n");
+    if !notes.is_empty() {
+        let _ = writeln!(out, "\n{}", notes.join(" "));
+    }
+    out.push('\n');
 
     let extension = if options.png { "png" } else { "svg" };
     let images: Vec<String> = charts
@@ -197,13 +213,31 @@ mod tests {
     }
 
     #[test]
-    fn the_best_variant_is_bold() {
+    fn the_best_variant_is_bold_and_an_unstable_one_flagged() {
+        let wide = fixtures::wide();
+        let runaway = fixtures::runaway();
+        let all = [wide.view(), runaway.view()];
+        let charts: Vec<_> = all.iter().map(fixtures::rendered).collect();
+        let md = render(&all, &charts, &ReportOptions::default());
+        let bold = md
+            .lines()
+            .filter(|l| l.starts_with("| ") && l.contains(" | **"))
+            .count();
+        assert!(bold > 0, "{md}");
+        assert!(md.contains(BEST_RULE));
+        let overloaded = md.lines().find(|l| l.starts_with("| 600 |")).unwrap();
+        assert!(overloaded.ends_with("| **no: unstable** |"), "{overloaded}");
+        let steady = md.lines().find(|l| l.starts_with("| 100 |")).unwrap();
+        assert!(steady.ends_with("| yes |"), "{steady}");
+        assert!(md.contains("queue grew without bound"));
+    }
+
+    #[test]
+    fn a_variant_without_completions_reads_n_a_and_is_not_bold() {
         let degenerate = fixtures::degenerate();
         let all = [degenerate.view()];
         let charts: Vec<_> = all.iter().map(fixtures::rendered).collect();
         let md = render(&all, &charts, &ReportOptions::default());
-        let line = md.lines().find(|l| l.starts_with("| 50 |")).unwrap();
-        assert!(line.contains("**"), "{line}");
         let idle = md.lines().find(|l| l.starts_with("| 0 |")).unwrap();
         assert!(idle.contains("| n/a |") && !idle.contains("**"), "{idle}");
     }

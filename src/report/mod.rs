@@ -3,11 +3,13 @@
 
 mod charts;
 mod comparison;
+mod events_csv;
 mod font;
 mod html;
 mod markdown;
 mod narration;
 mod servers_csv;
+mod stability;
 mod summary;
 mod summary_csv;
 mod terminal;
@@ -24,6 +26,8 @@ use crate::scenario::Scenario;
 use crate::stats::RunResult;
 
 pub use charts::RenderedChart;
+#[cfg(test)]
+pub(crate) use charts::fixtures as charts_fixtures;
 pub use narration::{Narration, NarrationFormat};
 pub use summary::{SummaryRow, summary_rows};
 pub use terminal::terminal_table;
@@ -83,6 +87,7 @@ fn write_tables(dir: &Path, results: &ScenarioResults<'_>) -> io::Result<()> {
             variants_csv::render(results.scenario, &rows),
         ),
         ("servers.csv", servers_csv::render(results)),
+        ("events.csv", events_csv::render(results)),
     ];
     for (name, bytes) in files {
         writer::write_atomically(&dir.join(name), &bytes)?;

@@ -1,7 +1,9 @@
 //! One summary row per (variant, replication): the numbers summary.csv, variants.csv,
-//! the terminal table and `lbsim check` all read.
+//! the terminal table and `lbsim check` all read, computed once per run through the
+//! column list (`scenario::MEASURED_COLUMNS`).
 
 use super::ScenarioResults;
+use crate::scenario::MEASURED_COLUMNS;
 use crate::stats::{Counts, RunResult};
 
 /// The metrics of one run, derived once from its [`RunResult`].
@@ -10,36 +12,11 @@ pub struct SummaryRow {
     pub variant: usize,
     pub replication: u32,
     pub seed: u64,
+    /// The run's outcome counts, for tables that need one by type.
     pub counts: Counts,
-    pub mean_ms: f64,
-    pub p50_ms: f64,
-    pub p90_ms: f64,
-    pub p99_ms: f64,
-    pub p999_ms: f64,
-    pub max_ms: f64,
-    pub throughput_rps: f64,
-    pub utilization: f64,
-    pub wait_mean_ms: f64,
-    pub wait_p99_ms: f64,
+    /// One per [`MEASURED_COLUMNS`] entry, in order; `None` where it does not apply.
+    pub values: Vec<Option<f64>>,
 }
-
-/// Numeric columns of summary.csv after the identifying ones, in order, with the decimals
-/// each is printed with. Counts come first and are integers.
-pub const METRIC_COLUMNS: [(&str, usize); 10] = [
-    ("mean_ms", 6),
-    ("p50_ms", 6),
-    ("p90_ms", 6),
-    ("p99_ms", 6),
-    ("p999_ms", 6),
-    ("max_ms", 6),
-    ("throughput_rps", 3),
-    ("utilization", 6),
-    ("wait_mean_ms", 6),
-    ("wait_p99_ms", 6),
-];
-
-/// The count columns, in summary.csv order.
-pub const COUNT_COLUMNS: [&str; 5] = ["arrived", "completed", "rejected", "failed", "in_flight"];
 
 impl SummaryRow {
     pub fn from_run(variant: usize, replication: u32, run: &RunResult) -> Self {
@@ -48,46 +25,21 @@ impl SummaryRow {
             replication,
             seed: run.seed,
             counts: run.counts,
-            mean_ms: run.latency.mean_ms(),
-            p50_ms: run.latency.quantile_ms(0.50),
-            p90_ms: run.latency.quantile_ms(0.90),
-            p99_ms: run.latency.quantile_ms(0.99),
-            p999_ms: run.latency.quantile_ms(0.999),
-            max_ms: run.latency.max_ms(),
-            throughput_rps: run.throughput_rps(),
-            utilization: run.utilization,
-            wait_mean_ms: run.wait.mean_ms(),
-            wait_p99_ms: run.wait.quantile_ms(0.99),
+            values: MEASURED_COLUMNS.iter().map(|c| c.value(run)).collect(),
         }
     }
 
-    /// The value of a numeric column by its summary.csv name.
+    /// The value of a numeric column by its summary.csv name; `None` for a name that is
+    /// not one, and for a column that does not apply to this run.
     pub fn metric(&self, name: &str) -> Option<f64> {
-        let c = &self.counts;
-        Some(match name {
-            "replication" => f64::from(self.replication),
-            "seed" => self.seed as f64,
-            "arrived" => c.arrived as f64,
-            "completed" => c.completed as f64,
-            "rejected" => c.rejected as f64,
-            "failed" => c.failed as f64,
-            "in_flight" => c.in_flight as f64,
-            "mean_ms" => self.mean_ms,
-            "p50_ms" => self.p50_ms,
-            "p90_ms" => self.p90_ms,
-            "p99_ms" => self.p99_ms,
-            "p999_ms" => self.p999_ms,
-            "max_ms" => self.max_ms,
-            "throughput_rps" => self.throughput_rps,
-            "utilization" => self.utilization,
-            "wait_mean_ms" => self.wait_mean_ms,
-            "wait_p99_ms" => self.wait_p99_ms,
-            _ => return None,
-        })
-    }
-
-    pub fn count(&self, name: &str) -> u64 {
-        self.metric(name).map_or(0, |v| v as u64)
+        match name {
+            "replication" => Some(f64::from(self.replication)),
+            "seed" => Some(self.seed as f64),
+            _ => {
+                let index = MEASURED_COLUMNS.iter().position(|c| c.name == name)?;
+                self.values[index]
+            }
+        }
     }
 }
 
@@ -103,4 +55,45 @@ pub fn summary_rows(results: &ScenarioResults<'_>) -> Vec<SummaryRow> {
             })
         })
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::charts::fixtures;
+    use super::super::comparison;
+    use super::*;
+    use crate::scenario::{SUMMARY_METRICS, TEXT_COLUMNS};
+
+    #[test]
+    fn every_numeric_column_reads_its_figure_of_the_run() {
+        let results = fixtures::swept();
+        let view = results.view();
+        let run = &view.runs[1][1];
+        let row = SummaryRow::from_run(1, 1, run);
+        assert_eq!(row.metric("replication"), Some(1.0));
+        assert_eq!(row.metric("seed"), Some(run.seed as f64));
+        assert_eq!(row.metric("completed"), Some(run.counts.completed as f64));
+        assert_eq!(row.metric("in_flight"), Some(run.counts.in_flight as f64));
+        assert_eq!(row.metric("p99_ms"), Some(run.latency.quantile_ms(0.99)));
+        assert_eq!(row.metric("wait_p99_ms"), Some(run.wait.quantile_ms(0.99)));
+        assert_eq!(row.metric("throughput_rps"), Some(run.throughput_rps()));
+        assert_eq!(row.metric("load_cv"), run.load_cv());
+        assert!(row.metric("load_cv").is_some_and(|cv| cv > 0.0));
+        assert_eq!(row.metric("variant"), None);
+        assert_eq!(row.metric("p99"), None);
+        for figure in &crate::stats::FIGURES {
+            assert_eq!(row.metric(figure.name), run.figures.get(figure.figure));
+        }
+    }
+
+    #[test]
+    fn every_column_a_table_shows_is_a_numeric_summary_column() {
+        for column in &comparison::COLUMNS {
+            assert!(
+                SUMMARY_METRICS.contains(&column.metric) && !TEXT_COLUMNS.contains(&column.metric),
+                "{}",
+                column.metric
+            );
+        }
+    }
 }

@@ -1,77 +1,64 @@
 //! The compact table printed at the end of a run: per variant, means over replications of
-//! the headline metrics, with the best value of each column marked `*` where variants
-//! differ. Variants are shown by their swept values under a heading naming the keys.
+//! the headline metrics from the shared [`Comparison`], the best value of a column marked
+//! `*` (by the comparison's rule) and unstable variants flagged, with a note under the
+//! table saying what each mark means. Variants are shown by their swept values under a
+//! heading naming the keys.
 
+use super::comparison::{BEST_RULE, COLUMNS, Comparison};
+use super::stability;
 use super::summary::SummaryRow;
 use crate::scenario::Scenario;
-use crate::stats::confidence_interval;
 
-/// Which of two values is better; `None` for columns that describe rather than rank.
-type Better = Option<fn(f64, f64) -> f64>;
-
-/// Headline columns: (summary metric, heading, decimals, how the best is chosen).
-const COLUMNS: [(&str, &str, usize, Better); 6] = [
-    ("p50_ms", "p50 ms", 2, Some(f64::min)),
-    ("p99_ms", "p99 ms", 2, Some(f64::min)),
-    ("throughput_rps", "req/s", 1, Some(f64::max)),
-    ("utilization", "util", 3, None),
-    ("rejected", "rejected", 0, Some(f64::min)),
-    ("failed", "failed", 0, Some(f64::min)),
+/// The comparison's columns the terminal has room for, by summary metric.
+const SHOWN: [(&str, &str); 7] = [
+    ("p50_ms", "p50 ms"),
+    ("p99_ms", "p99 ms"),
+    ("throughput_rps", "req/s"),
+    ("utilization", "util"),
+    ("rejected", "rejected"),
+    ("failed", "failed"),
+    ("in_flight", "in flight"),
 ];
 
 pub fn terminal_table(scenario: &Scenario, rows: &[SummaryRow]) -> String {
-    let means: Vec<Vec<f64>> = (0..scenario.variants.len())
-        .map(|variant| {
+    let table = Comparison::new(scenario, rows);
+    let shown: Vec<usize> = SHOWN
+        .iter()
+        .map(|(metric, _)| {
             COLUMNS
                 .iter()
-                .map(|&(metric, ..)| {
-                    let samples: Vec<f64> = rows
-                        .iter()
-                        .filter(|r| r.variant == variant)
-                        .filter_map(|r| r.metric(metric))
-                        .collect();
-                    confidence_interval(&samples).mean
-                })
-                .collect()
+                .position(|c| c.metric == *metric)
+                .expect("every shown column is compared")
         })
         .collect();
-    // The best value of each ranking column, unless every variant has it.
-    let best: Vec<Option<f64>> = COLUMNS
-        .iter()
-        .enumerate()
-        .map(|(c, column)| {
-            let better = column.3?;
-            let mut values = means.iter().map(|m| m[c]);
-            let first = values.next()?;
-            let best = values.clone().fold(first, better);
-            values.any(|v| v != first).then_some(best)
-        })
-        .collect();
-
-    let heading = if scenario.swept_keys.is_empty() {
-        "variant".to_string()
-    } else {
-        scenario.swept_keys.join(", ")
-    };
+    let heading = table.key_headings.join(", ");
     let mut cells: Vec<Vec<String>> = vec![
         std::iter::once(heading)
-            .chain(COLUMNS.iter().map(|c| c.1.to_string()))
+            .chain(SHOWN.iter().map(|c| c.1.to_string()))
+            .chain(std::iter::once(String::new()))
             .collect(),
     ];
-    for (variant, values) in scenario.variants.iter().zip(&means) {
-        let name = if variant.values.is_empty() {
-            variant.label.clone()
-        } else {
-            variant.values.join(", ")
-        };
-        let mut line = vec![name];
-        for (c, &value) in values.iter().enumerate() {
-            let mark = if best[c] == Some(value) { "*" } else { " " };
-            line.push(format!("{value:.decimals$}{mark}", decimals = COLUMNS[c].2));
+    for row in &table.rows {
+        let mut line = vec![row.keys.join(", ")];
+        for &c in &shown {
+            let cell = &row.cells[c];
+            let text = if cell.missing {
+                "n/a".to_string()
+            } else {
+                format!(
+                    "{:.decimals$}",
+                    cell.value.mean,
+                    decimals = COLUMNS[c].decimals
+                )
+            };
+            let mark = if cell.best { "*" } else { " " };
+            line.push(format!("{text}{mark}"));
         }
+        line.push(if row.unstable { "unstable" } else { "" }.to_string());
         cells.push(line);
     }
-    let widths: Vec<usize> = (0..=COLUMNS.len())
+    let columns = cells[0].len();
+    let widths: Vec<usize> = (0..columns)
         .map(|c| {
             cells
                 .iter()
@@ -84,8 +71,8 @@ pub fn terminal_table(scenario: &Scenario, rows: &[SummaryRow]) -> String {
     for line in &cells {
         let mut text = String::new();
         for (c, cell) in line.iter().enumerate() {
-            if c == 0 {
-                text.push_str(&format!("  {cell:<width$}", width = widths[0]));
+            if c == 0 || c == columns - 1 {
+                text.push_str(&format!("  {cell:<width$}", width = widths[c]));
             } else {
                 text.push_str(&format!("  {cell:>width$}", width = widths[c]));
             }
@@ -93,5 +80,50 @@ pub fn terminal_table(scenario: &Scenario, rows: &[SummaryRow]) -> String {
         out.push_str(text.trim_end());
         out.push('\n');
     }
+    if table.any_best() {
+        out.push_str(&format!("  * {BEST_RULE}\n"));
+    }
+    if table.any_unstable() {
+        out.push_str(&format!("  {}\n", stability::rule()));
+    }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::charts::fixtures;
+    use super::super::summary_rows;
+    use super::*;
+
+    #[test]
+    fn an_unstable_variant_is_flagged_with_its_in_flight_and_the_rule() {
+        let results = fixtures::runaway();
+        let view = results.view();
+        let text = terminal_table(&results.scenario, &summary_rows(&view));
+        let lines: Vec<&str> = text.lines().collect();
+        assert_eq!(lines[0], "runaway");
+        assert!(lines[1].contains("in flight"), "{text}");
+        assert!(!lines[2].ends_with("unstable"), "{text}");
+        assert!(
+            lines[3].starts_with("  600") && lines[3].ends_with("unstable"),
+            "{text}"
+        );
+        assert!(text.contains("queue grew without bound"), "{text}");
+        assert!(text.contains("not a steady state"), "{text}");
+    }
+
+    #[test]
+    fn marks_are_explained_and_absent_when_nothing_compares() {
+        let results = fixtures::degenerate();
+        let view = results.view();
+        let text = terminal_table(&results.scenario, &summary_rows(&view));
+        // 0 and 50 req/s offered: different traffic, nothing to mark, no note.
+        assert!(!text.contains('*'), "{text}");
+        assert!(!text.contains("unstable"), "{text}");
+        assert!(text.contains("n/a"), "{text}");
+        let results = fixtures::wide();
+        let view = results.view();
+        let text = terminal_table(&results.scenario, &summary_rows(&view));
+        assert!(text.contains('*') && text.contains(BEST_RULE), "{text}");
+    }
 }

@@ -86,13 +86,25 @@ impl ScenarioErrors {
     }
 }
 
+/// The most errors of one file shown, one per line. A file that is not a scenario at all
+/// (a README passed by mistake) yields a syntax error on nearly every line, hundreds of
+/// lines that bury the one that matters: the first. Past this many, a last line says how
+/// many more there are (the list itself keeps them all, for a program to read).
+pub const SHOWN_ERRORS: usize = 10;
+
 impl fmt::Display for ScenarioErrors {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        for (i, error) in self.0.iter().enumerate() {
+        for (i, error) in self.0.iter().take(SHOWN_ERRORS).enumerate() {
             if i > 0 {
                 writeln!(f)?;
             }
             write!(f, "{error}")?;
+        }
+        let hidden = self.0.len().saturating_sub(SHOWN_ERRORS);
+        if hidden > 0 {
+            let file = &self.0[0].file;
+            let errors = if hidden == 1 { "error" } else { "errors" };
+            write!(f, "\n{file}: and {hidden} more {errors}")?;
         }
         Ok(())
     }
@@ -111,6 +123,37 @@ mod tests {
         assert_eq!(line_col(source, 6), (2, 1));
         assert_eq!(line_col(source, source.find('=').unwrap()), (1, 3));
         assert_eq!(line_col(source, source.rfind('=').unwrap()), (2, 4));
+    }
+
+    fn errors(count: usize) -> ScenarioErrors {
+        let source = "x\n".repeat(count);
+        ScenarioErrors(
+            (0..count)
+                .map(|i| ScenarioError::at("notes.md", &source, 2 * i, "", "invalid key"))
+                .collect(),
+        )
+    }
+
+    #[test]
+    fn a_long_error_list_shows_the_first_ones_and_counts_the_rest() {
+        let shown = errors(321).to_string();
+        let lines: Vec<&str> = shown.lines().collect();
+        assert_eq!(lines.len(), SHOWN_ERRORS + 1);
+        assert_eq!(lines[0], "notes.md:1:1: invalid key");
+        assert_eq!(lines[SHOWN_ERRORS - 1], "notes.md:10:1: invalid key");
+        assert_eq!(lines[SHOWN_ERRORS], "notes.md: and 311 more errors");
+        assert!(
+            errors(SHOWN_ERRORS + 1)
+                .to_string()
+                .ends_with("and 1 more error")
+        );
+    }
+
+    #[test]
+    fn a_short_error_list_is_shown_whole() {
+        let shown = errors(SHOWN_ERRORS).to_string();
+        assert_eq!(shown.lines().count(), SHOWN_ERRORS);
+        assert!(!shown.contains("more"));
     }
 
     #[test]

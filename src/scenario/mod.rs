@@ -25,7 +25,10 @@ use std::path::{Path, PathBuf};
 
 use crate::model::RunSpec;
 
-pub use columns::{REQUIRED_COLUMNS, SUMMARY_METRICS};
+pub use columns::{
+    COLUMNS, Column, IDENTITY_COLUMNS, MEASURED_COLUMNS, REQUIRED_COLUMNS, SUMMARY_METRICS,
+    TEXT_COLUMNS,
+};
 pub use duration::parse_duration;
 pub use error::{ScenarioError, ScenarioErrors};
 

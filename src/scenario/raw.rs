@@ -101,6 +101,9 @@ pub struct RawServer {
     pub speed: Option<Spanned<Number>>,
     pub weight: Option<Spanned<Int>>,
     pub zone: Option<Spanned<String>>,
+    pub boot: Option<Spanned<DurationText>>,
+    pub mtbf: Option<Spanned<DurationText>>,
+    pub mttr: Option<Spanned<DurationText>>,
 }
 
 /// `[balancer]`. `virtual_nodes` only changes `consistent-hash`; it is accepted with other
@@ -135,6 +138,8 @@ pub struct RawAction {
     pub group: Option<Spanned<String>>,
     pub count: Option<Spanned<Int>>,
     pub speed: Option<Spanned<Number>>,
+    pub zone: Option<Spanned<String>>,
+    pub downtime: Option<Spanned<DurationText>>,
 }
 
 /// `[health_check]`: active health checking of every server.
@@ -347,6 +352,9 @@ pub const SERVER_KEYS: &[Key] = &[
     value("speed"),
     value("weight"),
     value("zone"),
+    value("boot"),
+    value("mtbf"),
+    value("mttr"),
 ];
 
 /// `[balancer]` keys.
@@ -427,6 +435,8 @@ pub const TIMELINE_KEYS: &[Key] = &[
     value("group"),
     value("count"),
     value("speed"),
+    value("zone"),
+    value("downtime"),
 ];
 
 /// Top-level keys, in the order of [`RawScenario`]'s fields.
@@ -1096,7 +1106,7 @@ mod tests {
         assert_eq!(
             reading.errors[3].message,
             "unknown key \"wokers\", expected one of \"name\", \"count\", \"workers\", \
-             \"queue\", \"speed\", \"weight\", \"zone\"; did you mean \"workers\"?"
+             \"queue\", \"speed\", \"weight\", \"zone\", \"boot\", \"mtbf\", \"mttr\"; did you mean \"workers\"?"
         );
         assert_eq!(reading.errors[2].offset, source.find("1.5").unwrap());
         assert!(reading.raw.is_some());

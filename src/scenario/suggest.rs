@@ -4,39 +4,42 @@
 //! lists the valid names; when one of them is only a typo away it is also offered on its
 //! own, so the fix can be copied from the message.
 
-/// The candidate closest to `input` by edit distance, when close enough to be a plausible
-/// typo: at most a third of the candidate's length (and at least one edit), or the
-/// candidate starts with the input as a whole word (`p99` finds `p99_ms`). Comparison
-/// ignores ASCII case and treats `_` and `-` alike, so `Round_Robin` finds `round-robin`.
-/// Ties go to the earlier candidate, so the answer never depends on anything but the list.
-/// Longer inputs or candidates get no suggestion: edit distance is quadratic in length.
+/// Longer inputs or candidates get no suggestion: edit distance is quadratic in length,
+/// and names are short.
 const MAX_SUGGESTION_LEN: usize = 64;
 
+/// Prefixes that turn a word into its opposite (`bounded`, `unbounded`). A name that is
+/// another with one of these added or removed is a different meaning, never a typo, so it
+/// is never offered ("queue = \"bounded\": did you mean \"unbounded\"?" would invert it).
+/// Compared after `normalize`, so `non_` is `non-`.
+const NEGATING_PREFIXES: &[&str] = &["un", "non-", "non", "not-", "no-", "in", "dis"];
+
+/// The candidate closest to `input` by edit distance, when close enough to be a plausible
+/// typo. The rule, with lengths in characters after `normalize`:
+/// - an edit distance of at most a third of the shorter of the two words, and at least
+///   one edit (`posson` finds `poisson`, `c` finds `cv`; `x` finds nothing in `cv`): the
+///   share of a word a typo changes, whichever of the two is the short one;
+/// - or the candidate starts with the input as a whole word (`p99` finds `p99_ms`);
+/// - but never a candidate that is the input with a negating prefix added or removed
+///   (`NEGATING_PREFIXES`): `bounded` does not find `unbounded`.
+///
+/// Ties go to the earlier candidate, so the answer never depends on anything but the list.
 pub fn closest<'a>(input: &str, candidates: impl IntoIterator<Item = &'a str>) -> Option<&'a str> {
-    let normalize = |s: &str| -> Vec<char> {
-        s.chars()
-            .map(|c| {
-                if c == '_' {
-                    '-'
-                } else {
-                    c.to_ascii_lowercase()
-                }
-            })
-            .collect()
-    };
     let input_chars = normalize(input);
-    // Names are short; comparing long values would cost their product in time.
     if input_chars.len() > MAX_SUGGESTION_LEN {
         return None;
     }
     let mut best: Option<(usize, &str)> = None;
     for candidate in candidates {
         let candidate_chars = normalize(candidate);
-        if candidate_chars.len() > MAX_SUGGESTION_LEN {
+        if candidate_chars.len() > MAX_SUGGESTION_LEN
+            || negates(&input_chars, &candidate_chars)
+            || negates(&candidate_chars, &input_chars)
+        {
             continue;
         }
         let distance = edit_distance(&input_chars, &candidate_chars);
-        let limit = (candidate_chars.len() / 3).max(1);
+        let limit = (input_chars.len().min(candidate_chars.len()) / 3).max(1);
         let word_prefix = !input_chars.is_empty()
             && candidate_chars.starts_with(&input_chars)
             && candidate_chars.get(input_chars.len()) == Some(&'-');
@@ -46,6 +49,30 @@ pub fn closest<'a>(input: &str, candidates: impl IntoIterator<Item = &'a str>) -
         }
     }
     best.map(|(_, candidate)| candidate)
+}
+
+/// Lower case, `_` read as `-`: `Round_Robin` and `round-robin` are the same name.
+fn normalize(name: &str) -> Vec<char> {
+    name.chars()
+        .map(|c| {
+            if c == '_' {
+                '-'
+            } else {
+                c.to_ascii_lowercase()
+            }
+        })
+        .collect()
+}
+
+/// Whether `negated` is `word` with a negating prefix (`unbounded` of `bounded`).
+fn negates(negated: &[char], word: &[char]) -> bool {
+    !word.is_empty()
+        && NEGATING_PREFIXES.iter().any(|prefix| {
+            let prefix: Vec<char> = prefix.chars().collect();
+            negated.len() == prefix.len() + word.len()
+                && negated.starts_with(&prefix)
+                && negated.ends_with(word)
+        })
 }
 
 /// `expected one of "a", "b", "c"` (or `expected "a"` for a single choice), followed by
@@ -142,6 +169,29 @@ mod tests {
     #[test]
     fn ties_go_to_the_first_candidate() {
         assert_eq!(closest("mix", ["min", "max"]), Some("min"));
+    }
+
+    #[test]
+    fn the_distance_allowed_is_a_third_of_the_shorter_word() {
+        // 9 letters: 3 edits allowed against another 9-letter word ...
+        assert_eq!(closest("unbxunxex", ["unbounded"]), Some("unbounded"));
+        assert_eq!(closest("xnbxunxex", ["unbounded"]), None);
+        // ... but only 2 against a 6-letter input, though "unbounded" is 9 letters.
+        assert_eq!(closest("bounde", ["unbounded"]), None);
+        assert_eq!(closest("unbonded", ["unbounded"]), Some("unbounded"));
+    }
+
+    #[test]
+    fn the_opposite_of_a_name_is_never_suggested() {
+        assert_eq!(closest("bounded", ["unbounded"]), None);
+        assert_eq!(closest("Bounded", ["unbounded"]), None);
+        assert_eq!(closest("unbounded", ["bounded"]), None);
+        assert_eq!(closest("blocking", ["non-blocking"]), None);
+        assert_eq!(closest("non_blocking", ["blocking"]), None);
+        assert_eq!(closest("active", ["inactive"]), None);
+        assert_eq!(did_you_mean("bounded", ["unbounded"]), "");
+        // A typo of the negated name itself is still found.
+        assert_eq!(closest("unbouned", ["unbounded"]), Some("unbounded"));
     }
 
     #[test]

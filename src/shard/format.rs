@@ -13,6 +13,12 @@
 //! merge` can trust headers before it reads the runs. A truncated, corrupted or foreign
 //! file is a [`ReadError`], never a panic and never an allocation sized by the file's claims.
 //!
+//! Why names for figures, states and reasons: a shard is read back into the same
+//! `&'static str`s and figure slots only if the reading lbsim knows them, and a name says
+//! which one it does not know. Figures are carried as one table, name and value each, so
+//! a new figure needs no change here: a shard whose figures are not this lbsim's (another
+//! version) is refused rather than merged into a report a single run would not write.
+//!
 //! Layout. Integers are little-endian; `str` is a u32 byte length then UTF-8; `opt<T>` is
 //! a u8 0, or a u8 1 then T; `f64` is its IEEE bits as a u64.
 //! ```text
@@ -35,8 +41,11 @@
 //!   measured       u64       nanoseconds
 //!   counts         u64 × 5   arrived, completed, rejected, failed, in_flight
 //!   utilization    f64
+//!   figures        u32 count, then per figure in FIGURES order: name str, opt<f64>
 //!   servers        u32 count, then per server: name str, group str, zone str,
 //!                  completions u64, utilization f64
+//!   events         u32 count, then per event: time u64 ns, server str, from str, to str,
+//!                  reason str (states among STATE_NAMES, reasons among REASON_NAMES)
 //!   latency, wait  each: sum u128 ns, max u64 ns, u64 bucket count,
 //!                  then (value u64 ns, count u64) per non-empty histogram bucket
 //!   series         u32 record size (SeriesRow::BYTES), u64 count, records
@@ -48,16 +57,17 @@ use std::fmt;
 use std::io::{self, Read, Write};
 
 use super::Shard;
-use crate::engine::SimDuration;
+use crate::engine::{SimDuration, SimTime};
 use crate::stats::{
-    Counts, IntervalLatency, LatencyParts, LatencyStats, RunResult, SeriesRow, ServerSummary,
-    SpillVec, Spillable,
+    ClusterEvent, Counts, FIGURES, Figures, IntervalLatency, Kind, LatencyParts, LatencyStats,
+    REASON_NAMES, RunResult, STATE_NAMES, SeriesRow, ServerSummary, SpillVec, Spillable,
+    known_name,
 };
 
 const MAGIC: &[u8; 8] = b"LBSIMSHD";
 
 /// The layout above. Raise it with any change to the layout or to a record encoding.
-pub const FORMAT_VERSION: u32 = 1;
+pub const FORMAT_VERSION: u32 = 2;
 
 /// Everything a shard file says besides the runs: which run and scenario they belong to.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -219,6 +229,7 @@ impl Encoder<'_> {
             self.u64(count)?;
         }
         self.f64(run.utilization)?;
+        self.figures(&run.figures)?;
         self.u32(length(run.servers.len())?)?;
         for server in &run.servers {
             self.str(&server.name)?;
@@ -227,10 +238,27 @@ impl Encoder<'_> {
             self.u64(server.completions)?;
             self.f64(server.utilization)?;
         }
+        self.u32(length(run.events.len())?)?;
+        for event in &run.events {
+            self.u64(event.time.as_nanos())?;
+            self.str(&event.server)?;
+            self.str(event.from)?;
+            self.str(event.to)?;
+            self.str(event.reason)?;
+        }
         self.latency(&run.latency)?;
         self.latency(&run.wait)?;
         self.records(&run.series)?;
         self.records(&run.intervals)
+    }
+
+    fn figures(&mut self, figures: &Figures) -> io::Result<()> {
+        self.u32(length(FIGURES.len())?)?;
+        for (declaration, value) in FIGURES.iter().zip(figures.values()) {
+            self.str(declaration.name)?;
+            self.option(value.map(|v| v.to_bits().to_le_bytes()))?;
+        }
+        Ok(())
     }
 
     fn latency(&mut self, stats: &LatencyStats) -> io::Result<()> {
@@ -430,6 +458,7 @@ impl<R: Read> Decoder<R> {
             in_flight: self.u64()?,
         };
         let utilization = self.f64()?;
+        let figures = self.figures()?;
         let mut servers = Vec::new();
         for _ in 0..self.u32()? {
             servers.push(ServerSummary {
@@ -438,6 +467,16 @@ impl<R: Read> Decoder<R> {
                 zone: self.str()?,
                 completions: self.u64()?,
                 utilization: self.f64()?,
+            });
+        }
+        let mut events = Vec::new();
+        for _ in 0..self.u32()? {
+            events.push(ClusterEvent {
+                time: SimTime::from_nanos(self.u64()?),
+                server: self.str()?,
+                from: self.name(STATE_NAMES, "server state")?,
+                to: self.name(STATE_NAMES, "server state")?,
+                reason: self.name(REASON_NAMES, "reason for a change")?,
             });
         }
         let latency = self.latency()?;
@@ -464,9 +503,47 @@ impl<R: Read> Decoder<R> {
             servers,
             series,
             intervals,
-            events: Vec::new(),
-            remapped_share: None,
+            events,
+            figures,
         })
+    }
+
+    /// A name read back as the `&'static str` of `names` it equals.
+    fn name(&mut self, names: &[&'static str], what: &str) -> Result<&'static str, ReadError> {
+        let name = self.str()?;
+        known_name(names, &name).ok_or_else(|| {
+            invalid(format!(
+                "unknown {what} {name:?}: the shard comes from another lbsim"
+            ))
+        })
+    }
+
+    /// The figures table, refused unless it names this lbsim's figures in its order.
+    fn figures(&mut self) -> Result<Figures, ReadError> {
+        let count = self.u32()?;
+        if count as usize != FIGURES.len() {
+            return Err(invalid(format!(
+                "{count} figures where this lbsim has {}: the shard comes from another lbsim",
+                FIGURES.len()
+            )));
+        }
+        let mut values = [None; FIGURES.len()];
+        for (slot, declaration) in values.iter_mut().zip(&FIGURES) {
+            let name = self.str()?;
+            if name != declaration.name {
+                return Err(invalid(format!(
+                    "figure {name:?} where this lbsim has {:?}: the shard comes from another lbsim",
+                    declaration.name
+                )));
+            }
+            *slot = self
+                .option::<8>()?
+                .map(|bits| f64::from_bits(u64::from_le_bytes(bits)));
+            if declaration.kind == Kind::Count && slot.is_none() {
+                return Err(invalid(format!("count {name:?} without a value")));
+            }
+        }
+        Ok(Figures::from_values(values))
     }
 
     fn latency(&mut self) -> Result<LatencyStats, ReadError> {
@@ -511,7 +588,6 @@ impl<R: Read> Decoder<R> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::engine::SimTime;
     use crate::id::ServerId;
     use crate::stats::Percentiles;
 
@@ -528,6 +604,29 @@ mod tests {
             seed: Some(7),
             replications: None,
         }
+    }
+
+    /// A change of `server` just after `seconds`, naming states and reason by position.
+    fn event(seconds: u64, server: &str, from: usize, to: usize, reason: usize) -> ClusterEvent {
+        ClusterEvent {
+            time: SimTime::from_nanos(seconds * 1_000_000_000 + 7),
+            server: server.into(),
+            from: STATE_NAMES[from],
+            to: STATE_NAMES[to],
+            reason: REASON_NAMES[reason],
+        }
+    }
+
+    /// Every figure applicable, with a value of its own.
+    fn figures() -> Figures {
+        let mut figures = Figures::default();
+        for (i, declaration) in FIGURES.iter().enumerate() {
+            match declaration.kind {
+                Kind::Count => figures.add(declaration.figure, 3 + i as u64),
+                Kind::Real { .. } => figures.set(declaration.figure, 1.0 / (3.0 + i as f64)),
+            }
+        }
+        figures
     }
 
     fn run(rows: u32) -> RunResult {
@@ -587,8 +686,17 @@ mod tests {
                 .collect(),
             series,
             intervals,
-            events: Vec::new(),
-            remapped_share: None,
+            events: if rows > 0 {
+                vec![
+                    event(3, "web-0", 2, 3, 0),
+                    event(3, "web-1", 2, 4, 3),
+                    event(9, "web-1", 4, 1, 4),
+                    event(12, "web-2", 0, 1, 7),
+                ]
+            } else {
+                Vec::new()
+            },
+            figures: figures(),
         }
     }
 
@@ -639,7 +747,65 @@ mod tests {
             assert_eq!(run_back.wait.to_parts(), original.wait.to_parts());
             assert_eq!(rows(&run_back.series), rows(&original.series));
             assert_eq!(rows(&run_back.intervals), rows(&original.intervals));
+            assert_eq!(run_back.events, original.events);
+            assert_eq!(run_back.figures, original.figures);
         }
+        assert_eq!(back[0].1.events.len(), 4);
+    }
+
+    #[test]
+    fn an_unknown_state_or_reason_is_an_error_naming_it() {
+        let mut odd = run(0);
+        odd.events.push(ClusterEvent {
+            from: "sleeping",
+            ..event(1, "web-0", 0, 2, 0)
+        });
+        let error = decode(&encode(&[(0, odd)])).unwrap_err();
+        assert!(
+            error.to_string().contains("server state \"sleeping\""),
+            "{error}"
+        );
+        let mut odd = run(0);
+        odd.events.push(ClusterEvent {
+            reason: "whim",
+            ..event(1, "web-0", 0, 2, 0)
+        });
+        let error = decode(&encode(&[(0, odd)])).unwrap_err();
+        assert!(
+            error.to_string().contains("reason for a change \"whim\""),
+            "{error}"
+        );
+    }
+
+    #[test]
+    fn figures_of_another_lbsim_are_refused() {
+        let bytes = encode(&[(0, run(0))]);
+        // The first task follows the header and the task count; its figures follow its
+        // index, seed, measured time, five counts and utilization.
+        let task = encode(&[]).len() - 8;
+        let at = task + 8 * 9;
+        let mut ours = Vec::new();
+        Encoder {
+            out: &mut ours,
+            hash: Fnv::new(),
+        }
+        .figures(&figures())
+        .unwrap();
+        assert!(bytes[at..].starts_with(&ours));
+        let mut foreign = bytes[..at].to_vec();
+        let mut encoder = Encoder {
+            out: &mut foreign,
+            hash: Fnv::new(),
+        };
+        encoder.u32(1).unwrap();
+        encoder.str("bogus_figure").unwrap();
+        encoder.option::<8>(None).unwrap();
+        foreign.extend_from_slice(&bytes[at + ours.len()..bytes.len() - 8]);
+        let mut hash = Fnv::new();
+        hash.update(&foreign);
+        foreign.extend(hash.0.to_le_bytes());
+        let error = decode(&foreign).unwrap_err();
+        assert!(error.to_string().contains("another lbsim"), "{error}");
     }
 
     #[test]
@@ -690,8 +856,14 @@ mod tests {
         let error = decode(b"summary.csv,variant\n").unwrap_err();
         assert!(error.to_string().contains("not a shard file"), "{error}");
         let mut bytes = encode(&[]);
-        bytes[8..12].copy_from_slice(&2u32.to_le_bytes());
+        let next = FORMAT_VERSION + 1;
+        bytes[8..12].copy_from_slice(&next.to_le_bytes());
         let error = decode(&bytes).unwrap_err();
-        assert!(error.to_string().contains("format version 2"), "{error}");
+        assert!(
+            error
+                .to_string()
+                .contains(&format!("format version {next}")),
+            "{error}"
+        );
     }
 }

@@ -15,11 +15,66 @@ pub struct ClusterEvent {
     pub from: &'static str,
     /// The state after it, or `absent` when the server has left for good.
     pub to: &'static str,
-    /// Why it changed, in kebab-case (`timeline`, `drained`, `server-removed`, and later
-    /// `health-check`, `scale-out`, `crash`).
+    /// Why it changed: one of [`REASON_NAMES`].
     pub reason: &'static str,
 }
 
-/// Every state name a [`ClusterEvent`] may carry, so that a shard file can store an index
+/// Every state name a [`ClusterEvent`] may carry, so that a shard file can store the name
 /// and read back the same `&'static str`.
 pub const STATE_NAMES: &[&str] = &["absent", "booting", "ready", "draining", "down"];
+
+/// Every reason a [`ClusterEvent`] may give, in kebab-case, for the same purpose: a change
+/// the scenario's timeline scheduled, a drain that finished, a server taken out, a speed
+/// change, a crash, the restart and boot after it, a recovery, a health check's or outlier ejection's verdict, an
+/// autoscaler's decision, the end of a slow start, service discovery catching up.
+pub const REASON_NAMES: &[&str] = &[
+    "timeline",
+    "drained",
+    "server-removed",
+    "speed-change",
+    "crash",
+    "restart",
+    "booted",
+    "recovered",
+    "health-check",
+    "outlier-ejection",
+    "scale-out",
+    "scale-in",
+    "slow-start",
+    "discovery",
+];
+
+/// The `&'static str` of `names` equal to `name`: how a name read from a file becomes one
+/// an event can hold; `None` when `names` lacks it.
+pub fn known_name(names: &[&'static str], name: &str) -> Option<&'static str> {
+    names.iter().copied().find(|&known| known == name)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_known_name_comes_back_as_a_static_str() {
+        let read = String::from("draining");
+        let name: &'static str = known_name(STATE_NAMES, &read).unwrap();
+        drop(read);
+        assert_eq!(name, "draining");
+        assert_eq!(known_name(REASON_NAMES, "scale-out"), Some("scale-out"));
+        assert_eq!(known_name(REASON_NAMES, "draining"), None);
+        assert_eq!(known_name(STATE_NAMES, "Ready"), None);
+    }
+
+    #[test]
+    fn names_are_unique_kebab_case() {
+        for names in [STATE_NAMES, REASON_NAMES] {
+            for (i, name) in names.iter().enumerate() {
+                assert!(
+                    name.bytes().all(|b| b.is_ascii_lowercase() || b == b'-'),
+                    "{name}"
+                );
+                assert!(!names[i + 1..].contains(name), "{name} twice");
+            }
+        }
+    }
+}

@@ -72,14 +72,6 @@ impl LatencyStats {
         self.max_nanos as f64 / 1e6
     }
 
-    /// The fraction of recorded values at or below `threshold` (histogram resolution).
-    pub fn fraction_at_or_below(&self, threshold: SimDuration) -> f64 {
-        match self.count() {
-            0 => 0.0,
-            n => self.histogram.count_between(0, threshold.as_nanos()) as f64 / n as f64,
-        }
-    }
-
     /// The distribution taken apart exactly: [`LatencyStats::from_parts`] rebuilds it.
     pub fn to_parts(&self) -> LatencyParts {
         LatencyParts {
@@ -190,6 +182,35 @@ mod tests {
         }
         assert_eq!(rebuilt.cdf_points(), stats.cdf_points());
         assert_eq!(rebuilt.to_parts(), parts);
+    }
+
+    #[test]
+    fn cdf_points_match_a_hand_counted_sample() {
+        let mut stats = LatencyStats::new();
+        // Seven values in four distinct histogram buckets, recorded out of order.
+        for ms in [5, 1, 100, 5, 2, 1, 5] {
+            stats.record(SimDuration::from_millis(ms));
+        }
+        let points = stats.cdf_points();
+        // Counted by hand: two values at 1 ms, one at 2, three at 5, one at 100.
+        let expected = [
+            (1.0, 2.0 / 7.0),
+            (2.0, 3.0 / 7.0),
+            (5.0, 6.0 / 7.0),
+            (100.0, 1.0),
+        ];
+        assert_eq!(points.len(), expected.len(), "{points:?}");
+        for (&(ms, fraction), &(value_ms, counted)) in points.iter().zip(&expected) {
+            // Same counts over the same total: the division is the same float operation.
+            assert_eq!(fraction, counted, "at {value_ms} ms");
+            // Each point sits at its bucket's top, in milliseconds (not ns, not s): at or
+            // above the value, by less than the histogram's resolution of 1%.
+            assert!(
+                ms >= value_ms && ms <= value_ms * 1.01,
+                "{ms} ms for a value of {value_ms} ms"
+            );
+        }
+        assert!(LatencyStats::new().cdf_points().is_empty());
     }
 
     #[test]

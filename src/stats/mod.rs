@@ -7,14 +7,16 @@
 mod cluster_event;
 mod confidence;
 mod counts;
+mod figure;
 mod latency;
 mod run_result;
 mod series;
 mod spill_vec;
 
-pub use cluster_event::{ClusterEvent, STATE_NAMES};
+pub use cluster_event::{ClusterEvent, REASON_NAMES, STATE_NAMES, known_name};
 pub use confidence::{ConfidenceInterval, confidence_interval};
 pub use counts::Counts;
+pub use figure::{Declaration, FIGURES, Figure, Figures, Kind};
 pub use latency::{LatencyParts, LatencyStats};
 pub use run_result::{RunResult, ServerSummary};
 pub use series::{IntervalLatency, Percentiles, SeriesRecorder, SeriesRow};

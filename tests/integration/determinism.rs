@@ -47,6 +47,7 @@ fn one_job_and_two_jobs_give_identical_bytes() {
         "timeseries.csv",
         "variants.csv",
         "servers.csv",
+        "events.csv",
         "latency-cdf.svg",
         "latency-cdf.png",
     ] {
@@ -78,4 +79,130 @@ fn a_different_seed_gives_different_results() {
     assert!(a.status.success() && b.status.success());
     let summary = |d: &str| std::fs::read(dir.path().join(d).join("small/summary.csv")).unwrap();
     assert_ne!(summary("a"), summary("b"));
+}
+
+/// A cluster that changes while the run goes on: a graceful and an abrupt removal, a join,
+/// a slowdown, a crash with a restart and random crashes, under two hashing algorithms and
+/// least-connections, three replications each.
+const CHANGING: &str = r#"
+name = "changing"
+seed = 3
+duration = "20s"
+warmup = "2s"
+replications = 3
+
+[workload]
+rate = 500
+service = { dist = "exponential", mean = "10ms" }
+
+[[servers]]
+name = "web"
+count = 6
+boot = "1s"
+mtbf = "15s"
+mttr = "2s"
+
+[balancer]
+algorithm = "ip-hash"
+
+[sweep]
+"balancer.algorithm" = ["ip-hash", "consistent-hash", "least-connections"]
+
+[[timeline]]
+at = "4s"
+action = "remove"
+server = "web-1"
+
+[[timeline]]
+at = "6s"
+action = "add"
+group = "web"
+count = 2
+
+[[timeline]]
+at = "8s"
+action = "set-speed"
+server = "web-2"
+speed = 0.5
+
+[[timeline]]
+at = "10s"
+action = "crash"
+server = "web-6"
+downtime = "3s"
+
+[[timeline]]
+at = "12s"
+action = "remove"
+server = "web-0"
+mode = "abrupt"
+"#;
+
+#[test]
+fn a_changing_cluster_gives_the_same_bytes_for_any_jobs_and_across_shards() {
+    let dir = tempfile::tempdir().unwrap();
+    write(dir.path(), "changing.toml", CHANGING);
+    let run = |args: &[&str]| {
+        let output = lbsim(dir.path(), args);
+        assert!(
+            output.status.success(),
+            "{}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+    };
+    run(&[
+        "run",
+        "changing.toml",
+        "--jobs",
+        "1",
+        "--out",
+        "one",
+        "--quiet",
+    ]);
+    run(&[
+        "run",
+        "changing.toml",
+        "--jobs",
+        "2",
+        "--out",
+        "two",
+        "--quiet",
+    ]);
+    run(&[
+        "run",
+        "changing.toml",
+        "--shard",
+        "1/2",
+        "--out",
+        "s1",
+        "--quiet",
+    ]);
+    run(&[
+        "run",
+        "changing.toml",
+        "--shard",
+        "2/2",
+        "--out",
+        "s2",
+        "--quiet",
+    ]);
+    run(&["merge", "s1", "s2", "--out", "merged", "--quiet"]);
+    let one = tree(&dir.path().join("one"));
+    let events = &one[&PathBuf::from("changing/events.csv")];
+    let text = String::from_utf8_lossy(events);
+    for reason in [
+        "drained",
+        "server-removed",
+        "speed-change",
+        "crash",
+        "booted",
+    ] {
+        assert!(text.contains(reason), "no {reason} event:\n{text}");
+    }
+    assert_eq!(one, tree(&dir.path().join("two")), "--jobs 1 against 2");
+    assert_eq!(
+        one,
+        tree(&dir.path().join("merged")),
+        "one run against shards"
+    );
 }

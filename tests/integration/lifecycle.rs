@@ -10,7 +10,7 @@ use lbsim::model::{
     RequestId, RunSpec, ServerGroupSpec, ServerState, ServiceDist, TierSpec, TimelineAction,
     WorkloadSpec, simulate, simulate_observed,
 };
-use lbsim::stats::RunResult;
+use lbsim::stats::{Figure, RunResult};
 use proptest::prelude::*;
 
 /// How a request ended, as the observer saw it.
@@ -259,6 +259,8 @@ fn an_abrupt_removal_fails_exactly_the_requests_it_held_and_drops_their_completi
     // A queue of hundreds had built up at 1.5 times capacity.
     assert!(held > 100, "{held}");
     assert_eq!(result.counts.failed, held);
+    let by_reason = result.figures.get(Figure::FailedServerRemoved);
+    assert_eq!(by_reason, Some(held as f64));
     let change = &recorder.state_changes[0];
     assert_eq!(
         (change.0, change.1.as_str(), change.3, change.4.as_str()),
@@ -385,7 +387,8 @@ fn a_hash_balancer_remaps_the_share_of_clients_its_algorithm_moves() {
         );
         run.timeline = vec![remove(5.0, "web-3", false)];
         simulate(&run, 1)
-            .remapped_share
+            .figures
+            .get(Figure::RemappedShare)
             .expect("a hashing algorithm")
     };
     let modulo = share(Algorithm::IpHash);
@@ -394,7 +397,8 @@ fn a_hash_balancer_remaps_the_share_of_clients_its_algorithm_moves() {
     assert!((0.05..=0.15).contains(&ring), "{ring}");
     let mut run = overloaded();
     run.timeline = vec![remove(5.0, "web-0", false)];
-    assert_eq!(simulate(&run, 1).remapped_share, None, "round robin");
+    let round_robin = simulate(&run, 1).figures.get(Figure::RemappedShare);
+    assert_eq!(round_robin, None);
 }
 
 /// Raw steps of a timeline, sorted by time: (time in ms, kind, which server).
@@ -473,5 +477,101 @@ proptest! {
         prop_assert_eq!(in_flight as u64, result.counts.in_flight);
         prop_assert!(result.counts.is_conserved(), "{:?}", result.counts);
         prop_assert_eq!(result.counts.arrived, recorder.lives.len() as u64);
+    }
+}
+
+#[test]
+fn a_crash_fails_what_the_server_held_and_refuses_what_the_unaware_balancer_still_sends() {
+    // Round robin over two servers keeps sending half the traffic to web-0 while it is down
+    // (5 s to 7 s) and booting (7 s to 8 s): no health check tells the balancer.
+    let mut run = overloaded();
+    run.servers[0].boot = SimDuration::from_secs(1);
+    run.timeline = vec![action(
+        5.0,
+        Change::Crash {
+            server: "web-0".to_string(),
+            downtime: Some(SimDuration::from_secs(2)),
+        },
+    )];
+    let (recorder, result) = record(&run, &["web-0", "web-1"]);
+    assert!(result.counts.is_conserved());
+    let (mut crashed, mut refused) = (0, 0);
+    for life in recorder.sent_to("web-0") {
+        let Some((when, end)) = life.ends.first() else {
+            continue;
+        };
+        match end {
+            End::Failed(FailReason::Crash) => {
+                assert_eq!(*when, at(5.0));
+                assert!(life.arrived < at(5.0));
+                crashed += 1;
+            }
+            End::Failed(FailReason::ServerDown) => {
+                assert!(
+                    life.arrived >= at(5.0) && life.arrived < at(8.0),
+                    "{life:?}"
+                );
+                refused += 1;
+            }
+            _ => {}
+        }
+    }
+    assert!(crashed > 100, "a queue had built up: {crashed}");
+    // 300 requests per second for 3 s, half of them to web-0: 450 expected; a binomial
+    // count of 900 at one half has sd 15, and the arrivals' own Poisson spread sd 30.
+    assert!((300..=600).contains(&refused), "{refused}");
+    assert_eq!(
+        result.figures.get(Figure::FailedCrash),
+        Some(f64::from(crashed))
+    );
+    assert_eq!(
+        result.figures.get(Figure::FailedServerDown),
+        Some(f64::from(refused))
+    );
+    let changes: Vec<(SimTime, &str, &str, &str)> = result
+        .events
+        .iter()
+        .map(|e| (e.time, e.from, e.to, e.reason))
+        .collect();
+    assert_eq!(
+        changes,
+        vec![
+            (at(5.0), "ready", "down", "crash"),
+            (at(7.0), "down", "booting", "restart"),
+            (at(8.0), "booting", "ready", "booted"),
+        ]
+    );
+}
+
+#[test]
+fn random_crashes_renew_at_the_rate_of_mtbf_plus_mttr() {
+    // Four servers crash after exponential times of mean 10 s and are repaired after
+    // exponential times of mean 1 s: each renews every 11 s on average, so 1,000 s bring
+    // about 4 × 1000 / 11 = 364 crashes. The count of a renewal process with exponential
+    // parts has a variance near its mean times (cv² of the cycle, here about 0.83): sd 17,
+    // and 4 sd is 70.
+    let mut run = spec(
+        4,
+        Algorithm::LeastConnections,
+        100.0,
+        ArrivalPattern::Poisson,
+        ServiceDist::Exponential { mean: millis(10) },
+        1000,
+    );
+    run.sample_interval = None;
+    run.servers[0].failures = Some(lbsim::model::FailureProcess {
+        mtbf: SimDuration::from_secs(10),
+        mttr: SimDuration::from_secs(1),
+    });
+    let result = simulate(&run, 5);
+    let crashes = result.events.iter().filter(|e| e.reason == "crash").count();
+    assert!((364 - 70..=364 + 70).contains(&crashes), "{crashes}");
+    assert!(result.counts.is_conserved());
+    for event in &result.events {
+        assert!(
+            lbsim::stats::REASON_NAMES.contains(&event.reason),
+            "{} is not a reason a shard can carry",
+            event.reason
+        );
     }
 }

@@ -5,9 +5,15 @@ mod determinism;
 mod errors;
 mod fuzz_scenarios;
 mod interrupt;
+#[cfg(unix)]
+mod kubernetes;
 mod lifecycle;
 mod properties;
 mod queueing_theory;
+mod robustness;
 mod scenarios;
 mod shard;
+#[cfg(unix)]
+mod slurm;
 mod support;
+mod timeseries;

@@ -26,11 +26,12 @@ service = { dist = "exponential", mean = "10ms" }
 count = 2
 "#;
 
-const FILES: [&str; 4] = [
+const FILES: [&str; 5] = [
     "summary.csv",
     "variants.csv",
     "servers.csv",
     "timeseries.csv",
+    "events.csv",
 ];
 
 fn succeeded(output: &Output) {

@@ -35,6 +35,11 @@ impl Fixture {
             runs,
         }
     }
+
+    /// The scenario's variant colours.
+    pub fn palette(&self) -> super::palette::Palette {
+        super::palette::Palette::new(&self.scenario)
+    }
 }
 
 /// The charts of `results`, drawn, as the report receives them.
@@ -92,6 +97,50 @@ pub fn wide() -> Fixture {
         })
         .collect();
     fixture("wide", &["balancer.algorithm"], variants, 1)
+}
+
+/// A single M/M/1 server at load 0.8 (mm1-check in small): λ = 80/s, μ = 100/s.
+pub fn mm1() -> Fixture {
+    let base = Variant {
+        label: "base".into(),
+        values: Vec::new(),
+        run: spec(Algorithm::RoundRobin, 80.0, 1, 30),
+    };
+    fixture("mm1", &[], vec![base], 1)
+}
+
+/// Two algorithms × five rates on 4 servers: more lines than one panel holds.
+pub fn knee() -> Fixture {
+    let mut variants = Vec::new();
+    for algorithm in [Algorithm::RoundRobin, Algorithm::LeastConnections] {
+        for rate in [100.0, 200.0, 300.0, 340.0, 370.0] {
+            variants.push(variant(
+                &[algorithm.name().to_string(), format!("{rate}")],
+                spec(algorithm, rate, 4, 5),
+            ));
+        }
+    }
+    fixture(
+        "knee",
+        &["balancer.algorithm", "workload.rate"],
+        variants,
+        1,
+    )
+}
+
+/// A runaway: 4 servers (400 req/s of capacity) offered 100 and 600 req/s, three
+/// replications. At 600 the queues grow by 200 requests a second for the whole run.
+pub fn runaway() -> Fixture {
+    let variants = [100.0, 600.0]
+        .into_iter()
+        .map(|rate| {
+            variant(
+                &[format!("{rate}")],
+                spec(Algorithm::RoundRobin, rate, 4, 10),
+            )
+        })
+        .collect();
+    fixture("runaway", &["workload.rate"], variants, 3)
 }
 
 /// One unswept variant that records no time series.
@@ -172,6 +221,35 @@ pub fn escape(text: &str) -> String {
 /// Whether `svg` has a text element reading exactly `text`.
 pub fn has_text(svg: &str, text: &str) -> bool {
     svg.contains(&format!(">\n{}\n</text>", escape(text)))
+}
+
+/// Every text of `svg` with the colour of the element drawn just before it, when that
+/// element has one: a legend's mark or a panel's swatch keys the label after it.
+pub fn keyed_texts(svg: &str) -> Vec<(String, Option<String>)> {
+    let lines: Vec<&str> = svg.lines().collect();
+    let mut keyed = Vec::new();
+    let mut previous: Option<&str> = None;
+    let mut i = 0;
+    while i < lines.len() {
+        let line = lines[i];
+        if line.starts_with("<text") {
+            let text = lines.get(i + 1).copied().unwrap_or_default();
+            let colour = previous.and_then(|element| {
+                ["stroke=\"#", "fill=\"#"].iter().find_map(|attribute| {
+                    let start = element.find(attribute)? + attribute.len();
+                    Some(element.get(start..start + 6)?.to_string())
+                })
+            });
+            keyed.push((text.to_string(), colour));
+            i += 3;
+            continue;
+        }
+        if line.starts_with('<') && !line.starts_with("</") {
+            previous = Some(line);
+        }
+        i += 1;
+    }
+    keyed
 }
 
 /// Asserts that `svg` is one `<svg>` element whose tags nest properly, with no numbers

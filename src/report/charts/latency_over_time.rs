@@ -2,16 +2,24 @@
 //! one colour per variant, replication 0: shows warmup transients, rate steps and
 //! overload building up. Long runs are drawn from windows of several intervals, each the
 //! completion-weighted mean of its intervals' percentiles, so the file stays small.
+//!
+//! A runaway must not flatten the others: variants whose queue grew without bound
+//! (`report::stability`) are drawn in a panel of their own, on their own scale and marked
+//! so, below the stable ones; each value axis is linear or log by `axis::Scale::for_peaks`.
+//! Many variants in groups get a panel per group (`Palette::panels`), on a shared scale.
 
 use std::io;
 
 use plotters::coord::Shift;
 use plotters::prelude::*;
 
+use super::axis::{Axis, Scale};
 use super::layout::{self, Entry, Mark};
-use super::style::{self, MUTED, chunk_size, colour, variant_label};
-use super::{Body, Chart, Drawn};
+use super::palette::Palette;
+use super::style::{self, MUTED, chunk_size, variant_label};
+use super::{Chart, Drawn, Figure, replications};
 use crate::report::ScenarioResults;
+use crate::report::stability::is_unstable;
 use crate::stats::{IntervalLatency, RunResult};
 
 /// Most points drawn per line.
@@ -21,19 +29,45 @@ pub struct LatencyOverTime {
     /// The swept keys, heading the legend.
     heading: Option<String>,
     lines: Vec<Line>,
+    panels: Vec<Panel>,
     warmup_s: f64,
 }
 
 struct Line {
     label: String,
+    colour: RGBColor,
     points: Vec<Point>,
+    unstable: bool,
+}
+
+impl Line {
+    /// The highest p99 drawn.
+    fn peak(&self) -> f64 {
+        self.points
+            .iter()
+            .filter_map(|p| p.1.map(|v| v.1))
+            .fold(0.0, f64::max)
+    }
+}
+
+/// A panel's title, with the group's hue when it is one group of several.
+type Title = Option<(String, Option<RGBColor>)>;
+
+struct Panel {
+    title: Title,
+    /// Indices into `lines`.
+    lines: Vec<usize>,
+    y: Axis,
 }
 
 /// A window's end (s) and its `(p50, p99)` in ms, `None` when nothing completed.
 type Point = (f64, Option<(f64, f64)>);
 
+/// The title of the panel of unstable variants.
+const UNSTABLE: &str = "unstable: the queue grew without bound (own scale)";
+
 /// The chart, or `None` when no variant recorded a time series.
-pub fn build(results: &ScenarioResults<'_>) -> io::Result<Option<Chart>> {
+pub fn build(results: &ScenarioResults<'_>, palette: &Palette) -> io::Result<Option<Chart>> {
     let scenario = results.scenario;
     let longest = results
         .runs
@@ -54,32 +88,99 @@ pub fn build(results: &ScenarioResults<'_>) -> io::Result<Option<Chart>> {
         };
         lines.push(Line {
             label: variant_label(scenario, variant),
+            colour: palette.colour(variant),
             points,
+            unstable: runs.iter().any(|run| is_unstable(&run.counts)),
         });
     }
+    let panels = panels(&lines, palette);
     let first = &scenario.variants[0].run;
     let interval = first
         .sample_interval
         .map_or(0.0, |i| i.as_secs_f64() * chunk as f64);
-    let replication = if scenario.replications > 1 {
+    let replication = if replications(results) > 1 {
         ", replication 0"
     } else {
         ""
     };
-    Ok(Some(Chart {
-        stem: "latency-over-time".into(),
-        title: format!("Response time over time: {}", scenario.name),
-        subtitle: format!(
+    let height = if panels.len() == 1 {
+        560
+    } else {
+        layout::grid_height(panels.len(), 280)
+    };
+    Ok(Some(Chart::new(
+        "latency-over-time",
+        format!("Response time over time: {}", scenario.name),
+        format!(
             "p99 (solid) and p50 (pale) of the requests completed in each {} s{replication}",
             format_seconds(interval)
         ),
-        size: (1000, 560),
-        body: Body::LatencyOverTime(LatencyOverTime {
+        (1000, height),
+        LatencyOverTime {
             heading: style::variants_heading(scenario),
             lines,
+            panels,
             warmup_s: first.warmup.as_secs_f64(),
-        }),
-    }))
+        },
+    )))
+}
+
+/// The panels: the palette's (one, or one per group) with the stable variants on one
+/// shared scale, then, when some but not all variants are unstable, those in a panel of
+/// their own.
+fn panels(lines: &[Line], palette: &Palette) -> Vec<Panel> {
+    let split = lines.iter().any(|l| l.unstable) && !lines.iter().all(|l| l.unstable);
+    let mut panels: Vec<(Title, Vec<usize>)> = palette
+        .panels()
+        .into_iter()
+        .map(|variants| {
+            let title = palette
+                .panel_key(&variants)
+                .map(|(label, hue)| (label, Some(hue)))
+                .or_else(|| split.then(|| ("stable variants".to_string(), None)));
+            let kept: Vec<usize> = variants
+                .into_iter()
+                .filter(|&v| !(split && lines[v].unstable))
+                .collect();
+            (title, kept)
+        })
+        .filter(|(_, kept)| !kept.is_empty())
+        .collect();
+    let stable_axis = axis_for(lines, panels.iter().flat_map(|p| p.1.iter().copied()));
+    let mut panels: Vec<Panel> = panels
+        .drain(..)
+        .map(|(title, lines)| Panel {
+            title,
+            lines,
+            y: stable_axis.clone(),
+        })
+        .collect();
+    if split {
+        let unstable: Vec<usize> = (0..lines.len()).filter(|&v| lines[v].unstable).collect();
+        panels.push(Panel {
+            title: Some((UNSTABLE.to_string(), None)),
+            y: axis_for(lines, unstable.iter().copied()),
+            lines: unstable,
+        });
+    }
+    panels
+}
+
+/// The value axis for `which` lines: linear or log by their p99 peaks, covering their
+/// p99 (and, on a log axis, their p50 too: a linear one starts at 0 anyway).
+fn axis_for(lines: &[Line], which: impl Iterator<Item = usize> + Clone) -> Axis {
+    let scale = Scale::for_peaks(which.clone().map(|i| lines[i].peak()));
+    let values = which.flat_map(|i| {
+        lines[i]
+            .points
+            .iter()
+            .filter_map(|p| p.1)
+            .flat_map(move |(p50, p99)| match scale {
+                Scale::Linear => [p99, p99],
+                Scale::Log => [p50, p99],
+            })
+    });
+    Axis::new(scale, values)
 }
 
 /// One point from consecutive intervals: the last one's end, and the percentiles averaged
@@ -123,37 +224,69 @@ fn format_seconds(seconds: f64) -> String {
     text.trim_end_matches('0').trim_end_matches('.').to_string()
 }
 
-impl LatencyOverTime {
-    pub fn draw<DB: DrawingBackend>(&self, area: &DrawingArea<DB, Shift>) -> Drawn<DB> {
+impl Figure for LatencyOverTime {
+    fn draw<DB: DrawingBackend>(&self, area: &DrawingArea<DB, Shift>) -> Drawn<DB> {
         let mut entries: Vec<Entry> = self.heading.iter().map(Entry::heading).collect();
-        entries.extend(
-            self.lines
-                .iter()
-                .enumerate()
-                .map(|(i, line)| Entry::new(line.label.clone(), colour(i), Mark::Line)),
-        );
+        entries.extend(self.lines.iter().map(|line| {
+            let label = if line.unstable {
+                format!("{} (unstable)", line.label)
+            } else {
+                line.label.clone()
+            };
+            Entry::new(label, line.colour, Mark::Line)
+        }));
         entries.push(Entry::new("p99", MUTED, Mark::Line));
         entries.push(Entry::new("p50", MUTED, Mark::Faint));
         let plot = layout::with_legend(area, &entries)?;
+        let x_end = self
+            .lines
+            .iter()
+            .flat_map(|l| l.points.iter().map(|p| p.0))
+            .fold(0.0, f64::max)
+            .max(1e-3);
+        for (panel, space) in self
+            .panels
+            .iter()
+            .zip(layout::grid(&plot, self.panels.len(), 1))
+        {
+            let space = match &panel.title {
+                Some((title, hue)) => layout::panel_title(&space, title, None, *hue)?,
+                None => space,
+            };
+            self.draw_panel(panel, &space, x_end)?;
+        }
+        Ok(())
+    }
+}
 
-        let all_points = || self.lines.iter().flat_map(|l| l.points.iter());
-        let x_end = all_points().map(|p| p.0).fold(0.0, f64::max).max(1e-3);
-        let y = style::linear_range(all_points().filter_map(|p| p.1.map(|v| v.1)));
-        let mut chart = ChartBuilder::on(&plot)
+impl LatencyOverTime {
+    fn draw_panel<DB: DrawingBackend>(
+        &self,
+        panel: &Panel,
+        area: &DrawingArea<DB, Shift>,
+        x_end: f64,
+    ) -> Drawn<DB> {
+        let log = panel.y.scale() == Scale::Log;
+        let mut chart = ChartBuilder::on(area)
             .margin(8)
             .x_label_area_size(44)
             .y_label_area_size(64)
-            .build_cartesian_2d(0.0..x_end, y)?;
+            .build_cartesian_2d(0.0..x_end, panel.y.clone())?;
         layout::shade_warmup(&mut chart, self.warmup_s)?;
         layout::mesh(&mut chart)
             .x_desc("simulated time (s)")
-            .y_desc("response time (ms)")
+            .y_desc(if log {
+                "response time (ms, log scale)"
+            } else {
+                "response time (ms)"
+            })
             .x_label_formatter(&|v| style::number(*v))
             .y_label_formatter(&|v| style::number(*v))
             .draw()?;
-        for (i, line) in self.lines.iter().enumerate() {
-            let pale = colour(i).mix(0.45).stroke_width(1);
-            let strong = colour(i).stroke_width(2);
+        for &i in &panel.lines {
+            let line = &self.lines[i];
+            let pale = line.colour.mix(0.45).stroke_width(1);
+            let strong = line.colour.stroke_width(2);
             for segment in line.points.split(|p| p.1.is_none()) {
                 let p50 = segment.iter().filter_map(|&(t, v)| v.map(|v| (t, v.0)));
                 let p99 = segment.iter().filter_map(|&(t, v)| v.map(|v| (t, v.1)));
@@ -180,11 +313,46 @@ mod tests {
     #[test]
     fn one_legend_entry_per_variant() {
         let results = fixtures::swept();
-        let svg = build(&results.view()).unwrap().unwrap().svg().unwrap();
+        let svg = build(&results.view(), &results.palette())
+            .unwrap()
+            .unwrap()
+            .svg()
+            .unwrap();
         for variant in 0..4 {
             let label = variant_label(&results.scenario, variant);
             assert!(fixtures::has_text(&svg, &label), "{label}");
         }
+    }
+
+    #[test]
+    fn a_runaway_variant_gets_a_panel_and_a_scale_of_its_own() {
+        let fixture = fixtures::runaway();
+        let chart = build(&fixture.view(), &fixture.palette()).unwrap().unwrap();
+        let figure: &LatencyOverTime = chart.figure();
+        assert!(!figure.lines[0].unstable && figure.lines[1].unstable);
+        let lines: Vec<&[usize]> = figure.panels.iter().map(|p| p.lines.as_slice()).collect();
+        assert_eq!(lines, [&[0][..], &[1][..]]);
+        assert_eq!(figure.panels[1].title, Some((UNSTABLE.to_string(), None)));
+        // The stable panel's axis is scaled to the stable variant: 100 req/s on 400 of
+        // capacity stays under a second, while the runaway's p99 climbs for ten seconds
+        // past it (its queue grows by 200 requests, half a second of work, each second).
+        let stable_top = figure.panels[0].y.range().end;
+        assert!(stable_top <= 1.08 * figure.lines[0].peak(), "{stable_top}");
+        assert!(figure.lines[1].peak() > 10.0 * stable_top);
+        assert!(figure.panels[1].y.range().end >= figure.lines[1].peak());
+        let svg = chart.svg().unwrap();
+        assert!(fixtures::has_text(&svg, UNSTABLE));
+        assert!(fixtures::has_text(&svg, "600 (unstable)"));
+    }
+
+    #[test]
+    fn without_a_runaway_every_variant_shares_one_panel() {
+        let fixture = fixtures::swept();
+        let chart = build(&fixture.view(), &fixture.palette()).unwrap().unwrap();
+        let figure: &LatencyOverTime = chart.figure();
+        assert_eq!(figure.panels.len(), 1);
+        assert_eq!(figure.panels[0].title, None);
+        assert_eq!(figure.panels[0].lines, [0, 1, 2, 3]);
     }
 
     #[test]
@@ -210,6 +378,11 @@ mod tests {
 
     #[test]
     fn no_time_series_means_no_chart() {
-        assert!(build(&fixtures::without_series().view()).unwrap().is_none());
+        let fixture = fixtures::without_series();
+        assert!(
+            build(&fixture.view(), &fixture.palette())
+                .unwrap()
+                .is_none()
+        );
     }
 }

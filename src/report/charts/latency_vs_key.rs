@@ -2,14 +2,23 @@
 //! against its value, one line per combination of the other swept keys. This is where the
 //! knee shows: the load past which latency stops growing gently. Values are means over
 //! replications, with 95% confidence intervals when there are several.
+//!
+//! Each line is drawn in its group's hue and each point in its variant's colour, as in
+//! every other chart. A point of an unstable variant (`report::stability`) is an open
+//! circle: its latency grew with the run and is no steady-state figure. When such points
+//! lie more than a decade above the stable ones the value axis is logarithmic
+//! (`axis::Scale::for_peaks`), so that they do not flatten the knee.
 
 use plotters::coord::Shift;
 use plotters::prelude::*;
 
+use super::axis::{Axis, Scale};
 use super::layout::{self, Entry, Mark};
-use super::style::{self, MAX_VALUE_CHARS, MUTED, colour, shorten};
-use super::{Body, Chart, Drawn};
+use super::palette::Palette;
+use super::style::{self, MAX_VALUE_CHARS, MUTED, shorten};
+use super::{Chart, Drawn, Figure, replications};
 use crate::report::ScenarioResults;
+use crate::report::stability::is_unstable;
 use crate::stats::{ConfidenceInterval, confidence_interval};
 
 pub struct LatencyVsKey {
@@ -20,26 +29,31 @@ pub struct LatencyVsKey {
     groups: Vec<Group>,
     /// Whether to draw confidence intervals (more than one replication).
     intervals: bool,
+    y: Axis,
 }
 
 struct Group {
     /// The other keys' values (`round-robin`), empty when only one key is swept.
     label: String,
+    /// The line's colour: its variants' hue, or grey when they span several.
+    colour: RGBColor,
     /// Sorted by the key's value.
     points: Vec<Point>,
 }
 
 struct Point {
     x: f64,
+    colour: RGBColor,
+    unstable: bool,
     mean: ConfidenceInterval,
     p99: ConfidenceInterval,
 }
 
 /// One chart per swept key whose values are all numbers, with at least two of them.
-pub fn build(results: &ScenarioResults<'_>) -> Vec<Chart> {
+pub fn build(results: &ScenarioResults<'_>, palette: &Palette) -> Vec<Chart> {
     let scenario = results.scenario;
     (0..scenario.swept_keys.len())
-        .filter_map(|key| numeric_values(results, key).map(|xs| chart(results, key, &xs)))
+        .filter_map(|key| numeric_values(results, key).map(|xs| chart(results, palette, key, &xs)))
         .collect()
 }
 
@@ -62,31 +76,38 @@ fn numeric_values(results: &ScenarioResults<'_>, key: usize) -> Option<Vec<f64>>
     values.iter().any(|&x| x != first).then_some(values)
 }
 
-fn chart(results: &ScenarioResults<'_>, key: usize, xs: &[f64]) -> Chart {
+fn chart(results: &ScenarioResults<'_>, palette: &Palette, key: usize, xs: &[f64]) -> Chart {
     let scenario = results.scenario;
-    let mut groups: Vec<(Vec<&str>, Group)> = Vec::new();
-    for ((variant, runs), &x) in scenario.variants.iter().zip(&results.runs).zip(xs) {
-        let others: Vec<&str> = variant
+    let mut groups: Vec<(Vec<&str>, Vec<usize>, Group)> = Vec::new();
+    for (variant, ((spec, runs), &x)) in scenario
+        .variants
+        .iter()
+        .zip(&results.runs)
+        .zip(xs)
+        .enumerate()
+    {
+        let others: Vec<&str> = spec
             .values
             .iter()
             .enumerate()
             .filter(|&(k, _)| k != key)
             .map(|(_, v)| v.as_str())
             .collect();
+        let of = |f: &dyn Fn(&crate::stats::RunResult) -> f64| {
+            confidence_interval(&runs.iter().map(f).collect::<Vec<_>>())
+        };
         let point = Point {
             x,
-            mean: confidence_interval(
-                &runs.iter().map(|r| r.latency.mean_ms()).collect::<Vec<_>>(),
-            ),
-            p99: confidence_interval(
-                &runs
-                    .iter()
-                    .map(|r| r.latency.quantile_ms(0.99))
-                    .collect::<Vec<_>>(),
-            ),
+            colour: palette.colour(variant),
+            unstable: runs.iter().any(|r| is_unstable(&r.counts)),
+            mean: of(&|r| r.latency.mean_ms()),
+            p99: of(&|r| r.latency.quantile_ms(0.99)),
         };
         match groups.iter_mut().find(|g| g.0 == others) {
-            Some(group) => group.1.points.push(point),
+            Some(group) => {
+                group.1.push(variant);
+                group.2.points.push(point);
+            }
             None => {
                 let label = others
                     .iter()
@@ -95,33 +116,48 @@ fn chart(results: &ScenarioResults<'_>, key: usize, xs: &[f64]) -> Chart {
                     .join(", ");
                 groups.push((
                     others,
+                    vec![variant],
                     Group {
                         label,
+                        colour: MUTED,
                         points: vec![point],
                     },
                 ));
             }
         }
     }
-    let mut groups: Vec<Group> = groups.into_iter().map(|g| g.1).collect();
-    for group in &mut groups {
-        group.points.sort_by(|a, b| a.x.total_cmp(&b.x));
-    }
+    let groups: Vec<Group> = groups
+        .into_iter()
+        .map(|(_, variants, mut group)| {
+            group.points.sort_by(|a, b| a.x.total_cmp(&b.x));
+            let hue = palette
+                .groups()
+                .iter()
+                .find(|g| variants.iter().all(|v| g.variants.contains(v)));
+            group.colour = hue.map_or(MUTED, |g| g.colour);
+            group
+        })
+        .collect();
     let name = &scenario.swept_keys[key];
-    let replications = if scenario.replications > 1 {
-        format!(
-            "; means of {} replications with 95% confidence intervals",
-            scenario.replications
-        )
+    let runs = replications(results);
+    let replicated = if runs > 1 {
+        format!("; means of {runs} replications with 95% confidence intervals")
     } else {
         String::new()
     };
-    Chart {
-        stem: format!("latency-vs-{}", file_safe(name)),
-        title: format!("Latency vs {name}: {}", scenario.name),
-        subtitle: format!("p99 (solid) and mean (dashed) response time by {name}{replications}"),
-        size: (1000, 560),
-        body: Body::LatencyVsKey(LatencyVsKey {
+    let intervals = runs > 1;
+    let y = value_axis(&groups, intervals);
+    let log = if y.scale() == Scale::Log {
+        "; log scale: unstable variants run away"
+    } else {
+        ""
+    };
+    Chart::new(
+        format!("latency-vs-{}", file_safe(name)),
+        format!("Latency vs {name}: {}", scenario.name),
+        format!("p99 (solid) and mean (dashed) response time by {name}{replicated}{log}"),
+        (1000, 560),
+        LatencyVsKey {
             key: name.clone(),
             heading: Some(
                 scenario
@@ -135,9 +171,33 @@ fn chart(results: &ScenarioResults<'_>, key: usize, xs: &[f64]) -> Chart {
             )
             .filter(|h| !h.is_empty()),
             groups,
-            intervals: scenario.replications > 1,
-        }),
-    }
+            intervals,
+            y,
+        },
+    )
+}
+
+/// The value axis: log when the p99 of unstable points (or of one line) peaks more than
+/// a decade above another's stable p99, so that a runaway does not flatten the knee.
+fn value_axis(groups: &[Group], intervals: bool) -> Axis {
+    let peak =
+        |points: &mut dyn Iterator<Item = &Point>| points.map(|p| p.p99.mean).fold(0.0, f64::max);
+    let peaks = groups.iter().flat_map(|g| {
+        [
+            peak(&mut g.points.iter().filter(|p| !p.unstable)),
+            peak(&mut g.points.iter().filter(|p| p.unstable)),
+        ]
+    });
+    let scale = Scale::for_peaks(peaks);
+    let values = groups.iter().flat_map(|g| g.points.iter()).flat_map(|p| {
+        let spread = |ci: ConfidenceInterval| if intervals { ci.half_width } else { 0.0 };
+        match scale {
+            Scale::Linear => [p.p99.mean + spread(p.p99), p.p99.mean + spread(p.p99)],
+            // The mean too: on a log axis the lowest value sets the start.
+            Scale::Log => [p.mean.mean, p.p99.mean + spread(p.p99)],
+        }
+    });
+    Axis::new(scale, values)
 }
 
 /// `text` with every character outside `[A-Za-z0-9._-]` replaced by `_`.
@@ -153,56 +213,99 @@ pub fn file_safe(text: &str) -> String {
         .collect()
 }
 
-impl LatencyVsKey {
-    pub fn draw<DB: DrawingBackend>(&self, area: &DrawingArea<DB, Shift>) -> Drawn<DB> {
+impl Figure for LatencyVsKey {
+    fn draw<DB: DrawingBackend>(&self, area: &DrawingArea<DB, Shift>) -> Drawn<DB> {
         let mut entries: Vec<Entry> = self.heading.iter().map(Entry::heading).collect();
         entries.extend(
             self.groups
                 .iter()
-                .enumerate()
-                .filter(|(_, g)| !g.label.is_empty())
-                .map(|(i, g)| Entry::new(g.label.clone(), colour(i), Mark::Line)),
+                .filter(|g| !g.label.is_empty())
+                .map(|g| Entry::new(g.label.clone(), g.colour, Mark::Line)),
         );
         entries.push(Entry::new("p99", MUTED, Mark::Line));
         entries.push(Entry::new("mean", MUTED, Mark::Dashed));
+        let points = || self.groups.iter().flat_map(|g| g.points.iter());
+        if points().any(|p| p.unstable) {
+            entries.push(Entry::new("unstable", MUTED, Mark::Hollow));
+        }
+        let cut = self.intervals
+            && points().any(|p| {
+                [p.mean, p.p99]
+                    .iter()
+                    .any(|ci| self.y.clamp(ci.mean - ci.half_width).1)
+            });
+        if cut {
+            entries.push(Entry::new("interval cut at axis", MUTED, Mark::Cut));
+        }
         let plot = layout::with_legend(area, &entries)?;
 
-        let points = || self.groups.iter().flat_map(|g| g.points.iter());
         let (lo, hi) = points().fold((f64::INFINITY, f64::NEG_INFINITY), |(lo, hi), p| {
             (lo.min(p.x), hi.max(p.x))
         });
         let pad = ((hi - lo) * 0.05).max(1e-9);
-        let y = style::linear_range(points().map(|p| p.p99.mean + p.p99.half_width));
+        let log = self.y.scale() == Scale::Log;
         let mut chart = ChartBuilder::on(&plot)
             .margin(8)
             .x_label_area_size(44)
             .y_label_area_size(64)
-            .build_cartesian_2d((lo - pad)..(hi + pad), y)?;
+            .build_cartesian_2d((lo - pad)..(hi + pad), self.y.clone())?;
         layout::mesh(&mut chart)
             .x_desc(self.key.as_str())
-            .y_desc("response time (ms)")
+            .y_desc(if log {
+                "response time (ms, log scale)"
+            } else {
+                "response time (ms)"
+            })
             .x_label_formatter(&|v| style::number(*v))
             .y_label_formatter(&|v| style::number(*v))
             .draw()?;
-        for (i, group) in self.groups.iter().enumerate() {
-            let c = colour(i);
+        for group in &self.groups {
+            let c = group.colour;
             let p99 = group.points.iter().map(|p| (p.x, p.p99.mean));
             let mean = group.points.iter().map(|p| (p.x, p.mean.mean));
-            chart.draw_series(LineSeries::new(p99.clone(), c.stroke_width(2)))?;
-            chart.draw_series(DashedLineSeries::new(mean.clone(), 7, 5, c.stroke_width(2)))?;
-            chart.draw_series(p99.map(|p| Circle::new(p, 4, c.filled())))?;
-            chart.draw_series(mean.map(|p| Circle::new(p, 3, c.filled())))?;
-            if self.intervals {
-                let bars = group
-                    .points
-                    .iter()
-                    .flat_map(|p| [(p.x, p.p99), (p.x, p.mean)]);
-                chart.draw_series(bars.map(|(x, ci)| {
-                    PathElement::new(
-                        [(x, ci.mean - ci.half_width), (x, ci.mean + ci.half_width)],
-                        c.stroke_width(1),
-                    )
-                }))?;
+            chart.draw_series(LineSeries::new(p99, c.stroke_width(2)))?;
+            chart.draw_series(DashedLineSeries::new(mean, 7, 5, c.stroke_width(2)))?;
+            for point in &group.points {
+                if self.intervals {
+                    for ci in [point.p99, point.mean] {
+                        let (low, cut) = self.y.clamp(ci.mean - ci.half_width);
+                        let (high, _) = self.y.clamp(ci.mean + ci.half_width);
+                        chart.draw_series(std::iter::once(PathElement::new(
+                            [(point.x, low), (point.x, high)],
+                            point.colour.stroke_width(1),
+                        )))?;
+                        if cut {
+                            chart.draw_series(std::iter::once(
+                                EmptyElement::at((point.x, low))
+                                    + Polygon::new(
+                                        vec![(0, 0), (-4, -7), (4, -7)],
+                                        point.colour.filled(),
+                                    ),
+                            ))?;
+                        }
+                    }
+                }
+                for (value, radius) in [(point.p99.mean, 4), (point.mean.mean, 3)] {
+                    let at = (point.x, value);
+                    if point.unstable {
+                        chart.draw_series(std::iter::once(Circle::new(
+                            at,
+                            radius + 1,
+                            WHITE.filled(),
+                        )))?;
+                        chart.draw_series(std::iter::once(Circle::new(
+                            at,
+                            radius + 1,
+                            point.colour.stroke_width(2),
+                        )))?;
+                    } else {
+                        chart.draw_series(std::iter::once(Circle::new(
+                            at,
+                            radius,
+                            point.colour.filled(),
+                        )))?;
+                    }
+                }
             }
         }
         Ok(())
@@ -217,7 +320,7 @@ mod tests {
     #[test]
     fn one_line_per_value_of_the_other_keys() {
         let results = fixtures::swept();
-        let charts = build(&results.view());
+        let charts = build(&results.view(), &results.palette());
         assert_eq!(charts.len(), 1, "only workload.rate is numeric");
         let svg = charts[0].svg().unwrap();
         for group in ["round-robin", "least-connections"] {
@@ -229,15 +332,50 @@ mod tests {
     #[test]
     fn a_single_numeric_key_with_a_zero_latency_variant_still_draws() {
         let results = fixtures::degenerate();
-        let charts = build(&results.view());
+        let charts = build(&results.view(), &results.palette());
         assert_eq!(charts[0].stem, "latency-vs-workload.rate");
         fixtures::assert_well_formed_svg(&charts[0].svg().unwrap());
     }
 
     #[test]
     fn non_numeric_keys_get_no_chart() {
-        assert!(build(&fixtures::wide().view()).is_empty());
-        assert!(build(&fixtures::without_series().view()).is_empty());
+        for fixture in [fixtures::wide(), fixtures::without_series()] {
+            assert!(build(&fixture.view(), &fixture.palette()).is_empty());
+        }
+    }
+
+    #[test]
+    fn a_runaway_point_is_open_and_puts_the_axis_on_a_log_scale() {
+        let fixture = fixtures::runaway();
+        let charts = build(&fixture.view(), &fixture.palette());
+        let figure: &LatencyVsKey = charts[0].figure();
+        let points = &figure.groups[0].points;
+        assert!(!points[0].unstable && points[1].unstable);
+        // 100 req/s has a p99 of tens of ms; 600 on 400 of capacity, seconds.
+        assert!(points[1].p99.mean > 10.0 * points[0].p99.mean);
+        assert_eq!(figure.y.scale(), Scale::Log);
+        assert!(charts[0].subtitle.contains("log scale"));
+        let svg = charts[0].svg().unwrap();
+        assert!(fixtures::has_text(&svg, "unstable"));
+        // A stable sweep keeps its linear axis, where the knee reads as a knee.
+        let swept = fixtures::swept();
+        let charts = build(&swept.view(), &swept.palette());
+        let figure: &LatencyVsKey = charts[0].figure();
+        assert_eq!(figure.y.scale(), Scale::Linear);
+    }
+
+    #[test]
+    fn lines_take_their_group_hue_and_points_their_variant_colour() {
+        let fixture = fixtures::swept();
+        let palette = fixture.palette();
+        let charts = build(&fixture.view(), &palette);
+        let figure: &LatencyVsKey = charts[0].figure();
+        for (group, hue) in figure.groups.iter().zip(palette.groups()) {
+            assert_eq!(group.colour, hue.colour);
+            for (point, &variant) in group.points.iter().zip(&hue.variants) {
+                assert_eq!(point.colour, palette.colour(variant));
+            }
+        }
     }
 
     #[test]

@@ -9,15 +9,15 @@ use plotters::prelude::*;
 use plotters::style::text_anchor::{HPos, Pos, VPos};
 
 use super::Drawn;
+use super::axis::Axis;
 use super::style::{INK, MUTED, WARMUP, text};
 
 /// A drawing area, or the error of the backend it draws on.
 pub type Area<DB> =
     Result<DrawingArea<DB, Shift>, DrawingAreaErrorKind<<DB as DrawingBackend>::ErrorType>>;
 
-/// A 2-D chart with numeric axes.
-pub type NumericChart<'a, 'b, DB> =
-    ChartContext<'a, DB, Cartesian2d<RangedCoordf64, RangedCoordf64>>;
+/// A 2-D chart of values over time: seconds across, an [`Axis`] up.
+pub type TimeChart<'a, DB> = ChartContext<'a, DB, Cartesian2d<RangedCoordf64, Axis>>;
 
 const HEADER_HEIGHT: i32 = 64;
 
@@ -49,6 +49,10 @@ pub enum Mark {
     Dot,
     /// A filled square marker.
     Square,
+    /// An open circle: a point that is not a steady-state figure.
+    Hollow,
+    /// A line ending in an arrowhead at its left: an interval cut at the axis.
+    Cut,
     /// No mark: the entry is a heading for those below it.
     Heading,
 }
@@ -157,8 +161,26 @@ fn draw_mark<DB: DrawingBackend>(
             [(middle - 5, y - 5), (middle + 5, y + 5)],
             colour.filled(),
         )),
+        Mark::Hollow => area.draw(&Circle::new((middle, y), 5, colour.stroke_width(2))),
+        Mark::Cut => {
+            area.draw(&PathElement::new(
+                [(x + 2, y), (end, y)],
+                colour.stroke_width(2),
+            ))?;
+            area.draw(&arrowhead((x, y), colour))
+        }
         Mark::Heading => Ok(()),
     }
+}
+
+/// A small filled triangle pointing left with its tip at `tip`: the mark of an interval
+/// that goes on past the axis's start.
+pub fn arrowhead(tip: (i32, i32), colour: RGBColor) -> Polygon<(i32, i32)> {
+    let (x, y) = tip;
+    Polygon::new(
+        vec![(x, y), (x + 7, y - 4), (x + 7, y + 4)],
+        colour.filled(),
+    )
 }
 
 /// `label` shortened (its middle replaced by `…`) until it is at most `width` pixels wide
@@ -178,16 +200,24 @@ pub fn fit<DB: DrawingBackend>(
     Ok(fitted)
 }
 
-/// Draws a panel's title (fitted to its width) at its top; returns the area below.
+/// Draws a panel's title (fitted to its width) at its top, after a square of `swatch`
+/// when the panel stands for a variant of that colour, and `note` under it in small
+/// muted text; returns the area below.
 pub fn panel_title<DB: DrawingBackend>(
     panel: &DrawingArea<DB, Shift>,
     title: &str,
     note: Option<&str>,
+    swatch: Option<RGBColor>,
 ) -> Area<DB> {
     let (width, _) = panel.dim_in_pixel();
     let style = text(13, INK);
-    let fitted = fit(panel, title, &style, width.saturating_sub(24))?;
-    panel.draw(&Text::new(fitted, (12, 10), style))?;
+    let mut x = 12;
+    if let Some(colour) = swatch {
+        panel.draw(&Rectangle::new([(x, 5), (x + 10, 15)], colour.filled()))?;
+        x += 16;
+    }
+    let fitted = fit(panel, title, &style, width.saturating_sub(x as u32 + 12))?;
+    panel.draw(&Text::new(fitted, (x, 10), style))?;
     let mut height = 20;
     if let Some(note) = note {
         panel.draw(&Text::new(note.to_string(), (12, 27), text(11, MUTED)))?;
@@ -257,10 +287,7 @@ pub fn with_colour_scale<DB: DrawingBackend>(
 }
 
 /// Greys out the warmup, `0..warmup_s` on the x axis, whose requests are not measured.
-pub fn shade_warmup<DB: DrawingBackend>(
-    chart: &mut NumericChart<'_, '_, DB>,
-    warmup_s: f64,
-) -> Drawn<DB> {
+pub fn shade_warmup<DB: DrawingBackend>(chart: &mut TimeChart<'_, DB>, warmup_s: f64) -> Drawn<DB> {
     if warmup_s <= 0.0 {
         return Ok(());
     }

@@ -1,42 +1,17 @@
-//! The look shared by every chart: colours, text styles, short variant labels and value
-//! ranges, so that the same variant has the same colour and name in every picture.
+//! The look shared by every chart: inks, text styles, tick labels and short variant
+//! labels, so that the same variant has the same name in every picture (its colour comes
+//! from `palette`).
 
-use plotters::coord::ranged1d::{DefaultFormatting, KeyPointHint};
 use plotters::prelude::*;
 use plotters::style::text_anchor::{HPos, Pos, VPos};
 
 use crate::report::font::FAMILY;
 use crate::scenario::Scenario;
 
-/// Tableau 10: distinct hues that stay apart for colour-blind readers and on paper.
-const CATEGORICAL: [RGBColor; 10] = [
-    RGBColor(0x4e, 0x79, 0xa7),
-    RGBColor(0xf2, 0x8e, 0x2b),
-    RGBColor(0xe1, 0x57, 0x59),
-    RGBColor(0x76, 0xb7, 0xb2),
-    RGBColor(0x59, 0xa1, 0x4f),
-    RGBColor(0xed, 0xc9, 0x48),
-    RGBColor(0xb0, 0x7a, 0xa1),
-    RGBColor(0xff, 0x9d, 0xa7),
-    RGBColor(0x9c, 0x75, 0x5f),
-    RGBColor(0xba, 0xb0, 0xac),
-];
-
 pub const INK: RGBColor = RGBColor(0x22, 0x22, 0x22);
 pub const MUTED: RGBColor = RGBColor(0x66, 0x66, 0x66);
 pub const GRID: RGBColor = RGBColor(0xe4, 0xe4, 0xe4);
 pub const WARMUP: RGBColor = RGBColor(0xf1, 0xf1, 0xf1);
-
-/// The colour of the `index`th series: Tableau 10, then hues a golden angle apart.
-pub fn colour(index: usize) -> RGBColor {
-    if let Some(&c) = CATEGORICAL.get(index) {
-        return c;
-    }
-    let hue = (index as f64 * 0.381_966_011_250_105).fract();
-    let lightness = if index.is_multiple_of(2) { 0.42 } else { 0.58 };
-    let (r, g, b) = HSLColor(hue, 0.62, lightness).rgb();
-    RGBColor(r, g, b)
-}
 
 /// Sequential colour scale for 0..=1 (viridis, interpolated between nine stops).
 pub fn heat(value: f64) -> RGBColor {
@@ -97,30 +72,6 @@ pub fn shorten(text: &str, max: usize) -> String {
     format!("{start}…{end}")
 }
 
-/// `0..top` covering every value with a little headroom; `0..1` when all are zero.
-pub fn linear_range(values: impl IntoIterator<Item = f64>) -> std::ops::Range<f64> {
-    let max = values
-        .into_iter()
-        .filter(|v| v.is_finite())
-        .fold(0.0, f64::max);
-    if max > 0.0 { 0.0..max * 1.08 } else { 0.0..1.0 }
-}
-
-/// A log-axis range covering every positive value, padded to whole tick steps on both
-/// sides; `0.1..10` when there is none.
-pub fn log_range(values: impl IntoIterator<Item = f64>) -> std::ops::Range<f64> {
-    let (min, max) = values
-        .into_iter()
-        .filter(|v| v.is_finite() && *v > 0.0)
-        .fold((f64::INFINITY, 0.0f64), |(lo, hi), v| {
-            (lo.min(v), hi.max(v))
-        });
-    if max <= 0.0 {
-        return 0.1..10.0;
-    }
-    (min / 1.3)..(max * 1.3)
-}
-
 /// A tick label for a linear axis: at most three decimals, no trailing zeros.
 pub fn number(value: f64) -> String {
     let text = format!("{value:.3}");
@@ -130,90 +81,6 @@ pub fn number(value: f64) -> String {
     } else {
         text.into()
     }
-}
-
-/// Tick positions for a log axis over `range`: the powers of ten, or when that gives fewer
-/// than four ticks 1, 2 and 5 times them, or every multiple; at worst the range's ends.
-pub fn log_ticks(range: &std::ops::Range<f64>) -> Vec<f64> {
-    let first = range.start.log10().floor() as i32;
-    let last = range.end.log10().ceil() as i32;
-    let candidates: [&[f64]; 3] = [
-        &[1.0],
-        &[1.0, 2.0, 5.0],
-        &[1.0, 2.0, 3.0, 4.0, 5.0, 6.0, 7.0, 8.0, 9.0],
-    ];
-    let mut ticks = Vec::new();
-    for steps in candidates {
-        ticks = (first..=last)
-            .flat_map(|exponent| steps.iter().map(move |m| m * 10f64.powi(exponent)))
-            .filter(|v| range.contains(v))
-            .collect();
-        if ticks.len() >= 4 {
-            break;
-        }
-    }
-    if ticks.len() < 2 {
-        ticks = vec![range.start, range.end];
-    }
-    ticks
-}
-
-/// A linear axis with the ticks given. (plotters' `with_key_points` on an `f64` range
-/// loses the range's tick formatting, so the mesh would not draw.)
-#[derive(Clone, Debug)]
-pub struct FixedTicks {
-    range: std::ops::Range<f64>,
-    ticks: Vec<f64>,
-}
-
-impl FixedTicks {
-    pub fn new(range: std::ops::Range<f64>, ticks: Vec<f64>) -> Self {
-        FixedTicks { range, ticks }
-    }
-}
-
-impl Ranged for FixedTicks {
-    type FormatOption = DefaultFormatting;
-    type ValueType = f64;
-
-    fn map(&self, value: &f64, limit: (i32, i32)) -> i32 {
-        let span = self.range.end - self.range.start;
-        let t = if span > 0.0 {
-            (value - self.range.start) / span
-        } else {
-            0.5
-        };
-        limit.0 + (f64::from(limit.1 - limit.0) * t).round() as i32
-    }
-
-    fn key_points<Hint: KeyPointHint>(&self, hint: Hint) -> Vec<f64> {
-        if hint.weight().allow_light_points() {
-            Vec::new()
-        } else {
-            self.ticks.clone()
-        }
-    }
-
-    fn range(&self) -> std::ops::Range<f64> {
-        self.range.clone()
-    }
-}
-
-/// An axis for `count` categories: category `i` is centred on `i`, the range leaves half a
-/// slot on each side, and at most about `max_ticks` of them get a tick (every category, or
-/// every second, third, ...). plotters' segmented axis adds an empty slot and collapses
-/// with a single category.
-pub fn categories(count: usize, max_ticks: usize) -> FixedTicks {
-    let count = count.max(1);
-    let step = count.div_ceil(max_ticks.max(1));
-    let ticks = (0..count).step_by(step).map(|i| i as f64).collect();
-    FixedTicks::new(-0.5..count as f64 - 0.5, ticks)
-}
-
-/// The category a tick of [`categories`] stands for.
-pub fn category(tick: f64, count: usize) -> Option<usize> {
-    let index = tick.round();
-    (index >= 0.0 && index < count as f64).then_some(index as usize)
 }
 
 /// The heading of a legend or axis whose entries are variants: the swept keys, or
@@ -241,45 +108,13 @@ mod tests {
     }
 
     #[test]
-    fn colours_are_distinct_well_past_the_palette() {
-        let colours: Vec<RGBColor> = (0..24).map(colour).collect();
-        for (i, a) in colours.iter().enumerate() {
-            for b in &colours[i + 1..] {
-                assert_ne!(a, b);
-            }
-        }
-    }
-
-    #[test]
-    fn ranges_survive_empty_and_zero_data() {
-        assert_eq!(linear_range([]), 0.0..1.0);
-        assert_eq!(linear_range([0.0, f64::NAN]), 0.0..1.0);
-        assert_eq!(log_range([0.0]), 0.1..10.0);
-        let r = log_range([2.0, 0.0, 20.0]);
-        assert!(r.start < 2.0 && r.end > 20.0);
-        assert_eq!(chunk_size(0, 100), 1);
-        assert_eq!(chunk_size(601, 300), 3);
-    }
-
-    #[test]
-    fn tick_labels_are_short_and_log_ticks_step_one_two_five() {
+    fn tick_labels_are_short_and_windows_cover_the_series() {
         assert_eq!(number(200.0), "200");
         assert_eq!(number(0.25), "0.25");
+        assert_eq!(number(0.6000000000000001), "0.6");
         assert_eq!(number(-0.0001), "0");
-        assert_eq!(log_ticks(&(3.0..60.0)), [5.0, 10.0, 20.0, 50.0]);
-        assert_eq!(log_ticks(&(0.05..2000.0)), [0.1, 1.0, 10.0, 100.0, 1000.0]);
-        assert_eq!(log_ticks(&(12.0..18.0)), [12.0, 18.0]);
-    }
-
-    #[test]
-    fn category_axes_tick_at_most_about_the_asked_number() {
-        let one = categories(1, 8);
-        assert_eq!((one.range(), one.ticks), (-0.5..0.5, vec![0.0]));
-        let ticks = categories(16, 8).ticks;
-        assert_eq!(ticks, [0.0, 2.0, 4.0, 6.0, 8.0, 10.0, 12.0, 14.0]);
-        assert_eq!(category(3.0, 4), Some(3));
-        assert_eq!(category(4.0, 4), None);
-        assert_eq!(category(-1.0, 4), None);
+        assert_eq!(chunk_size(0, 100), 1);
+        assert_eq!(chunk_size(601, 300), 3);
     }
 
     #[test]

@@ -263,6 +263,8 @@ fn the_minimal_fixture_fills_in_every_default() {
                 speed: 1.0,
                 weight: 1,
                 zone: "a".to_string(),
+                boot: SimDuration::ZERO,
+                failures: None,
             }],
             BalancerSpec::new(Algorithm::RoundRobin),
         )

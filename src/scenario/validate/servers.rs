@@ -7,7 +7,8 @@ use toml::Spanned;
 use super::checker::Checker;
 use super::values::Bound;
 use crate::balancer::Algorithm;
-use crate::model::ServerGroupSpec;
+use crate::engine::SimDuration;
+use crate::model::{FailureProcess, ServerGroupSpec};
 use crate::scenario::raw::RawServer;
 
 /// The most servers a run may have in all, so that a typo such as `count = 1000000000`
@@ -144,6 +145,35 @@ impl Checker<'_> {
             }
             Some(zone) => Some(zone.get_ref().clone()),
         };
+        let boot = match &raw.boot {
+            None => Some(SimDuration::ZERO),
+            Some(boot) => self.duration(boot, &format!("{path}.boot")),
+        };
+        let failures = match (&raw.mtbf, &raw.mttr) {
+            (None, None) => Some(None),
+            (Some(mtbf), Some(mttr)) => {
+                let mtbf = self.positive_duration(mtbf, &format!("{path}.mtbf"));
+                let mttr = self.positive_duration(mttr, &format!("{path}.mttr"));
+                mtbf.zip(mttr)
+                    .map(|(mtbf, mttr)| Some(FailureProcess { mtbf, mttr }))
+            }
+            (Some(given), None) | (None, Some(given)) => {
+                let (key, missing) = if raw.mtbf.is_some() {
+                    ("mtbf", "mttr")
+                } else {
+                    ("mttr", "mtbf")
+                };
+                self.error(
+                    given.span().start,
+                    &format!("{path}.{missing}"),
+                    format!(
+                        "missing: {key} needs {missing} (crashes need both the mean time \
+                         between failures and the mean time to repair)"
+                    ),
+                );
+                None
+            }
+        };
         Some(ServerGroupSpec {
             name: name?,
             count: count?,
@@ -152,6 +182,8 @@ impl Checker<'_> {
             speed: speed?,
             weight: weight?,
             zone: zone?,
+            boot: boot?,
+            failures: failures?,
         })
     }
 }

@@ -15,8 +15,15 @@ use crate::model::{Change, ServerGroupSpec, TimelineAction};
 use crate::scenario::raw::RawAction;
 use crate::scenario::suggest;
 
-/// The actions a timeline entry can take.
-const ACTIONS: [&str; 3] = ["add", "remove", "set-speed"];
+/// The actions a timeline entry can take, and the keys each takes besides `at` and
+/// `action`.
+const ACTIONS: [(&str, &[&str]); 5] = [
+    ("add", &["group", "count"]),
+    ("remove", &["server", "mode"]),
+    ("set-speed", &["server", "speed"]),
+    ("crash", &["server", "downtime"]),
+    ("zone-outage", &["zone", "downtime"]),
+];
 /// How a server is removed.
 const MODES: [&str; 2] = ["graceful", "abrupt"];
 
@@ -94,29 +101,47 @@ impl Checker<'_> {
                     _ => Some(SimTime::ZERO + time),
                 }),
         };
+        let names = ACTIONS.map(|(name, _)| name);
         let Some(kind) = &raw.action else {
             self.error(
                 entry.span().start,
                 &format!("{path}.action"),
-                format!("missing: expected one of {}", quoted(&ACTIONS)),
+                format!("missing: expected one of {}", quoted(&names)),
             );
             return None;
         };
         let kind_name = kind.get_ref().as_str();
+        let Some(&(_, takes)) = ACTIONS.iter().find(|(name, _)| *name == kind_name) else {
+            self.error(
+                kind.span().start,
+                &format!("{path}.action"),
+                format!(
+                    "unknown action {kind_name:?}, {}",
+                    suggest::expected_one_of(kind_name, &names)
+                ),
+            );
+            return None;
+        };
+        self.only(raw, &path, kind_name, takes);
         let change = match kind_name {
             "add" => self.add(raw, &path, entry, groups),
             "remove" => self.remove(raw, &path, entry),
             "set-speed" => self.set_speed(raw, &path, entry),
-            other => {
-                self.error(
-                    kind.span().start,
-                    &format!("{path}.action"),
-                    format!(
-                        "unknown action {other:?}, {}",
-                        suggest::expected_one_of(other, &ACTIONS)
-                    ),
-                );
-                None
+            "crash" => {
+                let downtime = self.downtime(raw, &path);
+                let server = self.server_name(raw, &path, entry);
+                Some(Change::Crash {
+                    server: server?,
+                    downtime: downtime?,
+                })
+            }
+            _ => {
+                let downtime = self.downtime(raw, &path);
+                let zone = self.zone(raw, &path, entry, groups);
+                Some(Change::ZoneOutage {
+                    zone: zone?,
+                    downtime: downtime?,
+                })
             }
         };
         Some(TimelineAction {
@@ -132,14 +157,6 @@ impl Checker<'_> {
         entry: &Spanned<RawAction>,
         groups: Option<&[ServerGroupSpec]>,
     ) -> Option<Change> {
-        self.unused(
-            raw.server.as_ref().map(Spanned::span),
-            path,
-            "server",
-            "add",
-        );
-        self.unused(raw.mode.as_ref().map(Spanned::span), path, "mode", "add");
-        self.unused(raw.speed.as_ref().map(Spanned::span), path, "speed", "add");
         let count = self.count(raw.count.as_ref(), &format!("{path}.count"), 1);
         let group = match &raw.group {
             None => {
@@ -180,24 +197,6 @@ impl Checker<'_> {
         path: &str,
         entry: &Spanned<RawAction>,
     ) -> Option<Change> {
-        self.unused(
-            raw.group.as_ref().map(Spanned::span),
-            path,
-            "group",
-            "remove",
-        );
-        self.unused(
-            raw.count.as_ref().map(Spanned::span),
-            path,
-            "count",
-            "remove",
-        );
-        self.unused(
-            raw.speed.as_ref().map(Spanned::span),
-            path,
-            "speed",
-            "remove",
-        );
         let abrupt = match &raw.mode {
             None => Some(false),
             Some(mode) => self.choice(mode, &format!("{path}.mode"), "mode", &MODES, |m| {
@@ -217,24 +216,6 @@ impl Checker<'_> {
         path: &str,
         entry: &Spanned<RawAction>,
     ) -> Option<Change> {
-        self.unused(
-            raw.group.as_ref().map(Spanned::span),
-            path,
-            "group",
-            "set-speed",
-        );
-        self.unused(
-            raw.count.as_ref().map(Spanned::span),
-            path,
-            "count",
-            "set-speed",
-        );
-        self.unused(
-            raw.mode.as_ref().map(Spanned::span),
-            path,
-            "mode",
-            "set-speed",
-        );
         let speed = match &raw.speed {
             None => {
                 self.error(
@@ -273,14 +254,75 @@ impl Checker<'_> {
     }
 
     /// A key that the action does not take is an error, not silently ignored.
-    fn unused(&mut self, span: Option<std::ops::Range<usize>>, path: &str, key: &str, kind: &str) {
-        if let Some(span) = span {
-            self.error(
-                span.start,
-                &format!("{path}.{key}"),
-                format!("not used by action {kind:?}: remove it"),
-            );
+    fn only(&mut self, raw: &RawAction, path: &str, kind: &str, takes: &[&str]) {
+        let given: [(&str, Option<usize>); 7] = [
+            ("server", raw.server.as_ref().map(|v| v.span().start)),
+            ("mode", raw.mode.as_ref().map(|v| v.span().start)),
+            ("group", raw.group.as_ref().map(|v| v.span().start)),
+            ("count", raw.count.as_ref().map(|v| v.span().start)),
+            ("speed", raw.speed.as_ref().map(|v| v.span().start)),
+            ("zone", raw.zone.as_ref().map(|v| v.span().start)),
+            ("downtime", raw.downtime.as_ref().map(|v| v.span().start)),
+        ];
+        for (key, offset) in given {
+            if let Some(offset) = offset
+                && !takes.contains(&key)
+            {
+                self.error(
+                    offset,
+                    &format!("{path}.{key}"),
+                    format!(
+                        "not used by action {kind:?}, which takes {}: remove it",
+                        takes.join(" and ")
+                    ),
+                );
+            }
         }
+    }
+
+    /// `downtime`: how long a crashed server stays down before it restarts; absent, it
+    /// stays down.
+    fn downtime(&mut self, raw: &RawAction, path: &str) -> Option<Option<SimDuration>> {
+        match &raw.downtime {
+            None => Some(None),
+            Some(downtime) => self
+                .positive_duration(downtime, &format!("{path}.downtime"))
+                .map(Some),
+        }
+    }
+
+    /// `zone`: a zone some `[[servers]]` group is in.
+    fn zone(
+        &mut self,
+        raw: &RawAction,
+        path: &str,
+        entry: &Spanned<RawAction>,
+        groups: Option<&[ServerGroupSpec]>,
+    ) -> Option<String> {
+        let Some(zone) = &raw.zone else {
+            self.error(
+                entry.span().start,
+                &format!("{path}.zone"),
+                "missing: expected the zone that goes down, like \"b\"",
+            );
+            return None;
+        };
+        let mut zones: Vec<&str> = groups?.iter().map(|g| g.zone.as_str()).collect();
+        zones.sort_unstable();
+        zones.dedup();
+        if !zones.contains(&zone.get_ref().as_str()) {
+            self.error(
+                zone.span().start,
+                &format!("{path}.zone"),
+                format!(
+                    "unknown zone {:?}, {}",
+                    zone.get_ref(),
+                    suggest::expected_one_of(zone.get_ref(), &zones)
+                ),
+            );
+            return None;
+        }
+        Some(zone.get_ref().clone())
     }
 
     /// Plays the actions in time order over the names of the servers up, so that each
@@ -314,7 +356,10 @@ impl Checker<'_> {
                         next_index[*group] += 1;
                     }
                 }
-                Change::Remove { server, .. } | Change::SetSpeed { server, .. } => {
+                Change::ZoneOutage { .. } => {}
+                Change::Remove { server, .. }
+                | Change::SetSpeed { server, .. }
+                | Change::Crash { server, .. } => {
                     let Some(position) = up.iter().position(|name| name == server) else {
                         self.error(
                             server_span(),

@@ -1,0 +1,218 @@
+//! Figures: the per-run numbers the model sets by a typed key, beyond those `RunResult`
+//! has fields for (a share of remapped clients, failures by reason, retries, cost, ...).
+//!
+//! Why a table rather than a field each: every figure is also a summary.csv and
+//! variants.csv column, an `[[expect]]` metric and something a shard file carries. As
+//! fields, each new figure meant touching all of those; as a [`Figure`] declared once in
+//! [`FIGURES`], the column list reads the table and the shard format carries it whole, so
+//! adding a figure is a variant, its declaration and the model setting it. The values sit
+//! in a fixed array indexed by the key: no map, no allocation, no iteration order to keep.
+
+/// A figure a run may report. Declared with its name and kind in [`FIGURES`], at the
+/// variant's own position; the model reports it through [`RunResult::figures`]
+/// with [`Figures::set`] or [`Figures::add`].
+///
+/// [`RunResult::figures`]: super::RunResult::figures
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+pub enum Figure {
+    /// The mean share of client addresses that a membership change moved to another
+    /// server, for algorithms that map clients by key alone (the hashing ones).
+    RemappedShare,
+    /// Measured requests failed because the balancer had no server to pick.
+    FailedNoServer,
+    /// ... because their server was removed abruptly while they were on it.
+    FailedServerRemoved,
+    /// ... because a tier they called had no room.
+    FailedTierRejected,
+    /// ... because their server crashed while they were on it.
+    FailedCrash,
+    /// ... because they were sent to a server that was down or booting.
+    FailedServerDown,
+}
+
+/// How a value is kept and written; shared by figures and the summary's other columns.
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+pub enum Kind {
+    /// How many times something happened in the measured period: 0 until counted, so
+    /// every run has it; written as an integer. Exact below 2^53.
+    Count,
+    /// A measured quantity written with `decimals`; a figure of this kind is not
+    /// applicable (an empty cell) in a run that never sets it.
+    Real { decimals: usize },
+}
+
+impl Kind {
+    /// Decimals of one run's value (summary.csv).
+    pub fn decimals(self) -> usize {
+        match self {
+            Kind::Count => 0,
+            Kind::Real { decimals } => decimals,
+        }
+    }
+
+    /// Decimals of a mean over replications (variants.csv): a mean count need not be
+    /// whole.
+    pub fn mean_decimals(self) -> usize {
+        match self {
+            Kind::Count => 3,
+            Kind::Real { decimals } => decimals,
+        }
+    }
+}
+
+/// A figure's column name (snake_case, as in summary.csv) and kind.
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+pub struct Declaration {
+    pub figure: Figure,
+    pub name: &'static str,
+    pub kind: Kind,
+}
+
+/// Every figure, in column order: entry `i` declares the variant whose index is `i`.
+pub const FIGURES: [Declaration; 6] = [
+    Declaration {
+        figure: Figure::RemappedShare,
+        name: "remapped_share",
+        kind: Kind::Real { decimals: 6 },
+    },
+    count(Figure::FailedNoServer, "failed_no_server"),
+    count(Figure::FailedServerRemoved, "failed_server_removed"),
+    count(Figure::FailedTierRejected, "failed_tier_rejected"),
+    count(Figure::FailedCrash, "failed_crash"),
+    count(Figure::FailedServerDown, "failed_server_down"),
+];
+
+const fn count(figure: Figure, name: &'static str) -> Declaration {
+    Declaration {
+        figure,
+        name,
+        kind: Kind::Count,
+    }
+}
+
+impl Figure {
+    /// Its position in [`FIGURES`] and in a [`Figures`] table.
+    pub const fn index(self) -> usize {
+        self as usize
+    }
+
+    pub const fn declaration(self) -> &'static Declaration {
+        &FIGURES[self.index()]
+    }
+}
+
+/// The figures of one run: one slot per [`Figure`], `None` where not applicable.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Figures {
+    values: [Option<f64>; FIGURES.len()],
+}
+
+impl Default for Figures {
+    /// Counts at 0, real figures not applicable until set.
+    fn default() -> Self {
+        Figures {
+            values: FIGURES.map(|declaration| match declaration.kind {
+                Kind::Count => Some(0.0),
+                Kind::Real { .. } => None,
+            }),
+        }
+    }
+}
+
+impl Figures {
+    pub fn get(&self, figure: Figure) -> Option<f64> {
+        self.values[figure.index()]
+    }
+
+    /// Sets a figure, making it applicable to the run.
+    pub fn set(&mut self, figure: Figure, value: f64) {
+        self.values[figure.index()] = Some(value);
+    }
+
+    /// Adds `amount` to a count.
+    pub fn add(&mut self, figure: Figure, amount: u64) {
+        let slot = &mut self.values[figure.index()];
+        *slot = Some(slot.unwrap_or(0.0) + amount as f64);
+    }
+
+    /// Every value, in [`FIGURES`] order: how a shard file carries them.
+    pub fn values(&self) -> &[Option<f64>; FIGURES.len()] {
+        &self.values
+    }
+
+    /// The table holding `values`, in [`FIGURES`] order.
+    pub fn from_values(values: [Option<f64>; FIGURES.len()]) -> Self {
+        Figures { values }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn each_declaration_sits_at_its_figures_index() {
+        for (i, declaration) in FIGURES.iter().enumerate() {
+            assert_eq!(declaration.figure.index(), i, "{}", declaration.name);
+        }
+    }
+
+    #[test]
+    fn figure_names_are_unique_snake_case() {
+        for (i, a) in FIGURES.iter().enumerate() {
+            assert!(
+                a.name
+                    .bytes()
+                    .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_'),
+                "{}",
+                a.name
+            );
+            assert!(
+                FIGURES[i + 1..].iter().all(|b| b.name != a.name),
+                "{}",
+                a.name
+            );
+        }
+    }
+
+    #[test]
+    fn counts_start_at_zero_and_real_figures_unset() {
+        let figures = Figures::default();
+        for declaration in &FIGURES {
+            let expected = (declaration.kind == Kind::Count).then_some(0.0);
+            assert_eq!(figures.get(declaration.figure), expected);
+        }
+    }
+
+    #[test]
+    fn set_and_added_values_read_back_and_rebuild_the_table() {
+        let mut figures = Figures::default();
+        for (i, declaration) in FIGURES.iter().enumerate() {
+            match declaration.kind {
+                Kind::Count => {
+                    figures.add(declaration.figure, 2);
+                    figures.add(declaration.figure, i as u64);
+                }
+                Kind::Real { .. } => figures.set(declaration.figure, 0.25 + i as f64),
+            }
+        }
+        for (i, declaration) in FIGURES.iter().enumerate() {
+            let expected = match declaration.kind {
+                Kind::Count => 2.0 + i as f64,
+                Kind::Real { .. } => 0.25 + i as f64,
+            };
+            assert_eq!(figures.get(declaration.figure), Some(expected));
+        }
+        assert_eq!(Figures::from_values(*figures.values()), figures);
+    }
+
+    #[test]
+    fn kinds_print_counts_whole_and_their_means_with_three_decimals() {
+        assert_eq!(
+            (Kind::Count.decimals(), Kind::Count.mean_decimals()),
+            (0, 3)
+        );
+        let real = Kind::Real { decimals: 6 };
+        assert_eq!((real.decimals(), real.mean_decimals()), (6, 6));
+    }
+}
