@@ -19,14 +19,15 @@
 //! a time window instead; the concurrent form needs no window.
 //!
 //! **What is retried** is configurable (Envoy's `retry_on`): by default a timeout, a
-//! server that went down holding the attempt, and a rejection by a full queue — failures
-//! another server may well not repeat. Not, by default, an open circuit breaker or the
+//! server that went down holding the attempt or was down when it was sent, and a rejection
+//! by a full queue — failures another server may well not repeat. Not, by default, an open circuit breaker or the
 //! absence of any healthy server: retrying those only adds load, which is what the
 //! breaker and the panic threshold are there to shed.
 
 use rand::RngExt;
 
 use super::fraction::Fraction;
+use super::outcome::FailReason;
 use crate::engine::{SimDuration, SimRng};
 
 /// `[client]`, validated.
@@ -45,7 +46,7 @@ pub struct ClientSpec {
 
 impl Default for ClientSpec {
     /// A `[client]` table with no keys: no timeout, no retries, Envoy's backoff and retry
-    /// budget, retrying timeouts, crashes and rejections.
+    /// budget, retrying timeouts, crashes, refused connections and rejections.
     fn default() -> Self {
         ClientSpec {
             timeout: None,
@@ -122,8 +123,11 @@ impl RetryBudget {
 pub enum RetryCondition {
     /// The client's timeout fired first.
     Timeout,
-    /// Its server went down while holding it.
+    /// Its server went down (crashed, or was removed abruptly) while holding it.
     Crash,
+    /// Its server was down when it was sent: the connection was refused (Envoy's
+    /// `connect-failure`).
+    ServerDown,
     /// A full queue turned it away.
     Rejected,
     /// No server was healthy (or none was there) to send it to.
@@ -134,9 +138,10 @@ pub enum RetryCondition {
 
 impl RetryCondition {
     /// Every condition, in the order of their names.
-    pub const ALL: [RetryCondition; 5] = [
+    pub const ALL: [RetryCondition; 6] = [
         RetryCondition::Timeout,
         RetryCondition::Crash,
+        RetryCondition::ServerDown,
         RetryCondition::Rejected,
         RetryCondition::NoHealthyServer,
         RetryCondition::CircuitOpen,
@@ -147,6 +152,7 @@ impl RetryCondition {
         match self {
             RetryCondition::Timeout => "timeout",
             RetryCondition::Crash => "crash",
+            RetryCondition::ServerDown => "server-down",
             RetryCondition::Rejected => "rejected",
             RetryCondition::NoHealthyServer => "no-healthy-server",
             RetryCondition::CircuitOpen => "circuit-open",
@@ -155,6 +161,17 @@ impl RetryCondition {
 
     pub fn from_name(name: &str) -> Option<RetryCondition> {
         Self::ALL.into_iter().find(|c| c.name() == name)
+    }
+
+    /// The condition of a request that failed for `reason` (a rejection by a full queue at
+    /// its server is an outcome of its own, [`RetryCondition::Rejected`]).
+    pub fn of_failure(reason: FailReason) -> RetryCondition {
+        match reason {
+            FailReason::NoServer => RetryCondition::NoHealthyServer,
+            FailReason::ServerRemoved | FailReason::Crash => RetryCondition::Crash,
+            FailReason::TierRejected => RetryCondition::Rejected,
+            FailReason::ServerDown => RetryCondition::ServerDown,
+        }
     }
 
     fn bit(self) -> u8 {
@@ -168,10 +185,11 @@ pub struct RetryOn(u8);
 
 impl RetryOn {
     pub const NONE: RetryOn = RetryOn(0);
-    /// Timeouts, crashes and rejections.
+    /// Timeouts, crashes, refused connections and rejections.
     pub const DEFAULT: RetryOn = RetryOn(
         1 << RetryCondition::Timeout as u8
             | 1 << RetryCondition::Crash as u8
+            | 1 << RetryCondition::ServerDown as u8
             | 1 << RetryCondition::Rejected as u8,
     );
 
@@ -375,6 +393,14 @@ mod tests {
             .filter(|&&c| RetryOn::DEFAULT.contains(c))
             .map(|c| c.name())
             .collect();
-        assert_eq!(default, ["timeout", "crash", "rejected"]);
+        assert_eq!(default, ["timeout", "crash", "server-down", "rejected"]);
+        assert_eq!(
+            RetryCondition::of_failure(FailReason::ServerRemoved),
+            RetryCondition::Crash
+        );
+        assert_eq!(
+            RetryCondition::of_failure(FailReason::NoServer),
+            RetryCondition::NoHealthyServer
+        );
     }
 }

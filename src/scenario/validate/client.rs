@@ -242,8 +242,8 @@ pub(super) mod tests {
             (
                 "retry_on = [\"timeout\", \"crsh\"]",
                 "client.retry_on[1]: unknown retry condition \"crsh\", expected one of \
-                 \"timeout\", \"crash\", \"rejected\", \"no-healthy-server\", \
-                 \"circuit-open\"; did you mean \"crash\"?",
+                 \"timeout\", \"crash\", \"server-down\", \"rejected\", \
+                 \"no-healthy-server\", \"circuit-open\"; did you mean \"crash\"?",
             ),
             (
                 "backoff = { base = \"1ms\", mx = \"2ms\" }",
