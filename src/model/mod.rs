@@ -1,16 +1,24 @@
 //! The simulated world on top of the kernel: traffic, the balancer, the servers and their
 //! lifecycle, second tiers, scheduled changes and measurement — one component per file —
-//! and `world`, the loop that dispatches events to them.
+//! and `world`, the loop that dispatches events to them. The resilience components (active
+//! health checks, outlier detection, circuit breakers, the client's retry policy and
+//! zone-aware routing) are pure state machines: told what happened, asked what to do, with
+//! no clock or event queue of their own.
 
 mod arrivals;
+mod circuit_breaker;
 mod clients;
 mod cluster;
 mod event;
+mod fraction;
 mod frontend;
+mod health_check;
 mod measurement;
 mod observer;
 mod outcome;
+mod outlier_detector;
 mod request;
+mod retry_policy;
 mod server;
 mod service;
 mod spec;
@@ -21,10 +29,20 @@ mod timeline;
 mod trace;
 mod traffic;
 mod world;
+mod zone_routing;
 
+pub use circuit_breaker::{BreakerState, BreakerTransition, CircuitBreakerSpec, CircuitBreakers};
+pub use fraction::Fraction;
+pub use health_check::{HealthCheckSpec, HealthChecks, HealthTransition};
 pub use observer::{Observed, Observer, Unobserved};
 pub use outcome::FailReason;
+pub use outlier_detector::{
+    Ejection, EjectionCause, FailureRateSpec, OutlierDetector, OutlierSpec,
+};
 pub use request::RequestId;
+pub use retry_policy::{
+    Backoff, ClientSpec, RetryBudget, RetryCondition, RetryDecision, RetryOn, RetryPolicy,
+};
 pub use server::ServerState;
 pub use spec::{
     ArrivalPattern, FailureProcess, GeneratedWorkload, RateSchedule, RunSpec, ServerGroupSpec,
@@ -33,3 +51,4 @@ pub use spec::{
 pub use timeline::{Change, TimelineAction};
 pub use trace::{Trace, TraceReplay, TraceRequest};
 pub use world::{simulate, simulate_observed, simulate_with_progress};
+pub use zone_routing::{DEFAULT_MIN_CLUSTER_SIZE, ZoneRouting};

@@ -3,6 +3,10 @@
 //! Everything here is already checked and converted (durations to nanoseconds, rates to
 //! positive numbers); the model trusts it. `scenario::validate` is the only producer.
 
+use super::circuit_breaker::CircuitBreakerSpec;
+use super::health_check::HealthCheckSpec;
+use super::outlier_detector::OutlierSpec;
+use super::retry_policy::ClientSpec;
 use super::timeline::TimelineAction;
 use super::trace::TraceReplay;
 use crate::balancer::BalancerSpec;
@@ -26,6 +30,14 @@ pub struct RunSpec {
     pub tiers: Vec<TierSpec>,
     /// Scheduled changes to the cluster, sorted by time (file order within an instant).
     pub timeline: Vec<TimelineAction>,
+    /// Active health checking of every server; `None` checks nothing.
+    pub health_check: Option<HealthCheckSpec>,
+    /// Passive health checking from request outcomes; `None` ejects nothing.
+    pub outlier_detection: Option<OutlierSpec>,
+    /// A circuit breaker per backend; `None` breaks nothing.
+    pub circuit_breaker: Option<CircuitBreakerSpec>,
+    /// The clients' timeout, retries and retry budget; `None` waits forever, never retries.
+    pub client: Option<ClientSpec>,
 }
 
 impl RunSpec {
@@ -47,6 +59,10 @@ impl RunSpec {
             balancer,
             tiers: Vec::new(),
             timeline: Vec::new(),
+            health_check: None,
+            outlier_detection: None,
+            circuit_breaker: None,
+            client: None,
         }
     }
 

@@ -42,6 +42,10 @@ pub struct RawScenario {
     pub balancer: Option<Spanned<RawBalancer>>,
     pub tiers: Option<Spanned<Vec<Spanned<RawTier>>>>,
     pub timeline: Option<Spanned<Vec<Spanned<RawAction>>>>,
+    pub health_check: Option<Spanned<RawHealthCheck>>,
+    pub outlier_detection: Option<Spanned<RawOutlierDetection>>,
+    pub circuit_breaker: Option<Spanned<RawCircuitBreaker>>,
+    pub client: Option<Spanned<RawClient>>,
     /// Listed so that serde names it among the valid keys; always absent when read.
     #[expect(dead_code, reason = "only here to be a known key")]
     pub sweep: Option<IgnoredAny>,
@@ -144,6 +148,70 @@ pub struct RawAction {
     pub downtime: Option<Spanned<DurationText>>,
 }
 
+/// `[health_check]`: active health checking of every server.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawHealthCheck {
+    pub interval: Option<Spanned<DurationText>>,
+    pub timeout: Option<Spanned<DurationText>>,
+    pub unhealthy_threshold: Option<Spanned<Int>>,
+    pub healthy_threshold: Option<Spanned<Int>>,
+    pub jitter: Option<Spanned<Number>>,
+    pub work: Option<Spanned<DurationText>>,
+    pub panic_threshold: Option<Spanned<RawSwitch>>,
+}
+
+/// `[outlier_detection]`: ejecting servers whose requests fail. The failure-rate keys are
+/// accepted with `failure_rate = "off"`, so that a sweep can turn it on and off.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawOutlierDetection {
+    pub consecutive_errors: Option<Spanned<Int>>,
+    pub interval: Option<Spanned<DurationText>>,
+    pub base_ejection_time: Option<Spanned<DurationText>>,
+    pub max_ejection_time: Option<Spanned<DurationText>>,
+    pub max_ejection_percent: Option<Spanned<Number>>,
+    pub always_eject_one_host: Option<Spanned<bool>>,
+    pub failure_rate: Option<Spanned<RawSwitch>>,
+    pub minimum_hosts: Option<Spanned<Int>>,
+    pub request_volume: Option<Spanned<Int>>,
+}
+
+/// `[circuit_breaker]`: a breaker per backend.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawCircuitBreaker {
+    pub window: Option<Spanned<DurationText>>,
+    pub failure_rate: Option<Spanned<Number>>,
+    pub min_requests: Option<Spanned<Int>>,
+    pub open_for: Option<Spanned<DurationText>>,
+    pub probes: Option<Spanned<Int>>,
+    pub max_pending: Option<Spanned<RawQueue>>,
+}
+
+/// `[client]`: timeouts, retries and their budget.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawClient {
+    pub timeout: Option<Spanned<DurationText>>,
+    pub retries: Option<Spanned<Int>>,
+    pub backoff: Option<Spanned<RawBackoff>>,
+    pub retry_budget: Option<Spanned<RawSwitch>>,
+    pub min_retry_concurrency: Option<Spanned<Int>>,
+    pub retry_on: Option<Spanned<Vec<Spanned<String>>>>,
+}
+
+/// `client.backoff`.
+#[derive(Debug, Default, Deserialize)]
+#[serde(
+    deny_unknown_fields,
+    expecting = "a table like { base = \"25ms\", max = \"250ms\" }"
+)]
+pub struct RawBackoff {
+    pub base: Option<Spanned<DurationText>>,
+    pub max: Option<Spanned<DurationText>>,
+}
+
 /// One `[[expect]]` bound.
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -172,6 +240,14 @@ pub struct DurationText(pub String);
 pub enum RawQueue {
     Named(String),
     Limit(i128),
+}
+
+/// A number, or a word that turns the feature off (`"off"`). Any string is kept, so
+/// validation can suggest.
+#[derive(Clone, Debug, PartialEq)]
+pub enum RawSwitch {
+    Named(String),
+    Number(f64),
 }
 
 /// `workload.rate`: requests per second, or a step schedule.
@@ -310,6 +386,56 @@ pub const TIER_KEYS: &[Key] = &[
     },
 ];
 
+/// `[health_check]` keys.
+pub const HEALTH_CHECK_KEYS: &[Key] = &[
+    value("interval"),
+    value("timeout"),
+    value("unhealthy_threshold"),
+    value("healthy_threshold"),
+    value("jitter"),
+    value("work"),
+    value("panic_threshold"),
+];
+
+/// `[outlier_detection]` keys.
+pub const OUTLIER_DETECTION_KEYS: &[Key] = &[
+    value("consecutive_errors"),
+    value("interval"),
+    value("base_ejection_time"),
+    value("max_ejection_time"),
+    value("max_ejection_percent"),
+    value("always_eject_one_host"),
+    value("failure_rate"),
+    value("minimum_hosts"),
+    value("request_volume"),
+];
+
+/// `[circuit_breaker]` keys.
+pub const CIRCUIT_BREAKER_KEYS: &[Key] = &[
+    value("window"),
+    value("failure_rate"),
+    value("min_requests"),
+    value("open_for"),
+    value("probes"),
+    value("max_pending"),
+];
+
+/// `client.backoff` keys.
+pub const BACKOFF_KEYS: &[Key] = &[value("base"), value("max")];
+
+/// `[client]` keys.
+pub const CLIENT_KEYS: &[Key] = &[
+    value("timeout"),
+    value("retries"),
+    Key {
+        name: "backoff",
+        shape: Shape::Table(BACKOFF_KEYS),
+    },
+    value("retry_budget"),
+    value("min_retry_concurrency"),
+    value("retry_on"),
+];
+
 /// `[[timeline]]` keys.
 pub const TIMELINE_KEYS: &[Key] = &[
     value("at"),
@@ -351,6 +477,22 @@ pub const SCENARIO_KEYS: &[Key] = &[
     Key {
         name: "timeline",
         shape: Shape::Groups(TIMELINE_KEYS),
+    },
+    Key {
+        name: "health_check",
+        shape: Shape::Table(HEALTH_CHECK_KEYS),
+    },
+    Key {
+        name: "outlier_detection",
+        shape: Shape::Table(OUTLIER_DETECTION_KEYS),
+    },
+    Key {
+        name: "circuit_breaker",
+        shape: Shape::Table(CIRCUIT_BREAKER_KEYS),
+    },
+    Key {
+        name: "client",
+        shape: Shape::Table(CLIENT_KEYS),
     },
     scenario_wide("sweep"),
     scenario_wide("expect"),
@@ -657,6 +799,31 @@ impl<'de> Deserialize<'de> for RawQueue {
     }
 }
 
+impl<'de> Deserialize<'de> for RawSwitch {
+    fn deserialize<D: de::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct SwitchVisitor;
+        impl Visitor<'_> for SwitchVisitor {
+            type Value = RawSwitch;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a number or \"off\"")
+            }
+            fn visit_str<E: de::Error>(self, v: &str) -> Result<RawSwitch, E> {
+                Ok(RawSwitch::Named(v.to_string()))
+            }
+            fn visit_i64<E: de::Error>(self, v: i64) -> Result<RawSwitch, E> {
+                Ok(RawSwitch::Number(v as f64))
+            }
+            fn visit_u64<E: de::Error>(self, v: u64) -> Result<RawSwitch, E> {
+                Ok(RawSwitch::Number(v as f64))
+            }
+            fn visit_f64<E: de::Error>(self, v: f64) -> Result<RawSwitch, E> {
+                Ok(RawSwitch::Number(v))
+            }
+        }
+        deserializer.deserialize_any(SwitchVisitor)
+    }
+}
+
 impl<'de> Deserialize<'de> for RawRate {
     fn deserialize<D: de::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
         struct RateVisitor;
@@ -888,6 +1055,23 @@ mod tests {
         assert_eq!(serde_keys("[workload.trace]\nbogus = 1"), names(TRACE_KEYS));
         assert_eq!(serde_keys("[[servers]]\nbogus = 1"), names(SERVER_KEYS));
         assert_eq!(serde_keys("[balancer]\nbogus = 1"), names(BALANCER_KEYS));
+        assert_eq!(
+            serde_keys("[health_check]\nbogus = 1"),
+            names(HEALTH_CHECK_KEYS)
+        );
+        assert_eq!(
+            serde_keys("[outlier_detection]\nbogus = 1"),
+            names(OUTLIER_DETECTION_KEYS)
+        );
+        assert_eq!(
+            serde_keys("[circuit_breaker]\nbogus = 1"),
+            names(CIRCUIT_BREAKER_KEYS)
+        );
+        assert_eq!(serde_keys("[client]\nbogus = 1"), names(CLIENT_KEYS));
+        assert_eq!(
+            serde_keys("[client.backoff]\nbogus = 1"),
+            names(BACKOFF_KEYS)
+        );
         assert_eq!(
             serde_keys("[[expect]]\nbogus = 1"),
             ["metric", "min", "max", "where"]

@@ -6,8 +6,9 @@ use super::validate;
 use crate::balancer::{Algorithm, BalancerSpec};
 use crate::engine::{SimDuration, SimTime};
 use crate::model::{
-    ArrivalPattern, GeneratedWorkload, RateSchedule, RunSpec, ServerGroupSpec, ServiceDist,
-    TraceReplay, WorkloadSpec,
+    ArrivalPattern, Backoff, CircuitBreakerSpec, ClientSpec, FailureRateSpec, Fraction,
+    GeneratedWorkload, HealthCheckSpec, OutlierSpec, RateSchedule, RetryBudget, RetryCondition,
+    RetryOn, RunSpec, ServerGroupSpec, ServiceDist, TraceReplay, WorkloadSpec,
 };
 
 /// For each bad fixture: where its one mistake is reported (`line:col: path: ` in the
@@ -197,6 +198,10 @@ fn every_bad_fixture_has_an_expectation() {
             BAD_FIXTURES
                 .iter()
                 .chain(super::timeline::tests::BAD)
+                .chain(super::health_check::tests::BAD)
+                .chain(super::outlier_detection::tests::BAD)
+                .chain(super::circuit_breaker::tests::BAD)
+                .chain(super::client::tests::BAD)
                 .any(|(name, _, _)| *name == stem),
             "{stem} is not in BAD_FIXTURES"
         );
@@ -371,4 +376,77 @@ fn the_trace_fixture_replays_one_shared_trace_at_each_swept_speed() {
         .map(|v| v.run.duration.as_nanos())
         .collect();
     assert_eq!(durations, [1_000_000_001, 500_000_001]);
+}
+
+#[test]
+fn the_resilience_fixture_fills_every_section_and_sweeps_the_budget_off() {
+    let (source, path) = fixture("good", "resilience");
+    let scenario = validate(&source, &path).unwrap_or_else(|e| panic!("{e}"));
+    let run = &scenario.variants[0].run;
+    assert_eq!(
+        run.health_check,
+        Some(HealthCheckSpec {
+            interval: SimDuration::from_secs(5),
+            timeout: SimDuration::from_secs(1),
+            unhealthy_threshold: 2,
+            healthy_threshold: 3,
+            jitter: Fraction::from_millionths(200_000),
+            work: SimDuration::from_millis(2),
+            panic_threshold: Fraction::from_millionths(300_000),
+        })
+    );
+    assert_eq!(
+        run.outlier_detection,
+        Some(OutlierSpec {
+            consecutive_errors: 7,
+            interval: SimDuration::from_secs(5),
+            base_ejection_time: SimDuration::from_secs(20),
+            max_ejection_time: SimDuration::from_secs(120),
+            max_ejection: Fraction::from_millionths(200_000),
+            always_eject_one_host: true,
+            failure_rate: Some(FailureRateSpec {
+                threshold: Fraction::from_millionths(800_000),
+                minimum_hosts: 3,
+                request_volume: 25,
+            }),
+        })
+    );
+    assert_eq!(
+        run.circuit_breaker,
+        Some(CircuitBreakerSpec {
+            window: SimDuration::from_secs(20),
+            failure_rate: Fraction::from_millionths(600_000),
+            min_requests: 10,
+            open_for: SimDuration::from_secs(15),
+            probes: 2,
+            max_pending: Some(40),
+        })
+    );
+    let retry_on = RetryOn::NONE
+        .with(RetryCondition::Timeout)
+        .with(RetryCondition::Crash)
+        .with(RetryCondition::NoHealthyServer);
+    assert_eq!(
+        run.client,
+        Some(ClientSpec {
+            timeout: Some(SimDuration::from_millis(500)),
+            retries: 2,
+            backoff: Backoff {
+                base: SimDuration::from_millis(10),
+                max: SimDuration::from_millis(100),
+            },
+            retry_budget: Some(RetryBudget {
+                share: Fraction::from_millionths(250_000),
+                min_concurrency: 5,
+            }),
+            retry_on,
+        })
+    );
+    let labels: Vec<&str> = scenario.variants.iter().map(|v| v.label.as_str()).collect();
+    assert_eq!(
+        labels,
+        ["client.retry_budget=0.25", "client.retry_budget=off"]
+    );
+    let off = scenario.variants[1].run.client.as_ref().expect("a client");
+    assert_eq!(off.retry_budget, None);
 }

@@ -9,16 +9,21 @@
 //! Messages read `expected <what>, found <value>`, plus `; did you mean "x"?` for names.
 //!
 //! Each section of the file is checked in a file of its own (workload.rs, trace.rs,
-//! servers.rs, balancer.rs, expect.rs), all through one `Checker` that locates their
+//! servers.rs, balancer.rs, tiers.rs, timeline.rs, health_check.rs, outlier_detection.rs,
+//! circuit_breaker.rs, client.rs, expect.rs), all through one `Checker` that locates their
 //! errors (checker.rs) and with the value rules they share (values.rs). This file holds
 //! the scenario-wide keys and calls each section once, so that a new section is a new
 //! file and one call here.
 
 mod balancer;
 mod checker;
+mod circuit_breaker;
+mod client;
 mod expect;
 #[cfg(test)]
 mod fixtures;
+mod health_check;
+mod outlier_detection;
 #[cfg(test)]
 mod robustness;
 mod servers;
@@ -302,11 +307,19 @@ impl Checker<'_> {
         let servers = self.servers(raw.servers.as_ref(), algorithm);
         let tiers = self.tiers(raw.tiers.as_ref());
         let timeline = self.timeline(raw.timeline.as_ref(), servers.as_deref(), duration);
+        let health_check = self.health_check(raw.health_check.as_ref());
+        let outlier_detection = self.outlier_detection(raw.outlier_detection.as_ref());
+        let circuit_breaker = self.circuit_breaker(raw.circuit_breaker.as_ref());
+        let client = self.client(raw.client.as_ref());
         Some(RunSpec {
             warmup: warmup?,
             sample_interval: sample_interval?,
             tiers: tiers?,
             timeline: timeline?,
+            health_check: health_check?,
+            outlier_detection: outlier_detection?,
+            circuit_breaker: circuit_breaker?,
+            client: client?,
             ..RunSpec::new(duration?, workload?, servers?, balancer?)
         })
     }

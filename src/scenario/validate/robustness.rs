@@ -47,7 +47,7 @@ fn deep_nesting_is_an_error_not_a_stack_overflow() {
 
 #[test]
 fn no_value_anywhere_makes_validation_panic() {
-    for name in ["minimal", "sweep", "trace"] {
+    for name in ["minimal", "sweep", "trace", "resilience"] {
         let (source, path) = fixture("good", name);
         for (i, line) in source.lines().enumerate() {
             let Some((key, _)) = line.split_once(" = ") else {

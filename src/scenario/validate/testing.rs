@@ -41,6 +41,21 @@ pub(super) fn errors(source: &str) -> Vec<String> {
     }
 }
 
+/// Checks each entry of a section's table of bad fixtures: the fixture under
+/// tests/fixtures/bad reports exactly one error, at `line:col: key.path: ` in the fixture,
+/// whose message contains the fragment.
+pub(super) fn assert_bad_fixtures(table: &[(&str, &str, &str)]) {
+    for &(name, location, fragment) in table {
+        let (source, path) = fixture("bad", name);
+        let errors = validate(&source, &path).expect_err(name).0;
+        assert_eq!(errors.len(), 1, "{name}: {errors:#?}");
+        let error = errors[0].to_string();
+        let prefix = format!("{}:{location}", path.display());
+        assert!(error.starts_with(&prefix), "{error}\nexpected {prefix}");
+        assert!(error.contains(fragment), "{error}\nexpected {fragment}");
+    }
+}
+
 /// The generated workload of a run (panics on a replay).
 pub(super) fn generated(run: &RunSpec) -> &GeneratedWorkload {
     match &run.workload {

@@ -7,7 +7,7 @@ use toml::Spanned;
 use super::checker::Checker;
 use crate::engine::SimDuration;
 use crate::scenario::duration::parse_duration;
-use crate::scenario::raw::{DurationText, Int, Number, RawQueue};
+use crate::scenario::raw::{DurationText, Int, Number, RawQueue, RawSwitch};
 use crate::scenario::suggest;
 
 /// The longest scenario or server group name: it names folders and files.
@@ -21,7 +21,32 @@ pub(super) enum Bound {
     GreaterThanOne,
     /// A coefficient of variation: 0 to [`MAX_CV`].
     Variation,
+    /// A share: 0 to 1.
+    Fraction,
+    /// A share that cannot be nothing: above 0, at most 1.
+    PositiveFraction,
+    /// 0 to 100.
+    Percent,
     Any,
+}
+
+impl Bound {
+    /// Whether `x` is within the bound, and what the bound asks for, for the message.
+    fn check(self, x: f64) -> (bool, &'static str) {
+        match self {
+            Bound::Positive => (x > 0.0, "a positive number"),
+            Bound::NonNegative => (x >= 0.0, "a non-negative number"),
+            Bound::GreaterThanOne => (x > 1.0, "a number greater than 1"),
+            Bound::Variation => ((0.0..=MAX_CV).contains(&x), "a number from 0 to 100"),
+            Bound::Fraction => ((0.0..=1.0).contains(&x), "a fraction from 0 to 1"),
+            Bound::PositiveFraction => (
+                x > 0.0 && x <= 1.0,
+                "a fraction greater than 0 and at most 1",
+            ),
+            Bound::Percent => ((0.0..=100.0).contains(&x), "a percentage from 0 to 100"),
+            Bound::Any => (true, "a number"),
+        }
+    }
 }
 
 /// The largest coefficient of variation accepted. Beyond it a lognormal's parameters
@@ -112,13 +137,7 @@ impl Checker<'_> {
     ) -> Option<f64> {
         let offset = value.span().start;
         let x = self.finite(value.get_ref().0, offset, path)?;
-        let (ok, what) = match bound {
-            Bound::Positive => (x > 0.0, "a positive number"),
-            Bound::NonNegative => (x >= 0.0, "a non-negative number"),
-            Bound::GreaterThanOne => (x > 1.0, "a number greater than 1"),
-            Bound::Variation => ((0.0..=MAX_CV).contains(&x), "a number from 0 to 100"),
-            Bound::Any => (true, "a number"),
-        };
+        let (ok, what) = bound.check(x);
         if ok {
             Some(x)
         } else {
@@ -150,6 +169,78 @@ impl Checker<'_> {
             );
         }
         parsed
+    }
+
+    /// `"off"` (`Some(None)`), or a number within `bound`.
+    pub(super) fn number_or_off(
+        &mut self,
+        value: &Spanned<RawSwitch>,
+        path: &str,
+        bound: Bound,
+    ) -> Option<Option<f64>> {
+        let offset = value.span().start;
+        let (_, what) = bound.check(0.0);
+        match value.get_ref() {
+            RawSwitch::Named(name) if name == OFF => Some(None),
+            RawSwitch::Named(name) => {
+                self.error(
+                    offset,
+                    path,
+                    format!(
+                        "expected {what} or \"off\", found {name:?}{}",
+                        suggest::did_you_mean(name, [OFF])
+                    ),
+                );
+                None
+            }
+            &RawSwitch::Number(x) => {
+                let x = self.finite(x, offset, path)?;
+                if bound.check(x).0 {
+                    Some(Some(x))
+                } else {
+                    self.error(
+                        offset,
+                        path,
+                        format!("expected {what} or \"off\", found {}", show(x)),
+                    );
+                    None
+                }
+            }
+        }
+    }
+
+    /// `"off"` (`Some(None)`), or a duration greater than zero.
+    pub(super) fn duration_or_off(
+        &mut self,
+        value: &Spanned<DurationText>,
+        path: &str,
+    ) -> Option<Option<SimDuration>> {
+        let text = &value.get_ref().0;
+        if text == OFF {
+            return Some(None);
+        }
+        match parse_duration(text) {
+            Ok(duration) if !duration.is_zero() => Some(Some(duration)),
+            Ok(_) => {
+                self.error(
+                    value.span().start,
+                    path,
+                    format!("expected a positive duration or \"off\", found {text:?}"),
+                );
+                None
+            }
+            Err(problem) => {
+                self.error(
+                    value.span().start,
+                    path,
+                    format!(
+                        "{problem} (or \"off\"){}",
+                        suggest::did_you_mean(text, [OFF])
+                    ),
+                );
+                None
+            }
+        }
     }
 
     /// A duration like `"10ms"`, zero allowed.
@@ -216,6 +307,9 @@ impl Checker<'_> {
         }
     }
 }
+
+/// The word that turns an optional feature off.
+const OFF: &str = "off";
 
 /// A number as a user would write it: `-3`, `0.5`, `1e300`.
 pub(super) fn show(x: f64) -> String {

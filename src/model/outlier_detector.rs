@@ -1,0 +1,503 @@
+//! Outlier detection: passive health checking from the answers real requests get, as
+//! Envoy's outlier detector does (`source/common/upstream/outlier_detection_impl.cc`).
+//!
+//! A server that fails `consecutive_errors` requests in a row (Envoy's `consecutive_5xx`) is
+//! ejected: the balancer stops sending it requests until the ejection ends. An ejection
+//! lasts `base_ejection_time × k`, capped at `max_ejection_time`, where `k` counts the
+//! server's ejections — 30 s, 60 s, 90 s, ... by default — except that `k` decays by one
+//! for every `interval` the server spends back in service (Envoy's `ejectTimeBackoff`),
+//! so a host that misbehaves once an hour is not punished like one that flaps.
+//!
+//! Ejection is refused when it would take more than `max_ejection_percent` of the servers
+//! out at once (Envoy computes `100 × (ejected + 1) / hosts` and ejects only when that is
+//! at most the limit, so with 10 servers at the default 10% the second concurrent ejection
+//! is refused, and with fewer than 10 servers none is allowed). Envoy's
+//! `always_eject_one_host` lifts the limit for the first ejection. Either way the failure
+//! streak restarts, so a refused server must fail `consecutive_errors` more times before it
+//! is considered again.
+//!
+//! Optionally (Envoy's failure-percentage detection, off by default as in Envoy, whose
+//! `enforcing_failure_percentage` defaults to 0), every `interval` each server that
+//! answered at least `request_volume` requests in that interval is ejected if its share of
+//! failures reached `failure_rate` — provided at least `minimum_hosts` servers had that
+//! volume, so that one busy host is not judged alone. Envoy's success-rate (standard
+//! deviation) detection is not modelled.
+//!
+//! The world arms a timer at each ejection's end and calls [`OutlierDetector::uneject`]:
+//! the server is back at exactly that instant (Envoy looks at each interval tick, so a
+//! real ejection can last up to one `interval` longer). It calls
+//! [`OutlierDetector::on_interval`] every `interval`. Responses from an ejected server (to
+//! requests sent before the ejection) are ignored: Envoy resets the streak at unejection.
+
+use super::fraction::Fraction;
+use crate::engine::{SimDuration, SimTime};
+use crate::id::ServerId;
+
+/// `[outlier_detection]`, validated.
+#[derive(Clone, Debug, PartialEq)]
+pub struct OutlierSpec {
+    /// Failed requests in a row that eject a server.
+    pub consecutive_errors: u32,
+    /// How often the failure rates are evaluated and ejection multipliers decay.
+    pub interval: SimDuration,
+    /// The length of a first ejection.
+    pub base_ejection_time: SimDuration,
+    /// The longest an ejection lasts, however often the server was ejected; at least
+    /// `base_ejection_time`.
+    pub max_ejection_time: SimDuration,
+    /// The largest share of the servers ejected at once (`max_ejection_percent / 100`).
+    pub max_ejection: Fraction,
+    /// Whether one server may always be ejected, whatever `max_ejection` says.
+    pub always_eject_one_host: bool,
+    /// Failure-rate detection, `None` when off.
+    pub failure_rate: Option<FailureRateSpec>,
+}
+
+/// Envoy's failure-percentage detection.
+#[derive(Copy, Clone, Debug, PartialEq)]
+pub struct FailureRateSpec {
+    /// A server whose failures in the last interval reach this share is ejected.
+    pub threshold: Fraction,
+    /// Servers with `request_volume` requests needed in the interval before any is judged.
+    pub minimum_hosts: u32,
+    /// Requests a server must have answered in the interval to be judged.
+    pub request_volume: u32,
+}
+
+impl Default for OutlierSpec {
+    /// An `[outlier_detection]` table with no keys: Envoy's defaults.
+    fn default() -> Self {
+        OutlierSpec {
+            consecutive_errors: 5,
+            interval: SimDuration::from_secs(10),
+            base_ejection_time: SimDuration::from_secs(30),
+            max_ejection_time: SimDuration::from_secs(300),
+            max_ejection: Fraction::from_millionths(100_000),
+            always_eject_one_host: false,
+            failure_rate: None,
+        }
+    }
+}
+
+impl FailureRateSpec {
+    /// Envoy's defaults: 85% failures, 5 hosts, 50 requests.
+    pub const DEFAULT: FailureRateSpec = FailureRateSpec {
+        threshold: Fraction::from_millionths(850_000),
+        minimum_hosts: 5,
+        request_volume: 50,
+    };
+}
+
+/// Why a server was ejected.
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+pub enum EjectionCause {
+    ConsecutiveErrors,
+    FailureRate,
+}
+
+impl EjectionCause {
+    /// The name events.csv and the trace view use.
+    pub fn name(self) -> &'static str {
+        match self {
+            EjectionCause::ConsecutiveErrors => "consecutive-errors",
+            EjectionCause::FailureRate => "failure-rate",
+        }
+    }
+}
+
+/// A server was ejected until `until`: the world arms a timer then to uneject it.
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+pub struct Ejection {
+    pub until: SimTime,
+    pub cause: EjectionCause,
+}
+
+/// One server's record.
+#[derive(Copy, Clone, Debug, Default)]
+struct Record {
+    tracked: bool,
+    ejected: bool,
+    /// Failures in a row since the last success (or ejection attempt).
+    streak: u32,
+    /// Envoy's `ejectTimeBackoff`: the next ejection lasts `base × (backoff + 1)`.
+    backoff: u32,
+    unejected_at: Option<SimTime>,
+    /// Answers and failures in the current interval.
+    answered: u32,
+    failed: u32,
+}
+
+/// The outlier state of every server, by id.
+#[derive(Debug)]
+pub struct OutlierDetector {
+    spec: OutlierSpec,
+    servers: Vec<Record>,
+    tracked: usize,
+    ejected: usize,
+}
+
+impl OutlierDetector {
+    pub fn new(spec: &OutlierSpec) -> Self {
+        OutlierDetector {
+            spec: spec.clone(),
+            servers: Vec::new(),
+            tracked: 0,
+            ejected: 0,
+        }
+    }
+
+    pub fn spec(&self) -> &OutlierSpec {
+        &self.spec
+    }
+
+    /// Server `id` joins: watched, not ejected, with a clean record.
+    pub fn add_server(&mut self, id: ServerId) {
+        let index = id.index();
+        if self.servers.len() <= index {
+            self.servers.resize(index + 1, Record::default());
+        }
+        self.remove_server(id);
+        self.servers[index].tracked = true;
+        self.tracked += 1;
+    }
+
+    /// Server `id` leaves: it no longer counts among the servers, nor among the ejected.
+    pub fn remove_server(&mut self, id: ServerId) {
+        if let Some(record) = self.servers.get_mut(id.index())
+            && record.tracked
+        {
+            self.tracked -= 1;
+            if record.ejected {
+                self.ejected -= 1;
+            }
+            *record = Record::default();
+        }
+    }
+
+    /// A request to server `id` was answered at `now`, successfully or not: the ejection
+    /// it caused, if any.
+    pub fn on_response(&mut self, id: ServerId, now: SimTime, ok: bool) -> Option<Ejection> {
+        let record = self
+            .servers
+            .get_mut(id.index())
+            .filter(|r| r.tracked && !r.ejected)?;
+        record.answered = record.answered.saturating_add(1);
+        if ok {
+            record.streak = 0;
+            return None;
+        }
+        record.failed = record.failed.saturating_add(1);
+        record.streak += 1;
+        if record.streak < self.spec.consecutive_errors {
+            return None;
+        }
+        record.streak = 0;
+        self.eject(id, now, EjectionCause::ConsecutiveErrors)
+    }
+
+    /// Ejects server `id` at `now` unless the ejection limit forbids it.
+    fn eject(&mut self, id: ServerId, now: SimTime, cause: EjectionCause) -> Option<Ejection> {
+        let within_limit = self
+            .spec
+            .max_ejection
+            .ratio_cmp(self.ejected as u64 + 1, self.tracked as u64)
+            .is_le();
+        if !(within_limit || (self.spec.always_eject_one_host && self.ejected == 0)) {
+            return None;
+        }
+        let base = self.spec.base_ejection_time.as_nanos();
+        let max = self.spec.max_ejection_time.as_nanos();
+        let record = &mut self.servers[id.index()];
+        // Envoy grows the multiplier only while base × multiplier < max + base, so that
+        // it stops one step past the cap instead of growing without bound.
+        if u128::from(base) * u128::from(record.backoff) < u128::from(max) + u128::from(base) {
+            record.backoff += 1;
+        }
+        let length = (u128::from(base) * u128::from(record.backoff)).min(u128::from(max));
+        record.ejected = true;
+        record.streak = 0;
+        self.ejected += 1;
+        Some(Ejection {
+            until: now + SimDuration::from_nanos(length as u64),
+            cause,
+        })
+    }
+
+    /// Server `id`'s ejection ended at `now`; false if it was not ejected (it left, and
+    /// the timer is stale).
+    pub fn uneject(&mut self, id: ServerId, now: SimTime) -> bool {
+        let Some(record) = self
+            .servers
+            .get_mut(id.index())
+            .filter(|r| r.tracked && r.ejected)
+        else {
+            return false;
+        };
+        record.ejected = false;
+        record.streak = 0;
+        record.unejected_at = Some(now);
+        self.ejected -= 1;
+        true
+    }
+
+    pub fn is_ejected(&self, id: ServerId) -> bool {
+        self.servers
+            .get(id.index())
+            .is_some_and(|r| r.tracked && r.ejected)
+    }
+
+    /// How many servers are ejected now.
+    pub fn ejected_count(&self) -> usize {
+        self.ejected
+    }
+
+    /// An interval ended at `now`: failure-rate ejections (pushed onto `ejections`, in id
+    /// order), then every server in service for at least an interval since its last
+    /// ejection has its ejection multiplier decay by one, and the interval's counts start
+    /// over. O(servers), once per interval.
+    pub fn on_interval(&mut self, now: SimTime, ejections: &mut Vec<(ServerId, Ejection)>) {
+        if let Some(rate) = self.spec.failure_rate {
+            let judged = |r: &Record| r.tracked && !r.ejected && r.answered >= rate.request_volume;
+            let volume_hosts = self.servers.iter().filter(|r| judged(r)).count();
+            if volume_hosts >= rate.minimum_hosts as usize {
+                let threshold = rate.threshold;
+                for index in 0..self.servers.len() {
+                    let record = &self.servers[index];
+                    if judged(record)
+                        && threshold
+                            .ratio_cmp(u64::from(record.failed), u64::from(record.answered))
+                            .is_ge()
+                    {
+                        let id = ServerId(index as u32);
+                        if let Some(ejection) = self.eject(id, now, EjectionCause::FailureRate) {
+                            ejections.push((id, ejection));
+                        }
+                    }
+                }
+            }
+        }
+        let interval = self.spec.interval;
+        for record in &mut self.servers {
+            if record.tracked
+                && !record.ejected
+                && record
+                    .unejected_at
+                    .is_some_and(|at| now.since(at) >= interval)
+            {
+                record.backoff = record.backoff.saturating_sub(1);
+            }
+            record.answered = 0;
+            record.failed = 0;
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const SECOND: u64 = 1_000_000_000;
+
+    fn at(secs: u64) -> SimTime {
+        SimTime::from_nanos(secs * SECOND)
+    }
+
+    fn detector(servers: u32, spec: OutlierSpec) -> OutlierDetector {
+        let mut detector = OutlierDetector::new(&spec);
+        for i in 0..servers {
+            detector.add_server(ServerId(i));
+        }
+        detector
+    }
+
+    /// Fails `id` `n` times at `now`; the last answer's ejection.
+    fn fail(d: &mut OutlierDetector, id: u32, now: SimTime, n: u32) -> Option<Ejection> {
+        (0..n)
+            .map(|_| d.on_response(ServerId(id), now, false))
+            .last()
+            .flatten()
+    }
+
+    #[test]
+    fn exactly_consecutive_errors_failures_eject_for_the_base_time() {
+        let mut d = detector(10, OutlierSpec::default());
+        assert_eq!(fail(&mut d, 0, at(1), 4), None);
+        assert!(!d.is_ejected(ServerId(0)));
+        assert_eq!(
+            d.on_response(ServerId(0), at(1), false),
+            Some(Ejection {
+                until: at(31),
+                cause: EjectionCause::ConsecutiveErrors
+            })
+        );
+        assert!(d.is_ejected(ServerId(0)));
+        assert_eq!(d.ejected_count(), 1);
+    }
+
+    #[test]
+    fn a_success_restarts_the_streak() {
+        let mut d = detector(10, OutlierSpec::default());
+        fail(&mut d, 0, at(1), 4);
+        assert_eq!(d.on_response(ServerId(0), at(1), true), None);
+        assert_eq!(fail(&mut d, 0, at(1), 4), None);
+        assert!(fail(&mut d, 0, at(1), 1).is_some());
+    }
+
+    #[test]
+    fn repeated_ejections_last_30_60_then_90_seconds() {
+        let mut d = detector(10, OutlierSpec::default());
+        let mut now = at(0);
+        let mut lengths = Vec::new();
+        for _ in 0..3 {
+            let ejection = fail(&mut d, 0, now, 5).expect("ejected");
+            lengths.push((ejection.until - now).as_nanos() / SECOND);
+            assert!(d.uneject(ServerId(0), ejection.until));
+            now = ejection.until;
+        }
+        assert_eq!(lengths, [30, 60, 90]);
+        assert!(!d.uneject(ServerId(0), now), "not ejected any more");
+    }
+
+    #[test]
+    fn ejections_stop_growing_at_the_max_ejection_time() {
+        let spec = OutlierSpec {
+            max_ejection_time: SimDuration::from_secs(70),
+            ..OutlierSpec::default()
+        };
+        let mut d = detector(10, spec);
+        let mut lengths = Vec::new();
+        for _ in 0..4 {
+            let ejection = fail(&mut d, 0, at(0), 5).expect("ejected");
+            lengths.push((ejection.until - at(0)).as_nanos() / SECOND);
+            d.uneject(ServerId(0), at(0));
+        }
+        assert_eq!(lengths, [30, 60, 70, 70]);
+    }
+
+    #[test]
+    fn the_multiplier_decays_one_step_per_interval_back_in_service() {
+        let mut d = detector(10, OutlierSpec::default());
+        let mut out = Vec::new();
+        for _ in 0..3 {
+            fail(&mut d, 0, at(0), 5);
+            d.uneject(ServerId(0), at(100));
+        }
+        // Unejected at 100 s: the tick at 105 s is less than an interval later.
+        d.on_interval(at(105), &mut out);
+        d.on_interval(at(110), &mut out);
+        d.on_interval(at(120), &mut out);
+        assert!(out.is_empty());
+        // The multiplier went 3 → 1, so the next ejection is base × 2.
+        let ejection = fail(&mut d, 0, at(120), 5).expect("ejected");
+        assert_eq!(ejection.until, at(180));
+    }
+
+    #[test]
+    fn max_ejection_percent_refuses_the_second_ejection_of_ten_hosts_at_ten_percent() {
+        let mut d = detector(10, OutlierSpec::default());
+        assert!(fail(&mut d, 0, at(0), 5).is_some());
+        // 2 of 10 is 20% > 10%: refused, and the streak starts over.
+        assert_eq!(fail(&mut d, 1, at(0), 5), None);
+        assert!(!d.is_ejected(ServerId(1)));
+        d.uneject(ServerId(0), at(30));
+        assert_eq!(fail(&mut d, 1, at(30), 4), None);
+        assert!(fail(&mut d, 1, at(30), 1).is_some());
+    }
+
+    #[test]
+    fn too_few_hosts_allow_no_ejection_unless_one_is_always_allowed() {
+        // 1 of 9 is 11.1% > 10%.
+        let mut d = detector(9, OutlierSpec::default());
+        assert_eq!(fail(&mut d, 0, at(0), 5), None);
+        let mut d = detector(
+            9,
+            OutlierSpec {
+                always_eject_one_host: true,
+                ..OutlierSpec::default()
+            },
+        );
+        assert!(fail(&mut d, 0, at(0), 5).is_some());
+        assert_eq!(fail(&mut d, 1, at(0), 5), None);
+    }
+
+    #[test]
+    fn a_removed_server_frees_its_ejection_slot_and_stale_timers_do_nothing() {
+        let mut d = detector(10, OutlierSpec::default());
+        fail(&mut d, 0, at(0), 5);
+        d.remove_server(ServerId(0));
+        assert_eq!(d.ejected_count(), 0);
+        assert!(!d.uneject(ServerId(0), at(30)));
+        assert_eq!(d.on_response(ServerId(0), at(1), false), None);
+        // 1 of the 9 left is 11.1% > 10%; a tenth server makes room again.
+        assert_eq!(fail(&mut d, 1, at(1), 5), None);
+        d.add_server(ServerId(10));
+        assert!(fail(&mut d, 1, at(1), 5).is_some());
+    }
+
+    #[test]
+    fn answers_from_an_ejected_server_are_ignored() {
+        let mut d = detector(10, OutlierSpec::default());
+        fail(&mut d, 0, at(0), 5);
+        assert_eq!(fail(&mut d, 0, at(1), 20), None);
+        assert_eq!(d.ejected_count(), 1);
+    }
+
+    fn rate_spec() -> OutlierSpec {
+        OutlierSpec {
+            // Consecutive errors out of the way; room for every ejection.
+            consecutive_errors: u32::MAX,
+            max_ejection: Fraction::ONE,
+            failure_rate: Some(FailureRateSpec {
+                threshold: Fraction::from_millionths(500_000),
+                minimum_hosts: 3,
+                request_volume: 10,
+            }),
+            ..OutlierSpec::default()
+        }
+    }
+
+    /// `ok` successes then `failed` failures from server `id` at time zero.
+    fn answer(d: &mut OutlierDetector, id: u32, ok: u32, failed: u32) {
+        for _ in 0..ok {
+            d.on_response(ServerId(id), at(0), true);
+        }
+        fail(d, id, at(0), failed);
+    }
+
+    #[test]
+    fn failure_rate_ejects_servers_at_the_threshold_with_enough_volume() {
+        let mut d = detector(4, rate_spec());
+        answer(&mut d, 0, 5, 5); // 50% of 10: ejected
+        answer(&mut d, 1, 6, 4); // 40% of 10: kept
+        answer(&mut d, 2, 10, 0);
+        answer(&mut d, 3, 0, 9); // 100% of 9: too few requests to judge
+        let mut out = Vec::new();
+        d.on_interval(at(10), &mut out);
+        assert_eq!(
+            out,
+            [(
+                ServerId(0),
+                Ejection {
+                    until: at(40),
+                    cause: EjectionCause::FailureRate
+                }
+            )]
+        );
+        // The counts start over with the interval.
+        out.clear();
+        answer(&mut d, 1, 0, 1);
+        d.on_interval(at(20), &mut out);
+        assert!(out.is_empty());
+    }
+
+    #[test]
+    fn failure_rate_needs_minimum_hosts_with_volume() {
+        let mut d = detector(4, rate_spec());
+        answer(&mut d, 0, 0, 10);
+        answer(&mut d, 1, 10, 0);
+        answer(&mut d, 2, 0, 9);
+        let mut out = Vec::new();
+        d.on_interval(at(10), &mut out);
+        assert!(out.is_empty(), "only 2 servers had 10 requests");
+    }
+}
