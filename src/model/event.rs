@@ -32,6 +32,10 @@ pub enum Timer {
     Restart(ServerId),
     /// A server has booted and is ready.
     Booted(ServerId),
+    /// A health check of a server is due.
+    Check(ServerId),
+    /// The health check out on a server has had no answer in time.
+    CheckTimeout(ServerId),
 }
 
 impl Prioritized for Event {
@@ -44,7 +48,12 @@ impl Prioritized for Event {
             Event::Timer(_, Timer::WarmupEnd | Timer::Sample | Timer::End) => 0,
             Event::Timer(
                 _,
-                Timer::Action(_) | Timer::Crash(_) | Timer::Restart(_) | Timer::Booted(_),
+                Timer::Action(_)
+                | Timer::Crash(_)
+                | Timer::Restart(_)
+                | Timer::Booted(_)
+                | Timer::Check(_)
+                | Timer::CheckTimeout(_),
             ) => 1,
             Event::Done(_) => 2,
             Event::Arrival => 3,

@@ -33,6 +33,8 @@ pub struct Measurement {
     /// The share of clients remapped by each membership change.
     remaps: Vec<f64>,
     figures: Figures,
+    /// Seconds from each crash to its detection by the health checks.
+    detections: Vec<f64>,
 }
 
 impl Measurement {
@@ -51,6 +53,7 @@ impl Measurement {
             events: Vec::new(),
             remaps: Vec::new(),
             figures: Figures::default(),
+            detections: Vec::new(),
         }
     }
 
@@ -98,6 +101,28 @@ impl Measurement {
             to: to.map_or("absent", ServerState::name),
             reason,
         });
+    }
+
+    /// The health checks changed their verdict on `server` (`healthy` or `unhealthy`).
+    pub fn health_changed(
+        &mut self,
+        now: SimTime,
+        server: &Server,
+        from: &'static str,
+        to: &'static str,
+    ) {
+        self.events.push(ClusterEvent {
+            time: now,
+            server: server.name.clone(),
+            from,
+            to,
+            reason: "health-check",
+        });
+    }
+
+    /// A crash was detected by the health checks `after` it happened.
+    pub fn detected(&mut self, after: SimDuration) {
+        self.detections.push(after.as_secs_f64());
     }
 
     /// Counts how a request ended, if it arrived after warmup.
@@ -180,6 +205,10 @@ impl Measurement {
         in_flight: impl Iterator<Item = Request>,
     ) -> RunResult {
         let measured = end.since(self.warmup_end);
+        if !self.detections.is_empty() {
+            let mean = self.detections.iter().sum::<f64>() / self.detections.len() as f64;
+            self.figures.set(Figure::DetectionS, mean);
+        }
         if !self.remaps.is_empty() {
             let mean = self.remaps.iter().sum::<f64>() / self.remaps.len() as f64;
             self.figures.set(Figure::RemappedShare, mean);

@@ -67,6 +67,9 @@ pub enum Observed<'a> {
     },
     /// A server's speed changed.
     SpeedChanged { server: &'a str, speed: f64 },
+    /// The health checks' verdict on a server changed: it leaves rotation when unhealthy
+    /// (unless in panic) and comes back when healthy.
+    HealthChanged { server: &'a str, healthy: bool },
 }
 
 /// A sink for what happens in a run.

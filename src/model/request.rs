@@ -32,6 +32,9 @@ pub struct Request {
     pub balancer: u8,
     /// Arrived after warmup, so its outcome counts.
     pub measured: bool,
+    /// A health check's probe, not a client's request: never counted, never a connection
+    /// of the balancer.
+    pub probe: bool,
 }
 
 #[derive(Clone, Debug)]
@@ -120,6 +123,7 @@ pub mod testing {
             hop: 0,
             balancer: 0,
             measured: true,
+            probe: false,
         }
     }
 

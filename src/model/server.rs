@@ -10,6 +10,7 @@
 
 use std::fmt;
 
+use super::request::RequestId;
 use super::spec::ServerGroupSpec;
 use super::station::Station;
 use crate::engine::{SimTime, TimerId};
@@ -58,7 +59,17 @@ pub struct Server {
     /// Its next crash (failure process) or its restart after a crash: cancelled if it
     /// leaves first.
     pub lifecycle_timer: Option<TimerId>,
+    /// The health check out on this server: its probe (none when the server could not
+    /// take it) and its timeout.
+    pub check: Option<OutstandingCheck>,
     pub station: Station,
+}
+
+/// A health check sent and not yet answered.
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+pub struct OutstandingCheck {
+    pub probe: Option<RequestId>,
+    pub timeout: TimerId,
 }
 
 impl Server {
@@ -81,6 +92,7 @@ impl Server {
             left: None,
             crashed: None,
             lifecycle_timer: None,
+            check: None,
             station: Station::new(spec.workers, spec.queue_limit, spec.speed, now),
         }
     }

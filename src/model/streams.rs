@@ -15,3 +15,5 @@ pub const SPREAD: u16 = 5;
 pub const TIER_SERVICE: u16 = 6;
 /// Times to failure and to repair, one stream per server.
 pub const FAILURES: u16 = 7;
+/// The jitter of health-check intervals.
+pub const HEALTH_CHECKS: u16 = 8;

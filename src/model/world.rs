@@ -19,11 +19,12 @@ use rand_distr::{Distribution, Exp1};
 use super::cluster::Cluster;
 use super::event::{Event, Timer};
 use super::frontend::{Frontend, Pick};
+use super::health_check::{HealthChecks, HealthTransition};
 use super::measurement::Measurement;
 use super::observer::{Observed, Observer, Unobserved};
 use super::outcome::{FailReason, Outcome};
 use super::request::{Request, RequestId, RequestTable};
-use super::server::ServerState;
+use super::server::{OutstandingCheck, ServerState};
 use super::spec::{FailureProcess, RunSpec, WorkloadSpec};
 use super::station::Admission;
 use super::streams;
@@ -97,6 +98,12 @@ struct World<'a, O: Observer> {
     /// Per server: its stream of times to failure and repair, drawn only for groups with a
     /// failure process.
     failure_rngs: Vec<Option<SimRng>>,
+    /// Active health checking, when the scenario asks for it, and its jitter stream.
+    health: Option<HealthChecks>,
+    health_rng: SimRng,
+    /// Whether the health checks are in panic: too few servers healthy, so every ready
+    /// server is in rotation whatever its health (Envoy's panic threshold).
+    panic: bool,
     /// The clients whose mapping a membership change may move, when the algorithm maps
     /// by key alone and the timeline changes membership; empty otherwise.
     remap_clients: Vec<ClientAddr>,
@@ -147,6 +154,9 @@ impl<'a, O: Observer> World<'a, O> {
             measurement,
             remap_clients,
             failure_rngs: Vec::new(),
+            health: spec.health_check.as_ref().map(HealthChecks::new),
+            health_rng: stream(seed, streams::HEALTH_CHECKS, 0),
+            panic: false,
             observer,
         }
     }
@@ -170,7 +180,14 @@ impl<'a, O: Observer> World<'a, O> {
             self.start_timer(action.at, Timer::Action(index), None);
         }
         for index in 0..self.cluster.servers().len() {
-            self.start_failure_process(ServerId(index as u32));
+            let server = ServerId(index as u32);
+            self.start_failure_process(server);
+            if let Some(health) = &mut self.health {
+                // The run starts with a warm cluster: healthy, checked from one interval on.
+                health.add_server(server, true);
+                let delay = health.next_delay(&mut self.health_rng);
+                self.start_timer(self.now + delay, Timer::Check(server), None);
+            }
         }
 
         let mut reported = SimTime::ZERO;
@@ -270,6 +287,12 @@ impl<'a, O: Observer> World<'a, O> {
             }
             Timer::Restart(server) => self.restart(server),
             Timer::Booted(server) => self.booted(server),
+            Timer::Check(server) => self.check(server),
+            Timer::CheckTimeout(server) => {
+                if self.cluster.server_mut(server).check.take().is_some() {
+                    self.check_result(server, false);
+                }
+            }
         }
         ControlFlow::Continue(())
     }
@@ -305,6 +328,7 @@ impl<'a, O: Observer> World<'a, O> {
             hop: 0,
             balancer: pick.map_or(0, |p| p.instance),
             measured,
+            probe: false,
         });
         if O::ACTIVE {
             self.observe(Observed::Arrived {
@@ -409,6 +433,10 @@ impl<'a, O: Observer> World<'a, O> {
         let Some(&request) = self.requests.get(id) else {
             return;
         };
+        if request.probe {
+            self.probe_answered(id, request.server);
+            return;
+        }
         let hop = usize::from(request.hop);
         if hop > 0 {
             let tier = &mut self.tiers[hop - 1];
@@ -637,13 +665,169 @@ impl<'a, O: Observer> World<'a, O> {
         let id = self.cluster.join(group, spec, self.now, ServerState::Ready);
         self.measurement.server_joined(id);
         self.state_changed(id, None, Some(ServerState::Ready), "timeline");
+        if let Some(health) = &mut self.health {
+            // A newcomer waits for its first passed check (Envoy checks it at once).
+            health.add_server(id, false);
+            self.start_timer(self.now, Timer::Check(id), None);
+        } else {
+            self.enter_rotation(id);
+        }
+        self.start_failure_process(id);
+    }
+
+    fn enter_rotation(&mut self, id: ServerId) {
         let server = self.cluster.server(id);
         self.frontend.add(Backend {
             id,
             name: &server.name,
             weight: server.weight,
         });
-        self.start_failure_process(id);
+    }
+
+    /// A health check of `server` is due: a probe is sent, queued behind its real work,
+    /// and answered or timed out.
+    fn check(&mut self, server: ServerId) {
+        let Some(health) = &self.health else {
+            return;
+        };
+        let spec = health.spec().clone();
+        let checked = self.cluster.server(server);
+        if !checked.is_member() || checked.check.is_some() {
+            return;
+        }
+        match checked.state {
+            // Booting: the port is closed, the check fails at once.
+            ServerState::Booting => {
+                self.check_result(server, false);
+                return;
+            }
+            // Crashed: no answer until the timeout.
+            ServerState::Down => {
+                let timeout =
+                    self.start_timer(self.now + spec.timeout, Timer::CheckTimeout(server), None);
+                self.cluster.server_mut(server).check = Some(OutstandingCheck {
+                    probe: None,
+                    timeout,
+                });
+                return;
+            }
+            ServerState::Ready | ServerState::Draining => {}
+        }
+        let probe = self.requests.insert(Request {
+            arrived: self.now,
+            work: spec.work,
+            server,
+            started: self.now,
+            hop: 0,
+            balancer: 0,
+            measured: false,
+            probe: true,
+        });
+        match self
+            .cluster
+            .server_mut(server)
+            .station
+            .admit(self.now, probe)
+        {
+            Admission::Start => self.start_service(probe, server),
+            Admission::Queued { .. } => {}
+            Admission::Rejected => {
+                // A full queue answers 503 at once.
+                self.requests.remove(probe);
+                self.check_result(server, false);
+                return;
+            }
+        }
+        let timeout = self.start_timer(self.now + spec.timeout, Timer::CheckTimeout(server), None);
+        self.cluster.server_mut(server).check = Some(OutstandingCheck {
+            probe: Some(probe),
+            timeout,
+        });
+    }
+
+    /// `server` answered the probe `id`: its worker moves on, and the check passes unless
+    /// it had already timed out.
+    fn probe_answered(&mut self, id: RequestId, server: ServerId) {
+        self.requests.remove(id);
+        let checked = self.cluster.server_mut(server);
+        if let Some(next) = checked.station.finish(self.now, id) {
+            self.start_service(next, server);
+        } else {
+            self.server_went_idle(server);
+        }
+        let checked = self.cluster.server_mut(server);
+        if let Some(check) = checked.check
+            && check.probe == Some(id)
+        {
+            checked.check = None;
+            self.timers.cancel(check.timeout);
+            self.check_result(server, true);
+        }
+    }
+
+    /// A check of `server` passed or failed: the balancer's view changes when a threshold
+    /// is crossed, and the next check is scheduled an interval (with jitter) later.
+    fn check_result(&mut self, server: ServerId, passed: bool) {
+        let Some(health) = &mut self.health else {
+            return;
+        };
+        let transition = health.on_result(server, passed);
+        let delay = health.next_delay(&mut self.health_rng);
+        if self.cluster.server(server).is_member() {
+            self.start_timer(self.now + delay, Timer::Check(server), None);
+        }
+        let Some(transition) = transition else {
+            return;
+        };
+        let (from, to) = match transition {
+            HealthTransition::BecameUnhealthy => ("healthy", "unhealthy"),
+            HealthTransition::BecameHealthy => ("unhealthy", "healthy"),
+        };
+        let checked = self.cluster.server(server);
+        self.measurement.health_changed(self.now, checked, from, to);
+        if O::ACTIVE {
+            self.observer.observe(
+                self.now,
+                Observed::HealthChanged {
+                    server: &checked.name,
+                    healthy: transition == HealthTransition::BecameHealthy,
+                },
+            );
+        }
+        if transition == HealthTransition::BecameUnhealthy
+            && let Some(crashed) = checked.crashed
+        {
+            self.measurement.detected(self.now - crashed);
+        }
+        self.update_rotation();
+    }
+
+    /// Puts in rotation exactly the servers the health checks trust — or, in panic (too few
+    /// of the hosts healthy), every host but those draining.
+    fn update_rotation(&mut self) {
+        let Some(health) = &self.health else {
+            return;
+        };
+        // Envoy's healthy share is of every host the balancer knows: crashed ones count.
+        let hosts = self
+            .cluster
+            .servers()
+            .iter()
+            .filter(|s| s.is_member() && s.state != ServerState::Draining)
+            .count();
+        self.panic = health.in_panic(hosts);
+        for index in 0..self.cluster.servers().len() {
+            let id = ServerId(index as u32);
+            let server = self.cluster.server(id);
+            let wanted = server.state != ServerState::Draining
+                && server.is_member()
+                && (self.panic || self.health.as_ref().is_some_and(|h| h.is_healthy(id)));
+            match (wanted, self.frontend.is_in_rotation(id)) {
+                (true, false) => self.enter_rotation(id),
+                (false, true) => self.frontend.remove(id),
+                _ => {}
+            }
+        }
     }
 
     fn failure_process(&self, server: ServerId) -> Option<FailureProcess> {
@@ -753,6 +937,9 @@ impl<'a, O: Observer> World<'a, O> {
             let Some(request) = self.requests.remove(id) else {
                 continue;
             };
+            if request.probe {
+                continue;
+            }
             self.frontend
                 .finished(request.balancer, server, self.now - request.arrived, false);
             if request.hop > 0 {
@@ -773,6 +960,12 @@ impl<'a, O: Observer> World<'a, O> {
         down.left = Some(self.now);
         if let Some(timer) = down.lifecycle_timer.take() {
             self.timers.cancel(timer);
+        }
+        if let Some(check) = down.check.take() {
+            self.timers.cancel(check.timeout);
+        }
+        if let Some(health) = &mut self.health {
+            health.remove_server(server);
         }
         self.state_changed(server, Some(from), Some(ServerState::Down), reason);
     }

@@ -203,6 +203,14 @@ impl<W: Write> Observer for Narration<W> {
                 let detail = format!("speed {}", number(speed));
                 self.event(now, "", "server", server, &detail);
             }
+            Observed::HealthChanged { server, healthy } => {
+                let detail = if healthy {
+                    "healthy: back in rotation"
+                } else {
+                    "unhealthy: out of rotation"
+                };
+                self.event(now, "", "health", server, detail);
+            }
         }
     }
 }

@@ -10,7 +10,8 @@ pub struct ClusterEvent {
     pub time: SimTime,
     /// Instance name (`web-3`).
     pub server: String,
-    /// The state before the change (`booting`, `ready`, `draining`, `down`), or `absent`
+    /// The state before the change (for a health check's verdict, `healthy` or
+    /// `unhealthy`: the balancer's view rather than the server's state) (`booting`, `ready`, `draining`, `down`), or `absent`
     /// when the server joins.
     pub from: &'static str,
     /// The state after it, or `absent` when the server has left for good.
@@ -21,7 +22,15 @@ pub struct ClusterEvent {
 
 /// Every state name a [`ClusterEvent`] may carry, so that a shard file can store the name
 /// and read back the same `&'static str`.
-pub const STATE_NAMES: &[&str] = &["absent", "booting", "ready", "draining", "down"];
+pub const STATE_NAMES: &[&str] = &[
+    "absent",
+    "booting",
+    "ready",
+    "draining",
+    "down",
+    "healthy",
+    "unhealthy",
+];
 
 /// Every reason a [`ClusterEvent`] may give, in kebab-case, for the same purpose: a change
 /// the scenario's timeline scheduled, a drain that finished, a server taken out, a speed

@@ -28,6 +28,8 @@ pub enum Figure {
     FailedCrash,
     /// ... because they were sent to a server that was down or booting.
     FailedServerDown,
+    /// The mean time from a crash to the health checks taking the server out, in seconds.
+    DetectionS,
 }
 
 /// How a value is kept and written; shared by figures and the summary's other columns.
@@ -69,7 +71,7 @@ pub struct Declaration {
 }
 
 /// Every figure, in column order: entry `i` declares the variant whose index is `i`.
-pub const FIGURES: [Declaration; 6] = [
+pub const FIGURES: [Declaration; 7] = [
     Declaration {
         figure: Figure::RemappedShare,
         name: "remapped_share",
@@ -80,6 +82,11 @@ pub const FIGURES: [Declaration; 6] = [
     count(Figure::FailedTierRejected, "failed_tier_rejected"),
     count(Figure::FailedCrash, "failed_crash"),
     count(Figure::FailedServerDown, "failed_server_down"),
+    Declaration {
+        figure: Figure::DetectionS,
+        name: "detection_s",
+        kind: Kind::Real { decimals: 3 },
+    },
 ];
 
 const fn count(figure: Figure, name: &'static str) -> Declaration {

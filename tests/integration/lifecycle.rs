@@ -6,9 +6,9 @@ use std::collections::BTreeMap;
 use lbsim::balancer::{Algorithm, BalancerSpec};
 use lbsim::engine::{SimDuration, SimTime};
 use lbsim::model::{
-    ArrivalPattern, Change, FailReason, GeneratedWorkload, Observed, Observer, RateSchedule,
-    RequestId, RunSpec, ServerGroupSpec, ServerState, ServiceDist, TierSpec, TimelineAction,
-    WorkloadSpec, simulate, simulate_observed,
+    ArrivalPattern, Change, FailReason, Fraction, GeneratedWorkload, HealthCheckSpec, Observed,
+    Observer, RateSchedule, RequestId, RunSpec, ServerGroupSpec, ServerState, ServiceDist,
+    TierSpec, TimelineAction, WorkloadSpec, simulate, simulate_observed,
 };
 use lbsim::stats::{Figure, RunResult};
 use proptest::prelude::*;
@@ -38,6 +38,9 @@ struct Recorder {
     /// State of each server by name; servers that exist from the start are ready.
     states: BTreeMap<String, ServerState>,
     picks_of_unready: Vec<(SimTime, String)>,
+    /// Servers the health checks took out, and picks of them.
+    unhealthy: Vec<String>,
+    picks_of_unhealthy: Vec<(SimTime, String)>,
     state_changes: Vec<StateChange>,
 }
 
@@ -91,6 +94,9 @@ impl Observer for Recorder {
                 if self.states.get(name) != Some(&ServerState::Ready) {
                     self.picks_of_unready.push((now, name.to_string()));
                 }
+                if self.unhealthy.iter().any(|n| n == name) {
+                    self.picks_of_unhealthy.push((now, name.to_string()));
+                }
                 let index = self.live[&request];
                 self.lives[index].server = Some(name.to_string());
             }
@@ -111,6 +117,13 @@ impl Observer for Recorder {
                 };
                 self.state_changes
                     .push((now, server.to_string(), from, to, reason.to_string()));
+            }
+            Observed::HealthChanged { server, healthy } => {
+                if healthy {
+                    self.unhealthy.retain(|name| name != server);
+                } else {
+                    self.unhealthy.push(server.to_string());
+                }
             }
             Observed::Queued { .. } | Observed::Started { .. } | Observed::SpeedChanged { .. } => {}
         }
@@ -574,4 +587,153 @@ fn random_crashes_renew_at_the_rate_of_mtbf_plus_mttr() {
             event.reason
         );
     }
+}
+
+/// Four servers at light load with health checks of `spec`, web-1 crashing at `crash_s`
+/// for good.
+fn checked_crash(spec: HealthCheckSpec, crash_s: f64, seconds: u64) -> RunSpec {
+    let mut run = spec_of(4, Algorithm::RoundRobin, 40.0, seconds);
+    run.health_check = Some(spec);
+    run.timeline = vec![action(
+        crash_s,
+        Change::Crash {
+            server: "web-1".to_string(),
+            downtime: None,
+        },
+    )];
+    run
+}
+
+fn spec_of(servers: u32, algorithm: Algorithm, rate: f64, seconds: u64) -> RunSpec {
+    spec(
+        servers,
+        algorithm,
+        rate,
+        ArrivalPattern::Poisson,
+        ServiceDist::Exponential { mean: millis(5) },
+        seconds,
+    )
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(32))]
+
+    /// A crash is detected after `unhealthy_threshold` failed checks. A check fails after
+    /// `timeout` (a crashed server does not answer) and the next starts an interval (with
+    /// jitter) after the previous ended, as Envoy schedules them. So, with T the threshold,
+    /// I the interval within its jitter band [I(1−j), I(1+j)] and t the timeout, detection
+    /// takes at least (T−1)(I(1−j) + t) — a check in flight at the crash fails at its own
+    /// timeout — and at most T(I(1+j) + t), plus the probe's own service and queueing, under
+    /// 50 ms at this load. After it, no request is sent to the crashed server.
+    #[test]
+    fn detection_time_lies_within_the_bounds_of_the_check_schedule(
+        interval_ms in 500u64..8_000,
+        timeout_share in 0.05f64..1.0,
+        threshold in 1u32..5,
+        jitter in 0.0f64..0.3,
+        crash_s in 10.0f64..20.0,
+        seed in 0u64..100,
+    ) {
+        let interval = interval_ms as f64 / 1000.0;
+        let timeout = (interval * timeout_share).max(0.01);
+        let health = HealthCheckSpec {
+            interval: SimDuration::from_millis(interval_ms),
+            timeout: SimDuration::from_secs_f64(timeout),
+            unhealthy_threshold: threshold,
+            jitter: Fraction::from_f64(jitter),
+            ..HealthCheckSpec::default()
+        };
+        let run = checked_crash(health, crash_s, 80);
+        let mut recorder = Recorder::for_servers(&["web-0", "web-1", "web-2", "web-3"]);
+        let result = simulate_observed(&run, seed, &mut recorder);
+        let detection = result.figures.get(Figure::DetectionS).expect("the crash is detected");
+        let t = f64::from(threshold);
+        let lower = (t - 1.0) * (interval * (1.0 - jitter) + timeout) - 0.001;
+        let upper = t * (interval * (1.0 + jitter) + timeout) + 0.05;
+        prop_assert!(
+            (lower..=upper).contains(&detection),
+            "detection {detection} s outside [{lower}, {upper}]"
+        );
+        prop_assert!(recorder.picks_of_unhealthy.is_empty(), "{:?}", recorder.picks_of_unhealthy);
+        prop_assert!(result.counts.is_conserved());
+    }
+}
+
+#[test]
+fn a_restarted_server_returns_to_rotation_after_its_healthy_checks() {
+    let health = HealthCheckSpec {
+        interval: SimDuration::from_secs(1),
+        timeout: SimDuration::from_millis(200),
+        jitter: Fraction::ZERO,
+        ..HealthCheckSpec::default()
+    };
+    let mut run = checked_crash(health, 10.0, 40);
+    run.timeline = vec![action(
+        10.0,
+        Change::Crash {
+            server: "web-1".to_string(),
+            downtime: Some(SimDuration::from_secs(5)),
+        },
+    )];
+    let (recorder, result) = record(&run, &["web-0", "web-1", "web-2", "web-3"]);
+    let health: Vec<(&str, &str)> = result
+        .events
+        .iter()
+        .filter(|e| e.reason == "health-check")
+        .map(|e| (e.from, e.to))
+        .collect();
+    assert_eq!(
+        health,
+        vec![("healthy", "unhealthy"), ("unhealthy", "healthy")]
+    );
+    let back = result
+        .events
+        .iter()
+        .find(|e| e.to == "healthy")
+        .map(|e| e.time)
+        .unwrap();
+    // Ready again at 15 s; two passed checks a second apart bring it back by about 17 s.
+    assert!(back > at(15.0) && back < at(17.5), "{back}");
+    let after: usize = recorder
+        .sent_to("web-1")
+        .filter(|life| life.arrived > back)
+        .count();
+    assert!(after > 100, "{after} requests after its return");
+    assert!(recorder.picks_of_unhealthy.is_empty());
+}
+
+#[test]
+fn below_the_panic_threshold_every_server_is_back_in_rotation() {
+    // Three of four servers crash for good: one healthy is 25%, under Envoy's 50% panic
+    // threshold, so the balancer spreads over all four again and keeps failing on the three
+    // (server_down); with the threshold off it sends everything to the healthy one.
+    let failures = |panic_threshold: Fraction| {
+        let health = HealthCheckSpec {
+            interval: SimDuration::from_secs(1),
+            timeout: SimDuration::from_millis(200),
+            panic_threshold,
+            ..HealthCheckSpec::default()
+        };
+        let mut run = checked_crash(health, 10.0, 60);
+        run.timeline = ["web-1", "web-2", "web-3"]
+            .iter()
+            .map(|server| {
+                action(
+                    10.0,
+                    Change::Crash {
+                        server: server.to_string(),
+                        downtime: None,
+                    },
+                )
+            })
+            .collect();
+        let result = simulate(&run, 2);
+        result.figures.get(Figure::FailedServerDown).unwrap()
+    };
+    let in_panic = failures(Fraction::from_millionths(500_000));
+    let off = failures(Fraction::ZERO);
+    // 40 requests per second: in panic three in four of the last ~45 s fail (~1,350);
+    // without panic only those sent before detection (~10 s of three quarters: ~300).
+    assert!(in_panic > 1000.0, "{in_panic}");
+    assert!(off < 500.0, "{off}");
 }
