@@ -46,7 +46,7 @@ pub struct HealthCheckSpec {
     pub unhealthy_threshold: u32,
     /// Consecutive passed checks that bring an unhealthy server back (HAProxy's `rise`).
     pub healthy_threshold: u32,
-    /// Each delay is `interval × (1 ± jitter·u)`, `u` uniform in [0, 1): HAProxy's
+    /// Each delay is drawn uniformly from `interval × [1 − jitter, 1 + jitter]`: HAProxy's
     /// `spread-checks`, so that checks of many servers do not march in step.
     pub jitter: Fraction,
     /// The service demand of one check on the server, at speed 1.
