@@ -36,6 +36,10 @@ pub enum Timer {
     Check(ServerId),
     /// The health check out on a server has had no answer in time.
     CheckTimeout(ServerId),
+    /// Outlier detection's periodic evaluation.
+    OutlierInterval,
+    /// A server's ejection by outlier detection ends.
+    Uneject(ServerId),
 }
 
 impl Prioritized for Event {
@@ -53,7 +57,9 @@ impl Prioritized for Event {
                 | Timer::Restart(_)
                 | Timer::Booted(_)
                 | Timer::Check(_)
-                | Timer::CheckTimeout(_),
+                | Timer::CheckTimeout(_)
+                | Timer::OutlierInterval
+                | Timer::Uneject(_),
             ) => 1,
             Event::Done(_) => 2,
             Event::Arrival => 3,

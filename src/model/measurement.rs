@@ -103,24 +103,27 @@ impl Measurement {
         });
     }
 
-    /// The health checks changed their verdict on `server` (`healthy` or `unhealthy`).
-    pub fn health_changed(
+    /// The balancer's view of `server` changed (`healthy`, `unhealthy`, `ejected`) for
+    /// `reason`: a health check's verdict or outlier detection.
+    pub fn rotation_changed(
         &mut self,
         now: SimTime,
         server: &Server,
         from: &'static str,
         to: &'static str,
+        reason: &'static str,
     ) {
         self.events.push(ClusterEvent {
             time: now,
             server: server.name.clone(),
             from,
             to,
-            reason: "health-check",
+            reason,
         });
     }
 
-    /// A crash was detected by the health checks `after` it happened.
+    /// A crash was detected — by the health checks or by outlier detection — `after` it
+    /// happened.
     pub fn detected(&mut self, after: SimDuration) {
         self.detections.push(after.as_secs_f64());
     }

@@ -23,6 +23,7 @@ use super::health_check::{HealthChecks, HealthTransition};
 use super::measurement::Measurement;
 use super::observer::{Observed, Observer, Unobserved};
 use super::outcome::{FailReason, Outcome};
+use super::outlier_detector::{Ejection, OutlierDetector};
 use super::request::{Request, RequestId, RequestTable};
 use super::server::{OutstandingCheck, ServerState};
 use super::spec::{FailureProcess, RunSpec, WorkloadSpec};
@@ -101,6 +102,8 @@ struct World<'a, O: Observer> {
     /// Active health checking, when the scenario asks for it, and its jitter stream.
     health: Option<HealthChecks>,
     health_rng: SimRng,
+    /// Passive health checking from real responses, when the scenario asks for it.
+    outliers: Option<OutlierDetector>,
     /// Whether the health checks are in panic: too few servers healthy, so every ready
     /// server is in rotation whatever its health (Envoy's panic threshold).
     panic: bool,
@@ -157,6 +160,7 @@ impl<'a, O: Observer> World<'a, O> {
             health: spec.health_check.as_ref().map(HealthChecks::new),
             health_rng: stream(seed, streams::HEALTH_CHECKS, 0),
             panic: false,
+            outliers: spec.outlier_detection.as_ref().map(OutlierDetector::new),
             observer,
         }
     }
@@ -179,9 +183,16 @@ impl<'a, O: Observer> World<'a, O> {
         for (index, action) in (0..).zip(&self.spec.timeline) {
             self.start_timer(action.at, Timer::Action(index), None);
         }
+        if let Some(outliers) = &self.outliers {
+            let interval = outliers.spec().interval;
+            self.start_timer(self.now + interval, Timer::OutlierInterval, Some(interval));
+        }
         for index in 0..self.cluster.servers().len() {
             let server = ServerId(index as u32);
             self.start_failure_process(server);
+            if let Some(outliers) = &mut self.outliers {
+                outliers.add_server(server);
+            }
             if let Some(health) = &mut self.health {
                 // The run starts with a warm cluster: healthy, checked from one interval on.
                 health.add_server(server, true);
@@ -288,6 +299,30 @@ impl<'a, O: Observer> World<'a, O> {
             Timer::Restart(server) => self.restart(server),
             Timer::Booted(server) => self.booted(server),
             Timer::Check(server) => self.check(server),
+            Timer::OutlierInterval => {
+                let mut ejections = Vec::new();
+                if let Some(outliers) = &mut self.outliers {
+                    outliers.on_interval(self.now, &mut ejections);
+                }
+                for (server, ejection) in ejections {
+                    self.ejected(server, ejection);
+                }
+            }
+            Timer::Uneject(server) => {
+                if let Some(outliers) = &mut self.outliers
+                    && outliers.uneject(server, self.now)
+                {
+                    let back = self.cluster.server(server);
+                    self.measurement.rotation_changed(
+                        self.now,
+                        back,
+                        "ejected",
+                        "healthy",
+                        "outlier-ejection",
+                    );
+                    self.update_rotation();
+                }
+            }
             Timer::CheckTimeout(server) => {
                 if self.cluster.server_mut(server).check.take().is_some() {
                     self.check_result(server, false);
@@ -368,6 +403,7 @@ impl<'a, O: Observer> World<'a, O> {
             // Down or booting: the connection is refused.
             self.requests.remove(id);
             self.fail(id, measured, FailReason::ServerDown);
+            self.answered(pick.server, false);
             return;
         }
         match server.station.admit(self.now, id) {
@@ -392,6 +428,7 @@ impl<'a, O: Observer> World<'a, O> {
             Admission::Rejected => {
                 self.requests.remove(id);
                 self.measurement.ended(measured, Outcome::Rejected);
+                self.answered(pick.server, false);
                 if O::ACTIVE {
                     let station = &self.cluster.server(pick.server).name;
                     self.observer.observe(
@@ -484,8 +521,12 @@ impl<'a, O: Observer> World<'a, O> {
                         },
                     );
                 }
+                let server = self.requests.get(id).map(|r| r.server);
                 self.end_on_server(id, false);
                 self.fail(id, measured, FailReason::TierRejected);
+                if let Some(server) = server {
+                    self.answered(server, false);
+                }
             }
         }
     }
@@ -516,6 +557,7 @@ impl<'a, O: Observer> World<'a, O> {
         let response_time = self.now - request.arrived;
         self.frontend
             .finished(request.balancer, request.server, response_time, true);
+        self.answered(request.server, true);
         self.measurement.completed(&request, response_time);
         if O::ACTIVE {
             let server = &self.cluster.server(request.server).name;
@@ -665,6 +707,9 @@ impl<'a, O: Observer> World<'a, O> {
         let id = self.cluster.join(group, spec, self.now, ServerState::Ready);
         self.measurement.server_joined(id);
         self.state_changed(id, None, Some(ServerState::Ready), "timeline");
+        if let Some(outliers) = &mut self.outliers {
+            outliers.add_server(id);
+        }
         if let Some(health) = &mut self.health {
             // A newcomer waits for its first passed check (Envoy checks it at once).
             health.add_server(id, false);
@@ -784,7 +829,8 @@ impl<'a, O: Observer> World<'a, O> {
             HealthTransition::BecameHealthy => ("unhealthy", "healthy"),
         };
         let checked = self.cluster.server(server);
-        self.measurement.health_changed(self.now, checked, from, to);
+        self.measurement
+            .rotation_changed(self.now, checked, from, to, "health-check");
         if O::ACTIVE {
             self.observer.observe(
                 self.now,
@@ -802,12 +848,31 @@ impl<'a, O: Observer> World<'a, O> {
         self.update_rotation();
     }
 
+    /// A request to `server` got an answer (`ok`) or an error: outlier detection's input.
+    fn answered(&mut self, server: ServerId, ok: bool) {
+        let Some(outliers) = &mut self.outliers else {
+            return;
+        };
+        if let Some(ejection) = outliers.on_response(server, self.now, ok) {
+            self.ejected(server, ejection);
+        }
+    }
+
+    /// Outlier detection ejected `server` until `ejection.until`.
+    fn ejected(&mut self, server: ServerId, ejection: Ejection) {
+        self.start_timer(ejection.until, Timer::Uneject(server), None);
+        let out = self.cluster.server(server);
+        self.measurement
+            .rotation_changed(self.now, out, "healthy", "ejected", "outlier-ejection");
+        if let Some(crashed) = out.crashed {
+            self.measurement.detected(self.now - crashed);
+        }
+        self.update_rotation();
+    }
+
     /// Puts in rotation exactly the servers the health checks trust — or, in panic (too few
     /// of the hosts healthy), every host but those draining.
     fn update_rotation(&mut self) {
-        let Some(health) = &self.health else {
-            return;
-        };
         // Envoy's healthy share is of every host the balancer knows: crashed ones count.
         let hosts = self
             .cluster
@@ -815,13 +880,14 @@ impl<'a, O: Observer> World<'a, O> {
             .iter()
             .filter(|s| s.is_member() && s.state != ServerState::Draining)
             .count();
-        self.panic = health.in_panic(hosts);
+        self.panic = self.health.as_ref().is_some_and(|h| h.in_panic(hosts));
         for index in 0..self.cluster.servers().len() {
             let id = ServerId(index as u32);
             let server = self.cluster.server(id);
-            let wanted = server.state != ServerState::Draining
-                && server.is_member()
-                && (self.panic || self.health.as_ref().is_some_and(|h| h.is_healthy(id)));
+            let trusted = self.panic
+                || (self.health.as_ref().is_none_or(|h| h.is_healthy(id))
+                    && self.outliers.as_ref().is_none_or(|o| !o.is_ejected(id)));
+            let wanted = server.state != ServerState::Draining && server.is_member() && trusted;
             match (wanted, self.frontend.is_in_rotation(id)) {
                 (true, false) => self.enter_rotation(id),
                 (false, true) => self.frontend.remove(id),
@@ -942,6 +1008,7 @@ impl<'a, O: Observer> World<'a, O> {
             }
             self.frontend
                 .finished(request.balancer, server, self.now - request.arrived, false);
+            self.answered(server, false);
             if request.hop > 0 {
                 let tier = usize::from(request.hop) - 1;
                 if let Some(next) = self.tiers[tier].station.withdraw(self.now, id) {
@@ -966,6 +1033,9 @@ impl<'a, O: Observer> World<'a, O> {
         }
         if let Some(health) = &mut self.health {
             health.remove_server(server);
+        }
+        if let Some(outliers) = &mut self.outliers {
+            outliers.remove_server(server);
         }
         self.state_changed(server, Some(from), Some(ServerState::Down), reason);
     }

@@ -30,6 +30,7 @@ pub const STATE_NAMES: &[&str] = &[
     "down",
     "healthy",
     "unhealthy",
+    "ejected",
 ];
 
 /// Every reason a [`ClusterEvent`] may give, in kebab-case, for the same purpose: a change

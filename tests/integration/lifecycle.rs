@@ -7,8 +7,8 @@ use lbsim::balancer::{Algorithm, BalancerSpec};
 use lbsim::engine::{SimDuration, SimTime};
 use lbsim::model::{
     ArrivalPattern, Change, FailReason, Fraction, GeneratedWorkload, HealthCheckSpec, Observed,
-    Observer, RateSchedule, RequestId, RunSpec, ServerGroupSpec, ServerState, ServiceDist,
-    TierSpec, TimelineAction, WorkloadSpec, simulate, simulate_observed,
+    Observer, OutlierSpec, RateSchedule, RequestId, RunSpec, ServerGroupSpec, ServerState,
+    ServiceDist, TierSpec, TimelineAction, WorkloadSpec, simulate, simulate_observed,
 };
 use lbsim::stats::{Figure, RunResult};
 use proptest::prelude::*;
@@ -736,4 +736,72 @@ fn below_the_panic_threshold_every_server_is_back_in_rotation() {
     // without panic only those sent before detection (~10 s of three quarters: ~300).
     assert!(in_panic > 1000.0, "{in_panic}");
     assert!(off < 500.0, "{off}");
+}
+
+#[test]
+fn outlier_detection_ejects_a_crashed_server_after_its_consecutive_errors() {
+    // Ten servers under round robin at 200/s: the crashed one refuses every tenth request.
+    // Five refusals in a row eject it (Envoy's consecutive_5xx), for 30 s, then 60 s after
+    // it fails again (Envoy's backoff): while ejected it takes nothing.
+    let mut run = spec_of(10, Algorithm::RoundRobin, 200.0, 120);
+    run.outlier_detection = Some(OutlierSpec::default());
+    run.timeline = vec![action(
+        10.0,
+        Change::Crash {
+            server: "web-4".to_string(),
+            downtime: None,
+        },
+    )];
+    let (recorder, result) = record(
+        &run,
+        &[
+            "web-0", "web-1", "web-2", "web-3", "web-4", "web-5", "web-6", "web-7", "web-8",
+            "web-9",
+        ],
+    );
+    let ejections: Vec<(SimTime, &str)> = result
+        .events
+        .iter()
+        .filter(|e| e.reason == "outlier-ejection")
+        .map(|e| (e.time, e.to))
+        .collect();
+    // Ejected, back, ejected again for twice as long, back, ejected a third time (90 s,
+    // past the end of the run).
+    assert_eq!(ejections.len(), 5, "{ejections:?}");
+    assert_eq!(ejections[4].1, "ejected");
+    let (ejected, _) = ejections[0];
+    // Five refusals at one request in ten, 200/s: about 0.25 s after the crash.
+    assert!(ejected > at(10.0) && ejected < at(11.0), "{ejected}");
+    assert_eq!(
+        ejections[1],
+        (ejected + SimDuration::from_secs(30), "healthy")
+    );
+    let second = ejections[2].0;
+    assert_eq!(
+        ejections[3],
+        (second + SimDuration::from_secs(60), "healthy")
+    );
+    let sent_while_ejected = recorder
+        .sent_to("web-4")
+        .filter(|life| {
+            (life.arrived > ejected && life.arrived < ejections[1].0)
+                || (life.arrived > second && life.arrived < ejections[3].0)
+        })
+        .count();
+    assert_eq!(sent_while_ejected, 0);
+    // Five refusals before each of the three ejections.
+    assert_eq!(result.figures.get(Figure::FailedServerDown), Some(15.0));
+}
+
+#[test]
+fn sections_checked_but_not_yet_simulated_are_refused_not_ignored() {
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures/good/resilience.toml");
+    let error = lbsim::scenario::Scenario::from_path(&path)
+        .expect_err("circuit breakers and client retries do not run yet")
+        .to_string();
+    assert!(
+        error.contains("[circuit_breaker]") && error.contains("not simulated yet"),
+        "{error}"
+    );
 }
