@@ -17,3 +17,4 @@ mod shard;
 mod slurm;
 mod support;
 mod timeseries;
+mod trace_view;

@@ -1,0 +1,94 @@
+//! `lbsim trace`: a fixed tiny scenario told event by event, compared whole with what a
+//! person should read (a snapshot: a change of wording or order shows up here).
+
+use crate::support::{lbsim, write};
+
+/// Two servers under least-connections, a request every 10 ms of 15 ms each, a queue of
+/// one per server; web-1 is removed abruptly at 40 ms.
+const TINY: &str = r#"
+name = "tiny"
+seed = 1
+duration = "1s"
+
+[workload]
+rate = 100
+arrivals = "constant"
+service = { dist = "constant", mean = "15ms" }
+clients = 4
+
+[[servers]]
+name = "web"
+count = 2
+queue = 1
+
+[balancer]
+algorithm = "least-connections"
+
+[[timeline]]
+at = "40ms"
+action = "remove"
+server = "web-1"
+mode = "abrupt"
+"#;
+
+const TOLD: &str = "    0.010000 s      r1  arrived   from 10.0.0.2, work 15.000 ms
+    0.010000 s      r1  picked    web-0  open connections: web-0 0, web-1 0
+    0.010000 s      r1  started   web-0
+    0.020000 s      r2  arrived   from 10.0.0.3, work 15.000 ms
+    0.020000 s      r2  picked    web-1  open connections: web-0 1, web-1 0
+    0.020000 s      r2  started   web-1
+    0.025000 s      r1  completed web-0  after 15.000 ms, waited 0.000 ms
+    0.030000 s      r3  arrived   from 10.0.0.3, work 15.000 ms
+    0.030000 s      r3  picked    web-0  open connections: web-0 0, web-1 1
+    0.030000 s      r3  started   web-0
+    0.035000 s      r2  completed web-1  after 15.000 ms, waited 0.000 ms
+    0.040000 s          server    web-1  ready -> down (server-removed)
+    0.040000 s      r4  arrived   from 10.0.0.2, work 15.000 ms
+    0.040000 s      r4  picked    web-0  open connections: web-0 1
+    0.040000 s      r4  queued    web-0  behind 0
+    0.045000 s      r3  completed web-0  after 15.000 ms, waited 0.000 ms
+    0.045000 s      r4  started   web-0
+    0.050000 s      r5  arrived   from 10.0.0.2, work 15.000 ms
+    0.050000 s      r5  picked    web-0  open connections: web-0 1
+    0.050000 s      r5  queued    web-0  behind 0
+";
+
+#[test]
+fn a_tiny_run_is_told_event_by_event() {
+    let dir = tempfile::tempdir().unwrap();
+    write(dir.path(), "tiny.toml", TINY);
+    let output = lbsim(dir.path(), &["trace", "tiny.toml", "--until", "60ms"]);
+    assert!(output.status.success());
+    assert_eq!(String::from_utf8_lossy(&output.stdout), TOLD);
+}
+
+#[test]
+fn the_csv_form_has_one_quoted_row_per_event() {
+    let dir = tempfile::tempdir().unwrap();
+    write(dir.path(), "tiny.toml", TINY);
+    let output = lbsim(
+        dir.path(),
+        &["trace", "tiny.toml", "--until", "15ms", "--csv"],
+    );
+    assert!(output.status.success());
+    assert_eq!(
+        String::from_utf8_lossy(&output.stdout),
+        "time_s,request,event,station,detail\n\
+         0.010000000,r1,arrived,,\"from 10.0.0.2, work 15.000 ms\"\n\
+         0.010000000,r1,picked,web-0,\"open connections: web-0 0, web-1 0\"\n\
+         0.010000000,r1,started,web-0,\n"
+    );
+}
+
+#[test]
+fn an_unknown_variant_is_bad_input_listing_the_variants() {
+    let dir = tempfile::tempdir().unwrap();
+    write(dir.path(), "tiny.toml", TINY);
+    let output = lbsim(dir.path(), &["trace", "tiny.toml", "--variant", "3"]);
+    assert_eq!(output.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        stderr.contains("has no variant 3") && stderr.contains("0: base"),
+        "{stderr}"
+    );
+}
