@@ -796,7 +796,7 @@ fn outlier_detection_ejects_a_crashed_server_after_its_consecutive_errors() {
 #[test]
 fn sections_checked_but_not_yet_simulated_are_refused_not_ignored() {
     let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("tests/fixtures/good/resilience.toml");
+        .join("tests/fixtures/checked-only/resilience.toml");
     let error = lbsim::scenario::Scenario::from_path(&path)
         .expect_err("circuit breakers and client retries do not run yet")
         .to_string();
