@@ -805,3 +805,28 @@ fn sections_checked_but_not_yet_simulated_are_refused_not_ignored() {
         "{error}"
     );
 }
+
+#[test]
+fn equal_weights_change_nothing_whatever_their_value() {
+    // Weights only matter relative to each other: every server at weight 5 must give the
+    // very run every server at weight 1 gives, pick for pick. Consistent hashing is the
+    // exception by design: it places `virtual_nodes × weight` points per server (NGINX),
+    // so a uniform weight of 5 is a finer ring, not the same one.
+    for algorithm in Algorithm::ALL {
+        if algorithm == Algorithm::ConsistentHash {
+            continue;
+        }
+        let run = |weight: u32| {
+            let mut run = spec_of(6, algorithm, 900.0, 20);
+            run.balancer.max_connections = Some(4);
+            run.servers[0].weight = weight;
+            let result = simulate(&run, 9);
+            (
+                result.counts,
+                result.latency.mean_ms(),
+                result.latency.quantile_ms(0.99),
+            )
+        };
+        assert_eq!(run(1), run(5), "{}", algorithm.name());
+    }
+}
