@@ -459,23 +459,9 @@ pub(super) mod tests {
         ),
     ];
 
-    fn fixture(name: &str) -> (String, PathBuf) {
-        let path = PathBuf::from(format!("tests/fixtures/bad/{name}.toml"));
-        let full = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join(&path);
-        (std::fs::read_to_string(full).expect(name), path)
-    }
-
     #[test]
     fn every_bad_timeline_tier_or_balancer_fixture_is_one_located_error() {
-        for &(name, location, fragment) in BAD {
-            let (source, path) = fixture(name);
-            let errors = validate(&source, &path).expect_err(name).0;
-            assert_eq!(errors.len(), 1, "{name}: {errors:#?}");
-            let error = errors[0].to_string();
-            let prefix = format!("{}:{location}", path.display());
-            assert!(error.starts_with(&prefix), "{error}\nexpected {prefix}");
-            assert!(error.contains(fragment), "{error}\nexpected {fragment}");
-        }
+        super::super::testing::assert_bad_fixtures(BAD);
     }
 
     #[test]
