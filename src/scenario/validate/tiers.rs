@@ -6,6 +6,9 @@ use super::checker::Checker;
 use crate::model::TierSpec;
 use crate::scenario::raw::RawTier;
 
+/// The most tiers a request may call in turn (a request records its hop in a byte).
+pub const MAX_TIERS: usize = 16;
+
 impl Checker<'_> {
     /// The tiers in call order (none when the section is absent), or `None` after an error.
     pub(super) fn tiers(
@@ -15,6 +18,17 @@ impl Checker<'_> {
         let Some(raw) = raw else {
             return Some(Vec::new());
         };
+        if raw.get_ref().len() > MAX_TIERS {
+            self.error(
+                raw.span().start,
+                "tiers",
+                format!(
+                    "expected at most {MAX_TIERS} tiers, found {}",
+                    raw.get_ref().len()
+                ),
+            );
+            return None;
+        }
         let mut tiers = Some(Vec::new());
         for (index, entry) in raw.get_ref().iter().enumerate() {
             let tier = self.tier(entry, index);
