@@ -453,6 +453,11 @@ pub(super) mod tests {
             "expected a positive integer, found 0",
         ),
         (
+            "tiers_too_many",
+            "11:1: tiers: ",
+            "expected at most 16 tiers, found 17",
+        ),
+        (
             "balancer_zero_instances",
             "13:13: balancer.instances: ",
             "expected a positive integer, found 0",
