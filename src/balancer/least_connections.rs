@@ -306,7 +306,7 @@ impl Balancer for LeastConnections {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::balancer::testing::{backend, filled, pick_id as pick, picks_dispatched};
+    use crate::balancer::testing::{self, backend, filled, pick_id as pick, picks_dispatched};
     use proptest::prelude::*;
 
     fn balancer(servers: u32) -> LeastConnections {
@@ -384,15 +384,7 @@ mod tests {
     }
 
     fn weighted(weights: &[u32]) -> LeastConnections {
-        let mut balancer = LeastConnections::with_capacity(weights.len());
-        for (id, &weight) in weights.iter().enumerate() {
-            balancer.add(Backend {
-                id: ServerId(id as u32),
-                name: "s",
-                weight,
-            });
-        }
-        balancer
+        testing::weighted(LeastConnections::with_capacity(weights.len()), weights)
     }
 
     #[test]

@@ -204,28 +204,13 @@ mod tests {
     use crate::engine::stream;
 
     fn balancer(weights: &[u32], choices: u32, bias: f64) -> LeastRequest {
-        let mut balancer = LeastRequest::new(weights.len(), choices, bias);
-        for (id, &weight) in weights.iter().enumerate() {
-            balancer.add(Backend {
-                id: ServerId(id as u32),
-                name: "s",
-                weight,
-            });
-        }
-        balancer
+        crate::balancer::testing::weighted(LeastRequest::new(weights.len(), choices, bias), weights)
     }
 
     #[test]
     fn choosing_among_every_server_is_least_connections() {
         let mut balancer = balancer(&[1; 6], 6, 1.0);
-        let mut reference = LeastConnections::with_capacity(6);
-        for id in 0..6 {
-            reference.add(Backend {
-                id: ServerId(id),
-                name: "s",
-                weight: 1,
-            });
-        }
+        let mut reference = crate::balancer::testing::filled(LeastConnections::with_capacity(6), 6);
         let mut rng = stream(21, 0, 0);
         let mut open: Vec<ServerId> = Vec::new();
         for step in 0..3_000u32 {

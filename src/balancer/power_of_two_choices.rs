@@ -218,15 +218,7 @@ mod tests {
     }
 
     fn weighted(weights: &[u32]) -> PowerOfTwoChoices {
-        let mut balancer = PowerOfTwoChoices::with_capacity(weights.len());
-        for (id, &weight) in weights.iter().enumerate() {
-            balancer.add(Backend {
-                id: ServerId(id as u32),
-                name: "s",
-                weight,
-            });
-        }
-        balancer
+        crate::balancer::testing::weighted(PowerOfTwoChoices::with_capacity(weights.len()), weights)
     }
 
     #[test]

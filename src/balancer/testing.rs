@@ -28,6 +28,17 @@ pub fn filled<B: Balancer>(mut balancer: B, servers: u32) -> B {
     balancer
 }
 
+/// `balancer` with servers `0..weights.len()` added, server `i` weighing `weights[i]`.
+pub fn weighted<B: Balancer>(mut balancer: B, weights: &[u32]) -> B {
+    for (id, &weight) in weights.iter().enumerate() {
+        balancer.add(Backend {
+            weight,
+            ..backend(id as u32)
+        });
+    }
+    balancer
+}
+
 /// The id `balancer` picks for [`KEY`].
 pub fn pick_id(balancer: &mut impl Balancer) -> Option<u32> {
     balancer.pick(&KEY, &mut stream(1, 0, 0)).map(|s| s.0)
