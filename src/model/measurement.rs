@@ -13,7 +13,8 @@ use super::spec::RunSpec;
 use crate::engine::{SimDuration, SimTime};
 use crate::id::ServerId;
 use crate::stats::{
-    ClusterEvent, Counts, Figure, Figures, LatencyStats, RunResult, SeriesRecorder, ServerSummary,
+    ClusterEvent, ClusterSample, Counts, Figure, Figures, LatencyStats, RunResult, SeriesRecorder,
+    ServerSample, ServerSummary,
 };
 
 pub struct Measurement {
@@ -72,6 +73,16 @@ impl Measurement {
         if measured {
             self.counts.arrived += 1;
         }
+        if let Some(series) = &mut self.series {
+            series.record_arrival();
+        }
+    }
+
+    /// The balancer sent a request to `server`.
+    pub fn routed(&mut self, server: ServerId) {
+        if let Some(series) = &mut self.series {
+            series.record_routed(server);
+        }
     }
 
     /// Server `id` joined: it gets its per-server figures.
@@ -128,8 +139,16 @@ impl Measurement {
         self.detections.push(after.as_secs_f64());
     }
 
-    /// Counts how a request ended, if it arrived after warmup.
-    pub fn ended(&mut self, measured: bool, outcome: Outcome) {
+    /// Counts how a request ended — at `server`, when it reached one — if it arrived after
+    /// warmup; the time series counts it whenever it arrived.
+    pub fn ended(&mut self, measured: bool, outcome: Outcome, server: Option<ServerId>) {
+        if let Some(series) = &mut self.series {
+            match outcome {
+                Outcome::Completed => {}
+                Outcome::Rejected => series.record_rejected(server),
+                Outcome::Failed(_) => series.record_failed(server),
+            }
+        }
         if !measured {
             return;
         }
@@ -145,7 +164,7 @@ impl Measurement {
 
     /// `request` completed at `now` after `response_time`, end to end.
     pub fn completed(&mut self, request: &Request, response_time: SimDuration) {
-        self.ended(request.measured, Outcome::Completed);
+        self.ended(request.measured, Outcome::Completed, Some(request.server));
         if request.measured {
             self.latency.record(response_time);
             self.wait.record(request.started - request.arrived);
@@ -164,12 +183,26 @@ impl Measurement {
     }
 
     /// Closes the time-series interval ending at `now`: a row for every server that was up
-    /// during some of it.
-    pub fn sample(&mut self, now: SimTime, servers: &mut [Server]) {
+    /// during some of it, `health` giving the balancers' view of each, and the cluster's
+    /// row, with `in_flight` requests live.
+    pub fn sample(
+        &mut self,
+        now: SimTime,
+        servers: &mut [Server],
+        health: impl Fn(ServerId) -> &'static str,
+        in_flight: u32,
+    ) {
         let Some(series) = &mut self.series else {
             return;
         };
         let start = self.last_sample;
+        let mut cluster = ClusterSample {
+            in_flight,
+            queue_length: 0,
+            busy_workers: 0,
+            utilization: 0.0,
+        };
+        let (mut busy_total, mut capacity_total) = (0u128, 0u128);
         for (server, busy_before) in servers.iter_mut().zip(&mut self.busy_at_sample) {
             let from = server.joined.max(start);
             let until = server.left.map_or(now, |left| left.min(now));
@@ -178,18 +211,24 @@ impl Measurement {
             }
             let width = until.since(from).as_nanos();
             let busy = server.station.busy_integral(now);
-            let utilization = (busy - *busy_before) as f64
-                / (u128::from(server.station.workers) * u128::from(width)).max(1) as f64;
+            let capacity = u128::from(server.station.workers) * u128::from(width);
+            let utilization = (busy - *busy_before) as f64 / capacity.max(1) as f64;
+            busy_total += busy - *busy_before;
+            capacity_total += capacity;
             *busy_before = busy;
-            series.close_server(
-                now,
-                server.id,
-                server.station.queue_length(),
-                server.station.busy_workers(),
+            let sample = ServerSample {
+                queue_length: server.station.queue_length(),
+                busy_workers: server.station.busy_workers(),
                 utilization,
-            );
+                state: server.state.name(),
+                health: health(server.id),
+            };
+            cluster.queue_length += sample.queue_length;
+            cluster.busy_workers += sample.busy_workers;
+            series.close_server(now, server.id, sample);
         }
-        series.close_interval(now);
+        cluster.utilization = busy_total as f64 / capacity_total.max(1) as f64;
+        series.close_interval(now, cluster);
         self.last_sample = now;
     }
 

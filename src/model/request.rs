@@ -47,10 +47,13 @@ struct Slot {
 pub struct RequestTable {
     slots: Vec<Slot>,
     free: Vec<u32>,
+    /// Live requests, health-check probes left out.
+    in_flight: u32,
 }
 
 impl RequestTable {
     pub fn insert(&mut self, request: Request) -> RequestId {
+        self.in_flight += u32::from(!request.probe);
         match self.free.pop() {
             Some(slot) => {
                 let entry = &mut self.slots[slot as usize];
@@ -98,9 +101,15 @@ impl RequestTable {
             return None;
         }
         let request = slot.request.take()?;
+        self.in_flight -= u32::from(!request.probe);
         slot.generation = slot.generation.wrapping_add(1);
         self.free.push(id.slot);
         Some(request)
+    }
+
+    /// How many requests (not probes) are in flight.
+    pub fn in_flight(&self) -> u32 {
+        self.in_flight
     }
 
     /// The requests still in flight.

@@ -276,13 +276,10 @@ impl<'a, O: Observer> World<'a, O> {
             Timer::WarmupEnd => self
                 .measurement
                 .warmup_ended(self.now, self.cluster.servers_mut()),
-            Timer::Sample => self
-                .measurement
-                .sample(self.now, self.cluster.servers_mut()),
+            Timer::Sample => self.sample(self.now),
             Timer::End => {
                 if self.measurement.needs_last_sample(self.end) {
-                    self.measurement
-                        .sample(self.end, self.cluster.servers_mut());
+                    self.sample(self.end);
                 }
                 return ControlFlow::Break(());
             }
@@ -332,6 +329,23 @@ impl<'a, O: Observer> World<'a, O> {
         ControlFlow::Continue(())
     }
 
+    /// Closes the time series' interval ending at `at`.
+    fn sample(&mut self, at: SimTime) {
+        let (health, outliers) = (&self.health, &self.outliers);
+        let view = |id| {
+            if outliers.as_ref().is_some_and(|o| o.is_ejected(id)) {
+                "ejected"
+            } else if health.as_ref().is_some_and(|h| !h.is_healthy(id)) {
+                "unhealthy"
+            } else {
+                "healthy"
+            }
+        };
+        let in_flight = self.requests.in_flight();
+        self.measurement
+            .sample(at, self.cluster.servers_mut(), view, in_flight);
+    }
+
     /// Schedules the next arrival and draws its client and work now (see [`Traffic`]).
     fn schedule_next_arrival(&mut self) {
         if let Some((time, arrival)) = self.traffic.draw_next() {
@@ -375,7 +389,7 @@ impl<'a, O: Observer> World<'a, O> {
         match pick {
             None => {
                 self.requests.remove(id);
-                self.fail(id, measured, FailReason::NoServer);
+                self.fail(id, None, measured, FailReason::NoServer);
             }
             Some(pick) => self.admit(id, &key, pick, measured),
         }
@@ -398,11 +412,12 @@ impl<'a, O: Observer> World<'a, O> {
                 },
             );
         }
+        self.measurement.routed(pick.server);
         let server = self.cluster.server_mut(pick.server);
         if !server.is_serving() {
             // Down or booting: the connection is refused.
             self.requests.remove(id);
-            self.fail(id, measured, FailReason::ServerDown);
+            self.fail(id, Some(pick.server), measured, FailReason::ServerDown);
             self.answered(pick.server, false);
             return;
         }
@@ -427,7 +442,8 @@ impl<'a, O: Observer> World<'a, O> {
             }
             Admission::Rejected => {
                 self.requests.remove(id);
-                self.measurement.ended(measured, Outcome::Rejected);
+                self.measurement
+                    .ended(measured, Outcome::Rejected, Some(pick.server));
                 self.answered(pick.server, false);
                 if O::ACTIVE {
                     let station = &self.cluster.server(pick.server).name;
@@ -523,7 +539,7 @@ impl<'a, O: Observer> World<'a, O> {
                 }
                 let server = self.requests.get(id).map(|r| r.server);
                 self.end_on_server(id, false);
-                self.fail(id, measured, FailReason::TierRejected);
+                self.fail(id, server, measured, FailReason::TierRejected);
                 if let Some(server) = server {
                     self.answered(server, false);
                 }
@@ -604,9 +620,17 @@ impl<'a, O: Observer> World<'a, O> {
         }
     }
 
-    /// Counts a request that ended without an answer; it is already out of the table.
-    fn fail(&mut self, id: RequestId, measured: bool, reason: FailReason) {
-        self.measurement.ended(measured, Outcome::Failed(reason));
+    /// Counts a request that ended without an answer — at `server`, when it reached one;
+    /// it is already out of the table.
+    fn fail(
+        &mut self,
+        id: RequestId,
+        server: Option<ServerId>,
+        measured: bool,
+        reason: FailReason,
+    ) {
+        self.measurement
+            .ended(measured, Outcome::Failed(reason), server);
         if O::ACTIVE {
             self.observe(Observed::Failed {
                 request: id,
@@ -1015,7 +1039,7 @@ impl<'a, O: Observer> World<'a, O> {
                     self.start_call(next, tier);
                 }
             }
-            self.fail(id, request.measured, reason);
+            self.fail(id, Some(server), request.measured, reason);
         }
     }
 

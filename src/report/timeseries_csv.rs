@@ -1,7 +1,11 @@
-//! timeseries.csv: per run, interval and server. `time_s` is the end of the interval the
-//! row covers; `queue_length` and `busy_workers` are read at that instant; `utilization`,
-//! `completions` and the latency percentiles cover the interval (percentiles are empty when
-//! nothing completed). Unlike summary.csv it includes the warmup, to show it.
+//! timeseries.csv: per run and interval, a row per server and one for the whole cluster
+//! (server `cluster`, after the servers' rows). `time_s` is the end of the interval the
+//! row covers; `queue_length`, `busy_workers`, `in_flight`, `state` and `health` are read
+//! at that instant; `utilization`, `completions`, `arrivals`, `rejected`, `failed` and the
+//! latency percentiles cover the interval (percentiles are empty when nothing completed).
+//! The cluster row's counts include the requests that reached no server, so over each
+//! interval its `arrivals = completions + rejected + failed + Δ in_flight`. Unlike
+//! summary.csv it includes the warmup, to show it.
 
 use std::fs::File;
 use std::io::{self, BufWriter, Seek, SeekFrom, Write};
@@ -9,10 +13,11 @@ use std::io::{self, BufWriter, Seek, SeekFrom, Write};
 use rayon::prelude::*;
 
 use super::ScenarioResults;
+use crate::engine::SimTime;
 use crate::scenario::Variant;
-use crate::stats::RunResult;
+use crate::stats::{IntervalCounts, Percentiles, RunResult};
 
-pub const COLUMNS: [&str; 12] = [
+pub const COLUMNS: [&str; 18] = [
     "scenario",
     "variant",
     "replication",
@@ -25,7 +30,17 @@ pub const COLUMNS: [&str; 12] = [
     "p50_ms",
     "p90_ms",
     "p99_ms",
+    "arrivals",
+    "rejected",
+    "failed",
+    "in_flight",
+    "state",
+    "health",
 ];
+
+/// The `server` of the row that totals an interval over the cluster. No instance has this
+/// name: an instance's is `<group>-<index>`.
+pub const CLUSTER: &str = "cluster";
 
 /// Writes the rows of every run to `out`, reading spilled series back from disk.
 ///
@@ -63,7 +78,7 @@ pub fn write(results: &ScenarioResults<'_>, out: &mut dyn Write) -> io::Result<(
     Ok(())
 }
 
-/// The rows of one run.
+/// The rows of one run: each interval's server rows, then its cluster row.
 fn write_run(
     scenario: &str,
     variant: &Variant,
@@ -72,30 +87,106 @@ fn write_run(
     out: &mut impl Write,
 ) -> io::Result<()> {
     let prefix = record_prefix(&[scenario, &variant.label, &replication.to_string()])?;
-    let mut line = Vec::with_capacity(128);
+    let mut line = Vec::with_capacity(160);
+    // One record per interval, not per server: small enough to hold while the server rows
+    // stream past.
+    let mut intervals = Vec::with_capacity(run.intervals.len() as usize);
+    run.intervals.for_each(|total| {
+        intervals.push(*total);
+        Ok(())
+    })?;
+    let mut totals = intervals.into_iter().peekable();
+    let mut flush_totals_before = |time: Option<SimTime>, out: &mut dyn Write| {
+        while let Some(total) = totals.next_if(|t| time.is_none_or(|time| t.time < time)) {
+            let mut line = Vec::with_capacity(160);
+            line.extend_from_slice(&prefix);
+            let row = Row {
+                time: total.time,
+                server: CLUSTER,
+                queue_length: total.queue_length,
+                busy_workers: total.busy_workers,
+                utilization: total.utilization,
+                completions: total.completions,
+                latency_ms: total.latency_ms,
+                counts: total.counts,
+                in_flight: total.in_flight,
+                state: "",
+                health: "",
+            };
+            row.write(&mut line)?;
+            out.write_all(&line)?;
+        }
+        Ok::<(), io::Error>(())
+    };
     run.series.for_each(|row| {
+        flush_totals_before(Some(row.time), out)?;
         line.clear();
         line.extend_from_slice(&prefix);
+        Row {
+            time: row.time,
+            server: &run.servers[row.server.index()].name,
+            queue_length: row.queue_length,
+            busy_workers: row.busy_workers,
+            utilization: row.utilization,
+            completions: row.completions,
+            latency_ms: row.latency_ms,
+            counts: row.counts,
+            in_flight: row.in_flight,
+            state: row.state,
+            health: row.health,
+        }
+        .write(&mut line)?;
+        out.write_all(&line)
+    })?;
+    flush_totals_before(None, out)
+}
+
+/// The fields of a row after the run's prefix, server or cluster alike.
+struct Row<'a> {
+    time: SimTime,
+    server: &'a str,
+    queue_length: u32,
+    busy_workers: u32,
+    utilization: f64,
+    completions: u32,
+    latency_ms: Option<Percentiles>,
+    counts: IntervalCounts,
+    in_flight: u32,
+    state: &'a str,
+    health: &'a str,
+}
+
+impl Row<'_> {
+    fn write(&self, line: &mut Vec<u8>) -> io::Result<()> {
         // Seconds with six decimals, from the exact nanoseconds (rounded half up).
-        let nanos = row.time.as_nanos();
+        let nanos = self.time.as_nanos();
         let micros = nanos / 1_000 + u64::from(nanos % 1_000 >= 500);
         write!(line, "{}.{:06},", micros / 1_000_000, micros % 1_000_000)?;
-        line.extend_from_slice(run.servers[row.server.index()].name.as_bytes());
-        write!(line, ",{},{},", row.queue_length, row.busy_workers)?;
-        push_fixed6(&mut line, row.utilization);
-        write!(line, ",{}", row.completions)?;
-        match row.latency_ms {
+        line.extend_from_slice(self.server.as_bytes());
+        write!(line, ",{},{},", self.queue_length, self.busy_workers)?;
+        push_fixed6(line, self.utilization);
+        write!(line, ",{}", self.completions)?;
+        match self.latency_ms {
             Some(p) => {
                 for value in [p.p50, p.p90, p.p99] {
                     line.push(b',');
-                    push_fixed6(&mut line, value);
+                    push_fixed6(line, value);
                 }
             }
             None => line.extend_from_slice(b",,,"),
         }
-        line.push(b'\n');
-        out.write_all(&line)
-    })
+        let counts = self.counts;
+        writeln!(
+            line,
+            ",{},{},{},{},{},{}",
+            counts.arrivals,
+            counts.rejected,
+            counts.failed,
+            self.in_flight,
+            self.state,
+            self.health
+        )
+    }
 }
 
 /// Appends `value` with six decimals, exactly as `{:.6}` would, but by integer arithmetic

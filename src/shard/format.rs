@@ -49,7 +49,7 @@
 //!   latency, wait  each: sum u128 ns, max u64 ns, u64 bucket count,
 //!                  then (value u64 ns, count u64) per non-empty histogram bucket
 //!   series         u32 record size (SeriesRow::BYTES), u64 count, records
-//!   intervals      u32 record size (IntervalLatency::BYTES), u64 count, records
+//!   intervals      u32 record size (IntervalTotals::BYTES), u64 count, records
 //! checksum         u64       FNV-1a 64 of every byte above; the file ends here
 //! ```
 
@@ -59,7 +59,7 @@ use std::io::{self, Read, Write};
 use super::Shard;
 use crate::engine::{SimDuration, SimTime};
 use crate::stats::{
-    ClusterEvent, Counts, FIGURES, Figures, IntervalLatency, Kind, LatencyParts, LatencyStats,
+    ClusterEvent, Counts, FIGURES, Figures, IntervalTotals, Kind, LatencyParts, LatencyStats,
     REASON_NAMES, RunResult, STATE_NAMES, SeriesRow, ServerSummary, SpillVec, Spillable,
     known_name,
 };
@@ -67,7 +67,7 @@ use crate::stats::{
 const MAGIC: &[u8; 8] = b"LBSIMSHD";
 
 /// The layout above. Raise it with any change to the layout or to a record encoding.
-pub const FORMAT_VERSION: u32 = 2;
+pub const FORMAT_VERSION: u32 = 3;
 
 /// Everything a shard file says besides the runs: which run and scenario they belong to.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -492,7 +492,7 @@ impl<R: Read> Decoder<R> {
                 )))
             }
         })?;
-        let intervals = self.records(|_: &IntervalLatency| Ok(()))?;
+        let intervals = self.records(|_: &IntervalTotals| Ok(()))?;
         Ok(RunResult {
             seed,
             measured,
@@ -589,7 +589,7 @@ impl<R: Read> Decoder<R> {
 mod tests {
     use super::*;
     use crate::id::ServerId;
-    use crate::stats::Percentiles;
+    use crate::stats::{IntervalCounts, Percentiles};
 
     fn header() -> ShardHeader {
         ShardHeader {
@@ -652,11 +652,28 @@ mod tests {
                     p90: 2.5,
                     p99: f64::from(i),
                 }),
+                counts: IntervalCounts {
+                    arrivals: i + 1,
+                    rejected: i % 2,
+                    failed: i % 3,
+                },
+                in_flight: i % 4,
+                state: ["ready", "draining", "down"][i as usize % 3],
+                health: ["healthy", "ejected"][i as usize % 2],
             });
             if i % 2 == 1 {
-                intervals.push(IntervalLatency {
+                intervals.push(IntervalTotals {
                     time,
+                    counts: IntervalCounts {
+                        arrivals: 2 * i,
+                        rejected: 1,
+                        failed: 0,
+                    },
                     completions: i,
+                    in_flight: 3,
+                    queue_length: i % 5,
+                    busy_workers: 2,
+                    utilization: 0.75,
                     latency_ms: None,
                 });
             }

@@ -19,5 +19,8 @@ pub use counts::Counts;
 pub use figure::{Declaration, FIGURES, Figure, Figures, Kind};
 pub use latency::{LatencyParts, LatencyStats};
 pub use run_result::{RunResult, ServerSummary};
-pub use series::{IntervalLatency, Percentiles, SeriesRecorder, SeriesRow};
+pub use series::{
+    ClusterSample, IntervalCounts, IntervalTotals, Percentiles, SeriesRecorder, SeriesRow,
+    ServerSample,
+};
 pub use spill_vec::{SpillVec, Spillable};

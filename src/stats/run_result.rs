@@ -1,6 +1,6 @@
 //! Everything one run measured, handed from the model to the report.
 
-use super::{ClusterEvent, Counts, Figures, IntervalLatency, LatencyStats, SeriesRow, SpillVec};
+use super::{ClusterEvent, Counts, Figures, IntervalTotals, LatencyStats, SeriesRow, SpillVec};
 use crate::engine::SimDuration;
 
 /// The outcome of one (scenario, variant, replication).
@@ -21,7 +21,7 @@ pub struct RunResult {
     /// Per interval and server; kept in a temporary file when long.
     pub series: SpillVec<SeriesRow>,
     /// All servers together, per interval.
-    pub intervals: SpillVec<IntervalLatency>,
+    pub intervals: SpillVec<IntervalTotals>,
     /// Every change of a server's state, in time order.
     pub events: Vec<ClusterEvent>,
     /// The figures the model reports by key (see [`super::Figure`]).

@@ -1,17 +1,21 @@
-//! The time series: per fixed interval and server, queue length and busy workers at the
-//! interval's end, utilization and completions over the interval, and latency percentiles
-//! of the requests completed in it.
+//! The time series: per fixed interval and server, what the server held at the interval's
+//! end (queue length, busy workers, requests in flight, its state and the balancers' view
+//! of it), what happened over the interval (requests routed to it, completed, rejected,
+//! failed; its utilization) and the latency percentiles of the requests completed in it;
+//! and per interval one row for the whole cluster, which also counts the requests that
+//! reached no server.
 //!
 //! Percentiles per interval are exact (nearest rank): the latencies of one interval are
 //! kept in a buffer per server that is cleared, not freed, at each interval's end, so its
 //! memory is bounded by one interval's completions and nothing is allocated once the
 //! buffers have grown to their working size.
 
+use super::cluster_event::STATE_NAMES;
 use super::spill_vec::{SpillVec, Spillable};
 use crate::engine::{SimDuration, SimTime};
 use crate::id::ServerId;
 
-/// One row of timeseries.csv.
+/// One server's row of timeseries.csv.
 #[derive(Copy, Clone, Debug, PartialEq)]
 pub struct SeriesRow {
     /// End of the interval the row covers.
@@ -24,6 +28,23 @@ pub struct SeriesRow {
     pub completions: u32,
     /// Latency percentiles of this interval's completions; `None` without completions.
     pub latency_ms: Option<Percentiles>,
+    /// The interval's counts of requests routed to the server and of those that ended
+    /// there rejected or failed.
+    pub counts: IntervalCounts,
+    /// Requests routed to it and not yet ended, at the interval's end.
+    pub in_flight: u32,
+    /// Its lifecycle state at the interval's end (`ready`, `draining`, ...).
+    pub state: &'static str,
+    /// The balancers' view of it then: `healthy`, `unhealthy` or `ejected`.
+    pub health: &'static str,
+}
+
+/// What arrived and how requests ended without an answer, over one interval.
+#[derive(Copy, Clone, Debug, Default, PartialEq, Eq)]
+pub struct IntervalCounts {
+    pub arrivals: u32,
+    pub rejected: u32,
+    pub failed: u32,
 }
 
 /// Exact nearest-rank percentiles of a small sample, in milliseconds.
@@ -34,12 +55,53 @@ pub struct Percentiles {
     pub p99: f64,
 }
 
-/// All servers together over one interval: what the latency-over-time chart draws.
+/// All servers together over one interval — the cluster row of timeseries.csv, and what
+/// the latency-over-time and load-over-time charts draw.
+///
+/// Its counts cover every request, those that reached no server included, so that over
+/// each interval `arrivals = completions + rejected + failed + Δ in_flight`.
 #[derive(Copy, Clone, Debug, PartialEq)]
-pub struct IntervalLatency {
+pub struct IntervalTotals {
     pub time: SimTime,
+    /// New requests that reached the balancer, rejected and failed ones.
+    pub counts: IntervalCounts,
     pub completions: u32,
+    /// Requests arrived and not yet ended at the interval's end (health-check probes are
+    /// not requests).
+    pub in_flight: u32,
+    /// Summed over the servers up in the interval, at its end.
+    pub queue_length: u32,
+    pub busy_workers: u32,
+    /// Busy fraction of all their workers over the interval.
+    pub utilization: f64,
     pub latency_ms: Option<Percentiles>,
+}
+
+/// What a server holds at an interval's end, as the model sees it.
+#[derive(Copy, Clone, Debug)]
+pub struct ServerSample {
+    pub queue_length: u32,
+    pub busy_workers: u32,
+    pub utilization: f64,
+    pub state: &'static str,
+    pub health: &'static str,
+}
+
+/// What the whole cluster holds at an interval's end.
+#[derive(Copy, Clone, Debug)]
+pub struct ClusterSample {
+    pub in_flight: u32,
+    pub queue_length: u32,
+    pub busy_workers: u32,
+    pub utilization: f64,
+}
+
+/// One server's running counts in the current interval.
+#[derive(Copy, Clone, Debug, Default)]
+struct Tally {
+    counts: IntervalCounts,
+    /// Requests routed to the server and not yet ended, as of the last interval's end.
+    held: u32,
 }
 
 /// Collects the time series of one run.
@@ -60,8 +122,12 @@ pub struct SeriesRecorder {
     starts: Vec<u32>,
     /// Whether `by_server` holds the current interval's grouping.
     grouped: bool,
+    /// Per server: the current interval's counts.
+    tallies: Vec<Tally>,
+    /// The whole cluster's counts of the current interval.
+    cluster: IntervalCounts,
     rows: SpillVec<SeriesRow>,
-    intervals: SpillVec<IntervalLatency>,
+    intervals: SpillVec<IntervalTotals>,
 }
 
 impl SeriesRecorder {
@@ -71,6 +137,8 @@ impl SeriesRecorder {
             by_server: Vec::new(),
             starts: vec![0; servers + 1],
             grouped: false,
+            tallies: vec![Tally::default(); servers],
+            cluster: IntervalCounts::default(),
             rows: SpillVec::default(),
             intervals: SpillVec::default(),
         }
@@ -80,6 +148,33 @@ impl SeriesRecorder {
     pub fn add_server(&mut self, server: ServerId) {
         if self.starts.len() <= server.index() + 1 {
             self.starts.resize(server.index() + 2, 0);
+            self.tallies.resize(server.index() + 1, Tally::default());
+        }
+    }
+
+    /// A request reached the balancer.
+    pub fn record_arrival(&mut self) {
+        self.cluster.arrivals += 1;
+    }
+
+    /// The balancer sent a request to `server`.
+    pub fn record_routed(&mut self, server: ServerId) {
+        self.tallies[server.index()].counts.arrivals += 1;
+    }
+
+    /// A request was turned away by a full queue, at `server` when it reached one.
+    pub fn record_rejected(&mut self, server: Option<ServerId>) {
+        self.cluster.rejected += 1;
+        if let Some(server) = server {
+            self.tallies[server.index()].counts.rejected += 1;
+        }
+    }
+
+    /// A request ended without an answer, at `server` when it reached one.
+    pub fn record_failed(&mut self, server: Option<ServerId>) {
+        self.cluster.failed += 1;
+        if let Some(server) = server {
+            self.tallies[server.index()].counts.failed += 1;
         }
     }
 
@@ -114,14 +209,7 @@ impl SeriesRecorder {
     }
 
     /// Closes `server`'s row for the interval ending at `time`.
-    pub fn close_server(
-        &mut self,
-        time: SimTime,
-        server: ServerId,
-        queue_length: u32,
-        busy_workers: u32,
-        utilization: f64,
-    ) {
+    pub fn close_server(&mut self, time: SimTime, server: ServerId, sample: ServerSample) {
         if !self.grouped {
             self.group();
         }
@@ -129,20 +217,27 @@ impl SeriesRecorder {
         let window = &mut self.by_server[range];
         let completions = window.len() as u32;
         let latency_ms = percentiles(window);
+        let tally = &mut self.tallies[server.index()];
+        let counts = std::mem::take(&mut tally.counts);
+        tally.held = tally.held + counts.arrivals - completions - counts.rejected - counts.failed;
         self.rows.push(SeriesRow {
             time,
             server,
-            queue_length,
-            busy_workers,
-            utilization,
+            queue_length: sample.queue_length,
+            busy_workers: sample.busy_workers,
+            utilization: sample.utilization,
             completions,
             latency_ms,
+            counts,
+            in_flight: tally.held,
+            state: sample.state,
+            health: sample.health,
         });
     }
 
-    /// Closes the all-servers summary of the interval ending at `time`; call after the
+    /// Closes the cluster's row of the interval ending at `time`; call after the
     /// interval's server rows.
-    pub fn close_interval(&mut self, time: SimTime) {
+    pub fn close_interval(&mut self, time: SimTime, sample: ClusterSample) {
         let completions = self.completed.len() as u32;
         let latency_ms = if self.grouped {
             percentiles(&mut self.by_server)
@@ -152,14 +247,19 @@ impl SeriesRecorder {
         };
         self.completed.clear();
         self.grouped = false;
-        self.intervals.push(IntervalLatency {
+        self.intervals.push(IntervalTotals {
             time,
+            counts: std::mem::take(&mut self.cluster),
             completions,
+            in_flight: sample.in_flight,
+            queue_length: sample.queue_length,
+            busy_workers: sample.busy_workers,
+            utilization: sample.utilization,
             latency_ms,
         });
     }
 
-    pub fn into_parts(self) -> (SpillVec<SeriesRow>, SpillVec<IntervalLatency>) {
+    pub fn into_parts(self) -> (SpillVec<SeriesRow>, SpillVec<IntervalTotals>) {
         (self.rows, self.intervals)
     }
 }
@@ -198,10 +298,41 @@ fn u32_at(bytes: &[u8], at: usize) -> u32 {
     u32::from_le_bytes(word)
 }
 
+/// A state name's index in [`STATE_NAMES`], one byte in the binary form.
+fn state_code(name: &'static str) -> u8 {
+    STATE_NAMES
+        .iter()
+        .position(|&known| known == name)
+        .unwrap_or(0) as u8
+}
+
+/// The state name a byte of the binary form stands for.
+fn state_name(code: u8) -> &'static str {
+    STATE_NAMES
+        .get(usize::from(code))
+        .copied()
+        .unwrap_or("absent")
+}
+
+fn encode_counts(counts: IntervalCounts, out: &mut [u8]) {
+    out[0..4].copy_from_slice(&counts.arrivals.to_le_bytes());
+    out[4..8].copy_from_slice(&counts.rejected.to_le_bytes());
+    out[8..12].copy_from_slice(&counts.failed.to_le_bytes());
+}
+
+fn decode_counts(bytes: &[u8]) -> IntervalCounts {
+    IntervalCounts {
+        arrivals: u32_at(bytes, 0),
+        rejected: u32_at(bytes, 4),
+        failed: u32_at(bytes, 8),
+    }
+}
+
 /// Layout, little-endian: time u64, server u32, queue u32, busy u32, completions u32,
-/// utilization f64 bits, then p50, p90, p99 as f64 bits.
+/// utilization f64 bits, p50, p90, p99 as f64 bits, arrivals, rejected, failed and in
+/// flight u32, then state and health as one byte each (indices in [`STATE_NAMES`]).
 impl Spillable for SeriesRow {
-    const BYTES: usize = 56;
+    const BYTES: usize = 74;
 
     fn encode(&self, out: &mut [u8]) {
         out[0..8].copy_from_slice(&self.time.as_nanos().to_le_bytes());
@@ -211,6 +342,10 @@ impl Spillable for SeriesRow {
         out[20..24].copy_from_slice(&self.completions.to_le_bytes());
         out[24..32].copy_from_slice(&self.utilization.to_bits().to_le_bytes());
         encode_latency(self.latency_ms, &mut out[32..56]);
+        encode_counts(self.counts, &mut out[56..68]);
+        out[68..72].copy_from_slice(&self.in_flight.to_le_bytes());
+        out[72] = state_code(self.state);
+        out[73] = state_code(self.health);
     }
 
     fn decode(bytes: &[u8]) -> Self {
@@ -222,25 +357,40 @@ impl Spillable for SeriesRow {
             completions: u32_at(bytes, 20),
             utilization: f64::from_bits(u64_at(bytes, 24)),
             latency_ms: decode_latency(&bytes[32..56]),
+            counts: decode_counts(&bytes[56..68]),
+            in_flight: u32_at(bytes, 68),
+            state: state_name(bytes[72]),
+            health: state_name(bytes[73]),
         }
     }
 }
 
-/// Layout, little-endian: time u64, completions u32, then p50, p90, p99 as f64 bits.
-impl Spillable for IntervalLatency {
-    const BYTES: usize = 36;
+/// Layout, little-endian: time u64, arrivals, rejected, failed, completions, in flight,
+/// queue and busy u32, utilization f64 bits, then p50, p90, p99 as f64 bits.
+impl Spillable for IntervalTotals {
+    const BYTES: usize = 68;
 
     fn encode(&self, out: &mut [u8]) {
         out[0..8].copy_from_slice(&self.time.as_nanos().to_le_bytes());
-        out[8..12].copy_from_slice(&self.completions.to_le_bytes());
-        encode_latency(self.latency_ms, &mut out[12..36]);
+        encode_counts(self.counts, &mut out[8..20]);
+        out[20..24].copy_from_slice(&self.completions.to_le_bytes());
+        out[24..28].copy_from_slice(&self.in_flight.to_le_bytes());
+        out[28..32].copy_from_slice(&self.queue_length.to_le_bytes());
+        out[32..36].copy_from_slice(&self.busy_workers.to_le_bytes());
+        out[36..44].copy_from_slice(&self.utilization.to_bits().to_le_bytes());
+        encode_latency(self.latency_ms, &mut out[44..68]);
     }
 
     fn decode(bytes: &[u8]) -> Self {
-        IntervalLatency {
+        IntervalTotals {
             time: SimTime::from_nanos(u64_at(bytes, 0)),
-            completions: u32_at(bytes, 8),
-            latency_ms: decode_latency(&bytes[12..36]),
+            counts: decode_counts(&bytes[8..20]),
+            completions: u32_at(bytes, 20),
+            in_flight: u32_at(bytes, 24),
+            queue_length: u32_at(bytes, 28),
+            busy_workers: u32_at(bytes, 32),
+            utilization: f64::from_bits(u64_at(bytes, 36)),
+            latency_ms: decode_latency(&bytes[44..68]),
         }
     }
 }
@@ -306,6 +456,25 @@ mod tests {
         assert_eq!((p.p50, p.p90, p.p99), (50.0, 90.0, 99.0));
     }
 
+    fn sample(queue_length: u32, busy_workers: u32, utilization: f64) -> ServerSample {
+        ServerSample {
+            queue_length,
+            busy_workers,
+            utilization,
+            state: "ready",
+            health: "healthy",
+        }
+    }
+
+    fn cluster(in_flight: u32) -> ClusterSample {
+        ClusterSample {
+            in_flight,
+            queue_length: 0,
+            busy_workers: 0,
+            utilization: 0.0,
+        }
+    }
+
     #[test]
     fn rows_and_intervals_round_trip_through_their_binary_form() {
         let row = SeriesRow {
@@ -320,18 +489,35 @@ mod tests {
                 p90: 2.25,
                 p99: 9.125,
             }),
+            counts: IntervalCounts {
+                arrivals: 45,
+                rejected: 2,
+                failed: 1,
+            },
+            in_flight: 7,
+            state: "draining",
+            health: "ejected",
         };
         let mut bytes = [0u8; SeriesRow::BYTES];
         row.encode(&mut bytes);
         assert_eq!(SeriesRow::decode(&bytes), row);
-        let interval = IntervalLatency {
+        let interval = IntervalTotals {
             time: SimTime::from_nanos(5),
+            counts: IntervalCounts {
+                arrivals: 9,
+                rejected: 8,
+                failed: 7,
+            },
             completions: 0,
+            in_flight: 6,
+            queue_length: 5,
+            busy_workers: 4,
+            utilization: 0.3,
             latency_ms: None,
         };
-        let mut bytes = [0u8; IntervalLatency::BYTES];
+        let mut bytes = [0u8; IntervalTotals::BYTES];
         interval.encode(&mut bytes);
-        assert_eq!(IntervalLatency::decode(&bytes), interval);
+        assert_eq!(IntervalTotals::decode(&bytes), interval);
     }
 
     #[test]
@@ -339,26 +525,70 @@ mod tests {
         let mut recorder = SeriesRecorder::new(2);
         recorder.record_completion(ServerId(1), SimDuration::from_millis(4));
         let t = SimTime::from_nanos(1_000_000_000);
-        recorder.close_server(t, ServerId(0), 0, 0, 0.0);
-        recorder.close_server(t, ServerId(1), 3, 1, 0.5);
-        recorder.close_interval(t);
+        recorder.close_server(t, ServerId(0), sample(0, 0, 0.0));
+        recorder.close_server(t, ServerId(1), sample(3, 1, 0.5));
+        recorder.close_interval(t, cluster(0));
         let (store, intervals) = recorder.into_parts();
-        let mut rows = Vec::new();
-        store
-            .for_each(|r| {
-                rows.push(*r);
-                Ok(())
-            })
-            .unwrap();
+        let rows = store.to_vec();
         assert_eq!(rows[0].completions, 0);
         assert_eq!(rows[0].latency_ms, None);
         assert_eq!(rows[1].completions, 1);
         assert_eq!(rows[1].latency_ms.unwrap().p99, 4.0);
-        intervals
-            .for_each(|interval| {
-                assert_eq!(interval.completions, 1);
-                Ok(())
-            })
-            .unwrap();
+        assert_eq!(intervals.to_vec()[0].completions, 1);
+    }
+
+    #[test]
+    fn hand_counted_arrivals_and_endings_land_in_their_rows_and_the_cluster_row() {
+        // Interval 1: five requests arrive; one finds no server, server 0 gets three and
+        // server 1 one. Server 0 completes one and rejects one; server 1's fails.
+        let mut recorder = SeriesRecorder::new(2);
+        let (s0, s1) = (ServerId(0), ServerId(1));
+        for _ in 0..5 {
+            recorder.record_arrival();
+        }
+        recorder.record_failed(None);
+        for server in [s0, s0, s0, s1] {
+            recorder.record_routed(server);
+        }
+        recorder.record_completion(s0, SimDuration::from_millis(2));
+        recorder.record_rejected(Some(s0));
+        recorder.record_failed(Some(s1));
+        let t1 = SimTime::from_nanos(1_000_000_000);
+        recorder.close_server(t1, s0, sample(0, 1, 0.5));
+        recorder.close_server(t1, s1, sample(0, 0, 0.0));
+        recorder.close_interval(t1, cluster(1));
+        // Interval 2: nothing arrives; server 0 completes the request it still held.
+        recorder.record_completion(s0, SimDuration::from_millis(900));
+        let t2 = SimTime::from_nanos(2_000_000_000);
+        recorder.close_server(t2, s0, sample(0, 0, 0.4));
+        recorder.close_server(t2, s1, sample(0, 0, 0.0));
+        recorder.close_interval(t2, cluster(0));
+
+        let (rows, intervals) = recorder.into_parts();
+        let rows = rows.to_vec();
+        let counts = |arrivals, rejected, failed| IntervalCounts {
+            arrivals,
+            rejected,
+            failed,
+        };
+        let seen: Vec<_> = rows
+            .iter()
+            .map(|r| (r.server, r.counts, r.completions, r.in_flight))
+            .collect();
+        assert_eq!(
+            seen,
+            [
+                (s0, counts(3, 1, 0), 1, 1),
+                (s1, counts(1, 0, 1), 0, 0),
+                (s0, counts(0, 0, 0), 1, 0),
+                (s1, counts(0, 0, 0), 0, 0),
+            ]
+        );
+        let totals: Vec<_> = intervals
+            .to_vec()
+            .iter()
+            .map(|t| (t.counts, t.completions, t.in_flight))
+            .collect();
+        assert_eq!(totals, [(counts(5, 1, 2), 1, 1), (counts(0, 0, 0), 1, 0)]);
     }
 }

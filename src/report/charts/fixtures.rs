@@ -4,10 +4,10 @@
 use std::path::PathBuf;
 
 use crate::balancer::{Algorithm, BalancerSpec};
-use crate::engine::{SimDuration, derive_seed};
+use crate::engine::{SimDuration, SimTime, derive_seed};
 use crate::model::{
-    ArrivalPattern, GeneratedWorkload, RateSchedule, RunSpec, ServerGroupSpec, ServiceDist,
-    WorkloadSpec, simulate,
+    ArrivalPattern, Change, GeneratedWorkload, RateSchedule, RunSpec, ServerGroupSpec, ServiceDist,
+    TimelineAction, WorkloadSpec, simulate,
 };
 use crate::report::ScenarioResults;
 use crate::scenario::{Scenario, Variant};
@@ -165,6 +165,33 @@ pub fn without_series() -> Fixture {
         run,
     };
     fixture("plain", &[], vec![base], 1)
+}
+
+/// One unswept variant of 10 s on 4 servers in which `web-1` crashes at 3 s, restarts at
+/// 6 s and boots for a second, and `web-3` is removed gracefully at 8 s.
+pub fn crash() -> Fixture {
+    let mut run = spec(Algorithm::LeastConnections, 200.0, 4, 10);
+    run.servers[0].boot = SimDuration::from_secs(1);
+    run.timeline.push(TimelineAction {
+        at: SimTime::ZERO + SimDuration::from_secs(3),
+        change: Change::Crash {
+            server: "web-1".into(),
+            downtime: Some(SimDuration::from_secs(3)),
+        },
+    });
+    run.timeline.push(TimelineAction {
+        at: SimTime::ZERO + SimDuration::from_secs(8),
+        change: Change::Remove {
+            server: "web-3".into(),
+            abrupt: false,
+        },
+    });
+    let base = Variant {
+        label: "base".into(),
+        values: Vec::new(),
+        run,
+    };
+    fixture("crash", &[], vec![base], 1)
 }
 
 fn variant(values: &[String], run: RunSpec) -> Variant {

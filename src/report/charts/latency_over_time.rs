@@ -20,7 +20,7 @@ use super::style::{self, MUTED, chunk_size, variant_label};
 use super::{Chart, Drawn, Figure, replications};
 use crate::report::ScenarioResults;
 use crate::report::stability::is_unstable;
-use crate::stats::{IntervalLatency, RunResult};
+use crate::stats::{IntervalTotals, RunResult};
 
 /// Most points drawn per line.
 const MAX_POINTS: usize = 300;
@@ -204,7 +204,7 @@ fn windows(run: &RunResult, chunk: usize) -> io::Result<Vec<Point>> {
     Ok(points)
 }
 
-fn window(intervals: &[IntervalLatency]) -> Point {
+fn window(intervals: &[IntervalTotals]) -> Point {
     let end = intervals.last().map_or(0.0, |i| i.time.as_secs_f64());
     let (mut weight, mut p50, mut p99) = (0.0, 0.0, 0.0);
     for interval in intervals {
@@ -308,7 +308,7 @@ mod tests {
     use super::super::fixtures;
     use super::*;
     use crate::engine::SimTime;
-    use crate::stats::Percentiles;
+    use crate::stats::{IntervalCounts, Percentiles};
 
     #[test]
     fn one_legend_entry_per_variant() {
@@ -357,9 +357,14 @@ mod tests {
 
     #[test]
     fn windows_weigh_intervals_by_completions_and_skip_empty_ones() {
-        let interval = |s: u64, completions: u32, p: Option<f64>| IntervalLatency {
+        let interval = |s: u64, completions: u32, p: Option<f64>| IntervalTotals {
             time: SimTime::from_nanos(s * 1_000_000_000),
+            counts: IntervalCounts::default(),
             completions,
+            in_flight: 0,
+            queue_length: 0,
+            busy_workers: 0,
+            utilization: 0.0,
             latency_ms: p.map(|v| Percentiles {
                 p50: v,
                 p90: v,

@@ -18,8 +18,10 @@ mod latency_cdf;
 mod latency_over_time;
 mod latency_vs_key;
 mod layout;
+mod load_over_time;
 mod palette;
 mod server_load;
+mod server_states;
 mod style;
 mod theory;
 mod typeset;
@@ -92,9 +94,11 @@ pub struct Chart {
 type Builder = fn(&ScenarioResults<'_>, &Palette) -> io::Result<Vec<Chart>>;
 
 /// Every chart kind, in the order a report shows them.
-const BUILDERS: [Builder; 6] = [
+const BUILDERS: [Builder; 8] = [
     |r, p| Ok(vec![latency_cdf::build(r, p)]),
     |r, p| Ok(latency_over_time::build(r, p)?.into_iter().collect()),
+    |r, p| Ok(server_states::build(r, p).into_iter().collect()),
+    |r, p| Ok(load_over_time::build(r, p)?.into_iter().collect()),
     |r, p| Ok(latency_vs_key::build(r, p)),
     |r, p| Ok(vec![variants::build(r, p)]),
     |r, p| Ok(utilization::build(r, p)?.into_iter().collect()),
@@ -226,6 +230,7 @@ mod tests {
             [
                 "latency-cdf",
                 "latency-over-time",
+                "load-over-time",
                 "latency-vs-workload.rate",
                 "variants",
                 "utilization",

@@ -1,0 +1,371 @@
+//! server-states: each server's state over time, a strip per server and a panel per
+//! variant (replication 0), on the time axis of latency-over-time, which the report shows
+//! just above it: a crash, its detection, an ejection, a drain line up with the latency
+//! they cause. A server's colour says what the balancers could do with it — in rotation,
+//! judged unhealthy by health checks, ejected by outlier detection, booting, draining,
+//! down while still in rotation (before detection) or down and out of it. A server
+//! removed for good has no strip from then on.
+//! Drawn from events.csv's changes, at their exact times, only when some server's state
+//! changed in some run.
+
+use std::collections::BTreeMap;
+
+use plotters::coord::Shift;
+use plotters::prelude::*;
+
+use super::axis::{Axis, category};
+use super::layout::{self, Entry, Mark};
+use super::palette::Palette;
+use super::style::{self, MUTED, text, variant_label};
+use super::{Chart, Drawn, Figure, replications};
+use crate::report::ScenarioResults;
+use crate::stats::RunResult;
+
+/// Most servers drawn per panel: those whose state changed first, then the others.
+const MAX_SERVERS: usize = 40;
+
+/// What a strip shows at a moment, in the legend's order, with its colour.
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+pub enum Shown {
+    InRotation,
+    Unhealthy,
+    Ejected,
+    Booting,
+    Draining,
+    /// Crashed while the balancers, not yet told, still send it requests: the black hole
+    /// that health checking exists to end.
+    DownInRotation,
+    /// Crashed and out of rotation.
+    Down,
+}
+
+impl Shown {
+    const ALL: [Shown; 7] = [
+        Shown::InRotation,
+        Shown::Unhealthy,
+        Shown::Ejected,
+        Shown::Booting,
+        Shown::Draining,
+        Shown::DownInRotation,
+        Shown::Down,
+    ];
+
+    /// A server's lifecycle state and the balancers' view of it, as one: what matters of
+    /// a server that is down is whether the balancers still believe in it.
+    fn of(state: &str, health: &str) -> Shown {
+        match (state, health) {
+            ("down", "healthy") => Shown::DownInRotation,
+            ("down", _) => Shown::Down,
+            ("booting", _) => Shown::Booting,
+            ("draining", _) => Shown::Draining,
+            (_, "ejected") => Shown::Ejected,
+            (_, "unhealthy") => Shown::Unhealthy,
+            _ => Shown::InRotation,
+        }
+    }
+
+    fn label(self) -> &'static str {
+        match self {
+            Shown::InRotation => "ready, in rotation",
+            Shown::Unhealthy => "failing health checks",
+            Shown::Ejected => "ejected (outlier)",
+            Shown::Booting => "booting",
+            Shown::Draining => "draining",
+            Shown::DownInRotation => "down, still in rotation",
+            Shown::Down => "down, out of rotation",
+        }
+    }
+
+    /// Colour-blind-safe hues (Okabe–Ito), the healthy state the quietest.
+    fn colour(self) -> RGBColor {
+        match self {
+            Shown::InRotation => RGBColor(0xd6, 0xe8, 0xd4),
+            Shown::Unhealthy => RGBColor(0xe6, 0x9f, 0x00),
+            Shown::Ejected => RGBColor(0xcc, 0x79, 0xa7),
+            Shown::Booting => RGBColor(0x56, 0xb4, 0xe9),
+            Shown::Draining => RGBColor(0xf0, 0xe4, 0x42),
+            Shown::DownInRotation => RGBColor(0xd5, 0x5e, 0x00),
+            Shown::Down => RGBColor(0x59, 0x59, 0x59),
+        }
+    }
+}
+
+pub struct ServerStates {
+    panels: Vec<Panel>,
+    end_s: f64,
+    warmup_s: f64,
+}
+
+struct Panel {
+    title: String,
+    colour: RGBColor,
+    /// The servers drawn, top to bottom: name and spans `(from s, to s, shown)`.
+    strips: Strips,
+    /// Servers left out for room.
+    hidden: usize,
+}
+
+/// The chart, or `None` when no server's state changed in any run.
+pub fn build(results: &ScenarioResults<'_>, palette: &Palette) -> Option<Chart> {
+    let scenario = results.scenario;
+    let mut panels = Vec::new();
+    let mut changed = false;
+    let mut end_s: f64 = 0.0;
+    for (variant, runs) in results.runs.iter().enumerate() {
+        let Some(run) = runs.first() else { continue };
+        let end = scenario.variants[variant].run.duration.as_secs_f64();
+        end_s = end_s.max(end);
+        let mut strips = strips(run, end);
+        // Servers whose state changed first, in server order; then the steady ones.
+        // Steady: in rotation from start to end (not joining late, not leaving).
+        let steady = |spans: &Vec<Span>| spans == &[(0.0, end, Shown::InRotation)];
+        strips.sort_by_key(|(_, spans)| steady(spans));
+        changed |= strips.iter().any(|(_, spans)| !steady(spans));
+        let hidden = strips.len().saturating_sub(MAX_SERVERS);
+        strips.truncate(MAX_SERVERS);
+        panels.push(Panel {
+            title: variant_label(scenario, variant),
+            colour: palette.colour(variant),
+            strips,
+            hidden,
+        });
+    }
+    if !changed {
+        return None;
+    }
+    let replication = if replications(results) > 1 {
+        ", replication 0"
+    } else {
+        ""
+    };
+    let rows: usize = panels.iter().map(|p| p.strips.len().max(1)).sum();
+    let height = 64 + 16 + panels.len() as u32 * PANEL_CHROME + rows as u32 * STRIP;
+    Some(Chart::new(
+        "server-states",
+        format!("Server states over time: {}", scenario.name),
+        format!("each server's state as the balancers could use it, from events.csv{replication}"),
+        (1000, height.max(300)),
+        ServerStates {
+            panels,
+            end_s,
+            warmup_s: scenario.variants[0].run.warmup.as_secs_f64(),
+        },
+    ))
+}
+
+/// Height of a panel's title, margins and time axis, in pixels.
+const PANEL_CHROME: u32 = 84;
+/// Height of one server's strip, in pixels.
+const STRIP: u32 = 16;
+
+/// A stretch of time `(from s, to s)` in one state.
+type Span = (f64, f64, Shown);
+
+/// Each server's spans of one state, in server order.
+type Strips = Vec<(String, Vec<Span>)>;
+
+/// The lifecycle states of events.csv; the rest are the balancers' views.
+const LIFECYCLE: [&str; 5] = ["absent", "booting", "ready", "draining", "down"];
+
+/// The reasons of a change to `down` that take a server out of the cluster for good (a
+/// crash leaves it a member, to restart).
+const LEFT_FOR_GOOD: [&str; 2] = ["server-removed", "drained"];
+
+/// Every server's spans over a run ending at `end` s, from its events: exact times, where
+/// the time series would round each change to its interval. A server starts in the
+/// state and view its first events change from (`absent` for one that joins later).
+fn strips(run: &RunResult, end: f64) -> Strips {
+    let index: BTreeMap<&str, usize> = (0..)
+        .zip(&run.servers)
+        .map(|(i, server)| (server.name.as_str(), i))
+        .collect();
+    let mut state: Vec<Option<&str>> = vec![None; run.servers.len()];
+    let mut health: Vec<Option<&str>> = vec![None; run.servers.len()];
+    for event in &run.events {
+        let Some(&i) = index.get(event.server.as_str()) else {
+            continue;
+        };
+        let first = if LIFECYCLE.contains(&event.to) {
+            &mut state[i]
+        } else {
+            &mut health[i]
+        };
+        first.get_or_insert(event.from);
+    }
+    let mut now: Vec<(f64, &str, &str)> = state
+        .iter()
+        .zip(&health)
+        .map(|(s, h)| (0.0, s.unwrap_or("ready"), h.unwrap_or("healthy")))
+        .collect();
+    let mut strips: Strips = run
+        .servers
+        .iter()
+        .map(|server| (server.name.clone(), Vec::new()))
+        .collect();
+    let close = |strip: &mut Vec<Span>, from: f64, to: f64, s: &str, h: &str| {
+        if s != "absent" && to > from {
+            let shown = Shown::of(s, h);
+            match strip.last_mut() {
+                Some(span) if span.2 == shown && span.1 == from => span.1 = to,
+                _ => strip.push((from, to, shown)),
+            }
+        }
+    };
+    for event in &run.events {
+        let Some(&i) = index.get(event.server.as_str()) else {
+            continue;
+        };
+        let time = event.time.as_secs_f64();
+        let (since, s, h) = now[i];
+        close(&mut strips[i].1, since, time, s, h);
+        now[i] = if event.to == "down" && LEFT_FOR_GOOD.contains(&event.reason) {
+            (time, "absent", h)
+        } else if LIFECYCLE.contains(&event.to) {
+            (time, event.to, h)
+        } else {
+            (time, s, event.to)
+        };
+    }
+    for (strip, (since, s, h)) in strips.iter_mut().zip(now) {
+        close(&mut strip.1, since, end, s, h);
+    }
+    strips.retain(|(_, spans)| !spans.is_empty());
+    strips
+}
+
+impl Figure for ServerStates {
+    fn draw<DB: DrawingBackend>(&self, area: &DrawingArea<DB, Shift>) -> Drawn<DB> {
+        let entries: Vec<Entry> = Shown::ALL
+            .iter()
+            .map(|s| Entry::new(s.label(), s.colour(), Mark::Square))
+            .collect();
+        let plot = layout::with_legend(area, &entries)?;
+        let heights: Vec<u32> = self
+            .panels
+            .iter()
+            .map(|p| 84 + 16 * p.strips.len().max(1) as u32)
+            .collect();
+        let mut rest = plot;
+        for (panel, height) in self.panels.iter().zip(heights) {
+            let (space, below) = rest.split_vertically(height);
+            rest = below;
+            let note = (panel.hidden > 0).then(|| {
+                format!(
+                    "{} more servers, always in rotation, not drawn",
+                    panel.hidden
+                )
+            });
+            let space =
+                layout::panel_title(&space, &panel.title, note.as_deref(), Some(panel.colour))?;
+            self.draw_panel(panel, &space)?;
+        }
+        Ok(())
+    }
+}
+
+impl ServerStates {
+    fn draw_panel<DB: DrawingBackend>(
+        &self,
+        panel: &Panel,
+        area: &DrawingArea<DB, Shift>,
+    ) -> Drawn<DB> {
+        let count = panel.strips.len().max(1);
+        let names: Vec<String> = panel.strips.iter().map(|s| s.0.clone()).collect();
+        // Category i is centred on i, bottom up: the first strip is the top one.
+        let mut chart = ChartBuilder::on(area)
+            .margin(8)
+            .x_label_area_size(40)
+            .y_label_area_size(72)
+            .build_cartesian_2d(0.0..self.end_s.max(1e-3), Axis::categories(count, count))?;
+        layout::mesh(&mut chart)
+            .disable_y_mesh()
+            .x_desc("simulated time (s)")
+            .x_label_formatter(&|v| style::number(*v))
+            .y_label_formatter(&|v| {
+                category(*v, count)
+                    .and_then(|i| names.get(count - 1 - i))
+                    .cloned()
+                    .unwrap_or_default()
+            })
+            .draw()?;
+        for (row, (_, spans)) in panel.strips.iter().enumerate() {
+            let centre = (count - 1 - row) as f64;
+            chart.draw_series(spans.iter().map(|&(from, to, shown)| {
+                Rectangle::new(
+                    [(from, centre - 0.4), (to, centre + 0.4)],
+                    shown.colour().filled(),
+                )
+            }))?;
+        }
+        if self.warmup_s > 0.0 {
+            chart.draw_series(std::iter::once(Text::new(
+                "warmup",
+                (0.0, count as f64 - 0.5),
+                text(11, MUTED),
+            )))?;
+            chart.draw_series(std::iter::once(PathElement::new(
+                [(self.warmup_s, -0.5), (self.warmup_s, count as f64 - 0.5)],
+                MUTED,
+            )))?;
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::fixtures;
+    use super::*;
+
+    #[test]
+    fn a_server_down_and_its_ejection_are_told_apart_from_rotation() {
+        assert_eq!(Shown::of("ready", "healthy"), Shown::InRotation);
+        assert_eq!(Shown::of("ready", "unhealthy"), Shown::Unhealthy);
+        assert_eq!(Shown::of("ready", "ejected"), Shown::Ejected);
+        assert_eq!(Shown::of("down", "healthy"), Shown::DownInRotation);
+        assert_eq!(Shown::of("down", "unhealthy"), Shown::Down);
+        assert_eq!(Shown::of("draining", "ejected"), Shown::Draining);
+        assert_eq!(Shown::of("booting", "unhealthy"), Shown::Booting);
+    }
+
+    #[test]
+    fn a_steady_cluster_draws_no_states() {
+        let fixture = fixtures::swept();
+        assert!(build(&fixture.view(), &fixture.palette()).is_none());
+    }
+
+    #[test]
+    fn a_crash_is_drawn_as_a_down_span_between_its_samples() {
+        let fixture = fixtures::crash();
+        let chart = build(&fixture.view(), &fixture.palette()).unwrap();
+        let figure: &ServerStates = chart.figure();
+        let panel = &figure.panels[0];
+        // The crashed server comes first: its state changed.
+        let (name, spans) = &panel.strips[0];
+        assert_eq!(name, "web-1");
+        // Down from the crash at 3 s to the restart at 6 s, booting for a second, then
+        // back in rotation; nothing checks its health, so the balancer never took it out.
+        assert_eq!(
+            spans,
+            &[
+                (0.0, 3.0, Shown::InRotation),
+                (3.0, 6.0, Shown::DownInRotation),
+                (6.0, 7.0, Shown::Booting),
+                (7.0, 10.0, Shown::InRotation),
+            ]
+        );
+        // web-3, removed gracefully at 8 s, drains what it holds (nothing, or tens of
+        // milliseconds of work at this load) and then has no strip.
+        let (name, spans) = &panel.strips[1];
+        assert_eq!(name, "web-3");
+        assert_eq!(spans[0], (0.0, 8.0, Shown::InRotation));
+        assert!(spans.len() <= 2, "{spans:?}");
+        for &(from, to, shown) in &spans[1..] {
+            assert_eq!((from, shown), (8.0, Shown::Draining));
+            assert!(to < 9.0, "drained at {to} s");
+        }
+        for (_, spans) in &panel.strips[2..] {
+            assert_eq!(spans, &[(0.0, 10.0, Shown::InRotation)]);
+        }
+    }
+}
