@@ -14,6 +14,7 @@ use crate::hash::hash_addr;
 use crate::id::{RequestKey, ServerId};
 
 use super::streams;
+use super::zone_aware::ZoneAware;
 
 pub struct Frontend {
     instances: Vec<Box<dyn Balancer>>,
@@ -30,6 +31,9 @@ pub struct Frontend {
     wants_ticks: bool,
     /// Per server: in rotation (the instances have it in their pools).
     in_rotation: Vec<bool>,
+    /// Zone-aware routing, when the clients have zones: a pool per zone beside the pool of
+    /// every server (one instance only).
+    zone_aware: Option<ZoneAware>,
 }
 
 /// A pick: which instance made it and the server it chose.
@@ -55,6 +59,28 @@ impl Frontend {
             wants_idle_reports,
             wants_ticks,
             in_rotation: Vec::with_capacity(capacity),
+            zone_aware: None,
+        }
+    }
+
+    /// Routes by zone from now on, before any server is added (validation allows it with
+    /// one instance only).
+    pub fn route_by_zone(&mut self, zone_aware: ZoneAware) {
+        debug_assert!(self.instances.len() == 1 && self.in_rotation.is_empty());
+        self.zone_aware = Some(zone_aware);
+    }
+
+    /// Server `server` of group `group` exists: zone-aware routing learns its zone.
+    pub fn place(&mut self, server: ServerId, group: usize) {
+        if let Some(zones) = &mut self.zone_aware {
+            zones.place(server, group);
+        }
+    }
+
+    /// Whether the health checks are in panic: zone-aware routing then ignores zones.
+    pub fn set_panic(&mut self, panic: bool) {
+        if let Some(zones) = &mut self.zone_aware {
+            zones.set_panic(panic);
         }
     }
 
@@ -64,6 +90,9 @@ impl Frontend {
         if self.wants_ticks {
             for instance in &mut self.instances {
                 instance.tick(now);
+            }
+            if let Some(zones) = &mut self.zone_aware {
+                zones.tick(now);
             }
         }
     }
@@ -78,6 +107,9 @@ impl Frontend {
         for instance in &mut self.instances {
             instance.add(backend);
         }
+        if let Some(zones) = &mut self.zone_aware {
+            zones.add(backend);
+        }
         self.server_idle(backend.id);
     }
 
@@ -89,6 +121,9 @@ impl Frontend {
             *in_rotation = false;
             for instance in &mut self.instances {
                 instance.remove(server);
+            }
+            if let Some(zones) = &mut self.zone_aware {
+                zones.remove(server);
             }
         }
     }
@@ -108,6 +143,14 @@ impl Frontend {
 
     /// Chooses an instance for `request`, then lets it pick a server.
     pub fn pick(&mut self, request: &RequestKey) -> Option<Pick> {
+        if let Some(zones) = &mut self.zone_aware
+            && let Some(server) = zones.pick(request, &mut self.rngs[0])
+        {
+            return Some(Pick {
+                instance: 0,
+                server,
+            });
+        }
         let instance = match self.instances.len() {
             1 => 0,
             n => match self.spread {
@@ -126,6 +169,9 @@ impl Frontend {
     pub fn dispatched(&mut self, pick: Pick) {
         if self.is_in_rotation(pick.server) {
             self.instances[usize::from(pick.instance)].dispatched(pick.server);
+            if let Some(zones) = &mut self.zone_aware {
+                zones.dispatched(pick.server);
+            }
         }
     }
 
@@ -133,6 +179,9 @@ impl Frontend {
     pub fn finished(&mut self, instance: u8, server: ServerId, elapsed: SimDuration, ok: bool) {
         if self.is_in_rotation(server) {
             self.instances[usize::from(instance)].finished(server, elapsed, ok);
+            if let Some(zones) = &mut self.zone_aware {
+                zones.finished(server, elapsed, ok);
+            }
         }
     }
 
@@ -147,6 +196,9 @@ impl Frontend {
             n => self.spread_rng.random_range(0..n),
         };
         self.instances[instance].server_idle(server);
+        if let Some(zones) = &mut self.zone_aware {
+            zones.server_idle(server);
+        }
     }
 
     /// Why `pick` went where it did, for the trace view.

@@ -5,6 +5,7 @@
 //! as it will be at that moment (a removed server exists, a group exists, the cluster is
 //! never left empty), so applying an action cannot fail.
 
+use super::fraction::Fraction;
 use crate::engine::{SimDuration, SimTime};
 
 /// One scheduled change.
@@ -34,6 +35,9 @@ pub enum Change {
         server: String,
         downtime: Option<SimDuration>,
     },
+    /// Server `server` answers `fraction` of its requests with an error after doing their
+    /// work (a gray failure; zero ends it). It keeps passing its health checks.
+    SetErrors { server: String, fraction: Fraction },
     /// Every member of zone `zone` crashes at once, as in [`Change::Crash`].
     ZoneOutage {
         zone: String,
@@ -49,6 +53,7 @@ impl Change {
             Change::Remove { .. } => "remove",
             Change::SetSpeed { .. } => "set-speed",
             Change::Crash { .. } => "crash",
+            Change::SetErrors { .. } => "set-errors",
             Change::ZoneOutage { .. } => "zone-outage",
         }
     }

@@ -265,6 +265,9 @@ fn the_minimal_fixture_fills_in_every_default() {
                 zone: "a".to_string(),
                 boot: SimDuration::ZERO,
                 failures: None,
+                error_fraction: Fraction::ZERO,
+                deregistration_delay: SimDuration::from_secs(300),
+                resources: None,
             }],
             BalancerSpec::new(Algorithm::RoundRobin),
         )

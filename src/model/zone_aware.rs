@@ -1,0 +1,262 @@
+//! Zone-aware routing in the balancer: clients carry zones, and a request goes to a server
+//! of its client's zone while that zone has the healthy capacity for it, spilling over by
+//! the share of healthy hosts — Envoy's zone-aware load balancing, whose computation is
+//! [`ZoneRouting`].
+//!
+//! As Envoy keeps a host set per locality, each zone has a pool of its own: an instance of
+//! the scenario's algorithm holding the zone's servers in rotation. A request first draws
+//! its zone (Envoy's `tryChooseLocalLocalityHosts`), then that zone's pool picks the
+//! server; when routing is off (too few healthy hosts, a single zone, no healthy local
+//! host, panic) the frontend's pool of every server picks, as Envoy then balances over all
+//! hosts. Every pool is told of every dispatch and completion of its servers, so a zone's
+//! least-connections sees the same connection counts as the pool of all.
+//!
+//! The callers are the clients: a client address belongs to a zone by a hash of the
+//! address against the zones' shares, so replayed and generated traffic alike are placed,
+//! and the shares of callers per zone are those shares (Envoy counts the hosts of the
+//! calling cluster per zone; only their shares enter its computation).
+
+use crate::balancer::{Backend, Balancer, BalancerSpec};
+use crate::engine::{SimDuration, SimRng, SimTime, stream};
+use crate::hash::{fmix64, hash_addr};
+use crate::id::{ClientAddr, RequestKey, ServerId};
+
+use super::spec::ServerGroupSpec;
+use super::streams;
+use super::zone_routing::ZoneRouting;
+
+/// Millionths: the unit of the clients' shares.
+const MILLION: u64 = 1_000_000;
+
+/// `workload.client_zones` and `balancer.min_cluster_size`, validated.
+#[derive(Clone, Debug, PartialEq)]
+pub struct ZoneAwareSpec {
+    /// Each zone the clients are in and its share of them, in millionths summing to a
+    /// million, sorted by zone name.
+    pub client_zones: Vec<(String, u64)>,
+    /// Below this many healthy servers, routing ignores zones (Envoy's
+    /// `min_cluster_size`, 6 by default).
+    pub min_cluster_size: u64,
+}
+
+pub struct ZoneAware {
+    /// Per server group: its zone's index.
+    group_zone: Vec<usize>,
+    /// Per server: its zone's index.
+    server_zone: Vec<usize>,
+    /// Per zone: its callers' share, in millionths (zero for a zone with servers only).
+    callers: Vec<u64>,
+    /// Cumulative caller shares, ending at a million, with the zone each bound closes.
+    client_bounds: Vec<(u64, usize)>,
+    /// Per zone: its servers in rotation.
+    healthy: Vec<u64>,
+    /// Per caller zone: how its requests are routed now.
+    routing: Vec<ZoneRouting>,
+    /// Per zone: the algorithm over the zone's servers in rotation.
+    pools: Vec<Box<dyn Balancer>>,
+    rng: SimRng,
+    min_cluster_size: u64,
+    /// The health checks' panic: Envoy then routes over every host, not by zone.
+    panic: bool,
+}
+
+impl ZoneAware {
+    /// Zone-aware routing for `spec` over the server groups `groups`, balancing within a
+    /// zone with `balancer`'s algorithm.
+    pub fn new(
+        spec: &ZoneAwareSpec,
+        groups: &[ServerGroupSpec],
+        balancer: &BalancerSpec,
+        seed: u64,
+    ) -> Self {
+        let mut zones: Vec<&str> = groups
+            .iter()
+            .map(|g| g.zone.as_str())
+            .chain(spec.client_zones.iter().map(|(zone, _)| zone.as_str()))
+            .collect();
+        zones.sort_unstable();
+        zones.dedup();
+        let index = |zone: &str| zones.binary_search(&zone).expect("a listed zone");
+        let mut callers = vec![0; zones.len()];
+        let mut client_bounds = Vec::with_capacity(spec.client_zones.len());
+        let mut bound = 0;
+        for (zone, share) in &spec.client_zones {
+            callers[index(zone)] = *share;
+            bound += share;
+            client_bounds.push((bound, index(zone)));
+        }
+        let servers = groups.iter().map(|g| g.count as usize).sum();
+        ZoneAware {
+            group_zone: groups.iter().map(|g| index(&g.zone)).collect(),
+            server_zone: Vec::with_capacity(servers),
+            healthy: vec![0; zones.len()],
+            routing: vec![ZoneRouting::Off; zones.len()],
+            pools: zones.iter().map(|_| balancer.build(servers)).collect(),
+            callers,
+            client_bounds,
+            rng: stream(seed, streams::ZONE_ROUTING, 0),
+            min_cluster_size: spec.min_cluster_size,
+            panic: false,
+        }
+    }
+
+    /// Server `server`, of group `group`, exists (not yet in rotation).
+    pub fn place(&mut self, server: ServerId, group: usize) {
+        if self.server_zone.len() <= server.index() {
+            self.server_zone.resize(server.index() + 1, 0);
+        }
+        self.server_zone[server.index()] = self.group_zone[group];
+    }
+
+    /// The zone a client is in.
+    pub fn client_zone(&self, client: ClientAddr) -> usize {
+        // Mixed once more, so that the zone is independent of the hash that client-hash
+        // spreading and ip-hash use.
+        let point = fmix64(hash_addr(client) ^ 0x5a6f_6e65) % MILLION;
+        self.client_bounds
+            .iter()
+            .find(|&&(bound, _)| point < bound)
+            .map_or(self.client_bounds.last().map_or(0, |b| b.1), |b| b.1)
+    }
+
+    /// The server for `request` by zone, or `None` when routing ignores zones for its
+    /// client's zone (then the pool of every server picks).
+    pub fn pick(&mut self, request: &RequestKey, rng: &mut SimRng) -> Option<ServerId> {
+        let zone = self.client_zone(request.client);
+        let target = self.routing[zone].pick(&mut self.rng)?;
+        self.pools[target].pick(request, rng)
+    }
+
+    /// The zone `server` is in.
+    pub fn zone_of(&self, server: ServerId) -> usize {
+        self.server_zone[server.index()]
+    }
+
+    pub fn add(&mut self, backend: Backend<'_>) {
+        let zone = self.zone_of(backend.id);
+        self.pools[zone].add(backend);
+        self.healthy[zone] += 1;
+        self.recompute();
+    }
+
+    pub fn remove(&mut self, server: ServerId) {
+        let zone = self.zone_of(server);
+        self.pools[zone].remove(server);
+        self.healthy[zone] -= 1;
+        self.recompute();
+    }
+
+    pub fn set_panic(&mut self, panic: bool) {
+        if self.panic != panic {
+            self.panic = panic;
+            self.recompute();
+        }
+    }
+
+    pub fn tick(&mut self, now: SimTime) {
+        for pool in &mut self.pools {
+            pool.tick(now);
+        }
+    }
+
+    pub fn dispatched(&mut self, server: ServerId) {
+        let zone = self.zone_of(server);
+        self.pools[zone].dispatched(server);
+    }
+
+    pub fn finished(&mut self, server: ServerId, elapsed: SimDuration, ok: bool) {
+        let zone = self.zone_of(server);
+        self.pools[zone].finished(server, elapsed, ok);
+    }
+
+    pub fn server_idle(&mut self, server: ServerId) {
+        let zone = self.zone_of(server);
+        self.pools[zone].server_idle(server);
+    }
+
+    /// How the callers of zone `zone` are routed now.
+    #[cfg(test)]
+    pub fn routing(&self, zone: usize) -> &ZoneRouting {
+        &self.routing[zone]
+    }
+
+    /// Envoy regenerates its routing structures whenever a host set changes; so here.
+    fn recompute(&mut self) {
+        for zone in 0..self.routing.len() {
+            self.routing[zone] = if self.panic || self.callers[zone] == 0 {
+                ZoneRouting::Off
+            } else {
+                ZoneRouting::compute(zone, &self.callers, &self.healthy, self.min_cluster_size)
+            };
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::balancer::Algorithm;
+    use crate::model::clients::ClientPopulation;
+
+    fn zone_aware(a: u32, b: u32) -> ZoneAware {
+        let groups = [
+            ServerGroupSpec {
+                zone: "a".into(),
+                ..ServerGroupSpec::new("wa", a)
+            },
+            ServerGroupSpec {
+                zone: "b".into(),
+                ..ServerGroupSpec::new("wb", b)
+            },
+        ];
+        let spec = ZoneAwareSpec {
+            client_zones: vec![("a".into(), 500_000), ("b".into(), 500_000)],
+            min_cluster_size: 6,
+        };
+        let mut zones =
+            ZoneAware::new(&spec, &groups, &BalancerSpec::new(Algorithm::RoundRobin), 1);
+        for id in 0..a + b {
+            let server = ServerId(id);
+            zones.place(server, usize::from(id >= a));
+            zones.add(Backend {
+                id: server,
+                name: "s",
+                weight: 1,
+            });
+        }
+        zones
+    }
+
+    #[test]
+    fn clients_are_spread_over_zones_by_their_shares() {
+        let zones = zone_aware(3, 3);
+        let n = 100_000;
+        let in_a = (0..n)
+            .filter(|&i| zones.client_zone(ClientPopulation::address(i)) == 0)
+            .count();
+        // Hashing behaves as a fair coin: standard error sqrt(0.25 / 100000) = 0.0016;
+        // five of them 0.008.
+        let share = in_a as f64 / f64::from(n);
+        assert!((share - 0.5).abs() < 0.008, "{share}");
+    }
+
+    #[test]
+    fn routing_follows_the_healthy_hosts_per_zone() {
+        let mut zones = zone_aware(4, 4);
+        assert_eq!(zones.routing(0), &ZoneRouting::Direct { local: 0 });
+        zones.remove(ServerId(0));
+        // Zone a has 3 of 7 healthy hosts (4285 bp) for half the callers (5000 bp):
+        // 4285 × 10000 / 5000 = 8570 bp stay local; zone b has 5714 − 5000 to spare.
+        assert_eq!(
+            zones.routing(0),
+            &ZoneRouting::Residual {
+                local: 0,
+                local_share: 8570,
+                residual: vec![0, 714],
+            }
+        );
+        assert_eq!(zones.routing(1), &ZoneRouting::Direct { local: 1 });
+        zones.set_panic(true);
+        assert_eq!(zones.routing(0), &ZoneRouting::Off);
+    }
+}
