@@ -196,6 +196,7 @@ impl ZoneAware {
 mod tests {
     use super::*;
     use crate::balancer::Algorithm;
+    use crate::engine::SimDuration;
     use crate::model::clients::ClientPopulation;
 
     fn zone_aware(a: u32, b: u32) -> ZoneAware {
@@ -238,6 +239,98 @@ mod tests {
         // five of them 0.008.
         let share = in_a as f64 / f64::from(n);
         assert!((share - 0.5).abs() < 0.008, "{share}");
+    }
+
+    /// Records, per request, its client and the server picked.
+    #[derive(Default)]
+    struct Picks {
+        clients: std::collections::BTreeMap<crate::model::RequestId, ClientAddr>,
+        picks: Vec<(ClientAddr, ServerId)>,
+    }
+
+    impl crate::model::Observer for Picks {
+        fn observe(&mut self, _now: SimTime, event: crate::model::Observed<'_>) {
+            match event {
+                crate::model::Observed::Arrived {
+                    request, client, ..
+                } => {
+                    self.clients.insert(request, client);
+                }
+                crate::model::Observed::Picked {
+                    request, server, ..
+                } => self.picks.push((self.clients[&request], server)),
+                _ => {}
+            }
+        }
+    }
+
+    /// A run of `a` servers in zone a and `b` in zone b (ids 0.. then a..), clients half
+    /// in each zone: for each client zone, the share of its requests kept in that zone.
+    fn local_shares(a: u32, b: u32) -> [f64; 2] {
+        use crate::model::{
+            ArrivalPattern, GeneratedWorkload, RateSchedule, RunSpec, ServiceDist, WorkloadSpec,
+        };
+        let groups = vec![
+            ServerGroupSpec {
+                zone: "a".into(),
+                ..ServerGroupSpec::new("wa", a)
+            },
+            ServerGroupSpec {
+                zone: "b".into(),
+                ..ServerGroupSpec::new("wb", b)
+            },
+        ];
+        let spec = ZoneAwareSpec {
+            client_zones: vec![("a".into(), 500_000), ("b".into(), 500_000)],
+            min_cluster_size: 6,
+        };
+        let balancer = BalancerSpec::new(Algorithm::LeastConnections);
+        let zones = ZoneAware::new(&spec, &groups, &balancer, 1);
+        let run = RunSpec {
+            zone_aware: Some(spec),
+            sample_interval: None,
+            ..RunSpec::new(
+                SimDuration::from_secs(100),
+                WorkloadSpec::Generated(GeneratedWorkload {
+                    rate: RateSchedule::constant(400.0),
+                    arrivals: ArrivalPattern::Poisson,
+                    service: ServiceDist::Exponential {
+                        mean: SimDuration::from_millis(5),
+                    },
+                    clients: 1000,
+                }),
+                groups,
+                balancer,
+            )
+        };
+        let mut picks = Picks::default();
+        let result = crate::model::simulate_observed(&run, 3, &mut picks);
+        assert!(result.counts.is_conserved());
+        let mut local = [0u32; 2];
+        let mut total = [0u32; 2];
+        for &(client, server) in &picks.picks {
+            let client_zone = zones.client_zone(client);
+            let server_zone = usize::from(server.0 >= a);
+            total[client_zone] += 1;
+            local[client_zone] += u32::from(client_zone == server_zone);
+        }
+        [0, 1].map(|z| f64::from(local[z]) / f64::from(total[z]))
+    }
+
+    #[test]
+    fn balanced_healthy_zones_keep_every_request_local() {
+        assert_eq!(local_shares(3, 3), [1.0, 1.0]);
+    }
+
+    #[test]
+    fn a_zone_short_of_hosts_keeps_envoys_share_local_and_spills_the_rest() {
+        // Zone a has 2 of 6 hosts (3333 bp) for half the callers (5000 bp): Envoy keeps
+        // 3333 × 10000 / 5000 = 6666 bp of them local. Zone b has more than its share and
+        // keeps all. About 20,000 requests come from zone a: the binomial standard error
+        // is sqrt(0.667 × 0.333 / 20000) = 0.0033; five of them 0.017.
+        let [a, b] = local_shares(2, 4);
+        assert!((a - 0.6666).abs() < 0.017, "{a}");
+        assert_eq!(b, 1.0);
     }
 
     #[test]

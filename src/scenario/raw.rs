@@ -1160,7 +1160,7 @@ mod tests {
         assert_eq!(
             reading.errors[3].message,
             "unknown key \"wokers\", expected one of \"name\", \"count\", \"workers\", \
-             \"queue\", \"speed\", \"weight\", \"zone\", \"boot\", \"mtbf\", \"mttr\"; did you mean \"workers\"?"
+             \"queue\", \"speed\", \"weight\", \"zone\", \"boot\", \"mtbf\", \"mttr\", \"error_fraction\", \"deregistration_delay\", \"resources\"; did you mean \"workers\"?"
         );
         assert_eq!(reading.errors[2].offset, source.find("1.5").unwrap());
         assert!(reading.raw.is_some());

@@ -198,6 +198,7 @@ fn every_bad_fixture_has_an_expectation() {
             BAD_FIXTURES
                 .iter()
                 .chain(super::timeline::tests::BAD)
+                .chain(super::resources::tests::BAD)
                 .chain(super::health_check::tests::BAD)
                 .chain(super::outlier_detection::tests::BAD)
                 .chain(super::circuit_breaker::tests::BAD)

@@ -99,8 +99,33 @@ impl Checker<'_> {
 }
 
 #[cfg(test)]
-mod tests {
+pub(super) mod tests {
     use crate::model::{Fraction, MemorySpec, ResourceSpec};
+
+    /// Each fixture under tests/fixtures/bad, the location and key path of its one error,
+    /// and a fragment of its message: the new `[[servers]]` keys and `client_zones`.
+    pub(in crate::scenario::validate) const BAD: &[(&str, &str, &str)] = &[
+        (
+            "servers_resources_zero_threshold",
+            "10:31: servers[0].resources.cpu_threshold: ",
+            "expected a fraction greater than 0 and at most 1, found 0",
+        ),
+        (
+            "servers_negative_error_fraction",
+            "10:18: servers[0].error_fraction: ",
+            "expected a fraction from 0 to 1, found -0.5",
+        ),
+        (
+            "workload_unknown_client_zone",
+            "6:27: workload.client_zones.c: ",
+            "unknown zone \"c\", expected one of \"a\", \"b\"",
+        ),
+    ];
+
+    #[test]
+    fn every_bad_resource_error_or_zone_fixture_is_one_located_error() {
+        crate::scenario::validate::testing::assert_bad_fixtures(BAD);
+    }
     use crate::scenario::validate::testing::{error, valid, with};
 
     #[test]

@@ -481,6 +481,16 @@ pub(super) mod tests {
             "missing: expected the server's new speed",
         ),
         (
+            "timeline_outage_unknown_zone",
+            "15:8: timeline[0].zone: ",
+            "unknown zone \"eu-west-1b\", expected \"eu-west-1a\"",
+        ),
+        (
+            "timeline_error_fraction_above_one",
+            "15:18: timeline[0].error_fraction: ",
+            "expected a fraction from 0 to 1, found 1.5",
+        ),
+        (
             "tier_zero_workers",
             "13:11: tiers[0].workers: ",
             "expected a positive integer, found 0",
