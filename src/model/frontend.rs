@@ -14,7 +14,6 @@ use crate::hash::hash_addr;
 use crate::id::{RequestKey, ServerId};
 
 use super::streams;
-use super::zone_aware::ZoneAware;
 
 pub struct Frontend {
     instances: Vec<Box<dyn Balancer>>,
@@ -31,9 +30,6 @@ pub struct Frontend {
     wants_ticks: bool,
     /// Per server: in rotation (the instances have it in their pools).
     in_rotation: Vec<bool>,
-    /// Zone-aware routing, when the clients have zones: a pool per zone beside the pool of
-    /// every server (one instance only).
-    zone_aware: Option<ZoneAware>,
 }
 
 /// A pick: which instance made it and the server it chose.
@@ -59,28 +55,22 @@ impl Frontend {
             wants_idle_reports,
             wants_ticks,
             in_rotation: Vec::with_capacity(capacity),
-            zone_aware: None,
         }
     }
 
-    /// Routes by zone from now on, before any server is added (validation allows it with
-    /// one instance only).
-    pub fn route_by_zone(&mut self, zone_aware: ZoneAware) {
+    /// Wraps the one instance's algorithm in zone-aware routing (`wrap` builds the router
+    /// around it), before any server is added; validation allows it with one instance.
+    /// The router is itself a [`Balancer`], so a run without zones pays nothing for it.
+    pub fn route_by_zone(&mut self, wrap: impl FnOnce(Box<dyn Balancer>) -> Box<dyn Balancer>) {
         debug_assert!(self.instances.len() == 1 && self.in_rotation.is_empty());
-        self.zone_aware = Some(zone_aware);
-    }
-
-    /// Server `server` of group `group` exists: zone-aware routing learns its zone.
-    pub fn place(&mut self, server: ServerId, group: usize) {
-        if let Some(zones) = &mut self.zone_aware {
-            zones.place(server, group);
-        }
+        let instance = self.instances.pop().expect("one instance");
+        self.instances.push(wrap(instance));
     }
 
     /// Whether the health checks are in panic: zone-aware routing then ignores zones.
     pub fn set_panic(&mut self, panic: bool) {
-        if let Some(zones) = &mut self.zone_aware {
-            zones.set_panic(panic);
+        for instance in &mut self.instances {
+            instance.set_panic(panic);
         }
     }
 
@@ -90,9 +80,6 @@ impl Frontend {
         if self.wants_ticks {
             for instance in &mut self.instances {
                 instance.tick(now);
-            }
-            if let Some(zones) = &mut self.zone_aware {
-                zones.tick(now);
             }
         }
     }
@@ -107,9 +94,6 @@ impl Frontend {
         for instance in &mut self.instances {
             instance.add(backend);
         }
-        if let Some(zones) = &mut self.zone_aware {
-            zones.add(backend);
-        }
         self.server_idle(backend.id);
     }
 
@@ -121,9 +105,6 @@ impl Frontend {
             *in_rotation = false;
             for instance in &mut self.instances {
                 instance.remove(server);
-            }
-            if let Some(zones) = &mut self.zone_aware {
-                zones.remove(server);
             }
         }
     }
@@ -143,14 +124,6 @@ impl Frontend {
 
     /// Chooses an instance for `request`, then lets it pick a server.
     pub fn pick(&mut self, request: &RequestKey) -> Option<Pick> {
-        if let Some(zones) = &mut self.zone_aware
-            && let Some(server) = zones.pick(request, &mut self.rngs[0])
-        {
-            return Some(Pick {
-                instance: 0,
-                server,
-            });
-        }
         let instance = match self.instances.len() {
             1 => 0,
             n => match self.spread {
@@ -169,9 +142,6 @@ impl Frontend {
     pub fn dispatched(&mut self, pick: Pick) {
         if self.is_in_rotation(pick.server) {
             self.instances[usize::from(pick.instance)].dispatched(pick.server);
-            if let Some(zones) = &mut self.zone_aware {
-                zones.dispatched(pick.server);
-            }
         }
     }
 
@@ -179,9 +149,6 @@ impl Frontend {
     pub fn finished(&mut self, instance: u8, server: ServerId, elapsed: SimDuration, ok: bool) {
         if self.is_in_rotation(server) {
             self.instances[usize::from(instance)].finished(server, elapsed, ok);
-            if let Some(zones) = &mut self.zone_aware {
-                zones.finished(server, elapsed, ok);
-            }
         }
     }
 
@@ -196,9 +163,6 @@ impl Frontend {
             n => self.spread_rng.random_range(0..n),
         };
         self.instances[instance].server_idle(server);
-        if let Some(zones) = &mut self.zone_aware {
-            zones.server_idle(server);
-        }
     }
 
     /// Why `pick` went where it did, for the trace view.

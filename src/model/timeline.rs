@@ -21,8 +21,9 @@ pub enum Change {
     /// once, named on from the group's last index.
     Add { group: usize, count: u32 },
     /// Server `server` (an instance name) leaves. Gracefully it leaves rotation and
-    /// finishes what it holds, then goes down; abruptly it goes down at once and every
-    /// request it holds fails with reason `server-removed`.
+    /// finishes what it holds, then goes down — or, if its group's deregistration delay
+    /// ends first, fails what is left with reason `server-removed`; abruptly it goes down
+    /// at once and every request it holds fails with that reason.
     Remove { server: String, abrupt: bool },
     /// Server `server` serves at `speed` from now on (a degraded or recovered host);
     /// requests already in service keep the time they started with.

@@ -127,17 +127,19 @@ impl<'a, O: Observer> World<'a, O> {
         let n = cluster.servers().len();
         let mut frontend = Frontend::new(&spec.balancer, n, seed);
         if let Some(zone_aware) = &spec.zone_aware {
-            frontend.route_by_zone(ZoneAware::new(
-                zone_aware,
-                &spec.servers,
-                &spec.balancer,
-                seed,
-            ));
+            frontend.route_by_zone(|all| {
+                Box::new(ZoneAware::new(
+                    zone_aware,
+                    &spec.servers,
+                    &spec.balancer,
+                    all,
+                    seed,
+                ))
+            });
         }
         let mut measurement = Measurement::new(spec);
         for server in cluster.servers() {
             measurement.server_joined(server.id);
-            frontend.place(server.id, server.group);
             frontend.add(Backend {
                 id: server.id,
                 name: &server.name,
@@ -433,9 +435,7 @@ impl<'a, O: Observer> World<'a, O> {
         if let Some(resources) = &self.resources
             && resources.refuses(server)
         {
-            self.requests.remove(id);
-            self.fail(id, measured, FailReason::OutOfMemory);
-            self.answered(pick.server, false);
+            self.refuse_for_memory(id, pick.server, measured);
             return;
         }
         match server.station.admit(self.now, id) {
@@ -589,9 +589,7 @@ impl<'a, O: Observer> World<'a, O> {
         if let Some(gray) = &mut self.gray
             && gray.answers_with_error(request.server)
         {
-            self.end_on_server(id, false);
-            self.answered(request.server, false);
-            self.fail(id, request.measured, FailReason::ErrorResponse);
+            self.answer_with_error(id, &request);
             return;
         }
         let response_time = self.now - request.arrived;
@@ -612,6 +610,24 @@ impl<'a, O: Observer> World<'a, O> {
             );
         }
         self.end_on_server(id, true);
+    }
+
+    /// `request` (`id`), its work done, is answered with an error by its server in a gray
+    /// failure. Out of line, so that the hot path of a run without gray failures stays as
+    /// small as it was.
+    #[inline(never)]
+    fn answer_with_error(&mut self, id: RequestId, request: &Request) {
+        self.end_on_server(id, false);
+        self.answered(request.server, false);
+        self.fail(id, request.measured, FailReason::ErrorResponse);
+    }
+
+    /// Request `id`, picked for `server`, finds no memory left there and is refused.
+    #[inline(never)]
+    fn refuse_for_memory(&mut self, id: RequestId, server: ServerId, measured: bool) {
+        self.requests.remove(id);
+        self.fail(id, measured, FailReason::OutOfMemory);
+        self.answered(server, false);
     }
 
     /// Request `id` leaves its server, answered or not: the table forgets it and its
@@ -635,10 +651,14 @@ impl<'a, O: Observer> World<'a, O> {
         }
     }
 
-    /// `server` has nothing left to do: a draining server goes down, another reports idle.
+    /// A worker of `server` has nothing left to do: a draining server goes down once its
+    /// last worker is free, another reports idle.
     fn server_went_idle(&mut self, server: ServerId) {
-        if self.cluster.server(server).state == ServerState::Draining {
-            self.go_down(server, "drained");
+        let idle = self.cluster.server(server);
+        if idle.state == ServerState::Draining {
+            if idle.station.is_idle() {
+                self.go_down(server, "drained");
+            }
         } else {
             self.frontend.server_idle(server);
         }
@@ -756,7 +776,6 @@ impl<'a, O: Observer> World<'a, O> {
         let spec = &self.spec.servers[group];
         let id = self.cluster.join(group, spec, self.now, ServerState::Ready);
         self.measurement.server_joined(id);
-        self.frontend.place(id, group);
         self.equip(id);
         self.state_changed(id, None, Some(ServerState::Ready), "timeline");
         if let Some(outliers) = &mut self.outliers {

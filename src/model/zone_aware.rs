@@ -7,8 +7,7 @@
 //! the scenario's algorithm holding the zone's servers in rotation. A request first draws
 //! its zone (Envoy's `tryChooseLocalLocalityHosts`), then that zone's pool picks the
 //! server; when routing is off (too few healthy hosts, a single zone, no healthy local
-//! host, panic) the frontend's pool of every server picks, as Envoy then balances over all
-//! hosts. Every pool is told of every dispatch and completion of its servers, so a zone's
+//! host, panic) the pool of every server picks, as Envoy then balances over all hosts. Every pool is told of every dispatch and completion of its servers, so a zone's
 //! least-connections sees the same connection counts as the pool of all.
 //!
 //! The callers are the clients: a client address belongs to a zone by a hash of the
@@ -16,7 +15,7 @@
 //! and the shares of callers per zone are those shares (Envoy counts the hosts of the
 //! calling cluster per zone; only their shares enter its computation).
 
-use crate::balancer::{Backend, Balancer, BalancerSpec};
+use crate::balancer::{Backend, Balancer, BalancerSpec, Explanation};
 use crate::engine::{SimDuration, SimRng, SimTime, stream};
 use crate::hash::{fmix64, hash_addr};
 use crate::id::{ClientAddr, RequestKey, ServerId};
@@ -39,9 +38,16 @@ pub struct ZoneAwareSpec {
     pub min_cluster_size: u64,
 }
 
+/// Zone-aware routing as a [`Balancer`]: it wraps the scenario's algorithm over every
+/// server and keeps an instance of it per zone, so the frontend calls it as any algorithm
+/// and a run without zones does not know it exists.
 pub struct ZoneAware {
-    /// Per server group: its zone's index.
-    group_zone: Vec<usize>,
+    /// The algorithm over every server in rotation: it picks when routing ignores zones.
+    all: Box<dyn Balancer>,
+    /// Per zone: the algorithm over the zone's servers in rotation.
+    pools: Vec<Box<dyn Balancer>>,
+    /// Each server group's name and its zone's index.
+    group_zones: Vec<(String, usize)>,
     /// Per server: its zone's index.
     server_zone: Vec<usize>,
     /// Per zone: its callers' share, in millionths (zero for a zone with servers only).
@@ -52,21 +58,23 @@ pub struct ZoneAware {
     healthy: Vec<u64>,
     /// Per caller zone: how its requests are routed now.
     routing: Vec<ZoneRouting>,
-    /// Per zone: the algorithm over the zone's servers in rotation.
-    pools: Vec<Box<dyn Balancer>>,
     rng: SimRng,
     min_cluster_size: u64,
     /// The health checks' panic: Envoy then routes over every host, not by zone.
     panic: bool,
+    /// The zone of the last pick, when it was made by zone: for `explain`.
+    last_zone: Option<usize>,
 }
 
 impl ZoneAware {
-    /// Zone-aware routing for `spec` over the server groups `groups`, balancing within a
-    /// zone with `balancer`'s algorithm.
+    /// Zone-aware routing for `spec` over the server groups `groups`, around `all` (the
+    /// scenario's algorithm over every server), balancing within a zone with
+    /// `balancer`'s algorithm.
     pub fn new(
         spec: &ZoneAwareSpec,
         groups: &[ServerGroupSpec],
         balancer: &BalancerSpec,
+        all: Box<dyn Balancer>,
         seed: u64,
     ) -> Self {
         let mut zones: Vec<&str> = groups
@@ -87,25 +95,22 @@ impl ZoneAware {
         }
         let servers = groups.iter().map(|g| g.count as usize).sum();
         ZoneAware {
-            group_zone: groups.iter().map(|g| index(&g.zone)).collect(),
+            all,
+            pools: zones.iter().map(|_| balancer.build(servers)).collect(),
+            group_zones: groups
+                .iter()
+                .map(|g| (g.name.clone(), index(&g.zone)))
+                .collect(),
             server_zone: Vec::with_capacity(servers),
             healthy: vec![0; zones.len()],
             routing: vec![ZoneRouting::Off; zones.len()],
-            pools: zones.iter().map(|_| balancer.build(servers)).collect(),
             callers,
             client_bounds,
             rng: stream(seed, streams::ZONE_ROUTING, 0),
             min_cluster_size: spec.min_cluster_size,
             panic: false,
+            last_zone: None,
         }
-    }
-
-    /// Server `server`, of group `group`, exists (not yet in rotation).
-    pub fn place(&mut self, server: ServerId, group: usize) {
-        if self.server_zone.len() <= server.index() {
-            self.server_zone.resize(server.index() + 1, 0);
-        }
-        self.server_zone[server.index()] = self.group_zone[group];
     }
 
     /// The zone a client is in.
@@ -113,65 +118,29 @@ impl ZoneAware {
         // Mixed once more, so that the zone is independent of the hash that client-hash
         // spreading and ip-hash use.
         let point = fmix64(hash_addr(client) ^ 0x5a6f_6e65) % MILLION;
+        // The last bound is a million, so some bound is above the point.
         self.client_bounds
             .iter()
             .find(|&&(bound, _)| point < bound)
-            .map_or(self.client_bounds.last().map_or(0, |b| b.1), |b| b.1)
+            .map_or(0, |&(_, zone)| zone)
     }
 
-    /// The server for `request` by zone, or `None` when routing ignores zones for its
-    /// client's zone (then the pool of every server picks).
-    pub fn pick(&mut self, request: &RequestKey, rng: &mut SimRng) -> Option<ServerId> {
-        let zone = self.client_zone(request.client);
-        let target = self.routing[zone].pick(&mut self.rng)?;
-        self.pools[target].pick(request, rng)
+    /// The zone of a server joining the pool, from its group, which its instance name
+    /// (`<group>-<index>`) gives.
+    fn zone_of_backend(&self, backend: &Backend<'_>) -> usize {
+        let group = backend
+            .name
+            .rsplit_once('-')
+            .map_or(backend.name, |(group, _)| group);
+        self.group_zones
+            .iter()
+            .find(|(name, _)| name == group)
+            .map(|&(_, zone)| zone)
+            .expect("a server is named after its group")
     }
 
-    /// The zone `server` is in.
-    pub fn zone_of(&self, server: ServerId) -> usize {
+    fn zone_of(&self, server: ServerId) -> usize {
         self.server_zone[server.index()]
-    }
-
-    pub fn add(&mut self, backend: Backend<'_>) {
-        let zone = self.zone_of(backend.id);
-        self.pools[zone].add(backend);
-        self.healthy[zone] += 1;
-        self.recompute();
-    }
-
-    pub fn remove(&mut self, server: ServerId) {
-        let zone = self.zone_of(server);
-        self.pools[zone].remove(server);
-        self.healthy[zone] -= 1;
-        self.recompute();
-    }
-
-    pub fn set_panic(&mut self, panic: bool) {
-        if self.panic != panic {
-            self.panic = panic;
-            self.recompute();
-        }
-    }
-
-    pub fn tick(&mut self, now: SimTime) {
-        for pool in &mut self.pools {
-            pool.tick(now);
-        }
-    }
-
-    pub fn dispatched(&mut self, server: ServerId) {
-        let zone = self.zone_of(server);
-        self.pools[zone].dispatched(server);
-    }
-
-    pub fn finished(&mut self, server: ServerId, elapsed: SimDuration, ok: bool) {
-        let zone = self.zone_of(server);
-        self.pools[zone].finished(server, elapsed, ok);
-    }
-
-    pub fn server_idle(&mut self, server: ServerId) {
-        let zone = self.zone_of(server);
-        self.pools[zone].server_idle(server);
     }
 
     /// How the callers of zone `zone` are routed now.
@@ -188,6 +157,95 @@ impl ZoneAware {
             } else {
                 ZoneRouting::compute(zone, &self.callers, &self.healthy, self.min_cluster_size)
             };
+        }
+    }
+}
+
+impl Balancer for ZoneAware {
+    fn add(&mut self, backend: Backend<'_>) {
+        let zone = self.zone_of_backend(&backend);
+        let index = backend.id.index();
+        if self.server_zone.len() <= index {
+            self.server_zone.resize(index + 1, 0);
+        }
+        self.server_zone[index] = zone;
+        self.all.add(backend);
+        self.pools[zone].add(backend);
+        self.healthy[zone] += 1;
+        self.recompute();
+    }
+
+    fn remove(&mut self, server: ServerId) {
+        let zone = self.zone_of(server);
+        self.all.remove(server);
+        self.pools[zone].remove(server);
+        self.healthy[zone] -= 1;
+        self.recompute();
+    }
+
+    fn set_panic(&mut self, panic: bool) {
+        if self.panic != panic {
+            self.panic = panic;
+            self.recompute();
+        }
+    }
+
+    fn tick(&mut self, now: SimTime) {
+        self.all.tick(now);
+        for pool in &mut self.pools {
+            pool.tick(now);
+        }
+    }
+
+    fn wants_ticks(&self) -> bool {
+        self.all.wants_ticks()
+    }
+
+    /// The zone first (Envoy's `tryChooseLocalLocalityHosts`), then the zone's pool; the
+    /// pool of every server when routing ignores zones for the client's zone.
+    fn pick(&mut self, request: &RequestKey, rng: &mut SimRng) -> Option<ServerId> {
+        let zone = self.client_zone(request.client);
+        self.last_zone = self.routing[zone].pick(&mut self.rng);
+        match self.last_zone {
+            Some(target) => self.pools[target].pick(request, rng),
+            None => self.all.pick(request, rng),
+        }
+    }
+
+    fn prefetch(&self, request: &RequestKey) {
+        self.all.prefetch(request);
+    }
+
+    fn dispatched(&mut self, server: ServerId) {
+        let zone = self.zone_of(server);
+        self.all.dispatched(server);
+        self.pools[zone].dispatched(server);
+    }
+
+    fn finished(&mut self, server: ServerId, elapsed: SimDuration, succeeded: bool) {
+        let zone = self.zone_of(server);
+        self.all.finished(server, elapsed, succeeded);
+        self.pools[zone].finished(server, elapsed, succeeded);
+    }
+
+    fn route(&mut self, request: &RequestKey) -> Option<ServerId> {
+        self.all.route(request)
+    }
+
+    fn wants_idle_reports(&self) -> bool {
+        self.all.wants_idle_reports()
+    }
+
+    fn server_idle(&mut self, server: ServerId) {
+        let zone = self.zone_of(server);
+        self.all.server_idle(server);
+        self.pools[zone].server_idle(server);
+    }
+
+    fn explain(&self, request: &RequestKey, picked: ServerId) -> Explanation {
+        match self.last_zone {
+            Some(zone) => self.pools[zone].explain(request, picked),
+            None => self.all.explain(request, picked),
         }
     }
 }
@@ -214,14 +272,17 @@ mod tests {
             client_zones: vec![("a".into(), 500_000), ("b".into(), 500_000)],
             min_cluster_size: 6,
         };
-        let mut zones =
-            ZoneAware::new(&spec, &groups, &BalancerSpec::new(Algorithm::RoundRobin), 1);
+        let balancer = BalancerSpec::new(Algorithm::RoundRobin);
+        let mut zones = ZoneAware::new(&spec, &groups, &balancer, balancer.build(8), 1);
         for id in 0..a + b {
-            let server = ServerId(id);
-            zones.place(server, usize::from(id >= a));
+            let name = if id < a {
+                format!("wa-{id}")
+            } else {
+                format!("wb-{}", id - a)
+            };
             zones.add(Backend {
-                id: server,
-                name: "s",
+                id: ServerId(id),
+                name: &name,
                 weight: 1,
             });
         }
@@ -285,7 +346,7 @@ mod tests {
             min_cluster_size: 6,
         };
         let balancer = BalancerSpec::new(Algorithm::LeastConnections);
-        let zones = ZoneAware::new(&spec, &groups, &balancer, 1);
+        let zones = ZoneAware::new(&spec, &groups, &balancer, balancer.build(1), 1);
         let run = RunSpec {
             zone_aware: Some(spec),
             sample_interval: None,

@@ -170,6 +170,33 @@ fn a_drain_past_its_deregistration_delay_fails_exactly_what_is_left() {
 }
 
 #[test]
+fn a_draining_server_with_several_workers_goes_down_when_its_last_request_ends() {
+    // Eight workers per server and requests of a second on average: web-0 holds about
+    // four when it leaves at 10 s, and goes down when the last of them completes — not
+    // when the first worker frees.
+    let mut run = spec(2, Algorithm::RoundRobin, 8.0, 1000, 30);
+    run.servers[0].workers = 8;
+    run.timeline = vec![action(
+        10.0,
+        Change::Remove {
+            server: "web-0".into(),
+            abrupt: false,
+        },
+    )];
+    let (recorder, result) = record(&run, 5);
+    assert_eq!(result.counts.failed, 0);
+    let ends: Vec<SimTime> = recorder
+        .sent_to("web-0")
+        .filter_map(|life| life.ends.first().map(|&(when, _)| when))
+        .filter(|&when| when >= at(10.0))
+        .collect();
+    assert!(ends.len() >= 2, "{ends:?}");
+    let last = ends.iter().copied().max().expect("an end");
+    let down = result.events.iter().find(|e| e.to == "down").expect("down");
+    assert_eq!((down.time, down.reason), (last, "drained"));
+}
+
+#[test]
 fn a_drain_that_empties_before_its_delay_fails_nothing_and_cancels_the_deadline() {
     // At a tenth of capacity web-0 holds at most a few requests: it drains in
     // milliseconds, long before its 1 s delay, and nothing fails at 6 s.
