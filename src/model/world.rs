@@ -1086,7 +1086,9 @@ impl<'a, O: Observer> World<'a, O> {
         }
     }
 
-    /// `server` leaves rotation and finishes what it holds, then goes down.
+    /// `server` leaves rotation and finishes what it holds, then goes down — for at most
+    /// its group's deregistration delay, whose one-shot timer fails what is left (AWS ALB's
+    /// `deregistration_delay`, Kubernetes' termination grace period).
     fn start_draining(&mut self, server: ServerId) {
         self.frontend.remove(server);
         let from = self.cluster.server(server).state;
