@@ -101,6 +101,11 @@ pub trait Balancer: Send {
         false
     }
 
+    /// The health checks entered (`true`) or left panic mode, where every host is in the
+    /// pool whatever its health. Only zone-aware routing, which Envoy turns off in panic,
+    /// listens.
+    fn set_panic(&mut self, _panic: bool) {}
+
     /// `server` has become idle (no request in service or queued) and reports it to this
     /// balancer, as a server reports to one balancer's idle queue in join-idle-queue.
     /// With several balancers only one of them is told.

@@ -40,6 +40,8 @@ pub enum Timer {
     OutlierInterval,
     /// A server's ejection by outlier detection ends.
     Uneject(ServerId),
+    /// A draining server's deregistration delay ends: what it still holds fails.
+    DrainDeadline(ServerId),
 }
 
 impl Prioritized for Event {
@@ -59,7 +61,8 @@ impl Prioritized for Event {
                 | Timer::Check(_)
                 | Timer::CheckTimeout(_)
                 | Timer::OutlierInterval
-                | Timer::Uneject(_),
+                | Timer::Uneject(_)
+                | Timer::DrainDeadline(_),
             ) => 1,
             Event::Done(_) => 2,
             Event::Arrival => 3,

@@ -58,6 +58,22 @@ impl Frontend {
         }
     }
 
+    /// Wraps the one instance's algorithm in zone-aware routing (`wrap` builds the router
+    /// around it), before any server is added; validation allows it with one instance.
+    /// The router is itself a [`Balancer`], so a run without zones pays nothing for it.
+    pub fn route_by_zone(&mut self, wrap: impl FnOnce(Box<dyn Balancer>) -> Box<dyn Balancer>) {
+        debug_assert!(self.instances.len() == 1 && self.in_rotation.is_empty());
+        let instance = self.instances.pop().expect("one instance");
+        self.instances.push(wrap(instance));
+    }
+
+    /// Whether the health checks are in panic: zone-aware routing then ignores zones.
+    pub fn set_panic(&mut self, panic: bool) {
+        for instance in &mut self.instances {
+            instance.set_panic(panic);
+        }
+    }
+
     /// The clock moved to `now`: every instance that reads the time is told, before
     /// anything else happens at `now`.
     pub fn tick(&mut self, now: SimTime) {

@@ -36,6 +36,8 @@ pub struct Measurement {
     figures: Figures,
     /// Seconds from each crash to its detection by the health checks.
     detections: Vec<f64>,
+    /// Seconds from each crashed server's recovery to its return to rotation.
+    recoveries: Vec<f64>,
 }
 
 impl Measurement {
@@ -55,6 +57,7 @@ impl Measurement {
             remaps: Vec::new(),
             figures: Figures::default(),
             detections: Vec::new(),
+            recoveries: Vec::new(),
         }
     }
 
@@ -137,6 +140,14 @@ impl Measurement {
     /// happened.
     pub fn detected(&mut self, after: SimDuration) {
         self.detections.push(after.as_secs_f64());
+    }
+
+    /// `server`, recovered from a crash `after` ago, is back in rotation at `now`: a
+    /// `recovered` row (from `ready` to `healthy`) in events.csv, whose time less that of
+    /// the server's `booted` row is the recovery time.
+    pub fn back_in_rotation(&mut self, now: SimTime, server: &Server, after: SimDuration) {
+        self.rotation_changed(now, server, "ready", "healthy", "recovered");
+        self.recoveries.push(after.as_secs_f64());
     }
 
     /// Counts how a request ended — at `server`, when it reached one — if it arrived after
@@ -250,6 +261,10 @@ impl Measurement {
         if !self.detections.is_empty() {
             let mean = self.detections.iter().sum::<f64>() / self.detections.len() as f64;
             self.figures.set(Figure::DetectionS, mean);
+        }
+        if !self.recoveries.is_empty() {
+            let mean = self.recoveries.iter().sum::<f64>() / self.recoveries.len() as f64;
+            self.figures.set(Figure::RecoveryS, mean);
         }
         if !self.remaps.is_empty() {
             let mean = self.remaps.iter().sum::<f64>() / self.remaps.len() as f64;

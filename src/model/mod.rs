@@ -12,12 +12,14 @@ mod cluster;
 mod event;
 mod fraction;
 mod frontend;
+mod gray_failure;
 mod health_check;
 mod measurement;
 mod observer;
 mod outcome;
 mod outlier_detector;
 mod request;
+mod resources;
 mod retry_policy;
 mod server;
 mod service;
@@ -29,6 +31,7 @@ mod timeline;
 mod trace;
 mod traffic;
 mod world;
+mod zone_aware;
 mod zone_routing;
 
 pub use circuit_breaker::{BreakerState, BreakerTransition, CircuitBreakerSpec, CircuitBreakers};
@@ -40,6 +43,7 @@ pub use outlier_detector::{
     Ejection, EjectionCause, FailureRateSpec, OutlierDetector, OutlierSpec,
 };
 pub use request::RequestId;
+pub use resources::{MemorySpec, ResourceSpec};
 pub use retry_policy::{
     Backoff, ClientSpec, RetryBudget, RetryCondition, RetryDecision, RetryOn, RetryPolicy,
 };
@@ -51,4 +55,5 @@ pub use spec::{
 pub use timeline::{Change, TimelineAction};
 pub use trace::{Trace, TraceReplay, TraceRequest};
 pub use world::{simulate, simulate_observed, simulate_with_progress};
+pub use zone_aware::ZoneAwareSpec;
 pub use zone_routing::{DEFAULT_MIN_CLUSTER_SIZE, ZoneRouting};

@@ -26,6 +26,10 @@ pub enum FailReason {
     Crash,
     /// It was sent to a server that was down or still booting: the connection was refused.
     ServerDown,
+    /// Its server did the work and answered with an error (a gray failure).
+    ErrorResponse,
+    /// Its server had no memory left for it and refused it (the resource model).
+    OutOfMemory,
 }
 
 impl FailReason {
@@ -37,6 +41,8 @@ impl FailReason {
             FailReason::TierRejected => Figure::FailedTierRejected,
             FailReason::Crash => Figure::FailedCrash,
             FailReason::ServerDown => Figure::FailedServerDown,
+            FailReason::ErrorResponse => Figure::FailedErrorResponse,
+            FailReason::OutOfMemory => Figure::FailedOutOfMemory,
         }
     }
 
@@ -48,6 +54,8 @@ impl FailReason {
             FailReason::TierRejected => "tier-rejected",
             FailReason::Crash => "crash",
             FailReason::ServerDown => "server-down",
+            FailReason::ErrorResponse => "error-response",
+            FailReason::OutOfMemory => "out-of-memory",
         }
     }
 }

@@ -169,7 +169,11 @@ impl RetryCondition {
         match reason {
             FailReason::NoServer => RetryCondition::NoHealthyServer,
             FailReason::ServerRemoved | FailReason::Crash => RetryCondition::Crash,
-            FailReason::TierRejected => RetryCondition::Rejected,
+            // A 503 from a full tier or a server out of memory is a refusal; so, until a
+            // `5xx` condition exists, is an error response.
+            FailReason::TierRejected | FailReason::OutOfMemory | FailReason::ErrorResponse => {
+                RetryCondition::Rejected
+            }
             FailReason::ServerDown => RetryCondition::ServerDown,
         }
     }

@@ -62,6 +62,11 @@ pub struct Server {
     /// The health check out on this server: its probe (none when the server could not
     /// take it) and its timeout.
     pub check: Option<OutstandingCheck>,
+    /// While it drains: when what it still holds fails (its deregistration delay ends);
+    /// cancelled if it empties first.
+    pub drain_deadline: Option<TimerId>,
+    /// When it booted after a crash, until it is back in rotation: its recovery time runs.
+    pub recovered: Option<SimTime>,
     pub station: Station,
 }
 
@@ -93,6 +98,8 @@ impl Server {
             crashed: None,
             lifecycle_timer: None,
             check: None,
+            drain_deadline: None,
+            recovered: None,
             station: Station::new(spec.workers, spec.queue_limit, spec.speed, now),
         }
     }

@@ -4,11 +4,14 @@
 //! positive numbers); the model trusts it. `scenario::validate` is the only producer.
 
 use super::circuit_breaker::CircuitBreakerSpec;
+use super::fraction::Fraction;
 use super::health_check::HealthCheckSpec;
 use super::outlier_detector::OutlierSpec;
+use super::resources::ResourceSpec;
 use super::retry_policy::ClientSpec;
 use super::timeline::TimelineAction;
 use super::trace::TraceReplay;
+use super::zone_aware::ZoneAwareSpec;
 use crate::balancer::BalancerSpec;
 use crate::engine::{SimDuration, SimTime};
 
@@ -38,6 +41,8 @@ pub struct RunSpec {
     pub circuit_breaker: Option<CircuitBreakerSpec>,
     /// The clients' timeout, retries and retry budget; `None` waits forever, never retries.
     pub client: Option<ClientSpec>,
+    /// The clients' zones and zone-aware routing; `None` routes without regard to zones.
+    pub zone_aware: Option<ZoneAwareSpec>,
 }
 
 impl RunSpec {
@@ -63,6 +68,7 @@ impl RunSpec {
             outlier_detection: None,
             circuit_breaker: None,
             client: None,
+            zone_aware: None,
         }
     }
 
@@ -239,6 +245,16 @@ pub struct ServerGroupSpec {
     /// Crashes as a process: exponential times to failure with this mean (MTBF) and
     /// exponential repair times (MTTR), drawn per server. `None`: no random crashes.
     pub failures: Option<FailureProcess>,
+    /// The share of requests each server answers with an error after doing their work (a
+    /// gray failure); zero for a healthy server. The timeline's `set-errors` changes it.
+    pub error_fraction: Fraction,
+    /// How long a server removed gracefully may finish what it holds before the rest fails
+    /// with `server-removed`: AWS ALB's `deregistration_delay.timeout_seconds` (300 s by
+    /// default), Kubernetes' `terminationGracePeriodSeconds`.
+    pub deregistration_delay: SimDuration,
+    /// CPU and memory as the seed's `/health` reads them; `None` reports no resources, so
+    /// a probe passes whenever it is answered.
+    pub resources: Option<ResourceSpec>,
 }
 
 /// A server group's random crashes.
@@ -252,8 +268,8 @@ pub struct FailureProcess {
 
 impl ServerGroupSpec {
     /// `count` servers named `name-0`, `name-1`, ... with a `[[servers]]` table's defaults:
-    /// one worker, an unbounded queue, speed 1, weight 1, zone "a", no boot time and no
-    /// random crashes.
+    /// one worker, an unbounded queue, speed 1, weight 1, zone "a", no boot time, no
+    /// random crashes, no errors, a 300 s deregistration delay and no resource model.
     pub fn new(name: &str, count: u32) -> Self {
         ServerGroupSpec {
             name: name.to_string(),
@@ -265,6 +281,12 @@ impl ServerGroupSpec {
             zone: "a".to_string(),
             boot: SimDuration::ZERO,
             failures: None,
+            error_fraction: Fraction::ZERO,
+            deregistration_delay: Self::DEFAULT_DEREGISTRATION_DELAY,
+            resources: None,
         }
     }
+
+    /// AWS ALB's default `deregistration_delay.timeout_seconds`.
+    pub const DEFAULT_DEREGISTRATION_DELAY: SimDuration = SimDuration::from_secs(300);
 }

@@ -17,3 +17,7 @@ pub const TIER_SERVICE: u16 = 6;
 pub const FAILURES: u16 = 7;
 /// The jitter of health-check intervals.
 pub const HEALTH_CHECKS: u16 = 8;
+/// Which responses of a server in a gray failure are errors, one stream per server.
+pub const GRAY_FAILURES: u16 = 11;
+/// Zone-aware routing's draws: whether a request stays in its zone, and where it spills.
+pub const ZONE_ROUTING: u16 = 12;

@@ -5,6 +5,7 @@
 //! as it will be at that moment (a removed server exists, a group exists, the cluster is
 //! never left empty), so applying an action cannot fail.
 
+use super::fraction::Fraction;
 use crate::engine::{SimDuration, SimTime};
 
 /// One scheduled change.
@@ -20,8 +21,9 @@ pub enum Change {
     /// once, named on from the group's last index.
     Add { group: usize, count: u32 },
     /// Server `server` (an instance name) leaves. Gracefully it leaves rotation and
-    /// finishes what it holds, then goes down; abruptly it goes down at once and every
-    /// request it holds fails with reason `server-removed`.
+    /// finishes what it holds, then goes down — or, if its group's deregistration delay
+    /// ends first, fails what is left with reason `server-removed`; abruptly it goes down
+    /// at once and every request it holds fails with that reason.
     Remove { server: String, abrupt: bool },
     /// Server `server` serves at `speed` from now on (a degraded or recovered host);
     /// requests already in service keep the time they started with.
@@ -34,6 +36,9 @@ pub enum Change {
         server: String,
         downtime: Option<SimDuration>,
     },
+    /// Server `server` answers `fraction` of its requests with an error after doing their
+    /// work (a gray failure; zero ends it). It keeps passing its health checks.
+    SetErrors { server: String, fraction: Fraction },
     /// Every member of zone `zone` crashes at once, as in [`Change::Crash`].
     ZoneOutage {
         zone: String,
@@ -49,6 +54,7 @@ impl Change {
             Change::Remove { .. } => "remove",
             Change::SetSpeed { .. } => "set-speed",
             Change::Crash { .. } => "crash",
+            Change::SetErrors { .. } => "set-errors",
             Change::ZoneOutage { .. } => "zone-outage",
         }
     }

@@ -19,12 +19,14 @@ use rand_distr::{Distribution, Exp1};
 use super::cluster::Cluster;
 use super::event::{Event, Timer};
 use super::frontend::{Frontend, Pick};
+use super::gray_failure::GrayFailures;
 use super::health_check::{HealthChecks, HealthTransition};
 use super::measurement::Measurement;
 use super::observer::{Observed, Observer, Unobserved};
 use super::outcome::{FailReason, Outcome};
 use super::outlier_detector::{Ejection, OutlierDetector};
 use super::request::{Request, RequestId, RequestTable};
+use super::resources::Resources;
 use super::server::{OutstandingCheck, ServerState};
 use super::spec::{FailureProcess, RunSpec, WorkloadSpec};
 use super::station::Admission;
@@ -32,6 +34,7 @@ use super::streams;
 use super::tier::Tier;
 use super::timeline::{Change, TimelineAction};
 use super::traffic::Traffic;
+use super::zone_aware::ZoneAware;
 use crate::balancer::Backend;
 use crate::engine::{EventQueue, Firing, SimDuration, SimRng, SimTime, TimerId, Timers, stream};
 use crate::id::{ClientAddr, RequestKey, ServerId};
@@ -107,6 +110,10 @@ struct World<'a, O: Observer> {
     /// Whether the health checks are in panic: too few servers healthy, so every ready
     /// server is in rotation whatever its health (Envoy's panic threshold).
     panic: bool,
+    /// Servers answering some requests with errors, when the scenario has any.
+    gray: Option<GrayFailures>,
+    /// CPU and memory as health checks read them, when a server group models them.
+    resources: Option<Resources>,
     /// The clients whose mapping a membership change may move, when the algorithm maps
     /// by key alone and the timeline changes membership; empty otherwise.
     remap_clients: Vec<ClientAddr>,
@@ -119,6 +126,17 @@ impl<'a, O: Observer> World<'a, O> {
         let cluster = Cluster::new(&spec.servers);
         let n = cluster.servers().len();
         let mut frontend = Frontend::new(&spec.balancer, n, seed);
+        if let Some(zone_aware) = &spec.zone_aware {
+            frontend.route_by_zone(|all| {
+                Box::new(ZoneAware::new(
+                    zone_aware,
+                    &spec.servers,
+                    &spec.balancer,
+                    all,
+                    seed,
+                ))
+            });
+        }
         let mut measurement = Measurement::new(spec);
         for server in cluster.servers() {
             measurement.server_joined(server.id);
@@ -161,6 +179,8 @@ impl<'a, O: Observer> World<'a, O> {
             health_rng: stream(seed, streams::HEALTH_CHECKS, 0),
             panic: false,
             outliers: spec.outlier_detection.as_ref().map(OutlierDetector::new),
+            gray: GrayFailures::new(spec, seed),
+            resources: Resources::new(&spec.servers),
             observer,
         }
     }
@@ -190,6 +210,7 @@ impl<'a, O: Observer> World<'a, O> {
         for index in 0..self.cluster.servers().len() {
             let server = ServerId(index as u32);
             self.start_failure_process(server);
+            self.equip(server);
             if let Some(outliers) = &mut self.outliers {
                 outliers.add_server(server);
             }
@@ -325,6 +346,11 @@ impl<'a, O: Observer> World<'a, O> {
                     self.check_result(server, false);
                 }
             }
+            Timer::DrainDeadline(server) => {
+                self.cluster.server_mut(server).drain_deadline = None;
+                self.fail_everything_on(server, FailReason::ServerRemoved);
+                self.go_down(server, "server-removed");
+            }
         }
         ControlFlow::Continue(())
     }
@@ -419,6 +445,12 @@ impl<'a, O: Observer> World<'a, O> {
             self.requests.remove(id);
             self.fail(id, Some(pick.server), measured, FailReason::ServerDown);
             self.answered(pick.server, false);
+            return;
+        }
+        if let Some(resources) = &self.resources
+            && resources.refuses(server)
+        {
+            self.refuse_for_memory(id, pick.server, measured);
             return;
         }
         match server.station.admit(self.now, id) {
@@ -565,11 +597,17 @@ impl<'a, O: Observer> World<'a, O> {
         }
     }
 
-    /// Request `id` is answered.
+    /// Request `id` is answered — with an error if its server is in a gray failure.
     fn complete(&mut self, id: RequestId) {
         let Some(&request) = self.requests.get(id) else {
             return;
         };
+        if let Some(gray) = &mut self.gray
+            && gray.answers_with_error(request.server)
+        {
+            self.answer_with_error(id, &request);
+            return;
+        }
         let response_time = self.now - request.arrived;
         self.frontend
             .finished(request.balancer, request.server, response_time, true);
@@ -588,6 +626,24 @@ impl<'a, O: Observer> World<'a, O> {
             );
         }
         self.end_on_server(id, true);
+    }
+
+    /// `request` (`id`), its work done, is answered with an error by its server in a gray
+    /// failure. Out of line, so that the hot path of a run without gray failures stays as
+    /// small as it was.
+    #[inline(never)]
+    fn answer_with_error(&mut self, id: RequestId, request: &Request) {
+        self.end_on_server(id, false);
+        self.answered(request.server, false);
+        self.fail(id, Some(request.server), request.measured, FailReason::ErrorResponse);
+    }
+
+    /// Request `id`, picked for `server`, finds no memory left there and is refused.
+    #[inline(never)]
+    fn refuse_for_memory(&mut self, id: RequestId, server: ServerId, measured: bool) {
+        self.requests.remove(id);
+        self.fail(id, Some(server), measured, FailReason::OutOfMemory);
+        self.answered(server, false);
     }
 
     /// Request `id` leaves its server, answered or not: the table forgets it and its
@@ -611,10 +667,14 @@ impl<'a, O: Observer> World<'a, O> {
         }
     }
 
-    /// `server` has nothing left to do: a draining server goes down, another reports idle.
+    /// A worker of `server` has nothing left to do: a draining server goes down once its
+    /// last worker is free, another reports idle.
     fn server_went_idle(&mut self, server: ServerId) {
-        if self.cluster.server(server).state == ServerState::Draining {
-            self.go_down(server, "drained");
+        let idle = self.cluster.server(server);
+        if idle.state == ServerState::Draining {
+            if idle.station.is_idle() {
+                self.go_down(server, "drained");
+            }
         } else {
             self.frontend.server_idle(server);
         }
@@ -677,6 +737,16 @@ impl<'a, O: Observer> World<'a, O> {
                     self.crash(id, *downtime);
                 }
             }
+            Change::SetErrors { server, fraction } => {
+                let id = self
+                    .cluster
+                    .find(server)
+                    .expect("validation checks that a server whose errors change is up");
+                self.gray
+                    .as_mut()
+                    .expect("a timeline that sets errors has gray failures")
+                    .set(id, *fraction);
+            }
             Change::SetSpeed { server, speed } => {
                 let id = self
                     .cluster
@@ -730,6 +800,7 @@ impl<'a, O: Observer> World<'a, O> {
         let spec = &self.spec.servers[group];
         let id = self.cluster.join(group, spec, self.now, ServerState::Ready);
         self.measurement.server_joined(id);
+        self.equip(id);
         self.state_changed(id, None, Some(ServerState::Ready), "timeline");
         if let Some(outliers) = &mut self.outliers {
             outliers.add_server(id);
@@ -742,6 +813,17 @@ impl<'a, O: Observer> World<'a, O> {
             self.enter_rotation(id);
         }
         self.start_failure_process(id);
+    }
+
+    /// Gives a new server its group's error share and its resource readings.
+    fn equip(&mut self, id: ServerId) {
+        let group = &self.spec.servers[self.cluster.server(id).group];
+        if let Some(gray) = &mut self.gray {
+            gray.set(id, group.error_fraction);
+        }
+        if let Some(resources) = &mut self.resources {
+            resources.add_server(id, self.now);
+        }
     }
 
     fn enter_rotation(&mut self, id: ServerId) {
@@ -830,7 +912,13 @@ impl<'a, O: Observer> World<'a, O> {
         {
             checked.check = None;
             self.timers.cancel(check.timeout);
-            self.check_result(server, true);
+            // The seed's `/health`: a 503 when CPU or memory is above its threshold.
+            let overloaded = self.resources.as_mut().is_some_and(|resources| {
+                resources
+                    .read(checked, self.now)
+                    .is_some_and(|reading| reading.overloaded)
+            });
+            self.check_result(server, !overloaded);
         }
     }
 
@@ -905,6 +993,7 @@ impl<'a, O: Observer> World<'a, O> {
             .filter(|s| s.is_member() && s.state != ServerState::Draining)
             .count();
         self.panic = self.health.as_ref().is_some_and(|h| h.in_panic(hosts));
+        self.frontend.set_panic(self.panic);
         for index in 0..self.cluster.servers().len() {
             let id = ServerId(index as u32);
             let server = self.cluster.server(id);
@@ -913,7 +1002,10 @@ impl<'a, O: Observer> World<'a, O> {
                     && self.outliers.as_ref().is_none_or(|o| !o.is_ejected(id)));
             let wanted = server.state != ServerState::Draining && server.is_member() && trusted;
             match (wanted, self.frontend.is_in_rotation(id)) {
-                (true, false) => self.enter_rotation(id),
+                (true, false) => {
+                    self.enter_rotation(id);
+                    self.recovery_ended(id);
+                }
                 (false, true) => self.frontend.remove(id),
                 _ => {}
             }
@@ -961,6 +1053,7 @@ impl<'a, O: Observer> World<'a, O> {
             self.timers.cancel(timer);
         }
         crashed.crashed = Some(self.now);
+        crashed.recovered = None;
         self.fail_everything_on(server, FailReason::Crash);
         let from = self.cluster.server(server).state;
         self.cluster.server_mut(server).state = ServerState::Down;
@@ -997,12 +1090,29 @@ impl<'a, O: Observer> World<'a, O> {
         restarted.state = ServerState::Ready;
         restarted.lifecycle_timer = None;
         restarted.crashed = None;
+        restarted.recovered = Some(self.now);
         self.state_changed(server, Some(from), Some(ServerState::Ready), "booted");
         self.frontend.server_idle(server);
         self.start_failure_process(server);
+        if self.frontend.is_in_rotation(server) {
+            // The balancer never took it out: it is back the moment it serves.
+            self.recovery_ended(server);
+        }
     }
 
-    /// `server` leaves rotation and finishes what it holds, then goes down.
+    /// `server` is in rotation again: if it was recovering from a crash, its recovery
+    /// time ends now.
+    fn recovery_ended(&mut self, server: ServerId) {
+        let back = self.cluster.server_mut(server);
+        if let Some(recovered) = back.recovered.take() {
+            self.measurement
+                .back_in_rotation(self.now, back, self.now - recovered);
+        }
+    }
+
+    /// `server` leaves rotation and finishes what it holds, then goes down — for at most
+    /// its group's deregistration delay, whose one-shot timer fails what is left (AWS ALB's
+    /// `deregistration_delay`, Kubernetes' termination grace period).
     fn start_draining(&mut self, server: ServerId) {
         self.frontend.remove(server);
         let from = self.cluster.server(server).state;
@@ -1010,7 +1120,11 @@ impl<'a, O: Observer> World<'a, O> {
         self.state_changed(server, Some(from), Some(ServerState::Draining), "timeline");
         if self.cluster.server(server).station.is_idle() {
             self.go_down(server, "drained");
+            return;
         }
+        let delay = self.spec.servers[self.cluster.server(server).group].deregistration_delay;
+        let deadline = self.start_timer(self.now + delay, Timer::DrainDeadline(server), None);
+        self.cluster.server_mut(server).drain_deadline = Some(deadline);
     }
 
     /// `server` goes down at once: every request it holds fails.
@@ -1054,6 +1168,9 @@ impl<'a, O: Observer> World<'a, O> {
         }
         if let Some(check) = down.check.take() {
             self.timers.cancel(check.timeout);
+        }
+        if let Some(deadline) = down.drain_deadline.take() {
+            self.timers.cancel(deadline);
         }
         if let Some(health) = &mut self.health {
             health.remove_server(server);

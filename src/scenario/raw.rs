@@ -15,6 +15,7 @@
 //! sweep, which must tell a valid-but-absent key (sweepable) from a typo; a unit test keeps
 //! it in step with the serde types.
 
+use std::collections::BTreeMap;
 use std::fmt;
 use std::ops::Range;
 
@@ -62,6 +63,7 @@ pub struct RawWorkload {
     pub service: Option<Spanned<RawService>>,
     pub clients: Option<Spanned<Int>>,
     pub trace: Option<Spanned<RawTrace>>,
+    pub client_zones: Option<Spanned<BTreeMap<Spanned<String>, Spanned<Number>>>>,
 }
 
 /// `workload.trace`: a recorded trace to replay instead of generated arrivals.
@@ -104,6 +106,23 @@ pub struct RawServer {
     pub boot: Option<Spanned<DurationText>>,
     pub mtbf: Option<Spanned<DurationText>>,
     pub mttr: Option<Spanned<DurationText>>,
+    pub error_fraction: Option<Spanned<Number>>,
+    pub deregistration_delay: Option<Spanned<DurationText>>,
+    pub resources: Option<Spanned<RawResources>>,
+}
+
+/// `[[servers]] resources`: CPU and memory as the health check reads them.
+#[derive(Debug, Default, Deserialize)]
+#[serde(
+    deny_unknown_fields,
+    expecting = "a table like { cpu_threshold = 0.9, memory_per_request = 2, memory_capacity = 512 }"
+)]
+pub struct RawResources {
+    pub cpu_threshold: Option<Spanned<Number>>,
+    pub memory_per_request: Option<Spanned<Number>>,
+    pub memory_capacity: Option<Spanned<Number>>,
+    pub memory_threshold: Option<Spanned<Number>>,
+    pub reject_when_full: Option<Spanned<bool>>,
 }
 
 /// `[balancer]`. `virtual_nodes` only changes `consistent-hash`, `choice_count` and
@@ -121,6 +140,7 @@ pub struct RawBalancer {
     pub active_request_bias: Option<Spanned<Number>>,
     pub max_connections: Option<Spanned<Int>>,
     pub decay: Option<Spanned<DurationText>>,
+    pub min_cluster_size: Option<Spanned<Int>>,
 }
 
 /// One `[[tiers]]` table: a second tier every request calls.
@@ -146,6 +166,7 @@ pub struct RawAction {
     pub speed: Option<Spanned<Number>>,
     pub zone: Option<Spanned<String>>,
     pub downtime: Option<Spanned<DurationText>>,
+    pub error_fraction: Option<Spanned<Number>>,
 }
 
 /// `[health_check]`: active health checking of every server.
@@ -347,6 +368,16 @@ pub const WORKLOAD_KEYS: &[Key] = &[
         name: "trace",
         shape: Shape::Table(TRACE_KEYS),
     },
+    value("client_zones"),
+];
+
+/// `[[servers]] resources` keys.
+pub const RESOURCE_KEYS: &[Key] = &[
+    value("cpu_threshold"),
+    value("memory_per_request"),
+    value("memory_capacity"),
+    value("memory_threshold"),
+    value("reject_when_full"),
 ];
 
 /// `[[servers]]` keys.
@@ -361,6 +392,12 @@ pub const SERVER_KEYS: &[Key] = &[
     value("boot"),
     value("mtbf"),
     value("mttr"),
+    value("error_fraction"),
+    value("deregistration_delay"),
+    Key {
+        name: "resources",
+        shape: Shape::Table(RESOURCE_KEYS),
+    },
 ];
 
 /// `[balancer]` keys.
@@ -373,6 +410,7 @@ pub const BALANCER_KEYS: &[Key] = &[
     value("active_request_bias"),
     value("max_connections"),
     value("decay"),
+    value("min_cluster_size"),
 ];
 
 /// `[[tiers]]` keys.
@@ -447,6 +485,7 @@ pub const TIMELINE_KEYS: &[Key] = &[
     value("speed"),
     value("zone"),
     value("downtime"),
+    value("error_fraction"),
 ];
 
 /// Top-level keys, in the order of [`RawScenario`]'s fields.
@@ -1054,6 +1093,11 @@ mod tests {
         );
         assert_eq!(serde_keys("[workload.trace]\nbogus = 1"), names(TRACE_KEYS));
         assert_eq!(serde_keys("[[servers]]\nbogus = 1"), names(SERVER_KEYS));
+        assert_eq!(
+            serde_keys("[[servers]]\n[servers.resources]\nbogus = 1"),
+            names(RESOURCE_KEYS)
+        );
+        assert_eq!(serde_keys("[[timeline]]\nbogus = 1"), names(TIMELINE_KEYS));
         assert_eq!(serde_keys("[balancer]\nbogus = 1"), names(BALANCER_KEYS));
         assert_eq!(
             serde_keys("[health_check]\nbogus = 1"),
@@ -1116,7 +1160,7 @@ mod tests {
         assert_eq!(
             reading.errors[3].message,
             "unknown key \"wokers\", expected one of \"name\", \"count\", \"workers\", \
-             \"queue\", \"speed\", \"weight\", \"zone\", \"boot\", \"mtbf\", \"mttr\"; did you mean \"workers\"?"
+             \"queue\", \"speed\", \"weight\", \"zone\", \"boot\", \"mtbf\", \"mttr\", \"error_fraction\", \"deregistration_delay\", \"resources\"; did you mean \"workers\"?"
         );
         assert_eq!(reading.errors[2].offset, source.find("1.5").unwrap());
         assert!(reading.raw.is_some());

@@ -30,6 +30,14 @@ pub enum Figure {
     FailedServerDown,
     /// The mean time from a crash to the health checks taking the server out, in seconds.
     DetectionS,
+    /// Measured requests failed because their server answered with an error after doing
+    /// the work (a gray failure).
+    FailedErrorResponse,
+    /// ... because their server had no memory left for them.
+    FailedOutOfMemory,
+    /// The mean time from a crashed server's recovery (booted) to its return to rotation,
+    /// in seconds.
+    RecoveryS,
 }
 
 /// How a value is kept and written; shared by figures and the summary's other columns.
@@ -71,7 +79,7 @@ pub struct Declaration {
 }
 
 /// Every figure, in column order: entry `i` declares the variant whose index is `i`.
-pub const FIGURES: [Declaration; 7] = [
+pub const FIGURES: [Declaration; 10] = [
     Declaration {
         figure: Figure::RemappedShare,
         name: "remapped_share",
@@ -85,6 +93,13 @@ pub const FIGURES: [Declaration; 7] = [
     Declaration {
         figure: Figure::DetectionS,
         name: "detection_s",
+        kind: Kind::Real { decimals: 3 },
+    },
+    count(Figure::FailedErrorResponse, "failed_error_response"),
+    count(Figure::FailedOutOfMemory, "failed_out_of_memory"),
+    Declaration {
+        figure: Figure::RecoveryS,
+        name: "recovery_s",
         kind: Kind::Real { decimals: 3 },
     },
 ];

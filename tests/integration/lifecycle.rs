@@ -552,6 +552,8 @@ fn a_crash_fails_what_the_server_held_and_refuses_what_the_unaware_balancer_stil
             (at(5.0), "ready", "down", "crash"),
             (at(7.0), "down", "booting", "restart"),
             (at(8.0), "booting", "ready", "booted"),
+            // Never taken out (no health check saw the crash): back the moment it serves.
+            (at(8.0), "ready", "healthy", "recovered"),
         ]
     );
 }

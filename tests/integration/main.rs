@@ -12,6 +12,7 @@ mod properties;
 mod queueing_theory;
 mod robustness;
 mod scenarios;
+mod server_failures;
 mod shard;
 #[cfg(unix)]
 mod slurm;

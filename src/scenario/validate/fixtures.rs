@@ -198,6 +198,7 @@ fn every_bad_fixture_has_an_expectation() {
             BAD_FIXTURES
                 .iter()
                 .chain(super::timeline::tests::BAD)
+                .chain(super::resources::tests::BAD)
                 .chain(super::health_check::tests::BAD)
                 .chain(super::outlier_detection::tests::BAD)
                 .chain(super::circuit_breaker::tests::BAD)
@@ -265,6 +266,9 @@ fn the_minimal_fixture_fills_in_every_default() {
                 zone: "a".to_string(),
                 boot: SimDuration::ZERO,
                 failures: None,
+                error_fraction: Fraction::ZERO,
+                deregistration_delay: SimDuration::from_secs(300),
+                resources: None,
             }],
             BalancerSpec::new(Algorithm::RoundRobin),
         )

@@ -10,7 +10,7 @@
 //!
 //! Each section of the file is checked in a file of its own (workload.rs, trace.rs,
 //! servers.rs, balancer.rs, tiers.rs, timeline.rs, health_check.rs, outlier_detection.rs,
-//! circuit_breaker.rs, client.rs, expect.rs), all through one `Checker` that locates their
+//! circuit_breaker.rs, client.rs, resources.rs, zone_aware.rs, expect.rs), all through one `Checker` that locates their
 //! errors (checker.rs) and with the value rules they share (values.rs). This file holds
 //! the scenario-wide keys and calls each section once, so that a new section is a new
 //! file and one call here.
@@ -24,6 +24,7 @@ mod expect;
 mod fixtures;
 mod health_check;
 mod outlier_detection;
+mod resources;
 #[cfg(test)]
 mod robustness;
 mod servers;
@@ -34,6 +35,7 @@ mod timeline;
 mod trace;
 mod values;
 mod workload;
+mod zone_aware;
 
 use std::collections::BTreeSet;
 use std::path::Path;
@@ -311,6 +313,7 @@ impl Checker<'_> {
         let outlier_detection = self.outlier_detection(raw.outlier_detection.as_ref());
         let circuit_breaker = self.circuit_breaker(raw.circuit_breaker.as_ref());
         let client = self.client(raw.client.as_ref());
+        let zone_aware = self.zone_aware(raw, servers.as_deref(), balancer.as_ref());
         Some(RunSpec {
             warmup: warmup?,
             sample_interval: sample_interval?,
@@ -320,6 +323,7 @@ impl Checker<'_> {
             outlier_detection: outlier_detection?,
             circuit_breaker: circuit_breaker?,
             client: client?,
+            zone_aware: zone_aware?,
             ..RunSpec::new(duration?, workload?, servers?, balancer?)
         })
     }

@@ -8,7 +8,7 @@ use super::checker::Checker;
 use super::values::Bound;
 use crate::balancer::Algorithm;
 use crate::engine::SimDuration;
-use crate::model::{FailureProcess, ServerGroupSpec};
+use crate::model::{FailureProcess, Fraction, ServerGroupSpec};
 use crate::scenario::raw::RawServer;
 
 /// The most servers a run may have in all, so that a typo such as `count = 1000000000`
@@ -174,6 +174,20 @@ impl Checker<'_> {
                 None
             }
         };
+        let error_fraction = match &raw.error_fraction {
+            None => Some(Fraction::ZERO),
+            Some(fraction) => self
+                .number(fraction, &format!("{path}.error_fraction"), Bound::Fraction)
+                .map(Fraction::from_f64),
+        };
+        let deregistration_delay = match &raw.deregistration_delay {
+            None => Some(ServerGroupSpec::DEFAULT_DEREGISTRATION_DELAY),
+            Some(delay) => self.duration(delay, &format!("{path}.deregistration_delay")),
+        };
+        let resources = match &raw.resources {
+            None => Some(None),
+            Some(resources) => self.resources(resources, path).map(Some),
+        };
         Some(ServerGroupSpec {
             name: name?,
             count: count?,
@@ -184,6 +198,9 @@ impl Checker<'_> {
             zone: zone?,
             boot: boot?,
             failures: failures?,
+            error_fraction: error_fraction?,
+            deregistration_delay: deregistration_delay?,
+            resources: resources?,
         })
     }
 }
@@ -203,6 +220,14 @@ mod tests {
         assert!(group("weight = -1").contains("servers[0].weight"));
         assert!(group("zone = \"\"").contains("servers[0].zone"));
         assert!(group("count = 2000000").contains("at most 1000000 servers"));
+        assert!(
+            group("error_fraction = 1.5")
+                .contains("servers[0].error_fraction: expected a fraction from 0 to 1, found 1.5")
+        );
+        assert!(group("error_fraction = -0.1").contains("servers[0].error_fraction"));
+        assert!(
+            group("deregistration_delay = \"5 min\"").contains("servers[0].deregistration_delay")
+        );
         let run = valid(&with("servers", "queue = 0")).variants[0].run.clone();
         assert_eq!(run.servers[0].queue_limit, Some(0));
     }

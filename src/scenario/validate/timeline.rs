@@ -11,16 +11,17 @@ use toml::Spanned;
 use super::checker::Checker;
 use super::values::Bound;
 use crate::engine::{SimDuration, SimTime};
-use crate::model::{Change, ServerGroupSpec, TimelineAction};
+use crate::model::{Change, Fraction, ServerGroupSpec, TimelineAction};
 use crate::scenario::raw::RawAction;
 use crate::scenario::suggest;
 
 /// The actions a timeline entry can take, and the keys each takes besides `at` and
 /// `action`.
-const ACTIONS: [(&str, &[&str]); 5] = [
+const ACTIONS: [(&str, &[&str]); 6] = [
     ("add", &["group", "count"]),
     ("remove", &["server", "mode"]),
     ("set-speed", &["server", "speed"]),
+    ("set-errors", &["server", "error_fraction"]),
     ("crash", &["server", "downtime"]),
     ("zone-outage", &["zone", "downtime"]),
 ];
@@ -127,6 +128,7 @@ impl Checker<'_> {
             "add" => self.add(raw, &path, entry, groups),
             "remove" => self.remove(raw, &path, entry),
             "set-speed" => self.set_speed(raw, &path, entry),
+            "set-errors" => self.set_errors(raw, &path, entry),
             "crash" => {
                 let downtime = self.downtime(raw, &path);
                 let server = self.server_name(raw, &path, entry);
@@ -234,6 +236,32 @@ impl Checker<'_> {
         })
     }
 
+    fn set_errors(
+        &mut self,
+        raw: &RawAction,
+        path: &str,
+        entry: &Spanned<RawAction>,
+    ) -> Option<Change> {
+        let fraction = match &raw.error_fraction {
+            None => {
+                self.error(
+                    entry.span().start,
+                    &format!("{path}.error_fraction"),
+                    "missing: expected the share of requests answered with errors, like 0.2",
+                );
+                None
+            }
+            Some(fraction) => self
+                .number(fraction, &format!("{path}.error_fraction"), Bound::Fraction)
+                .map(Fraction::from_f64),
+        };
+        let server = self.server_name(raw, path, entry);
+        Some(Change::SetErrors {
+            server: server?,
+            fraction: fraction?,
+        })
+    }
+
     fn server_name(
         &mut self,
         raw: &RawAction,
@@ -255,7 +283,7 @@ impl Checker<'_> {
 
     /// A key that the action does not take is an error, not silently ignored.
     fn only(&mut self, raw: &RawAction, path: &str, kind: &str, takes: &[&str]) {
-        let given: [(&str, Option<usize>); 7] = [
+        let given: [(&str, Option<usize>); 8] = [
             ("server", raw.server.as_ref().map(|v| v.span().start)),
             ("mode", raw.mode.as_ref().map(|v| v.span().start)),
             ("group", raw.group.as_ref().map(|v| v.span().start)),
@@ -263,6 +291,10 @@ impl Checker<'_> {
             ("speed", raw.speed.as_ref().map(|v| v.span().start)),
             ("zone", raw.zone.as_ref().map(|v| v.span().start)),
             ("downtime", raw.downtime.as_ref().map(|v| v.span().start)),
+            (
+                "error_fraction",
+                raw.error_fraction.as_ref().map(|v| v.span().start),
+            ),
         ];
         for (key, offset) in given {
             if let Some(offset) = offset
@@ -359,6 +391,7 @@ impl Checker<'_> {
                 Change::ZoneOutage { .. } => {}
                 Change::Remove { server, .. }
                 | Change::SetSpeed { server, .. }
+                | Change::SetErrors { server, .. }
                 | Change::Crash { server, .. } => {
                     let Some(position) = up.iter().position(|name| name == server) else {
                         self.error(
@@ -446,6 +479,16 @@ pub(super) mod tests {
             "timeline_missing_speed",
             "11:1: timeline[0].speed: ",
             "missing: expected the server's new speed",
+        ),
+        (
+            "timeline_outage_unknown_zone",
+            "15:8: timeline[0].zone: ",
+            "unknown zone \"eu-west-1b\", expected \"eu-west-1a\"",
+        ),
+        (
+            "timeline_error_fraction_above_one",
+            "15:18: timeline[0].error_fraction: ",
+            "expected a fraction from 0 to 1, found 1.5",
         ),
         (
             "tier_zero_workers",

@@ -1,0 +1,511 @@
+//! Servers that fail in the ways issue 8 lists beyond a crash — gray failures, overload a
+//! health check can see, graceful shutdown bounded by a deregistration delay — and what
+//! the balancer does about them, checked request by request through an observer.
+
+use std::collections::BTreeMap;
+
+use lbsim::balancer::{Algorithm, BalancerSpec};
+use lbsim::engine::{SimDuration, SimTime};
+use lbsim::model::{
+    ArrivalPattern, Change, FailReason, Fraction, GeneratedWorkload, HealthCheckSpec, Observed,
+    Observer, OutlierSpec, RateSchedule, RequestId, ResourceSpec, RunSpec, ServerGroupSpec,
+    ServiceDist, TimelineAction, WorkloadSpec, simulate, simulate_observed,
+};
+use lbsim::stats::{Figure, RunResult};
+use proptest::prelude::*;
+
+const SECOND: u64 = 1_000_000_000;
+
+fn at(seconds: f64) -> SimTime {
+    SimTime::from_nanos((seconds * SECOND as f64) as u64)
+}
+
+fn action(seconds: f64, change: Change) -> TimelineAction {
+    TimelineAction {
+        at: at(seconds),
+        change,
+    }
+}
+
+/// `servers` one-worker servers named web-0.., Poisson arrivals at `rate` bringing
+/// exponential work of `mean_ms`, for `seconds`.
+fn spec(servers: u32, algorithm: Algorithm, rate: f64, mean_ms: u64, seconds: u64) -> RunSpec {
+    RunSpec::new(
+        SimDuration::from_secs(seconds),
+        WorkloadSpec::Generated(GeneratedWorkload {
+            rate: RateSchedule::constant(rate),
+            arrivals: ArrivalPattern::Poisson,
+            service: ServiceDist::Exponential {
+                mean: SimDuration::from_millis(mean_ms),
+            },
+            clients: 1000,
+        }),
+        vec![ServerGroupSpec::new("web", servers)],
+        BalancerSpec::new(algorithm),
+    )
+}
+
+/// Every request: when it arrived, where it was sent and every end it had.
+#[derive(Default)]
+struct Recorder {
+    lives: Vec<Life>,
+    live: BTreeMap<RequestId, usize>,
+}
+
+#[derive(Clone, Debug, Default)]
+struct Life {
+    arrived: SimTime,
+    picked: Option<(SimTime, String)>,
+    ends: Vec<(SimTime, Option<FailReason>)>,
+}
+
+impl Recorder {
+    fn end(&mut self, now: SimTime, request: RequestId, reason: Option<FailReason>) {
+        let index = self
+            .live
+            .remove(&request)
+            .expect("an end for a live request");
+        self.lives[index].ends.push((now, reason));
+    }
+
+    fn sent_to<'a>(&'a self, server: &'a str) -> impl Iterator<Item = &'a Life> {
+        self.lives
+            .iter()
+            .filter(move |life| life.picked.as_ref().is_some_and(|(_, s)| s == server))
+    }
+}
+
+impl Observer for Recorder {
+    fn observe(&mut self, now: SimTime, event: Observed<'_>) {
+        match event {
+            Observed::Arrived { request, .. } => {
+                self.live.insert(request, self.lives.len());
+                self.lives.push(Life {
+                    arrived: now,
+                    ..Life::default()
+                });
+            }
+            Observed::Picked { request, name, .. } => {
+                let index = self.live[&request];
+                self.lives[index].picked = Some((now, name.to_string()));
+            }
+            Observed::Completed { request, .. } | Observed::Rejected { request, .. } => {
+                self.end(now, request, None);
+            }
+            Observed::Failed { request, reason } => self.end(now, request, Some(reason)),
+            _ => {}
+        }
+    }
+}
+
+fn record(spec: &RunSpec, seed: u64) -> (Recorder, RunResult) {
+    let mut recorder = Recorder::default();
+    let result = simulate_observed(spec, seed, &mut recorder);
+    (recorder, result)
+}
+
+/// Two one-worker servers at 1.5 times their capacity: queues grow on both.
+fn overloaded(seconds: u64) -> RunSpec {
+    spec(2, Algorithm::RoundRobin, 300.0, 10, seconds)
+}
+
+#[test]
+fn a_drain_past_its_deregistration_delay_fails_exactly_what_is_left() {
+    // web-0 leaves gracefully at 5 s with a 1 s delay and a queue of hundreds: what it
+    // finishes by 6 s completes, everything it still holds at 6 s fails then, and nothing
+    // is sent to it after 5 s.
+    let mut run = overloaded(10);
+    run.servers[0].deregistration_delay = SimDuration::from_secs(1);
+    run.timeline = vec![action(
+        5.0,
+        Change::Remove {
+            server: "web-0".into(),
+            abrupt: false,
+        },
+    )];
+    let (recorder, result) = record(&run, 3);
+    assert!(result.counts.is_conserved(), "{:?}", result.counts);
+    let (mut finished_while_draining, mut cut_off) = (0, 0);
+    for life in recorder.sent_to("web-0") {
+        assert!(life.arrived < at(5.0), "sent to web-0 while it drained");
+        assert_eq!(life.ends.len(), 1, "{life:?}");
+        let (when, reason) = life.ends[0];
+        match reason {
+            None if when >= at(5.0) => {
+                assert!(when <= at(6.0), "{life:?}");
+                finished_while_draining += 1;
+            }
+            None => {}
+            Some(FailReason::ServerRemoved) => {
+                assert_eq!(when, at(6.0), "{life:?}");
+                cut_off += 1;
+            }
+            Some(other) => panic!("{other:?}: {life:?}"),
+        }
+    }
+    // At 1.5 × capacity for 5 s, web-0's queue holds about 250 (0.5 × 150/s × 5 s...)
+    // requests; a 10 ms worker finishes about 100 of them in the second it has.
+    assert!(
+        (70..=130).contains(&finished_while_draining),
+        "{finished_while_draining}"
+    );
+    assert!(cut_off > 50, "{cut_off}");
+    assert_eq!(result.counts.failed, cut_off);
+    assert_eq!(
+        result.figures.get(Figure::FailedServerRemoved),
+        Some(cut_off as f64)
+    );
+    let rows: Vec<(SimTime, &str, &str, &str)> = result
+        .events
+        .iter()
+        .map(|e| (e.time, e.from, e.to, e.reason))
+        .collect();
+    assert_eq!(
+        rows,
+        vec![
+            (at(5.0), "ready", "draining", "timeline"),
+            (at(6.0), "draining", "down", "server-removed"),
+        ]
+    );
+}
+
+#[test]
+fn a_draining_server_with_several_workers_goes_down_when_its_last_request_ends() {
+    // Eight workers per server and requests of a second on average: web-0 holds about
+    // four when it leaves at 10 s, and goes down when the last of them completes — not
+    // when the first worker frees.
+    let mut run = spec(2, Algorithm::RoundRobin, 8.0, 1000, 30);
+    run.servers[0].workers = 8;
+    run.timeline = vec![action(
+        10.0,
+        Change::Remove {
+            server: "web-0".into(),
+            abrupt: false,
+        },
+    )];
+    let (recorder, result) = record(&run, 5);
+    assert_eq!(result.counts.failed, 0);
+    let ends: Vec<SimTime> = recorder
+        .sent_to("web-0")
+        .filter_map(|life| life.ends.first().map(|&(when, _)| when))
+        .filter(|&when| when >= at(10.0))
+        .collect();
+    assert!(ends.len() >= 2, "{ends:?}");
+    let last = ends.iter().copied().max().expect("an end");
+    let down = result.events.iter().find(|e| e.to == "down").expect("down");
+    assert_eq!((down.time, down.reason), (last, "drained"));
+}
+
+#[test]
+fn a_drain_that_empties_before_its_delay_fails_nothing_and_cancels_the_deadline() {
+    // At a tenth of capacity web-0 holds at most a few requests: it drains in
+    // milliseconds, long before its 1 s delay, and nothing fails at 6 s.
+    let mut run = spec(2, Algorithm::RoundRobin, 20.0, 10, 10);
+    run.servers[0].deregistration_delay = SimDuration::from_secs(1);
+    run.timeline = vec![action(
+        5.0,
+        Change::Remove {
+            server: "web-0".into(),
+            abrupt: false,
+        },
+    )];
+    let result = simulate(&run, 4);
+    assert_eq!(result.counts.failed, 0);
+    let down = result.events.iter().find(|e| e.to == "down").expect("down");
+    assert_eq!(down.reason, "drained");
+    assert!(down.time < at(5.5), "{:?}", down.time);
+    assert_eq!(result.events.len(), 2);
+}
+
+#[test]
+fn a_gray_failure_passes_its_health_checks_and_outlier_detection_ejects_it() {
+    // web-0 answers half its requests with errors from 10 s. Its health checks still pass
+    // (the probe hits /health, which is fine), so without outlier detection it keeps its
+    // share to the end; with it, five consecutive errors (1/32 per response at one half,
+    // so within a few dozen responses) eject it.
+    let gray = |outliers: bool| {
+        let mut run = spec(4, Algorithm::RoundRobin, 200.0, 5, 60);
+        run.health_check = Some(HealthCheckSpec {
+            interval: SimDuration::from_secs(1),
+            timeout: SimDuration::from_millis(200),
+            ..HealthCheckSpec::default()
+        });
+        // With four servers Envoy's default 10% allows no ejection at all: allow half.
+        run.outlier_detection = outliers.then(|| OutlierSpec {
+            max_ejection: Fraction::from_f64(0.5),
+            ..OutlierSpec::default()
+        });
+        run.timeline = vec![action(
+            10.0,
+            Change::SetErrors {
+                server: "web-0".into(),
+                fraction: Fraction::from_f64(0.5),
+            },
+        )];
+        record(&run, 8)
+    };
+    let (recorder, missed) = gray(false);
+    assert!(missed.counts.is_conserved());
+    assert!(!missed.events.iter().any(|e| e.reason == "health-check"));
+    let errors = missed.figures.get(Figure::FailedErrorResponse).unwrap();
+    // A quarter of 200/s for 50 s is 2,500 requests, half of them errors: 1,250, with a
+    // binomial sd of about 35 and a Poisson one of 25; 6 sd is ±260.
+    assert!((1_000.0..=1_500.0).contains(&errors), "{errors}");
+    for life in recorder.sent_to("web-0") {
+        if life.arrived < at(10.0) {
+            assert!(life.ends.iter().all(|(_, r)| r.is_none()), "{life:?}");
+        }
+    }
+    let (_, caught) = gray(true);
+    assert!(caught.counts.is_conserved());
+    let ejections = caught
+        .events
+        .iter()
+        .filter(|e| e.to == "ejected" && e.server == "web-0")
+        .count();
+    assert!(ejections >= 1);
+    let errors = caught.figures.get(Figure::FailedErrorResponse).unwrap();
+    assert!(errors < 400.0, "{errors}");
+}
+
+#[test]
+fn an_overloaded_server_fails_its_health_check_when_resources_are_modelled() {
+    // slow-0 runs at a quarter speed: 50 requests a second of 5 ms each keep it busy
+    // 50 × 20 ms = 100% of the time, above the 90% threshold, so /health answers 503 and
+    // the checks take it out; web-0 at 25%, then 50% with all the traffic, stays in.
+    // Without the resource model its probes, answered late but within their 60 s
+    // timeout, pass.
+    let overload = |resources: bool| {
+        let mut run = spec(1, Algorithm::RoundRobin, 100.0, 5, 60);
+        run.servers.push(ServerGroupSpec {
+            speed: 0.25,
+            ..ServerGroupSpec::new("slow", 1)
+        });
+        if resources {
+            for group in &mut run.servers {
+                group.resources = Some(ResourceSpec {
+                    cpu_threshold: ResourceSpec::DEFAULT_THRESHOLD,
+                    memory: None,
+                });
+            }
+        }
+        run.health_check = Some(HealthCheckSpec {
+            interval: SimDuration::from_secs(2),
+            timeout: SimDuration::from_secs(60),
+            panic_threshold: Fraction::ZERO,
+            ..HealthCheckSpec::default()
+        });
+        simulate(&run, 2)
+    };
+    let seen = overload(true);
+    let out: Vec<&str> = seen
+        .events
+        .iter()
+        .filter(|e| e.to == "unhealthy")
+        .map(|e| e.server.as_str())
+        .collect();
+    assert!(
+        !out.is_empty() && out.iter().all(|s| *s == "slow-0"),
+        "{out:?}"
+    );
+    let unseen = overload(false);
+    assert!(!unseen.events.iter().any(|e| e.to == "unhealthy"));
+}
+
+#[test]
+fn a_restart_reports_its_time_from_booted_to_back_in_rotation() {
+    // web-1 crashes at 10 s, restarts at 15 s and boots for 2 s: ready at 17 s. Checks a
+    // second apart without jitter need two passes: back in rotation one to two seconds
+    // after it booted. The recovered row follows its booted row by recovery_s.
+    let mut run = spec(4, Algorithm::RoundRobin, 40.0, 5, 40);
+    run.servers[0].boot = SimDuration::from_secs(2);
+    run.health_check = Some(HealthCheckSpec {
+        interval: SimDuration::from_secs(1),
+        timeout: SimDuration::from_millis(200),
+        jitter: Fraction::ZERO,
+        ..HealthCheckSpec::default()
+    });
+    run.timeline = vec![action(
+        10.0,
+        Change::Crash {
+            server: "web-1".into(),
+            downtime: Some(SimDuration::from_secs(5)),
+        },
+    )];
+    let result = simulate(&run, 1);
+    let time_of = |reason: &str| {
+        result
+            .events
+            .iter()
+            .find(|e| e.reason == reason && e.server == "web-1")
+            .map(|e| e.time)
+            .unwrap_or_else(|| panic!("no {reason} row"))
+    };
+    let booted = time_of("booted");
+    let recovered = time_of("recovered");
+    assert_eq!(booted, at(17.0));
+    let recovery = result.figures.get(Figure::RecoveryS).expect("a recovery");
+    assert_eq!(recovery, (recovered - booted).as_secs_f64());
+    assert!((1.0..=2.1).contains(&recovery), "{recovery}");
+}
+
+#[test]
+fn failures_of_every_kind_are_deterministic() {
+    let run = mixed_failures(4, Algorithm::LeastConnections, 0.3, 7.0, 0.5);
+    let a = simulate(&run, 11);
+    let b = simulate(&run, 11);
+    let c = simulate(&run, 12);
+    let fingerprint = |r: &RunResult| {
+        (
+            r.counts,
+            r.latency.mean_ms().to_bits(),
+            r.figures.clone(),
+            r.events.clone(),
+            r.servers.clone(),
+        )
+    };
+    assert_eq!(fingerprint(&a), fingerprint(&b));
+    assert_ne!(fingerprint(&a), fingerprint(&c));
+    assert!(a.figures.get(Figure::FailedErrorResponse).unwrap() > 0.0);
+    assert!(a.events.iter().any(|e| e.reason == "crash"));
+}
+
+/// Every kind of failure at once over `servers` (at least 3): web-0 answers
+/// `error_fraction` of requests with errors from 2 s, web-1 crashes at `crash_s` for 3 s,
+/// web-2 leaves gracefully at 8 s with a `delay_s` deregistration delay, a server joins
+/// at 9 s, and memory refuses what does not fit; health checks (panic off) and outlier
+/// detection watch.
+fn mixed_failures(
+    servers: u32,
+    algorithm: Algorithm,
+    error_fraction: f64,
+    crash_s: f64,
+    delay_s: f64,
+) -> RunSpec {
+    let mut run = spec(servers, algorithm, 80.0 * f64::from(servers), 10, 15);
+    run.servers[0].boot = SimDuration::from_millis(500);
+    run.servers[0].deregistration_delay = SimDuration::from_secs_f64(delay_s);
+    run.servers[0].resources = Some(ResourceSpec {
+        cpu_threshold: ResourceSpec::DEFAULT_THRESHOLD,
+        memory: Some(lbsim::model::MemorySpec {
+            per_request: 1.0,
+            capacity: 20.0,
+            threshold: ResourceSpec::DEFAULT_THRESHOLD,
+            reject_when_full: true,
+        }),
+    });
+    run.health_check = Some(HealthCheckSpec {
+        interval: SimDuration::from_millis(500),
+        timeout: SimDuration::from_millis(200),
+        panic_threshold: Fraction::ZERO,
+        ..HealthCheckSpec::default()
+    });
+    run.outlier_detection = Some(OutlierSpec {
+        max_ejection: Fraction::from_f64(0.5),
+        ..OutlierSpec::default()
+    });
+    run.timeline = vec![
+        action(
+            2.0,
+            Change::SetErrors {
+                server: "web-0".into(),
+                fraction: Fraction::from_f64(error_fraction),
+            },
+        ),
+        action(
+            crash_s,
+            Change::Crash {
+                server: "web-1".into(),
+                downtime: Some(SimDuration::from_secs(3)),
+            },
+        ),
+        action(
+            8.0,
+            Change::Remove {
+                server: "web-2".into(),
+                abrupt: false,
+            },
+        ),
+        action(9.0, Change::Add { group: 0, count: 1 }),
+    ];
+    run.timeline.sort_by_key(|a| a.at);
+    run
+}
+
+/// When each server was out of the balancer's rotation by its own record (events.csv):
+/// unhealthy, ejected, draining or gone — not crashed, which the balancer does not know.
+fn out_of_rotation(result: &RunResult) -> BTreeMap<String, Vec<(SimTime, SimTime)>> {
+    let mut out: BTreeMap<String, Vec<(SimTime, SimTime)>> = BTreeMap::new();
+    let mut since: BTreeMap<(String, &str), SimTime> = BTreeMap::new();
+    let end = SimTime::from_nanos(u64::MAX);
+    for event in &result.events {
+        let name = event.server.clone();
+        let cause = match event.reason {
+            "health-check" => "health",
+            "outlier-ejection" => "ejection",
+            "timeline" if event.from == "absent" => "health",
+            "timeline" | "drained" | "server-removed" => "leaving",
+            _ => continue,
+        };
+        let leaves = matches!(event.to, "unhealthy" | "ejected" | "draining" | "down")
+            || (event.from == "absent");
+        if leaves {
+            since.entry((name, cause)).or_insert(event.time);
+        } else if let Some(from) = since.remove(&(name.clone(), cause)) {
+            out.entry(name).or_default().push((from, event.time));
+        }
+    }
+    for ((name, _), from) in since {
+        out.entry(name).or_default().push((from, end));
+    }
+    out
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(24))]
+
+    /// Whatever the algorithm and however the failures fall: every request ends exactly
+    /// once or is still in flight, the counts are conserved, and no request is sent to a
+    /// server while the balancer holds it out of rotation — unhealthy, ejected, draining,
+    /// gone, or newly joined and not yet checked.
+    #[test]
+    fn every_failure_keeps_requests_accounted_for_and_out_of_rotation_servers_unpicked(
+        algorithm in prop::sample::select(Algorithm::ALL.to_vec()),
+        servers in 3u32..6,
+        error_fraction in 0.0f64..=1.0,
+        crash_s in 1.0f64..12.0,
+        delay_s in 0.0f64..3.0,
+        seed in 0u64..1000,
+    ) {
+        let run = mixed_failures(servers, algorithm, error_fraction, crash_s, delay_s);
+        let (recorder, result) = record(&run, seed);
+        prop_assert!(result.counts.is_conserved(), "{:?}", result.counts);
+        prop_assert!(recorder.lives.iter().all(|life| life.ends.len() <= 1));
+        let in_flight = recorder.lives.iter().filter(|life| life.ends.is_empty()).count();
+        prop_assert_eq!(in_flight as u64, result.counts.in_flight);
+        let by_reason: f64 = [
+            Figure::FailedNoServer,
+            Figure::FailedServerRemoved,
+            Figure::FailedTierRejected,
+            Figure::FailedCrash,
+            Figure::FailedServerDown,
+            Figure::FailedErrorResponse,
+            Figure::FailedOutOfMemory,
+        ]
+        .iter()
+        .map(|&f| result.figures.get(f).unwrap_or(0.0))
+        .sum();
+        prop_assert_eq!(by_reason, result.counts.failed as f64);
+        let out = out_of_rotation(&result);
+        for life in &recorder.lives {
+            let Some((when, server)) = &life.picked else { continue };
+            let intervals = out.get(server).map(Vec::as_slice).unwrap_or_default();
+            // Strictly after it went out: the request whose error ejects a server was
+            // picked at the instant of the ejection, just before it.
+            prop_assert!(
+                !intervals.iter().any(|&(from, until)| from < *when && *when < until),
+                "{server} picked at {when:?} while out of rotation: {intervals:?}"
+            );
+        }
+    }
+}
