@@ -7,6 +7,7 @@
 
 mod arrivals;
 mod circuit_breaker;
+mod client_calls;
 mod clients;
 mod cluster;
 mod event;
@@ -18,6 +19,7 @@ mod observer;
 mod outcome;
 mod outlier_detector;
 mod request;
+mod resilience;
 mod retry_policy;
 mod server;
 mod service;

@@ -14,6 +14,17 @@ pub enum Outcome {
     Failed(FailReason),
 }
 
+impl Outcome {
+    /// The kebab-case name the trace view uses.
+    pub fn name(self) -> &'static str {
+        match self {
+            Outcome::Completed => "completed",
+            Outcome::Rejected => "rejected",
+            Outcome::Failed(reason) => reason.name(),
+        }
+    }
+}
+
 #[derive(Copy, Clone, Debug, PartialEq, Eq)]
 pub enum FailReason {
     /// The balancer had no server to pick.
@@ -26,6 +37,11 @@ pub enum FailReason {
     Crash,
     /// It was sent to a server that was down or still booting: the connection was refused.
     ServerDown,
+    /// The client's timeout fired before an answer came (`[client]`).
+    Timeout,
+    /// The circuit breaker of the backend the balancer picked refused it
+    /// (`[circuit_breaker]`).
+    CircuitOpen,
 }
 
 impl FailReason {
@@ -37,6 +53,8 @@ impl FailReason {
             FailReason::TierRejected => Figure::FailedTierRejected,
             FailReason::Crash => Figure::FailedCrash,
             FailReason::ServerDown => Figure::FailedServerDown,
+            FailReason::Timeout => Figure::FailedTimeout,
+            FailReason::CircuitOpen => Figure::FailedCircuitOpen,
         }
     }
 
@@ -48,6 +66,8 @@ impl FailReason {
             FailReason::TierRejected => "tier-rejected",
             FailReason::Crash => "crash",
             FailReason::ServerDown => "server-down",
+            FailReason::Timeout => "timeout",
+            FailReason::CircuitOpen => "circuit-open",
         }
     }
 }

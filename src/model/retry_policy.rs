@@ -171,6 +171,8 @@ impl RetryCondition {
             FailReason::ServerRemoved | FailReason::Crash => RetryCondition::Crash,
             FailReason::TierRejected => RetryCondition::Rejected,
             FailReason::ServerDown => RetryCondition::ServerDown,
+            FailReason::Timeout => RetryCondition::Timeout,
+            FailReason::CircuitOpen => RetryCondition::CircuitOpen,
         }
     }
 

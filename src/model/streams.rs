@@ -17,3 +17,5 @@ pub const TIER_SERVICE: u16 = 6;
 pub const FAILURES: u16 = 7;
 /// The jitter of health-check intervals.
 pub const HEALTH_CHECKS: u16 = 8;
+/// The jitter of the clients' retry backoff (`[client]`).
+pub const RETRY_BACKOFF: u16 = 9;

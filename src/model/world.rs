@@ -16,6 +16,7 @@ use std::ops::ControlFlow;
 
 use rand_distr::{Distribution, Exp1};
 
+use super::client_calls::{CallEnd, Kernel};
 use super::cluster::Cluster;
 use super::event::{Event, Timer};
 use super::frontend::{Frontend, Pick};
@@ -25,6 +26,7 @@ use super::observer::{Observed, Observer, Unobserved};
 use super::outcome::{FailReason, Outcome};
 use super::outlier_detector::{Ejection, OutlierDetector};
 use super::request::{Request, RequestId, RequestTable};
+use super::resilience::{BreakerChange, Resilience};
 use super::server::{OutstandingCheck, ServerState};
 use super::spec::{FailureProcess, RunSpec, WorkloadSpec};
 use super::station::Admission;
@@ -110,6 +112,8 @@ struct World<'a, O: Observer> {
     /// The clients whose mapping a membership change may move, when the algorithm maps
     /// by key alone and the timeline changes membership; empty otherwise.
     remap_clients: Vec<ClientAddr>,
+    /// Client timeouts and retries and circuit breakers, when the scenario asks for them.
+    resilience: Option<Resilience>,
     observer: O,
 }
 
@@ -161,6 +165,7 @@ impl<'a, O: Observer> World<'a, O> {
             health_rng: stream(seed, streams::HEALTH_CHECKS, 0),
             panic: false,
             outliers: spec.outlier_detection.as_ref().map(OutlierDetector::new),
+            resilience: Resilience::new(spec, seed),
             observer,
         }
     }
@@ -192,6 +197,9 @@ impl<'a, O: Observer> World<'a, O> {
             self.start_failure_process(server);
             if let Some(outliers) = &mut self.outliers {
                 outliers.add_server(server);
+            }
+            if let Some(resilience) = &mut self.resilience {
+                resilience.add_server(server);
             }
             if let Some(health) = &mut self.health {
                 // The run starts with a warm cluster: healthy, checked from one interval on.
@@ -234,6 +242,13 @@ impl<'a, O: Observer> World<'a, O> {
         }
         // The last report cannot stop a run that is already complete.
         let _ = progress(self.end - reported);
+        if let Some(resilience) = &self.resilience {
+            for (figure, count) in resilience.figures() {
+                self.measurement.count(figure, count);
+            }
+            self.measurement
+                .add_in_flight(resilience.measured_in_backoff());
+        }
         let requests = &self.requests;
         Some(self.measurement.into_result(
             self.seed,
@@ -328,6 +343,18 @@ impl<'a, O: Observer> World<'a, O> {
                     self.check_result(server, false);
                 }
             }
+            Timer::AttemptTimeout(call) => self.timed_out(call),
+            Timer::RetryDue(call) => self.retry(call),
+            Timer::HalfOpen(server) => {
+                let now = self.now;
+                if let Some(change) = self
+                    .resilience
+                    .as_mut()
+                    .and_then(|r| r.half_open(server, now))
+                {
+                    self.breaker_changed(change);
+                }
+            }
         }
         ControlFlow::Continue(())
     }
@@ -354,17 +381,7 @@ impl<'a, O: Observer> World<'a, O> {
             client: arrival.client,
             session: arrival.session,
         };
-        let pick = self.frontend.pick(&key);
-        let id = self.requests.insert(Request {
-            arrived: now,
-            work: arrival.work,
-            server: pick.map_or(NO_SERVER, |p| p.server),
-            started: now,
-            hop: 0,
-            balancer: pick.map_or(0, |p| p.instance),
-            measured,
-            probe: false,
-        });
+        let (id, pick) = self.new_attempt(&key, arrival.work, measured);
         if O::ACTIVE {
             self.observe(Observed::Arrived {
                 request: id,
@@ -372,14 +389,99 @@ impl<'a, O: Observer> World<'a, O> {
                 work: arrival.work,
             });
         }
+        if let Some(resilience) = &mut self.resilience {
+            resilience.arrived(id, key, arrival.work, now, measured);
+        }
+        self.dispatch(id, &key, pick, measured);
+        self.schedule_next_arrival();
+    }
+
+    /// A new attempt of a request from `key` with `work`, and the balancer's pick for it.
+    fn new_attempt(
+        &mut self,
+        key: &RequestKey,
+        work: SimDuration,
+        measured: bool,
+    ) -> (RequestId, Option<Pick>) {
+        let pick = self.frontend.pick(key);
+        let id = self.requests.insert(Request {
+            arrived: self.now,
+            work,
+            server: pick.map_or(NO_SERVER, |p| p.server),
+            started: self.now,
+            hop: 0,
+            balancer: pick.map_or(0, |p| p.instance),
+            measured,
+            probe: false,
+        });
+        (id, pick)
+    }
+
+    /// Sends attempt `id` where the balancer picked, or fails it if it found no server.
+    fn dispatch(&mut self, id: RequestId, key: &RequestKey, pick: Option<Pick>, measured: bool) {
         match pick {
             None => {
                 self.requests.remove(id);
-                self.fail(id, measured, FailReason::NoServer);
+                self.attempt_failed(id, measured, Outcome::Failed(FailReason::NoServer), None);
             }
-            Some(pick) => self.admit(id, &key, pick, measured),
+            Some(pick) => self.admit(id, key, pick, measured),
         }
-        self.schedule_next_arrival();
+    }
+
+    /// The client's timeout on `call`'s attempt fired: the client gives up on it, though
+    /// its server goes on with it, and retries or fails the request.
+    fn timed_out(&mut self, call: u32) {
+        let Some(id) = self
+            .resilience
+            .as_ref()
+            .and_then(|r| r.timed_out_attempt(call))
+        else {
+            return;
+        };
+        let Some(request) = self.requests.get_mut(id) else {
+            return;
+        };
+        // Left to its server, it is no longer the client's request in flight.
+        let measured = std::mem::replace(&mut request.measured, false);
+        let server = request.server;
+        if O::ACTIVE {
+            self.observe(Observed::TimedOut { request: id });
+        }
+        self.answered(server, false);
+        self.attempt_failed(id, measured, Outcome::Failed(FailReason::Timeout), Some(server));
+    }
+
+    /// `call`'s backoff is over: its next attempt goes to the balancer like a new arrival.
+    fn retry(&mut self, call: u32) {
+        let Some(due) = self.resilience.as_ref().and_then(|r| r.retry_due(call)) else {
+            return;
+        };
+        let (id, pick) = self.new_attempt(&due.key, due.work, due.measured);
+        if let Some(resilience) = &mut self.resilience {
+            resilience.retry_sent(call, id);
+        }
+        if O::ACTIVE
+            && let Some(previous) = due.previous
+        {
+            self.observe(Observed::Retried {
+                request: id,
+                previous,
+                retry: due.retry,
+            });
+        }
+        self.dispatch(id, &due.key, pick, due.measured);
+    }
+
+    /// A backend's circuit breaker changed state: a row of events.csv.
+    fn breaker_changed(&mut self, change: BreakerChange) {
+        let server = self.cluster.server(change.server);
+        self.measurement.rotation_changed(
+            self.now,
+            server,
+            change.from.name(),
+            change.to.name(),
+            "circuit-breaker",
+        );
     }
 
     /// Offers request `id`, picked for `pick.server`, to that server.
@@ -398,21 +500,33 @@ impl<'a, O: Observer> World<'a, O> {
                 },
             );
         }
+        if let Some(resilience) = &mut self.resilience {
+            let queued = self.cluster.server(pick.server).station.queue_length();
+            if !resilience.allows(pick.server, queued) {
+                self.requests.remove(id);
+                let outcome = Outcome::Failed(FailReason::CircuitOpen);
+                self.attempt_failed(id, measured, outcome, None);
+                return;
+            }
+        }
         let server = self.cluster.server_mut(pick.server);
         if !server.is_serving() {
             // Down or booting: the connection is refused.
             self.requests.remove(id);
-            self.fail(id, measured, FailReason::ServerDown);
+            let outcome = Outcome::Failed(FailReason::ServerDown);
+            self.attempt_failed(id, measured, outcome, Some(pick.server));
             self.answered(pick.server, false);
             return;
         }
         match server.station.admit(self.now, id) {
             Admission::Start => {
                 self.frontend.dispatched(pick);
+                self.attempt_sent(id);
                 self.start_service(id, pick.server);
             }
             Admission::Queued { ahead } => {
                 self.frontend.dispatched(pick);
+                self.attempt_sent(id);
                 if O::ACTIVE {
                     let station = &self.cluster.server(pick.server).name;
                     self.observer.observe(
@@ -427,19 +541,23 @@ impl<'a, O: Observer> World<'a, O> {
             }
             Admission::Rejected => {
                 self.requests.remove(id);
-                self.measurement.ended(measured, Outcome::Rejected);
+                self.attempt_failed(id, measured, Outcome::Rejected, Some(pick.server));
                 self.answered(pick.server, false);
-                if O::ACTIVE {
-                    let station = &self.cluster.server(pick.server).name;
-                    self.observer.observe(
-                        self.now,
-                        Observed::Rejected {
-                            request: id,
-                            station,
-                        },
-                    );
-                }
             }
+        }
+    }
+
+    /// Attempt `id` reached its server: the client's timeout on it starts.
+    fn attempt_sent(&mut self, id: RequestId) {
+        if let Some(resilience) = &mut self.resilience {
+            resilience.sent(
+                id,
+                &mut Kernel {
+                    now: self.now,
+                    timers: &mut self.timers,
+                    events: &mut self.events,
+                },
+            );
         }
     }
 
@@ -523,7 +641,8 @@ impl<'a, O: Observer> World<'a, O> {
                 }
                 let server = self.requests.get(id).map(|r| r.server);
                 self.end_on_server(id, false);
-                self.fail(id, measured, FailReason::TierRejected);
+                let outcome = Outcome::Failed(FailReason::TierRejected);
+                self.attempt_failed(id, measured, outcome, server);
                 if let Some(server) = server {
                     self.answered(server, false);
                 }
@@ -554,9 +673,38 @@ impl<'a, O: Observer> World<'a, O> {
         let Some(&request) = self.requests.get(id) else {
             return;
         };
-        let response_time = self.now - request.arrived;
+        let elapsed = self.now - request.arrived;
+        let mut response_time = elapsed;
+        if let Some(resilience) = &mut self.resilience {
+            let (end, change) = resilience.ended(
+                id,
+                Some(request.server),
+                Outcome::Completed,
+                &mut Kernel {
+                    now: self.now,
+                    timers: &mut self.timers,
+                    events: &mut self.events,
+                },
+            );
+            if let Some(change) = change {
+                self.breaker_changed(change);
+            }
+            match end {
+                CallEnd::Abandoned => {
+                    // Nobody waits for this answer: only the server's worker is freed.
+                    self.frontend
+                        .finished(request.balancer, request.server, elapsed, true);
+                    self.end_on_server(id, true);
+                    return;
+                }
+                CallEnd::Final {
+                    origin: Some(origin),
+                } => response_time = self.now - origin,
+                CallEnd::Final { origin: None } | CallEnd::Retrying { .. } => {}
+            }
+        }
         self.frontend
-            .finished(request.balancer, request.server, response_time, true);
+            .finished(request.balancer, request.server, elapsed, true);
         self.answered(request.server, true);
         self.measurement.completed(&request, response_time);
         if O::ACTIVE {
@@ -604,14 +752,64 @@ impl<'a, O: Observer> World<'a, O> {
         }
     }
 
-    /// Counts a request that ended without an answer; it is already out of the table.
-    fn fail(&mut self, id: RequestId, measured: bool, reason: FailReason) {
-        self.measurement.ended(measured, Outcome::Failed(reason));
+    /// Attempt `id` (sent to `server`, if it got that far) ended without an answer, for
+    /// `outcome`; it is out of the table, or left to its server if it timed out. Its
+    /// request fails — counted once — unless its client retries it or had given up on it.
+    fn attempt_failed(
+        &mut self,
+        id: RequestId,
+        measured: bool,
+        outcome: Outcome,
+        server: Option<ServerId>,
+    ) {
+        if let Some(resilience) = &mut self.resilience {
+            let (end, change) = resilience.ended(
+                id,
+                server,
+                outcome,
+                &mut Kernel {
+                    now: self.now,
+                    timers: &mut self.timers,
+                    events: &mut self.events,
+                },
+            );
+            if let Some(change) = change {
+                self.breaker_changed(change);
+            }
+            match end {
+                CallEnd::Abandoned => return,
+                CallEnd::Retrying { after } => {
+                    if O::ACTIVE {
+                        self.observe(Observed::Retrying {
+                            request: id,
+                            reason: outcome.name(),
+                            after,
+                        });
+                    }
+                    return;
+                }
+                CallEnd::Final { .. } => {}
+            }
+        }
+        self.measurement.ended(measured, outcome);
         if O::ACTIVE {
-            self.observe(Observed::Failed {
-                request: id,
-                reason,
-            });
+            match (outcome, server) {
+                (Outcome::Failed(reason), _) => self.observe(Observed::Failed {
+                    request: id,
+                    reason,
+                }),
+                (Outcome::Rejected, Some(server)) => {
+                    let station = &self.cluster.server(server).name;
+                    self.observer.observe(
+                        self.now,
+                        Observed::Rejected {
+                            request: id,
+                            station,
+                        },
+                    );
+                }
+                (Outcome::Rejected, None) | (Outcome::Completed, _) => {}
+            }
         }
     }
 
@@ -709,6 +907,9 @@ impl<'a, O: Observer> World<'a, O> {
         self.state_changed(id, None, Some(ServerState::Ready), "timeline");
         if let Some(outliers) = &mut self.outliers {
             outliers.add_server(id);
+        }
+        if let Some(resilience) = &mut self.resilience {
+            resilience.add_server(id);
         }
         if let Some(health) = &mut self.health {
             // A newcomer waits for its first passed check (Envoy checks it at once).
@@ -1015,7 +1216,7 @@ impl<'a, O: Observer> World<'a, O> {
                     self.start_call(next, tier);
                 }
             }
-            self.fail(id, request.measured, reason);
+            self.attempt_failed(id, request.measured, Outcome::Failed(reason), Some(server));
         }
     }
 
@@ -1036,6 +1237,9 @@ impl<'a, O: Observer> World<'a, O> {
         }
         if let Some(outliers) = &mut self.outliers {
             outliers.remove_server(server);
+        }
+        if let Some(resilience) = &mut self.resilience {
+            resilience.remove_server(server);
         }
         self.state_changed(server, Some(from), Some(ServerState::Down), reason);
     }

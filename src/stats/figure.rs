@@ -30,6 +30,15 @@ pub enum Figure {
     FailedServerDown,
     /// The mean time from a crash to the health checks taking the server out, in seconds.
     DetectionS,
+    /// Measured requests failed because the client's timeout fired on their last attempt.
+    FailedTimeout,
+    /// ... because the circuit breaker of the backend picked for their last attempt was
+    /// open (or its pending limit reached).
+    FailedCircuitOpen,
+    /// Retries the clients sent for measured requests (attempts beyond the first).
+    Retries,
+    /// Attempts of measured requests on which the client's timeout fired, retried or not.
+    Timeouts,
 }
 
 /// How a value is kept and written; shared by figures and the summary's other columns.
@@ -71,7 +80,7 @@ pub struct Declaration {
 }
 
 /// Every figure, in column order: entry `i` declares the variant whose index is `i`.
-pub const FIGURES: [Declaration; 7] = [
+pub const FIGURES: [Declaration; 11] = [
     Declaration {
         figure: Figure::RemappedShare,
         name: "remapped_share",
@@ -87,6 +96,10 @@ pub const FIGURES: [Declaration; 7] = [
         name: "detection_s",
         kind: Kind::Real { decimals: 3 },
     },
+    count(Figure::FailedTimeout, "failed_timeout"),
+    count(Figure::FailedCircuitOpen, "failed_circuit_open"),
+    count(Figure::Retries, "retries"),
+    count(Figure::Timeouts, "timeouts"),
 ];
 
 const fn count(figure: Figure, name: &'static str) -> Declaration {
