@@ -345,16 +345,7 @@ impl<'a, O: Observer> World<'a, O> {
             }
             Timer::AttemptTimeout(call) => self.timed_out(call),
             Timer::RetryDue(call) => self.retry(call),
-            Timer::HalfOpen(server) => {
-                let now = self.now;
-                if let Some(change) = self
-                    .resilience
-                    .as_mut()
-                    .and_then(|r| r.half_open(server, now))
-                {
-                    self.breaker_changed(change);
-                }
-            }
+            Timer::HalfOpen(server) => self.half_open(server),
         }
         ControlFlow::Continue(())
     }
@@ -389,14 +380,24 @@ impl<'a, O: Observer> World<'a, O> {
                 work: arrival.work,
             });
         }
-        if let Some(resilience) = &mut self.resilience {
-            resilience.arrived(id, key, arrival.work, now, measured);
+        if self.resilience.is_some() {
+            self.call_started(id, key, arrival.work, measured);
         }
         self.dispatch(id, &key, pick, measured);
         self.schedule_next_arrival();
     }
 
+    /// A client's new request is attempt `id`. Kept out of line, like every hook of
+    /// [`Resilience`], so that a run without it keeps the hot path it had.
+    #[inline(never)]
+    fn call_started(&mut self, id: RequestId, key: RequestKey, work: SimDuration, measured: bool) {
+        if let Some(resilience) = &mut self.resilience {
+            resilience.arrived(id, key, work, self.now, measured);
+        }
+    }
+
     /// A new attempt of a request from `key` with `work`, and the balancer's pick for it.
+    #[inline(always)]
     fn new_attempt(
         &mut self,
         key: &RequestKey,
@@ -418,6 +419,7 @@ impl<'a, O: Observer> World<'a, O> {
     }
 
     /// Sends attempt `id` where the balancer picked, or fails it if it found no server.
+    #[inline(always)]
     fn dispatch(&mut self, id: RequestId, key: &RequestKey, pick: Option<Pick>, measured: bool) {
         match pick {
             None => {
@@ -430,6 +432,7 @@ impl<'a, O: Observer> World<'a, O> {
 
     /// The client's timeout on `call`'s attempt fired: the client gives up on it, though
     /// its server goes on with it, and retries or fails the request.
+    #[inline(never)]
     fn timed_out(&mut self, call: u32) {
         let Some(id) = self
             .resilience
@@ -452,6 +455,7 @@ impl<'a, O: Observer> World<'a, O> {
     }
 
     /// `call`'s backoff is over: its next attempt goes to the balancer like a new arrival.
+    #[inline(never)]
     fn retry(&mut self, call: u32) {
         let Some(due) = self.resilience.as_ref().and_then(|r| r.retry_due(call)) else {
             return;
@@ -472,7 +476,21 @@ impl<'a, O: Observer> World<'a, O> {
         self.dispatch(id, &due.key, pick, due.measured);
     }
 
+    /// The open time of `server`'s breaker is over.
+    #[inline(never)]
+    fn half_open(&mut self, server: ServerId) {
+        let now = self.now;
+        if let Some(change) = self
+            .resilience
+            .as_mut()
+            .and_then(|r| r.half_open(server, now))
+        {
+            self.breaker_changed(change);
+        }
+    }
+
     /// A backend's circuit breaker changed state: a row of events.csv.
+    #[inline(never)]
     fn breaker_changed(&mut self, change: BreakerChange) {
         let server = self.cluster.server(change.server);
         self.measurement.rotation_changed(
@@ -485,6 +503,9 @@ impl<'a, O: Observer> World<'a, O> {
     }
 
     /// Offers request `id`, picked for `pick.server`, to that server.
+    // Inlined into its two callers (arrivals and retries), as it was into its one before
+    // retries existed: out of line it costs every run about 2% more instructions.
+    #[inline(always)]
     fn admit(&mut self, id: RequestId, key: &RequestKey, pick: Pick, measured: bool) {
         if O::ACTIVE {
             let why = self.frontend.explain(key, pick);
@@ -500,14 +521,8 @@ impl<'a, O: Observer> World<'a, O> {
                 },
             );
         }
-        if let Some(resilience) = &mut self.resilience {
-            let queued = self.cluster.server(pick.server).station.queue_length();
-            if !resilience.allows(pick.server, queued) {
-                self.requests.remove(id);
-                let outcome = Outcome::Failed(FailReason::CircuitOpen);
-                self.attempt_failed(id, measured, outcome, None);
-                return;
-            }
+        if self.resilience.is_some() && !self.breaker_allows(id, pick.server, measured) {
+            return;
         }
         let server = self.cluster.server_mut(pick.server);
         if !server.is_serving() {
@@ -547,8 +562,34 @@ impl<'a, O: Observer> World<'a, O> {
         }
     }
 
+    /// Whether `server`'s circuit breaker lets attempt `id` through; if not, the attempt
+    /// fails with `circuit-open`.
+    #[inline(never)]
+    fn breaker_allows(&mut self, id: RequestId, server: ServerId, measured: bool) -> bool {
+        let queued = self.cluster.server(server).station.queue_length();
+        if self
+            .resilience
+            .as_mut()
+            .is_none_or(|r| r.allows(server, queued))
+        {
+            return true;
+        }
+        self.requests.remove(id);
+        let outcome = Outcome::Failed(FailReason::CircuitOpen);
+        self.attempt_failed(id, measured, outcome, None);
+        false
+    }
+
     /// Attempt `id` reached its server: the client's timeout on it starts.
+    #[inline(always)]
     fn attempt_sent(&mut self, id: RequestId) {
+        if self.resilience.is_some() {
+            self.start_timeout(id);
+        }
+    }
+
+    #[inline(never)]
+    fn start_timeout(&mut self, id: RequestId) {
         if let Some(resilience) = &mut self.resilience {
             resilience.sent(
                 id,
@@ -562,6 +603,7 @@ impl<'a, O: Observer> World<'a, O> {
     }
 
     /// A worker of `server` takes request `id` now.
+    #[inline(always)]
     fn start_service(&mut self, id: RequestId, server: ServerId) {
         let Some(request) = self.requests.get_mut(id) else {
             return;
@@ -675,32 +717,10 @@ impl<'a, O: Observer> World<'a, O> {
         };
         let elapsed = self.now - request.arrived;
         let mut response_time = elapsed;
-        if let Some(resilience) = &mut self.resilience {
-            let (end, change) = resilience.ended(
-                id,
-                Some(request.server),
-                Outcome::Completed,
-                &mut Kernel {
-                    now: self.now,
-                    timers: &mut self.timers,
-                    events: &mut self.events,
-                },
-            );
-            if let Some(change) = change {
-                self.breaker_changed(change);
-            }
-            match end {
-                CallEnd::Abandoned => {
-                    // Nobody waits for this answer: only the server's worker is freed.
-                    self.frontend
-                        .finished(request.balancer, request.server, elapsed, true);
-                    self.end_on_server(id, true);
-                    return;
-                }
-                CallEnd::Final {
-                    origin: Some(origin),
-                } => response_time = self.now - origin,
-                CallEnd::Final { origin: None } | CallEnd::Retrying { .. } => {}
+        if self.resilience.is_some() {
+            match self.call_answered(id, &request) {
+                Some(origin) => response_time = self.now - origin,
+                None => return,
             }
         }
         self.frontend
@@ -720,6 +740,37 @@ impl<'a, O: Observer> World<'a, O> {
             );
         }
         self.end_on_server(id, true);
+    }
+
+    /// Attempt `id` was answered: when its call began — or `None` if the client had given
+    /// up on it, when only its server's worker is freed.
+    #[inline(never)]
+    fn call_answered(&mut self, id: RequestId, request: &Request) -> Option<SimTime> {
+        let resilience = self.resilience.as_mut()?;
+        let (end, change) = resilience.ended(
+            id,
+            Some(request.server),
+            Outcome::Completed,
+            &mut Kernel {
+                now: self.now,
+                timers: &mut self.timers,
+                events: &mut self.events,
+            },
+        );
+        if let Some(change) = change {
+            self.breaker_changed(change);
+        }
+        match end {
+            CallEnd::Abandoned => {
+                let elapsed = self.now - request.arrived;
+                self.frontend
+                    .finished(request.balancer, request.server, elapsed, true);
+                self.end_on_server(id, true);
+                None
+            }
+            CallEnd::Final { origin } => Some(origin.unwrap_or(request.arrived)),
+            CallEnd::Retrying { .. } => unreachable!("an answer is never retried"),
+        }
     }
 
     /// Request `id` leaves its server, answered or not: the table forgets it and its
@@ -755,6 +806,8 @@ impl<'a, O: Observer> World<'a, O> {
     /// Attempt `id` (sent to `server`, if it got that far) ended without an answer, for
     /// `outcome`; it is out of the table, or left to its server if it timed out. Its
     /// request fails — counted once — unless its client retries it or had given up on it.
+    /// Out of line: failures are the rare path, and inlined they would bloat the hot one.
+    #[inline(never)]
     fn attempt_failed(
         &mut self,
         id: RequestId,
