@@ -254,9 +254,6 @@ impl ClientCalls {
                     self.active_retries += 1;
                 }
                 call.retries += 1;
-                if call.measured {
-                    self.retries_sent += 1;
-                }
                 kernel.arm(kernel.now + after, Timer::RetryDue(index));
                 CallEnd::Retrying { after }
             }
@@ -296,6 +293,9 @@ impl ClientCalls {
 
     /// The retry of `call` is sent as attempt `id`.
     pub fn retry_sent(&mut self, call: u32, id: RequestId) {
+        if self.calls[call as usize].is_some_and(|c| c.measured) {
+            self.retries_sent += 1;
+        }
         self.link(call, id);
     }
 

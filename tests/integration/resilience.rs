@@ -423,3 +423,4 @@ fn runs_with_retries_and_breakers_are_identical_for_one_and_two_jobs() {
     );
     assert_eq!(one, files("2"));
 }
+
