@@ -265,9 +265,7 @@ impl ClientCalls {
 
     /// `call` ends: its slot is freed.
     fn finish(&mut self, index: u32) -> CallEnd {
-        let call = self.calls[index as usize]
-            .take()
-            .expect("a call ends once");
+        let call = self.calls[index as usize].take().expect("a call ends once");
         self.free.push(index);
         self.active -= 1;
         if call.retries > 0 {
@@ -368,7 +366,8 @@ mod tests {
 
         fn arrive(&mut self) -> RequestId {
             let id = self.table.insert(request());
-            self.calls.arrived(id, KEY, SimDuration::from_millis(1), SimTime::ZERO, true);
+            self.calls
+                .arrived(id, KEY, SimDuration::from_millis(1), SimTime::ZERO, true);
             id
         }
 
@@ -399,7 +398,10 @@ mod tests {
         // The server answers later: nobody is waiting.
         assert_eq!(h.end(id, Outcome::Completed), CallEnd::Abandoned);
         // A second end of the same attempt is not a client's.
-        assert!(matches!(h.end(id, Outcome::Completed), CallEnd::Final { .. }));
+        assert!(matches!(
+            h.end(id, Outcome::Completed),
+            CallEnd::Final { .. }
+        ));
         let retry = h.calls.retry_due(0).expect("a retry is due");
         assert_eq!((retry.retry, retry.previous), (1, Some(id)));
     }

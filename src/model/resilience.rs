@@ -170,7 +170,9 @@ impl Resilience {
 
     /// Measured calls in flight without an attempt (waiting out a backoff).
     pub fn measured_in_backoff(&self) -> u64 {
-        self.calls.as_ref().map_or(0, ClientCalls::measured_in_backoff)
+        self.calls
+            .as_ref()
+            .map_or(0, ClientCalls::measured_in_backoff)
     }
 
     /// The counts of a run's summary, `(figure, value)`.

@@ -451,7 +451,12 @@ impl<'a, O: Observer> World<'a, O> {
             self.observe(Observed::TimedOut { request: id });
         }
         self.answered(server, false);
-        self.attempt_failed(id, measured, Outcome::Failed(FailReason::Timeout), Some(server));
+        self.attempt_failed(
+            id,
+            measured,
+            Outcome::Failed(FailReason::Timeout),
+            Some(server),
+        );
     }
 
     /// `call`'s backoff is over: its next attempt goes to the balancer like a new arrival.

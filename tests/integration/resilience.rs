@@ -106,7 +106,14 @@ impl Observer for Calls {
 /// A cluster of `servers` with queues of `queue`, under `rate`, with clients timing out
 /// after `timeout_ms` and retrying `retries` times (budget `budget`, or none), and web-1
 /// crashing for a while.
-fn stormy(servers: u32, queue: u32, rate: u32, timeout_ms: u32, retries: u32, budget: &str) -> String {
+fn stormy(
+    servers: u32,
+    queue: u32,
+    rate: u32,
+    timeout_ms: u32,
+    retries: u32,
+    budget: &str,
+) -> String {
     format!(
         "duration = \"20s\"\n\
          [workload]\nrate = [[\"0s\", {rate}], [\"5s\", {}], [\"8s\", {rate}]]\n\
@@ -210,12 +217,19 @@ fn a_timed_out_request_keeps_its_server_busy_and_is_never_answered() {
     let result = simulate_observed(&spec, 1, &mut calls);
     let c = result.counts;
     // Arrivals at 0.2 s, 0.4 s, ..., 9.8 s: 49; the last times out at 9.85 s.
-    assert_eq!((c.arrived, c.completed, c.failed, c.in_flight), (49, 0, 49, 0));
+    assert_eq!(
+        (c.arrived, c.completed, c.failed, c.in_flight),
+        (49, 0, 49, 0)
+    );
     assert_eq!(result.figures.get(Figure::FailedTimeout), Some(49.0));
     assert_eq!(result.figures.get(Figure::Timeouts), Some(49.0));
     assert_eq!(result.figures.get(Figure::Retries), Some(0.0));
     // 49 × 100 ms of work in 10 s.
-    assert!((result.utilization - 0.49).abs() < 1e-9, "{}", result.utilization);
+    assert!(
+        (result.utilization - 0.49).abs() < 1e-9,
+        "{}",
+        result.utilization
+    );
     assert!(calls.answered_after_timeout.is_empty());
 }
 
@@ -423,4 +437,3 @@ fn runs_with_retries_and_breakers_are_identical_for_one_and_two_jobs() {
     );
     assert_eq!(one, files("2"));
 }
-
