@@ -42,6 +42,13 @@ pub enum Timer {
     Uneject(ServerId),
     /// A draining server's deregistration delay ends: what it still holds fails.
     DrainDeadline(ServerId),
+    /// The client's timeout on the current attempt of a call (its index in
+    /// [`ClientCalls`](super::client_calls::ClientCalls)) fires.
+    AttemptTimeout(u32),
+    /// A call's backoff is over: its next attempt is sent.
+    RetryDue(u32),
+    /// A backend's circuit breaker has been open for its `open_for`: it half-opens.
+    HalfOpen(ServerId),
 }
 
 impl Prioritized for Event {
@@ -62,8 +69,12 @@ impl Prioritized for Event {
                 | Timer::CheckTimeout(_)
                 | Timer::OutlierInterval
                 | Timer::Uneject(_)
-                | Timer::DrainDeadline(_),
+                | Timer::DrainDeadline(_)
+                | Timer::HalfOpen(_),
             ) => 1,
+            // A timeout at the instant of its answer loses to it (the answer was in time);
+            // a retry due at `t` is sent like an arrival at `t`, after completions.
+            Event::Timer(_, Timer::AttemptTimeout(_) | Timer::RetryDue(_)) => 3,
             Event::Done(_) => 2,
             Event::Arrival => 3,
         }

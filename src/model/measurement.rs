@@ -173,6 +173,17 @@ impl Measurement {
         }
     }
 
+    /// Adds `amount` to the count `figure`, measured by a component that keeps its own.
+    pub fn count(&mut self, figure: Figure, amount: u64) {
+        self.figures.add(figure, amount);
+    }
+
+    /// `count` measured requests are in flight outside the request table (a client's
+    /// request waiting out a retry's backoff).
+    pub fn add_in_flight(&mut self, count: u64) {
+        self.counts.in_flight += count;
+    }
+
     /// `request` completed at `now` after `response_time`, end to end.
     pub fn completed(&mut self, request: &Request, response_time: SimDuration) {
         self.ended(request.measured, Outcome::Completed, Some(request.server));
@@ -270,7 +281,7 @@ impl Measurement {
             let mean = self.remaps.iter().sum::<f64>() / self.remaps.len() as f64;
             self.figures.set(Figure::RemappedShare, mean);
         }
-        self.counts.in_flight = in_flight.filter(|r| r.measured).count() as u64;
+        self.counts.in_flight += in_flight.filter(|r| r.measured).count() as u64;
         let mut busy_total = 0u128;
         let mut capacity_total = 0u128;
         let servers = servers

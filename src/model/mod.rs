@@ -7,6 +7,7 @@
 
 mod arrivals;
 mod circuit_breaker;
+mod client_calls;
 mod clients;
 mod cluster;
 mod event;
@@ -19,6 +20,7 @@ mod observer;
 mod outcome;
 mod outlier_detector;
 mod request;
+mod resilience;
 mod resources;
 mod retry_policy;
 mod server;

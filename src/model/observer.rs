@@ -53,6 +53,22 @@ pub enum Observed<'a> {
         request: RequestId,
         station: &'a str,
     },
+    /// Its client gave up on it after its timeout; its server, which cannot tell, goes
+    /// on with it, and its answer will be dropped.
+    TimedOut { request: RequestId },
+    /// It failed (for `reason`, an outcome's name) and its client will retry `after` a
+    /// backoff.
+    Retrying {
+        request: RequestId,
+        reason: &'static str,
+        after: SimDuration,
+    },
+    /// `request` is the `retry`th retry of the request whose last attempt was `previous`.
+    Retried {
+        request: RequestId,
+        previous: RequestId,
+        retry: u32,
+    },
     /// Ended without an answer.
     Failed {
         request: RequestId,

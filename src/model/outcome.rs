@@ -14,6 +14,17 @@ pub enum Outcome {
     Failed(FailReason),
 }
 
+impl Outcome {
+    /// The kebab-case name the trace view uses.
+    pub fn name(self) -> &'static str {
+        match self {
+            Outcome::Completed => "completed",
+            Outcome::Rejected => "rejected",
+            Outcome::Failed(reason) => reason.name(),
+        }
+    }
+}
+
 #[derive(Copy, Clone, Debug, PartialEq, Eq)]
 pub enum FailReason {
     /// The balancer had no server to pick.
@@ -30,6 +41,11 @@ pub enum FailReason {
     ErrorResponse,
     /// Its server had no memory left for it and refused it (the resource model).
     OutOfMemory,
+    /// The client's timeout fired before an answer came (`[client]`).
+    Timeout,
+    /// The circuit breaker of the backend the balancer picked refused it
+    /// (`[circuit_breaker]`).
+    CircuitOpen,
 }
 
 impl FailReason {
@@ -43,6 +59,8 @@ impl FailReason {
             FailReason::ServerDown => Figure::FailedServerDown,
             FailReason::ErrorResponse => Figure::FailedErrorResponse,
             FailReason::OutOfMemory => Figure::FailedOutOfMemory,
+            FailReason::Timeout => Figure::FailedTimeout,
+            FailReason::CircuitOpen => Figure::FailedCircuitOpen,
         }
     }
 
@@ -56,6 +74,8 @@ impl FailReason {
             FailReason::ServerDown => "server-down",
             FailReason::ErrorResponse => "error-response",
             FailReason::OutOfMemory => "out-of-memory",
+            FailReason::Timeout => "timeout",
+            FailReason::CircuitOpen => "circuit-open",
         }
     }
 }

@@ -15,6 +15,14 @@ pub struct RequestId {
     generation: u32,
 }
 
+impl RequestId {
+    /// Its slot: a dense index, unique among the requests live at one time, by which a
+    /// component can keep per-request state beside the table.
+    pub fn slot(self) -> usize {
+        self.slot as usize
+    }
+}
+
 /// A request in flight: where it came from, where it is, and what it still has to do.
 #[derive(Copy, Clone, Debug)]
 pub struct Request {

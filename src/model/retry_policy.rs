@@ -175,6 +175,8 @@ impl RetryCondition {
                 RetryCondition::Rejected
             }
             FailReason::ServerDown => RetryCondition::ServerDown,
+            FailReason::Timeout => RetryCondition::Timeout,
+            FailReason::CircuitOpen => RetryCondition::CircuitOpen,
         }
     }
 

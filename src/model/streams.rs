@@ -21,3 +21,5 @@ pub const HEALTH_CHECKS: u16 = 8;
 pub const GRAY_FAILURES: u16 = 11;
 /// Zone-aware routing's draws: whether a request stays in its zone, and where it spills.
 pub const ZONE_ROUTING: u16 = 12;
+/// The jitter of the clients' retry backoff (`[client]`).
+pub const RETRY_BACKOFF: u16 = 9;

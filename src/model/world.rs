@@ -16,6 +16,7 @@ use std::ops::ControlFlow;
 
 use rand_distr::{Distribution, Exp1};
 
+use super::client_calls::{CallEnd, Kernel};
 use super::cluster::Cluster;
 use super::event::{Event, Timer};
 use super::frontend::{Frontend, Pick};
@@ -26,6 +27,7 @@ use super::observer::{Observed, Observer, Unobserved};
 use super::outcome::{FailReason, Outcome};
 use super::outlier_detector::{Ejection, OutlierDetector};
 use super::request::{Request, RequestId, RequestTable};
+use super::resilience::{BreakerChange, Resilience};
 use super::resources::Resources;
 use super::server::{OutstandingCheck, ServerState};
 use super::spec::{FailureProcess, RunSpec, WorkloadSpec};
@@ -117,6 +119,8 @@ struct World<'a, O: Observer> {
     /// The clients whose mapping a membership change may move, when the algorithm maps
     /// by key alone and the timeline changes membership; empty otherwise.
     remap_clients: Vec<ClientAddr>,
+    /// Client timeouts and retries and circuit breakers, when the scenario asks for them.
+    resilience: Option<Resilience>,
     observer: O,
 }
 
@@ -181,6 +185,7 @@ impl<'a, O: Observer> World<'a, O> {
             outliers: spec.outlier_detection.as_ref().map(OutlierDetector::new),
             gray: GrayFailures::new(spec, seed),
             resources: Resources::new(&spec.servers),
+            resilience: Resilience::new(spec, seed),
             observer,
         }
     }
@@ -213,6 +218,9 @@ impl<'a, O: Observer> World<'a, O> {
             self.equip(server);
             if let Some(outliers) = &mut self.outliers {
                 outliers.add_server(server);
+            }
+            if let Some(resilience) = &mut self.resilience {
+                resilience.add_server(server);
             }
             if let Some(health) = &mut self.health {
                 // The run starts with a warm cluster: healthy, checked from one interval on.
@@ -255,6 +263,13 @@ impl<'a, O: Observer> World<'a, O> {
         }
         // The last report cannot stop a run that is already complete.
         let _ = progress(self.end - reported);
+        if let Some(resilience) = &self.resilience {
+            for (figure, count) in resilience.figures() {
+                self.measurement.count(figure, count);
+            }
+            self.measurement
+                .add_in_flight(resilience.measured_in_backoff());
+        }
         let requests = &self.requests;
         Some(self.measurement.into_result(
             self.seed,
@@ -351,6 +366,9 @@ impl<'a, O: Observer> World<'a, O> {
                 self.fail_everything_on(server, FailReason::ServerRemoved);
                 self.go_down(server, "server-removed");
             }
+            Timer::AttemptTimeout(call) => self.timed_out(call),
+            Timer::RetryDue(call) => self.retry(call),
+            Timer::HalfOpen(server) => self.half_open(server),
         }
         ControlFlow::Continue(())
     }
@@ -394,17 +412,7 @@ impl<'a, O: Observer> World<'a, O> {
             client: arrival.client,
             session: arrival.session,
         };
-        let pick = self.frontend.pick(&key);
-        let id = self.requests.insert(Request {
-            arrived: now,
-            work: arrival.work,
-            server: pick.map_or(NO_SERVER, |p| p.server),
-            started: now,
-            hop: 0,
-            balancer: pick.map_or(0, |p| p.instance),
-            measured,
-            probe: false,
-        });
+        let (id, pick) = self.new_attempt(&key, arrival.work, measured);
         if O::ACTIVE {
             self.observe(Observed::Arrived {
                 request: id,
@@ -412,17 +420,137 @@ impl<'a, O: Observer> World<'a, O> {
                 work: arrival.work,
             });
         }
-        match pick {
-            None => {
-                self.requests.remove(id);
-                self.fail(id, None, measured, FailReason::NoServer);
-            }
-            Some(pick) => self.admit(id, &key, pick, measured),
+        if self.resilience.is_some() {
+            self.call_started(id, key, arrival.work, measured);
         }
+        self.dispatch(id, &key, pick, measured);
         self.schedule_next_arrival();
     }
 
+    /// A client's new request is attempt `id`. Kept out of line, like every hook of
+    /// [`Resilience`], so that a run without it keeps the hot path it had.
+    #[inline(never)]
+    fn call_started(&mut self, id: RequestId, key: RequestKey, work: SimDuration, measured: bool) {
+        if let Some(resilience) = &mut self.resilience {
+            resilience.arrived(id, key, work, self.now, measured);
+        }
+    }
+
+    /// A new attempt of a request from `key` with `work`, and the balancer's pick for it.
+    #[inline(always)]
+    fn new_attempt(
+        &mut self,
+        key: &RequestKey,
+        work: SimDuration,
+        measured: bool,
+    ) -> (RequestId, Option<Pick>) {
+        let pick = self.frontend.pick(key);
+        let id = self.requests.insert(Request {
+            arrived: self.now,
+            work,
+            server: pick.map_or(NO_SERVER, |p| p.server),
+            started: self.now,
+            hop: 0,
+            balancer: pick.map_or(0, |p| p.instance),
+            measured,
+            probe: false,
+        });
+        (id, pick)
+    }
+
+    /// Sends attempt `id` where the balancer picked, or fails it if it found no server.
+    #[inline(always)]
+    fn dispatch(&mut self, id: RequestId, key: &RequestKey, pick: Option<Pick>, measured: bool) {
+        match pick {
+            None => {
+                self.requests.remove(id);
+                self.attempt_failed(id, measured, Outcome::Failed(FailReason::NoServer), None);
+            }
+            Some(pick) => self.admit(id, key, pick, measured),
+        }
+    }
+
+    /// The client's timeout on `call`'s attempt fired: the client gives up on it, though
+    /// its server goes on with it, and retries or fails the request.
+    #[inline(never)]
+    fn timed_out(&mut self, call: u32) {
+        let Some(id) = self
+            .resilience
+            .as_ref()
+            .and_then(|r| r.timed_out_attempt(call))
+        else {
+            return;
+        };
+        let Some(request) = self.requests.get_mut(id) else {
+            return;
+        };
+        // Left to its server, it is no longer the client's request in flight.
+        let measured = std::mem::replace(&mut request.measured, false);
+        let server = request.server;
+        if O::ACTIVE {
+            self.observe(Observed::TimedOut { request: id });
+        }
+        self.answered(server, false);
+        self.attempt_failed(
+            id,
+            measured,
+            Outcome::Failed(FailReason::Timeout),
+            Some(server),
+        );
+    }
+
+    /// `call`'s backoff is over: its next attempt goes to the balancer like a new arrival.
+    #[inline(never)]
+    fn retry(&mut self, call: u32) {
+        let Some(due) = self.resilience.as_ref().and_then(|r| r.retry_due(call)) else {
+            return;
+        };
+        let (id, pick) = self.new_attempt(&due.key, due.work, due.measured);
+        if let Some(resilience) = &mut self.resilience {
+            resilience.retry_sent(call, id);
+        }
+        if O::ACTIVE
+            && let Some(previous) = due.previous
+        {
+            self.observe(Observed::Retried {
+                request: id,
+                previous,
+                retry: due.retry,
+            });
+        }
+        self.dispatch(id, &due.key, pick, due.measured);
+    }
+
+    /// The open time of `server`'s breaker is over.
+    #[inline(never)]
+    fn half_open(&mut self, server: ServerId) {
+        let now = self.now;
+        if let Some(change) = self
+            .resilience
+            .as_mut()
+            .and_then(|r| r.half_open(server, now))
+        {
+            self.breaker_changed(change);
+        }
+    }
+
+    /// A backend's circuit breaker changed state: a row of events.csv.
+    #[inline(never)]
+    fn breaker_changed(&mut self, change: BreakerChange) {
+        let server = self.cluster.server(change.server);
+        self.measurement.rotation_changed(
+            self.now,
+            server,
+            change.from.name(),
+            change.to.name(),
+            "circuit-breaker",
+        );
+    }
+
     /// Offers request `id`, picked for `pick.server`, to that server.
+    // Inlined into its two callers (arrivals and retries), as it was into its one before
+    // retries existed: out of line it costs every run about 2% more instructions.
+    #[inline(always)]
     fn admit(&mut self, id: RequestId, key: &RequestKey, pick: Pick, measured: bool) {
         if O::ACTIVE {
             let why = self.frontend.explain(key, pick);
@@ -439,11 +567,15 @@ impl<'a, O: Observer> World<'a, O> {
             );
         }
         self.measurement.routed(pick.server);
+        if self.resilience.is_some() && !self.breaker_allows(id, pick.server, measured) {
+            return;
+        }
         let server = self.cluster.server_mut(pick.server);
         if !server.is_serving() {
             // Down or booting: the connection is refused.
             self.requests.remove(id);
-            self.fail(id, Some(pick.server), measured, FailReason::ServerDown);
+            let outcome = Outcome::Failed(FailReason::ServerDown);
+            self.attempt_failed(id, measured, outcome, Some(pick.server));
             self.answered(pick.server, false);
             return;
         }
@@ -456,10 +588,12 @@ impl<'a, O: Observer> World<'a, O> {
         match server.station.admit(self.now, id) {
             Admission::Start => {
                 self.frontend.dispatched(pick);
+                self.attempt_sent(id);
                 self.start_service(id, pick.server);
             }
             Admission::Queued { ahead } => {
                 self.frontend.dispatched(pick);
+                self.attempt_sent(id);
                 if O::ACTIVE {
                     let station = &self.cluster.server(pick.server).name;
                     self.observer.observe(
@@ -474,24 +608,54 @@ impl<'a, O: Observer> World<'a, O> {
             }
             Admission::Rejected => {
                 self.requests.remove(id);
-                self.measurement
-                    .ended(measured, Outcome::Rejected, Some(pick.server));
+                self.attempt_failed(id, measured, Outcome::Rejected, Some(pick.server));
                 self.answered(pick.server, false);
-                if O::ACTIVE {
-                    let station = &self.cluster.server(pick.server).name;
-                    self.observer.observe(
-                        self.now,
-                        Observed::Rejected {
-                            request: id,
-                            station,
-                        },
-                    );
-                }
             }
         }
     }
 
+    /// Whether `server`'s circuit breaker lets attempt `id` through; if not, the attempt
+    /// fails with `circuit-open`.
+    #[inline(never)]
+    fn breaker_allows(&mut self, id: RequestId, server: ServerId, measured: bool) -> bool {
+        let queued = self.cluster.server(server).station.queue_length();
+        if self
+            .resilience
+            .as_mut()
+            .is_none_or(|r| r.allows(server, queued))
+        {
+            return true;
+        }
+        self.requests.remove(id);
+        let outcome = Outcome::Failed(FailReason::CircuitOpen);
+        self.attempt_failed(id, measured, outcome, None);
+        false
+    }
+
+    /// Attempt `id` reached its server: the client's timeout on it starts.
+    #[inline(always)]
+    fn attempt_sent(&mut self, id: RequestId) {
+        if self.resilience.is_some() {
+            self.start_timeout(id);
+        }
+    }
+
+    #[inline(never)]
+    fn start_timeout(&mut self, id: RequestId) {
+        if let Some(resilience) = &mut self.resilience {
+            resilience.sent(
+                id,
+                &mut Kernel {
+                    now: self.now,
+                    timers: &mut self.timers,
+                    events: &mut self.events,
+                },
+            );
+        }
+    }
+
     /// A worker of `server` takes request `id` now.
+    #[inline(always)]
     fn start_service(&mut self, id: RequestId, server: ServerId) {
         let Some(request) = self.requests.get_mut(id) else {
             return;
@@ -571,7 +735,8 @@ impl<'a, O: Observer> World<'a, O> {
                 }
                 let server = self.requests.get(id).map(|r| r.server);
                 self.end_on_server(id, false);
-                self.fail(id, server, measured, FailReason::TierRejected);
+                let outcome = Outcome::Failed(FailReason::TierRejected);
+                self.attempt_failed(id, measured, outcome, server);
                 if let Some(server) = server {
                     self.answered(server, false);
                 }
@@ -608,9 +773,16 @@ impl<'a, O: Observer> World<'a, O> {
             self.answer_with_error(id, &request);
             return;
         }
-        let response_time = self.now - request.arrived;
+        let elapsed = self.now - request.arrived;
+        let mut response_time = elapsed;
+        if self.resilience.is_some() {
+            match self.call_answered(id, &request) {
+                Some(origin) => response_time = self.now - origin,
+                None => return,
+            }
+        }
         self.frontend
-            .finished(request.balancer, request.server, response_time, true);
+            .finished(request.balancer, request.server, elapsed, true);
         self.answered(request.server, true);
         self.measurement.completed(&request, response_time);
         if O::ACTIVE {
@@ -635,15 +807,48 @@ impl<'a, O: Observer> World<'a, O> {
     fn answer_with_error(&mut self, id: RequestId, request: &Request) {
         self.end_on_server(id, false);
         self.answered(request.server, false);
-        self.fail(id, Some(request.server), request.measured, FailReason::ErrorResponse);
+        let outcome = Outcome::Failed(FailReason::ErrorResponse);
+        self.attempt_failed(id, request.measured, outcome, Some(request.server));
     }
 
     /// Request `id`, picked for `server`, finds no memory left there and is refused.
     #[inline(never)]
     fn refuse_for_memory(&mut self, id: RequestId, server: ServerId, measured: bool) {
         self.requests.remove(id);
-        self.fail(id, Some(server), measured, FailReason::OutOfMemory);
+        let outcome = Outcome::Failed(FailReason::OutOfMemory);
+        self.attempt_failed(id, measured, outcome, Some(server));
         self.answered(server, false);
+    }
+
+    /// Attempt `id` was answered: when its call began — or `None` if the client had given
+    /// up on it, when only its server's worker is freed.
+    #[inline(never)]
+    fn call_answered(&mut self, id: RequestId, request: &Request) -> Option<SimTime> {
+        let resilience = self.resilience.as_mut()?;
+        let (end, change) = resilience.ended(
+            id,
+            Some(request.server),
+            Outcome::Completed,
+            &mut Kernel {
+                now: self.now,
+                timers: &mut self.timers,
+                events: &mut self.events,
+            },
+        );
+        if let Some(change) = change {
+            self.breaker_changed(change);
+        }
+        match end {
+            CallEnd::Abandoned => {
+                let elapsed = self.now - request.arrived;
+                self.frontend
+                    .finished(request.balancer, request.server, elapsed, true);
+                self.end_on_server(id, true);
+                None
+            }
+            CallEnd::Final { origin } => Some(origin.unwrap_or(request.arrived)),
+            CallEnd::Retrying { .. } => unreachable!("an answer is never retried"),
+        }
     }
 
     /// Request `id` leaves its server, answered or not: the table forgets it and its
@@ -680,22 +885,66 @@ impl<'a, O: Observer> World<'a, O> {
         }
     }
 
-    /// Counts a request that ended without an answer — at `server`, when it reached one;
-    /// it is already out of the table.
-    fn fail(
+    /// Attempt `id` (sent to `server`, if it got that far) ended without an answer, for
+    /// `outcome`; it is out of the table, or left to its server if it timed out. Its
+    /// request fails — counted once — unless its client retries it or had given up on it.
+    /// Out of line: failures are the rare path, and inlined they would bloat the hot one.
+    #[inline(never)]
+    fn attempt_failed(
         &mut self,
         id: RequestId,
-        server: Option<ServerId>,
         measured: bool,
-        reason: FailReason,
+        outcome: Outcome,
+        server: Option<ServerId>,
     ) {
-        self.measurement
-            .ended(measured, Outcome::Failed(reason), server);
+        if let Some(resilience) = &mut self.resilience {
+            let (end, change) = resilience.ended(
+                id,
+                server,
+                outcome,
+                &mut Kernel {
+                    now: self.now,
+                    timers: &mut self.timers,
+                    events: &mut self.events,
+                },
+            );
+            if let Some(change) = change {
+                self.breaker_changed(change);
+            }
+            match end {
+                CallEnd::Abandoned => return,
+                CallEnd::Retrying { after } => {
+                    if O::ACTIVE {
+                        self.observe(Observed::Retrying {
+                            request: id,
+                            reason: outcome.name(),
+                            after,
+                        });
+                    }
+                    return;
+                }
+                CallEnd::Final { .. } => {}
+            }
+        }
+        self.measurement.ended(measured, outcome, server);
         if O::ACTIVE {
-            self.observe(Observed::Failed {
-                request: id,
-                reason,
-            });
+            match (outcome, server) {
+                (Outcome::Failed(reason), _) => self.observe(Observed::Failed {
+                    request: id,
+                    reason,
+                }),
+                (Outcome::Rejected, Some(server)) => {
+                    let station = &self.cluster.server(server).name;
+                    self.observer.observe(
+                        self.now,
+                        Observed::Rejected {
+                            request: id,
+                            station,
+                        },
+                    );
+                }
+                (Outcome::Rejected, None) | (Outcome::Completed, _) => {}
+            }
         }
     }
 
@@ -804,6 +1053,9 @@ impl<'a, O: Observer> World<'a, O> {
         self.state_changed(id, None, Some(ServerState::Ready), "timeline");
         if let Some(outliers) = &mut self.outliers {
             outliers.add_server(id);
+        }
+        if let Some(resilience) = &mut self.resilience {
+            resilience.add_server(id);
         }
         if let Some(health) = &mut self.health {
             // A newcomer waits for its first passed check (Envoy checks it at once).
@@ -1153,7 +1405,7 @@ impl<'a, O: Observer> World<'a, O> {
                     self.start_call(next, tier);
                 }
             }
-            self.fail(id, Some(server), request.measured, reason);
+            self.attempt_failed(id, request.measured, Outcome::Failed(reason), Some(server));
         }
     }
 
@@ -1177,6 +1429,9 @@ impl<'a, O: Observer> World<'a, O> {
         }
         if let Some(outliers) = &mut self.outliers {
             outliers.remove_server(server);
+        }
+        if let Some(resilience) = &mut self.resilience {
+            resilience.remove_server(server);
         }
         self.state_changed(server, Some(from), Some(ServerState::Down), reason);
     }

@@ -185,6 +185,30 @@ impl<W: Write> Observer for Narration<W> {
                 );
                 self.numbers.remove(&request);
             }
+            Observed::TimedOut { request } => {
+                let detail = "the client gives up; the server goes on";
+                self.event(now, &self.number(request), "timed-out", "", detail);
+            }
+            Observed::Retrying {
+                request,
+                reason,
+                after,
+            } => {
+                let detail = format!("{reason}; retry in {}", millis(after));
+                self.event(now, &self.number(request), "retrying", "", &detail);
+            }
+            Observed::Retried {
+                request,
+                previous,
+                retry,
+            } => {
+                // A retry goes by its request's number.
+                if let Some(&n) = self.numbers.get(&previous) {
+                    self.numbers.insert(request, n);
+                }
+                let detail = format!("retry {retry}");
+                self.event(now, &self.number(request), "retry", "", &detail);
+            }
             Observed::Failed { request, reason } => {
                 self.event(now, &self.number(request), "failed", "", reason.name());
                 self.numbers.remove(&request);

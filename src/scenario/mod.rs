@@ -87,33 +87,7 @@ impl Scenario {
     /// the default scenario name, its stem, and whose folder trace paths start from).
     /// Warnings are left in [`Scenario::warnings`].
     pub fn from_source(source: &str, path: &Path) -> Result<Scenario, ScenarioErrors> {
-        let scenario = validate::validate(source, path)?;
-        // Checked in full, but not run by the engine yet: refused rather than ignored.
-        let runs = || scenario.variants.iter().map(|v| &v.run);
-        let unsupported = [
-            (
-                runs().any(|r| r.circuit_breaker.is_some()),
-                "circuit_breaker",
-                "circuit breakers",
-            ),
-            (
-                runs().any(|r| r.client.is_some()),
-                "client",
-                "client timeouts and retries",
-            ),
-        ];
-        for (used, table, what) in unsupported {
-            if used {
-                return Err(ScenarioErrors::message(
-                    &path.display().to_string(),
-                    &format!(
-                        "[{table}]: {what} are checked but not simulated yet; remove the \
-                         table, or the run would silently ignore it"
-                    ),
-                ));
-            }
-        }
-        Ok(scenario)
+        validate::validate(source, path)
     }
 }
 

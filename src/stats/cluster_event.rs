@@ -31,11 +31,15 @@ pub const STATE_NAMES: &[&str] = &[
     "healthy",
     "unhealthy",
     "ejected",
+    "closed",
+    "open",
+    "half-open",
 ];
 
 /// Every reason a [`ClusterEvent`] may give, in kebab-case, for the same purpose: a change
 /// the scenario's timeline scheduled, a drain that finished, a server taken out, a speed
-/// change, a crash, the restart and boot after it, a recovery, a health check's or outlier ejection's verdict, an
+/// change, a crash, the restart and boot after it, a recovery, a health check's or outlier ejection's verdict, a circuit breaker's
+/// transition (its states `closed`, `open`, `half-open`), an
 /// autoscaler's decision, the end of a slow start, service discovery catching up.
 pub const REASON_NAMES: &[&str] = &[
     "timeline",
@@ -52,6 +56,7 @@ pub const REASON_NAMES: &[&str] = &[
     "scale-in",
     "slow-start",
     "discovery",
+    "circuit-breaker",
 ];
 
 /// The `&'static str` of `names` equal to `name`: how a name read from a file becomes one

@@ -38,6 +38,15 @@ pub enum Figure {
     /// The mean time from a crashed server's recovery (booted) to its return to rotation,
     /// in seconds.
     RecoveryS,
+    /// Measured requests failed because the client's timeout fired on their last attempt.
+    FailedTimeout,
+    /// ... because the circuit breaker of the backend picked for their last attempt was
+    /// open (or its pending limit reached).
+    FailedCircuitOpen,
+    /// Retries the clients sent for measured requests (attempts beyond the first).
+    Retries,
+    /// Attempts of measured requests on which the client's timeout fired, retried or not.
+    Timeouts,
 }
 
 /// How a value is kept and written; shared by figures and the summary's other columns.
@@ -79,7 +88,7 @@ pub struct Declaration {
 }
 
 /// Every figure, in column order: entry `i` declares the variant whose index is `i`.
-pub const FIGURES: [Declaration; 10] = [
+pub const FIGURES: [Declaration; 14] = [
     Declaration {
         figure: Figure::RemappedShare,
         name: "remapped_share",
@@ -102,6 +111,10 @@ pub const FIGURES: [Declaration; 10] = [
         name: "recovery_s",
         kind: Kind::Real { decimals: 3 },
     },
+    count(Figure::FailedTimeout, "failed_timeout"),
+    count(Figure::FailedCircuitOpen, "failed_circuit_open"),
+    count(Figure::Retries, "retries"),
+    count(Figure::Timeouts, "timeouts"),
 ];
 
 const fn count(figure: Figure, name: &'static str) -> Declaration {

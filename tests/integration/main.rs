@@ -10,6 +10,7 @@ mod kubernetes;
 mod lifecycle;
 mod properties;
 mod queueing_theory;
+mod resilience;
 mod robustness;
 mod scenarios;
 mod server_failures;

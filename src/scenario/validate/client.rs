@@ -141,6 +141,11 @@ pub(super) mod tests {
             "expected at least backoff.base (\"100ms\"), found \"50ms\"",
         ),
         (
+            "client_zero_timeout",
+            "13:11: client.timeout: ",
+            "expected a positive duration or \"off\", found \"0s\"",
+        ),
+        (
             "client_unknown_retry_condition",
             "13:24: client.retry_on[1]: ",
             "unknown retry condition \"5xx\", expected one of \"timeout\"",

@@ -384,9 +384,7 @@ fn the_trace_fixture_replays_one_shared_trace_at_each_swept_speed() {
 
 #[test]
 fn the_resilience_fixture_fills_every_section_and_sweeps_the_budget_off() {
-    // Valid, but refused by `Scenario::from_source` while circuit breakers and client
-    // retries are not simulated: hence not among the good fixtures every run accepts.
-    let (source, path) = fixture("checked-only", "resilience");
+    let (source, path) = fixture("good", "resilience");
     let scenario = validate(&source, &path).unwrap_or_else(|e| panic!("{e}"));
     let run = &scenario.variants[0].run;
     assert_eq!(

@@ -51,7 +51,7 @@ fn no_value_anywhere_makes_validation_panic() {
         ("good", "minimal"),
         ("good", "sweep"),
         ("good", "trace"),
-        ("checked-only", "resilience"),
+        ("good", "resilience"),
     ] {
         let (source, path) = fixture(kind, name);
         for (i, line) in source.lines().enumerate() {

@@ -1,0 +1,474 @@
+//! The clients' calls: one per request a client makes, across its attempts — the `[client]`
+//! section at work.
+//!
+//! A request (a *call*) is sent as an *attempt*: a [`Request`](super::request::Request) in
+//! the world's table, picked by the balancer and served like any other. The call outlives
+//! its attempts: when one fails in a way `retry_on` names, the call waits a backoff and
+//! sends a new attempt, linked to it, which the balancer picks afresh (Envoy's router
+//! retries the same way: each retry is a new upstream request, chosen again by the load
+//! balancer). Latency is the call's, from its first arrival to its final outcome.
+//!
+//! **Timeouts** are per attempt (Envoy's `per_try_timeout`, gRPC's per-attempt deadline):
+//! a one-shot timer armed when the attempt reaches its server, cancelled when it ends.
+//! When it fires, the client gives up on the attempt — but the server does not know: the
+//! attempt stays queued or in service there, and the worker spends its full service time
+//! on it, as a real server does for a client that has hung up. Its late answer is dropped
+//! uncounted. That wasted work is what turns a spike into a retry storm that outlasts it
+//! (Bronson et al., "Metastable Failures in Distributed Systems", HotOS 2021).
+//!
+//! **The retry budget** counts what Envoy's `retry_budget` counts: *active requests* are
+//! the calls not yet ended (an attempt out, or waiting out a backoff), *active retries*
+//! those of them whose current or next attempt is a retry. The budget is checked when a
+//! retry is decided, as Envoy checks its retry resource when it schedules one.
+
+use super::event::{Event, Timer};
+use super::outcome::{FailReason, Outcome};
+use super::request::RequestId;
+use super::retry_policy::{ClientSpec, RetryCondition, RetryDecision, RetryPolicy};
+use crate::engine::{EventQueue, SimDuration, SimRng, SimTime, TimerId, Timers};
+use crate::id::RequestKey;
+
+/// The kernel services a call needs at one instant: the clock, and timers to arm and
+/// cancel.
+pub struct Kernel<'a> {
+    pub now: SimTime,
+    pub timers: &'a mut Timers,
+    pub events: &'a mut EventQueue<Event>,
+}
+
+impl Kernel<'_> {
+    /// Arms a one-shot `timer` firing at `at`.
+    pub fn arm(&mut self, at: SimTime, timer: Timer) -> TimerId {
+        let id = self.timers.arm(None);
+        self.events.schedule(at, Event::Timer(id, timer));
+        id
+    }
+}
+
+/// One request of a client, across its attempts.
+#[derive(Copy, Clone, Debug)]
+struct Call {
+    key: RequestKey,
+    work: SimDuration,
+    /// When its first attempt arrived: where its latency starts.
+    origin: SimTime,
+    measured: bool,
+    /// Retries sent or scheduled so far.
+    retries: u32,
+    /// Its attempt out now; `None` while it waits out a backoff.
+    attempt: Option<RequestId>,
+    /// Its previous attempt, which a retry follows (for the trace view).
+    previous: Option<RequestId>,
+    /// The timeout armed on its attempt.
+    timeout: Option<TimerId>,
+}
+
+/// What became of a call when one of its attempts ended.
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+pub enum CallEnd {
+    /// The attempt had been given up on (its timeout fired before): the answer, or the
+    /// failure, reaches nobody and counts for nothing.
+    Abandoned,
+    /// The call ends with this attempt's outcome; its latency runs from `origin`, its
+    /// first arrival (`None` for a request no client tracks: its attempt's own arrival).
+    Final { origin: Option<SimTime> },
+    /// The call sends another attempt `after` a backoff.
+    Retrying { after: SimDuration },
+}
+
+/// A retry whose backoff is over: what the world needs to send it.
+#[derive(Copy, Clone, Debug)]
+pub struct DueRetry {
+    pub key: RequestKey,
+    pub work: SimDuration,
+    pub measured: bool,
+    /// The attempt it follows.
+    pub previous: Option<RequestId>,
+    /// 1 for the first retry.
+    pub retry: u32,
+}
+
+/// An attempt and the call it belongs to; `call` is `None` once the client has given up
+/// on it.
+#[derive(Copy, Clone, Debug)]
+struct Attempt {
+    id: RequestId,
+    call: Option<u32>,
+}
+
+pub struct ClientCalls {
+    policy: RetryPolicy,
+    rng: SimRng,
+    calls: Vec<Option<Call>>,
+    free: Vec<u32>,
+    /// Per request slot: the attempt there, if a client's.
+    attempts: Vec<Option<Attempt>>,
+    active: u64,
+    active_retries: u64,
+    /// Of measured calls: retries sent, and attempts timed out.
+    retries_sent: u64,
+    timeouts: u64,
+}
+
+impl ClientCalls {
+    pub fn new(spec: &ClientSpec, rng: SimRng) -> Self {
+        ClientCalls {
+            policy: RetryPolicy::new(spec),
+            rng,
+            calls: Vec::new(),
+            free: Vec::new(),
+            attempts: Vec::new(),
+            active: 0,
+            active_retries: 0,
+            retries_sent: 0,
+            timeouts: 0,
+        }
+    }
+
+    /// A client sends a new request, as attempt `id`.
+    pub fn arrived(
+        &mut self,
+        id: RequestId,
+        key: RequestKey,
+        work: SimDuration,
+        now: SimTime,
+        measured: bool,
+    ) {
+        let call = Call {
+            key,
+            work,
+            origin: now,
+            measured,
+            retries: 0,
+            attempt: None,
+            previous: None,
+            timeout: None,
+        };
+        let index = match self.free.pop() {
+            Some(index) => {
+                self.calls[index as usize] = Some(call);
+                index
+            }
+            None => {
+                self.calls.push(Some(call));
+                self.calls.len() as u32 - 1
+            }
+        };
+        self.active += 1;
+        self.link(index, id);
+    }
+
+    /// Attempt `id` of `call` is created.
+    fn link(&mut self, call: u32, id: RequestId) {
+        if let Some(c) = &mut self.calls[call as usize] {
+            c.attempt = Some(id);
+        }
+        if self.attempts.len() <= id.slot() {
+            self.attempts.resize(id.slot() + 1, None);
+        }
+        self.attempts[id.slot()] = Some(Attempt {
+            id,
+            call: Some(call),
+        });
+    }
+
+    /// The call attempt `id` belongs to, if a client's and not given up on.
+    fn call_of(&self, id: RequestId) -> Option<u32> {
+        self.attempts
+            .get(id.slot())
+            .copied()
+            .flatten()
+            .filter(|a| a.id == id)
+            .and_then(|a| a.call)
+    }
+
+    /// Attempt `id` reached its server: its timeout starts.
+    pub fn sent(&mut self, id: RequestId, kernel: &mut Kernel<'_>) {
+        let Some(timeout) = self.policy.timeout() else {
+            return;
+        };
+        let Some(index) = self.call_of(id) else {
+            return;
+        };
+        let timer = kernel.arm(kernel.now + timeout, Timer::AttemptTimeout(index));
+        if let Some(call) = &mut self.calls[index as usize] {
+            call.timeout = Some(timer);
+        }
+    }
+
+    /// The attempt out for `call`, whose timeout just fired.
+    pub fn timed_out_attempt(&self, call: u32) -> Option<RequestId> {
+        self.calls.get(call as usize).copied().flatten()?.attempt
+    }
+
+    /// Attempt `id` ended with `outcome` (a failure for [`FailReason::Timeout`] when its
+    /// timeout fired, the attempt living on at its server): what becomes of its call.
+    pub fn ended(&mut self, id: RequestId, outcome: Outcome, kernel: &mut Kernel<'_>) -> CallEnd {
+        let Some(link) = self
+            .attempts
+            .get_mut(id.slot())
+            .filter(|a| a.is_some_and(|a| a.id == id))
+        else {
+            // Not a client's attempt: the world's own (a health check's probe never
+            // comes here), so the call is the attempt.
+            return CallEnd::Final { origin: None };
+        };
+        let timed_out = outcome == Outcome::Failed(FailReason::Timeout);
+        let Some(index) = link.and_then(|a| a.call) else {
+            *link = None;
+            return CallEnd::Abandoned;
+        };
+        if timed_out {
+            // The attempt stays on its server, given up on.
+            *link = Some(Attempt { id, call: None });
+        } else {
+            *link = None;
+        }
+        let call = self.calls[index as usize]
+            .as_mut()
+            .expect("a linked attempt's call is live");
+        call.attempt = None;
+        call.previous = Some(id);
+        if let Some(timer) = call.timeout.take() {
+            kernel.timers.cancel(timer);
+        }
+        if timed_out && call.measured {
+            self.timeouts += 1;
+        }
+        let condition = match outcome {
+            Outcome::Completed => return self.finish(index),
+            Outcome::Rejected => RetryCondition::Rejected,
+            Outcome::Failed(reason) => RetryCondition::of_failure(reason),
+        };
+        let call = self.calls[index as usize].expect("a live call");
+        match self.policy.decide(
+            condition,
+            call.retries,
+            self.active,
+            self.active_retries,
+            &mut self.rng,
+        ) {
+            RetryDecision::Retry { after } => {
+                let call = self.calls[index as usize].as_mut().expect("a live call");
+                if call.retries == 0 {
+                    self.active_retries += 1;
+                }
+                call.retries += 1;
+                kernel.arm(kernel.now + after, Timer::RetryDue(index));
+                CallEnd::Retrying { after }
+            }
+            RetryDecision::NotRetryable | RetryDecision::Exhausted | RetryDecision::OverBudget => {
+                self.finish(index)
+            }
+        }
+    }
+
+    /// `call` ends: its slot is freed.
+    fn finish(&mut self, index: u32) -> CallEnd {
+        let call = self.calls[index as usize].take().expect("a call ends once");
+        self.free.push(index);
+        self.active -= 1;
+        if call.retries > 0 {
+            self.active_retries -= 1;
+        }
+        CallEnd::Final {
+            origin: Some(call.origin),
+        }
+    }
+
+    /// `call`'s backoff is over: its retry, which the world sends as attempt
+    /// [`ClientCalls::retry_sent`] names.
+    pub fn retry_due(&self, call: u32) -> Option<DueRetry> {
+        let c = self.calls.get(call as usize).copied().flatten()?;
+        Some(DueRetry {
+            key: c.key,
+            work: c.work,
+            measured: c.measured,
+            previous: c.previous,
+            retry: c.retries,
+        })
+    }
+
+    /// The retry of `call` is sent as attempt `id`.
+    pub fn retry_sent(&mut self, call: u32, id: RequestId) {
+        if self.calls[call as usize].is_some_and(|c| c.measured) {
+            self.retries_sent += 1;
+        }
+        self.link(call, id);
+    }
+
+    /// Measured calls waiting out a backoff: in flight, though no attempt is.
+    pub fn measured_in_backoff(&self) -> u64 {
+        self.calls
+            .iter()
+            .flatten()
+            .filter(|c| c.measured && c.attempt.is_none())
+            .count() as u64
+    }
+
+    /// Retries sent for measured calls.
+    pub fn retries_sent(&self) -> u64 {
+        self.retries_sent
+    }
+
+    /// Attempts of measured calls that timed out.
+    pub fn timeouts(&self) -> u64 {
+        self.timeouts
+    }
+
+    /// Calls not yet ended, and those of them on a retry.
+    #[cfg(test)]
+    pub fn active(&self) -> (u64, u64) {
+        (self.active, self.active_retries)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::engine::stream;
+    use crate::id::ClientAddr;
+    use crate::model::request::{RequestTable, testing::request};
+    use crate::model::retry_policy::RetryBudget;
+
+    const KEY: RequestKey = RequestKey {
+        client: ClientAddr(1),
+        session: None,
+    };
+
+    struct Harness {
+        calls: ClientCalls,
+        table: RequestTable,
+        timers: Timers,
+        events: EventQueue<Event>,
+    }
+
+    impl Harness {
+        fn new(spec: ClientSpec) -> Self {
+            Harness {
+                calls: ClientCalls::new(&spec, stream(1, 9, 0)),
+                table: RequestTable::default(),
+                timers: Timers::default(),
+                events: EventQueue::with_capacity(8),
+            }
+        }
+
+        fn kernel(&mut self, now: SimTime) -> (&mut ClientCalls, Kernel<'_>) {
+            (
+                &mut self.calls,
+                Kernel {
+                    now,
+                    timers: &mut self.timers,
+                    events: &mut self.events,
+                },
+            )
+        }
+
+        fn arrive(&mut self) -> RequestId {
+            let id = self.table.insert(request());
+            self.calls
+                .arrived(id, KEY, SimDuration::from_millis(1), SimTime::ZERO, true);
+            id
+        }
+
+        fn end(&mut self, id: RequestId, outcome: Outcome) -> CallEnd {
+            let (calls, mut kernel) = self.kernel(SimTime::ZERO);
+            calls.ended(id, outcome, &mut kernel)
+        }
+    }
+
+    fn spec(retries: u32, budget: Option<RetryBudget>) -> ClientSpec {
+        ClientSpec {
+            timeout: Some(SimDuration::from_millis(100)),
+            retries,
+            retry_budget: budget,
+            ..ClientSpec::default()
+        }
+    }
+
+    #[test]
+    fn a_timed_out_attempt_is_abandoned_and_its_late_answer_dropped() {
+        let mut h = Harness::new(spec(1, None));
+        let id = h.arrive();
+        let (calls, mut kernel) = h.kernel(SimTime::ZERO);
+        calls.sent(id, &mut kernel);
+        let timeout = Outcome::Failed(FailReason::Timeout);
+        assert!(matches!(h.end(id, timeout), CallEnd::Retrying { .. }));
+        assert_eq!(h.calls.timeouts(), 1);
+        // The server answers later: nobody is waiting.
+        assert_eq!(h.end(id, Outcome::Completed), CallEnd::Abandoned);
+        // A second end of the same attempt is not a client's.
+        assert!(matches!(
+            h.end(id, Outcome::Completed),
+            CallEnd::Final { .. }
+        ));
+        let retry = h.calls.retry_due(0).expect("a retry is due");
+        assert_eq!((retry.retry, retry.previous), (1, Some(id)));
+    }
+
+    #[test]
+    fn a_call_ends_once_after_its_last_retry() {
+        let mut h = Harness::new(spec(2, None));
+        let first = h.arrive();
+        let rejected = Outcome::Rejected;
+        assert!(matches!(h.end(first, rejected), CallEnd::Retrying { .. }));
+        assert_eq!(h.calls.measured_in_backoff(), 1);
+        let second = h.table.insert(request());
+        h.calls.retry_sent(0, second);
+        assert_eq!(h.calls.measured_in_backoff(), 0);
+        assert!(matches!(h.end(second, rejected), CallEnd::Retrying { .. }));
+        let third = h.table.insert(request());
+        h.calls.retry_sent(0, third);
+        assert_eq!(h.calls.active(), (1, 1));
+        assert_eq!(
+            h.end(third, rejected),
+            CallEnd::Final {
+                origin: Some(SimTime::ZERO)
+            }
+        );
+        assert_eq!(h.calls.active(), (0, 0));
+        assert_eq!(h.calls.retries_sent(), 2);
+    }
+
+    #[test]
+    fn the_budget_holds_retries_to_its_share_of_active_calls() {
+        // 10 active calls, a budget of 20% with no minimum: two may be on a retry.
+        let budget = RetryBudget {
+            share: crate::model::Fraction::from_millionths(200_000),
+            min_concurrency: 0,
+        };
+        let mut h = Harness::new(spec(3, Some(budget)));
+        let ids: Vec<RequestId> = (0..10).map(|_| h.arrive()).collect();
+        let ends: Vec<bool> = ids
+            .iter()
+            .map(|&id| {
+                matches!(
+                    h.end(id, Outcome::Failed(FailReason::Crash)),
+                    CallEnd::Retrying { .. }
+                )
+            })
+            .collect();
+        assert_eq!(ends.iter().filter(|&&r| r).count(), 2, "{ends:?}");
+        assert!(ends[0] && ends[1]);
+    }
+
+    #[test]
+    fn a_completion_cancels_the_timeout() {
+        let mut h = Harness::new(spec(1, None));
+        let id = h.arrive();
+        let (calls, mut kernel) = h.kernel(SimTime::ZERO);
+        calls.sent(id, &mut kernel);
+        assert_eq!(
+            h.end(id, Outcome::Completed),
+            CallEnd::Final {
+                origin: Some(SimTime::ZERO)
+            }
+        );
+        let (_, Event::Timer(timer, Timer::AttemptTimeout(0))) =
+            h.events.pop().expect("the timeout event")
+        else {
+            panic!("a timeout event")
+        };
+        assert_eq!(h.timers.fire(timer), None, "cancelled");
+    }
+}

@@ -1,0 +1,439 @@
+//! Client timeouts and retries and circuit breakers in whole runs: every request ends once,
+//! timed-out attempts stay on their servers and are never answered, the retry storm is
+//! metastable without a budget, breakers move as computed by hand, runs are deterministic.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+
+use lbsim::engine::{SimDuration, SimTime, stream};
+use lbsim::model::{
+    Backoff, FailReason, Fraction, Observed, Observer, RequestId, RetryBudget, RunSpec, simulate,
+    simulate_observed,
+};
+use lbsim::scenario::Scenario;
+use lbsim::stats::{FIGURES, Figure, RunResult};
+use proptest::prelude::*;
+
+use crate::support::{lbsim, tree, write};
+
+/// The variants of scenario `source`.
+fn runs(source: &str) -> Vec<RunSpec> {
+    Scenario::from_source(source, Path::new("x.toml"))
+        .unwrap_or_else(|e| panic!("{e}"))
+        .variants
+        .into_iter()
+        .map(|v| v.run)
+        .collect()
+}
+
+fn run(source: &str) -> RunSpec {
+    runs(source).remove(0)
+}
+
+/// Failures by reason: the `failed_*` figures.
+fn failed_by_reason(result: &RunResult) -> f64 {
+    FIGURES
+        .iter()
+        .filter(|d| d.name.starts_with("failed_"))
+        .map(|d| result.figures.get(d.figure).unwrap_or(0.0))
+        .sum()
+}
+
+/// Follows every client request across its attempts, as the observer reports them.
+#[derive(Default)]
+struct Calls {
+    /// The call each live attempt belongs to.
+    call_of: BTreeMap<RequestId, usize>,
+    /// Attempts the client gave up on.
+    abandoned: BTreeMap<RequestId, usize>,
+    /// Per call: how many ends it had.
+    ends: Vec<u32>,
+    /// Ends reported for an attempt after its timeout: must stay empty.
+    answered_after_timeout: Vec<(SimTime, RequestId)>,
+    timed_out: u64,
+    retried: u64,
+}
+
+impl Calls {
+    /// `request` ended; `at_timeout` when as the final failure its timeout caused, the
+    /// one end an abandoned attempt may have.
+    fn end(&mut self, now: SimTime, request: RequestId, at_timeout: bool) {
+        if !at_timeout && self.abandoned.contains_key(&request) {
+            self.answered_after_timeout.push((now, request));
+        }
+        if let Some(call) = self.call_of.remove(&request) {
+            self.ends[call] += 1;
+        }
+    }
+}
+
+impl Observer for Calls {
+    fn observe(&mut self, now: SimTime, event: Observed<'_>) {
+        match event {
+            Observed::Arrived { request, .. } => {
+                self.call_of.insert(request, self.ends.len());
+                self.ends.push(0);
+            }
+            Observed::Retried {
+                request, previous, ..
+            } => {
+                self.retried += 1;
+                let call = self
+                    .abandoned
+                    .get(&previous)
+                    .or(self.call_of.get(&previous))
+                    .copied()
+                    .expect("a retry follows an attempt of a live call");
+                self.call_of.remove(&previous);
+                self.call_of.insert(request, call);
+            }
+            Observed::TimedOut { request } => {
+                self.timed_out += 1;
+                let call = self.call_of[&request];
+                self.abandoned.insert(request, call);
+            }
+            Observed::Failed { request, reason } => {
+                self.end(now, request, reason == FailReason::Timeout);
+            }
+            Observed::Completed { request, .. } | Observed::Rejected { request, .. } => {
+                self.end(now, request, false);
+            }
+            _ => {}
+        }
+    }
+}
+
+/// A cluster of `servers` with queues of `queue`, under `rate`, with clients timing out
+/// after `timeout_ms` and retrying `retries` times (budget `budget`, or none), and web-1
+/// crashing for a while.
+fn stormy(
+    servers: u32,
+    queue: u32,
+    rate: u32,
+    timeout_ms: u32,
+    retries: u32,
+    budget: &str,
+) -> String {
+    format!(
+        "duration = \"20s\"\n\
+         [workload]\nrate = [[\"0s\", {rate}], [\"5s\", {}], [\"8s\", {rate}]]\n\
+         service = {{ dist = \"exponential\", mean = \"10ms\" }}\n\
+         [[servers]]\nname = \"web\"\ncount = {servers}\nqueue = {queue}\n\
+         [balancer]\nalgorithm = \"least-connections\"\n\
+         [client]\ntimeout = \"{timeout_ms}ms\"\nretries = {retries}\nretry_budget = {budget}\n\
+         retry_on = [\"timeout\", \"crash\", \"server-down\", \"rejected\", \"circuit-open\"]\n\
+         [circuit_breaker]\nwindow = \"2s\"\nmin_requests = 10\nopen_for = \"500ms\"\n\
+         [[timeline]]\nat = \"10s\"\naction = \"crash\"\nserver = \"web-1\"\ndowntime = \"3s\"\n",
+        rate * 2
+    )
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(12))]
+
+    /// Whatever the timeout, retries and budget: every request ends in exactly one outcome
+    /// or is still in flight, failures split exactly by reason, no timed-out attempt is
+    /// ever answered, and the counts the run reports are those the observer saw.
+    #[test]
+    fn every_request_ends_once_under_timeouts_and_retries(
+        servers in 2u32..6,
+        queue in 5u32..200,
+        load in 50u32..95,
+        timeout_ms in 20u32..400,
+        retries in 0u32..4,
+        budget in prop_oneof![Just("\"off\"".to_string()), (0u32..=100).prop_map(|p| format!("{}", f64::from(p) / 100.0))],
+        seed in 0u64..1000,
+    ) {
+        let rate = servers * 100 * load / 100;
+        let spec = run(&stormy(servers, queue, rate, timeout_ms, retries, &budget));
+        let mut calls = Calls::default();
+        let result = simulate_observed(&spec, seed, &mut calls);
+        let c = result.counts;
+        prop_assert!(c.is_conserved(), "{c:?}");
+        prop_assert_eq!(c.failed as f64, failed_by_reason(&result));
+        prop_assert_eq!(c.arrived, calls.ends.len() as u64);
+        prop_assert!(calls.ends.iter().all(|&n| n <= 1), "a request ended twice");
+        let ended = calls.ends.iter().filter(|&&n| n == 1).count() as u64;
+        prop_assert_eq!(ended, c.completed + c.rejected + c.failed);
+        prop_assert!(calls.answered_after_timeout.is_empty(), "{:?}", calls.answered_after_timeout);
+        prop_assert_eq!(Some(calls.timed_out as f64), result.figures.get(Figure::Timeouts));
+        prop_assert_eq!(Some(calls.retried as f64), result.figures.get(Figure::Retries));
+    }
+
+    /// Full jitter: the `n`th retry waits at most `min(max, base × 2^(n−1))`, that cap
+    /// never shrinks from one retry to the next, and draws reach both ends of the band.
+    #[test]
+    fn backoff_delays_stay_in_the_doubling_band(
+        base_ms in 1u64..100,
+        factor in 1u64..50,
+        retry in 1u32..40,
+        seed in 0u64..1000,
+    ) {
+        let backoff = Backoff {
+            base: SimDuration::from_millis(base_ms),
+            max: SimDuration::from_millis(base_ms * factor),
+        };
+        let cap = backoff.cap(retry).as_nanos();
+        let doubled = u128::from(base_ms * 1_000_000) << (retry - 1).min(64);
+        prop_assert_eq!(u128::from(cap), doubled.min(u128::from(base_ms * factor * 1_000_000)));
+        prop_assert!(backoff.cap(retry + 1) >= backoff.cap(retry));
+        let mut rng = stream(seed, 9, 0);
+        let delays: Vec<u64> = (0..200).map(|_| backoff.delay(retry, &mut rng).as_nanos()).collect();
+        prop_assert!(delays.iter().all(|&d| d <= cap));
+        // Uniform on [0, cap]: 200 draws all above cap/4 have probability 0.75^200 < 1e-24.
+        prop_assert!(delays.iter().any(|&d| d < cap / 4));
+        prop_assert!(delays.iter().any(|&d| d > cap - cap / 4));
+    }
+
+    /// Envoy's budget: a retry fits while retries in flight are fewer than
+    /// `max(share × active, min_retry_concurrency)`, and only then.
+    #[test]
+    fn the_budget_admits_retries_below_its_limit_only(
+        millionths in 0u32..=1_000_000,
+        min in 0u32..10,
+        active in 0u64..10_000,
+        retries in 0u64..10_000,
+    ) {
+        let budget = RetryBudget {
+            share: Fraction::from_millionths(millionths),
+            min_concurrency: min,
+        };
+        let limit = (u128::from(millionths) * u128::from(active) / 1_000_000) as u64;
+        prop_assert_eq!(budget.may_retry(active, retries), retries < limit.max(u64::from(min)));
+    }
+}
+
+#[test]
+fn a_timed_out_request_keeps_its_server_busy_and_is_never_answered() {
+    // One server serving 100 ms per request, a request every 200 ms, clients giving up
+    // after 50 ms without retrying: every request times out at 50 ms, yet the server
+    // still works on each for 100 ms — busy half the time — and completes none.
+    let spec = run("duration = \"10s\"\n\
+         [workload]\nrate = 5\narrivals = \"constant\"\n\
+         service = { dist = \"constant\", mean = \"100ms\" }\n\
+         [[servers]]\nname = \"web\"\ncount = 1\n\
+         [client]\ntimeout = \"50ms\"\n");
+    let mut calls = Calls::default();
+    let result = simulate_observed(&spec, 1, &mut calls);
+    let c = result.counts;
+    // Arrivals at 0.2 s, 0.4 s, ..., 9.8 s: 49; the last times out at 9.85 s.
+    assert_eq!(
+        (c.arrived, c.completed, c.failed, c.in_flight),
+        (49, 0, 49, 0)
+    );
+    assert_eq!(result.figures.get(Figure::FailedTimeout), Some(49.0));
+    assert_eq!(result.figures.get(Figure::Timeouts), Some(49.0));
+    assert_eq!(result.figures.get(Figure::Retries), Some(0.0));
+    // 49 × 100 ms of work in 10 s.
+    assert!(
+        (result.utilization - 0.49).abs() < 1e-9,
+        "{}",
+        result.utilization
+    );
+    assert!(calls.answered_after_timeout.is_empty());
+}
+
+#[test]
+fn latency_runs_from_the_first_attempt_and_retries_are_counted() {
+    // Constant 30 ms of work on one server, a request every 100 ms, a 20 ms timeout, and
+    // two retries waiting at most 1 ms: every attempt times out, so each request fails
+    // after three attempts and two retries.
+    let spec = run("duration = \"10s\"\n\
+         [workload]\nrate = 10\narrivals = \"constant\"\n\
+         service = { dist = \"constant\", mean = \"30ms\" }\n\
+         [[servers]]\nname = \"web\"\ncount = 1\n\
+         [client]\ntimeout = \"20ms\"\nretries = 2\nbackoff = { base = \"1ms\", max = \"1ms\" }\n\
+         retry_budget = \"off\"\n");
+    let result = simulate(&spec, 3);
+    let c = result.counts;
+    assert_eq!((c.arrived, c.completed, c.failed), (99, 0, 99));
+    assert_eq!(result.figures.get(Figure::Retries), Some(198.0));
+    assert_eq!(result.figures.get(Figure::Timeouts), Some(297.0));
+    // With a 40 ms timeout, the first attempt of each request completes in 30 ms, end to
+    // end, and no retry is ever sent.
+    let spec = run("duration = \"10s\"\n\
+         [workload]\nrate = 10\narrivals = \"constant\"\n\
+         service = { dist = \"constant\", mean = \"30ms\" }\n\
+         [[servers]]\nname = \"web\"\ncount = 1\n\
+         [client]\ntimeout = \"40ms\"\nretries = 2\n");
+    let result = simulate(&spec, 3);
+    assert_eq!(result.counts.completed, 99);
+    assert_eq!(result.latency.max_ms(), 30.0);
+    assert_eq!(result.figures.get(Figure::Retries), Some(0.0));
+}
+
+#[test]
+fn a_retried_request_is_timed_from_its_first_arrival() {
+    // Two servers, round robin; web-1 is down from 50 ms. A request picked for it is
+    // refused, waits its backoff (at most 5 ms) and is retried on web-0, where it takes
+    // 10 ms: its latency is over 10 ms. The retry takes web-0's turn, so every later
+    // arrival is picked for web-1 first: all but the first request are retried once.
+    let spec = run("duration = \"2s\"\n\
+         [workload]\nrate = 10\narrivals = \"constant\"\n\
+         service = { dist = \"constant\", mean = \"10ms\" }\n\
+         [[servers]]\nname = \"web\"\ncount = 2\n\
+         [balancer]\nalgorithm = \"round-robin\"\n\
+         [client]\nretries = 1\nbackoff = { base = \"5ms\", max = \"5ms\" }\n\
+         [[timeline]]\nat = \"50ms\"\naction = \"crash\"\nserver = \"web-1\"\n");
+    let result = simulate(&spec, 1);
+    let c = result.counts;
+    assert_eq!((c.arrived, c.completed, c.failed), (19, 19, 0));
+    assert_eq!(result.figures.get(Figure::Retries), Some(18.0));
+    assert_eq!(result.figures.get(Figure::FailedServerDown), Some(0.0));
+    assert!(result.latency.max_ms() > 10.0 && result.latency.max_ms() <= 15.0);
+    // The first request, never retried, took exactly 10 ms (to within the latency
+    // histogram's resolution of 1%).
+    assert!((result.latency.quantile_ms(0.0) - 10.0).abs() < 0.1);
+}
+
+#[test]
+fn the_retry_storm_stays_degraded_without_a_budget_and_recovers_with_one() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let scenario = Scenario::from_path(&root.join("scenarios/retry-storm.toml"))
+        .unwrap_or_else(|e| panic!("{e}"));
+    let [off, budget] = &scenario.variants[..] else {
+        panic!("two variants")
+    };
+    // Three seeds beside the scenario's: the lesson holds whatever the draws.
+    for seed in [scenario.seed, 1, 2, 3] {
+        let storm = simulate(&off.run, seed);
+        let calm = simulate(&budget.run, seed);
+        // Measured from 22 s after the spike: without a budget nothing completes, with
+        // one everything does (none failed, every measured request done or in flight).
+        assert!(storm.counts.completed == 0, "{seed}: {:?}", storm.counts);
+        assert!(storm.counts.failed > storm.counts.arrived * 9 / 10);
+        assert_eq!(calm.counts.failed, 0, "{seed}: {:?}", calm.counts);
+        assert!(calm.counts.completed + calm.counts.in_flight == calm.counts.arrived);
+        assert!(calm.latency.quantile_ms(0.99) < 100.0);
+    }
+}
+
+#[test]
+fn a_breaker_opens_probes_and_closes_as_computed_by_hand() {
+    // Two servers, round robin, a request every 100 ms (at 0.1 s, 0.2 s, ...) of 10 ms;
+    // web-1, picked at every even tenth, is down from 0.05 s to 2.05 s. Its breaker opens
+    // after 3 answers all failed, stays open 1 s, and lets 1 probe through half-open.
+    let spec = run("duration = \"4s\"\n\
+         [workload]\nrate = 10\narrivals = \"constant\"\n\
+         service = { dist = \"constant\", mean = \"10ms\" }\n\
+         [[servers]]\nname = \"web\"\ncount = 2\n\
+         [balancer]\nalgorithm = \"round-robin\"\n\
+         [circuit_breaker]\nwindow = \"10s\"\nfailure_rate = 1.0\nmin_requests = 3\n\
+         open_for = \"1s\"\nprobes = 1\n\
+         [[timeline]]\nat = \"50ms\"\naction = \"crash\"\nserver = \"web-1\"\ndowntime = \"2s\"\n");
+    let result = simulate(&spec, 1);
+    let breaker: Vec<(u64, &str, &str)> = result
+        .events
+        .iter()
+        .filter(|e| e.reason == "circuit-breaker")
+        .map(|e| (e.time.as_nanos() / 1_000_000, e.from, e.to))
+        .collect();
+    assert_eq!(
+        breaker,
+        [
+            // Refused at 0.2, 0.4 and 0.6 s: three failures of three.
+            (600, "closed", "open"),
+            // Open until 1.6 s; the request at 1.6 s is the probe, refused again.
+            (1600, "open", "half-open"),
+            (1600, "half-open", "open"),
+            // web-1 is back at 2.05 s; the probe at 2.6 s is answered at 2.61 s.
+            (2600, "open", "half-open"),
+            (2610, "half-open", "closed"),
+        ]
+    );
+    // 39 arrivals; web-1's 19 picks: 4 refused connections (0.2, 0.4, 0.6, 1.6 s), 8
+    // circuit-open (0.8–1.4 s and 1.8–2.4 s), the rest served from 2.6 s on.
+    let c = result.counts;
+    assert_eq!((c.arrived, c.completed, c.failed), (39, 27, 12));
+    assert_eq!(result.figures.get(Figure::FailedServerDown), Some(4.0));
+    assert_eq!(result.figures.get(Figure::FailedCircuitOpen), Some(8.0));
+}
+
+#[test]
+fn the_pending_limit_refuses_requests_beyond_the_queue() {
+    // One server of 100 ms per request, a request every 25 ms, at most 2 waiting. The
+    // first three (25, 50, 75 ms) are taken; from then on, of the four arriving in each
+    // 100 ms, only the one arriving as a request finishes (125, 225, ... ms: completions
+    // come first at an instant) finds a place.
+    let spec = run("duration = \"10s\"\n\
+         [workload]\nrate = 40\narrivals = \"constant\"\n\
+         service = { dist = \"constant\", mean = \"100ms\" }\n\
+         [[servers]]\nname = \"web\"\ncount = 1\n\
+         [circuit_breaker]\nmax_pending = 2\n");
+    let result = simulate(&spec, 1);
+    let c = result.counts;
+    // 399 arrivals, 3 + 99 taken, 99 completed by 9.925 s, 3 still there at 10 s.
+    assert_eq!((c.arrived, c.completed, c.in_flight), (399, 99, 3));
+    assert_eq!(result.figures.get(Figure::FailedCircuitOpen), Some(297.0));
+}
+
+/// A scenario with every resilience key, swept, for the byte-identity checks.
+const RESILIENT: &str = r#"
+name = "resilient"
+seed = 5
+duration = "30s"
+
+[workload]
+rate = [["0s", 700], ["10s", 1400], ["12s", 700]]
+service = { dist = "exponential", mean = "10ms" }
+
+[[servers]]
+name = "web"
+count = 10
+queue = 80
+
+[balancer]
+algorithm = "power-of-two-choices"
+
+[client]
+timeout = "200ms"
+retries = 2
+
+[circuit_breaker]
+window = "2s"
+min_requests = 10
+open_for = "1s"
+max_pending = 60
+
+[sweep]
+"client.retry_budget" = ["off", 0.2]
+"#;
+
+#[test]
+fn runs_with_retries_and_breakers_are_identical_for_one_and_two_jobs() {
+    let files = |jobs: &str| {
+        let dir = tempfile::tempdir().unwrap();
+        write(dir.path(), "resilient.toml", RESILIENT);
+        let args = [
+            "run",
+            "resilient.toml",
+            "--jobs",
+            jobs,
+            "--replications",
+            "2",
+            "--quiet",
+        ];
+        let output = lbsim(dir.path(), &args);
+        assert!(
+            output.status.success(),
+            "{}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+        tree(&dir.path().join("output"))
+    };
+    let one = files("1");
+    let summary = String::from_utf8(one[Path::new("resilient/summary.csv")].clone()).unwrap();
+    // The runs did retry, time out and trip breakers: the identity is not a trivial one.
+    let events = String::from_utf8(one[Path::new("resilient/events.csv")].clone()).unwrap();
+    assert!(events.contains("circuit-breaker"), "{events}");
+    let header: Vec<&str> = summary.lines().next().unwrap().split(',').collect();
+    let retries = header.iter().position(|&h| h == "retries").unwrap();
+    assert!(
+        summary
+            .lines()
+            .skip(1)
+            .all(|l| l.split(',').nth(retries).unwrap() != "0"),
+        "{summary}"
+    );
+    assert_eq!(one, files("2"));
+}
