@@ -1,5 +1,6 @@
 //! lbsim's integration tests, one binary with a module per concern.
 
+mod check;
 mod cli;
 mod determinism;
 mod errors;
@@ -11,6 +12,7 @@ mod lifecycle;
 mod properties;
 mod queueing_theory;
 mod robustness;
+mod schema;
 mod scenarios;
 mod shard;
 #[cfg(unix)]

@@ -202,6 +202,7 @@ fn every_bad_fixture_has_an_expectation() {
                 .chain(super::outlier_detection::tests::BAD)
                 .chain(super::circuit_breaker::tests::BAD)
                 .chain(super::client::tests::BAD)
+                .chain(super::expect::tests::BAD)
                 .any(|(name, _, _)| *name == stem),
             "{stem} is not in BAD_FIXTURES"
         );
@@ -331,7 +332,13 @@ fn the_sweep_fixture_expands_into_four_variants_in_order() {
 
     let expectation = &scenario.expectations[0];
     assert_eq!(expectation.metric, "p99_ms");
-    assert_eq!((expectation.min, expectation.max), (None, Some(250.0)));
+    assert_eq!(
+        expectation.bound,
+        crate::scenario::Bound::Value {
+            min: None,
+            max: Some(250.0)
+        }
+    );
     assert_eq!(
         expectation.filter,
         [(
@@ -339,7 +346,10 @@ fn the_sweep_fixture_expands_into_four_variants_in_order() {
             "least-connections".to_string()
         )]
     );
-    assert_eq!(expectation.location, "tests/fixtures/good/sweep.toml:36:1");
+    assert_eq!(
+        expectation.declared.to_string(),
+        "tests/fixtures/good/sweep.toml:36"
+    );
 }
 
 #[test]
