@@ -23,6 +23,7 @@ use std::collections::BTreeMap;
 use std::fmt;
 
 use serde::Deserialize;
+use serde::de::value::BorrowedStrDeserializer;
 use serde::de::{self, DeserializeSeed, IntoDeserializer, MapAccess, SeqAccess, Visitor};
 use serde_json::{Map, Value, json};
 
@@ -113,14 +114,27 @@ struct Registry {
     structs: BTreeMap<&'static str, Fields>,
 }
 
+impl Registry {
+    /// How many fields are known to stop a walk.
+    fn open_fields(&self) -> usize {
+        self.structs
+            .values()
+            .flat_map(|fields| &fields.shapes)
+            .filter(|shape| shape.as_ref().is_some_and(Shape::stops))
+            .count()
+    }
+}
+
 /// Walks `RawScenario` until every field is traced. A field read with
 /// `deserialize_any` cannot be given a value without knowing which the visitor accepts, so
 /// the walk stops there with an error, records the field as open, and starts again
 /// without it: every field is optional, so leaving one out is a valid document.
 fn trace() -> Registry {
     let registry = RefCell::new(Registry::default());
-    // One walk per open field, plus the last: bounded by the number of fields.
-    for _ in 0..1000 {
+    // One walk per open field, plus the last; a walk that fails without finding one
+    // more would fail again, and ends the tracing (its fields stay unknown: any value).
+    let mut open = 0;
+    loop {
         let slot = RefCell::new(Shape::Unknown);
         let tracer = Tracer {
             registry: &registry,
@@ -129,6 +143,11 @@ fn trace() -> Registry {
         if RawScenario::deserialize(tracer).is_ok() {
             break;
         }
+        let now = registry.borrow().open_fields();
+        if now == open {
+            break;
+        }
+        open = now;
     }
     registry.into_inner()
 }
@@ -370,7 +389,7 @@ impl<'de, I: Iterator<Item = (usize, &'static str)>> MapAccess<'de> for StructFi
             None => Ok(None),
             Some((index, field)) => {
                 self.current = Some(index);
-                seed.deserialize(field.into_deserializer()).map(Some)
+                seed.deserialize(BorrowedStrDeserializer::new(field)).map(Some)
             }
         }
     }
@@ -408,7 +427,7 @@ impl<'de, I: Iterator<Item = &'static &'static str>> MapAccess<'de> for SpannedF
             None => Ok(None),
             Some(field) => {
                 self.current = Some(field);
-                seed.deserialize((*field).into_deserializer()).map(Some)
+                seed.deserialize(BorrowedStrDeserializer::new(field)).map(Some)
             }
         }
     }
