@@ -385,7 +385,7 @@ fn first_given<'a>(
 #[cfg(test)]
 pub(super) mod tests {
     use crate::scenario::validate::testing::{
-        MINIMAL, assert_bad_fixtures, errors, generated, valid,
+        MINIMAL, assert_bad_fixtures, errors, generated, valid, with,
     };
 
     fn expect(lines: &str, sweep: &str) -> Vec<String> {
@@ -482,9 +482,10 @@ pub(super) mod tests {
     #[test]
     fn a_comparison_reads_its_baseline_and_ratio() {
         let scenario = valid(&format!(
-            "{MINIMAL}replications = 3\n{SWEEP}[[expect]]\nmetric = \"p99_ms\"\nmax_ratio = 0.8\n\
+            "{}{SWEEP}[[expect]]\nmetric = \"p99_ms\"\nmax_ratio = 0.8\n\
              where = {{ \"balancer.algorithm\" = \"least-connections\" }}\n\
-             baseline = {{ \"balancer.algorithm\" = \"round-robin\" }}\ncheck = \"interval\"\n"
+             baseline = {{ \"balancer.algorithm\" = \"round-robin\" }}\ncheck = \"interval\"\n",
+            with("", "replications = 3")
         ));
         let expectation = &scenario.expectations[0];
         assert_eq!(
@@ -496,7 +497,7 @@ pub(super) mod tests {
             }
         );
         assert_eq!(expectation.judged, crate::scenario::Judged::Interval);
-        assert_eq!(expectation.declared.line, 12);
+        assert_eq!(expectation.declared.line, 11);
     }
 
     #[test]
