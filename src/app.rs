@@ -328,7 +328,11 @@ fn report(
                 errln!("lbsim: cannot write {}: {error}", path.display());
                 return ExitCode::from(RUN_FAILED);
             }
-            outln!("golden {}: blessed, {} run(s) recorded", path.display(), rows.len());
+            outln!(
+                "golden {}: blessed, {} run(s) recorded",
+                path.display(),
+                rows.len()
+            );
         } else if let Some(recorded) = recorded {
             let outcome = golden::compare(recorded, scenario, &rows);
             if outcome.failed() {
@@ -362,11 +366,11 @@ fn report(
         errln!("lbsim: cannot write the report: {error}");
         return ExitCode::from(RUN_FAILED);
     }
-    if let Some(path) = checking.and_then(|c| c.junit.as_ref()) {
-        if let Err(error) = write_atomically(path, junit::render(&suites).as_bytes()) {
-            errln!("lbsim: cannot write {}: {error}", path.display());
-            return ExitCode::from(RUN_FAILED);
-        }
+    if let Some(path) = checking.and_then(|c| c.junit.as_ref())
+        && let Err(error) = write_atomically(path, junit::render(&suites).as_bytes())
+    {
+        errln!("lbsim: cannot write {}: {error}", path.display());
+        return ExitCode::from(RUN_FAILED);
     }
     if !quiet {
         outln!(

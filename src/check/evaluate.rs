@@ -32,15 +32,19 @@ impl Condition {
 }
 
 fn conditions(bound: &Bound) -> Vec<Condition> {
-    let (k_of, c_of, min, max): (fn(f64) -> f64, fn(f64) -> f64, _, _) = match bound {
-        Bound::Value { min, max } => (|_| 0.0, |c| c, *min, *max),
-        Bound::Ratio { min, max, .. } => (|k| k, |_| 0.0, *min, *max),
-        Bound::Difference { min, max, .. } => (|_| 1.0, |c| c, *min, *max),
+    // Each bound value v becomes (k, c): plain (0, v), ratio (v, 0), difference (1, v).
+    let (min, max) = match bound {
+        Bound::Value { min, max }
+        | Bound::Ratio { min, max, .. }
+        | Bound::Difference { min, max, .. } => (*min, *max),
     };
-    let side = |value: f64, lower| Condition {
-        k: k_of(value),
-        lower,
-        c: c_of(value),
+    let side = |value: f64, lower: bool| {
+        let (k, c) = match bound {
+            Bound::Value { .. } => (0.0, value),
+            Bound::Ratio { .. } => (value, 0.0),
+            Bound::Difference { .. } => (1.0, value),
+        };
+        Condition { k, lower, c }
     };
     min.map(|v| side(v, true))
         .into_iter()
@@ -156,7 +160,11 @@ impl Subject<'_> {
             .collect();
         let names = |suffix: &str| match baseline {
             None => format!("{}{suffix}", self.label(self.variant)),
-            Some(b) => format!("{}{suffix} vs {}{suffix}", self.label(self.variant), self.label(b)),
+            Some(b) => format!(
+                "{}{suffix} vs {}{suffix}",
+                self.label(self.variant),
+                self.label(b)
+            ),
         };
         match self.expectation.judged {
             Judged::Each => {
@@ -280,5 +288,65 @@ impl std::fmt::Display for Signed {
         } else {
             f.write_str(&text)
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn each_kind_of_bound_is_one_linear_condition_per_side() {
+        let ratio = Bound::Ratio {
+            baseline: Vec::new(),
+            min: Some(0.5),
+            max: Some(0.8),
+        };
+        assert_eq!(
+            conditions(&ratio),
+            [
+                Condition {
+                    k: 0.5,
+                    lower: true,
+                    c: 0.0
+                },
+                Condition {
+                    k: 0.8,
+                    lower: false,
+                    c: 0.0
+                }
+            ]
+        );
+        // 70 ≤ 0.8 × 100 holds, 90 does not; 40 is below 0.5 × 100.
+        let holds = |x: f64, b: f64| conditions(&ratio).iter().all(|c| c.holds(x - c.k * b));
+        assert!(holds(70.0, 100.0) && !holds(90.0, 100.0) && !holds(40.0, 100.0));
+        let difference = Bound::Difference {
+            baseline: Vec::new(),
+            min: None,
+            max: Some(0.0),
+        };
+        let never_more =
+            |x: f64, b: f64| conditions(&difference).iter().all(|c| c.holds(x - c.k * b));
+        assert!(never_more(3.0, 3.0) && !never_more(4.0, 3.0));
+        let value = Bound::Value {
+            min: Some(45.0),
+            max: None,
+        };
+        assert_eq!(
+            conditions(&value),
+            [Condition {
+                k: 0.0,
+                lower: true,
+                c: 45.0
+            }]
+        );
+    }
+
+    #[test]
+    fn numbers_show_whole_values_bare_and_others_with_three_decimals() {
+        assert_eq!(number(2600.0), "2600");
+        assert_eq!(number(49.0213), "49.021");
+        assert_eq!(format!("{:+}", Signed(-1.5)), "−1.500");
+        assert_eq!(format!("{:+}", Signed(2.0)), "+2");
     }
 }

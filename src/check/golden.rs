@@ -191,7 +191,10 @@ pub fn parse(text: &str, path: &Path) -> Result<Golden, ScenarioErrors> {
         error(
             raw.source_hash.span().start,
             "source_hash",
-            format!("expected 16 hex digits, found {:?}", raw.source_hash.get_ref()),
+            format!(
+                "expected 16 hex digits, found {:?}",
+                raw.source_hash.get_ref()
+            ),
         )
     })?;
     let names: Vec<&str> = MEASURED_COLUMNS.iter().map(|c| c.name).collect();
@@ -509,7 +512,8 @@ pub fn render_outcome(golden: &Golden, scenario: &Scenario, outcome: &Outcome) -
             metrics,
             new_metrics,
         } => {
-            let mut text = format!("golden {path}: PASS, {runs} run(s) × {metrics} metrics as recorded");
+            let mut text =
+                format!("golden {path}: PASS, {runs} run(s) × {metrics} metrics as recorded");
             if !new_metrics.is_empty() {
                 text.push_str(&format!(
                     "; not recorded, so not compared: {} (bless again to record them)",
@@ -529,9 +533,8 @@ pub fn render_outcome(golden: &Golden, scenario: &Scenario, outcome: &Outcome) -
             format!("golden {path}: not compared, {why}\n")
         }
         Outcome::Moved(moved) => {
-            let mut cells = vec![
-                ["run", "metric", "recorded", "now", "moved", "tolerance"].map(String::from),
-            ];
+            let mut cells =
+                vec![["run", "metric", "recorded", "now", "moved", "tolerance"].map(String::from)];
             let show = |x: Option<f64>| x.map_or("empty".to_string(), number);
             for m in moved {
                 cells.push([
@@ -565,5 +568,63 @@ pub fn summary(outcome: &Outcome) -> String {
         }
         Outcome::NotComparable(why) => why.clone(),
         Outcome::Matched { .. } => String::new(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::report::{charts_fixtures, summary_rows};
+
+    #[test]
+    fn a_recorded_run_reads_back_and_matches_itself() {
+        let fixture = charts_fixtures::swept();
+        let rows = summary_rows(&fixture.view());
+        let kept = [(
+            "p99_ms".to_string(),
+            Tolerance {
+                relative: Some(0.05),
+                absolute: None,
+            },
+        )];
+        let text = render(&fixture.scenario, &rows, &kept);
+        let golden = parse(&text, Path::new("swept.golden.toml")).expect("it parses");
+        assert_eq!(golden.tolerances, kept);
+        assert_eq!(golden.runs.len(), rows.len());
+        assert_eq!(golden.source_hash, fixture.scenario.source_hash);
+        assert!(matches!(
+            compare(&golden, &fixture.scenario, &rows),
+            Outcome::Matched { runs, .. } if runs == rows.len()
+        ));
+        // Rendering again gives the same bytes.
+        assert_eq!(render(&fixture.scenario, &rows, &golden.tolerances), text);
+    }
+
+    #[test]
+    fn counts_are_exact_and_other_columns_move_within_a_millionth() {
+        let column = |name: &str| MEASURED_COLUMNS.iter().find(|c| c.name == name).unwrap();
+        let count = Tolerance::default_for(column("arrived"));
+        assert!(count.allows(1000.0, 1000.0) && !count.allows(1000.0, 1001.0));
+        let real = Tolerance::default_for(column("p99_ms"));
+        assert!(real.allows(100.0, 100.00009) && !real.allows(100.0, 100.0002));
+        let loose = Tolerance {
+            relative: Some(0.1),
+            absolute: Some(5.0),
+        };
+        // Either suffices: 10% of 100, or 5 in the unit.
+        assert!(loose.allows(100.0, 110.0) && !loose.allows(100.0, 111.0));
+        assert!(loose.allows(10.0, 15.0) && !loose.allows(10.0, 15.5));
+        assert_eq!(count.to_string(), "exact");
+        assert_eq!(loose.to_string(), "±10% or ±5");
+    }
+
+    #[test]
+    fn golden_files_sit_beside_their_scenarios() {
+        assert_eq!(
+            path_for(Path::new("scenarios/foo.toml")),
+            Path::new("scenarios/foo.golden.toml")
+        );
+        assert!(is_golden(Path::new("scenarios/foo.golden.toml")));
+        assert!(!is_golden(Path::new("scenarios/foo.toml")));
     }
 }

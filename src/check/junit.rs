@@ -63,7 +63,9 @@ pub fn render(suites: &[Suite<'_>]) -> String {
             escape(&scenario.path.display().to_string())
         );
         for case in cases {
-            let line = case.line.map_or(String::new(), |l| format!(" line=\"{l}\""));
+            let line = case
+                .line
+                .map_or(String::new(), |l| format!(" line=\"{l}\""));
             let _ = write!(
                 out,
                 "    <testcase name=\"{}\" classname=\"{}\" file=\"{}\"{line}",
@@ -81,7 +83,11 @@ pub fn render(suites: &[Suite<'_>]) -> String {
                     out,
                     "      <failure message=\"{}\" type=\"{}\">{}</failure>",
                     escape(message),
-                    if case.name == "golden results" { "golden" } else { "expectation" },
+                    if case.name == "golden results" {
+                        "golden"
+                    } else {
+                        "expectation"
+                    },
                     escape(&case.body)
                 );
             } else if let Some(message) = &case.skipped {

@@ -72,7 +72,11 @@ pub fn bound_text(bound: &Bound) -> String {
 /// The expectation in one line, for a JUnit test case's name:
 /// `p99_ms ≤ 250 where balancer.algorithm=least-connections`.
 pub fn title(expectation: &Expectation) -> String {
-    let mut title = format!("{} {}", describe(expectation), bound_text(&expectation.bound));
+    let mut title = format!(
+        "{} {}",
+        describe(expectation),
+        bound_text(&expectation.bound)
+    );
     let filter = |pairs: &[(String, String)]| {
         pairs
             .iter()
@@ -83,9 +87,7 @@ pub fn title(expectation: &Expectation) -> String {
     if !expectation.filter.is_empty() {
         title.push_str(&format!(" where {}", filter(&expectation.filter)));
     }
-    if let Bound::Ratio { baseline, .. } | Bound::Difference { baseline, .. } =
-        &expectation.bound
-    {
+    if let Bound::Ratio { baseline, .. } | Bound::Difference { baseline, .. } = &expectation.bound {
         title.push_str(&format!(", baseline {}", filter(baseline)));
     }
     title

@@ -31,8 +31,8 @@ pub use columns::{
     TEXT_COLUMNS,
 };
 pub use duration::parse_duration;
-pub use schema::schema;
 pub use error::{ScenarioError, ScenarioErrors, line_col};
+pub use schema::schema;
 pub use suggest::expected_one_of;
 
 /// A validated scenario: its variants (one per sweep combination, or one named `base`)

@@ -78,7 +78,9 @@ enum Shape {
     Number,
     /// A string; `description` is what its visitor expects (`a duration string with a
     /// unit, like "10s"`).
-    String { description: String },
+    String {
+        description: String,
+    },
     Array(Box<Shape>),
     /// A table read into the struct of this type name.
     Table(&'static str),
@@ -303,9 +305,10 @@ impl<'de> de::Deserializer<'de> for Tracer<'_> {
 
     fn deserialize_map<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, TraceError> {
         self.record(Shape::FreeTable);
-        visitor.visit_map(de::value::MapDeserializer::new(
-            std::iter::empty::<(&str, &str)>(),
-        ))
+        visitor.visit_map(de::value::MapDeserializer::new(std::iter::empty::<(
+            &str,
+            &str,
+        )>()))
     }
 
     fn deserialize_struct<V: Visitor<'de>>(
@@ -389,19 +392,28 @@ impl<'de, I: Iterator<Item = (usize, &'static str)>> MapAccess<'de> for StructFi
             None => Ok(None),
             Some((index, field)) => {
                 self.current = Some(index);
-                seed.deserialize(BorrowedStrDeserializer::new(field)).map(Some)
+                seed.deserialize(BorrowedStrDeserializer::new(field))
+                    .map(Some)
             }
         }
     }
 
-    fn next_value_seed<S: DeserializeSeed<'de>>(&mut self, seed: S) -> Result<S::Value, TraceError> {
+    fn next_value_seed<S: DeserializeSeed<'de>>(
+        &mut self,
+        seed: S,
+    ) -> Result<S::Value, TraceError> {
         let slot = RefCell::new(Shape::Unknown);
         let result = seed.deserialize(Tracer {
             registry: self.tracer.registry,
             slot: &slot,
         });
         if let Some(index) = self.current
-            && let Some(fields) = self.tracer.registry.borrow_mut().structs.get_mut(self.type_name)
+            && let Some(fields) = self
+                .tracer
+                .registry
+                .borrow_mut()
+                .structs
+                .get_mut(self.type_name)
         {
             fields.shapes[index] = Some(slot.into_inner());
         }
@@ -427,12 +439,16 @@ impl<'de, I: Iterator<Item = &'static &'static str>> MapAccess<'de> for SpannedF
             None => Ok(None),
             Some(field) => {
                 self.current = Some(field);
-                seed.deserialize(BorrowedStrDeserializer::new(field)).map(Some)
+                seed.deserialize(BorrowedStrDeserializer::new(field))
+                    .map(Some)
             }
         }
     }
 
-    fn next_value_seed<S: DeserializeSeed<'de>>(&mut self, seed: S) -> Result<S::Value, TraceError> {
+    fn next_value_seed<S: DeserializeSeed<'de>>(
+        &mut self,
+        seed: S,
+    ) -> Result<S::Value, TraceError> {
         if self.current == Some(SPANNED_VALUE) {
             seed.deserialize(self.tracer)
         } else {
@@ -605,6 +621,9 @@ mod tests {
             definitions["Workload"]["properties"]["rate"]["anyOf"][0],
             json!({ "type": "number" })
         );
-        assert_eq!(definitions["Scenario"]["properties"]["sweep"]["type"], "object");
+        assert_eq!(
+            definitions["Scenario"]["properties"]["sweep"]["type"],
+            "object"
+        );
     }
 }

@@ -34,7 +34,11 @@ fn check(dir: &Path, args: &[&str]) -> (Option<i32>, String) {
     let mut all = vec!["check", "--quiet"];
     all.extend_from_slice(args);
     let output = lbsim(dir, &all);
-    let text = format!("{}{}", stdout(&output), String::from_utf8_lossy(&output.stderr));
+    let text = format!(
+        "{}{}",
+        stdout(&output),
+        String::from_utf8_lossy(&output.stderr)
+    );
     (output.status.code(), text)
 }
 
@@ -50,7 +54,14 @@ fn a_violated_expectation_exits_1_and_shows_the_table() {
     assert_eq!(code, Some(1), "{out}");
     let lines: Vec<&str> = out.lines().collect();
     assert_eq!(lines[0], "check pair");
-    for column in ["expectation", "variant", "measured", "bound", "verdict", "declared"] {
+    for column in [
+        "expectation",
+        "variant",
+        "measured",
+        "bound",
+        "verdict",
+        "declared",
+    ] {
         assert!(lines[1].contains(column), "{}", lines[1]);
     }
     // Four replications of the one round-robin variant, each over 5 ms, declared on the
@@ -110,7 +121,10 @@ fn a_failing_comparison_names_both_variants_and_values() {
     // The other direction holds, replication by replication against the same seeds.
     let passed = out.lines().filter(|l| l.contains("  PASS  ")).count();
     assert_eq!(passed, 4, "{out}");
-    assert!(out.contains("vs balancer.algorithm=round-robin #3"), "{out}");
+    assert!(
+        out.contains("vs balancer.algorithm=round-robin #3"),
+        "{out}"
+    );
 }
 
 /// Poisson arrivals at 1000/s for one second: `arrived` is Poisson(1000), standard
@@ -183,7 +197,9 @@ fn bless_then_check_passes_and_a_moved_value_fails_naming_metric_and_amount() {
     assert_eq!(code, Some(0), "{out}");
     let golden_path = dir.path().join("pair.golden.toml");
     let golden = std::fs::read_to_string(&golden_path).expect("a golden file");
-    assert!(golden.contains("[[run]]\nvariant = \"balancer.algorithm=round-robin\"\nreplication = 0\n"));
+    assert!(
+        golden.contains("[[run]]\nvariant = \"balancer.algorithm=round-robin\"\nreplication = 0\n")
+    );
     // Deterministic: blessing again writes the same bytes.
     check(dir.path(), &["pair.toml", "--bless"]);
     assert_eq!(std::fs::read_to_string(&golden_path).unwrap(), golden);
@@ -215,7 +231,10 @@ fn bless_then_check_passes_and_a_moved_value_fails_naming_metric_and_amount() {
     std::fs::write(&golden_path, edited).unwrap();
     let (code, out) = check(dir.path(), &["pair.toml"]);
     assert_eq!(code, Some(1), "{out}");
-    assert!(out.contains("FAIL, 2 value(s) moved beyond tolerance"), "{out}");
+    assert!(
+        out.contains("FAIL, 2 value(s) moved beyond tolerance"),
+        "{out}"
+    );
     let p99_row = out
         .lines()
         .find(|l| l.contains(" p99_ms "))
@@ -238,9 +257,10 @@ fn bless_then_check_passes_and_a_moved_value_fails_naming_metric_and_amount() {
     assert!(arrived_row.ends_with("exact"), "{arrived_row}");
 
     // A tolerance written in the golden file lets the p99 move 12%; the count stays exact.
-    let loosened = std::fs::read_to_string(&golden_path)
-        .unwrap()
-        .replace("[tolerance]\n", "[tolerance]\np99_ms = { relative = 0.12 }\n");
+    let loosened = std::fs::read_to_string(&golden_path).unwrap().replace(
+        "[tolerance]\n",
+        "[tolerance]\np99_ms = { relative = 0.12 }\n",
+    );
     std::fs::write(&golden_path, loosened).unwrap();
     let (code, out) = check(dir.path(), &["pair.toml"]);
     assert_eq!(code, Some(1), "{out}");
@@ -248,7 +268,10 @@ fn bless_then_check_passes_and_a_moved_value_fails_naming_metric_and_amount() {
     // Blessing again keeps the tolerance.
     check(dir.path(), &["pair.toml", "--bless"]);
     let blessed = std::fs::read_to_string(&golden_path).unwrap();
-    assert!(blessed.contains("[tolerance]\np99_ms = { relative = 0.12 }\n"), "{blessed}");
+    assert!(
+        blessed.contains("[tolerance]\np99_ms = { relative = 0.12 }\n"),
+        "{blessed}"
+    );
 }
 
 #[test]
@@ -257,7 +280,11 @@ fn a_changed_scenario_is_reported_not_compared() {
     write(dir.path(), "pair.toml", PAIR);
     let (code, _) = check(dir.path(), &["pair.toml", "--bless"]);
     assert_eq!(code, Some(0));
-    write(dir.path(), "pair.toml", &PAIR.replace("rate = 360", "rate = 300"));
+    write(
+        dir.path(),
+        "pair.toml",
+        &PAIR.replace("rate = 360", "rate = 300"),
+    );
     let (code, out) = check(dir.path(), &["pair.toml"]);
     assert_eq!(code, Some(1), "{out}");
     assert!(
@@ -285,7 +312,10 @@ fn a_folder_run_skips_golden_files_and_a_malformed_one_is_bad_input() {
     let (code, out) = check(dir.path(), &["."]);
     assert_eq!(code, Some(2), "{out}");
     assert!(out.contains("pair.golden.toml:"), "{out}");
-    assert!(out.contains("tolerance.p99: unknown metric \"p99\""), "{out}");
+    assert!(
+        out.contains("tolerance.p99: unknown metric \"p99\""),
+        "{out}"
+    );
     assert!(out.contains("did you mean \"p99_ms\"?"), "{out}");
 }
 
@@ -337,10 +367,9 @@ fn the_junit_file_is_xml_with_one_testcase_per_expectation() {
         .find(|n| n.has_tag_name("failure"))
         .expect("the first fails");
     assert!(
-        failure
-            .attribute("message")
-            .unwrap()
-            .starts_with("4 of 4 checks failed; first: balancer.algorithm=round-robin #0 p99_ms = "),
+        failure.attribute("message").unwrap().starts_with(
+            "4 of 4 checks failed; first: balancer.algorithm=round-robin #0 p99_ms = "
+        ),
         "{:?}",
         failure.attribute("message")
     );

@@ -12,8 +12,8 @@ mod lifecycle;
 mod properties;
 mod queueing_theory;
 mod robustness;
-mod schema;
 mod scenarios;
+mod schema;
 mod shard;
 #[cfg(unix)]
 mod slurm;

@@ -42,8 +42,8 @@ fn the_schema_accepts_every_bundled_scenario() {
 #[test]
 fn the_schema_rejects_a_misspelt_key_and_a_wrong_type() {
     let validator = validator();
-    let text = std::fs::read_to_string(root().join("scenarios/rr-vs-least-connections.toml"))
-        .unwrap();
+    let text =
+        std::fs::read_to_string(root().join("scenarios/rr-vs-least-connections.toml")).unwrap();
     assert!(validator.is_valid(&as_json(&text)));
     for (from, to) in [
         ("[balancer]\nalgorithm", "[balancer]\nalgoritm"),

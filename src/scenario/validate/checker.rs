@@ -7,9 +7,9 @@
 
 use std::path::Path;
 
-use crate::scenario::{Declared, ScenarioError};
 use crate::scenario::error::line_col;
 use crate::scenario::replay::TraceCache;
+use crate::scenario::{Declared, ScenarioError};
 
 /// Checks one variant's raw scenario, recording errors as it goes.
 pub(super) struct Checker<'a> {

@@ -58,7 +58,10 @@ mod tests {
         let groups = "[[servers]]\ncount = 1\n[[servers]]\ncount = 2\ncount = 3\n";
         assert_eq!(at(groups, "count = 3"), "servers[1].count");
         let sweep = "[sweep]\n\"workload.rate\" = [1]\n\"workload.rate\" = [2]\n";
-        assert_eq!(at(sweep, "\"workload.rate\" = [2]"), "sweep.\"workload.rate\"");
+        assert_eq!(
+            at(sweep, "\"workload.rate\" = [2]"),
+            "sweep.\"workload.rate\""
+        );
         let table = "[balancer]\nalgorithm = \"random\"\n# [x]\n[balancer]\n";
         assert_eq!(at(table, "balancer]\n"), "balancer");
     }

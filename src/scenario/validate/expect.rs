@@ -108,13 +108,14 @@ impl Checker<'_> {
         let (min_key, max_key, compares) = PAIRS[kind];
         let (min_value, max_value) = values[kind];
         // A ratio below zero cannot be met by the non-negative metrics it is meant for.
-        let range = if kind == 1 { Bound::NonNegative } else { Bound::Any };
-        let read = |checker: &mut Self, value: &Option<Spanned<Number>>, key: &str| match value
-        {
+        let range = if kind == 1 {
+            Bound::NonNegative
+        } else {
+            Bound::Any
+        };
+        let read = |checker: &mut Self, value: &Option<Spanned<Number>>, key: &str| match value {
             None => Some(None),
-            Some(v) => checker
-                .number(v, &format!("{path}.{key}"), range)
-                .map(Some),
+            Some(v) => checker.number(v, &format!("{path}.{key}"), range).map(Some),
         };
         let min = read(self, min_value, min_key);
         let max = read(self, max_value, max_key);
@@ -522,12 +523,15 @@ pub(super) mod tests {
             )
         );
         assert!(
-            case(&format!("max_ratio = 0.8\n{rr}\nwhere = {{ \"balancer.algorithm\" = \"round-robin\" }}"))
-                [0]
-            .contains("a variant compared with itself")
+            case(&format!(
+                "max_ratio = 0.8\n{rr}\nwhere = {{ \"balancer.algorithm\" = \"round-robin\" }}"
+            ))[0]
+                .contains("a variant compared with itself")
         );
         assert!(
-            case(&format!("max_ratio = 0.8\n{lc}\nbaseline = {{ \"balancer.algorithm\" = \"round-robn\" }}"))[0]
+            case(&format!(
+                "max_ratio = 0.8\n{lc}\nbaseline = {{ \"balancer.algorithm\" = \"round-robn\" }}"
+            ))[0]
                 .ends_with("did you mean \"round-robin\"?")
         );
         assert!(
@@ -536,10 +540,9 @@ pub(super) mod tests {
         );
         assert!(case(&format!("max_ratio = -1\n{lc}\n{rr}"))[0].contains("non-negative"));
         assert!(case("max = 1\ncheck = \"mena\"")[0].ends_with("did you mean \"mean\"?"));
-        assert!(
-            case("max = 1\ncheck = \"interval\"")[0]
-                .contains("expect[0].check: a confidence interval needs `replications` of at least 2, found 1")
-        );
+        assert!(case("max = 1\ncheck = \"interval\"")[0].contains(
+            "expect[0].check: a confidence interval needs `replications` of at least 2, found 1"
+        ));
     }
 
     #[test]

@@ -16,6 +16,7 @@ use crate::model::{
 /// the message says.
 const BAD_FIXTURES: &[(&str, &str, &str)] = &[
     ("bad_name", "1:8: name: ", "found \"../etc\""),
+    ("duplicate_key", "14:1: servers[1].count: ", "duplicate key"),
     (
         "expect_unknown_metric",
         "11:10: expect[0].metric: ",
