@@ -256,7 +256,7 @@ fn interval_text(k: f64, compared: bool, ci: crate::stats::ConfidenceInterval) -
     let quantity = if k == 1.0 {
         "x − baseline".to_string()
     } else {
-        format!("x − {} × baseline", number(k))
+        format!("x − {k} × baseline")
     };
     format!(
         "; {quantity}: {} ± {}",

@@ -86,9 +86,9 @@ impl std::fmt::Display for Tolerance {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match (self.relative, self.absolute) {
             (None, None) => f.write_str("exact"),
-            (Some(r), None) => write!(f, "±{}%", r * 100.0),
+            (Some(r), None) => write!(f, "±{r} relative"),
             (None, Some(a)) => write!(f, "±{a}"),
-            (Some(r), Some(a)) => write!(f, "±{}% or ±{a}", r * 100.0),
+            (Some(r), Some(a)) => write!(f, "±{r} relative or ±{a}"),
         }
     }
 }
@@ -615,7 +615,8 @@ mod tests {
         assert!(loose.allows(100.0, 110.0) && !loose.allows(100.0, 111.0));
         assert!(loose.allows(10.0, 15.0) && !loose.allows(10.0, 15.5));
         assert_eq!(count.to_string(), "exact");
-        assert_eq!(loose.to_string(), "±10% or ±5");
+        assert_eq!(loose.to_string(), "±0.1 relative or ±5");
+        assert_eq!(real.to_string(), "±0.000001 relative");
     }
 
     #[test]
