@@ -2,16 +2,19 @@
 //! 0 success, 1 an expectation failed, 2 bad input (usage or scenario), 3 a run failed (a
 //! panic, reported with its seed) or the output could not be written, 130 interrupted.
 
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use crate::app::console::{errln, outln};
 use crate::bench;
-use crate::check;
+use crate::check::{self, golden, golden::Golden, junit};
 use crate::cli::{Cli, Command, MergeArgs, RunArgs};
 use crate::interrupt;
 use crate::merge;
-use crate::report::{self, ReportOptions, ScenarioResults, summary_rows, terminal_table};
+use crate::report::{
+    self, ReportOptions, ScenarioResults, summary_rows, terminal_table, writer::write_atomically,
+};
 use crate::runner::{self, FailedRun, RunFailure, RunOptions, run_scenarios};
 use crate::scenario::{Scenario, ScenarioErrors, discover};
 use crate::shard::{self, RunIdentity, Shard};
@@ -27,12 +30,54 @@ const RUN_FAILED: u8 = 3;
 pub fn main(cli: Cli) -> ExitCode {
     interrupt::install_handler();
     match cli.command {
-        None => run(&RunArgs::default(), false),
-        Some(Command::Run(args)) => run(&args, false),
-        Some(Command::Check(args)) => run(&args, true),
+        None => run(&RunArgs::default(), None),
+        Some(Command::Run(args)) => run(&args, None),
+        Some(Command::Check(args)) => run(
+            &args.run,
+            Some(Checking {
+                junit: args.junit,
+                bless: args.bless,
+                goldens: BTreeMap::new(),
+            }),
+        ),
         Some(Command::Bench(args)) => bench::main(&args),
         Some(Command::Merge(args)) => merge(&args),
         Some(Command::Trace(args)) => trace_command::main(&args),
+        Some(Command::Schema) => {
+            console::out(format_args!("{}\n", crate::scenario::schema()));
+            ExitCode::SUCCESS
+        }
+    }
+}
+
+/// What `lbsim check` (and `merge --check`) adds to a run: evaluating expectations,
+/// comparing with golden results or recording them, and the JUnit file.
+struct Checking {
+    junit: Option<PathBuf>,
+    bless: bool,
+    /// The golden results beside each scenario file that has them, read before anything
+    /// runs, so that a malformed one is bad input like a malformed scenario.
+    goldens: BTreeMap<PathBuf, Golden>,
+}
+
+impl Checking {
+    /// Reads the golden file of every scenario that has one.
+    fn load_goldens(&mut self, scenarios: &[&Scenario]) -> Result<(), Vec<ScenarioErrors>> {
+        let mut errors = Vec::new();
+        for scenario in scenarios {
+            match golden::load(&scenario.path) {
+                Ok(Some(found)) => {
+                    self.goldens.insert(scenario.path.clone(), found);
+                }
+                Ok(None) => {}
+                Err(error) => errors.push(error),
+            }
+        }
+        if errors.is_empty() {
+            Ok(())
+        } else {
+            Err(errors)
+        }
     }
 }
 
@@ -44,6 +89,14 @@ fn load(paths: &[PathBuf]) -> Result<(Vec<Scenario>, Vec<String>), Vec<ScenarioE
     let mut sources = Vec::new();
     let mut errors = Vec::new();
     for file in files {
+        if golden::is_golden(&file) {
+            errors.push(ScenarioErrors::message(
+                &file.display().to_string(),
+                "a golden file (results recorded by `lbsim check --bless`), not a scenario: \
+                 pass the scenario it sits beside",
+            ));
+            continue;
+        }
         let loaded = std::fs::read_to_string(&file)
             .map_err(|e| ScenarioErrors::io(&file, &e))
             .and_then(|source| Ok((Scenario::from_source(&source, &file)?, source)));
@@ -125,10 +178,15 @@ fn check_size(
     }
 }
 
-fn run(args: &RunArgs, check_expectations: bool) -> ExitCode {
+fn run(args: &RunArgs, mut checking: Option<Checking>) -> ExitCode {
     let loaded = load(&args.paths).and_then(|(scenarios, sources)| {
         if !args.force {
             check_size(&scenarios, args.replications)?;
+        }
+        if let Some(checking) = &mut checking
+            && args.shard.is_none()
+        {
+            checking.load_goldens(&scenarios.iter().collect::<Vec<_>>())?;
         }
         Ok((scenarios, sources))
     });
@@ -154,7 +212,7 @@ fn run(args: &RunArgs, check_expectations: bool) -> ExitCode {
             &options,
             shard,
             args,
-            check_expectations,
+            checking.is_some(),
         );
     }
     let simulated = run_scenarios(&scenarios, &options)
@@ -173,7 +231,7 @@ fn run(args: &RunArgs, check_expectations: bool) -> ExitCode {
             &args.out,
             &report_options,
             args.quiet,
-            check_expectations,
+            checking.as_ref(),
         )
     });
     match explain_failures(&outcome.failed, &outcome.complete) {
@@ -229,50 +287,89 @@ fn list(names: &[&str]) -> String {
 }
 
 /// Writes every scenario's files and the run's report, prints each scenario's table and,
-/// when asked, checks its expectations: one path for a run and a merge, so that both
-/// write the same bytes.
+/// when checking, evaluates its expectations and golden results: one path for a run and a
+/// merge, so that both write the same bytes.
 fn report(
     results: &[ScenarioResults<'_>],
     out: &Path,
     options: &ReportOptions,
     quiet: bool,
-    check_expectations: bool,
+    checking: Option<&Checking>,
 ) -> ExitCode {
     let mut failed_checks = 0;
     let mut charts = Vec::with_capacity(results.len());
+    let mut suites = Vec::new();
     for scenario_results in results {
+        let scenario = scenario_results.scenario;
         match report::write_scenario(out, scenario_results, options) {
             Ok(drawn) => charts.push(drawn),
             Err(error) => {
-                errln!(
-                    "lbsim: {}: cannot write results: {error}",
-                    scenario_results.scenario.name
-                );
+                errln!("lbsim: {}: cannot write results: {error}", scenario.name);
                 return ExitCode::from(RUN_FAILED);
             }
         }
         let rows = summary_rows(scenario_results);
         if !quiet {
-            outln!("{}", terminal_table(scenario_results.scenario, &rows));
+            outln!("{}", terminal_table(scenario, &rows));
         }
-        if check_expectations {
-            let lines = check::evaluate(scenario_results.scenario, &rows);
-            failed_checks += lines.iter().filter(|l| !l.passed).count();
+        let Some(checking) = checking else {
+            continue;
+        };
+        let lines = check::evaluate(scenario, &rows);
+        failed_checks += lines.iter().filter(|l| !l.passed).count();
+        console::out(format_args!("{}", check::render_table(scenario, &lines)));
+        let recorded = checking.goldens.get(&scenario.path);
+        let mut compared = None;
+        if checking.bless {
+            let kept = recorded.map_or(&[][..], |g| g.tolerances.as_slice());
+            let path = golden::path_for(&scenario.path);
+            let text = golden::render(scenario, &rows, kept);
+            if let Err(error) = write_atomically(&path, text.as_bytes()) {
+                errln!("lbsim: cannot write {}: {error}", path.display());
+                return ExitCode::from(RUN_FAILED);
+            }
+            outln!(
+                "golden {}: blessed, {} run(s) recorded",
+                path.display(),
+                rows.len()
+            );
+        } else if let Some(recorded) = recorded {
+            let outcome = golden::compare(recorded, scenario, &rows);
+            if outcome.failed() {
+                failed_checks += 1;
+            }
             console::out(format_args!(
                 "{}",
-                check::render_table(scenario_results.scenario, &lines)
+                golden::render_outcome(recorded, scenario, &outcome)
+            ));
+            compared = Some((recorded, outcome));
+        }
+        suites.push(junit::Suite {
+            scenario,
+            lines,
+            golden: compared,
+        });
+    }
+    if let Some(checking) = checking {
+        let nothing_to_check = !checking.bless
+            && suites
+                .iter()
+                .all(|s| s.scenario.expectations.is_empty() && s.golden.is_none());
+        if nothing_to_check {
+            console::out(format_args!(
+                "{}",
+                check::render_nothing_checked(results.len())
             ));
         }
     }
-    let nothing_to_check = results.iter().all(|r| r.scenario.expectations.is_empty());
-    if check_expectations && nothing_to_check {
-        console::out(format_args!(
-            "{}",
-            check::render_nothing_checked(results.len())
-        ));
-    }
     if let Err(error) = report::write_index(out, results, &charts, options) {
         errln!("lbsim: cannot write the report: {error}");
+        return ExitCode::from(RUN_FAILED);
+    }
+    if let Some(path) = checking.and_then(|c| c.junit.as_ref())
+        && let Err(error) = write_atomically(path, junit::render(&suites).as_bytes())
+    {
+        errln!("lbsim: cannot write {}: {error}", path.display());
         return ExitCode::from(RUN_FAILED);
     }
     if !quiet {
@@ -364,8 +461,22 @@ fn merge(args: &MergeArgs) -> ExitCode {
             return ExitCode::from(BAD_INPUT);
         }
     };
+    let mut checking = args.check.then(|| Checking {
+        junit: args.junit.clone(),
+        bless: false,
+        goldens: BTreeMap::new(),
+    });
+    if let Some(checking) = &mut checking {
+        let scenarios: Vec<&Scenario> = results.iter().map(|r| r.scenario).collect();
+        if let Err(errors) = checking.load_goldens(&scenarios) {
+            for error in errors {
+                errln!("{error}");
+            }
+            return ExitCode::from(BAD_INPUT);
+        }
+    }
     let options = ReportOptions { png: args.png };
-    report(&results, &args.out, &options, args.quiet, args.check)
+    report(&results, &args.out, &options, args.quiet, checking.as_ref())
 }
 
 #[cfg(test)]

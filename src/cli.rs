@@ -27,8 +27,9 @@ pub struct Cli {
 pub enum Command {
     /// Run scenarios and write their results.
     Run(RunArgs),
-    /// Run scenarios, then evaluate their [[expect]] bounds; exit 1 when any fails.
-    Check(RunArgs),
+    /// Run scenarios, then evaluate their [[expect]] bounds and compare them with their
+    /// golden results; exit 1 when any fails.
+    Check(CheckArgs),
     /// Measure the engine's speed and memory on the reference model.
     Bench(BenchArgs),
     /// Merge the shard files of a `--shard` run into the files one run writes.
@@ -36,6 +37,8 @@ pub enum Command {
     /// Tell a short run of one variant event by event: arrivals, picks and why, queueing,
     /// completions, failures and changes to the cluster.
     Trace(TraceArgs),
+    /// Print the JSON Schema of the scenario format, for editors (Even Better TOML, taplo).
+    Schema,
 }
 
 #[derive(Debug, Args)]
@@ -87,6 +90,20 @@ impl Default for RunArgs {
 }
 
 #[derive(Debug, Args)]
+pub struct CheckArgs {
+    #[command(flatten)]
+    pub run: RunArgs,
+    /// Also write the verdicts as JUnit XML to FILE: one test case per expectation, and
+    /// one for each scenario's golden results.
+    #[arg(long, value_name = "FILE")]
+    pub junit: Option<PathBuf>,
+    /// Record each scenario's results as its golden results, `<name>.golden.toml` beside
+    /// the scenario file, instead of comparing with them.
+    #[arg(long)]
+    pub bless: bool,
+}
+
+#[derive(Debug, Args)]
 pub struct MergeArgs {
     /// Folders holding the shards' output (`<name>/shard-K-of-N.lbsim`), or shard files.
     #[arg(required = true)]
@@ -94,9 +111,13 @@ pub struct MergeArgs {
     /// Where to write results: exactly what one run without --shard writes there.
     #[arg(long)]
     pub out: PathBuf,
-    /// Then evaluate every scenario's [[expect]] bounds; exit 1 when any fails.
+    /// Then evaluate every scenario's [[expect]] bounds and compare with its golden
+    /// results; exit 1 when any fails.
     #[arg(long)]
     pub check: bool,
+    /// With --check, also write the verdicts as JUnit XML to FILE.
+    #[arg(long, value_name = "FILE", requires = "check")]
+    pub junit: Option<PathBuf>,
     /// No result table.
     #[arg(long)]
     pub quiet: bool,
@@ -218,7 +239,9 @@ mod tests {
     fn a_shard_is_k_of_n_and_merge_needs_folders_and_out() {
         let cli = Cli::try_parse_from(["lbsim", "check", "--shard", "2/3"]).unwrap();
         match cli.command {
-            Some(Command::Check(args)) => assert_eq!(args.shard, Some(Shard::new(2, 3).unwrap())),
+            Some(Command::Check(args)) => {
+                assert_eq!(args.run.shard, Some(Shard::new(2, 3).unwrap()))
+            }
             other => panic!("{other:?}"),
         }
         for bad in ["0/3", "4/3", "x"] {

@@ -16,6 +16,7 @@ mod error;
 mod range;
 mod raw;
 mod replay;
+mod schema;
 mod suggest;
 mod sweep;
 mod trace;
@@ -30,7 +31,9 @@ pub use columns::{
     TEXT_COLUMNS,
 };
 pub use duration::parse_duration;
-pub use error::{ScenarioError, ScenarioErrors};
+pub use error::{ScenarioError, ScenarioErrors, line_col};
+pub use schema::schema;
+pub use suggest::expected_one_of;
 
 /// A validated scenario: its variants (one per sweep combination, or one named `base`)
 /// and what `lbsim check` expects of them.
@@ -49,6 +52,9 @@ pub struct Scenario {
     /// Variants in sweep order: the first key varies slowest.
     pub variants: Vec<Variant>,
     pub expectations: Vec<Expectation>,
+    /// A stable hash of the scenario file's text (`hash::StableHasher`), recorded in its
+    /// golden results so that a changed file is noticed rather than compared.
+    pub source_hash: u64,
     /// What the user should know but need not fix (malformed trace lines that were
     /// skipped), one line each; the command line prints them on stderr.
     pub warnings: Vec<String>,
@@ -64,16 +70,71 @@ pub struct Variant {
     pub run: RunSpec,
 }
 
-/// An `[[expect]]` bound on a summary.csv column.
+/// An `[[expect]]` bound on a summary.csv column, or on how one variant's value compares
+/// with another's.
 #[derive(Clone, Debug)]
 pub struct Expectation {
     pub metric: String,
-    pub min: Option<f64>,
-    pub max: Option<f64>,
     /// Swept key and value (as in summary.csv) a variant must have to be checked.
     pub filter: Vec<(String, String)>,
-    /// `file:line:col` of the `[[expect]]` table, for the pass/fail report.
-    pub location: String,
+    /// What is bounded: the value, or its ratio to or difference from a baseline variant's.
+    pub bound: Bound,
+    /// How the replications of a variant are judged.
+    pub judged: Judged,
+    /// Where the `[[expect]]` table was written, for the report and JUnit.
+    pub declared: Declared,
+}
+
+/// The bounds of an expectation, inclusive; at least one of each pair is set.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Bound {
+    /// `min ≤ value ≤ max`.
+    Value { min: Option<f64>, max: Option<f64> },
+    /// `min × baseline ≤ value ≤ max × baseline` (`min_ratio`, `max_ratio`).
+    Ratio {
+        baseline: Baseline,
+        min: Option<f64>,
+        max: Option<f64>,
+    },
+    /// `baseline + min ≤ value ≤ baseline + max` (`min_difference`, `max_difference`).
+    Difference {
+        baseline: Baseline,
+        min: Option<f64>,
+        max: Option<f64>,
+    },
+}
+
+/// The variant a checked variant is compared with: the checked variant's swept values
+/// with these replaced (`baseline = { "balancer.algorithm" = "round-robin" }`), so that
+/// each variant meets the baseline offered the same traffic.
+pub type Baseline = Vec<(String, String)>;
+
+/// How the replications of a variant are judged (`check`).
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+pub enum Judged {
+    /// Every replication on its own (`"each"`, the default): any regressed run fails.
+    Each,
+    /// The mean over the replications (`"mean"`).
+    Mean,
+    /// The whole 95% confidence interval of the mean over the replications
+    /// (`"interval"`): the bound holds with 95% confidence, and the check does not flake
+    /// with the seed the way one run's value does.
+    Interval,
+}
+
+/// Where an expectation was written.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Declared {
+    /// The scenario file, as given on the command line.
+    pub file: String,
+    /// 1-based line of the `[[expect]]` header.
+    pub line: usize,
+}
+
+impl std::fmt::Display for Declared {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}:{}", self.file, self.line)
+    }
 }
 
 impl Scenario {
@@ -92,7 +153,7 @@ impl Scenario {
 }
 
 /// Expands command-line paths into scenario files: a file as is, a folder as every
-/// `*.toml` directly in it, in name order.
+/// `*.toml` directly in it but golden files (`*.golden.toml`), in name order.
 pub fn discover(paths: &[PathBuf]) -> Result<Vec<PathBuf>, ScenarioErrors> {
     let mut files = Vec::new();
     for path in paths {
@@ -101,6 +162,8 @@ pub fn discover(paths: &[PathBuf]) -> Result<Vec<PathBuf>, ScenarioErrors> {
             let mut found: Vec<PathBuf> = entries
                 .filter_map(|entry| entry.ok().map(|e| e.path()))
                 .filter(|p| p.is_file() && p.extension().is_some_and(|ext| ext == "toml"))
+                // Golden results sit beside their scenarios: not scenarios themselves.
+                .filter(|p| !crate::check::golden::is_golden(p))
                 .collect();
             found.sort();
             files.extend(found);

@@ -233,7 +233,8 @@ pub struct RawBackoff {
     pub max: Option<Spanned<DurationText>>,
 }
 
-/// One `[[expect]]` bound.
+/// One `[[expect]]` bound: on a value (`min`, `max`), or on its comparison with a
+/// `baseline` variant's (`min_ratio`, `max_ratio`, `min_difference`, `max_difference`).
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct RawExpect {
@@ -242,6 +243,12 @@ pub struct RawExpect {
     pub max: Option<Spanned<Number>>,
     #[serde(rename = "where")]
     pub filter: Option<Spanned<Filter>>,
+    pub check: Option<Spanned<String>>,
+    pub baseline: Option<Spanned<Filter>>,
+    pub min_ratio: Option<Spanned<Number>>,
+    pub max_ratio: Option<Spanned<Number>>,
+    pub min_difference: Option<Spanned<Number>>,
+    pub max_difference: Option<Spanned<Number>>,
 }
 
 /// Any TOML integer, range-checked in validation.
@@ -1118,7 +1125,18 @@ mod tests {
         );
         assert_eq!(
             serde_keys("[[expect]]\nbogus = 1"),
-            ["metric", "min", "max", "where"]
+            [
+                "metric",
+                "min",
+                "max",
+                "where",
+                "check",
+                "baseline",
+                "min_ratio",
+                "max_ratio",
+                "min_difference",
+                "max_difference"
+            ]
         );
     }
 

@@ -18,7 +18,7 @@ use std::sync::LazyLock;
 
 use lbsim::balancer::Algorithm;
 use lbsim::model::{GeneratedWorkload, RunSpec, ServiceDist, WorkloadSpec};
-use lbsim::scenario::{Scenario, ScenarioErrors};
+use lbsim::scenario::{Bound, Scenario, ScenarioErrors};
 use proptest::prelude::*;
 use proptest::sample::{Index, select};
 use proptest::test_runner::Config;
@@ -141,8 +141,11 @@ fn check_scenario(scenario: &Scenario, source: &str) -> Result<(), TestCaseError
         })?;
     }
     for expectation in &scenario.expectations {
-        prop_assert!(expectation.min.is_some() || expectation.max.is_some());
-        if let (Some(min), Some(max)) = (expectation.min, expectation.max) {
+        let (Bound::Value { min, max }
+        | Bound::Ratio { min, max, .. }
+        | Bound::Difference { min, max, .. }) = expectation.bound.clone();
+        prop_assert!(min.is_some() || max.is_some());
+        if let (Some(min), Some(max)) = (min, max) {
             prop_assert!(min <= max, "{}", source);
         }
     }

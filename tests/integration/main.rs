@@ -1,5 +1,6 @@
 //! lbsim's integration tests, one binary with a module per concern.
 
+mod check;
 mod cli;
 mod determinism;
 mod errors;
@@ -13,6 +14,7 @@ mod queueing_theory;
 mod resilience;
 mod robustness;
 mod scenarios;
+mod schema;
 mod server_failures;
 mod shard;
 #[cfg(unix)]

@@ -224,6 +224,7 @@ fn fixture(name: &str, keys: &[&str], mut variants: Vec<Variant>, replications: 
         swept_keys: keys.iter().map(|k| k.to_string()).collect(),
         variants,
         expectations: Vec::new(),
+        source_hash: 0,
         warnings: Vec::new(),
     };
     Fixture { scenario }

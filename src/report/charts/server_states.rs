@@ -167,6 +167,9 @@ type Strips = Vec<(String, Vec<Span>)>;
 /// The lifecycle states of events.csv; the rest are the balancers' views.
 const LIFECYCLE: [&str; 5] = ["absent", "booting", "ready", "draining", "down"];
 
+/// The balancers' views of a server in events.csv.
+const VIEWS: [&str; 3] = ["healthy", "unhealthy", "ejected"];
+
 /// The reasons of a change to `down` that take a server out of the cluster for good (a
 /// crash leaves it a member, to restart).
 const LEFT_FOR_GOOD: [&str; 2] = ["server-removed", "drained"];
@@ -185,12 +188,16 @@ fn strips(run: &RunResult, end: f64) -> Strips {
         let Some(&i) = index.get(event.server.as_str()) else {
             continue;
         };
-        let first = if LIFECYCLE.contains(&event.to) {
-            &mut state[i]
+        // A `recovered` row goes from the lifecycle's `ready` to the view's `healthy`: only
+        // a `from` of the same kind as its `to` says where a server started.
+        let (first, kind): (_, &[&str]) = if LIFECYCLE.contains(&event.to) {
+            (&mut state[i], &LIFECYCLE)
         } else {
-            &mut health[i]
+            (&mut health[i], &VIEWS)
         };
-        first.get_or_insert(event.from);
+        if kind.contains(&event.from) {
+            first.get_or_insert(event.from);
+        }
     }
     let mut now: Vec<(f64, &str, &str)> = state
         .iter()

@@ -7,9 +7,9 @@
 
 use std::path::Path;
 
-use crate::scenario::ScenarioError;
 use crate::scenario::error::line_col;
 use crate::scenario::replay::TraceCache;
+use crate::scenario::{Declared, ScenarioError};
 
 /// Checks one variant's raw scenario, recording errors as it goes.
 pub(super) struct Checker<'a> {
@@ -47,10 +47,13 @@ impl Checker<'_> {
         }
     }
 
-    /// `file:line:col` of byte `offset`, for what is reported after validation (where an
+    /// Where byte `offset` is, for what is reported after validation (where an
     /// expectation was written).
-    pub(super) fn location(&self, offset: usize) -> String {
-        let (line, col) = line_col(self.source, offset);
-        format!("{}:{line}:{col}", self.file)
+    pub(super) fn declared(&self, offset: usize) -> Declared {
+        let (line, _) = line_col(self.source, offset);
+        Declared {
+            file: self.file.to_string(),
+            line,
+        }
     }
 }

@@ -1,25 +1,40 @@
 //! `[[expect]]`: the bounds `lbsim check` tests on summary.csv columns, for every variant
-//! or for those with given swept values. Checked against the sweep, so that a misspelled
-//! metric or swept value is an error now, not a bound that silently never applies.
+//! or for those with given swept values; on a value, or on its ratio to or difference from
+//! a baseline variant's; judged per replication, on the mean, or on the whole confidence
+//! interval. Checked against the sweep, so that a misspelled metric or swept value is an
+//! error now, not a bound that silently never applies.
 
 use toml::Spanned;
 
 use super::checker::Checker;
 use super::values::{Bound, show};
-use crate::scenario::Expectation;
 use crate::scenario::columns::{SUMMARY_METRICS, TEXT_COLUMNS};
-use crate::scenario::raw::{self, Number, RawExpect};
+use crate::scenario::raw::{self, Filter, Number, RawExpect};
 use crate::scenario::suggest;
 use crate::scenario::sweep::Sweep;
+use crate::scenario::{Bound as Limits, Expectation, Judged};
+
+/// `check`: how replications are judged.
+const JUDGED: &[&str] = &["each", "mean", "interval"];
+
+/// The pairs of bound keys, one pair per kind of bound, and whether the kind compares
+/// with a baseline.
+const PAIRS: [(&str, &str, bool); 3] = [
+    ("min", "max", false),
+    ("min_ratio", "max_ratio", true),
+    ("min_difference", "max_difference", true),
+];
 
 impl Checker<'_> {
-    /// `expect[index]`: its metric, its bounds and its `where` filter, checked against the
-    /// `sweep`.
+    /// `expect[index]`: its metric, its bounds, its `where` filter and baseline, checked
+    /// against the `sweep`; `replications` is the scenario's (when valid), which a
+    /// confidence interval needs two of.
     pub(super) fn expectation(
         &mut self,
         index: usize,
         expect: &Spanned<RawExpect>,
         sweep: &Sweep<'_>,
+        replications: Option<u32>,
     ) -> Option<Expectation> {
         let path = format!("expect[{index}]");
         let table_offset = expect.span().start;
@@ -37,45 +52,215 @@ impl Checker<'_> {
             Some(metric) => self.metric(metric, &format!("{path}.metric"), sweep),
         };
 
-        let bounded = raw.min.is_some() || raw.max.is_some();
-        if !bounded {
+        let filter = self.filter(raw.filter.as_ref(), &format!("{path}.where"), sweep);
+        let bound = self.bounds(raw, &path, table_offset, sweep, filter.as_deref());
+        let judged = self.judged(raw, &path, replications);
+
+        Some(Expectation {
+            metric: metric?,
+            filter: filter?,
+            bound: bound?,
+            judged: judged?,
+            declared: self.declared(table_offset),
+        })
+    }
+
+    /// The bounds: exactly one kind (`min`/`max`, the ratios or the differences), each pair
+    /// ordered, and a `baseline` exactly when the kind compares with one.
+    fn bounds(
+        &mut self,
+        raw: &RawExpect,
+        path: &str,
+        table_offset: usize,
+        sweep: &Sweep<'_>,
+        filter: Option<&[(String, String)]>,
+    ) -> Option<Limits> {
+        let values = [
+            (&raw.min, &raw.max),
+            (&raw.min_ratio, &raw.max_ratio),
+            (&raw.min_difference, &raw.max_difference),
+        ];
+        let given: Vec<usize> = (0..PAIRS.len())
+            .filter(|&kind| values[kind].0.is_some() || values[kind].1.is_some())
+            .collect();
+        let Some(&kind) = given.first() else {
             self.error(
                 table_offset,
-                &path,
-                "expected a bound: `min`, `max` or both",
+                path,
+                "expected a bound: `min`, `max` or both; or, against a `baseline` variant, \
+                 `min_ratio`/`max_ratio` or `min_difference`/`max_difference`",
             );
-        }
-        let bound = |checker: &mut Self, value: Option<&Spanned<Number>>, key: &str| match value {
-            None => Some(None),
-            Some(v) => checker
-                .number(v, &format!("{path}.{key}"), Bound::Any)
-                .map(Some),
+            return None;
         };
-        let min = bound(self, raw.min.as_ref(), "min");
-        let max = bound(self, raw.max.as_ref(), "max");
-        let mut ordered = true;
-        if let (Some(Some(low)), Some(Some(high)), Some(min_value)) = (min, max, &raw.min)
+        if let Some(&other) = given.get(1) {
+            let (key, value) = first_given(PAIRS[other], values[other])?;
+            self.error(
+                value.span().start,
+                &format!("{path}.{key}"),
+                format!(
+                    "expected one kind of bound per [[expect]], found `{}`/`{}` and `{key}`: \
+                     write another [[expect]] for it",
+                    PAIRS[kind].0, PAIRS[kind].1
+                ),
+            );
+            return None;
+        }
+        let (min_key, max_key, compares) = PAIRS[kind];
+        let (min_value, max_value) = values[kind];
+        // A ratio below zero cannot be met by the non-negative metrics it is meant for.
+        let range = if kind == 1 {
+            Bound::NonNegative
+        } else {
+            Bound::Any
+        };
+        let read = |checker: &mut Self, value: &Option<Spanned<Number>>, key: &str| match value {
+            None => Some(None),
+            Some(v) => checker.number(v, &format!("{path}.{key}"), range).map(Some),
+        };
+        let min = read(self, min_value, min_key);
+        let max = read(self, max_value, max_key);
+        let (min, max) = (min?, max?);
+        if let (Some(low), Some(high), Some(written)) = (min, max, min_value)
             && low > high
         {
             self.error(
-                min_value.span().start,
-                &format!("{path}.min"),
+                written.span().start,
+                &format!("{path}.{min_key}"),
                 format!(
-                    "expected min at most max ({}), found {}",
+                    "expected {min_key} at most {max_key} ({}), found {}",
                     show(high),
                     show(low)
                 ),
             );
-            ordered = false;
+            return None;
         }
 
+        let baseline = match (&raw.baseline, compares) {
+            (None, false) => None,
+            (Some(baseline), true) => Some(self.baseline(baseline, path, sweep, filter)?),
+            (Some(baseline), false) => {
+                self.error(
+                    baseline.span().start,
+                    &format!("{path}.baseline"),
+                    "expected `min_ratio`/`max_ratio` or `min_difference`/`max_difference` \
+                     beside it, to bound the comparison with the baseline (`min` and `max` \
+                     bound the value itself)",
+                );
+                return None;
+            }
+            (None, true) => {
+                let (key, value) = first_given(PAIRS[kind], values[kind])?;
+                self.error(
+                    value.span().start,
+                    &format!("{path}.{key}"),
+                    format!(
+                        "`{key}` compares with a baseline variant: expected `baseline = {{ \
+                         \"<swept key>\" = <value> }}` beside it"
+                    ),
+                );
+                return None;
+            }
+        };
+        Some(match (kind, baseline) {
+            (1, Some(baseline)) => Limits::Ratio { baseline, min, max },
+            (2, Some(baseline)) => Limits::Difference { baseline, min, max },
+            _ => Limits::Value { min, max },
+        })
+    }
+
+    /// `baseline`: swept keys that `where` also names, each with another of its values, so
+    /// that every checked variant has one baseline, differing from it in those keys only.
+    fn baseline(
+        &mut self,
+        baseline: &Spanned<Filter>,
+        path: &str,
+        sweep: &Sweep<'_>,
+        filter: Option<&[(String, String)]>,
+    ) -> Option<Vec<(String, String)>> {
+        let key_path = format!("{path}.baseline");
+        if baseline.get_ref().0.is_empty() {
+            self.error(
+                baseline.span().start,
+                &key_path,
+                "expected at least one swept key = value: the variant to compare with",
+            );
+            return None;
+        }
+        let entries = self.filter(Some(baseline), &key_path, sweep)?;
+        let filter = filter?;
+        let mut valid = true;
+        for ((key, value), (written, _)) in entries.iter().zip(&baseline.get_ref().0) {
+            let entry_path = format!("{key_path}.{}", raw::display_key(key));
+            match filter.iter().find(|(k, _)| k == key) {
+                None => {
+                    self.error(
+                        written.span().start,
+                        &entry_path,
+                        format!(
+                            "expected {key:?} in `where` too: which variants are compared \
+                             with the baseline's {value:?}"
+                        ),
+                    );
+                    valid = false;
+                }
+                Some((_, compared)) if compared == value => {
+                    self.error(
+                        written.span().start,
+                        &entry_path,
+                        format!(
+                            "expected another value than `where`'s {value:?}: a variant \
+                             compared with itself"
+                        ),
+                    );
+                    valid = false;
+                }
+                Some(_) => {}
+            }
+        }
+        valid.then_some(entries)
+    }
+
+    /// `check`: each replication (the default), the mean, or the confidence interval,
+    /// which needs at least two replications.
+    fn judged(&mut self, raw: &RawExpect, path: &str, replications: Option<u32>) -> Option<Judged> {
+        let Some(check) = &raw.check else {
+            return Some(Judged::Each);
+        };
+        let key_path = format!("{path}.check");
+        let judged = self.choice(check, &key_path, "check", JUDGED, |name| match name {
+            "each" => Some(Judged::Each),
+            "mean" => Some(Judged::Mean),
+            "interval" => Some(Judged::Interval),
+            _ => None,
+        })?;
+        if judged == Judged::Interval
+            && let Some(n) = replications
+            && n < 2
+        {
+            self.error(
+                check.span().start,
+                &key_path,
+                format!(
+                    "a confidence interval needs `replications` of at least 2, found {n}; \
+                     or judge each run (\"each\")"
+                ),
+            );
+            return None;
+        }
+        Some(judged)
+    }
+
+    /// A `where` or `baseline` table: each entry a swept key and one of its values.
+    fn filter(
+        &mut self,
+        table: Option<&Spanned<Filter>>,
+        path: &str,
+        sweep: &Sweep<'_>,
+    ) -> Option<Vec<(String, String)>> {
         let mut filter = Some(Vec::new());
-        let entries = raw
-            .filter
-            .as_ref()
-            .map_or(&[][..], |f| f.get_ref().0.as_slice());
+        let entries = table.map_or(&[][..], |f| f.get_ref().0.as_slice());
         for (key, value) in entries {
-            let key_path = format!("{path}.where.{}", raw::display_key(key.get_ref()));
+            let key_path = format!("{path}.{}", raw::display_key(key.get_ref()));
             match self.filter_entry(key, value, &key_path, sweep) {
                 Some(entry) => {
                     if let Some(list) = &mut filter {
@@ -85,19 +270,7 @@ impl Checker<'_> {
                 None => filter = None,
             }
         }
-
-        let (Some(metric), Some(min), Some(max), Some(filter), true) =
-            (metric, min, max, filter, bounded && ordered)
-        else {
-            return None;
-        };
-        Some(Expectation {
-            metric,
-            min,
-            max,
-            filter,
-            location: self.location(table_offset),
-        })
+        filter
     }
 
     /// One `where` entry: a swept key and one of its values.
@@ -201,9 +374,20 @@ impl Checker<'_> {
     }
 }
 
+/// The first key of a pair that is written, and its value.
+fn first_given<'a>(
+    keys: (&'static str, &'static str, bool),
+    values: (&'a Option<Spanned<Number>>, &'a Option<Spanned<Number>>),
+) -> Option<(&'static str, &'a Spanned<Number>)> {
+    let min = values.0.as_ref().map(|value| (keys.0, value));
+    min.or_else(|| values.1.as_ref().map(|value| (keys.1, value)))
+}
+
 #[cfg(test)]
-mod tests {
-    use crate::scenario::validate::testing::{MINIMAL, errors, generated, valid};
+pub(super) mod tests {
+    use crate::scenario::validate::testing::{
+        MINIMAL, assert_bad_fixtures, errors, generated, valid, with,
+    };
 
     fn expect(lines: &str, sweep: &str) -> Vec<String> {
         errors(&format!("{MINIMAL}{sweep}\n[[expect]]\n{lines}\n"))
@@ -292,4 +476,91 @@ mod tests {
             [("workload.rate".to_string(), "0.3".to_string())]
         );
     }
+
+    const SWEEP: &str = "[sweep]\n\"balancer.algorithm\" = [\"round-robin\", \"least-connections\"]\n\
+                         \"workload.rate\" = [50, 90]\n";
+
+    #[test]
+    fn a_comparison_reads_its_baseline_and_ratio() {
+        let scenario = valid(&format!(
+            "{}{SWEEP}[[expect]]\nmetric = \"p99_ms\"\nmax_ratio = 0.8\n\
+             where = {{ \"balancer.algorithm\" = \"least-connections\" }}\n\
+             baseline = {{ \"balancer.algorithm\" = \"round-robin\" }}\ncheck = \"interval\"\n",
+            with("", "replications = 3")
+        ));
+        let expectation = &scenario.expectations[0];
+        assert_eq!(
+            expectation.bound,
+            crate::scenario::Bound::Ratio {
+                baseline: vec![("balancer.algorithm".into(), "round-robin".into())],
+                min: None,
+                max: Some(0.8)
+            }
+        );
+        assert_eq!(expectation.judged, crate::scenario::Judged::Interval);
+        assert_eq!(expectation.declared.line, 11);
+    }
+
+    #[test]
+    fn comparisons_and_judging_are_checked() {
+        let lc = "where = { \"balancer.algorithm\" = \"least-connections\" }";
+        let rr = "baseline = { \"balancer.algorithm\" = \"round-robin\" }";
+        let case = |lines: &str| expect(&format!("metric = \"p99_ms\"\n{lines}"), SWEEP);
+        assert!(case("max_ratio = 0.8")[0].contains(
+            "expect[0].max_ratio: `max_ratio` compares with a baseline variant: expected `baseline"
+        ));
+        assert!(
+            case(&format!("max = 1\n{lc}\n{rr}"))[0]
+                .contains("expect[0].baseline: expected `min_ratio`/`max_ratio`")
+        );
+        assert!(
+            case(&format!("max = 1\nmax_ratio = 0.8\n{lc}\n{rr}"))[0]
+                .contains("expect[0].max_ratio: expected one kind of bound per [[expect]]")
+        );
+        assert!(
+            case(&format!("max_ratio = 0.8\n{rr}"))[0].contains(
+                "expect[0].baseline.\"balancer.algorithm\": expected \"balancer.algorithm\" in `where` too"
+            )
+        );
+        assert!(
+            case(&format!(
+                "max_ratio = 0.8\n{rr}\nwhere = {{ \"balancer.algorithm\" = \"round-robin\" }}"
+            ))[0]
+                .contains("a variant compared with itself")
+        );
+        assert!(
+            case(&format!(
+                "max_ratio = 0.8\n{lc}\nbaseline = {{ \"balancer.algorithm\" = \"round-robn\" }}"
+            ))[0]
+                .ends_with("did you mean \"round-robin\"?")
+        );
+        assert!(
+            case(&format!("min_ratio = 2\nmax_ratio = 1\n{lc}\n{rr}"))[0]
+                .contains("expected min_ratio at most max_ratio (1), found 2")
+        );
+        assert!(case(&format!("max_ratio = -1\n{lc}\n{rr}"))[0].contains("non-negative"));
+        assert!(case("max = 1\ncheck = \"mena\"")[0].ends_with("did you mean \"mean\"?"));
+        assert!(case("max = 1\ncheck = \"interval\"")[0].contains(
+            "expect[0].check: a confidence interval needs `replications` of at least 2, found 1"
+        ));
+    }
+
+    #[test]
+    fn bad_expect_fixtures_are_located() {
+        assert_bad_fixtures(BAD);
+    }
+
+    /// Bad fixtures: (name, line:col, fragment).
+    pub(crate) const BAD: &[(&str, &str, &str)] = &[
+        (
+            "expect_ratio_without_baseline",
+            "19:13: expect[0].max_ratio: ",
+            "compares with a baseline variant",
+        ),
+        (
+            "expect_unknown_check",
+            "21:9: expect[0].check: ",
+            "did you mean \"interval\"?",
+        ),
+    ];
 }

@@ -16,6 +16,7 @@ use crate::model::{
 /// the message says.
 const BAD_FIXTURES: &[(&str, &str, &str)] = &[
     ("bad_name", "1:8: name: ", "found \"../etc\""),
+    ("duplicate_key", "14:1: servers[1].count: ", "duplicate key"),
     (
         "expect_unknown_metric",
         "11:10: expect[0].metric: ",
@@ -203,6 +204,7 @@ fn every_bad_fixture_has_an_expectation() {
                 .chain(super::outlier_detection::tests::BAD)
                 .chain(super::circuit_breaker::tests::BAD)
                 .chain(super::client::tests::BAD)
+                .chain(super::expect::tests::BAD)
                 .any(|(name, _, _)| *name == stem),
             "{stem} is not in BAD_FIXTURES"
         );
@@ -335,7 +337,13 @@ fn the_sweep_fixture_expands_into_four_variants_in_order() {
 
     let expectation = &scenario.expectations[0];
     assert_eq!(expectation.metric, "p99_ms");
-    assert_eq!((expectation.min, expectation.max), (None, Some(250.0)));
+    assert_eq!(
+        expectation.bound,
+        crate::scenario::Bound::Value {
+            min: None,
+            max: Some(250.0)
+        }
+    );
     assert_eq!(
         expectation.filter,
         [(
@@ -343,7 +351,10 @@ fn the_sweep_fixture_expands_into_four_variants_in_order() {
             "least-connections".to_string()
         )]
     );
-    assert_eq!(expectation.location, "tests/fixtures/good/sweep.toml:36:1");
+    assert_eq!(
+        expectation.declared.to_string(),
+        "tests/fixtures/good/sweep.toml:36"
+    );
 }
 
 #[test]

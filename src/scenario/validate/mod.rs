@@ -19,6 +19,7 @@ mod balancer;
 mod checker;
 mod circuit_breaker;
 mod client;
+mod duplicate;
 mod expect;
 #[cfg(test)]
 mod fixtures;
@@ -67,7 +68,12 @@ pub fn validate(source: &str, path: &Path) -> Result<Scenario, ScenarioErrors> {
     if !syntax_errors.is_empty() {
         for error in syntax_errors {
             let offset = error.span().map_or(0, |s| s.start);
-            errors.push(located(offset, "", error.message()));
+            let key_path = if error.message().starts_with("duplicate key") {
+                duplicate::key_path_at(source, offset)
+            } else {
+                String::new()
+            };
+            errors.push(located(offset, &key_path, error.message()));
         }
         return Err(finish(&file, errors));
     }
@@ -124,6 +130,7 @@ pub fn validate(source: &str, path: &Path) -> Result<Scenario, ScenarioErrors> {
             swept_keys: sweep.paths(),
             variants,
             expectations: header.expectations,
+            source_hash: source_hash(source),
             warnings: traces.warnings,
         }),
         _ => {
@@ -134,6 +141,11 @@ pub fn validate(source: &str, path: &Path) -> Result<Scenario, ScenarioErrors> {
             Err(finish(&file, errors))
         }
     }
+}
+
+/// The hash a golden file records of its scenario's text: any edit changes it.
+fn source_hash(source: &str) -> u64 {
+    crate::hash::hash_bytes(source.as_bytes())
 }
 
 /// Sorts the scenario file's errors by position (stable, so one spot's errors keep their
@@ -209,7 +221,7 @@ impl Checker<'_> {
         let replications = self.count(raw.replications.as_ref(), "replications", 1);
         let mut expectations = Some(Vec::new());
         for (index, expect) in raw.expect.iter().enumerate() {
-            let checked = self.expectation(index, expect, sweep);
+            let checked = self.expectation(index, expect, sweep, replications);
             match (&mut expectations, checked) {
                 (Some(list), Some(expectation)) => list.push(expectation),
                 _ => expectations = None,
@@ -389,10 +401,7 @@ mod tests {
     #[test]
     fn syntax_errors_are_located() {
         let message = error("duration = \"10s\"\nduration = \"20s\"\n");
-        assert!(
-            message.starts_with("x.toml:2:1: duplicate key"),
-            "{message}"
-        );
+        assert_eq!(message, "x.toml:2:1: duration: duplicate key");
         assert_eq!(
             error("a = [1,\n"),
             "x.toml:1:8: unclosed array, expected `]`"
