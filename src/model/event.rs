@@ -40,6 +40,12 @@ pub enum Timer {
     OutlierInterval,
     /// A server's ejection by outlier detection ends.
     Uneject(ServerId),
+    /// The first connection wait of a server's pool may have timed out.
+    PoolTimeout(ServerId),
+    /// The data tier's scheduled change with this index (a node failure, the reshard).
+    DatabaseChange(u32),
+    /// A shard's failover delay has passed: a new primary takes over.
+    Promotion(u32),
 }
 
 impl Prioritized for Event {
@@ -59,7 +65,10 @@ impl Prioritized for Event {
                 | Timer::Check(_)
                 | Timer::CheckTimeout(_)
                 | Timer::OutlierInterval
-                | Timer::Uneject(_),
+                | Timer::Uneject(_)
+                | Timer::PoolTimeout(_)
+                | Timer::DatabaseChange(_)
+                | Timer::Promotion(_),
             ) => 1,
             Event::Done(_) => 2,
             Event::Arrival => 3,

@@ -9,6 +9,7 @@ mod arrivals;
 mod circuit_breaker;
 mod clients;
 mod cluster;
+mod database;
 mod event;
 mod fraction;
 mod frontend;
@@ -31,6 +32,10 @@ mod traffic;
 mod world;
 mod zone_routing;
 
+pub use database::{
+    DatabaseSpec, KeyDist, NodeFailure, NodeRole, PoolSpec, PrimaryFailure, QueryCount, Reshard,
+    Sharding,
+};
 pub use circuit_breaker::{BreakerState, BreakerTransition, CircuitBreakerSpec, CircuitBreakers};
 pub use fraction::Fraction;
 pub use health_check::{HealthCheckSpec, HealthChecks, HealthTransition};

@@ -26,6 +26,10 @@ pub enum FailReason {
     Crash,
     /// It was sent to a server that was down or still booting: the connection was refused.
     ServerDown,
+    /// A query waited longer than its pool's timeout for a database connection.
+    PoolTimeout,
+    /// A query's database node failed under it, or its shard had no primary.
+    DatabaseDown,
 }
 
 impl FailReason {
@@ -37,6 +41,8 @@ impl FailReason {
             FailReason::TierRejected => Figure::FailedTierRejected,
             FailReason::Crash => Figure::FailedCrash,
             FailReason::ServerDown => Figure::FailedServerDown,
+            FailReason::PoolTimeout => Figure::FailedPoolTimeout,
+            FailReason::DatabaseDown => Figure::FailedDatabaseDown,
         }
     }
 
@@ -48,6 +54,8 @@ impl FailReason {
             FailReason::TierRejected => "tier-rejected",
             FailReason::Crash => "crash",
             FailReason::ServerDown => "server-down",
+            FailReason::PoolTimeout => "pool-timeout",
+            FailReason::DatabaseDown => "database-down",
         }
     }
 }

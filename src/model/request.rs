@@ -15,6 +15,14 @@ pub struct RequestId {
     generation: u32,
 }
 
+impl RequestId {
+    /// Its slot in the table: an index that no other live request shares, for a
+    /// component keeping per-request state of its own beside the table.
+    pub fn slot(self) -> usize {
+        self.slot as usize
+    }
+}
+
 /// A request in flight: where it came from, where it is, and what it still has to do.
 #[derive(Copy, Clone, Debug)]
 pub struct Request {
@@ -26,7 +34,10 @@ pub struct Request {
     /// wait.
     pub started: SimTime,
     /// The station it is at: 0 its application server, `k` the `k`-th tier it calls
-    /// (holding its application worker meanwhile).
+    /// (holding its application worker meanwhile), or [`database::HOP`] while it makes
+    /// its queries.
+    ///
+    /// [`database::HOP`]: super::database::HOP
     pub hop: u8,
     /// The balancer instance that dispatched it, which alone counts its connection.
     pub balancer: u8,

@@ -169,7 +169,11 @@ impl RetryCondition {
         match reason {
             FailReason::NoServer => RetryCondition::NoHealthyServer,
             FailReason::ServerRemoved | FailReason::Crash => RetryCondition::Crash,
-            FailReason::TierRejected => RetryCondition::Rejected,
+            // The application answers a query it could not make with an error of its own,
+            // as it does a full tier: a 503 to the client.
+            FailReason::TierRejected | FailReason::PoolTimeout | FailReason::DatabaseDown => {
+                RetryCondition::Rejected
+            }
             FailReason::ServerDown => RetryCondition::ServerDown,
         }
     }

@@ -4,6 +4,7 @@
 //! positive numbers); the model trusts it. `scenario::validate` is the only producer.
 
 use super::circuit_breaker::CircuitBreakerSpec;
+use super::database::DatabaseSpec;
 use super::health_check::HealthCheckSpec;
 use super::outlier_detector::OutlierSpec;
 use super::retry_policy::ClientSpec;
@@ -38,6 +39,8 @@ pub struct RunSpec {
     pub circuit_breaker: Option<CircuitBreakerSpec>,
     /// The clients' timeout, retries and retry budget; `None` waits forever, never retries.
     pub client: Option<ClientSpec>,
+    /// The data tier requests query after their work on their server; `None` has none.
+    pub database: Option<DatabaseSpec>,
 }
 
 impl RunSpec {
@@ -63,6 +66,7 @@ impl RunSpec {
             outlier_detection: None,
             circuit_breaker: None,
             client: None,
+            database: None,
         }
     }
 

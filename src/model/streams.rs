@@ -17,3 +17,11 @@ pub const TIER_SERVICE: u16 = 6;
 pub const FAILURES: u16 = 7;
 /// The jitter of health-check intervals.
 pub const HEALTH_CHECKS: u16 = 8;
+/// The data tier's per-request draws: how many queries, each one's kind and key.
+pub const DATABASE_QUERIES: u16 = 17;
+/// Query service times, one stream per database node.
+pub const DATABASE_SERVICE: u16 = 18;
+/// The replica balancer's own draws, one stream per shard.
+pub const DATABASE_REPLICA_CHOICE: u16 = 19;
+/// Replication lags, one per write.
+pub const REPLICATION_LAG: u16 = 20;

@@ -17,6 +17,7 @@ use std::ops::ControlFlow;
 use rand_distr::{Distribution, Exp1};
 
 use super::cluster::Cluster;
+use super::database::{self, Database, Settled};
 use super::event::{Event, Timer};
 use super::frontend::{Frontend, Pick};
 use super::health_check::{HealthChecks, HealthTransition};
@@ -107,6 +108,8 @@ struct World<'a, O: Observer> {
     /// Whether the health checks are in panic: too few servers healthy, so every ready
     /// server is in rotation whatever its health (Envoy's panic threshold).
     panic: bool,
+    /// The data tier, when the scenario has one.
+    database: Option<Database>,
     /// The clients whose mapping a membership change may move, when the algorithm maps
     /// by key alone and the timeline changes membership; empty otherwise.
     remap_clients: Vec<ClientAddr>,
@@ -161,6 +164,7 @@ impl<'a, O: Observer> World<'a, O> {
             health_rng: stream(seed, streams::HEALTH_CHECKS, 0),
             panic: false,
             outliers: spec.outlier_detection.as_ref().map(OutlierDetector::new),
+            database: spec.database.as_ref().map(|d| Database::new(d, seed)),
             observer,
         }
     }
@@ -182,6 +186,13 @@ impl<'a, O: Observer> World<'a, O> {
         self.start_timer(self.end, Timer::End, None);
         for (index, action) in (0..).zip(&self.spec.timeline) {
             self.start_timer(action.at, Timer::Action(index), None);
+        }
+        if let Some(database) = &mut self.database {
+            database.start(&mut database::Context {
+                now: self.now,
+                events: &mut self.events,
+                timers: &mut self.timers,
+            });
         }
         if let Some(outliers) = &self.outliers {
             let interval = outliers.spec().interval;
@@ -235,13 +246,17 @@ impl<'a, O: Observer> World<'a, O> {
         // The last report cannot stop a run that is already complete.
         let _ = progress(self.end - reported);
         let requests = &self.requests;
-        Some(self.measurement.into_result(
+        let mut result = self.measurement.into_result(
             self.seed,
             self.end,
             self.cluster.servers_mut(),
             self.spec,
             requests.live().copied(),
-        ))
+        );
+        if let Some(database) = self.database {
+            database.report(&mut result, self.end);
+        }
+        Some(result)
     }
 
     /// The next event: the pending arrival if it comes strictly before everything in the
@@ -273,9 +288,13 @@ impl<'a, O: Observer> World<'a, O> {
             }
         }
         match timer {
-            Timer::WarmupEnd => self
-                .measurement
-                .warmup_ended(self.now, self.cluster.servers_mut()),
+            Timer::WarmupEnd => {
+                self.measurement
+                    .warmup_ended(self.now, self.cluster.servers_mut());
+                if let Some(database) = &mut self.database {
+                    database.warmup_ended(self.now);
+                }
+            }
             Timer::Sample => self
                 .measurement
                 .sample(self.now, self.cluster.servers_mut()),
@@ -327,6 +346,15 @@ impl<'a, O: Observer> World<'a, O> {
                 if self.cluster.server_mut(server).check.take().is_some() {
                     self.check_result(server, false);
                 }
+            }
+            Timer::PoolTimeout(server) => {
+                self.in_database(|database, ctx| database.pool_timeout(server, ctx));
+            }
+            Timer::DatabaseChange(index) => {
+                self.in_database(|database, ctx| database.change(index, ctx));
+            }
+            Timer::Promotion(shard) => {
+                self.in_database(|database, ctx| database.promote(shard, ctx));
             }
         }
         ControlFlow::Continue(())
@@ -474,7 +502,28 @@ impl<'a, O: Observer> World<'a, O> {
             self.probe_answered(id, request.server);
             return;
         }
+        if request.hop == database::HOP {
+            self.in_database(|database, ctx| database.query_done(id, ctx));
+            return;
+        }
         let hop = usize::from(request.hop);
+        if hop == 0
+            && let Some(database) = &mut self.database
+        {
+            self.requests.get_mut(id).expect("live").hop = database::HOP;
+            database.begin(
+                id,
+                request.server,
+                request.measured,
+                &mut database::Context {
+                    now: self.now,
+                    events: &mut self.events,
+                    timers: &mut self.timers,
+                },
+            );
+            self.settle_database();
+            return;
+        }
         if hop > 0 {
             let tier = &mut self.tiers[hop - 1];
             if let Some(next) = tier.station.finish(self.now, id) {
@@ -485,6 +534,43 @@ impl<'a, O: Observer> World<'a, O> {
             self.call(id, hop);
         } else {
             self.complete(id);
+        }
+    }
+
+    /// Runs `call` on the data tier, then hands on what ended there.
+    fn in_database(&mut self, call: impl FnOnce(&mut Database, &mut database::Context<'_>)) {
+        let Some(database) = &mut self.database else {
+            return;
+        };
+        call(
+            database,
+            &mut database::Context {
+                now: self.now,
+                events: &mut self.events,
+                timers: &mut self.timers,
+            },
+        );
+        self.settle_database();
+    }
+
+    /// Requests whose stay in the data tier ended go on to the tiers or their answer, or
+    /// fail.
+    fn settle_database(&mut self) {
+        while let Some((id, settled)) = self.database.as_mut().and_then(Database::next_settled) {
+            let Some(request) = self.requests.get_mut(id) else {
+                continue;
+            };
+            request.hop = 0;
+            let (server, measured) = (request.server, request.measured);
+            match settled {
+                Settled::Done if self.tiers.is_empty() => self.complete(id),
+                Settled::Done => self.call(id, 0),
+                Settled::Failed(reason) => {
+                    self.end_on_server(id, false);
+                    self.fail(id, measured, reason);
+                    self.answered(server, false);
+                }
+            }
         }
     }
 
@@ -998,6 +1084,9 @@ impl<'a, O: Observer> World<'a, O> {
 
     /// Every request `server` holds, in service or queued, fails for `reason`.
     fn fail_everything_on(&mut self, server: ServerId, reason: FailReason) {
+        if let Some(database) = &mut self.database {
+            database.server_down(server);
+        }
         let evicted = self.cluster.server_mut(server).station.evict_all(self.now);
         for id in evicted {
             let Some(request) = self.requests.remove(id) else {
@@ -1009,7 +1098,9 @@ impl<'a, O: Observer> World<'a, O> {
             self.frontend
                 .finished(request.balancer, server, self.now - request.arrived, false);
             self.answered(server, false);
-            if request.hop > 0 {
+            if request.hop == database::HOP {
+                self.in_database(|database, ctx| database.withdraw(id, ctx));
+            } else if request.hop > 0 {
                 let tier = usize::from(request.hop) - 1;
                 if let Some(next) = self.tiers[tier].station.withdraw(self.now, id) {
                     self.start_call(next, tier);

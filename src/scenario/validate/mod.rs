@@ -30,6 +30,7 @@ mod servers;
 #[cfg(test)]
 mod testing;
 mod tiers;
+mod database;
 mod timeline;
 mod trace;
 mod values;
@@ -311,6 +312,7 @@ impl Checker<'_> {
         let outlier_detection = self.outlier_detection(raw.outlier_detection.as_ref());
         let circuit_breaker = self.circuit_breaker(raw.circuit_breaker.as_ref());
         let client = self.client(raw.client.as_ref());
+        let database = self.database(raw.database.as_ref(), duration);
         Some(RunSpec {
             warmup: warmup?,
             sample_interval: sample_interval?,
@@ -320,6 +322,7 @@ impl Checker<'_> {
             outlier_detection: outlier_detection?,
             circuit_breaker: circuit_breaker?,
             client: client?,
+            database: database?,
             ..RunSpec::new(duration?, workload?, servers?, balancer?)
         })
     }
