@@ -506,24 +506,11 @@ impl<'a, O: Observer> World<'a, O> {
             self.in_database(|database, ctx| database.query_done(id, ctx));
             return;
         }
-        let hop = usize::from(request.hop);
-        if hop == 0
-            && let Some(database) = &mut self.database
-        {
-            self.requests.get_mut(id).expect("live").hop = database::HOP;
-            database.begin(
-                id,
-                request.server,
-                request.measured,
-                &mut database::Context {
-                    now: self.now,
-                    events: &mut self.events,
-                    timers: &mut self.timers,
-                },
-            );
-            self.settle_database();
+        if request.hop == 0 && self.database.is_some() {
+            self.enter_database(id, &request);
             return;
         }
+        let hop = usize::from(request.hop);
         if hop > 0 {
             let tier = &mut self.tiers[hop - 1];
             if let Some(next) = tier.station.finish(self.now, id) {
@@ -537,7 +524,19 @@ impl<'a, O: Observer> World<'a, O> {
         }
     }
 
-    /// Runs `call` on the data tier, then hands on what ended there.
+    /// Request `id` has done its work on its server and starts its queries.
+    #[inline(never)]
+    fn enter_database(&mut self, id: RequestId, request: &Request) {
+        if let Some(live) = self.requests.get_mut(id) {
+            live.hop = database::HOP;
+        }
+        let (server, measured) = (request.server, request.measured);
+        self.in_database(|database, ctx| database.begin(id, server, measured, ctx));
+    }
+
+    /// Runs `call` on the data tier, then hands on what ended there. Never inlined: the
+    /// loop of a run without a data tier stays the loop it was.
+    #[inline(never)]
     fn in_database(&mut self, call: impl FnOnce(&mut Database, &mut database::Context<'_>)) {
         let Some(database) = &mut self.database else {
             return;
@@ -555,6 +554,7 @@ impl<'a, O: Observer> World<'a, O> {
 
     /// Requests whose stay in the data tier ended go on to the tiers or their answer, or
     /// fail.
+    #[inline(never)]
     fn settle_database(&mut self) {
         while let Some((id, settled)) = self.database.as_mut().and_then(Database::next_settled) {
             let Some(request) = self.requests.get_mut(id) else {

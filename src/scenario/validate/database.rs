@@ -212,19 +212,10 @@ impl Checker<'_> {
                 },
             ),
         };
-        let exponent = match (&raw.zipf_exponent, zipf) {
-            (None, _) => Some(1.0),
-            (Some(exponent), Some(false)) => {
-                self.error(
-                    exponent.span().start,
-                    "database.zipf_exponent",
-                    "only a key_dist = \"zipf\" takes an exponent",
-                );
-                None
-            }
-            (Some(exponent), _) => {
-                self.number(exponent, "database.zipf_exponent", Bound::NonNegative)
-            }
+        // Ignored by a uniform distribution, so that a sweep over `key_dist` can keep it.
+        let exponent = match &raw.zipf_exponent {
+            None => Some(1.0),
+            Some(exponent) => self.number(exponent, "database.zipf_exponent", Bound::NonNegative),
         };
         let (count, zipf, exponent) = (count?, zipf?, exponent?);
         Some(if zipf {
