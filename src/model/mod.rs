@@ -32,11 +32,11 @@ mod traffic;
 mod world;
 mod zone_routing;
 
+pub use circuit_breaker::{BreakerState, BreakerTransition, CircuitBreakerSpec, CircuitBreakers};
 pub use database::{
     DatabaseSpec, KeyDist, NodeFailure, NodeRole, PoolSpec, PrimaryFailure, QueryCount, Reshard,
     Sharding,
 };
-pub use circuit_breaker::{BreakerState, BreakerTransition, CircuitBreakerSpec, CircuitBreakers};
 pub use fraction::Fraction;
 pub use health_check::{HealthCheckSpec, HealthChecks, HealthTransition};
 pub use observer::{Observed, Observer, Unobserved};

@@ -1,6 +1,7 @@
 //! lbsim's integration tests, one binary with a module per concern.
 
 mod cli;
+mod data_tier;
 mod determinism;
 mod errors;
 mod fuzz_scenarios;

@@ -9,7 +9,9 @@ use super::spec::KeyDist;
 use crate::engine::SimRng;
 
 pub enum KeySampler {
-    Uniform { count: u32 },
+    Uniform {
+        count: u32,
+    },
     /// rand_distr's rejection-inversion sampler: O(1) per draw whatever the key count.
     Zipf(Zipf<f64>),
 }
@@ -49,7 +51,10 @@ mod tests {
         };
         // Zipf with exponent 1 over 100 keys: P(key 0) = 1 / H(100) = 0.1928. The share's
         // standard error over 100,000 draws is 0.0012; 0.006 is five of them.
-        let zipf = KeySampler::new(KeyDist::Zipf { count, exponent: 1.0 });
+        let zipf = KeySampler::new(KeyDist::Zipf {
+            count,
+            exponent: 1.0,
+        });
         let harmonic: f64 = (1..=count).map(|k| 1.0 / f64::from(k)).sum();
         assert!((share_of_key_0(&zipf, &mut rng) - 1.0 / harmonic).abs() < 0.006);
         // Uniform: 0.01, standard error 0.0003; 0.0015 is five of them.

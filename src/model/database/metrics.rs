@@ -57,7 +57,13 @@ impl Metrics {
         }
     }
 
-    pub fn report(&self, result: &mut RunResult, end: SimTime, nodes: &mut [Node], shards: &[Shard]) {
+    pub fn report(
+        &self,
+        result: &mut RunResult,
+        end: SimTime,
+        nodes: &mut [Node],
+        shards: &[Shard],
+    ) {
         let figures = &mut result.figures;
         let queries = self.reads + self.writes;
         figures.add(Figure::DbQueries, queries);
@@ -94,7 +100,8 @@ impl Metrics {
         for node in nodes.iter_mut() {
             let from = node.joined.max(self.warmup_end);
             let busy = node.station.busy_integral(end) - node.busy_at_warmup;
-            let capacity = u128::from(node.station.workers) * u128::from(end.since(from).as_nanos());
+            let capacity =
+                u128::from(node.station.workers) * u128::from(end.since(from).as_nanos());
             busy_total += busy;
             capacity_total += capacity;
             result.database.push(ServerSummary {

@@ -37,8 +37,8 @@ use rand::RngExt;
 use rand_distr::{Distribution, Poisson};
 
 pub use spec::{
-    DatabaseSpec, KeyDist, NodeFailure, NodeRole, PoolSpec, PrimaryFailure, QueryCount,
-    Reshard, Sharding,
+    DatabaseSpec, KeyDist, NodeFailure, NodeRole, PoolSpec, PrimaryFailure, QueryCount, Reshard,
+    Sharding,
 };
 
 use self::keys::KeySampler;
@@ -112,6 +112,11 @@ struct Visit {
     write: bool,
     /// When the current query was sent to its node.
     sent: SimTime,
+    /// For a read sent to a replica: when every write of its key committed before it was
+    /// sent is visible there. Served before that, it is stale.
+    fresh_from: SimTime,
+    /// The current read was served stale.
+    stale: bool,
     /// When the request entered the tier.
     entered: SimTime,
 }
@@ -247,6 +252,8 @@ impl Database {
             key: 0,
             write: false,
             sent: ctx.now,
+            fresh_from: ctx.now,
+            stale: false,
             entered: ctx.now,
         });
         self.issue(slot, ctx);
@@ -289,7 +296,10 @@ impl Database {
 
     /// The pool of application server `server`.
     fn pool(&mut self, server: ServerId) -> &mut ConnectionPool {
-        let spec = self.spec.pool.expect("pools only when the scenario has them");
+        let spec = self
+            .spec
+            .pool
+            .expect("pools only when the scenario has them");
         if self.pools.len() <= server.index() {
             self.pools
                 .resize_with(server.index() + 1, || ConnectionPool::new(spec));
@@ -299,8 +309,10 @@ impl Database {
 
     /// The request in `slot` holds a connection: its query goes to the node that serves it.
     fn send(&mut self, slot: usize, ctx: &mut Context) {
-        self.visit(slot).place = Place::Routing;
-        let visit = *self.visit(slot);
+        let visit = self.visit(slot);
+        visit.place = Place::Routing;
+        visit.stale = false;
+        let visit = *visit;
         let shard_index = self.map.shard(visit.key);
         let shard = &mut self.shards[shard_index as usize];
         if visit.measured {
@@ -315,7 +327,10 @@ impl Database {
             shard.pick_replica(visit.key, ctx.now)
         };
         let node = match (replica, shard.primary) {
-            (Some(replica), _) => replica,
+            (Some(replica), _) => {
+                self.visit(slot).fresh_from = self.replication.visible_from(visit.key);
+                replica
+            }
             (None, Some(primary)) => {
                 if must_be_fresh && visit.measured {
                     self.metrics.fresh_reads += 1;
@@ -353,8 +368,15 @@ impl Database {
         }
     }
 
-    /// A worker of node `node` takes the query of request `id` now.
+    /// A worker of node `node` takes the query of request `id` now. A read on a replica
+    /// is served from what the replica has applied by now: stale if a write committed
+    /// before the read was sent has not reached it (a write committed since is concurrent
+    /// with the read, and either answer is correct).
     fn start_query(&mut self, node: usize, id: RequestId, ctx: &mut Context) {
+        if self.is_replica(node) {
+            let visit = self.visit(id.slot());
+            visit.stale = !visit.write && ctx.now < visit.fresh_from;
+        }
         let service = self.nodes[node].draw_service();
         ctx.events.schedule(ctx.now + service, Event::Done(id));
     }
@@ -393,10 +415,7 @@ impl Database {
         }
         if visit.measured {
             self.nodes[node].completions += 1;
-            self.metrics.answered(
-                visit.write,
-                replica && self.replication.is_stale(visit.key, ctx.now),
-            );
+            self.metrics.answered(visit.write, replica && visit.stale);
         }
         self.release(visit.server, ctx);
         if visit.left > 0 {

@@ -6,8 +6,8 @@
 //! latest over its writes, so a write with a short lag does not hide an earlier one still
 //! in flight). One `SimTime` per key: a read checks in O(1).
 
-use crate::model::service::ServiceSampler;
 use crate::engine::SimTime;
+use crate::model::service::ServiceSampler;
 
 pub struct Replication {
     visible_at: Vec<SimTime>,
@@ -31,6 +31,11 @@ impl Replication {
 
     /// Whether a replica answering a read of `key` at `now` misses a committed write.
     pub fn is_stale(&self, key: u32, now: SimTime) -> bool {
-        now < self.visible_at[key as usize]
+        now < self.visible_from(key)
+    }
+
+    /// When every write of `key` committed so far is visible on the replicas.
+    pub fn visible_from(&self, key: u32) -> SimTime {
+        self.visible_at[key as usize]
     }
 }

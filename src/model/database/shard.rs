@@ -82,7 +82,13 @@ impl Shard {
 
     /// A read sent to replica `node` ended (answered or failed) `elapsed` after it was
     /// sent, at `now`.
-    pub fn read_finished(&mut self, node: usize, elapsed: SimDuration, succeeded: bool, now: SimTime) {
+    pub fn read_finished(
+        &mut self,
+        node: usize,
+        elapsed: SimDuration,
+        succeeded: bool,
+        now: SimTime,
+    ) {
         if self.ticks {
             self.balancer.tick(now);
         }

@@ -65,10 +65,15 @@ impl QueryCount {
 /// The key a query touches, among `count` keys numbered from 0.
 #[derive(Copy, Clone, Debug, PartialEq)]
 pub enum KeyDist {
-    Uniform { count: u32 },
+    Uniform {
+        count: u32,
+    },
     /// Key `k` (0-based) with probability proportional to `1 / (k + 1)^exponent`: a few
     /// hot users.
-    Zipf { count: u32, exponent: f64 },
+    Zipf {
+        count: u32,
+        exponent: f64,
+    },
 }
 
 impl KeyDist {

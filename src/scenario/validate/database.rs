@@ -61,7 +61,13 @@ impl Checker<'_> {
             None => Some(None),
             Some(queue) => self.queue(queue, "database.queue"),
         };
-        let replicas = self.bounded(raw.replicas.as_ref(), "database.replicas", 0, MAX_REPLICAS, 0);
+        let replicas = self.bounded(
+            raw.replicas.as_ref(),
+            "database.replicas",
+            0,
+            MAX_REPLICAS,
+            0,
+        );
         let replica_balancer = match &raw.replica_balancer {
             None => Some(Algorithm::Random),
             Some(name) => self.choice(
@@ -197,7 +203,13 @@ impl Checker<'_> {
 
     /// `keys`, `key_dist` and `zipf_exponent`.
     fn keys(&mut self, raw: &RawDatabase) -> Option<KeyDist> {
-        let count = self.bounded(raw.keys.as_ref(), "database.keys", 1, MAX_KEYS, DEFAULT_KEYS);
+        let count = self.bounded(
+            raw.keys.as_ref(),
+            "database.keys",
+            1,
+            MAX_KEYS,
+            DEFAULT_KEYS,
+        );
         let zipf = match &raw.key_dist {
             None => Some(false),
             Some(name) => self.choice(
@@ -278,7 +290,8 @@ impl Checker<'_> {
                 },
             ),
         }?;
-        let virtual_nodes = self.count(raw.virtual_nodes.as_ref(), "database.virtual_nodes", 160)?;
+        let virtual_nodes =
+            self.count(raw.virtual_nodes.as_ref(), "database.virtual_nodes", 160)?;
         Some(if ring {
             Sharding::ConsistentHash { virtual_nodes }
         } else {
@@ -415,5 +428,106 @@ impl Checker<'_> {
             at: at?,
             shards: u32::try_from(to?).ok()?,
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::model::{KeyDist, PrimaryFailure, QueryCount, Sharding};
+    use crate::scenario::validate::testing::{MINIMAL, assert_bad_fixtures, error, valid};
+
+    const BAD: &[(&str, &str, &str)] = &[
+        (
+            "database_read_share",
+            "13:14: database.read_share: ",
+            "expected a fraction from 0 to 1, found 1.5",
+        ),
+        (
+            "database_zero_shards",
+            "13:10: database.shards: ",
+            "expected a positive integer, found 0",
+        ),
+        (
+            "database_pool_zero",
+            "13:27: database.pool.max_connections: ",
+            "expected a positive integer, found 0",
+        ),
+        (
+            "database_negative_replicas",
+            "13:12: database.replicas: ",
+            "expected a non-negative integer, found -1",
+        ),
+        (
+            "database_unknown_node",
+            "17:8: database.failures[0].node: ",
+            "unknown node \"replica-3\"",
+        ),
+    ];
+
+    #[test]
+    fn every_bad_database_fixture_is_one_located_error() {
+        assert_bad_fixtures(BAD);
+    }
+
+    fn database(lines: &str) -> crate::model::DatabaseSpec {
+        let source = format!(
+            "{MINIMAL}[database]\nservice = {{ dist = \"constant\", mean = \"1ms\" }}\n{lines}"
+        );
+        let scenario = valid(&source);
+        scenario.variants[0]
+            .run
+            .database
+            .clone()
+            .expect("a database")
+    }
+
+    #[test]
+    fn defaults_are_one_read_heavy_query_on_one_unreplicated_shard() {
+        let db = database("");
+        assert_eq!(db.read_share, 0.9);
+        assert_eq!(db.queries, QueryCount::Constant(1));
+        assert_eq!(db.keys, KeyDist::Uniform { count: 10_000 });
+        assert_eq!((db.replicas, db.shards, db.workers), (0, 1, 1));
+        assert_eq!(db.sharding, Sharding::Modulo);
+        assert_eq!(db.on_primary_failure, PrimaryFailure::Fail);
+        assert!(db.pool.is_none() && db.failures.is_empty() && db.reshard.is_none());
+    }
+
+    #[test]
+    fn keys_queries_sharding_and_changes_are_read() {
+        let db = database(
+            "queries = 2.5\nqueries_dist = \"poisson\"\nkey_dist = \"zipf\"\nkeys = 50\n\
+             zipf_exponent = 1.1\nsharding = \"consistent-hash\"\nvirtual_nodes = 40\n\
+             replicas = 2\nreshard = { at = \"5s\", shards = 3 }\n\
+             [[database.failures]]\nat = \"6s\"\nnode = \"replica-1\"\n\
+             [[database.failures]]\nat = \"2s\"\n",
+        );
+        assert_eq!(db.queries, QueryCount::Poisson(2.5));
+        assert_eq!(
+            db.keys,
+            KeyDist::Zipf {
+                count: 50,
+                exponent: 1.1
+            }
+        );
+        assert_eq!(db.sharding, Sharding::ConsistentHash { virtual_nodes: 40 });
+        assert_eq!(db.reshard.map(|r| r.shards), Some(3));
+        // Failures come in time order.
+        assert_eq!(db.failures.len(), 2);
+        assert!(db.failures[0].at < db.failures[1].at);
+    }
+
+    #[test]
+    fn a_fractional_constant_query_count_or_a_shrinking_reshard_is_refused() {
+        let base =
+            format!("{MINIMAL}[database]\nservice = {{ dist = \"constant\", mean = \"1ms\" }}\n");
+        let message = error(&format!("{base}queries = 1.5\n"));
+        assert!(message.contains("database.queries"), "{message}");
+        let message = error(&format!(
+            "{base}shards = 2\nreshard = {{ at = \"1s\", shards = 2 }}\n"
+        ));
+        assert!(message.contains("database.reshard.shards"), "{message}");
+        let message = error(&format!("{base}reshard = {{ at = \"10s\", shards = 2 }}\n"));
+        assert!(message.contains("before the run's end"), "{message}");
     }
 }

@@ -19,6 +19,7 @@ mod balancer;
 mod checker;
 mod circuit_breaker;
 mod client;
+mod database;
 mod expect;
 #[cfg(test)]
 mod fixtures;
@@ -30,7 +31,6 @@ mod servers;
 #[cfg(test)]
 mod testing;
 mod tiers;
-mod database;
 mod timeline;
 mod trace;
 mod values;
