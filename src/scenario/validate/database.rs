@@ -432,11 +432,11 @@ impl Checker<'_> {
 }
 
 #[cfg(test)]
-mod tests {
+pub(super) mod tests {
     use crate::model::{KeyDist, PrimaryFailure, QueryCount, Sharding};
     use crate::scenario::validate::testing::{MINIMAL, assert_bad_fixtures, error, valid};
 
-    const BAD: &[(&str, &str, &str)] = &[
+    pub(in crate::scenario::validate) const BAD: &[(&str, &str, &str)] = &[
         (
             "database_read_share",
             "13:14: database.read_share: ",
@@ -449,7 +449,7 @@ mod tests {
         ),
         (
             "database_pool_zero",
-            "13:27: database.pool.max_connections: ",
+            "13:28: database.pool.max_connections: ",
             "expected a positive integer, found 0",
         ),
         (
