@@ -187,7 +187,7 @@ impl Checker<'_> {
             );
             return None;
         }
-        if n >= 0.0 && n <= MAX_QUERIES && n.fract() == 0.0 {
+        if (0.0..=MAX_QUERIES).contains(&n) && n.fract() == 0.0 {
             return Some(QueryCount::Constant(n as u32));
         }
         self.error(
