@@ -10,10 +10,10 @@
 //!
 //! Each section of the file is checked in a file of its own (workload.rs, trace.rs,
 //! servers.rs, balancer.rs, tiers.rs, timeline.rs, health_check.rs, outlier_detection.rs,
-//! circuit_breaker.rs, client.rs, database.rs, expect.rs), all through one `Checker` that locates their
-//! errors (checker.rs) and with the value rules they share (values.rs). This file holds
-//! the scenario-wide keys and calls each section once, so that a new section is a new
-//! file and one call here.
+//! circuit_breaker.rs, client.rs, database.rs, expect.rs), all through one `Checker` that
+//! locates their errors (checker.rs) and with the value rules they share (values.rs). This
+//! file holds the scenario-wide keys and calls each section once, so that a new section is
+//! a new file and one call here.
 
 mod balancer;
 mod checker;
