@@ -49,6 +49,12 @@ pub enum Timer {
     RetryDue(u32),
     /// A backend's circuit breaker has been open for its `open_for`: it half-opens.
     HalfOpen(ServerId),
+    /// The first connection wait of a server's pool may have timed out.
+    PoolTimeout(ServerId),
+    /// The data tier's scheduled change with this index (a node failure, the reshard).
+    DatabaseChange(u32),
+    /// A shard's failover delay has passed: a new primary takes over.
+    Promotion(u32),
 }
 
 impl Prioritized for Event {
@@ -70,7 +76,10 @@ impl Prioritized for Event {
                 | Timer::OutlierInterval
                 | Timer::Uneject(_)
                 | Timer::DrainDeadline(_)
-                | Timer::HalfOpen(_),
+                | Timer::HalfOpen(_)
+                | Timer::PoolTimeout(_)
+                | Timer::DatabaseChange(_)
+                | Timer::Promotion(_),
             ) => 1,
             // A timeout at the instant of its answer loses to it (the answer was in time);
             // a retry due at `t` is sent like an arrival at `t`, after completions.

@@ -318,6 +318,7 @@ impl Measurement {
             wait: self.wait,
             utilization: ratio(busy_total, capacity_total),
             servers,
+            database: Vec::new(),
             series,
             intervals,
             events: self.events,

@@ -10,6 +10,7 @@ mod circuit_breaker;
 mod client_calls;
 mod clients;
 mod cluster;
+mod database;
 mod event;
 mod fraction;
 mod frontend;
@@ -37,6 +38,10 @@ mod zone_aware;
 mod zone_routing;
 
 pub use circuit_breaker::{BreakerState, BreakerTransition, CircuitBreakerSpec, CircuitBreakers};
+pub use database::{
+    DatabaseSpec, KeyDist, NodeFailure, NodeRole, PoolSpec, PrimaryFailure, QueryCount, Reshard,
+    Sharding,
+};
 pub use fraction::Fraction;
 pub use health_check::{HealthCheckSpec, HealthChecks, HealthTransition};
 pub use observer::{Observed, Observer, Unobserved};

@@ -46,6 +46,10 @@ pub enum FailReason {
     /// The circuit breaker of the backend the balancer picked refused it
     /// (`[circuit_breaker]`).
     CircuitOpen,
+    /// A query waited longer than its pool's timeout for a database connection.
+    PoolTimeout,
+    /// A query's database node failed under it, or its shard had no primary.
+    DatabaseDown,
 }
 
 impl FailReason {
@@ -61,6 +65,8 @@ impl FailReason {
             FailReason::OutOfMemory => Figure::FailedOutOfMemory,
             FailReason::Timeout => Figure::FailedTimeout,
             FailReason::CircuitOpen => Figure::FailedCircuitOpen,
+            FailReason::PoolTimeout => Figure::FailedPoolTimeout,
+            FailReason::DatabaseDown => Figure::FailedDatabaseDown,
         }
     }
 
@@ -76,6 +82,8 @@ impl FailReason {
             FailReason::OutOfMemory => "out-of-memory",
             FailReason::Timeout => "timeout",
             FailReason::CircuitOpen => "circuit-open",
+            FailReason::PoolTimeout => "pool-timeout",
+            FailReason::DatabaseDown => "database-down",
         }
     }
 }

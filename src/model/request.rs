@@ -34,7 +34,10 @@ pub struct Request {
     /// wait.
     pub started: SimTime,
     /// The station it is at: 0 its application server, `k` the `k`-th tier it calls
-    /// (holding its application worker meanwhile).
+    /// (holding its application worker meanwhile), or [`database::HOP`] while it makes
+    /// its queries.
+    ///
+    /// [`database::HOP`]: super::database::HOP
     pub hop: u8,
     /// The balancer instance that dispatched it, which alone counts its connection.
     pub balancer: u8,

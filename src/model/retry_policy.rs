@@ -170,10 +170,13 @@ impl RetryCondition {
             FailReason::NoServer => RetryCondition::NoHealthyServer,
             FailReason::ServerRemoved | FailReason::Crash => RetryCondition::Crash,
             // A 503 from a full tier or a server out of memory is a refusal; so, until a
-            // `5xx` condition exists, is an error response.
-            FailReason::TierRejected | FailReason::OutOfMemory | FailReason::ErrorResponse => {
-                RetryCondition::Rejected
-            }
+            // `5xx` condition exists, is an error response; the application answers a query
+            // it could not make with an error of its own, a 503 to the client too.
+            FailReason::TierRejected
+            | FailReason::OutOfMemory
+            | FailReason::ErrorResponse
+            | FailReason::PoolTimeout
+            | FailReason::DatabaseDown => RetryCondition::Rejected,
             FailReason::ServerDown => RetryCondition::ServerDown,
             FailReason::Timeout => RetryCondition::Timeout,
             FailReason::CircuitOpen => RetryCondition::CircuitOpen,

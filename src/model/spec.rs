@@ -4,6 +4,7 @@
 //! positive numbers); the model trusts it. `scenario::validate` is the only producer.
 
 use super::circuit_breaker::CircuitBreakerSpec;
+use super::database::DatabaseSpec;
 use super::fraction::Fraction;
 use super::health_check::HealthCheckSpec;
 use super::outlier_detector::OutlierSpec;
@@ -43,6 +44,8 @@ pub struct RunSpec {
     pub client: Option<ClientSpec>,
     /// The clients' zones and zone-aware routing; `None` routes without regard to zones.
     pub zone_aware: Option<ZoneAwareSpec>,
+    /// The data tier requests query after their work on their server; `None` has none.
+    pub database: Option<DatabaseSpec>,
 }
 
 impl RunSpec {
@@ -69,6 +72,7 @@ impl RunSpec {
             circuit_breaker: None,
             client: None,
             zone_aware: None,
+            database: None,
         }
     }
 

@@ -23,3 +23,11 @@ pub const GRAY_FAILURES: u16 = 11;
 pub const ZONE_ROUTING: u16 = 12;
 /// The jitter of the clients' retry backoff (`[client]`).
 pub const RETRY_BACKOFF: u16 = 9;
+/// The data tier's per-request draws: how many queries, each one's kind and key.
+pub const DATABASE_QUERIES: u16 = 17;
+/// Query service times, one stream per database node.
+pub const DATABASE_SERVICE: u16 = 18;
+/// The replica balancer's own draws, one stream per shard.
+pub const DATABASE_REPLICA_CHOICE: u16 = 19;
+/// Replication lags, one per write.
+pub const REPLICATION_LAG: u16 = 20;

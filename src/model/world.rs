@@ -18,6 +18,7 @@ use rand_distr::{Distribution, Exp1};
 
 use super::client_calls::{CallEnd, Kernel};
 use super::cluster::Cluster;
+use super::database::{self, Database, Settled};
 use super::event::{Event, Timer};
 use super::frontend::{Frontend, Pick};
 use super::gray_failure::GrayFailures;
@@ -116,6 +117,8 @@ struct World<'a, O: Observer> {
     gray: Option<GrayFailures>,
     /// CPU and memory as health checks read them, when a server group models them.
     resources: Option<Resources>,
+    /// The data tier, when the scenario has one.
+    database: Option<Database>,
     /// The clients whose mapping a membership change may move, when the algorithm maps
     /// by key alone and the timeline changes membership; empty otherwise.
     remap_clients: Vec<ClientAddr>,
@@ -186,6 +189,7 @@ impl<'a, O: Observer> World<'a, O> {
             gray: GrayFailures::new(spec, seed),
             resources: Resources::new(&spec.servers),
             resilience: Resilience::new(spec, seed),
+            database: spec.database.as_ref().map(|d| Database::new(d, seed)),
             observer,
         }
     }
@@ -207,6 +211,13 @@ impl<'a, O: Observer> World<'a, O> {
         self.start_timer(self.end, Timer::End, None);
         for (index, action) in (0..).zip(&self.spec.timeline) {
             self.start_timer(action.at, Timer::Action(index), None);
+        }
+        if let Some(database) = &mut self.database {
+            database.start(&mut database::Context {
+                now: self.now,
+                events: &mut self.events,
+                timers: &mut self.timers,
+            });
         }
         if let Some(outliers) = &self.outliers {
             let interval = outliers.spec().interval;
@@ -271,13 +282,17 @@ impl<'a, O: Observer> World<'a, O> {
                 .add_in_flight(resilience.measured_in_backoff());
         }
         let requests = &self.requests;
-        Some(self.measurement.into_result(
+        let mut result = self.measurement.into_result(
             self.seed,
             self.end,
             self.cluster.servers_mut(),
             self.spec,
             requests.live().copied(),
-        ))
+        );
+        if let Some(database) = self.database {
+            database.report(&mut result, self.end);
+        }
+        Some(result)
     }
 
     /// The next event: the pending arrival if it comes strictly before everything in the
@@ -309,9 +324,13 @@ impl<'a, O: Observer> World<'a, O> {
             }
         }
         match timer {
-            Timer::WarmupEnd => self
-                .measurement
-                .warmup_ended(self.now, self.cluster.servers_mut()),
+            Timer::WarmupEnd => {
+                self.measurement
+                    .warmup_ended(self.now, self.cluster.servers_mut());
+                if let Some(database) = &mut self.database {
+                    database.warmup_ended(self.now);
+                }
+            }
             Timer::Sample => self.sample(self.now),
             Timer::End => {
                 if self.measurement.needs_last_sample(self.end) {
@@ -369,6 +388,15 @@ impl<'a, O: Observer> World<'a, O> {
             Timer::AttemptTimeout(call) => self.timed_out(call),
             Timer::RetryDue(call) => self.retry(call),
             Timer::HalfOpen(server) => self.half_open(server),
+            Timer::PoolTimeout(server) => {
+                self.in_database(|database, ctx| database.pool_timeout(server, ctx));
+            }
+            Timer::DatabaseChange(index) => {
+                self.in_database(|database, ctx| database.change(index, ctx));
+            }
+            Timer::Promotion(shard) => {
+                self.in_database(|database, ctx| database.promote(shard, ctx));
+            }
         }
         ControlFlow::Continue(())
     }
@@ -686,6 +714,14 @@ impl<'a, O: Observer> World<'a, O> {
             self.probe_answered(id, request.server);
             return;
         }
+        if request.hop == database::HOP {
+            self.in_database(|database, ctx| database.query_done(id, ctx));
+            return;
+        }
+        if request.hop == 0 && self.database.is_some() {
+            self.enter_database(id, &request);
+            return;
+        }
         let hop = usize::from(request.hop);
         if hop > 0 {
             let tier = &mut self.tiers[hop - 1];
@@ -697,6 +733,56 @@ impl<'a, O: Observer> World<'a, O> {
             self.call(id, hop);
         } else {
             self.complete(id);
+        }
+    }
+
+    /// Request `id` has done its work on its server and starts its queries.
+    #[inline(never)]
+    fn enter_database(&mut self, id: RequestId, request: &Request) {
+        if let Some(live) = self.requests.get_mut(id) {
+            live.hop = database::HOP;
+        }
+        let (server, measured) = (request.server, request.measured);
+        self.in_database(|database, ctx| database.begin(id, server, measured, ctx));
+    }
+
+    /// Runs `call` on the data tier, then hands on what ended there. Never inlined: the
+    /// loop of a run without a data tier stays the loop it was.
+    #[inline(never)]
+    fn in_database(&mut self, call: impl FnOnce(&mut Database, &mut database::Context<'_>)) {
+        let Some(database) = &mut self.database else {
+            return;
+        };
+        call(
+            database,
+            &mut database::Context {
+                now: self.now,
+                events: &mut self.events,
+                timers: &mut self.timers,
+            },
+        );
+        self.settle_database();
+    }
+
+    /// Requests whose stay in the data tier ended go on to the tiers or their answer, or
+    /// fail.
+    #[inline(never)]
+    fn settle_database(&mut self) {
+        while let Some((id, settled)) = self.database.as_mut().and_then(Database::next_settled) {
+            let Some(request) = self.requests.get_mut(id) else {
+                continue;
+            };
+            request.hop = 0;
+            let (server, measured) = (request.server, request.measured);
+            match settled {
+                Settled::Done if self.tiers.is_empty() => self.complete(id),
+                Settled::Done => self.call(id, 0),
+                Settled::Failed(reason) => {
+                    self.end_on_server(id, false);
+                    self.attempt_failed(id, measured, Outcome::Failed(reason), Some(server));
+                    self.answered(server, false);
+                }
+            }
         }
     }
 
@@ -1388,6 +1474,9 @@ impl<'a, O: Observer> World<'a, O> {
 
     /// Every request `server` holds, in service or queued, fails for `reason`.
     fn fail_everything_on(&mut self, server: ServerId, reason: FailReason) {
+        if let Some(database) = &mut self.database {
+            database.server_down(server);
+        }
         let evicted = self.cluster.server_mut(server).station.evict_all(self.now);
         for id in evicted {
             let Some(request) = self.requests.remove(id) else {
@@ -1399,7 +1488,9 @@ impl<'a, O: Observer> World<'a, O> {
             self.frontend
                 .finished(request.balancer, server, self.now - request.arrived, false);
             self.answered(server, false);
-            if request.hop > 0 {
+            if request.hop == database::HOP {
+                self.in_database(|database, ctx| database.withdraw(id, ctx));
+            } else if request.hop > 0 {
                 let tier = usize::from(request.hop) - 1;
                 if let Some(next) = self.tiers[tier].station.withdraw(self.now, id) {
                     self.start_call(next, tier);

@@ -1,5 +1,6 @@
 //! servers.csv: per run and server, measured completions and utilization: how evenly the
-//! balancer spread the load.
+//! balancer spread the load. The data tier's nodes follow the servers, a row each (their
+//! completions are queries, their group their shard).
 
 use super::{ScenarioResults, fixed};
 
@@ -19,7 +20,7 @@ pub fn render(results: &ScenarioResults<'_>) -> Vec<u8> {
     .expect("writing to memory");
     for (variant, runs) in scenario.variants.iter().zip(&results.runs) {
         for (replication, run) in runs.iter().enumerate() {
-            for server in &run.servers {
+            for server in run.servers.iter().chain(&run.database) {
                 out.write_record([
                     scenario.name.as_str(),
                     variant.label.as_str(),

@@ -47,6 +47,7 @@ pub struct RawScenario {
     pub outlier_detection: Option<Spanned<RawOutlierDetection>>,
     pub circuit_breaker: Option<Spanned<RawCircuitBreaker>>,
     pub client: Option<Spanned<RawClient>>,
+    pub database: Option<Spanned<RawDatabase>>,
     /// Listed so that serde names it among the valid keys; always absent when read.
     #[expect(dead_code, reason = "only here to be a known key")]
     pub sweep: Option<IgnoredAny>,
@@ -208,6 +209,59 @@ pub struct RawCircuitBreaker {
     pub open_for: Option<Spanned<DurationText>>,
     pub probes: Option<Spanned<Int>>,
     pub max_pending: Option<Spanned<RawQueue>>,
+}
+
+/// `[database]`: the data tier behind the application servers.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawDatabase {
+    pub read_share: Option<Spanned<Number>>,
+    pub queries: Option<Spanned<Number>>,
+    pub queries_dist: Option<Spanned<String>>,
+    pub service: Option<Spanned<RawService>>,
+    pub keys: Option<Spanned<Int>>,
+    pub key_dist: Option<Spanned<String>>,
+    pub zipf_exponent: Option<Spanned<Number>>,
+    pub workers: Option<Spanned<Int>>,
+    pub queue: Option<Spanned<RawQueue>>,
+    pub replicas: Option<Spanned<Int>>,
+    pub replica_balancer: Option<Spanned<String>>,
+    pub replication_lag: Option<Spanned<DurationText>>,
+    pub replication_lag_dist: Option<Spanned<String>>,
+    pub read_your_writes: Option<Spanned<bool>>,
+    pub shards: Option<Spanned<Int>>,
+    pub sharding: Option<Spanned<String>>,
+    pub virtual_nodes: Option<Spanned<Int>>,
+    pub pool: Option<Spanned<RawPool>>,
+    pub failover: Option<Spanned<DurationText>>,
+    pub on_primary_failure: Option<Spanned<String>>,
+    pub failures: Option<Spanned<Vec<Spanned<RawNodeFailure>>>>,
+    pub reshard: Option<Spanned<RawReshard>>,
+}
+
+/// `database.pool`: each application server's connection pool.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawPool {
+    pub max_connections: Option<Spanned<Int>>,
+    pub timeout: Option<Spanned<DurationText>>,
+}
+
+/// One `[[database.failures]]` entry: a node failing at a time.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawNodeFailure {
+    pub at: Option<Spanned<DurationText>>,
+    pub shard: Option<Spanned<Int>>,
+    pub node: Option<Spanned<String>>,
+}
+
+/// `database.reshard`: the shard count changing at a time.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawReshard {
+    pub at: Option<Spanned<DurationText>>,
+    pub shards: Option<Spanned<Int>>,
 }
 
 /// `[client]`: timeouts, retries and their budget.
@@ -481,6 +535,53 @@ pub const CLIENT_KEYS: &[Key] = &[
     value("retry_on"),
 ];
 
+/// `database.pool` keys.
+pub const POOL_KEYS: &[Key] = &[value("max_connections"), value("timeout")];
+
+/// `[[database.failures]]` keys.
+pub const NODE_FAILURE_KEYS: &[Key] = &[value("at"), value("shard"), value("node")];
+
+/// `database.reshard` keys.
+pub const RESHARD_KEYS: &[Key] = &[value("at"), value("shards")];
+
+/// `[database]` keys.
+pub const DATABASE_KEYS: &[Key] = &[
+    value("read_share"),
+    value("queries"),
+    value("queries_dist"),
+    Key {
+        name: "service",
+        shape: Shape::Table(SERVICE_KEYS),
+    },
+    value("keys"),
+    value("key_dist"),
+    value("zipf_exponent"),
+    value("workers"),
+    value("queue"),
+    value("replicas"),
+    value("replica_balancer"),
+    value("replication_lag"),
+    value("replication_lag_dist"),
+    value("read_your_writes"),
+    value("shards"),
+    value("sharding"),
+    value("virtual_nodes"),
+    Key {
+        name: "pool",
+        shape: Shape::Table(POOL_KEYS),
+    },
+    value("failover"),
+    value("on_primary_failure"),
+    Key {
+        name: "failures",
+        shape: Shape::Groups(NODE_FAILURE_KEYS),
+    },
+    Key {
+        name: "reshard",
+        shape: Shape::Table(RESHARD_KEYS),
+    },
+];
+
 /// `[[timeline]]` keys.
 pub const TIMELINE_KEYS: &[Key] = &[
     value("at"),
@@ -539,6 +640,10 @@ pub const SCENARIO_KEYS: &[Key] = &[
     Key {
         name: "client",
         shape: Shape::Table(CLIENT_KEYS),
+    },
+    Key {
+        name: "database",
+        shape: Shape::Table(DATABASE_KEYS),
     },
     scenario_wide("sweep"),
     scenario_wide("expect"),

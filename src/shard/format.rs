@@ -44,6 +44,7 @@
 //!   figures        u32 count, then per figure in FIGURES order: name str, opt<f64>
 //!   servers        u32 count, then per server: name str, group str, zone str,
 //!                  completions u64, utilization f64
+//!   database       the data tier's nodes, encoded as servers are
 //!   events         u32 count, then per event: time u64 ns, server str, from str, to str,
 //!                  reason str (states among STATE_NAMES, reasons among REASON_NAMES)
 //!   latency, wait  each: sum u128 ns, max u64 ns, u64 bucket count,
@@ -230,14 +231,8 @@ impl Encoder<'_> {
         }
         self.f64(run.utilization)?;
         self.figures(&run.figures)?;
-        self.u32(length(run.servers.len())?)?;
-        for server in &run.servers {
-            self.str(&server.name)?;
-            self.str(&server.group)?;
-            self.str(&server.zone)?;
-            self.u64(server.completions)?;
-            self.f64(server.utilization)?;
-        }
+        self.servers(&run.servers)?;
+        self.servers(&run.database)?;
         self.u32(length(run.events.len())?)?;
         for event in &run.events {
             self.u64(event.time.as_nanos())?;
@@ -250,6 +245,18 @@ impl Encoder<'_> {
         self.latency(&run.wait)?;
         self.records(&run.series)?;
         self.records(&run.intervals)
+    }
+
+    fn servers(&mut self, servers: &[ServerSummary]) -> io::Result<()> {
+        self.u32(length(servers.len())?)?;
+        for server in servers {
+            self.str(&server.name)?;
+            self.str(&server.group)?;
+            self.str(&server.zone)?;
+            self.u64(server.completions)?;
+            self.f64(server.utilization)?;
+        }
+        Ok(())
     }
 
     fn figures(&mut self, figures: &Figures) -> io::Result<()> {
@@ -459,16 +466,8 @@ impl<R: Read> Decoder<R> {
         };
         let utilization = self.f64()?;
         let figures = self.figures()?;
-        let mut servers = Vec::new();
-        for _ in 0..self.u32()? {
-            servers.push(ServerSummary {
-                name: self.str()?,
-                group: self.str()?,
-                zone: self.str()?,
-                completions: self.u64()?,
-                utilization: self.f64()?,
-            });
-        }
+        let servers = self.servers()?;
+        let database = self.servers()?;
         let mut events = Vec::new();
         for _ in 0..self.u32()? {
             events.push(ClusterEvent {
@@ -501,6 +500,7 @@ impl<R: Read> Decoder<R> {
             wait,
             utilization,
             servers,
+            database,
             series,
             intervals,
             events,
@@ -519,6 +519,20 @@ impl<R: Read> Decoder<R> {
     }
 
     /// The figures table, refused unless it names this lbsim's figures in its order.
+    fn servers(&mut self) -> Result<Vec<ServerSummary>, ReadError> {
+        let mut servers = Vec::new();
+        for _ in 0..self.u32()? {
+            servers.push(ServerSummary {
+                name: self.str()?,
+                group: self.str()?,
+                zone: self.str()?,
+                completions: self.u64()?,
+                utilization: self.f64()?,
+            });
+        }
+        Ok(servers)
+    }
+
     fn figures(&mut self) -> Result<Figures, ReadError> {
         let count = self.u32()?;
         if count as usize != FIGURES.len() {
@@ -701,6 +715,13 @@ mod tests {
                     utilization: 1.0 / 3.0,
                 })
                 .collect(),
+            database: vec![ServerSummary {
+                name: "db-s0-primary".into(),
+                group: "db-s0".into(),
+                zone: String::new(),
+                completions: 5,
+                utilization: 0.25,
+            }],
             series,
             intervals,
             events: if rows > 0 {
@@ -760,6 +781,7 @@ mod tests {
                 original.utilization.to_bits()
             );
             assert_eq!(run_back.servers, original.servers);
+            assert_eq!(run_back.database, original.database);
             assert_eq!(run_back.latency.to_parts(), original.latency.to_parts());
             assert_eq!(run_back.wait.to_parts(), original.wait.to_parts());
             assert_eq!(rows(&run_back.series), rows(&original.series));

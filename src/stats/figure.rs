@@ -47,6 +47,31 @@ pub enum Figure {
     Retries,
     /// Attempts of measured requests on which the client's timeout fired, retried or not.
     Timeouts,
+    /// Measured requests failed because a query waited too long for a pool connection.
+    FailedPoolTimeout,
+    /// ... because a database node failed under their query, or its shard had no primary.
+    FailedDatabaseDown,
+    /// Queries of measured requests the data tier answered.
+    DbQueries,
+    /// Mean busy fraction of the database nodes' workers over the measured period.
+    DbUtilization,
+    /// The share of measured response time spent in the data tier (pool waits, queues,
+    /// queries).
+    DbTimeShare,
+    /// Reads a replica answered before the key's last write had reached it.
+    StaleReads,
+    /// Stale reads over all answered reads.
+    StaleReadShare,
+    /// Reads sent to the primary to see their own writes (`read_your_writes`).
+    FreshReads,
+    /// Mean wait for a pool connection per query, in milliseconds.
+    PoolWaitMeanMs,
+    /// 99th percentile of that wait.
+    PoolWaitP99Ms,
+    /// The busiest shard's share of the queries.
+    HottestShardShare,
+    /// The share of keys the reshard moved to another shard.
+    DbMovedShare,
 }
 
 /// How a value is kept and written; shared by figures and the summary's other columns.
@@ -88,7 +113,7 @@ pub struct Declaration {
 }
 
 /// Every figure, in column order: entry `i` declares the variant whose index is `i`.
-pub const FIGURES: [Declaration; 14] = [
+pub const FIGURES: [Declaration; 26] = [
     Declaration {
         figure: Figure::RemappedShare,
         name: "remapped_share",
@@ -115,7 +140,27 @@ pub const FIGURES: [Declaration; 14] = [
     count(Figure::FailedCircuitOpen, "failed_circuit_open"),
     count(Figure::Retries, "retries"),
     count(Figure::Timeouts, "timeouts"),
+    count(Figure::FailedPoolTimeout, "failed_pool_timeout"),
+    count(Figure::FailedDatabaseDown, "failed_database_down"),
+    count(Figure::DbQueries, "db_queries"),
+    real(Figure::DbUtilization, "db_utilization", 6),
+    real(Figure::DbTimeShare, "db_time_share", 6),
+    count(Figure::StaleReads, "stale_reads"),
+    real(Figure::StaleReadShare, "stale_read_share", 6),
+    count(Figure::FreshReads, "fresh_reads"),
+    real(Figure::PoolWaitMeanMs, "pool_wait_mean_ms", 6),
+    real(Figure::PoolWaitP99Ms, "pool_wait_p99_ms", 6),
+    real(Figure::HottestShardShare, "hottest_shard_share", 6),
+    real(Figure::DbMovedShare, "db_moved_share", 6),
 ];
+
+const fn real(figure: Figure, name: &'static str, decimals: usize) -> Declaration {
+    Declaration {
+        figure,
+        name,
+        kind: Kind::Real { decimals },
+    }
+}
 
 const fn count(figure: Figure, name: &'static str) -> Declaration {
     Declaration {

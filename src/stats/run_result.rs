@@ -18,6 +18,8 @@ pub struct RunResult {
     /// Mean busy fraction of all workers over the measured period.
     pub utilization: f64,
     pub servers: Vec<ServerSummary>,
+    /// The data tier's nodes (primaries and replicas), like servers; empty without one.
+    pub database: Vec<ServerSummary>,
     /// Per interval and server; kept in a temporary file when long.
     pub series: SpillVec<SeriesRow>,
     /// All servers together, per interval.

@@ -2,6 +2,7 @@
 
 mod check;
 mod cli;
+mod data_tier;
 mod determinism;
 mod errors;
 mod fuzz_scenarios;

@@ -205,6 +205,7 @@ fn every_bad_fixture_has_an_expectation() {
                 .chain(super::circuit_breaker::tests::BAD)
                 .chain(super::client::tests::BAD)
                 .chain(super::expect::tests::BAD)
+                .chain(super::database::tests::BAD)
                 .any(|(name, _, _)| *name == stem),
             "{stem} is not in BAD_FIXTURES"
         );

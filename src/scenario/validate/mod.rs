@@ -10,15 +10,16 @@
 //!
 //! Each section of the file is checked in a file of its own (workload.rs, trace.rs,
 //! servers.rs, balancer.rs, tiers.rs, timeline.rs, health_check.rs, outlier_detection.rs,
-//! circuit_breaker.rs, client.rs, resources.rs, zone_aware.rs, expect.rs), all through one `Checker` that locates their
-//! errors (checker.rs) and with the value rules they share (values.rs). This file holds
-//! the scenario-wide keys and calls each section once, so that a new section is a new
-//! file and one call here.
+//! circuit_breaker.rs, client.rs, resources.rs, zone_aware.rs, database.rs, expect.rs),
+//! all through one `Checker` that locates their errors (checker.rs) and with the value
+//! rules they share (values.rs). This file holds the scenario-wide keys and calls each
+//! section once, so that a new section is a new file and one call here.
 
 mod balancer;
 mod checker;
 mod circuit_breaker;
 mod client;
+mod database;
 mod duplicate;
 mod expect;
 #[cfg(test)]
@@ -326,6 +327,7 @@ impl Checker<'_> {
         let circuit_breaker = self.circuit_breaker(raw.circuit_breaker.as_ref());
         let client = self.client(raw.client.as_ref());
         let zone_aware = self.zone_aware(raw, servers.as_deref(), balancer.as_ref());
+        let database = self.database(raw.database.as_ref(), duration);
         Some(RunSpec {
             warmup: warmup?,
             sample_interval: sample_interval?,
@@ -336,6 +338,7 @@ impl Checker<'_> {
             circuit_breaker: circuit_breaker?,
             client: client?,
             zone_aware: zone_aware?,
+            database: database?,
             ..RunSpec::new(duration?, workload?, servers?, balancer?)
         })
     }

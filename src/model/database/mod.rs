@@ -1,0 +1,604 @@
+//! The data tier (`[database]`): the queries requests make after their work on their
+//! application server, the shards and replicas that serve them, the connection pools
+//! they go through, replication lag and stale reads, failover and resharding.
+//!
+//! Why a component of its own rather than a richer [`Tier`](super::tier::Tier): a tier is
+//! one station every request calls once, the same for all. A database is many stations —
+//! a primary and replicas per shard — and each query chooses among them by what it is (a
+//! read or a write), what it touches (its key's shard) and what the tier knows (which
+//! replica lags behind, which node is down), after waiting for a connection of its
+//! server's pool; a request makes several queries in turn. Folding that into `Tier`
+//! would put routing, pools and per-key state on the path of every tier call and change
+//! what `[[tiers]]` does; beside it, `[[tiers]]` stays exactly as it was, a scenario
+//! without `[database]` pays one `Option` test per completed request, and the two
+//! compose: a request makes its queries first, then calls the tiers in order.
+//!
+//! How a request goes through: when its application server has done its work, it
+//! [`Database::begin`]s its queries (a count drawn per request), one after another, each
+//! a read or a write of one key: check out a connection from its server's pool (or wait,
+//! up to the pool's timeout), find the key's shard, go to the shard's primary (a write,
+//! or a read that must see its own write) or to a replica its balancer picks (a read),
+//! queue and be served there, give the connection back. The application worker is held
+//! throughout. What ends in the data tier is handed back to the world as a [`Settled`]
+//! (go on, or fail for a reason); the data tier schedules its own completions and timers.
+
+mod keys;
+mod metrics;
+mod node;
+mod pool;
+mod replication;
+mod shard;
+mod shard_map;
+mod spec;
+
+use std::collections::VecDeque;
+
+use rand::RngExt;
+use rand_distr::{Distribution, Poisson};
+
+pub use spec::{
+    DatabaseSpec, KeyDist, NodeFailure, NodeRole, PoolSpec, PrimaryFailure, QueryCount, Reshard,
+    Sharding,
+};
+
+use self::keys::KeySampler;
+use self::metrics::Metrics;
+use self::node::Node;
+use self::pool::{Checkout, ConnectionPool};
+use self::replication::Replication;
+use self::shard::Shard;
+use self::shard_map::ShardMap;
+use super::event::{Event, Timer};
+use super::outcome::FailReason;
+use super::request::RequestId;
+use super::service::ServiceSampler;
+use super::station::Admission;
+use super::streams;
+use crate::balancer::BalancerSpec;
+use crate::engine::{EventQueue, SimDuration, SimRng, SimTime, Timers, stream};
+use crate::id::ServerId;
+use crate::stats::RunResult;
+
+/// The `hop` of a request while it is in the data tier (tiers use 1 to 16).
+pub const HOP: u8 = u8::MAX;
+
+/// What the world lends the data tier for one call: the clock, and the queue and timers
+/// to schedule its own events on.
+pub struct Context<'a> {
+    pub now: SimTime,
+    pub events: &'a mut EventQueue<Event>,
+    pub timers: &'a mut Timers,
+}
+
+impl Context<'_> {
+    fn start_timer(&mut self, at: SimTime, timer: Timer) {
+        let id = self.timers.arm(None);
+        self.events.schedule(at, Event::Timer(id, timer));
+    }
+}
+
+/// How a request's stay in the data tier ended.
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+pub enum Settled {
+    /// Its queries are answered: it goes on to the tiers, or is answered.
+    Done,
+    /// A query failed, and the request with it.
+    Failed(FailReason),
+}
+
+/// Where a request's current query is.
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+enum Place {
+    /// Waiting for a connection of its server's pool.
+    Pool,
+    /// Holding a connection, on its way to a node.
+    Routing,
+    /// Holding a connection, waiting for its shard's primary to be promoted.
+    AwaitingPrimary,
+    /// Holding a connection, queued or in service at this node.
+    Node(u32),
+}
+
+/// A request in the data tier.
+#[derive(Copy, Clone, Debug)]
+struct Visit {
+    id: RequestId,
+    server: ServerId,
+    measured: bool,
+    /// Queries still to issue after the current one.
+    left: u32,
+    place: Place,
+    key: u32,
+    write: bool,
+    /// When the current query was sent to its node.
+    sent: SimTime,
+    /// For a read sent to a replica: when every write of its key committed before it was
+    /// sent is visible there. Served before that, it is stale.
+    fresh_from: SimTime,
+    /// The current read was served stale.
+    stale: bool,
+    /// When the request entered the tier.
+    entered: SimTime,
+}
+
+enum Queries {
+    Constant(u32),
+    Poisson(Poisson<f64>),
+}
+
+pub struct Database {
+    spec: DatabaseSpec,
+    seed: u64,
+    replica_balancer: BalancerSpec,
+    nodes: Vec<Node>,
+    shards: Vec<Shard>,
+    map: ShardMap,
+    keys: KeySampler,
+    queries: Queries,
+    /// Per request: its query count, each query's kind and key.
+    rng: SimRng,
+    replication: Replication,
+    /// Per application server, by id, when the scenario has pools.
+    pools: Vec<ConnectionPool>,
+    /// Requests in the tier, by their request slot; `None` outside it.
+    visits: Vec<Option<Visit>>,
+    /// What ended since the world last asked, in order.
+    settled: VecDeque<(RequestId, Settled)>,
+    metrics: Metrics,
+    /// Scratch for expired pool waiters, reused.
+    expired: Vec<RequestId>,
+}
+
+impl Database {
+    pub fn new(spec: &DatabaseSpec, seed: u64) -> Self {
+        let queries = match spec.queries {
+            QueryCount::Constant(n) => Queries::Constant(n),
+            QueryCount::Poisson(mean) => {
+                Queries::Poisson(Poisson::new(mean).expect("validated mean > 0"))
+            }
+        };
+        let mut database = Database {
+            spec: spec.clone(),
+            seed,
+            replica_balancer: BalancerSpec::new(spec.replica_balancer),
+            nodes: Vec::new(),
+            shards: Vec::new(),
+            map: ShardMap::new(spec.sharding, spec.shards),
+            keys: KeySampler::new(spec.keys),
+            queries,
+            rng: stream(seed, streams::DATABASE_QUERIES, 0),
+            replication: Replication::new(
+                spec.keys.count(),
+                ServiceSampler::new(
+                    &spec.replication_lag,
+                    stream(seed, streams::REPLICATION_LAG, 0),
+                ),
+            ),
+            pools: Vec::new(),
+            visits: Vec::new(),
+            settled: VecDeque::new(),
+            metrics: Metrics::new(spec.pool.is_some()),
+            expired: Vec::new(),
+        };
+        database.add_shards(spec.shards, SimTime::ZERO);
+        database
+    }
+
+    /// Creates shards up to `count`, each with its primary and replicas, at `now`.
+    fn add_shards(&mut self, count: u32, now: SimTime) {
+        while (self.shards.len() as u32) < count {
+            let index = self.shards.len() as u32;
+            let mut shard = Shard::new(&self.replica_balancer, index, self.seed);
+            let primary = self.add_node(format!("db-s{index}-primary"), index, now);
+            shard.primary = Some(primary);
+            for replica in 0..self.spec.replicas {
+                let node = self.add_node(format!("db-s{index}-replica-{replica}"), index, now);
+                shard.replicas.push(node);
+                shard.add_replica(node, &self.nodes[node].name);
+            }
+            self.shards.push(shard);
+        }
+    }
+
+    fn add_node(&mut self, name: String, shard: u32, now: SimTime) -> usize {
+        let index = self.nodes.len();
+        self.nodes.push(Node::new(
+            &self.spec,
+            name,
+            shard,
+            index as u32,
+            self.seed,
+            now,
+        ));
+        index
+    }
+
+    /// Arms the timers of the scheduled failures and reshard.
+    pub fn start(&mut self, ctx: &mut Context<'_>) {
+        for (index, failure) in (0..).zip(&self.spec.failures) {
+            ctx.start_timer(failure.at, Timer::DatabaseChange(index));
+        }
+        if let Some(reshard) = self.spec.reshard {
+            let index = self.spec.failures.len() as u32;
+            ctx.start_timer(reshard.at, Timer::DatabaseChange(index));
+        }
+    }
+
+    /// The next request whose stay in the tier ended, and how.
+    pub fn next_settled(&mut self) -> Option<(RequestId, Settled)> {
+        self.settled.pop_front()
+    }
+
+    /// Request `id`, served by `server`, has done its work there and starts its queries.
+    pub fn begin(&mut self, id: RequestId, server: ServerId, measured: bool, ctx: &mut Context) {
+        let count = match &self.queries {
+            Queries::Constant(n) => *n,
+            Queries::Poisson(poisson) => poisson.sample(&mut self.rng) as u32,
+        };
+        if count == 0 {
+            self.settled.push_back((id, Settled::Done));
+            return;
+        }
+        let slot = id.slot();
+        if self.visits.len() <= slot {
+            self.visits.resize(slot + 1, None);
+        }
+        self.visits[slot] = Some(Visit {
+            id,
+            server,
+            measured,
+            left: count,
+            place: Place::Pool,
+            key: 0,
+            write: false,
+            sent: ctx.now,
+            fresh_from: ctx.now,
+            stale: false,
+            entered: ctx.now,
+        });
+        self.issue(slot, ctx);
+    }
+
+    fn visit(&mut self, slot: usize) -> &mut Visit {
+        self.visits[slot]
+            .as_mut()
+            .expect("a request in the data tier has its visit")
+    }
+
+    /// The next query of the request in `slot`: drawn, then a connection asked for.
+    fn issue(&mut self, slot: usize, ctx: &mut Context) {
+        let write = self.rng.random::<f64>() >= self.spec.read_share;
+        let key = self.keys.sample(&mut self.rng);
+        let visit = self.visit(slot);
+        visit.left -= 1;
+        visit.write = write;
+        visit.key = key;
+        visit.place = Place::Pool;
+        let (id, server) = (visit.id, visit.server);
+        if self.spec.pool.is_none() {
+            self.send(slot, ctx);
+            return;
+        }
+        let pool = self.pool(server);
+        match pool.check_out(id, ctx.now) {
+            Checkout::Connected => {
+                self.metrics
+                    .pool_waited(self.visits[slot].as_ref(), SimDuration::ZERO);
+                self.send(slot, ctx);
+            }
+            Checkout::Waiting { deadline } => {
+                if let Some(deadline) = deadline {
+                    ctx.start_timer(deadline, Timer::PoolTimeout(server));
+                }
+            }
+        }
+    }
+
+    /// The pool of application server `server`.
+    fn pool(&mut self, server: ServerId) -> &mut ConnectionPool {
+        let spec = self
+            .spec
+            .pool
+            .expect("pools only when the scenario has them");
+        if self.pools.len() <= server.index() {
+            self.pools
+                .resize_with(server.index() + 1, || ConnectionPool::new(spec));
+        }
+        &mut self.pools[server.index()]
+    }
+
+    /// The request in `slot` holds a connection: its query goes to the node that serves it.
+    fn send(&mut self, slot: usize, ctx: &mut Context) {
+        let visit = self.visit(slot);
+        visit.place = Place::Routing;
+        visit.stale = false;
+        let visit = *visit;
+        let shard_index = self.map.shard(visit.key);
+        let shard = &mut self.shards[shard_index as usize];
+        if visit.measured {
+            shard.queries += 1;
+        }
+        let must_be_fresh = !visit.write
+            && self.spec.read_your_writes
+            && self.replication.is_stale(visit.key, ctx.now);
+        let replica = if visit.write || must_be_fresh {
+            None
+        } else {
+            shard.pick_replica(visit.key, ctx.now)
+        };
+        let node = match (replica, shard.primary) {
+            (Some(replica), _) => {
+                self.visit(slot).fresh_from = self.replication.visible_from(visit.key);
+                replica
+            }
+            (None, Some(primary)) => {
+                if must_be_fresh && visit.measured {
+                    self.metrics.fresh_reads += 1;
+                }
+                primary
+            }
+            (None, None) => match self.spec.on_primary_failure {
+                PrimaryFailure::Fail => {
+                    self.fail(slot, FailReason::DatabaseDown, ctx);
+                    return;
+                }
+                PrimaryFailure::Wait => {
+                    shard.waiting_for_primary.push_back(visit.id);
+                    self.visit(slot).place = Place::AwaitingPrimary;
+                    return;
+                }
+            },
+        };
+        self.admit(slot, node, ctx);
+    }
+
+    /// The query of the request in `slot` reaches node `node`.
+    fn admit(&mut self, slot: usize, node: usize, ctx: &mut Context) {
+        let visit = self.visit(slot);
+        visit.place = Place::Node(node as u32);
+        visit.sent = ctx.now;
+        let id = visit.id;
+        match self.nodes[node].station.admit(ctx.now, id) {
+            Admission::Start => self.start_query(node, id, ctx),
+            Admission::Queued { .. } => {}
+            Admission::Rejected => {
+                self.read_ended(node, ctx.now, ctx.now, false);
+                self.fail(slot, FailReason::TierRejected, ctx);
+            }
+        }
+    }
+
+    /// A worker of node `node` takes the query of request `id` now. A read on a replica
+    /// is served from what the replica has applied by now: stale if a write committed
+    /// before the read was sent has not reached it (a write committed since is concurrent
+    /// with the read, and either answer is correct).
+    fn start_query(&mut self, node: usize, id: RequestId, ctx: &mut Context) {
+        if self.is_replica(node) {
+            let visit = self.visit(id.slot());
+            visit.stale = !visit.write && ctx.now < visit.fresh_from;
+        }
+        let service = self.nodes[node].draw_service();
+        ctx.events.schedule(ctx.now + service, Event::Done(id));
+    }
+
+    /// Whether `node` serves reads of its shard (it is up and not its primary).
+    fn is_replica(&self, node: usize) -> bool {
+        self.shards[self.nodes[node].shard as usize].primary != Some(node)
+    }
+
+    /// A read at node `node`, sent at `sent`, ended at `now`: its replica balancer learns
+    /// it, if it went to a replica.
+    fn read_ended(&mut self, node: usize, sent: SimTime, now: SimTime, succeeded: bool) {
+        if self.is_replica(node) {
+            let shard = self.nodes[node].shard as usize;
+            self.shards[shard].read_finished(node, now - sent, succeeded, now);
+        }
+    }
+
+    /// The current query of request `id` is answered by its node.
+    pub fn query_done(&mut self, id: RequestId, ctx: &mut Context) {
+        let slot = id.slot();
+        let visit = *self.visit(slot);
+        let Place::Node(node) = visit.place else {
+            unreachable!("a query completes only at a node");
+        };
+        let node = node as usize;
+        if let Some(next) = self.nodes[node].station.finish(ctx.now, id) {
+            self.start_query(node, next, ctx);
+        }
+        let replica = self.is_replica(node);
+        if replica {
+            self.read_ended(node, visit.sent, ctx.now, true);
+        }
+        if visit.write {
+            self.replication.committed(visit.key, ctx.now);
+        }
+        if visit.measured {
+            self.nodes[node].completions += 1;
+            self.metrics.answered(visit.write, replica && visit.stale);
+        }
+        self.release(visit.server, ctx);
+        if visit.left > 0 {
+            self.issue(slot, ctx);
+        } else {
+            self.visits[slot] = None;
+            if visit.measured {
+                self.metrics.time_in_tier += u128::from((ctx.now - visit.entered).as_nanos());
+            }
+            self.settled.push_back((id, Settled::Done));
+        }
+    }
+
+    /// A connection of `server`'s pool comes back: the first waiter sends its query.
+    fn release(&mut self, server: ServerId, ctx: &mut Context) {
+        if self.spec.pool.is_none() {
+            return;
+        }
+        if let Some((waiter, since)) = self.pool(server).give_back() {
+            let slot = waiter.slot();
+            self.metrics
+                .pool_waited(self.visits[slot].as_ref(), ctx.now - since);
+            self.send(slot, ctx);
+        }
+    }
+
+    /// The current query of the request in `slot` failed for `reason`, and the request
+    /// with it; a connection it held goes back.
+    fn fail(&mut self, slot: usize, reason: FailReason, ctx: &mut Context) {
+        let visit = self.visits[slot]
+            .take()
+            .expect("a failing request is in the data tier");
+        if visit.place != Place::Pool {
+            self.release(visit.server, ctx);
+        }
+        self.settled.push_back((visit.id, Settled::Failed(reason)));
+    }
+
+    /// The pool timer of `server` fired: its waiters past their deadline fail.
+    pub fn pool_timeout(&mut self, server: ServerId, ctx: &mut Context) {
+        let mut expired = std::mem::take(&mut self.expired);
+        let next = self.pool(server).expired(ctx.now, &mut expired);
+        if let Some(next) = next {
+            ctx.start_timer(next, Timer::PoolTimeout(server));
+        }
+        let timeout = self.spec.pool.map(|p| p.timeout).unwrap_or_default();
+        for id in expired.drain(..) {
+            let slot = id.slot();
+            self.metrics
+                .pool_waited(self.visits[slot].as_ref(), timeout);
+            self.fail(slot, FailReason::PoolTimeout, ctx);
+        }
+        self.expired = expired;
+    }
+
+    /// Request `id` left its server (it crashed or was removed): its query is withdrawn
+    /// wherever it is, without a [`Settled`] (the world ends the request itself).
+    pub fn withdraw(&mut self, id: RequestId, ctx: &mut Context) {
+        let slot = id.slot();
+        let Some(visit) = self.visits.get_mut(slot).and_then(Option::take) else {
+            return;
+        };
+        match visit.place {
+            Place::Pool => {
+                if self.spec.pool.is_some() {
+                    self.pool(visit.server).leave(id);
+                }
+                return;
+            }
+            Place::Routing => {}
+            Place::AwaitingPrimary => {
+                let shard = self.map.shard(visit.key) as usize;
+                let waiting = &mut self.shards[shard].waiting_for_primary;
+                waiting.retain(|&waiter| waiter != id);
+            }
+            Place::Node(node) => {
+                let node = node as usize;
+                if let Some(next) = self.nodes[node].station.withdraw(ctx.now, id) {
+                    self.start_query(node, next, ctx);
+                }
+                self.read_ended(node, visit.sent, ctx.now, false);
+            }
+        }
+        self.release(visit.server, ctx);
+    }
+
+    /// Application server `server` is going down with every request it holds: its
+    /// pool's waiters will be withdrawn, so no connection coming back goes to them.
+    pub fn server_down(&mut self, server: ServerId) {
+        if self.spec.pool.is_some() {
+            self.pool(server).forget_waiters();
+        }
+    }
+
+    /// The scheduled change number `index` happens: a node failure or the reshard.
+    pub fn change(&mut self, index: u32, ctx: &mut Context) {
+        match self.spec.failures.get(index as usize) {
+            Some(&failure) => {
+                let shard = &self.shards[failure.shard as usize];
+                let node = match failure.node {
+                    NodeRole::Primary => shard.primary,
+                    NodeRole::Replica(n) => Some(shard.replicas[n as usize]),
+                };
+                if let Some(node) = node {
+                    self.fail_node(node, ctx);
+                }
+            }
+            None => {
+                let reshard = self.spec.reshard.expect("the last change is the reshard");
+                let moved = self.map.reshard(reshard.shards, self.spec.keys.count());
+                self.metrics.moved_share = Some(moved);
+                self.add_shards(reshard.shards, ctx.now);
+            }
+        }
+    }
+
+    /// Node `node` fails: the queries on it fail; a primary's shard fails over after the
+    /// failover delay, a replica's shard reads from the others.
+    fn fail_node(&mut self, node: usize, ctx: &mut Context) {
+        if !self.nodes[node].up {
+            return;
+        }
+        let was_replica = self.is_replica(node);
+        let shard = self.nodes[node].shard as usize;
+        if was_replica {
+            self.shards[shard].remove_replica(node);
+        } else {
+            self.shards[shard].primary = None;
+            self.shards[shard].failed_primary = Some(node);
+            ctx.start_timer(ctx.now + self.spec.failover, Timer::Promotion(shard as u32));
+        }
+        self.nodes[node].up = false;
+        let evicted = self.nodes[node].station.evict_all(ctx.now);
+        for id in evicted {
+            let slot = id.slot();
+            if was_replica {
+                let sent = self.visit(slot).sent;
+                self.shards[shard].read_finished(node, ctx.now - sent, false, ctx.now);
+            }
+            self.fail(slot, FailReason::DatabaseDown, ctx);
+        }
+    }
+
+    /// The failover delay of shard `shard` has passed: its first live replica becomes its
+    /// primary (MySQL Orchestrator, Patroni, RDS Multi-AZ promote a standby), or, without
+    /// one, the failed primary comes back; the writes that waited go to it.
+    pub fn promote(&mut self, shard: u32, ctx: &mut Context) {
+        let index = shard as usize;
+        let candidate = self.shards[index]
+            .replicas
+            .iter()
+            .copied()
+            .find(|&node| self.nodes[node].up);
+        let primary = match candidate {
+            Some(replica) => {
+                self.shards[index].remove_replica(replica);
+                replica
+            }
+            None => {
+                let failed = self.shards[index]
+                    .failed_primary
+                    .expect("a shard failing over has a failed primary");
+                self.nodes[failed].up = true;
+                failed
+            }
+        };
+        self.shards[index].primary = Some(primary);
+        while let Some(id) = self.shards[index].waiting_for_primary.pop_front() {
+            self.admit(id.slot(), primary, ctx);
+        }
+    }
+
+    /// Measurement starts at `now`: busy time so far is set aside.
+    pub fn warmup_ended(&mut self, now: SimTime) {
+        self.metrics.warmup_end = now;
+        for node in &mut self.nodes {
+            node.busy_at_warmup = node.station.busy_integral(now);
+        }
+    }
+
+    /// Adds what the data tier measured to `result`, for a run that ended at `end`.
+    pub fn report(mut self, result: &mut RunResult, end: SimTime) {
+        self.metrics
+            .report(result, end, &mut self.nodes, &self.shards);
+    }
+}

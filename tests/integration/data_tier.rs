@@ -1,0 +1,353 @@
+//! The data tier against what it models: where reads go, stale reads against the analytic
+//! share for Poisson writes and a constant lag, a Zipf hot shard against its exact share,
+//! conservation of requests and queries, a pool too small, and an M/M/1 database.
+//!
+//! Like queueing_theory.rs, each statistical check runs independent replications and
+//! takes its tolerance from them: the half-width of a 99.9% confidence interval of the
+//! mean across replications (Student's t). The seeds are fixed; a miss means a bug.
+
+use lbsim::balancer::{Algorithm, BalancerSpec};
+use lbsim::engine::{SimDuration, SimTime, derive_seed};
+use lbsim::model::{
+    ArrivalPattern, DatabaseSpec, GeneratedWorkload, KeyDist, NodeFailure, NodeRole, PoolSpec,
+    PrimaryFailure, QueryCount, RateSchedule, RunSpec, ServerGroupSpec, ServiceDist, Sharding,
+    WorkloadSpec, simulate,
+};
+use lbsim::stats::{Figure, RunResult};
+use rayon::prelude::*;
+
+const REPLICATIONS: u32 = 10;
+/// Student's t, two-sided 99.9%, 9 degrees of freedom.
+const T_999_DF9: f64 = 4.781;
+
+fn ms(ms: u64) -> SimDuration {
+    SimDuration::from_millis(ms)
+}
+
+/// A data tier with one shard, one worker per node, no replica, no lag, no pool.
+fn database(service: ServiceDist) -> DatabaseSpec {
+    DatabaseSpec {
+        read_share: 1.0,
+        queries: QueryCount::Constant(1),
+        service,
+        keys: KeyDist::Uniform { count: 1000 },
+        workers: 1,
+        queue_limit: None,
+        replicas: 0,
+        replica_balancer: Algorithm::Random,
+        replication_lag: ServiceDist::Constant {
+            mean: SimDuration::ZERO,
+        },
+        read_your_writes: false,
+        shards: 1,
+        sharding: Sharding::Modulo,
+        pool: None,
+        failover: SimDuration::from_secs(10),
+        on_primary_failure: PrimaryFailure::Fail,
+        failures: Vec::new(),
+        reshard: None,
+    }
+}
+
+/// Poisson arrivals at `rate` to `servers` web servers of `workers` workers each, with
+/// constant web work `web`, in front of `database`.
+fn model(
+    rate: f64,
+    servers: u32,
+    workers: u32,
+    web: SimDuration,
+    database: DatabaseSpec,
+    seconds: u64,
+) -> RunSpec {
+    RunSpec {
+        warmup: SimDuration::from_secs(seconds / 20),
+        sample_interval: None,
+        database: Some(database),
+        ..RunSpec::new(
+            SimDuration::from_secs(seconds),
+            WorkloadSpec::Generated(GeneratedWorkload {
+                rate: RateSchedule::constant(rate),
+                arrivals: ArrivalPattern::Poisson,
+                service: ServiceDist::Constant { mean: web },
+                clients: 1000,
+            }),
+            vec![ServerGroupSpec {
+                workers,
+                ..ServerGroupSpec::new("web", servers)
+            }],
+            BalancerSpec::new(Algorithm::LeastConnections),
+        )
+    }
+}
+
+fn replicate(spec: &RunSpec, seed: u64) -> Vec<RunResult> {
+    (0..REPLICATIONS)
+        .into_par_iter()
+        .map(|r| simulate(spec, derive_seed(seed, r)))
+        .collect()
+}
+
+/// Mean across replications and the half-width of its 99.9% confidence interval.
+fn estimate(results: &[RunResult], metric: impl Fn(&RunResult) -> f64) -> (f64, f64) {
+    let xs: Vec<f64> = results.iter().map(metric).collect();
+    let n = xs.len() as f64;
+    let mean = xs.iter().sum::<f64>() / n;
+    let variance = xs.iter().map(|x| (x - mean).powi(2)).sum::<f64>() / (n - 1.0);
+    (mean, T_999_DF9 * (variance / n).sqrt())
+}
+
+/// Asserts that `theory` lies within the replications' 99.9% confidence interval (widened
+/// by `resolution × theory`, the histogram's relative resolution for a percentile), and
+/// that the interval is narrow enough (within `precision` of the value) to mean something.
+fn assert_matches(
+    what: &str,
+    (mean, half_width): (f64, f64),
+    theory: f64,
+    resolution: f64,
+    precision: f64,
+) {
+    let tolerance = half_width + resolution * theory;
+    println!("{what}: simulated {mean:.5} ± {tolerance:.5}, theory {theory:.5}");
+    assert!(
+        (mean - theory).abs() <= tolerance,
+        "{what}: simulated {mean:.5} ± {tolerance:.5} (99.9% CI) misses theory {theory:.5}"
+    );
+    assert!(
+        half_width < precision * theory,
+        "{what}: interval ±{half_width:.5} too wide to test anything"
+    );
+}
+
+fn figure(result: &RunResult, figure: Figure) -> f64 {
+    result.figures.get(figure).unwrap_or(f64::NAN)
+}
+
+fn exponential(mean: u64) -> ServiceDist {
+    ServiceDist::Exponential { mean: ms(mean) }
+}
+
+#[test]
+fn with_no_replica_every_read_reaches_the_primary_and_with_replicas_none_does() {
+    let mut db = database(exponential(1));
+    db.read_share = 0.7;
+    db.workers = 4;
+    let spec = model(200.0, 4, 8, ms(2), db.clone(), 30);
+    let result = simulate(&spec, 1);
+    let queries = figure(&result, Figure::DbQueries) as u64;
+    assert!(queries > 5000, "{queries}");
+    assert_eq!(result.database.len(), 1);
+    assert_eq!(result.database[0].completions, queries);
+
+    db.replicas = 2;
+    let result = simulate(&model(200.0, 4, 8, ms(2), db, 30), 1);
+    let queries = figure(&result, Figure::DbQueries) as u64;
+    let [primary, replicas @ ..] = result.database.as_slice() else {
+        panic!("no node");
+    };
+    let reads: u64 = replicas.iter().map(|r| r.completions).sum();
+    assert_eq!(primary.completions + reads, queries);
+    // The primary serves the writes only: 30% of the queries. Over ~5,700 queries the
+    // share's standard error is 0.006; 0.03 is five of them.
+    let write_share = primary.completions as f64 / queries as f64;
+    assert!((write_share - 0.3).abs() < 0.03, "{write_share}");
+    assert!(replicas.iter().all(|r| r.completions > 0));
+}
+
+#[test]
+fn without_lag_no_read_is_stale_and_with_lag_some_are() {
+    let mut db = database(exponential(1));
+    db.read_share = 0.5;
+    db.workers = 8;
+    db.replicas = 2;
+    db.keys = KeyDist::Uniform { count: 10 };
+    let result = simulate(&model(500.0, 4, 8, ms(1), db.clone(), 20), 2);
+    assert!(figure(&result, Figure::DbQueries) > 5000.0);
+    assert_eq!(figure(&result, Figure::StaleReads), 0.0);
+    db.replication_lag = ServiceDist::Constant { mean: ms(20) };
+    let result = simulate(&model(500.0, 4, 8, ms(1), db.clone(), 20), 2);
+    assert!(figure(&result, Figure::StaleReads) > 100.0);
+    // Read-your-writes sends exactly those reads to the primary: none is stale then.
+    db.read_your_writes = true;
+    let result = simulate(&model(500.0, 4, 8, ms(1), db, 20), 2);
+    assert_eq!(figure(&result, Figure::StaleReads), 0.0);
+    assert!(figure(&result, Figure::FreshReads) > 100.0);
+}
+
+#[test]
+fn the_stale_share_matches_poisson_writes_and_a_constant_lag() {
+    // One key, requests at λ = 1000/s making one query each, a write with probability
+    // 1/2, and nodes with workers to spare and a constant service time: writes commit as
+    // a Poisson process of rate λ_w = 500/s (a thinned Poisson process shifted by a
+    // constant), independent of the reads (the other half of the thinning). A read is
+    // stale when a write committed in the lag L before it: P = 1 - exp(-λ_w L), 0.3935
+    // for L = 1 ms.
+    let mut db = database(ServiceDist::Constant { mean: ms(1) });
+    db.read_share = 0.5;
+    db.workers = 1000;
+    db.replicas = 1;
+    db.keys = KeyDist::Uniform { count: 1 };
+    db.replication_lag = ServiceDist::Constant { mean: ms(1) };
+    let results = replicate(&model(1000.0, 2, 1000, ms(1), db, 20), 7);
+    let theory = 1.0 - (-500.0f64 * 0.001).exp();
+    assert_matches(
+        "stale read share",
+        estimate(&results, |r| figure(r, Figure::StaleReadShare)),
+        theory,
+        0.0,
+        0.02,
+    );
+}
+
+#[test]
+fn zipf_keys_make_a_hot_shard_with_their_exact_share_and_uniform_keys_do_not() {
+    let shards = 8;
+    let keys = 1000u32;
+    let exponent = 1.2;
+    let mut db = database(exponential(1));
+    db.workers = 8;
+    db.shards = shards;
+    db.keys = KeyDist::Zipf {
+        count: keys,
+        exponent,
+    };
+    let spec = model(400.0, 4, 8, ms(1), db.clone(), 30);
+    // Under modulo, shard 0 holds keys 0, 8, 16, ...: its share is the sum of their
+    // Zipf probabilities (key k has weight 1/(k+1)^s).
+    let weight = |k: u32| 1.0 / f64::from(k + 1).powf(exponent);
+    let total: f64 = (0..keys).map(weight).sum();
+    let shard_0: f64 = (0..keys).step_by(shards as usize).map(weight).sum::<f64>() / total;
+    assert_matches(
+        "hottest shard share, zipf",
+        estimate(&replicate(&spec, 11), |r| {
+            figure(r, Figure::HottestShardShare)
+        }),
+        shard_0,
+        0.0,
+        0.05,
+    );
+    // Twice the share of a shard under uniform keys.
+    assert!(shard_0 > 2.0 / f64::from(shards));
+    // Uniform keys: the busiest of 8 shards takes barely more than its eighth (the
+    // maximum of 8 shares of ~12,000 queries each, a standard error of 0.003 each).
+    db.keys = KeyDist::Uniform { count: keys };
+    let uniform = simulate(&model(400.0, 4, 8, ms(1), db, 30), 11);
+    let hottest = figure(&uniform, Figure::HottestShardShare);
+    assert!(hottest < 1.0 / 8.0 + 0.015, "{hottest}");
+}
+
+#[test]
+fn requests_and_queries_are_conserved_across_the_tiers() {
+    let mut db = database(exponential(2));
+    db.read_share = 0.8;
+    db.queries = QueryCount::Constant(3);
+    db.workers = 2;
+    db.queue_limit = Some(1);
+    db.replicas = 2;
+    db.pool = Some(PoolSpec {
+        max_connections: 2,
+        timeout: ms(5),
+    });
+    db.failures = vec![
+        NodeFailure {
+            at: SimTime::from_nanos(10_000_000_000),
+            shard: 0,
+            node: NodeRole::Primary,
+        },
+        NodeFailure {
+            at: SimTime::from_nanos(15_000_000_000),
+            shard: 0,
+            node: NodeRole::Replica(1),
+        },
+    ];
+    db.failover = SimDuration::from_secs(2);
+    let spec = model(600.0, 4, 4, ms(2), db, 30);
+    let result = simulate(&spec, 3);
+    let c = result.counts;
+    assert!(c.is_conserved(), "{c:?}");
+    for reason in [
+        Figure::FailedPoolTimeout,
+        Figure::FailedDatabaseDown,
+        Figure::FailedTierRejected,
+    ] {
+        assert!(figure(&result, reason) > 0.0, "{reason:?}: {c:?}");
+    }
+    let failed_by_reason: f64 = [
+        Figure::FailedNoServer,
+        Figure::FailedServerRemoved,
+        Figure::FailedTierRejected,
+        Figure::FailedCrash,
+        Figure::FailedServerDown,
+        Figure::FailedPoolTimeout,
+        Figure::FailedDatabaseDown,
+    ]
+    .iter()
+    .map(|&f| figure(&result, f))
+    .sum();
+    assert_eq!(failed_by_reason, c.failed as f64);
+    // Every answered query is answered by exactly one node.
+    let answered: u64 = result.database.iter().map(|n| n.completions).sum();
+    assert_eq!(answered as f64, figure(&result, Figure::DbQueries));
+    // A completed request made its 3 queries; a failed or unfinished one fewer.
+    let queries = figure(&result, Figure::DbQueries) as u64;
+    assert!(queries >= 3 * c.completed, "{queries} {c:?}");
+    assert!(queries <= 3 * (c.completed + c.failed + c.in_flight));
+}
+
+#[test]
+fn a_pool_too_small_shows_as_pool_wait_not_as_database_load() {
+    let mut db = database(exponential(2));
+    db.queries = QueryCount::Constant(2);
+    db.workers = 16;
+    db.pool = Some(PoolSpec {
+        max_connections: 1,
+        timeout: SimDuration::from_secs(1),
+    });
+    // 700 requests a second, 2 queries of 2 ms: 2.8 connections busy of 4 (4 servers × 1),
+    // each pool 70% busy, and 2.8 database workers of 16.
+    let small = simulate(&model(700.0, 4, 8, ms(3), db.clone(), 30), 5);
+    db.pool = Some(PoolSpec {
+        max_connections: 8,
+        timeout: SimDuration::from_secs(1),
+    });
+    let ample = simulate(&model(700.0, 4, 8, ms(3), db, 30), 5);
+    let wait = |r: &RunResult| figure(r, Figure::PoolWaitMeanMs);
+    let load = |r: &RunResult| figure(r, Figure::DbUtilization);
+    assert!(wait(&small) > 0.5, "{}", wait(&small));
+    assert!(wait(&ample) < 0.05 * wait(&small), "{}", wait(&ample));
+    // The same queries reach the database either way: its load is the offered 2.8/16,
+    // within a few percent, whatever the pool.
+    assert!((load(&small) - 0.175).abs() < 0.01, "{}", load(&small));
+    assert!((load(&ample) - load(&small)).abs() < 0.01);
+    assert!(small.latency.mean_ms() > ample.latency.mean_ms());
+}
+
+#[test]
+fn an_mm1_database_behind_constant_time_web_servers_matches_theory() {
+    // Web servers with workers to spare and 1 ms of constant work pass the Poisson
+    // arrivals on shifted by 1 ms: the database's one worker is an M/M/1 queue at
+    // ρ = 50/100. Its sojourn is exponential with rate μ - λ = 50/s: mean 20 ms, 90th
+    // percentile ln(10)/50 s = 46.05 ms; the response adds the 1 ms.
+    let db = database(exponential(10));
+    let results = replicate(&model(50.0, 2, 100, ms(1), db, 2000), 13);
+    assert_matches(
+        "M/M/1 database: mean response ms",
+        estimate(&results, |r| r.latency.mean_ms()),
+        21.0,
+        0.0,
+        0.05,
+    );
+    assert_matches(
+        "M/M/1 database: p90 response ms",
+        estimate(&results, |r| r.latency.quantile_ms(0.9)),
+        1.0 + 10.0f64.ln() / 50.0 * 1000.0,
+        0.01,
+        0.05,
+    );
+    assert_matches(
+        "M/M/1 database: utilization",
+        estimate(&results, |r| figure(r, Figure::DbUtilization)),
+        0.5,
+        0.0,
+        0.05,
+    );
+}
