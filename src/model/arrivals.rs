@@ -15,6 +15,8 @@ use rand_distr::{Distribution, Exp1};
 
 use super::clients::ClientPopulation;
 use super::service::ServiceSampler;
+use super::session_arrivals::SessionArrivals;
+use super::sessions::SessionsSpec;
 use super::spec::{ArrivalPattern, RateSchedule, WorkloadSpec};
 use super::streams;
 use super::trace::TraceArrivals;
@@ -29,6 +31,8 @@ pub struct Arrival {
     pub session: Option<SessionId>,
     /// Work at speed 1.0.
     pub work: SimDuration,
+    /// The last request of its session: the session ends with it.
+    pub ends_session: bool,
 }
 
 /// The arrivals of one run.
@@ -43,12 +47,21 @@ pub enum Arrivals<'a> {
         service: ServiceSampler,
     },
     Replay(TraceArrivals<'a>),
+    /// Generated traffic made of sessions (`[workload.sessions]`).
+    Sessions {
+        sessions: SessionArrivals,
+        service: ServiceSampler,
+    },
 }
 
 impl<'a> Arrivals<'a> {
     /// The arrivals of `workload` in the run seeded with `seed`.
-    pub fn new(workload: &'a WorkloadSpec, seed: u64) -> Self {
+    pub fn new(workload: &'a WorkloadSpec, sessions: Option<&SessionsSpec>, seed: u64) -> Self {
         match workload {
+            WorkloadSpec::Generated(generated) if let Some(spec) = sessions => Arrivals::Sessions {
+                sessions: SessionArrivals::new(spec, generated.clients, generated.arrivals, seed),
+                service: ServiceSampler::new(&generated.service, stream(seed, streams::SERVICE, 0)),
+            },
             WorkloadSpec::Generated(generated) => Arrivals::Generated {
                 times: ArrivalProcess::new(
                     &generated.rate,
@@ -69,16 +82,19 @@ impl<'a> Arrivals<'a> {
     }
 
     /// The time of the next arrival, or `None` when no more requests will ever arrive.
+    #[inline]
     pub fn next_arrival(&mut self) -> Option<SimTime> {
         match self {
             Arrivals::Generated { times, .. } => times.next_arrival(),
             Arrivals::Replay(replay) => replay.next_arrival(),
+            Arrivals::Sessions { sessions, .. } => sessions.next_arrival(),
         }
     }
 
     /// The client and the work of the request arriving now. Called once per arrival,
     /// whatever becomes of the request, so every variant of a scenario sees the same
     /// requests (common random numbers).
+    #[inline]
     pub fn arriving(&mut self) -> Arrival {
         match self {
             Arrivals::Generated {
@@ -87,7 +103,9 @@ impl<'a> Arrivals<'a> {
                 client: clients.next_client(),
                 session: None,
                 work: service.sample(),
+                ends_session: false,
             },
+            Arrivals::Sessions { sessions, service } => sessions.arriving(service.sample()),
             Arrivals::Replay(replay) => replay.arriving(),
         }
     }

@@ -40,6 +40,8 @@ pub enum Timer {
     OutlierInterval,
     /// A server's ejection by outlier detection ends.
     Uneject(ServerId),
+    /// The session table's periodic sweep of expired entries.
+    AffinitySweep,
 }
 
 impl Prioritized for Event {
@@ -59,7 +61,8 @@ impl Prioritized for Event {
                 | Timer::Check(_)
                 | Timer::CheckTimeout(_)
                 | Timer::OutlierInterval
-                | Timer::Uneject(_),
+                | Timer::Uneject(_)
+                | Timer::AffinitySweep,
             ) => 1,
             Event::Done(_) => 2,
             Event::Arrival => 3,

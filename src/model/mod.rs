@@ -5,6 +5,7 @@
 //! zone-aware routing) are pure state machines: told what happened, asked what to do, with
 //! no clock or event queue of their own.
 
+mod affinity;
 mod arrivals;
 mod circuit_breaker;
 mod clients;
@@ -21,6 +22,8 @@ mod request;
 mod retry_policy;
 mod server;
 mod service;
+mod session_arrivals;
+mod sessions;
 mod spec;
 mod station;
 mod streams;
@@ -31,6 +34,7 @@ mod traffic;
 mod world;
 mod zone_routing;
 
+pub use affinity::{AffinitySpec, OnUnavailable};
 pub use circuit_breaker::{BreakerState, BreakerTransition, CircuitBreakerSpec, CircuitBreakers};
 pub use fraction::Fraction;
 pub use health_check::{HealthCheckSpec, HealthChecks, HealthTransition};
@@ -44,6 +48,7 @@ pub use retry_policy::{
     Backoff, ClientSpec, RetryBudget, RetryCondition, RetryDecision, RetryOn, RetryPolicy,
 };
 pub use server::ServerState;
+pub use sessions::{SessionLength, SessionsSpec};
 pub use spec::{
     ArrivalPattern, FailureProcess, GeneratedWorkload, RateSchedule, RunSpec, ServerGroupSpec,
     ServiceDist, TierSpec, WorkloadSpec,

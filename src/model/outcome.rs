@@ -26,6 +26,9 @@ pub enum FailReason {
     Crash,
     /// It was sent to a server that was down or still booting: the connection was refused.
     ServerDown,
+    /// Its session was pinned to a server out of rotation, and affinity says to fail
+    /// rather than re-pin.
+    PinnedUnavailable,
 }
 
 impl FailReason {
@@ -37,6 +40,7 @@ impl FailReason {
             FailReason::TierRejected => Figure::FailedTierRejected,
             FailReason::Crash => Figure::FailedCrash,
             FailReason::ServerDown => Figure::FailedServerDown,
+            FailReason::PinnedUnavailable => Figure::FailedPinnedUnavailable,
         }
     }
 
@@ -48,6 +52,7 @@ impl FailReason {
             FailReason::TierRejected => "tier-rejected",
             FailReason::Crash => "crash",
             FailReason::ServerDown => "server-down",
+            FailReason::PinnedUnavailable => "pinned-unavailable",
         }
     }
 }

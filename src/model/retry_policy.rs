@@ -167,7 +167,11 @@ impl RetryCondition {
     /// its server is an outcome of its own, [`RetryCondition::Rejected`]).
     pub fn of_failure(reason: FailReason) -> RetryCondition {
         match reason {
-            FailReason::NoServer => RetryCondition::NoHealthyServer,
+            // HAProxy answers 503 when a stuck session's server is down and it may not
+            // redispatch, as when no server is available.
+            FailReason::NoServer | FailReason::PinnedUnavailable => {
+                RetryCondition::NoHealthyServer
+            }
             FailReason::ServerRemoved | FailReason::Crash => RetryCondition::Crash,
             FailReason::TierRejected => RetryCondition::Rejected,
             FailReason::ServerDown => RetryCondition::ServerDown,

@@ -17,3 +17,7 @@ pub const TIER_SERVICE: u16 = 6;
 pub const FAILURES: u16 = 7;
 /// The jitter of health-check intervals.
 pub const HEALTH_CHECKS: u16 = 8;
+/// Sessions: index 0 their starts, 1 their lengths, 2 think times, 3 their users.
+pub const SESSIONS: u16 = 13;
+/// Session state: index 0 the session store's service, 1 re-login work.
+pub const SESSION_STATE: u16 = 14;

@@ -6,6 +6,7 @@
 //! stream still draws in arrival order, so results do not depend on it.
 
 use super::arrivals::{Arrival, Arrivals};
+use super::sessions::SessionsSpec;
 use super::spec::WorkloadSpec;
 use crate::engine::{SimDuration, SimTime};
 use crate::id::ClientAddr;
@@ -18,14 +19,20 @@ pub struct Traffic<'a> {
 }
 
 impl<'a> Traffic<'a> {
-    pub fn new(workload: &'a WorkloadSpec, seed: u64, end: SimTime) -> Self {
+    pub fn new(
+        workload: &'a WorkloadSpec,
+        sessions: Option<&SessionsSpec>,
+        seed: u64,
+        end: SimTime,
+    ) -> Self {
         Traffic {
-            arrivals: Arrivals::new(workload, seed),
+            arrivals: Arrivals::new(workload, sessions, seed),
             end,
             next: Arrival {
                 client: ClientAddr(0),
                 session: None,
                 work: SimDuration::ZERO,
+                ends_session: false,
             },
         }
     }

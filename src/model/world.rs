@@ -16,6 +16,7 @@ use std::ops::ControlFlow;
 
 use rand_distr::{Distribution, Exp1};
 
+use super::affinity::Affinity;
 use super::cluster::Cluster;
 use super::event::{Event, Timer};
 use super::frontend::{Frontend, Pick};
@@ -26,6 +27,7 @@ use super::outcome::{FailReason, Outcome};
 use super::outlier_detector::{Ejection, OutlierDetector};
 use super::request::{Request, RequestId, RequestTable};
 use super::server::{OutstandingCheck, ServerState};
+use super::sessions::Sessions;
 use super::spec::{FailureProcess, RunSpec, WorkloadSpec};
 use super::station::Admission;
 use super::streams;
@@ -110,6 +112,10 @@ struct World<'a, O: Observer> {
     /// The clients whose mapping a membership change may move, when the algorithm maps
     /// by key alone and the timeline changes membership; empty otherwise.
     remap_clients: Vec<ClientAddr>,
+    /// Cookie affinity's session table, when the scenario asks for it.
+    affinity: Option<Affinity>,
+    /// Live sessions and their state, when the traffic has sessions.
+    sessions: Option<Sessions>,
     observer: O,
 }
 
@@ -146,12 +152,18 @@ impl<'a, O: Observer> World<'a, O> {
             events: EventQueue::with_capacity(n + 4),
             next_arrival: None,
             timers: Timers::default(),
-            traffic: Traffic::new(&spec.workload, seed, end),
+            traffic: Traffic::new(&spec.workload, spec.sessions.as_ref(), seed, end),
             frontend,
             cluster,
-            tiers: (0..)
-                .zip(&spec.tiers)
-                .map(|(index, tier)| Tier::new(tier, index, seed))
+            tiers: spec
+                .session_store
+                .iter()
+                .map(|store| Tier::session_store(store, seed))
+                .chain(
+                    (0..)
+                        .zip(&spec.tiers)
+                        .map(|(index, tier)| Tier::new(tier, index, seed)),
+                )
                 .collect(),
             requests: RequestTable::default(),
             measurement,
@@ -161,6 +173,11 @@ impl<'a, O: Observer> World<'a, O> {
             health_rng: stream(seed, streams::HEALTH_CHECKS, 0),
             panic: false,
             outliers: spec.outlier_detection.as_ref().map(OutlierDetector::new),
+            affinity: spec.affinity.as_ref().map(Affinity::new),
+            sessions: has_sessions(spec).then(|| {
+                let relogin = spec.sessions.as_ref().map(|s| &s.relogin);
+                Sessions::new(spec.session_store.is_some(), relogin, seed)
+            }),
             observer,
         }
     }
@@ -186,6 +203,10 @@ impl<'a, O: Observer> World<'a, O> {
         if let Some(outliers) = &self.outliers {
             let interval = outliers.spec().interval;
             self.start_timer(self.now + interval, Timer::OutlierInterval, Some(interval));
+        }
+        if let Some(affinity) = &self.affinity {
+            let interval = affinity.sweep_interval();
+            self.start_timer(self.now + interval, Timer::AffinitySweep, Some(interval));
         }
         for index in 0..self.cluster.servers().len() {
             let server = ServerId(index as u32);
@@ -234,6 +255,10 @@ impl<'a, O: Observer> World<'a, O> {
         }
         // The last report cannot stop a run that is already complete.
         let _ = progress(self.end - reported);
+        let sessions = self.sessions.iter().flat_map(Sessions::figures);
+        for (figure, count) in sessions.chain(self.affinity.iter().flat_map(Affinity::figures)) {
+            self.measurement.report(figure, count);
+        }
         let requests = &self.requests;
         Some(self.measurement.into_result(
             self.seed,
@@ -323,6 +348,11 @@ impl<'a, O: Observer> World<'a, O> {
                     self.update_rotation();
                 }
             }
+            Timer::AffinitySweep => {
+                if let Some(affinity) = &mut self.affinity {
+                    affinity.sweep(self.now);
+                }
+            }
             Timer::CheckTimeout(server) => {
                 if self.cluster.server_mut(server).check.take().is_some() {
                     self.check_result(server, false);
@@ -354,10 +384,17 @@ impl<'a, O: Observer> World<'a, O> {
             client: arrival.client,
             session: arrival.session,
         };
-        let pick = self.frontend.pick(&key);
+        let pick = match self.affinity {
+            None => self.frontend.pick(&key).ok_or(FailReason::NoServer),
+            Some(_) => self.route_by_affinity(&key),
+        };
+        let work = match self.sessions {
+            None => arrival.work,
+            Some(_) => arrival.work + self.session_state(&arrival, pick),
+        };
         let id = self.requests.insert(Request {
             arrived: now,
-            work: arrival.work,
+            work,
             server: pick.map_or(NO_SERVER, |p| p.server),
             started: now,
             hop: 0,
@@ -373,13 +410,39 @@ impl<'a, O: Observer> World<'a, O> {
             });
         }
         match pick {
-            None => {
+            Err(reason) => {
                 self.requests.remove(id);
-                self.fail(id, measured, FailReason::NoServer);
+                self.fail(id, measured, reason);
             }
-            Some(pick) => self.admit(id, &key, pick, measured),
+            Ok(pick) => self.admit(id, &key, pick, measured),
         }
         self.schedule_next_arrival();
+    }
+
+    /// Where cookie affinity sends `key`. Out of line, so that runs without affinity do
+    /// not carry its code in their arrival path.
+    #[inline(never)]
+    fn route_by_affinity(&mut self, key: &RequestKey) -> Result<Pick, FailReason> {
+        match &mut self.affinity {
+            Some(affinity) => affinity.route(self.now, key, &mut self.frontend),
+            None => self.frontend.pick(key).ok_or(FailReason::NoServer),
+        }
+    }
+
+    /// The session state `arrival` finds where `pick` sends it: the re-login work it adds
+    /// when the state is gone. Out of line, as [`Self::route_by_affinity`].
+    #[inline(never)]
+    fn session_state(
+        &mut self,
+        arrival: &super::arrivals::Arrival,
+        pick: Result<Pick, FailReason>,
+    ) -> SimDuration {
+        let (Some(sessions), Some(session)) = (&mut self.sessions, arrival.session) else {
+            return SimDuration::ZERO;
+        };
+        let reached = pick.ok().map(|p| p.server);
+        let serving = reached.filter(|&s| self.cluster.server(s).is_serving());
+        sessions.on_request(session, serving, arrival.ends_session)
     }
 
     /// Offers request `id`, picked for `pick.server`, to that server.
@@ -938,6 +1001,9 @@ impl<'a, O: Observer> World<'a, O> {
         }
         crashed.crashed = Some(self.now);
         self.fail_everything_on(server, FailReason::Crash);
+        if let Some(sessions) = &mut self.sessions {
+            sessions.server_lost_memory(server);
+        }
         let from = self.cluster.server(server).state;
         self.cluster.server_mut(server).state = ServerState::Down;
         self.state_changed(server, Some(from), Some(ServerState::Down), "crash");
@@ -1037,6 +1103,9 @@ impl<'a, O: Observer> World<'a, O> {
         if let Some(outliers) = &mut self.outliers {
             outliers.remove_server(server);
         }
+        if let Some(sessions) = &mut self.sessions {
+            sessions.server_lost_memory(server);
+        }
         self.state_changed(server, Some(from), Some(ServerState::Down), reason);
     }
 
@@ -1065,6 +1134,16 @@ impl<'a, O: Observer> World<'a, O> {
 
     fn observe(&mut self, event: Observed<'_>) {
         self.observer.observe(self.now, event);
+    }
+}
+
+/// Whether the run's traffic has sessions: generated ones, or a trace naming them.
+fn has_sessions(spec: &RunSpec) -> bool {
+    match &spec.workload {
+        WorkloadSpec::Generated(_) => spec.sessions.is_some(),
+        WorkloadSpec::Replay(replay) => {
+            replay.trace().requests().iter().any(|r| r.session.is_some())
+        }
     }
 }
 

@@ -30,6 +30,25 @@ pub enum Figure {
     FailedServerDown,
     /// The mean time from a crash to the health checks taking the server out, in seconds.
     DetectionS,
+    /// Measured requests failed because their session's pinned server was out of rotation
+    /// and affinity fails rather than re-pins.
+    FailedPinnedUnavailable,
+    /// Sessions started over the whole run (warmup included: a session straddles it).
+    SessionsStarted,
+    /// Sessions whose last request was sent with their state intact.
+    SessionsCompleted,
+    /// Sessions whose state was lost (a request found it gone).
+    SessionsLost,
+    /// Sessions neither completed nor lost when the run ended.
+    SessionsLive,
+    /// Requests sent to their session's pinned server by the session table.
+    AffinityHits,
+    /// Sessions pinned anew because their pinned server was out of rotation.
+    Repins,
+    /// The most entries the session table held at once.
+    AffinityTablePeak,
+    /// The busiest server's measured completions over the mean per server.
+    LoadImbalance,
 }
 
 /// How a value is kept and written; shared by figures and the summary's other columns.
@@ -71,7 +90,7 @@ pub struct Declaration {
 }
 
 /// Every figure, in column order: entry `i` declares the variant whose index is `i`.
-pub const FIGURES: [Declaration; 7] = [
+pub const FIGURES: [Declaration; 16] = [
     Declaration {
         figure: Figure::RemappedShare,
         name: "remapped_share",
@@ -86,6 +105,19 @@ pub const FIGURES: [Declaration; 7] = [
         figure: Figure::DetectionS,
         name: "detection_s",
         kind: Kind::Real { decimals: 3 },
+    },
+    count(Figure::FailedPinnedUnavailable, "failed_pinned_unavailable"),
+    count(Figure::SessionsStarted, "sessions_started"),
+    count(Figure::SessionsCompleted, "sessions_completed"),
+    count(Figure::SessionsLost, "sessions_lost"),
+    count(Figure::SessionsLive, "sessions_live"),
+    count(Figure::AffinityHits, "affinity_hits"),
+    count(Figure::Repins, "repins"),
+    count(Figure::AffinityTablePeak, "affinity_table_peak"),
+    Declaration {
+        figure: Figure::LoadImbalance,
+        name: "load_imbalance",
+        kind: Kind::Real { decimals: 6 },
     },
 ];
 

@@ -10,7 +10,7 @@
 //!
 //! Each section of the file is checked in a file of its own (workload.rs, trace.rs,
 //! servers.rs, balancer.rs, tiers.rs, timeline.rs, health_check.rs, outlier_detection.rs,
-//! circuit_breaker.rs, client.rs, expect.rs), all through one `Checker` that locates their
+//! circuit_breaker.rs, client.rs, sessions.rs, expect.rs), all through one `Checker` that locates their
 //! errors (checker.rs) and with the value rules they share (values.rs). This file holds
 //! the scenario-wide keys and calls each section once, so that a new section is a new
 //! file and one call here.
@@ -27,6 +27,7 @@ mod outlier_detection;
 #[cfg(test)]
 mod robustness;
 mod servers;
+mod sessions;
 #[cfg(test)]
 mod testing;
 mod tiers;
@@ -238,7 +239,9 @@ impl Checker<'_> {
                 Some(None)
             }
         };
-        let workload = self.workload(raw.workload.as_ref());
+        let sessions = self.sessions(raw.workload.as_ref());
+        let session_rate = sessions.as_ref().and_then(|s| s.as_ref().map(sessions::request_rate));
+        let workload = self.workload(raw.workload.as_ref(), session_rate.as_ref());
         let duration = match (given, &workload) {
             (Some(duration), _) => duration,
             // Until just after the last request, so that it arrives.
@@ -311,6 +314,14 @@ impl Checker<'_> {
         let outlier_detection = self.outlier_detection(raw.outlier_detection.as_ref());
         let circuit_breaker = self.circuit_breaker(raw.circuit_breaker.as_ref());
         let client = self.client(raw.client.as_ref());
+        let has_sessions = match &workload {
+            Some(WorkloadSpec::Replay(replay)) => {
+                replay.trace().requests().iter().any(|r| r.session.is_some())
+            }
+            _ => sessions.as_ref().is_some_and(Option::is_some),
+        };
+        let affinity = self.affinity(raw.affinity.as_ref(), has_sessions);
+        let session_store = self.session_store(raw.session_store.as_ref());
         Some(RunSpec {
             warmup: warmup?,
             sample_interval: sample_interval?,
@@ -320,6 +331,9 @@ impl Checker<'_> {
             outlier_detection: outlier_detection?,
             circuit_breaker: circuit_breaker?,
             client: client?,
+            sessions: sessions?,
+            affinity: affinity?,
+            session_store: session_store?,
             ..RunSpec::new(duration?, workload?, servers?, balancer?)
         })
     }

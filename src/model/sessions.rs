@@ -1,0 +1,271 @@
+//! Sessions and their state: which sessions are live, where each one's state is, and what
+//! it costs when the state is gone.
+//!
+//! A session's state (a logged-in user's cart, say) is created by its first request, on
+//! the server that serves it. It lives either in that server's memory (`local`, the
+//! default) or in a shared store every server reads ([`super::tier::Tier`] built from
+//! `[session_store]`, which every request then calls).
+//!
+//! Local state is lost when its server crashes or leaves (a restart starts with empty
+//! memory), and a request of the session that lands on any other server does not find it
+//! either — without affinity, that is most of them. A request that does not find its
+//! session's state pays a re-login (the `relogin` work added to its own, on the server it
+//! landed on, whose memory then holds the new state), and the session counts as lost —
+//! once, however many times it happens to it. With the shared store state is never lost.
+//!
+//! Every session ends exactly once, as completed (its last request sent with its state
+//! intact) or lost, so `started = completed + lost + live` at every instant; the counts
+//! cover the whole run, warmup included, since a session straddles it. A replayed trace
+//! says when a session starts (its first line) but not when it ends: its sessions stay
+//! live unless lost.
+
+use std::collections::HashMap;
+
+use rand::RngExt;
+
+use super::service::ServiceSampler;
+use super::spec::{RateSchedule, ServiceDist};
+use super::streams;
+use crate::engine::{SimDuration, SimRng, stream};
+use crate::id::{ServerId, SessionId};
+use crate::stats::Figure;
+
+/// `[workload.sessions]`: traffic made of sessions instead of independent requests.
+#[derive(Clone, Debug, PartialEq)]
+pub struct SessionsSpec {
+    /// New sessions per second, over time.
+    pub rate: RateSchedule,
+    /// Requests per session.
+    pub requests: SessionLength,
+    /// Time between a session's requests.
+    pub think: ServiceDist,
+    /// Users behind one client address (a NAT, a corporate proxy).
+    pub users_per_address: u32,
+    /// The work a request pays to log in again when its session's state is gone.
+    pub relogin: ServiceDist,
+}
+
+/// The number of requests of a session, at least 1.
+#[derive(Copy, Clone, Debug, PartialEq)]
+pub enum SessionLength {
+    Constant(u32),
+    /// Geometric on 1, 2, ... with this mean (≥ 1): each request is the last with
+    /// probability `1 / mean`, the memoryless visit.
+    Geometric {
+        mean: f64,
+    },
+    /// Uniform on `min..=max`.
+    Uniform {
+        min: u32,
+        max: u32,
+    },
+}
+
+impl SessionLength {
+    pub fn mean(self) -> f64 {
+        match self {
+            SessionLength::Constant(n) => f64::from(n),
+            SessionLength::Geometric { mean } => mean,
+            SessionLength::Uniform { min, max } => (f64::from(min) + f64::from(max)) / 2.0,
+        }
+    }
+
+    pub fn sample(self, rng: &mut SimRng) -> u32 {
+        match self {
+            SessionLength::Constant(n) => n.max(1),
+            SessionLength::Geometric { mean } if mean <= 1.0 => 1,
+            SessionLength::Geometric { mean } => {
+                // Inversion: 1 + ⌊ln U / ln(1 - p)⌋ with U in (0, 1].
+                let p = 1.0 / mean;
+                let u = 1.0 - rng.random::<f64>();
+                let extra = (u.ln() / (1.0 - p).ln()).floor();
+                1 + extra.min(f64::from(u32::MAX - 1)) as u32
+            }
+            SessionLength::Uniform { min, max } => rng.random_range(min.max(1)..=max.max(1)),
+        }
+    }
+}
+
+/// Where a live session's state is: the server whose memory holds it and that server's
+/// life (bumped when its memory is wiped).
+#[derive(Copy, Clone, Debug)]
+struct Session {
+    home: Option<(ServerId, u32)>,
+    lost: bool,
+}
+
+pub struct Sessions {
+    live: HashMap<SessionId, Session>,
+    /// State is in a shared store: never lost.
+    shared_store: bool,
+    /// Per server: how many times its memory has been wiped (crash, leave).
+    lives: Vec<u32>,
+    relogin: Option<ServiceSampler>,
+    started: u64,
+    completed: u64,
+    lost: u64,
+}
+
+impl Sessions {
+    /// Sessions whose state is in a shared store (`shared_store`) or local, a lost one
+    /// costing `relogin` (none for a trace without a session workload: no penalty).
+    pub fn new(shared_store: bool, relogin: Option<&ServiceDist>, seed: u64) -> Self {
+        Sessions {
+            live: HashMap::new(),
+            shared_store,
+            lives: Vec::new(),
+            relogin: relogin
+                .map(|dist| ServiceSampler::new(dist, stream(seed, streams::SESSION_STATE, 1))),
+            started: 0,
+            completed: 0,
+            lost: 0,
+        }
+    }
+
+    /// A request of `session` reached `server` (`None`: it reached no server that
+    /// serves), ending the session if `ends_session`: the extra work it pays to log in
+    /// again if its state is not there.
+    pub fn on_request(
+        &mut self,
+        session: SessionId,
+        server: Option<ServerId>,
+        ends_session: bool,
+    ) -> SimDuration {
+        let here = server.map(|s| (s, self.life(s)));
+        let mut relogin = false;
+        match self.live.get_mut(&session) {
+            None => {
+                self.started += 1;
+                self.live.insert(
+                    session,
+                    Session {
+                        home: here,
+                        lost: false,
+                    },
+                );
+            }
+            Some(state) if state.home.is_none() => state.home = here,
+            Some(state) => {
+                let found = self.shared_store || state.home == here;
+                if !found && here.is_some() {
+                    relogin = true;
+                    state.home = here;
+                    if !state.lost {
+                        state.lost = true;
+                        self.lost += 1;
+                    }
+                }
+            }
+        }
+        if ends_session
+            && let Some(state) = self.live.remove(&session)
+            && !state.lost
+        {
+            self.completed += 1;
+        }
+        match (&mut self.relogin, relogin) {
+            (Some(sampler), true) => sampler.sample(),
+            _ => SimDuration::ZERO,
+        }
+    }
+
+    /// `server`'s memory is wiped (it crashed or left): the state it held is gone.
+    pub fn server_lost_memory(&mut self, server: ServerId) {
+        if self.lives.len() <= server.index() {
+            self.lives.resize(server.index() + 1, 0);
+        }
+        self.lives[server.index()] += 1;
+    }
+
+    fn life(&self, server: ServerId) -> u32 {
+        self.lives.get(server.index()).copied().unwrap_or(0)
+    }
+
+    /// Sessions not ended: neither completed nor lost.
+    pub fn live(&self) -> u64 {
+        self.live.values().filter(|s| !s.lost).count() as u64
+    }
+
+    /// The session figures of the run.
+    pub fn figures(&self) -> [(Figure, u64); 4] {
+        [
+            (Figure::SessionsStarted, self.started),
+            (Figure::SessionsCompleted, self.completed),
+            (Figure::SessionsLost, self.lost),
+            (Figure::SessionsLive, self.live()),
+        ]
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const S: SessionId = SessionId(1);
+
+    fn relogin() -> ServiceDist {
+        ServiceDist::Constant {
+            mean: SimDuration::from_millis(50),
+        }
+    }
+
+    fn counts(sessions: &Sessions) -> [u64; 4] {
+        sessions.figures().map(|(_, n)| n)
+    }
+
+    #[test]
+    fn local_state_is_found_on_its_server_and_lost_elsewhere_once() {
+        let mut sessions = Sessions::new(false, Some(&relogin()), 1);
+        let at = |s| Some(ServerId(s));
+        assert_eq!(sessions.on_request(S, at(0), false), SimDuration::ZERO);
+        assert_eq!(sessions.on_request(S, at(0), false), SimDuration::ZERO);
+        assert_eq!(
+            sessions.on_request(S, at(1), false),
+            SimDuration::from_millis(50)
+        );
+        // Its state now lives on server 1; moving again costs again, counts once.
+        assert_eq!(sessions.on_request(S, at(1), false), SimDuration::ZERO);
+        assert_eq!(
+            sessions.on_request(S, at(0), false),
+            SimDuration::from_millis(50)
+        );
+        assert_eq!(counts(&sessions), [1, 0, 1, 0]);
+        sessions.on_request(S, at(0), true);
+        assert_eq!(counts(&sessions), [1, 0, 1, 0]);
+    }
+
+    #[test]
+    fn a_wiped_server_loses_its_sessions_and_the_store_never_does() {
+        for shared_store in [false, true] {
+            let mut sessions = Sessions::new(shared_store, Some(&relogin()), 1);
+            sessions.on_request(S, Some(ServerId(2)), false);
+            sessions.on_request(SessionId(2), Some(ServerId(3)), false);
+            sessions.server_lost_memory(ServerId(2));
+            let paid = sessions.on_request(S, Some(ServerId(2)), true);
+            sessions.on_request(SessionId(2), Some(ServerId(3)), true);
+            let expected = if shared_store {
+                ([2, 2, 0, 0], SimDuration::ZERO)
+            } else {
+                ([2, 1, 1, 0], SimDuration::from_millis(50))
+            };
+            assert_eq!((counts(&sessions), paid), expected);
+        }
+    }
+
+    #[test]
+    fn sessions_are_conserved_at_every_step() {
+        let mut sessions = Sessions::new(false, Some(&relogin()), 1);
+        let mut rng = stream(5, 0, 0);
+        for _ in 0..10_000 {
+            let session = SessionId(rng.random_range(0..200));
+            let server = rng.random_range(0..5u32);
+            if rng.random_range(0..100) == 0 {
+                sessions.server_lost_memory(ServerId(server));
+            }
+            let ends = rng.random_range(0..10) == 0;
+            sessions.on_request(session, Some(ServerId(server)), ends);
+            let [started, completed, lost, live] = counts(&sessions);
+            assert_eq!(started, completed + lost + live);
+        }
+    }
+}
