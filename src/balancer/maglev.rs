@@ -255,8 +255,7 @@ mod tests {
                 let before = assignment(balancer);
                 balancer.remove(ServerId(3));
                 let after = assignment(balancer);
-                before.iter().zip(&after).filter(|(b, a)| b != a).count() as f64
-                    / f64::from(KEYS)
+                before.iter().zip(&after).filter(|(b, a)| b != a).count() as f64 / f64::from(KEYS)
             };
             let (maglev_moved, ring_moved) = (moved(&mut maglev), moved(&mut ring));
             // The leaving server's own keys must move: 1/N of them for Maglev's exact

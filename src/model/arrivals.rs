@@ -15,8 +15,6 @@ use rand_distr::{Distribution, Exp1};
 
 use super::clients::ClientPopulation;
 use super::service::ServiceSampler;
-use super::session_arrivals::SessionArrivals;
-use super::sessions::SessionsSpec;
 use super::spec::{ArrivalPattern, RateSchedule, WorkloadSpec};
 use super::streams;
 use super::trace::TraceArrivals;
@@ -47,21 +45,12 @@ pub enum Arrivals<'a> {
         service: ServiceSampler,
     },
     Replay(TraceArrivals<'a>),
-    /// Generated traffic made of sessions (`[workload.sessions]`).
-    Sessions {
-        sessions: SessionArrivals,
-        service: ServiceSampler,
-    },
 }
 
 impl<'a> Arrivals<'a> {
     /// The arrivals of `workload` in the run seeded with `seed`.
-    pub fn new(workload: &'a WorkloadSpec, sessions: Option<&SessionsSpec>, seed: u64) -> Self {
+    pub fn new(workload: &'a WorkloadSpec, seed: u64) -> Self {
         match workload {
-            WorkloadSpec::Generated(generated) if let Some(spec) = sessions => Arrivals::Sessions {
-                sessions: SessionArrivals::new(spec, generated.clients, generated.arrivals, seed),
-                service: ServiceSampler::new(&generated.service, stream(seed, streams::SERVICE, 0)),
-            },
             WorkloadSpec::Generated(generated) => Arrivals::Generated {
                 times: ArrivalProcess::new(
                     &generated.rate,
@@ -82,19 +71,16 @@ impl<'a> Arrivals<'a> {
     }
 
     /// The time of the next arrival, or `None` when no more requests will ever arrive.
-    #[inline]
     pub fn next_arrival(&mut self) -> Option<SimTime> {
         match self {
             Arrivals::Generated { times, .. } => times.next_arrival(),
             Arrivals::Replay(replay) => replay.next_arrival(),
-            Arrivals::Sessions { sessions, .. } => sessions.next_arrival(),
         }
     }
 
     /// The client and the work of the request arriving now. Called once per arrival,
     /// whatever becomes of the request, so every variant of a scenario sees the same
     /// requests (common random numbers).
-    #[inline]
     pub fn arriving(&mut self) -> Arrival {
         match self {
             Arrivals::Generated {
@@ -105,8 +91,19 @@ impl<'a> Arrivals<'a> {
                 work: service.sample(),
                 ends_session: false,
             },
-            Arrivals::Sessions { sessions, service } => sessions.arriving(service.sample()),
+
             Arrivals::Replay(replay) => replay.arriving(),
+        }
+    }
+}
+
+impl Arrivals<'_> {
+    /// The work of a request whose time and client come from elsewhere (a session): the
+    /// next draw of the service stream.
+    pub fn draw_work(&mut self) -> SimDuration {
+        match self {
+            Arrivals::Generated { service, .. } => service.sample(),
+            Arrivals::Replay(replay) => replay.arriving().work,
         }
     }
 }

@@ -169,9 +169,7 @@ impl RetryCondition {
         match reason {
             // HAProxy answers 503 when a stuck session's server is down and it may not
             // redispatch, as when no server is available.
-            FailReason::NoServer | FailReason::PinnedUnavailable => {
-                RetryCondition::NoHealthyServer
-            }
+            FailReason::NoServer | FailReason::PinnedUnavailable => RetryCondition::NoHealthyServer,
             FailReason::ServerRemoved | FailReason::Crash => RetryCondition::Crash,
             FailReason::TierRejected => RetryCondition::Rejected,
             FailReason::ServerDown => RetryCondition::ServerDown,

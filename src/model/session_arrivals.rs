@@ -61,11 +61,8 @@ pub struct SessionArrivals {
 
 impl SessionArrivals {
     pub fn new(spec: &SessionsSpec, users: u32, pattern: ArrivalPattern, seed: u64) -> Self {
-        let mut starts = ArrivalProcess::new(
-            &spec.rate,
-            pattern,
-            stream(seed, streams::SESSIONS, 0),
-        );
+        let mut starts =
+            ArrivalProcess::new(&spec.rate, pattern, stream(seed, streams::SESSIONS, 0));
         SessionArrivals {
             next_start: starts.next_arrival(),
             starts,
@@ -82,9 +79,7 @@ impl SessionArrivals {
     }
 
     /// The time of the next request, of a session starting or going on; `None` when no
-    /// more will ever come. Out of line, so that traffic without sessions does not carry
-    /// this code in its arrival path.
-    #[inline(never)]
+    /// more will ever come.
     pub fn next_arrival(&mut self) -> Option<SimTime> {
         let going_on = self.waiting.peek().map(|w| w.0.next);
         let request = match (self.next_start, going_on) {
@@ -114,12 +109,8 @@ impl SessionArrivals {
 
     /// The request whose time `next_arrival` gave, with `work`; its session's next
     /// request is scheduled a think time later.
-    #[inline(never)]
     pub fn arriving(&mut self, work: crate::engine::SimDuration) -> Arrival {
-        let request = self
-            .current
-            .take()
-            .expect("arriving follows next_arrival");
+        let request = self.current.take().expect("arriving follows next_arrival");
         let ends_session = request.remaining <= 1;
         if !ends_session {
             self.waiting.push(Reverse(Waiting {
@@ -154,6 +145,7 @@ mod tests {
             relogin: ServiceDist::Constant {
                 mean: SimDuration::from_millis(50),
             },
+            shared_store: false,
         }
     }
 
@@ -181,7 +173,9 @@ mod tests {
         assert!(requests.windows(2).all(|w| w[0].0 <= w[1].0));
         let mut per_session = std::collections::BTreeMap::new();
         for (_, arrival) in &requests {
-            let entry = per_session.entry(arrival.session.unwrap()).or_insert((0, 0));
+            let entry = per_session
+                .entry(arrival.session.unwrap())
+                .or_insert((0, 0));
             entry.0 += 1;
             entry.1 += u32::from(arrival.ends_session);
         }

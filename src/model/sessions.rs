@@ -43,6 +43,9 @@ pub struct SessionsSpec {
     pub users_per_address: u32,
     /// The work a request pays to log in again when its session's state is gone.
     pub relogin: ServiceDist,
+    /// Session state is kept in the shared `[session_store]` rather than in the memory of
+    /// the server that created it.
+    pub shared_store: bool,
 }
 
 /// The number of requests of a session, at least 1.

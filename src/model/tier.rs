@@ -30,10 +30,7 @@ impl Tier {
         Tier {
             name: spec.name.clone(),
             station: Station::new(spec.workers, spec.queue_limit, 1.0, SimTime::ZERO),
-            service: ServiceSampler::new(
-                &spec.service,
-                stream(seed, streams::SESSION_STATE, 0),
-            ),
+            service: ServiceSampler::new(&spec.service, stream(seed, streams::SESSION_STATE, 0)),
         }
     }
 

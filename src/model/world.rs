@@ -1141,9 +1141,11 @@ impl<'a, O: Observer> World<'a, O> {
 fn has_sessions(spec: &RunSpec) -> bool {
     match &spec.workload {
         WorkloadSpec::Generated(_) => spec.sessions.is_some(),
-        WorkloadSpec::Replay(replay) => {
-            replay.trace().requests().iter().any(|r| r.session.is_some())
-        }
+        WorkloadSpec::Replay(replay) => replay
+            .trace()
+            .requests()
+            .iter()
+            .any(|r| r.session.is_some()),
     }
 }
 

@@ -76,6 +76,7 @@ pub struct RawSessions {
     pub think: Option<Spanned<RawService>>,
     pub users_per_address: Option<Spanned<Int>>,
     pub relogin: Option<Spanned<RawService>>,
+    pub state: Option<Spanned<String>>,
 }
 
 /// `workload.sessions.requests`: a distribution of whole numbers.
@@ -422,6 +423,7 @@ pub const SESSIONS_KEYS: &[Key] = &[
         name: "relogin",
         shape: Shape::Table(SERVICE_KEYS),
     },
+    value("state"),
 ];
 
 /// `[affinity]` keys.

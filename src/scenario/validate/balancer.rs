@@ -236,7 +236,10 @@ mod tests {
         assert_eq!(balancer.hash_on, crate::balancer::HashOn::Session);
         assert_eq!((balancer.table_size, balancer.balance_factor), (251, 2.0));
         let message = error(&with("balancer", "table_size = 65536"));
-        assert!(message.contains("expected a prime number of entries"), "{message}");
+        assert!(
+            message.contains("expected a prime number of entries"),
+            "{message}"
+        );
         let message = error(&with("balancer", "hash_on = \"cookie\""));
         assert!(message.contains("unknown hash key \"cookie\""), "{message}");
         assert!(super::is_prime(65_537) && !super::is_prime(1) && super::is_prime(2));

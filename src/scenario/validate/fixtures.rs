@@ -202,6 +202,7 @@ fn every_bad_fixture_has_an_expectation() {
                 .chain(super::outlier_detection::tests::BAD)
                 .chain(super::circuit_breaker::tests::BAD)
                 .chain(super::client::tests::BAD)
+                .chain(super::sessions::tests::BAD)
                 .any(|(name, _, _)| *name == stem),
             "{stem} is not in BAD_FIXTURES"
         );

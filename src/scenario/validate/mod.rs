@@ -240,7 +240,9 @@ impl Checker<'_> {
             }
         };
         let sessions = self.sessions(raw.workload.as_ref());
-        let session_rate = sessions.as_ref().and_then(|s| s.as_ref().map(sessions::request_rate));
+        let session_rate = sessions
+            .as_ref()
+            .and_then(|s| s.as_ref().map(sessions::request_rate));
         let workload = self.workload(raw.workload.as_ref(), session_rate.as_ref());
         let duration = match (given, &workload) {
             (Some(duration), _) => duration,
@@ -315,13 +317,25 @@ impl Checker<'_> {
         let circuit_breaker = self.circuit_breaker(raw.circuit_breaker.as_ref());
         let client = self.client(raw.client.as_ref());
         let has_sessions = match &workload {
-            Some(WorkloadSpec::Replay(replay)) => {
-                replay.trace().requests().iter().any(|r| r.session.is_some())
-            }
+            Some(WorkloadSpec::Replay(replay)) => replay
+                .trace()
+                .requests()
+                .iter()
+                .any(|r| r.session.is_some()),
             _ => sessions.as_ref().is_some_and(Option::is_some),
         };
         let affinity = self.affinity(raw.affinity.as_ref(), has_sessions);
-        let session_store = self.session_store(raw.session_store.as_ref());
+        // Where `workload.sessions.state = "store"` asks for the store, if it does.
+        let store_wanted = sessions
+            .as_ref()
+            .and_then(Option::as_ref)
+            .filter(|s| s.shared_store)
+            .and_then(|_| raw.workload.as_ref()?.get_ref().sessions.as_ref())
+            .and_then(|s| s.get_ref().state.as_ref())
+            .map(|state| state.span().start);
+        let session_store = self
+            .session_store(raw.session_store.as_ref(), store_wanted)
+            .map(|store| store.filter(|_| store_wanted.is_some()));
         Some(RunSpec {
             warmup: warmup?,
             sample_interval: sample_interval?,

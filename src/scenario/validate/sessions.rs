@@ -18,6 +18,9 @@ const LENGTHS: &[(&str, &[&str])] = &[
     ("uniform", &["min", "max"]),
 ];
 
+/// The names `workload.sessions.state` accepts.
+const STATES: &[&str] = &["local", "store"];
+
 /// The names `affinity.mode` accepts.
 const MODES: &[&str] = &["none", "cookie"];
 
@@ -82,6 +85,12 @@ impl Checker<'_> {
             None => Some(DEFAULT_RELOGIN),
             Some(relogin) => self.service_at(relogin, &format!("{path}.relogin")),
         };
+        let shared_store = match &raw.state {
+            None => Some(false),
+            Some(state) => self.choice(state, &format!("{path}.state"), "state", STATES, |name| {
+                STATES.contains(&name).then_some(name == "store")
+            }),
+        };
         let users_per_address = self.count(
             raw.users_per_address.as_ref(),
             &format!("{path}.users_per_address"),
@@ -93,6 +102,7 @@ impl Checker<'_> {
             think: think?,
             users_per_address: users_per_address?,
             relogin: relogin?,
+            shared_store: shared_store?,
         }))
     }
 
@@ -130,7 +140,11 @@ impl Checker<'_> {
                     self.error(
                         offset,
                         &format!("{path}.{parameter}"),
-                        format!("missing: {:?} needs {}", dist.get_ref(), takes.join(" and ")),
+                        format!(
+                            "missing: {:?} needs {}",
+                            dist.get_ref(),
+                            takes.join(" and ")
+                        ),
                     );
                     ok = false;
                     continue;
@@ -188,9 +202,7 @@ impl Checker<'_> {
                     self.error(
                         mean_raw.span().start,
                         &format!("{path}.mean"),
-                        format!(
-                            "expected {what} from 1 to {MAX_SESSION_REQUESTS}, found {mean}"
-                        ),
+                        format!("expected {what} from 1 to {MAX_SESSION_REQUESTS}, found {mean}"),
                     );
                     return None;
                 }
@@ -233,17 +245,16 @@ impl Checker<'_> {
             None => Some(OnUnavailable::Repin),
             Some(name) => {
                 let names = OnUnavailable::ALL.map(OnUnavailable::name);
-                self.choice(
-                    name,
-                    "affinity.on_unavailable",
-                    "choice",
-                    &names,
-                    |name| OnUnavailable::ALL.into_iter().find(|o| o.name() == name),
-                )
+                self.choice(name, "affinity.on_unavailable", "choice", &names, |name| {
+                    OnUnavailable::ALL.into_iter().find(|o| o.name() == name)
+                })
             }
         };
         if cookie == Some(true) && !has_sessions {
-            let offset = table.mode.as_ref().map_or(raw.span().start, |m| m.span().start);
+            let offset = table
+                .mode
+                .as_ref()
+                .map_or(raw.span().start, |m| m.span().start);
             self.error(
                 offset,
                 "affinity.mode",
@@ -261,12 +272,24 @@ impl Checker<'_> {
         Some(cookie?.then_some(spec))
     }
 
-    /// `[session_store]`: `Some(None)` when absent, `None` after an error.
+    /// `[session_store]`: `Some(None)` when absent, `None` after an error. Checked even
+    /// when sessions keep their state locally (a sweep may switch between the two), and
+    /// required when they keep it in the store (`wanted_at`: where the file says so).
     pub(super) fn session_store(
         &mut self,
         raw: Option<&Spanned<RawSessionStore>>,
+        wanted_at: Option<usize>,
     ) -> Option<Option<TierSpec>> {
         let Some(raw) = raw else {
+            if let Some(offset) = wanted_at {
+                self.error(
+                    offset,
+                    "session_store",
+                    "missing: workload.sessions.state = \"store\" needs a [session_store] \
+                     table with the store's workers and service time",
+                );
+                return None;
+            }
             return Some(None);
         };
         let store = raw.get_ref();
@@ -311,7 +334,7 @@ pub(super) fn request_rate(sessions: &SessionsSpec) -> RateSchedule {
 }
 
 #[cfg(test)]
-mod tests {
+pub(super) mod tests {
     use crate::model::{OnUnavailable, SessionLength};
     use crate::scenario::validate::testing::{
         MINIMAL, assert_bad_fixtures, error, generated, valid,
@@ -337,7 +360,9 @@ mod tests {
         let source = format!(
             "{}[affinity]\nttl = \"30s\"\nrefresh = false\non_unavailable = \"fail\"\n\
              [session_store]\nworkers = 2\nservice = {{ dist = \"constant\", mean = \"1ms\" }}\n",
-            sessions("rate = 4\nrequests = { dist = \"uniform\", min = 2, max = 5 }")
+            sessions(
+                "rate = 4\nstate = \"store\"\nrequests = { dist = \"uniform\", min = 2, max = 5 }"
+            )
         );
         let scenario = valid(&source);
         let run = &scenario.variants[0].run;
@@ -356,35 +381,42 @@ mod tests {
         assert!(error(&source).contains("workload.rate: expected either a request rate"));
     }
 
+    /// The bad fixtures of sessions, affinity, the store and the affinity algorithms.
+    pub(in crate::scenario::validate) const BAD: &[(&str, &str, &str)] = &[
+        (
+            "affinity_negative_ttl",
+            "9:7: affinity.ttl: ",
+            "non-negative",
+        ),
+        (
+            "affinity_without_sessions",
+            "7:8: affinity.mode: ",
+            "cookie affinity needs sessions",
+        ),
+        (
+            "session_store_zero_workers",
+            "10:11: session_store.workers: ",
+            "expected a positive integer, found 0",
+        ),
+        (
+            "balance_factor_not_above_one",
+            "9:18: balancer.balance_factor: ",
+            "expected a number greater than 1, found 1",
+        ),
+        (
+            "hash_on_session_without_hashing",
+            "9:11: balancer.hash_on: ",
+            "\"least-connections\" does not hash",
+        ),
+        (
+            "session_length_unknown_dist",
+            "8:21: workload.sessions.requests.dist: ",
+            "did you mean \"geometric\"?",
+        ),
+    ];
+
     #[test]
     fn bad_session_input_is_a_located_error() {
-        assert_bad_fixtures(&[
-            ("affinity_negative_ttl", "9:7: affinity.ttl: ", "non-negative"),
-            (
-                "affinity_without_sessions",
-                "7:8: affinity.mode: ",
-                "cookie affinity needs sessions",
-            ),
-            (
-                "session_store_zero_workers",
-                "10:11: session_store.workers: ",
-                "expected a positive integer, found 0",
-            ),
-            (
-                "balance_factor_not_above_one",
-                "9:18: balancer.balance_factor: ",
-                "expected a number greater than 1, found 1",
-            ),
-            (
-                "hash_on_session_without_hashing",
-                "9:11: balancer.hash_on: ",
-                "\"least-connections\" does not hash",
-            ),
-            (
-                "session_length_unknown_dist",
-                "8:20: workload.sessions.requests.dist: ",
-                "did you mean \"geometric\"?",
-            ),
-        ]);
+        assert_bad_fixtures(BAD);
     }
 }
