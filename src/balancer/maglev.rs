@@ -296,6 +296,40 @@ mod tests {
     }
 
     #[test]
+    fn modulo_hashing_remaps_far_more_live_sessions_than_the_ring_or_maglev() {
+        let session_keys: Vec<RequestKey> = (0..10_000)
+            .map(|s| RequestKey {
+                client: ClientAddr(7),
+                session: Some(crate::id::SessionId(s)),
+            })
+            .collect();
+        let remapped = |balancer: &mut dyn Balancer| {
+            let mut rng = stream(1, 0, 0);
+            for id in 0..10 {
+                add(balancer, id, 1);
+            }
+            let before: Vec<_> = session_keys
+                .iter()
+                .map(|k| balancer.pick(k, &mut rng))
+                .collect();
+            balancer.remove(ServerId(6));
+            let moved = session_keys
+                .iter()
+                .zip(&before)
+                .filter(|(k, b)| balancer.pick(k, &mut rng) != **b)
+                .count();
+            moved as f64 / session_keys.len() as f64
+        };
+        let modulo =
+            remapped(&mut crate::balancer::IpHash::with_capacity(10).keyed_by(HashOn::Session));
+        let ring = remapped(&mut ConsistentHash::new(160).keyed_by(HashOn::Session));
+        let maglev = remapped(&mut Maglev::new(DEFAULT_TABLE_SIZE, HashOn::Session));
+        // Modulo: ~1 - 1/10 move; ring and Maglev: the leaver's ~1/10 (see above).
+        assert!(modulo > 0.8, "{modulo}");
+        assert!(ring < 0.2 && maglev < 0.2, "ring {ring}, maglev {maglev}");
+    }
+
+    #[test]
     fn hashing_on_the_session_follows_the_session_not_the_address() {
         let mut balancer = Maglev::new(DEFAULT_TABLE_SIZE, HashOn::Session);
         for id in 0..10 {

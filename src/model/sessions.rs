@@ -272,3 +272,182 @@ mod tests {
         }
     }
 }
+
+/// Sessions, affinity and the store in whole runs.
+#[cfg(test)]
+mod in_a_run {
+    use crate::balancer::{Algorithm, BalancerSpec, HashOn};
+    use crate::engine::{SimDuration, SimTime};
+    use crate::model::{
+        AffinitySpec, ArrivalPattern, Change, FailureProcess, GeneratedWorkload, OnUnavailable,
+        RateSchedule, RunSpec, ServerGroupSpec, ServiceDist, SessionLength, SessionsSpec, TierSpec,
+        TimelineAction, WorkloadSpec, simulate,
+    };
+    use crate::stats::{Figure, RunResult};
+
+    const SESSION_RATE: f64 = 10.0;
+
+    fn sessions(length: SessionLength, think: SimDuration, shared_store: bool) -> SessionsSpec {
+        SessionsSpec {
+            rate: RateSchedule::constant(SESSION_RATE),
+            requests: length,
+            think: ServiceDist::Constant { mean: think },
+            users_per_address: 1,
+            relogin: ServiceDist::Constant {
+                mean: SimDuration::from_millis(20),
+            },
+            shared_store,
+        }
+    }
+
+    /// 4 servers of 4 workers, 10 sessions/s of 5 requests 1 s apart: 50 requests/s of
+    /// 10 ms, a light load, for `secs` seconds.
+    fn spec(secs: u64, algorithm: Algorithm, shared_store: bool) -> RunSpec {
+        let session_spec = sessions(
+            SessionLength::Constant(5),
+            SimDuration::from_secs(1),
+            shared_store,
+        );
+        RunSpec {
+            sessions: Some(session_spec),
+            session_store: shared_store.then(|| TierSpec {
+                name: "session-store".to_string(),
+                workers: 2,
+                queue_limit: None,
+                service: ServiceDist::Exponential {
+                    mean: SimDuration::from_millis(1),
+                },
+            }),
+            ..RunSpec::new(
+                SimDuration::from_secs(secs),
+                WorkloadSpec::Generated(GeneratedWorkload {
+                    rate: RateSchedule::constant(SESSION_RATE * 5.0),
+                    arrivals: ArrivalPattern::Poisson,
+                    service: ServiceDist::Exponential {
+                        mean: SimDuration::from_millis(10),
+                    },
+                    clients: 10_000,
+                }),
+                vec![ServerGroupSpec {
+                    workers: 4,
+                    ..ServerGroupSpec::new("web", 4)
+                }],
+                BalancerSpec::new(algorithm),
+            )
+        }
+    }
+
+    fn cookie(ttl_s: u64) -> Option<AffinitySpec> {
+        Some(AffinitySpec {
+            ttl: SimDuration::from_secs(ttl_s),
+            refresh: true,
+            sweep_interval: SimDuration::from_secs(1),
+            on_unavailable: OnUnavailable::Repin,
+        })
+    }
+
+    fn count(result: &RunResult, figure: Figure) -> u64 {
+        result.figures.get(figure).unwrap_or(0.0) as u64
+    }
+
+    fn conserved(result: &RunResult) -> bool {
+        count(result, Figure::SessionsStarted)
+            == count(result, Figure::SessionsCompleted)
+                + count(result, Figure::SessionsLost)
+                + count(result, Figure::SessionsLive)
+    }
+
+    fn remove_at(secs: u64, server: &str) -> TimelineAction {
+        TimelineAction {
+            at: SimTime::ZERO + SimDuration::from_secs(secs),
+            change: Change::Remove {
+                server: server.to_string(),
+                abrupt: true,
+            },
+        }
+    }
+
+    #[test]
+    fn the_request_rate_is_sessions_times_their_length() {
+        let result = simulate(&spec(1000, Algorithm::RoundRobin, false), 3);
+        // Sessions start as Poisson(10/s): 10,000 expected, sd 100. Each sends 5 requests
+        // over 4 s, so those of the last 4 s send fewer: 10 × (4 + 3 + 2 + 1) = 100
+        // requests short. 5 × 5 sd of sessions is 2,500 requests.
+        let expected = SESSION_RATE * 5.0 * 1000.0 - 100.0;
+        let arrived = result.counts.arrived as f64;
+        assert!((arrived - expected).abs() < 2_500.0, "{arrived}");
+        let started = count(&result, Figure::SessionsStarted) as f64;
+        assert!((started - 10_000.0).abs() < 500.0, "{started}");
+        assert!(conserved(&result));
+    }
+
+    #[test]
+    fn sessions_are_conserved_through_crashes_and_leaves() {
+        let mut crashing = spec(600, Algorithm::LeastConnections, false);
+        crashing.affinity = cookie(30);
+        crashing.servers[0].failures = Some(FailureProcess {
+            mtbf: SimDuration::from_secs(60),
+            mttr: SimDuration::from_secs(5),
+        });
+        crashing.timeline = vec![remove_at(300, "web-2")];
+        let result = simulate(&crashing, 9);
+        assert!(count(&result, Figure::SessionsLost) > 0);
+        assert!(count(&result, Figure::SessionsCompleted) > 0);
+        assert!(conserved(&result), "{:?}", result.figures);
+    }
+
+    #[test]
+    fn without_affinity_local_state_is_lost_and_with_the_store_never() {
+        let round_robin = simulate(&spec(200, Algorithm::RoundRobin, false), 4);
+        let started = count(&round_robin, Figure::SessionsStarted);
+        // Round robin over 4 servers sends a session's second request elsewhere with
+        // probability about 3/4, and every session has 5 requests: nearly all are lost.
+        assert!(count(&round_robin, Figure::SessionsLost) * 10 > started * 9);
+        let mut stored = spec(200, Algorithm::RoundRobin, true);
+        stored.timeline = vec![remove_at(100, "web-1")];
+        let result = simulate(&stored, 4);
+        assert_eq!(count(&result, Figure::SessionsLost), 0);
+        assert!(conserved(&result));
+    }
+
+    #[test]
+    fn with_cookie_affinity_only_the_leaving_servers_sessions_are_lost() {
+        let mut sticky = spec(200, Algorithm::LeastConnections, false);
+        sticky.affinity = cookie(60);
+        let result = simulate(&sticky, 4);
+        assert_eq!(count(&result, Figure::SessionsLost), 0);
+        assert_eq!(count(&result, Figure::Repins), 0);
+        sticky.timeline = vec![remove_at(100, "web-1")];
+        let result = simulate(&sticky, 4);
+        // Live at 100 s: 10/s × 4 s of session life = 40, a quarter on web-1; those
+        // with requests left re-pin and are lost. Poisson spread: 1 to 30 is wide.
+        let lost = count(&result, Figure::SessionsLost);
+        assert!((1..=30).contains(&lost), "{lost}");
+        assert_eq!(count(&result, Figure::Repins), lost);
+    }
+
+    #[test]
+    fn hash_affinity_on_the_session_keeps_state_without_a_table() {
+        let mut hashed = spec(200, Algorithm::Maglev, false);
+        hashed.balancer.hash_on = HashOn::Session;
+        let result = simulate(&hashed, 4);
+        assert_eq!(count(&result, Figure::SessionsLost), 0);
+        assert_eq!(count(&result, Figure::AffinityTablePeak), 0);
+        // And the sessions spread: one server does not take them all.
+        assert!(result.load_cv().unwrap() < 0.2, "{:?}", result.load_cv());
+    }
+
+    #[test]
+    fn the_session_table_stays_bounded_in_a_long_run() {
+        let mut long = spec(3600, Algorithm::RoundRobin, false);
+        long.affinity = cookie(10);
+        let result = simulate(&long, 6);
+        // An entry lives from a session's start until 10 s after its last request (4 s
+        // later) plus at most one sweep interval (1 s): 15 s. Sessions start at 10/s, so
+        // the table holds about 150; its peak over an hour of Poisson windows stays well
+        // under 250 (the mean + 8 sd), against 36,000 sessions in the run.
+        let peak = count(&result, Figure::AffinityTablePeak);
+        assert!((100..250).contains(&peak), "{peak}");
+        assert!(count(&result, Figure::SessionsStarted) > 30_000);
+    }
+}
