@@ -50,6 +50,8 @@ pub struct Maglev {
     hash_on: HashOn,
     /// The members, sorted by id before each build.
     members: Vec<Member>,
+    /// Which ids are members, indexed by `ServerId`: a join is O(1).
+    is_member: Vec<bool>,
     /// `table[i]`: the owner of entry `i`; empty while the pool is empty.
     table: Vec<ServerId>,
     /// A member joined or left since the table was built.
@@ -64,6 +66,7 @@ impl Maglev {
             size: size.max(1),
             hash_on,
             members: Vec::new(),
+            is_member: Vec::new(),
             table: Vec::new(),
             stale: false,
         }
@@ -116,9 +119,14 @@ impl Maglev {
 
 impl Balancer for Maglev {
     fn add(&mut self, backend: Backend<'_>) {
-        if self.members.iter().any(|m| m.id == backend.id) {
+        let index = backend.id.index();
+        if self.is_member.len() <= index {
+            self.is_member.resize(index + 1, false);
+        }
+        if self.is_member[index] {
             return;
         }
+        self.is_member[index] = true;
         let size = u64::from(self.size);
         let h1 = StableHasher::new().write(backend.name.as_bytes()).finish();
         // A second, independent hash of the name: the finalizer of the first with a salt.
@@ -133,9 +141,11 @@ impl Balancer for Maglev {
     }
 
     fn remove(&mut self, server: ServerId) {
-        let before = self.members.len();
-        self.members.retain(|m| m.id != server);
-        if self.members.len() != before {
+        if let Some(member) = self.is_member.get_mut(server.index())
+            && *member
+        {
+            *member = false;
+            self.members.retain(|m| m.id != server);
             self.stale = true;
         }
     }

@@ -67,6 +67,11 @@ impl Measurement {
         self.figures.add(figure, amount);
     }
 
+    /// Sets the real-valued `figure` a component measured.
+    pub fn set_figure(&mut self, figure: Figure, value: f64) {
+        self.figures.set(figure, value);
+    }
+
     /// Whether a request arriving at `now` counts.
     pub fn is_measured(&self, now: SimTime) -> bool {
         now >= self.warmup_end

@@ -27,7 +27,7 @@ use super::service::ServiceSampler;
 use super::spec::{RateSchedule, ServiceDist};
 use super::streams;
 use crate::engine::{SimDuration, SimRng, stream};
-use crate::id::{ServerId, SessionId};
+use crate::id::{ClientAddr, RequestKey, ServerId, SessionId};
 use crate::stats::Figure;
 
 /// `[workload.sessions]`: traffic made of sessions instead of independent requests.
@@ -95,6 +95,8 @@ impl SessionLength {
 struct Session {
     home: Option<(ServerId, u32)>,
     lost: bool,
+    /// The address its requests come from, for hashing it.
+    client: ClientAddr,
 }
 
 pub struct Sessions {
@@ -104,6 +106,9 @@ pub struct Sessions {
     /// Per server: how many times its memory has been wiped (crash, leave).
     lives: Vec<u32>,
     relogin: Option<ServiceSampler>,
+    /// The share of live sessions each membership change moved to another server, for
+    /// algorithms that map a request by its key.
+    remaps: Vec<f64>,
     started: u64,
     completed: u64,
     lost: u64,
@@ -119,18 +124,20 @@ impl Sessions {
             lives: Vec::new(),
             relogin: relogin
                 .map(|dist| ServiceSampler::new(dist, stream(seed, streams::SESSION_STATE, 1))),
+            remaps: Vec::new(),
             started: 0,
             completed: 0,
             lost: 0,
         }
     }
 
-    /// A request of `session` reached `server` (`None`: it reached no server that
-    /// serves), ending the session if `ends_session`: the extra work it pays to log in
-    /// again if its state is not there.
+    /// A request of `session` from `client` reached `server` (`None`: it reached no
+    /// server that serves), ending the session if `ends_session`: the extra work it pays
+    /// to log in again if its state is not there.
     pub fn on_request(
         &mut self,
         session: SessionId,
+        client: ClientAddr,
         server: Option<ServerId>,
         ends_session: bool,
     ) -> SimDuration {
@@ -144,6 +151,7 @@ impl Sessions {
                     Session {
                         home: here,
                         lost: false,
+                        client,
                     },
                 );
             }
@@ -189,6 +197,33 @@ impl Sessions {
         self.live.values().filter(|s| !s.lost).count() as u64
     }
 
+    /// The keys of the live sessions, in session order: what a membership change may
+    /// remap. O(live sessions), called only at membership changes.
+    pub fn live_keys(&self) -> Vec<RequestKey> {
+        let mut keys: Vec<RequestKey> = self
+            .live
+            .iter()
+            .filter(|(_, state)| !state.lost)
+            .map(|(&session, state)| RequestKey {
+                client: state.client,
+                session: Some(session),
+            })
+            .collect();
+        keys.sort_unstable_by_key(|key| key.session);
+        keys
+    }
+
+    /// A membership change moved `share` of the live sessions to another server.
+    pub fn remapped(&mut self, share: f64) {
+        self.remaps.push(share);
+    }
+
+    /// The mean share of live sessions a membership change moved, if one was measured.
+    pub fn remapped_share(&self) -> Option<f64> {
+        (!self.remaps.is_empty())
+            .then(|| self.remaps.iter().sum::<f64>() / self.remaps.len() as f64)
+    }
+
     /// The session figures of the run.
     pub fn figures(&self) -> [(Figure, u64); 4] {
         [
@@ -205,6 +240,7 @@ mod tests {
     use super::*;
 
     const S: SessionId = SessionId(1);
+    const C: ClientAddr = ClientAddr(1);
 
     fn relogin() -> ServiceDist {
         ServiceDist::Constant {
@@ -220,20 +256,20 @@ mod tests {
     fn local_state_is_found_on_its_server_and_lost_elsewhere_once() {
         let mut sessions = Sessions::new(false, Some(&relogin()), 1);
         let at = |s| Some(ServerId(s));
-        assert_eq!(sessions.on_request(S, at(0), false), SimDuration::ZERO);
-        assert_eq!(sessions.on_request(S, at(0), false), SimDuration::ZERO);
+        assert_eq!(sessions.on_request(S, C, at(0), false), SimDuration::ZERO);
+        assert_eq!(sessions.on_request(S, C, at(0), false), SimDuration::ZERO);
         assert_eq!(
-            sessions.on_request(S, at(1), false),
+            sessions.on_request(S, C, at(1), false),
             SimDuration::from_millis(50)
         );
         // Its state now lives on server 1; moving again costs again, counts once.
-        assert_eq!(sessions.on_request(S, at(1), false), SimDuration::ZERO);
+        assert_eq!(sessions.on_request(S, C, at(1), false), SimDuration::ZERO);
         assert_eq!(
-            sessions.on_request(S, at(0), false),
+            sessions.on_request(S, C, at(0), false),
             SimDuration::from_millis(50)
         );
         assert_eq!(counts(&sessions), [1, 0, 1, 0]);
-        sessions.on_request(S, at(0), true);
+        sessions.on_request(S, C, at(0), true);
         assert_eq!(counts(&sessions), [1, 0, 1, 0]);
     }
 
@@ -241,11 +277,11 @@ mod tests {
     fn a_wiped_server_loses_its_sessions_and_the_store_never_does() {
         for shared_store in [false, true] {
             let mut sessions = Sessions::new(shared_store, Some(&relogin()), 1);
-            sessions.on_request(S, Some(ServerId(2)), false);
-            sessions.on_request(SessionId(2), Some(ServerId(3)), false);
+            sessions.on_request(S, C, Some(ServerId(2)), false);
+            sessions.on_request(SessionId(2), C, Some(ServerId(3)), false);
             sessions.server_lost_memory(ServerId(2));
-            let paid = sessions.on_request(S, Some(ServerId(2)), true);
-            sessions.on_request(SessionId(2), Some(ServerId(3)), true);
+            let paid = sessions.on_request(S, C, Some(ServerId(2)), true);
+            sessions.on_request(SessionId(2), C, Some(ServerId(3)), true);
             let expected = if shared_store {
                 ([2, 2, 0, 0], SimDuration::ZERO)
             } else {
@@ -266,7 +302,7 @@ mod tests {
                 sessions.server_lost_memory(ServerId(server));
             }
             let ends = rng.random_range(0..10) == 0;
-            sessions.on_request(session, Some(ServerId(server)), ends);
+            sessions.on_request(session, C, Some(ServerId(server)), ends);
             let [started, completed, lost, live] = counts(&sessions);
             assert_eq!(started, completed + lost + live);
         }
@@ -435,6 +471,32 @@ mod in_a_run {
         assert_eq!(count(&result, Figure::AffinityTablePeak), 0);
         // And the sessions spread: one server does not take them all.
         assert!(result.load_cv().unwrap() < 0.2, "{:?}", result.load_cv());
+    }
+
+    #[test]
+    fn modulo_hashing_remaps_far_more_live_sessions_than_the_ring_or_maglev() {
+        let share = |algorithm| {
+            let mut hashed = spec(200, algorithm, false);
+            hashed.balancer.hash_on = HashOn::Session;
+            hashed.sessions = Some(sessions(
+                SessionLength::Constant(5),
+                SimDuration::from_secs(10),
+                false,
+            ));
+            hashed.timeline = vec![remove_at(100, "web-1")];
+            let result = simulate(&hashed, 4);
+            result.figures.get(Figure::SessionsRemappedShare).unwrap()
+        };
+        // Sessions of 40 s starting at 10/s: about 400 live. Modulo moves ~3/4 of them
+        // (1 − 1/4), the ring and Maglev the leaver's ~1/4 (the ring's share of 4 × 160
+        // points varies by ~4%). The binomial sd is ~0.02: 0.55 and 0.45 are 10 sd away.
+        let (modulo, ring, maglev) = (
+            share(Algorithm::IpHash),
+            share(Algorithm::ConsistentHash),
+            share(Algorithm::Maglev),
+        );
+        assert!(modulo > 0.55, "{modulo}");
+        assert!(ring < 0.45 && maglev < 0.45, "ring {ring}, maglev {maglev}");
     }
 
     #[test]

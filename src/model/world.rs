@@ -37,7 +37,7 @@ use super::traffic::Traffic;
 use crate::balancer::Backend;
 use crate::engine::{EventQueue, Firing, SimDuration, SimRng, SimTime, TimerId, Timers, stream};
 use crate::id::{ClientAddr, RequestKey, ServerId};
-use crate::stats::RunResult;
+use crate::stats::{Figure, RunResult};
 
 /// Simulates `spec` with `seed` and returns what it measured.
 pub fn simulate(spec: &RunSpec, seed: u64) -> RunResult {
@@ -259,6 +259,10 @@ impl<'a, O: Observer> World<'a, O> {
         for (figure, count) in sessions.chain(self.affinity.iter().flat_map(Affinity::figures)) {
             self.measurement.report(figure, count);
         }
+        if let Some(share) = self.sessions.as_ref().and_then(Sessions::remapped_share) {
+            self.measurement
+                .set_figure(Figure::SessionsRemappedShare, share);
+        }
         let requests = &self.requests;
         Some(self.measurement.into_result(
             self.seed,
@@ -442,7 +446,7 @@ impl<'a, O: Observer> World<'a, O> {
         };
         let reached = pick.ok().map(|p| p.server);
         let serving = reached.filter(|&s| self.cluster.server(s).is_serving());
-        sessions.on_request(session, serving, arrival.ends_session)
+        sessions.on_request(session, arrival.client, serving, arrival.ends_session)
     }
 
     /// Offers request `id`, picked for `pick.server`, to that server.
@@ -680,6 +684,14 @@ impl<'a, O: Observer> World<'a, O> {
 
     fn apply(&mut self, action: &TimelineAction) {
         let before = self.routes();
+        let session_keys = match (&self.sessions, &action.change) {
+            (Some(sessions), Change::Add { .. } | Change::Remove { .. }) => sessions.live_keys(),
+            _ => Vec::new(),
+        };
+        let sessions_before: Vec<Option<ServerId>> = session_keys
+            .iter()
+            .map(|key| self.frontend.route(key))
+            .collect();
         match &action.change {
             Change::Add { group, count } => {
                 for _ in 0..*count {
@@ -748,6 +760,16 @@ impl<'a, O: Observer> World<'a, O> {
             let moved = before.iter().zip(&after).filter(|(b, a)| b != a).count();
             self.measurement
                 .remapped(moved as f64 / before.len().max(1) as f64);
+        }
+        if let Some(sessions) = &mut self.sessions
+            && sessions_before.iter().any(Option::is_some)
+        {
+            let moved = session_keys
+                .iter()
+                .zip(&sessions_before)
+                .filter(|&(key, before)| self.frontend.route(key) != *before)
+                .count();
+            sessions.remapped(moved as f64 / session_keys.len() as f64);
         }
     }
 

@@ -49,6 +49,9 @@ pub enum Figure {
     AffinityTablePeak,
     /// The busiest server's measured completions over the mean per server.
     LoadImbalance,
+    /// The mean share of live sessions that a membership change moved to another server,
+    /// for algorithms that map a request by its key.
+    SessionsRemappedShare,
 }
 
 /// How a value is kept and written; shared by figures and the summary's other columns.
@@ -90,7 +93,7 @@ pub struct Declaration {
 }
 
 /// Every figure, in column order: entry `i` declares the variant whose index is `i`.
-pub const FIGURES: [Declaration; 16] = [
+pub const FIGURES: [Declaration; 17] = [
     Declaration {
         figure: Figure::RemappedShare,
         name: "remapped_share",
@@ -117,6 +120,11 @@ pub const FIGURES: [Declaration; 16] = [
     Declaration {
         figure: Figure::LoadImbalance,
         name: "load_imbalance",
+        kind: Kind::Real { decimals: 6 },
+    },
+    Declaration {
+        figure: Figure::SessionsRemappedShare,
+        name: "sessions_remapped_share",
         kind: Kind::Real { decimals: 6 },
     },
 ];
