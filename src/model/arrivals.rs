@@ -134,6 +134,10 @@ impl ArrivalProcess {
     }
 
     /// The time of the next arrival, or `None` when no more requests will ever arrive.
+    /// Always inlined: sessions call it too, and with a second caller the compiler no
+    /// longer inlines it into the independent requests' arrival path, which then paid a
+    /// call per request (cachegrind: 3% of the reference run).
+    #[inline(always)]
     pub fn next_arrival(&mut self) -> Option<SimTime> {
         loop {
             let (start, rate) = *self.steps.get(self.step)?;
