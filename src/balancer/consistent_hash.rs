@@ -33,9 +33,9 @@
 //! a point.
 
 use super::weights::effective;
-use super::{Backend, Balancer, Explanation};
+use super::{Backend, Balancer, Explanation, HashOn, key_hash};
 use crate::engine::SimRng;
-use crate::hash::{StableHasher, hash_addr};
+use crate::hash::StableHasher;
 use crate::id::{RequestKey, ServerId};
 
 /// The most points one server may own.
@@ -54,6 +54,8 @@ pub struct ConsistentHash {
     stale: bool,
     /// Which ids are members, indexed by `ServerId`.
     members: Vec<bool>,
+    /// What a request is hashed on: its client address (the default) or its session.
+    hash_on: HashOn,
 }
 
 impl ConsistentHash {
@@ -65,7 +67,41 @@ impl ConsistentHash {
             shift: 32,
             stale: false,
             members: Vec::new(),
+            hash_on: HashOn::Client,
         }
+    }
+
+    /// The same ring, hashing requests on `hash_on`.
+    pub fn keyed_by(self, hash_on: HashOn) -> Self {
+        ConsistentHash { hash_on, ..self }
+    }
+
+    /// Where `request` lands on the ring.
+    pub(super) fn ring_position(&self, request: &RequestKey) -> u32 {
+        position(key_hash(request, self.hash_on))
+    }
+
+    /// The owner of the first point at or after `hash`, walking clockwise (wrapping once
+    /// around) past every point whose owner `accept` refuses: how bounded loads passes a
+    /// full server's key on. `None` when the ring is empty or every owner is refused.
+    pub(super) fn first_accepted(
+        &mut self,
+        hash: u32,
+        mut accept: impl FnMut(ServerId) -> bool,
+    ) -> Option<ServerId> {
+        if self.stale {
+            self.rebuild();
+        }
+        let mut start = *self.buckets.get((hash >> self.shift) as usize)? as usize;
+        while start < self.ring.len() && self.ring[start].0 < hash {
+            start += 1;
+        }
+        let (wrapped, onward) = self.ring.split_at(start.min(self.ring.len()));
+        onward
+            .iter()
+            .chain(wrapped)
+            .map(|&(_, owner)| owner)
+            .find(|&owner| accept(owner))
     }
 
     /// The ring position of point `index` of the server named `name`: the top 32 bits of
@@ -150,7 +186,7 @@ impl Balancer for ConsistentHash {
     }
 
     fn route(&mut self, request: &RequestKey) -> Option<ServerId> {
-        self.owner(position(hash_addr(request.client)))
+        self.owner(self.ring_position(request))
     }
 
     /// Starts loading the ring line the pick will scan: with 10,000 servers the ring is
@@ -159,15 +195,15 @@ impl Balancer for ConsistentHash {
         if self.stale {
             return;
         }
-        let hash = position(hash_addr(request.client));
+        let hash = self.ring_position(request);
         if let Some(&start) = self.buckets.get((hash >> self.shift) as usize) {
             prefetch(self.ring.as_ptr().wrapping_add(start as usize));
         }
     }
 
-    /// The client's 64-bit hash and the ring point (its 32-bit position) it landed on.
+    /// The key's 64-bit hash and the ring point (its 32-bit position) it landed on.
     fn explain(&self, request: &RequestKey, _picked: ServerId) -> Explanation {
-        let hash = hash_addr(request.client);
+        let hash = key_hash(request, self.hash_on);
         Explanation {
             hash: self
                 .point_at(position(hash))
@@ -198,6 +234,7 @@ fn position(hash: u64) -> u32 {
 mod tests {
     use super::*;
     use crate::engine::stream;
+    use crate::hash::hash_addr;
     use crate::id::ClientAddr;
 
     const N: u32 = 10;

@@ -9,20 +9,27 @@
 //! Cost: O(1) per pick, join and leave.
 
 use super::pool::Pool;
-use super::{Backend, Balancer, Explanation};
+use super::{Backend, Balancer, Explanation, HashOn, key_hash};
 use crate::engine::SimRng;
-use crate::hash::hash_addr;
 use crate::id::{RequestKey, ServerId};
 
 pub struct IpHash {
     pool: Pool,
+    /// What a request is hashed on: its client address (the default) or its session.
+    hash_on: HashOn,
 }
 
 impl IpHash {
     pub fn with_capacity(capacity: usize) -> Self {
         IpHash {
             pool: Pool::with_capacity(capacity),
+            hash_on: HashOn::Client,
         }
+    }
+
+    /// The same balancer, hashing requests on `hash_on`.
+    pub fn keyed_by(self, hash_on: HashOn) -> Self {
+        IpHash { hash_on, ..self }
     }
 }
 
@@ -43,13 +50,13 @@ impl Balancer for IpHash {
         if self.pool.is_empty() {
             return None;
         }
-        let index = hash_addr(request.client) % self.pool.len() as u64;
+        let index = key_hash(request, self.hash_on) % self.pool.len() as u64;
         Some(self.pool.get(index as usize))
     }
 
     /// The client's hash and the pool index it selected.
     fn explain(&self, request: &RequestKey, _picked: ServerId) -> Explanation {
-        let hash = hash_addr(request.client);
+        let hash = key_hash(request, self.hash_on);
         Explanation {
             hash: (!self.pool.is_empty()).then(|| (hash, hash % self.pool.len() as u64)),
             ..Explanation::default()
@@ -62,6 +69,7 @@ mod tests {
     use super::*;
     use crate::balancer::testing::filled;
     use crate::engine::stream;
+    use crate::hash::hash_addr;
     use crate::id::ClientAddr;
 
     fn balancer(servers: u32) -> IpHash {

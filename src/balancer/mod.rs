@@ -8,6 +8,7 @@
 //! balancer is a pure, unit-testable state machine.
 
 mod consistent_hash;
+mod consistent_hash_bounded;
 mod first;
 mod indexed_heap;
 mod ip_hash;
@@ -16,6 +17,7 @@ mod least_connections;
 mod least_request;
 mod least_response_time;
 mod least_response_time_naive;
+mod maglev;
 mod pool;
 mod power_of_two_choices;
 mod random;
@@ -28,9 +30,11 @@ mod weights;
 use std::fmt;
 
 use crate::engine::{SimDuration, SimRng, SimTime};
+use crate::hash::{fmix64, hash_addr};
 use crate::id::{RequestKey, ServerId};
 
 pub use consistent_hash::ConsistentHash;
+pub use consistent_hash_bounded::ConsistentHashBounded;
 pub use first::First;
 pub use ip_hash::IpHash;
 pub use join_idle_queue::JoinIdleQueue;
@@ -38,6 +42,7 @@ pub use least_connections::LeastConnections;
 pub use least_request::LeastRequest;
 pub use least_response_time::LeastResponseTime;
 pub use least_response_time_naive::LeastResponseTimeNaive;
+pub use maglev::Maglev;
 pub use power_of_two_choices::PowerOfTwoChoices;
 pub use random::Random;
 pub use round_robin::RoundRobin;
@@ -148,11 +153,13 @@ pub enum Algorithm {
     ConsistentHash,
     First,
     JoinIdleQueue,
+    Maglev,
+    ConsistentHashBounded,
 }
 
 impl Algorithm {
     /// Every algorithm, in the order the README's table lists them.
-    pub const ALL: [Algorithm; 12] = [
+    pub const ALL: [Algorithm; 14] = [
         Algorithm::RoundRobin,
         Algorithm::WeightedRoundRobin,
         Algorithm::LeastConnections,
@@ -165,6 +172,8 @@ impl Algorithm {
         Algorithm::ConsistentHash,
         Algorithm::First,
         Algorithm::JoinIdleQueue,
+        Algorithm::Maglev,
+        Algorithm::ConsistentHashBounded,
     ];
 
     /// The kebab-case name used in scenario files.
@@ -182,6 +191,8 @@ impl Algorithm {
             Algorithm::ConsistentHash => "consistent-hash",
             Algorithm::First => "first",
             Algorithm::JoinIdleQueue => "join-idle-queue",
+            Algorithm::Maglev => "maglev",
+            Algorithm::ConsistentHashBounded => "consistent-hash-bounded",
         }
     }
 
@@ -200,6 +211,20 @@ impl Algorithm {
                 | Algorithm::PowerOfTwoChoices
                 | Algorithm::LeastRequest
                 | Algorithm::ConsistentHash
+                | Algorithm::Maglev
+                | Algorithm::ConsistentHashBounded
+        )
+    }
+
+    /// Whether this algorithm maps a request by hashing a key of it, so that it can hash
+    /// on the client address or on the session (`balancer.hash_on`).
+    pub fn hashes_keys(self) -> bool {
+        matches!(
+            self,
+            Algorithm::IpHash
+                | Algorithm::ConsistentHash
+                | Algorithm::Maglev
+                | Algorithm::ConsistentHashBounded
         )
     }
 }
@@ -235,6 +260,44 @@ pub struct BalancerSpec {
     pub instances: u32,
     /// How requests are spread over the instances.
     pub spread: Spread,
+    /// What the hashing algorithms hash a request on.
+    pub hash_on: HashOn,
+    /// `maglev`: entries of the lookup table, a prime (Envoy's default 65,537).
+    pub table_size: u32,
+    /// `consistent-hash-bounded`: no server takes more than this many times its share of
+    /// the open connections (HAProxy's `hash-balance-factor` / 100); above 1.
+    pub balance_factor: f64,
+}
+
+/// What a hashing algorithm hashes a request on: hash affinity on the client address
+/// (NGINX `hash $remote_addr`, HAProxy `balance source`) or on the session cookie (NGINX
+/// `hash $cookie_id`, HAProxy `balance hdr(Cookie)`, Envoy's `hash_policy` on a cookie).
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+pub enum HashOn {
+    Client,
+    /// The session id; a request outside any session hashes on its client address, as
+    /// Envoy falls back to its next hash policy when the cookie is absent.
+    Session,
+}
+
+impl HashOn {
+    pub const ALL: [HashOn; 2] = [HashOn::Client, HashOn::Session];
+
+    /// The name used in scenario files.
+    pub fn name(self) -> &'static str {
+        match self {
+            HashOn::Client => "client",
+            HashOn::Session => "session",
+        }
+    }
+}
+
+/// The 64-bit hash of what `request` is hashed on.
+pub fn key_hash(request: &RequestKey, hash_on: HashOn) -> u64 {
+    match (hash_on, request.session) {
+        (HashOn::Session, Some(session)) => fmix64(session.0 ^ 0x5e55_1011_5e55_1011),
+        _ => hash_addr(request.client),
+    }
 }
 
 /// How requests are spread over several balancer instances (DNS round robin or an ECMP
@@ -268,6 +331,11 @@ impl BalancerSpec {
     /// Finagle's `Balancers.p2cPeakEwma(decayTime = 10.seconds)`; Linkerd's proxy uses the
     /// same 10 s.
     pub const DEFAULT_DECAY: SimDuration = SimDuration::from_secs(10);
+    /// Envoy's and the Maglev paper's table size.
+    pub const DEFAULT_TABLE_SIZE: u32 = maglev::DEFAULT_TABLE_SIZE;
+    /// 1.25: the low end of the 125 to 200 HAProxy's manual suggests for
+    /// `hash-balance-factor` (Envoy's `hash_balance_factor` has no default).
+    pub const DEFAULT_BALANCE_FACTOR: f64 = 1.25;
 
     /// `algorithm` with the file's defaults for its parameters.
     pub fn new(algorithm: Algorithm) -> Self {
@@ -280,6 +348,9 @@ impl BalancerSpec {
             decay: Self::DEFAULT_DECAY,
             instances: 1,
             spread: Spread::Random,
+            hash_on: HashOn::Client,
+            table_size: Self::DEFAULT_TABLE_SIZE,
+            balance_factor: Self::DEFAULT_BALANCE_FACTOR,
         }
     }
 
@@ -294,7 +365,7 @@ impl BalancerSpec {
             Algorithm::LeastResponseTimeNaive => {
                 Box::new(LeastResponseTimeNaive::with_capacity(capacity))
             }
-            Algorithm::IpHash => Box::new(IpHash::with_capacity(capacity)),
+            Algorithm::IpHash => Box::new(IpHash::with_capacity(capacity).keyed_by(self.hash_on)),
             Algorithm::Random => Box::new(Random::with_capacity(capacity)),
             Algorithm::PowerOfTwoChoices => Box::new(PowerOfTwoChoices::with_capacity(capacity)),
             Algorithm::LeastRequest => Box::new(LeastRequest::new(
@@ -302,7 +373,15 @@ impl BalancerSpec {
                 self.choice_count,
                 self.active_request_bias,
             )),
-            Algorithm::ConsistentHash => Box::new(ConsistentHash::new(self.virtual_nodes)),
+            Algorithm::ConsistentHash => {
+                Box::new(ConsistentHash::new(self.virtual_nodes).keyed_by(self.hash_on))
+            }
+            Algorithm::Maglev => Box::new(Maglev::new(self.table_size, self.hash_on)),
+            Algorithm::ConsistentHashBounded => Box::new(ConsistentHashBounded::new(
+                self.virtual_nodes,
+                self.balance_factor,
+                self.hash_on,
+            )),
             // Validation requires `max_connections` for `first`; without it no server is
             // ever full, and `first` sends everything to the first server.
             Algorithm::First => Box::new(First::new(

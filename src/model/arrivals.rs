@@ -29,6 +29,8 @@ pub struct Arrival {
     pub session: Option<SessionId>,
     /// Work at speed 1.0.
     pub work: SimDuration,
+    /// The last request of its session: the session ends with it.
+    pub ends_session: bool,
 }
 
 /// The arrivals of one run.
@@ -87,8 +89,21 @@ impl<'a> Arrivals<'a> {
                 client: clients.next_client(),
                 session: None,
                 work: service.sample(),
+                ends_session: false,
             },
+
             Arrivals::Replay(replay) => replay.arriving(),
+        }
+    }
+}
+
+impl Arrivals<'_> {
+    /// The work of a request whose time and client come from elsewhere (a session): the
+    /// next draw of the service stream.
+    pub fn draw_work(&mut self) -> SimDuration {
+        match self {
+            Arrivals::Generated { service, .. } => service.sample(),
+            Arrivals::Replay(replay) => replay.arriving().work,
         }
     }
 }
@@ -119,6 +134,10 @@ impl ArrivalProcess {
     }
 
     /// The time of the next arrival, or `None` when no more requests will ever arrive.
+    /// Always inlined: sessions call it too, and with a second caller the compiler no
+    /// longer inlines it into the independent requests' arrival path, which then paid a
+    /// call per request (cachegrind: 3% of the reference run).
+    #[inline(always)]
     pub fn next_arrival(&mut self) -> Option<SimTime> {
         loop {
             let (start, rate) = *self.steps.get(self.step)?;

@@ -55,6 +55,8 @@ pub enum Timer {
     DatabaseChange(u32),
     /// A shard's failover delay has passed: a new primary takes over.
     Promotion(u32),
+    /// The session table's periodic sweep of expired entries.
+    AffinitySweep,
 }
 
 impl Prioritized for Event {
@@ -79,7 +81,8 @@ impl Prioritized for Event {
                 | Timer::HalfOpen(_)
                 | Timer::PoolTimeout(_)
                 | Timer::DatabaseChange(_)
-                | Timer::Promotion(_),
+                | Timer::Promotion(_)
+                | Timer::AffinitySweep,
             ) => 1,
             // A timeout at the instant of its answer loses to it (the answer was in time);
             // a retry due at `t` is sent like an arrival at `t`, after completions.

@@ -124,18 +124,32 @@ impl Frontend {
 
     /// Chooses an instance for `request`, then lets it pick a server.
     pub fn pick(&mut self, request: &RequestKey) -> Option<Pick> {
-        let instance = match self.instances.len() {
-            1 => 0,
-            n => match self.spread {
-                Spread::Random => self.spread_rng.random_range(0..n),
-                Spread::ClientHash => (hash_addr(request.client) % n as u64) as usize,
-            },
-        };
+        let instance = self.instance_for(request);
         let server = self.instances[instance].pick(request, &mut self.rngs[instance])?;
         Some(Pick {
             instance: instance as u8,
             server,
         })
+    }
+
+    /// Sends `request` to `server`, which a session table pinned it to, through the
+    /// instance the request reaches: that instance counts the connection.
+    pub fn pinned(&mut self, request: &RequestKey, server: ServerId) -> Pick {
+        Pick {
+            instance: self.instance_for(request) as u8,
+            server,
+        }
+    }
+
+    /// The instance `request` reaches.
+    fn instance_for(&mut self, request: &RequestKey) -> usize {
+        match self.instances.len() {
+            1 => 0,
+            n => match self.spread {
+                Spread::Random => self.spread_rng.random_range(0..n),
+                Spread::ClientHash => (hash_addr(request.client) % n as u64) as usize,
+            },
+        }
     }
 
     /// The request `pick` chose a server for was accepted there.

@@ -66,6 +66,16 @@ impl Measurement {
         self.remaps.push(share);
     }
 
+    /// Adds `amount` to the count `figure`: what a component reports at the end of a run.
+    pub fn report(&mut self, figure: Figure, amount: u64) {
+        self.figures.add(figure, amount);
+    }
+
+    /// Sets the real-valued `figure` a component measured.
+    pub fn set_figure(&mut self, figure: Figure, value: f64) {
+        self.figures.set(figure, value);
+    }
+
     /// Whether a request arriving at `now` counts.
     pub fn is_measured(&self, now: SimTime) -> bool {
         now >= self.warmup_end
@@ -284,7 +294,7 @@ impl Measurement {
         self.counts.in_flight += in_flight.filter(|r| r.measured).count() as u64;
         let mut busy_total = 0u128;
         let mut capacity_total = 0u128;
-        let servers = servers
+        let servers: Vec<ServerSummary> = servers
             .iter_mut()
             .zip(&self.busy_at_warmup)
             .zip(&self.completions)
@@ -306,6 +316,10 @@ impl Measurement {
                 }
             })
             .collect();
+        let completions: Vec<f64> = servers.iter().map(|s| s.completions as f64).collect();
+        if let Some(imbalance) = max_over_mean(&completions) {
+            self.figures.set(Figure::LoadImbalance, imbalance);
+        }
         let (series, intervals) = self
             .series
             .map(SeriesRecorder::into_parts)
@@ -325,6 +339,13 @@ impl Measurement {
             figures: self.figures,
         }
     }
+}
+
+/// The largest of `values` over their mean; `None` without a positive mean.
+fn max_over_mean(values: &[f64]) -> Option<f64> {
+    let mean = values.iter().sum::<f64>() / values.len() as f64;
+    let max = values.iter().copied().fold(0.0, f64::max);
+    (mean > 0.0).then(|| max / mean)
 }
 
 fn ratio(part: u128, whole: u128) -> f64 {

@@ -5,6 +5,7 @@
 //! zone-aware routing) are pure state machines: told what happened, asked what to do, with
 //! no clock or event queue of their own.
 
+mod affinity;
 mod arrivals;
 mod circuit_breaker;
 mod client_calls;
@@ -26,6 +27,8 @@ mod resources;
 mod retry_policy;
 mod server;
 mod service;
+mod session_arrivals;
+mod sessions;
 mod spec;
 mod station;
 mod streams;
@@ -37,6 +40,7 @@ mod world;
 mod zone_aware;
 mod zone_routing;
 
+pub use affinity::{AffinitySpec, OnUnavailable};
 pub use circuit_breaker::{BreakerState, BreakerTransition, CircuitBreakerSpec, CircuitBreakers};
 pub use database::{
     DatabaseSpec, KeyDist, NodeFailure, NodeRole, PoolSpec, PrimaryFailure, QueryCount, Reshard,
@@ -55,6 +59,7 @@ pub use retry_policy::{
     Backoff, ClientSpec, RetryBudget, RetryCondition, RetryDecision, RetryOn, RetryPolicy,
 };
 pub use server::ServerState;
+pub use sessions::{SessionLength, SessionsSpec};
 pub use spec::{
     ArrivalPattern, FailureProcess, GeneratedWorkload, RateSchedule, RunSpec, ServerGroupSpec,
     ServiceDist, TierSpec, WorkloadSpec,

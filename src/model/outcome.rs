@@ -50,6 +50,9 @@ pub enum FailReason {
     PoolTimeout,
     /// A query's database node failed under it, or its shard had no primary.
     DatabaseDown,
+    /// Its session was pinned to a server out of rotation, and affinity says to fail
+    /// rather than re-pin.
+    PinnedUnavailable,
 }
 
 impl FailReason {
@@ -67,6 +70,7 @@ impl FailReason {
             FailReason::CircuitOpen => Figure::FailedCircuitOpen,
             FailReason::PoolTimeout => Figure::FailedPoolTimeout,
             FailReason::DatabaseDown => Figure::FailedDatabaseDown,
+            FailReason::PinnedUnavailable => Figure::FailedPinnedUnavailable,
         }
     }
 
@@ -84,6 +88,7 @@ impl FailReason {
             FailReason::CircuitOpen => "circuit-open",
             FailReason::PoolTimeout => "pool-timeout",
             FailReason::DatabaseDown => "database-down",
+            FailReason::PinnedUnavailable => "pinned-unavailable",
         }
     }
 }

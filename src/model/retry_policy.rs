@@ -167,7 +167,9 @@ impl RetryCondition {
     /// its server is an outcome of its own, [`RetryCondition::Rejected`]).
     pub fn of_failure(reason: FailReason) -> RetryCondition {
         match reason {
-            FailReason::NoServer => RetryCondition::NoHealthyServer,
+            // HAProxy answers 503 when a stuck session's server is down and it may not
+            // redispatch, as when no server is available.
+            FailReason::NoServer | FailReason::PinnedUnavailable => RetryCondition::NoHealthyServer,
             FailReason::ServerRemoved | FailReason::Crash => RetryCondition::Crash,
             // A 503 from a full tier or a server out of memory is a refusal; so, until a
             // `5xx` condition exists, is an error response; the application answers a query

@@ -3,6 +3,7 @@
 //! Everything here is already checked and converted (durations to nanoseconds, rates to
 //! positive numbers); the model trusts it. `scenario::validate` is the only producer.
 
+use super::affinity::AffinitySpec;
 use super::circuit_breaker::CircuitBreakerSpec;
 use super::database::DatabaseSpec;
 use super::fraction::Fraction;
@@ -10,6 +11,7 @@ use super::health_check::HealthCheckSpec;
 use super::outlier_detector::OutlierSpec;
 use super::resources::ResourceSpec;
 use super::retry_policy::ClientSpec;
+use super::sessions::SessionsSpec;
 use super::timeline::TimelineAction;
 use super::trace::TraceReplay;
 use super::zone_aware::ZoneAwareSpec;
@@ -46,6 +48,13 @@ pub struct RunSpec {
     pub zone_aware: Option<ZoneAwareSpec>,
     /// The data tier requests query after their work on their server; `None` has none.
     pub database: Option<DatabaseSpec>,
+    /// Traffic made of sessions; `None`: independent requests.
+    pub sessions: Option<SessionsSpec>,
+    /// Cookie affinity through a session table; `None`: the algorithm alone decides.
+    pub affinity: Option<AffinitySpec>,
+    /// A shared session store every request calls first; `None`: session state is local
+    /// to the server that created it.
+    pub session_store: Option<TierSpec>,
 }
 
 impl RunSpec {
@@ -73,6 +82,9 @@ impl RunSpec {
             client: None,
             zone_aware: None,
             database: None,
+            sessions: None,
+            affinity: None,
+            session_store: None,
         }
     }
 
@@ -86,9 +98,12 @@ impl RunSpec {
     /// request, plus one sample per server and time-series interval.
     pub fn estimated_events(&self) -> f64 {
         let end = SimTime::ZERO + self.duration;
-        let requests = match &self.workload {
-            WorkloadSpec::Generated(generated) => generated.rate.expected_arrivals(end),
-            WorkloadSpec::Replay(replay) => replay.trace().requests().len() as f64,
+        let requests = match (&self.workload, &self.sessions) {
+            (WorkloadSpec::Generated(_), Some(sessions)) => {
+                sessions.rate.expected_arrivals(end) * sessions.requests.mean()
+            }
+            (WorkloadSpec::Generated(generated), None) => generated.rate.expected_arrivals(end),
+            (WorkloadSpec::Replay(replay), _) => replay.trace().requests().len() as f64,
         };
         let samples = self.sample_interval.map_or(0.0, |interval| {
             self.duration.as_nanos() as f64 / interval.as_nanos().max(1) as f64

@@ -31,3 +31,7 @@ pub const DATABASE_SERVICE: u16 = 18;
 pub const DATABASE_REPLICA_CHOICE: u16 = 19;
 /// Replication lags, one per write.
 pub const REPLICATION_LAG: u16 = 20;
+/// Sessions: index 0 their starts, 1 their lengths, 2 think times, 3 their users.
+pub const SESSIONS: u16 = 13;
+/// Session state: index 0 the session store's service, 1 re-login work.
+pub const SESSION_STATE: u16 = 14;

@@ -24,6 +24,16 @@ impl Tier {
         }
     }
 
+    /// The shared session store of a run seeded with `seed`: a tier every request calls
+    /// first, with a stream of its own so that the other tiers draw as without it.
+    pub fn session_store(spec: &TierSpec, seed: u64) -> Self {
+        Tier {
+            name: spec.name.clone(),
+            station: Station::new(spec.workers, spec.queue_limit, 1.0, SimTime::ZERO),
+            service: ServiceSampler::new(&spec.service, stream(seed, streams::SESSION_STATE, 0)),
+        }
+    }
+
     /// The service time of the call a worker takes now.
     pub fn draw_service(&mut self) -> SimDuration {
         self.service.sample()

@@ -17,7 +17,7 @@ use super::arrivals::Arrival;
 use super::service::ServiceSampler;
 use super::spec::ServiceDist;
 use crate::engine::{SimDuration, SimRng, SimTime};
-use crate::id::ClientAddr;
+use crate::id::{ClientAddr, SessionId};
 
 /// One recorded request.
 #[derive(Copy, Clone, Debug, PartialEq, Eq)]
@@ -206,8 +206,10 @@ impl<'a> TraceArrivals<'a> {
         };
         Arrival {
             client: self.current.client,
-            session: None,
+            session: self.current.session.map(SessionId),
             work,
+            // A trace does not say which request ends a session.
+            ends_session: false,
         }
     }
 }

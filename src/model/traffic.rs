@@ -6,37 +6,78 @@
 //! stream still draws in arrival order, so results do not depend on it.
 
 use super::arrivals::{Arrival, Arrivals};
+use super::session_arrivals::SessionArrivals;
+use super::sessions::SessionsSpec;
 use super::spec::WorkloadSpec;
 use crate::engine::{SimDuration, SimTime};
 use crate::id::ClientAddr;
 
 pub struct Traffic<'a> {
     arrivals: Arrivals<'a>,
+    /// Sessions, when the workload is made of them: they then give every arrival, and
+    /// `arrivals` only the work of each request. Boxed and apart, so that independent
+    /// requests draw exactly as they did before sessions existed, at the same cost.
+    sessions: Option<Box<SessionArrivals>>,
     /// Arrivals stop at this instant.
     end: SimTime,
     next: Arrival,
 }
 
 impl<'a> Traffic<'a> {
-    pub fn new(workload: &'a WorkloadSpec, seed: u64, end: SimTime) -> Self {
+    pub fn new(
+        workload: &'a WorkloadSpec,
+        sessions: Option<&SessionsSpec>,
+        seed: u64,
+        end: SimTime,
+    ) -> Self {
+        let sessions = match workload {
+            WorkloadSpec::Generated(generated) => sessions.map(|spec| {
+                Box::new(SessionArrivals::new(
+                    spec,
+                    generated.clients,
+                    generated.arrivals,
+                    seed,
+                ))
+            }),
+            WorkloadSpec::Replay(_) => None,
+        };
         Traffic {
             arrivals: Arrivals::new(workload, seed),
+            sessions,
             end,
             next: Arrival {
                 client: ClientAddr(0),
                 session: None,
                 work: SimDuration::ZERO,
+                ends_session: false,
             },
         }
     }
 
     /// Draws the next arrival: its time, or `None` when no request arrives before the end.
     pub fn draw_next(&mut self) -> Option<(SimTime, &Arrival)> {
+        if self.sessions.is_some() {
+            return self.draw_next_of_sessions();
+        }
         let time = self.arrivals.next_arrival()?;
         if time >= self.end {
             return None;
         }
         self.next = self.arrivals.arriving();
+        Some((time, &self.next))
+    }
+
+    /// [`Self::draw_next`] for traffic made of sessions: the time and the session from
+    /// them, the work from the workload's service stream.
+    #[inline(never)]
+    fn draw_next_of_sessions(&mut self) -> Option<(SimTime, &Arrival)> {
+        let sessions = self.sessions.as_mut()?;
+        let time = sessions.next_arrival()?;
+        if time >= self.end {
+            return None;
+        }
+        let work = self.arrivals.draw_work();
+        self.next = sessions.arriving(work);
         Some((time, &self.next))
     }
 

@@ -16,6 +16,7 @@ use std::ops::ControlFlow;
 
 use rand_distr::{Distribution, Exp1};
 
+use super::affinity::Affinity;
 use super::client_calls::{CallEnd, Kernel};
 use super::cluster::Cluster;
 use super::database::{self, Database, Settled};
@@ -31,6 +32,7 @@ use super::request::{Request, RequestId, RequestTable};
 use super::resilience::{BreakerChange, Resilience};
 use super::resources::Resources;
 use super::server::{OutstandingCheck, ServerState};
+use super::sessions::Sessions;
 use super::spec::{FailureProcess, RunSpec, WorkloadSpec};
 use super::station::Admission;
 use super::streams;
@@ -41,7 +43,7 @@ use super::zone_aware::ZoneAware;
 use crate::balancer::Backend;
 use crate::engine::{EventQueue, Firing, SimDuration, SimRng, SimTime, TimerId, Timers, stream};
 use crate::id::{ClientAddr, RequestKey, ServerId};
-use crate::stats::RunResult;
+use crate::stats::{Figure, RunResult};
 
 /// Simulates `spec` with `seed` and returns what it measured.
 pub fn simulate(spec: &RunSpec, seed: u64) -> RunResult {
@@ -124,6 +126,10 @@ struct World<'a, O: Observer> {
     remap_clients: Vec<ClientAddr>,
     /// Client timeouts and retries and circuit breakers, when the scenario asks for them.
     resilience: Option<Resilience>,
+    /// Cookie affinity's session table, when the scenario asks for it.
+    affinity: Option<Affinity>,
+    /// Live sessions and their state, when the traffic has sessions.
+    sessions: Option<Sessions>,
     observer: O,
 }
 
@@ -171,12 +177,18 @@ impl<'a, O: Observer> World<'a, O> {
             events: EventQueue::with_capacity(n + 4),
             next_arrival: None,
             timers: Timers::default(),
-            traffic: Traffic::new(&spec.workload, seed, end),
+            traffic: Traffic::new(&spec.workload, spec.sessions.as_ref(), seed, end),
             frontend,
             cluster,
-            tiers: (0..)
-                .zip(&spec.tiers)
-                .map(|(index, tier)| Tier::new(tier, index, seed))
+            tiers: spec
+                .session_store
+                .iter()
+                .map(|store| Tier::session_store(store, seed))
+                .chain(
+                    (0..)
+                        .zip(&spec.tiers)
+                        .map(|(index, tier)| Tier::new(tier, index, seed)),
+                )
                 .collect(),
             requests: RequestTable::default(),
             measurement,
@@ -190,6 +202,11 @@ impl<'a, O: Observer> World<'a, O> {
             resources: Resources::new(&spec.servers),
             resilience: Resilience::new(spec, seed),
             database: spec.database.as_ref().map(|d| Database::new(d, seed)),
+            affinity: spec.affinity.as_ref().map(Affinity::new),
+            sessions: has_sessions(spec).then(|| {
+                let relogin = spec.sessions.as_ref().map(|s| &s.relogin);
+                Sessions::new(spec.session_store.is_some(), relogin, seed)
+            }),
             observer,
         }
     }
@@ -222,6 +239,10 @@ impl<'a, O: Observer> World<'a, O> {
         if let Some(outliers) = &self.outliers {
             let interval = outliers.spec().interval;
             self.start_timer(self.now + interval, Timer::OutlierInterval, Some(interval));
+        }
+        if let Some(affinity) = &self.affinity {
+            let interval = affinity.sweep_interval();
+            self.start_timer(self.now + interval, Timer::AffinitySweep, Some(interval));
         }
         for index in 0..self.cluster.servers().len() {
             let server = ServerId(index as u32);
@@ -280,6 +301,14 @@ impl<'a, O: Observer> World<'a, O> {
             }
             self.measurement
                 .add_in_flight(resilience.measured_in_backoff());
+        }
+        let sessions = self.sessions.iter().flat_map(Sessions::figures);
+        for (figure, count) in sessions.chain(self.affinity.iter().flat_map(Affinity::figures)) {
+            self.measurement.report(figure, count);
+        }
+        if let Some(share) = self.sessions.as_ref().and_then(Sessions::remapped_share) {
+            self.measurement
+                .set_figure(Figure::SessionsRemappedShare, share);
         }
         let requests = &self.requests;
         let mut result = self.measurement.into_result(
@@ -375,6 +404,11 @@ impl<'a, O: Observer> World<'a, O> {
                     self.update_rotation();
                 }
             }
+            Timer::AffinitySweep => {
+                if let Some(affinity) = &mut self.affinity {
+                    affinity.sweep(self.now);
+                }
+            }
             Timer::CheckTimeout(server) => {
                 if self.cluster.server_mut(server).check.take().is_some() {
                     self.check_result(server, false);
@@ -441,6 +475,12 @@ impl<'a, O: Observer> World<'a, O> {
             session: arrival.session,
         };
         let (id, pick) = self.new_attempt(&key, arrival.work, measured);
+        if self.sessions.is_some() {
+            let relogin = self.session_state(&arrival, pick);
+            if let Some(request) = self.requests.get_mut(id) {
+                request.work = request.work + relogin;
+            }
+        }
         if O::ACTIVE {
             self.observe(Observed::Arrived {
                 request: id,
@@ -449,7 +489,8 @@ impl<'a, O: Observer> World<'a, O> {
             });
         }
         if self.resilience.is_some() {
-            self.call_started(id, key, arrival.work, measured);
+            let work = self.requests.get(id).map_or(arrival.work, |r| r.work);
+            self.call_started(id, key, work, measured);
         }
         self.dispatch(id, &key, pick, measured);
         self.schedule_next_arrival();
@@ -471,8 +512,11 @@ impl<'a, O: Observer> World<'a, O> {
         key: &RequestKey,
         work: SimDuration,
         measured: bool,
-    ) -> (RequestId, Option<Pick>) {
-        let pick = self.frontend.pick(key);
+    ) -> (RequestId, Result<Pick, FailReason>) {
+        let pick = match self.affinity {
+            None => self.frontend.pick(key).ok_or(FailReason::NoServer),
+            Some(_) => self.route_by_affinity(key),
+        };
         let id = self.requests.insert(Request {
             arrived: self.now,
             work,
@@ -488,13 +532,19 @@ impl<'a, O: Observer> World<'a, O> {
 
     /// Sends attempt `id` where the balancer picked, or fails it if it found no server.
     #[inline(always)]
-    fn dispatch(&mut self, id: RequestId, key: &RequestKey, pick: Option<Pick>, measured: bool) {
+    fn dispatch(
+        &mut self,
+        id: RequestId,
+        key: &RequestKey,
+        pick: Result<Pick, FailReason>,
+        measured: bool,
+    ) {
         match pick {
-            None => {
+            Err(reason) => {
                 self.requests.remove(id);
-                self.attempt_failed(id, measured, Outcome::Failed(FailReason::NoServer), None);
+                self.attempt_failed(id, measured, Outcome::Failed(reason), None);
             }
-            Some(pick) => self.admit(id, key, pick, measured),
+            Ok(pick) => self.admit(id, key, pick, measured),
         }
     }
 
@@ -573,6 +623,32 @@ impl<'a, O: Observer> World<'a, O> {
             change.to.name(),
             "circuit-breaker",
         );
+    }
+
+    /// Where cookie affinity sends `key`. Out of line, so that runs without affinity do
+    /// not carry its code in their arrival path.
+    #[inline(never)]
+    fn route_by_affinity(&mut self, key: &RequestKey) -> Result<Pick, FailReason> {
+        match &mut self.affinity {
+            Some(affinity) => affinity.route(self.now, key, &mut self.frontend),
+            None => self.frontend.pick(key).ok_or(FailReason::NoServer),
+        }
+    }
+
+    /// The session state `arrival` finds where `pick` sends it: the re-login work it adds
+    /// when the state is gone. Out of line, as [`Self::route_by_affinity`].
+    #[inline(never)]
+    fn session_state(
+        &mut self,
+        arrival: &super::arrivals::Arrival,
+        pick: Result<Pick, FailReason>,
+    ) -> SimDuration {
+        let (Some(sessions), Some(session)) = (&mut self.sessions, arrival.session) else {
+            return SimDuration::ZERO;
+        };
+        let reached = pick.ok().map(|p| p.server);
+        let serving = reached.filter(|&s| self.cluster.server(s).is_serving());
+        sessions.on_request(session, arrival.client, serving, arrival.ends_session)
     }
 
     /// Offers request `id`, picked for `pick.server`, to that server.
@@ -1036,6 +1112,14 @@ impl<'a, O: Observer> World<'a, O> {
 
     fn apply(&mut self, action: &TimelineAction) {
         let before = self.routes();
+        let session_keys = match (&self.sessions, &action.change) {
+            (Some(sessions), Change::Add { .. } | Change::Remove { .. }) => sessions.live_keys(),
+            _ => Vec::new(),
+        };
+        let sessions_before: Vec<Option<ServerId>> = session_keys
+            .iter()
+            .map(|key| self.frontend.route(key))
+            .collect();
         match &action.change {
             Change::Add { group, count } => {
                 for _ in 0..*count {
@@ -1114,6 +1198,16 @@ impl<'a, O: Observer> World<'a, O> {
             let moved = before.iter().zip(&after).filter(|(b, a)| b != a).count();
             self.measurement
                 .remapped(moved as f64 / before.len().max(1) as f64);
+        }
+        if let Some(sessions) = &mut self.sessions
+            && sessions_before.iter().any(Option::is_some)
+        {
+            let moved = session_keys
+                .iter()
+                .zip(&sessions_before)
+                .filter(|&(key, before)| self.frontend.route(key) != *before)
+                .count();
+            sessions.remapped(moved as f64 / session_keys.len() as f64);
         }
     }
 
@@ -1393,6 +1487,9 @@ impl<'a, O: Observer> World<'a, O> {
         crashed.crashed = Some(self.now);
         crashed.recovered = None;
         self.fail_everything_on(server, FailReason::Crash);
+        if let Some(sessions) = &mut self.sessions {
+            sessions.server_lost_memory(server);
+        }
         let from = self.cluster.server(server).state;
         self.cluster.server_mut(server).state = ServerState::Down;
         self.state_changed(server, Some(from), Some(ServerState::Down), "crash");
@@ -1524,6 +1621,9 @@ impl<'a, O: Observer> World<'a, O> {
         if let Some(resilience) = &mut self.resilience {
             resilience.remove_server(server);
         }
+        if let Some(sessions) = &mut self.sessions {
+            sessions.server_lost_memory(server);
+        }
         self.state_changed(server, Some(from), Some(ServerState::Down), reason);
     }
 
@@ -1552,6 +1652,18 @@ impl<'a, O: Observer> World<'a, O> {
 
     fn observe(&mut self, event: Observed<'_>) {
         self.observer.observe(self.now, event);
+    }
+}
+
+/// Whether the run's traffic has sessions: generated ones, or a trace naming them.
+fn has_sessions(spec: &RunSpec) -> bool {
+    match &spec.workload {
+        WorkloadSpec::Generated(_) => spec.sessions.is_some(),
+        WorkloadSpec::Replay(replay) => replay
+            .trace()
+            .requests()
+            .iter()
+            .any(|r| r.session.is_some()),
     }
 }
 

@@ -48,6 +48,8 @@ pub struct RawScenario {
     pub circuit_breaker: Option<Spanned<RawCircuitBreaker>>,
     pub client: Option<Spanned<RawClient>>,
     pub database: Option<Spanned<RawDatabase>>,
+    pub affinity: Option<Spanned<RawAffinity>>,
+    pub session_store: Option<Spanned<RawSessionStore>>,
     /// Listed so that serde names it among the valid keys; always absent when read.
     #[expect(dead_code, reason = "only here to be a known key")]
     pub sweep: Option<IgnoredAny>,
@@ -65,6 +67,52 @@ pub struct RawWorkload {
     pub clients: Option<Spanned<Int>>,
     pub trace: Option<Spanned<RawTrace>>,
     pub client_zones: Option<Spanned<BTreeMap<Spanned<String>, Spanned<Number>>>>,
+    pub sessions: Option<Spanned<RawSessions>>,
+}
+
+/// `[workload.sessions]`: traffic made of sessions.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawSessions {
+    pub rate: Option<Spanned<RawRate>>,
+    pub requests: Option<Spanned<RawLength>>,
+    pub think: Option<Spanned<RawService>>,
+    pub users_per_address: Option<Spanned<Int>>,
+    pub relogin: Option<Spanned<RawService>>,
+    pub state: Option<Spanned<String>>,
+}
+
+/// `workload.sessions.requests`: a distribution of whole numbers.
+#[derive(Debug, Default, Deserialize)]
+#[serde(
+    deny_unknown_fields,
+    expecting = "a table like { dist = \"geometric\", mean = 10 }"
+)]
+pub struct RawLength {
+    pub dist: Option<Spanned<String>>,
+    pub mean: Option<Spanned<Number>>,
+    pub min: Option<Spanned<Int>>,
+    pub max: Option<Spanned<Int>>,
+}
+
+/// `[affinity]`: cookie affinity through a session table.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawAffinity {
+    pub mode: Option<Spanned<String>>,
+    pub ttl: Option<Spanned<DurationText>>,
+    pub refresh: Option<Spanned<bool>>,
+    pub sweep_interval: Option<Spanned<DurationText>>,
+    pub on_unavailable: Option<Spanned<String>>,
+}
+
+/// `[session_store]`: a shared store of session state, a station every request calls.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawSessionStore {
+    pub workers: Option<Spanned<Int>>,
+    pub queue: Option<Spanned<RawQueue>>,
+    pub service: Option<Spanned<RawService>>,
 }
 
 /// `workload.trace`: a recorded trace to replay instead of generated arrivals.
@@ -142,6 +190,9 @@ pub struct RawBalancer {
     pub max_connections: Option<Spanned<Int>>,
     pub decay: Option<Spanned<DurationText>>,
     pub min_cluster_size: Option<Spanned<Int>>,
+    pub hash_on: Option<Spanned<String>>,
+    pub table_size: Option<Spanned<Int>>,
+    pub balance_factor: Option<Spanned<Number>>,
 }
 
 /// One `[[tiers]]` table: a second tier every request calls.
@@ -430,6 +481,10 @@ pub const WORKLOAD_KEYS: &[Key] = &[
         shape: Shape::Table(TRACE_KEYS),
     },
     value("client_zones"),
+    Key {
+        name: "sessions",
+        shape: Shape::Table(SESSIONS_KEYS),
+    },
 ];
 
 /// `[[servers]] resources` keys.
@@ -439,6 +494,47 @@ pub const RESOURCE_KEYS: &[Key] = &[
     value("memory_capacity"),
     value("memory_threshold"),
     value("reject_when_full"),
+];
+
+/// `workload.sessions.requests` keys.
+pub const LENGTH_KEYS: &[Key] = &[value("dist"), value("mean"), value("min"), value("max")];
+
+/// `[workload.sessions]` keys.
+pub const SESSIONS_KEYS: &[Key] = &[
+    value("rate"),
+    Key {
+        name: "requests",
+        shape: Shape::Table(LENGTH_KEYS),
+    },
+    Key {
+        name: "think",
+        shape: Shape::Table(SERVICE_KEYS),
+    },
+    value("users_per_address"),
+    Key {
+        name: "relogin",
+        shape: Shape::Table(SERVICE_KEYS),
+    },
+    value("state"),
+];
+
+/// `[affinity]` keys.
+pub const AFFINITY_KEYS: &[Key] = &[
+    value("mode"),
+    value("ttl"),
+    value("refresh"),
+    value("sweep_interval"),
+    value("on_unavailable"),
+];
+
+/// `[session_store]` keys.
+pub const SESSION_STORE_KEYS: &[Key] = &[
+    value("workers"),
+    value("queue"),
+    Key {
+        name: "service",
+        shape: Shape::Table(SERVICE_KEYS),
+    },
 ];
 
 /// `[[servers]]` keys.
@@ -472,6 +568,9 @@ pub const BALANCER_KEYS: &[Key] = &[
     value("max_connections"),
     value("decay"),
     value("min_cluster_size"),
+    value("hash_on"),
+    value("table_size"),
+    value("balance_factor"),
 ];
 
 /// `[[tiers]]` keys.
@@ -644,6 +743,14 @@ pub const SCENARIO_KEYS: &[Key] = &[
     Key {
         name: "database",
         shape: Shape::Table(DATABASE_KEYS),
+    },
+    Key {
+        name: "affinity",
+        shape: Shape::Table(AFFINITY_KEYS),
+    },
+    Key {
+        name: "session_store",
+        shape: Shape::Table(SESSION_STORE_KEYS),
     },
     scenario_wide("sweep"),
     scenario_wide("expect"),
@@ -1224,6 +1331,19 @@ mod tests {
             names(CIRCUIT_BREAKER_KEYS)
         );
         assert_eq!(serde_keys("[client]\nbogus = 1"), names(CLIENT_KEYS));
+        assert_eq!(
+            serde_keys("[workload.sessions]\nbogus = 1"),
+            names(SESSIONS_KEYS)
+        );
+        assert_eq!(
+            serde_keys("[workload.sessions.requests]\nbogus = 1"),
+            names(LENGTH_KEYS)
+        );
+        assert_eq!(serde_keys("[affinity]\nbogus = 1"), names(AFFINITY_KEYS));
+        assert_eq!(
+            serde_keys("[session_store]\nbogus = 1"),
+            names(SESSION_STORE_KEYS)
+        );
         assert_eq!(
             serde_keys("[client.backoff]\nbogus = 1"),
             names(BACKOFF_KEYS)

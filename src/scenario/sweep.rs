@@ -637,7 +637,7 @@ mod tests {
         assert_eq!(
             resolve_error(BASE, "workload.clinets"),
             "\"workload\" has no key \"clinets\" to sweep, expected one of \"rate\", \
-             \"arrivals\", \"service\", \"clients\", \"trace\", \"client_zones\"; did you mean \"clients\"?"
+             \"arrivals\", \"service\", \"clients\", \"trace\", \"client_zones\", \"sessions\"; did you mean \"clients\"?"
         );
         assert!(resolve_error(BASE, "balancr.algorithm").ends_with("did you mean \"balancer\"?"));
     }
@@ -742,7 +742,7 @@ mod tests {
                 "sweep.\"workload.rate\".step: expected a positive step, found 0",
                 "sweep.\"workload.rate\".from: expected from at most to (1), found 5",
                 "sweep.\"workload.rat\": \"workload\" has no key \"rat\" to sweep, expected \
-                 one of \"rate\", \"arrivals\", \"service\", \"clients\", \"trace\", \"client_zones\"; \
+                 one of \"rate\", \"arrivals\", \"service\", \"clients\", \"trace\", \"client_zones\", \"sessions\"; \
                  did you \
                  mean \"rate\"?",
             ]

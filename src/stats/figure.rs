@@ -72,6 +72,28 @@ pub enum Figure {
     HottestShardShare,
     /// The share of keys the reshard moved to another shard.
     DbMovedShare,
+    /// Measured requests failed because their session's pinned server was out of rotation
+    /// and affinity fails rather than re-pins.
+    FailedPinnedUnavailable,
+    /// Sessions started over the whole run (warmup included: a session straddles it).
+    SessionsStarted,
+    /// Sessions whose last request was sent with their state intact.
+    SessionsCompleted,
+    /// Sessions whose state was lost (a request found it gone).
+    SessionsLost,
+    /// Sessions neither completed nor lost when the run ended.
+    SessionsLive,
+    /// Requests sent to their session's pinned server by the session table.
+    AffinityHits,
+    /// Sessions pinned anew because their pinned server was out of rotation.
+    Repins,
+    /// The most entries the session table held at once.
+    AffinityTablePeak,
+    /// The busiest server's measured completions over the mean per server.
+    LoadImbalance,
+    /// The mean share of live sessions that a membership change moved to another server,
+    /// for algorithms that map a request by its key.
+    SessionsRemappedShare,
 }
 
 /// How a value is kept and written; shared by figures and the summary's other columns.
@@ -113,7 +135,7 @@ pub struct Declaration {
 }
 
 /// Every figure, in column order: entry `i` declares the variant whose index is `i`.
-pub const FIGURES: [Declaration; 26] = [
+pub const FIGURES: [Declaration; 36] = [
     Declaration {
         figure: Figure::RemappedShare,
         name: "remapped_share",
@@ -152,6 +174,24 @@ pub const FIGURES: [Declaration; 26] = [
     real(Figure::PoolWaitP99Ms, "pool_wait_p99_ms", 6),
     real(Figure::HottestShardShare, "hottest_shard_share", 6),
     real(Figure::DbMovedShare, "db_moved_share", 6),
+    count(Figure::FailedPinnedUnavailable, "failed_pinned_unavailable"),
+    count(Figure::SessionsStarted, "sessions_started"),
+    count(Figure::SessionsCompleted, "sessions_completed"),
+    count(Figure::SessionsLost, "sessions_lost"),
+    count(Figure::SessionsLive, "sessions_live"),
+    count(Figure::AffinityHits, "affinity_hits"),
+    count(Figure::Repins, "repins"),
+    count(Figure::AffinityTablePeak, "affinity_table_peak"),
+    Declaration {
+        figure: Figure::LoadImbalance,
+        name: "load_imbalance",
+        kind: Kind::Real { decimals: 6 },
+    },
+    Declaration {
+        figure: Figure::SessionsRemappedShare,
+        name: "sessions_remapped_share",
+        kind: Kind::Real { decimals: 6 },
+    },
 ];
 
 const fn real(figure: Figure, name: &'static str, decimals: usize) -> Declaration {

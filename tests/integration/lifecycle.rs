@@ -805,9 +805,13 @@ fn equal_weights_change_nothing_whatever_their_value() {
     // Weights only matter relative to each other: every server at weight 5 must give the
     // very run every server at weight 1 gives, pick for pick. Consistent hashing is the
     // exception by design: it places `virtual_nodes × weight` points per server (NGINX),
-    // so a uniform weight of 5 is a finer ring, not the same one.
+    // so a uniform weight of 5 is a finer ring, not the same one — and so is bounded
+    // loads, which hashes on the same ring.
     for algorithm in Algorithm::ALL {
-        if algorithm == Algorithm::ConsistentHash {
+        if matches!(
+            algorithm,
+            Algorithm::ConsistentHash | Algorithm::ConsistentHashBounded
+        ) {
             continue;
         }
         let run = |weight: u32| {

@@ -7,7 +7,7 @@ use toml::Spanned;
 
 use super::checker::Checker;
 use super::values::Bound;
-use crate::balancer::{Algorithm, BalancerSpec, Spread};
+use crate::balancer::{Algorithm, BalancerSpec, HashOn, Spread};
 use crate::scenario::raw::RawBalancer;
 
 /// The most points per server on the consistent-hash ring (memory grows with it).
@@ -15,6 +15,9 @@ pub const MAX_VIRTUAL_NODES: i128 = 10_000;
 
 /// The most balancer instances: a request records its instance in a byte.
 pub const MAX_BALANCER_INSTANCES: i128 = 255;
+
+/// The largest Maglev table (memory grows with it: 4 bytes an entry).
+pub const MAX_TABLE_SIZE: i128 = 1 << 24;
 
 impl Checker<'_> {
     /// `[balancer]`, optional: round-robin with the default ring size when absent.
@@ -91,6 +94,56 @@ impl Checker<'_> {
             None => Some(BalancerSpec::DEFAULT_DECAY),
             Some(decay) => self.positive_duration(decay, "balancer.decay"),
         };
+        let hash_on = match raw.and_then(|b| b.hash_on.as_ref()) {
+            None => Some(HashOn::Client),
+            Some(name) => {
+                let names = HashOn::ALL.map(HashOn::name);
+                let hash_on = self.choice(name, "balancer.hash_on", "hash key", &names, |n| {
+                    HashOn::ALL.into_iter().find(|h| h.name() == n)
+                });
+                if let (Some(HashOn::Session), Some(algorithm)) = (hash_on, algorithm)
+                    && !algorithm.hashes_keys()
+                {
+                    let hashing: Vec<&str> = Algorithm::ALL
+                        .iter()
+                        .filter(|a| a.hashes_keys())
+                        .map(|a| a.name())
+                        .collect();
+                    self.error(
+                        name.span().start,
+                        "balancer.hash_on",
+                        format!(
+                            "{:?} does not hash requests, so it cannot keep a session on one \
+                             server by its id: use one of {}, or cookie affinity ([affinity])",
+                            algorithm.name(),
+                            hashing.join(", ")
+                        ),
+                    );
+                    return None;
+                }
+                hash_on
+            }
+        };
+        let table_size = match raw.and_then(|b| b.table_size.as_ref()) {
+            None => Some(BalancerSpec::DEFAULT_TABLE_SIZE),
+            Some(size) => match self.integer(size, "balancer.table_size", 1, MAX_TABLE_SIZE) {
+                Some(n) if is_prime(n) => u32::try_from(n).ok(),
+                Some(n) => {
+                    // Maglev's permutations visit every entry only when the size is prime.
+                    self.error(
+                        size.span().start,
+                        "balancer.table_size",
+                        format!("expected a prime number of entries (like 65537), found {n}"),
+                    );
+                    None
+                }
+                None => None,
+            },
+        };
+        let balance_factor = match raw.and_then(|b| b.balance_factor.as_ref()) {
+            None => Some(BalancerSpec::DEFAULT_BALANCE_FACTOR),
+            Some(factor) => self.number(factor, "balancer.balance_factor", Bound::GreaterThanOne),
+        };
         Some(BalancerSpec {
             virtual_nodes: virtual_nodes?,
             instances: instances?,
@@ -99,9 +152,17 @@ impl Checker<'_> {
             active_request_bias: active_request_bias?,
             max_connections: max_connections?,
             decay: decay?,
+            hash_on: hash_on?,
+            table_size: table_size?,
+            balance_factor: balance_factor?,
             ..BalancerSpec::new(algorithm?)
         })
     }
+}
+
+/// Whether `n` is prime, by trial division (n is at most [`MAX_TABLE_SIZE`]).
+fn is_prime(n: i128) -> bool {
+    n >= 2 && (2..).take_while(|d| d * d <= n).all(|d| n % d != 0)
 }
 
 #[cfg(test)]
@@ -163,6 +224,25 @@ mod tests {
     fn a_misspelt_parameter_gets_the_nearest_key() {
         let message = error(&with("balancer", "choice_cont = 3"));
         assert!(message.contains("choice_count"), "{message}");
+    }
+
+    #[test]
+    fn the_affinity_parameters_are_read_and_checked() {
+        let source = with(
+            "balancer",
+            "algorithm = \"maglev\"\nhash_on = \"session\"\ntable_size = 251\nbalance_factor = 2",
+        );
+        let balancer = &valid(&source).variants[0].run.balancer;
+        assert_eq!(balancer.hash_on, crate::balancer::HashOn::Session);
+        assert_eq!((balancer.table_size, balancer.balance_factor), (251, 2.0));
+        let message = error(&with("balancer", "table_size = 65536"));
+        assert!(
+            message.contains("expected a prime number of entries"),
+            "{message}"
+        );
+        let message = error(&with("balancer", "hash_on = \"cookie\""));
+        assert!(message.contains("unknown hash key \"cookie\""), "{message}");
+        assert!(super::is_prime(65_537) && !super::is_prime(1) && super::is_prime(2));
     }
 
     #[test]

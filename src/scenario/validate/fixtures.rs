@@ -206,6 +206,7 @@ fn every_bad_fixture_has_an_expectation() {
                 .chain(super::client::tests::BAD)
                 .chain(super::expect::tests::BAD)
                 .chain(super::database::tests::BAD)
+                .chain(super::sessions::tests::BAD)
                 .any(|(name, _, _)| *name == stem),
             "{stem} is not in BAD_FIXTURES"
         );

@@ -10,10 +10,10 @@
 //!
 //! Each section of the file is checked in a file of its own (workload.rs, trace.rs,
 //! servers.rs, balancer.rs, tiers.rs, timeline.rs, health_check.rs, outlier_detection.rs,
-//! circuit_breaker.rs, client.rs, resources.rs, zone_aware.rs, database.rs, expect.rs),
-//! all through one `Checker` that locates their errors (checker.rs) and with the value
-//! rules they share (values.rs). This file holds the scenario-wide keys and calls each
-//! section once, so that a new section is a new file and one call here.
+//! circuit_breaker.rs, client.rs, resources.rs, zone_aware.rs, database.rs, sessions.rs,
+//! expect.rs), all through one `Checker` that locates their errors (checker.rs) and with
+//! the value rules they share (values.rs). This file holds the scenario-wide keys and calls
+//! each section once, so that a new section is a new file and one call here.
 
 mod balancer;
 mod checker;
@@ -30,6 +30,7 @@ mod resources;
 #[cfg(test)]
 mod robustness;
 mod servers;
+mod sessions;
 #[cfg(test)]
 mod testing;
 mod tiers;
@@ -253,7 +254,11 @@ impl Checker<'_> {
                 Some(None)
             }
         };
-        let workload = self.workload(raw.workload.as_ref());
+        let sessions = self.sessions(raw.workload.as_ref());
+        let session_rate = sessions
+            .as_ref()
+            .and_then(|s| s.as_ref().map(sessions::request_rate));
+        let workload = self.workload(raw.workload.as_ref(), session_rate.as_ref());
         let duration = match (given, &workload) {
             (Some(duration), _) => duration,
             // Until just after the last request, so that it arrives.
@@ -328,6 +333,26 @@ impl Checker<'_> {
         let client = self.client(raw.client.as_ref());
         let zone_aware = self.zone_aware(raw, servers.as_deref(), balancer.as_ref());
         let database = self.database(raw.database.as_ref(), duration);
+        let has_sessions = match &workload {
+            Some(WorkloadSpec::Replay(replay)) => replay
+                .trace()
+                .requests()
+                .iter()
+                .any(|r| r.session.is_some()),
+            _ => sessions.as_ref().is_some_and(Option::is_some),
+        };
+        let affinity = self.affinity(raw.affinity.as_ref(), has_sessions);
+        // Where `workload.sessions.state = "store"` asks for the store, if it does.
+        let store_wanted = sessions
+            .as_ref()
+            .and_then(Option::as_ref)
+            .filter(|s| s.shared_store)
+            .and_then(|_| raw.workload.as_ref()?.get_ref().sessions.as_ref())
+            .and_then(|s| s.get_ref().state.as_ref())
+            .map(|state| state.span().start);
+        let session_store = self
+            .session_store(raw.session_store.as_ref(), store_wanted)
+            .map(|store| store.filter(|_| store_wanted.is_some()));
         Some(RunSpec {
             warmup: warmup?,
             sample_interval: sample_interval?,
@@ -339,6 +364,9 @@ impl Checker<'_> {
             client: client?,
             zone_aware: zone_aware?,
             database: database?,
+            sessions: sessions?,
+            affinity: affinity?,
+            session_store: session_store?,
             ..RunSpec::new(duration?, workload?, servers?, balancer?)
         })
     }

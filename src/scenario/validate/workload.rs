@@ -35,9 +35,11 @@ struct Need<'a> {
 
 impl Checker<'_> {
     /// `[workload]`: generated traffic, or the replay of `workload.trace` (trace.rs).
+    /// `session_rate` is the request rate of `[workload.sessions]`, checked before.
     pub(super) fn workload(
         &mut self,
         workload: Option<&Spanned<RawWorkload>>,
+        session_rate: Option<&RateSchedule>,
     ) -> Option<WorkloadSpec> {
         let Some(workload) = workload else {
             self.error(0, "workload", "missing: expected a [workload] table");
@@ -51,14 +53,30 @@ impl Checker<'_> {
             // not what the file meant.
             None if self.is_removed("workload.trace") => None,
             None => self
-                .generated(table_offset, raw)
+                .generated(table_offset, raw, session_rate)
                 .map(WorkloadSpec::Generated),
         }
     }
 
-    fn generated(&mut self, table_offset: usize, raw: &RawWorkload) -> Option<GeneratedWorkload> {
-        let rate = match &raw.rate {
-            None => {
+    fn generated(
+        &mut self,
+        table_offset: usize,
+        raw: &RawWorkload,
+        session_rate: Option<&RateSchedule>,
+    ) -> Option<GeneratedWorkload> {
+        let rate = match (&raw.rate, &raw.sessions) {
+            // Sessions bring their own rate (sessions.rs); the request rate follows.
+            (None, Some(_)) => session_rate.cloned(),
+            (Some(rate), Some(_)) => {
+                self.error(
+                    rate.span().start,
+                    "workload.rate",
+                    "expected either a request rate or [workload.sessions] with its session \
+                     rate, not both",
+                );
+                None
+            }
+            (None, None) => {
                 self.error(
                     table_offset,
                     "workload.rate",
@@ -67,7 +85,7 @@ impl Checker<'_> {
                 );
                 None
             }
-            Some(rate) => self.rate(rate),
+            (Some(rate), None) => self.rate(rate, "workload.rate"),
         };
         let arrivals = match &raw.arrivals {
             None => Some(ArrivalPattern::Poisson),
@@ -103,8 +121,8 @@ impl Checker<'_> {
         })
     }
 
-    fn rate(&mut self, rate: &Spanned<RawRate>) -> Option<RateSchedule> {
-        let path = "workload.rate";
+    /// A rate of requests (or sessions) per second, or a schedule of them, at `path`.
+    pub(super) fn rate(&mut self, rate: &Spanned<RawRate>, path: &str) -> Option<RateSchedule> {
         match rate.get_ref() {
             RawRate::PerSecond(value) => {
                 let value = self.finite(*value, rate.span().start, path)?;

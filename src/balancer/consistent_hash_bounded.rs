@@ -1,0 +1,275 @@
+//! Consistent hashing with bounded loads (Mirrokni, Thorup and Zadimoghaddam, SODA 2018),
+//! as HAProxy's `hash-balance-factor` and Envoy's `hash_balance_factor` run it.
+//!
+//! The ring is [`ConsistentHash`]'s (points in proportion to weight, placed by name). Each
+//! server has a capacity: with `m` connections open over the pool and the new request,
+//! `⌈c × (m + 1) × w / W⌉` for a server of weight `w` out of a total `W` (`c` the
+//! `balance_factor`, > 1). A request goes to the first server clockwise from its hash that
+//! is below its capacity: a full server passes the key on. HAProxy computes the same
+//! bound (`chash_server_is_eligible`: `(served + 1) × factor` slots shared by weight) and
+//! Envoy (`hash_balance_factor`, in percent, at least 100) likewise.
+//!
+//! Why `c > 1`: the capacities then sum to more than `m + 1`, so some server always has
+//! room, and at most `1/c` of the servers can be full, so the walk passes an expected
+//! `O(1 / (1 - 1/c))` servers — O(1) for moderate `c` (the paper's bound is
+//! `O(1/(c - 1)^2)` probes with linear probing). The load counted is the open connections
+//! this balancer instance dispatched, as HAProxy's `served`.
+//!
+//! [`Balancer::route`] answers where a key maps when no server is full — the ring's owner
+//! — so that the share of keys a membership change moves is measured as for the ring.
+
+use super::consistent_hash::ConsistentHash;
+use super::weights::effective;
+use super::{Backend, Balancer, Explanation, HashOn};
+use crate::engine::SimRng;
+use crate::id::{RequestKey, ServerId};
+
+pub struct ConsistentHashBounded {
+    ring: ConsistentHash,
+    balance_factor: f64,
+    /// Per server id: open connections dispatched by this balancer.
+    load: Vec<u32>,
+    /// Per server id: its effective weight, 0 for non-members.
+    weight: Vec<u64>,
+    total_load: u64,
+    total_weight: u64,
+}
+
+impl ConsistentHashBounded {
+    /// An empty pool on a ring of `virtual_nodes` points per unit of weight; no server
+    /// takes more than `balance_factor` (> 1, checked by validation) times its share.
+    pub fn new(virtual_nodes: u32, balance_factor: f64, hash_on: HashOn) -> Self {
+        ConsistentHashBounded {
+            ring: ConsistentHash::new(virtual_nodes).keyed_by(hash_on),
+            balance_factor,
+            load: Vec::new(),
+            weight: Vec::new(),
+            total_load: 0,
+            total_weight: 0,
+        }
+    }
+
+    /// The most connections `server` may hold once the next request is placed.
+    #[cfg(test)]
+    fn capacity(&self, server: ServerId) -> u64 {
+        capacity(
+            self.balance_factor,
+            self.total_load,
+            self.weight[server.index()],
+            self.total_weight,
+        )
+    }
+}
+
+/// `⌈c × (m + 1) × w / W⌉`: the capacity of a server of weight `weight` when `load`
+/// connections are open over a pool weighing `total_weight`.
+fn capacity(factor: f64, load: u64, weight: u64, total_weight: u64) -> u64 {
+    (factor * (load + 1) as f64 * weight as f64 / total_weight.max(1) as f64).ceil() as u64
+}
+
+impl Balancer for ConsistentHashBounded {
+    fn add(&mut self, backend: Backend<'_>) {
+        let index = backend.id.index();
+        if self.weight.len() <= index {
+            self.weight.resize(index + 1, 0);
+            self.load.resize(index + 1, 0);
+        }
+        if self.weight[index] != 0 {
+            return;
+        }
+        self.weight[index] = effective(backend.weight);
+        self.total_weight += self.weight[index];
+        self.ring.add(backend);
+    }
+
+    fn remove(&mut self, server: ServerId) {
+        let index = server.index();
+        if self.weight.get(index).copied().unwrap_or(0) == 0 {
+            return;
+        }
+        self.total_weight -= self.weight[index];
+        self.total_load -= u64::from(self.load[index]);
+        self.weight[index] = 0;
+        self.load[index] = 0;
+        self.ring.remove(server);
+    }
+
+    fn pick(&mut self, request: &RequestKey, _rng: &mut SimRng) -> Option<ServerId> {
+        let hash = self.ring.ring_position(request);
+        let (factor, total_load, total_weight) =
+            (self.balance_factor, self.total_load, self.total_weight);
+        let (load, weight) = (&self.load, &self.weight);
+        self.ring.first_accepted(hash, |server| {
+            let index = server.index();
+            u64::from(load[index]) < capacity(factor, total_load, weight[index], total_weight)
+        })
+    }
+
+    fn route(&mut self, request: &RequestKey) -> Option<ServerId> {
+        self.ring.route(request)
+    }
+
+    fn dispatched(&mut self, server: ServerId) {
+        if let Some(load) = self.load.get_mut(server.index()) {
+            *load += 1;
+            self.total_load += 1;
+        }
+    }
+
+    fn finished(&mut self, server: ServerId, _elapsed: crate::engine::SimDuration, _ok: bool) {
+        if let Some(load) = self.load.get_mut(server.index())
+            && *load > 0
+        {
+            *load -= 1;
+            self.total_load -= 1;
+        }
+    }
+
+    fn prefetch(&self, request: &RequestKey) {
+        self.ring.prefetch(request);
+    }
+
+    /// The ring's hash and point, and the connections and capacity of the server picked.
+    fn explain(&self, request: &RequestKey, picked: ServerId) -> Explanation {
+        Explanation {
+            measure: "open connections",
+            compared: vec![(picked, f64::from(self.load[picked.index()]))],
+            ..self.ring.explain(request, picked)
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use proptest::prelude::*;
+
+    use super::*;
+    use crate::engine::stream;
+    use crate::id::ClientAddr;
+
+    fn balancer(servers: u32, factor: f64) -> ConsistentHashBounded {
+        let mut balancer = ConsistentHashBounded::new(160, factor, HashOn::Client);
+        for id in 0..servers {
+            balancer.add(Backend {
+                id: ServerId(id),
+                name: &format!("web-{id}"),
+                weight: 1,
+            });
+        }
+        balancer
+    }
+
+    fn key(client: u32) -> RequestKey {
+        RequestKey {
+            client: ClientAddr(client),
+            session: None,
+        }
+    }
+
+    #[test]
+    fn one_hot_key_overflows_clockwise_instead_of_piling_on_one_server() {
+        let mut balancer = balancer(4, 1.25);
+        let mut rng = stream(1, 0, 0);
+        let first = balancer.pick(&key(42), &mut rng).unwrap();
+        let mut counts = [0u32; 4];
+        for _ in 0..100 {
+            let server = balancer.pick(&key(42), &mut rng).unwrap();
+            balancer.dispatched(server);
+            counts[server.index()] += 1;
+        }
+        // With 100 open connections a server's capacity is ⌈1.25 × 100 / 4⌉ = 32: the
+        // key's own server fills to its cap, and the rest passes on.
+        assert_eq!(counts[first.index()], 32, "{counts:?}");
+        assert!(counts.iter().all(|&c| c <= 32), "{counts:?}");
+    }
+
+    #[test]
+    fn with_no_load_a_key_goes_where_the_ring_sends_it() {
+        let mut bounded = balancer(10, 1.25);
+        let mut ring = ConsistentHash::new(160);
+        for id in 0..10 {
+            ring.add(Backend {
+                id: ServerId(id),
+                name: &format!("web-{id}"),
+                weight: 1,
+            });
+        }
+        let mut rng = stream(1, 0, 0);
+        for client in 0..1000 {
+            assert_eq!(
+                bounded.pick(&key(client), &mut rng),
+                ring.pick(&key(client), &mut rng)
+            );
+        }
+    }
+
+    #[derive(Clone, Debug)]
+    enum Op {
+        /// Pick for a client and dispatch there.
+        Request(u32),
+        /// The `n`-th open connection (modulo) finishes.
+        Finish(usize),
+        /// Server `n` (modulo the ids used so far) leaves, if the pool keeps one.
+        Leave(u32),
+        /// A new server joins, with this weight.
+        Join(u32),
+    }
+
+    fn op() -> impl Strategy<Value = Op> {
+        prop_oneof![
+            6 => (0u32..50).prop_map(Op::Request),
+            3 => any::<usize>().prop_map(Op::Finish),
+            1 => any::<u32>().prop_map(Op::Leave),
+            1 => (1u32..4).prop_map(Op::Join),
+        ]
+    }
+
+    proptest! {
+        /// Whatever the sequence of requests, completions, joins and leaves, no server is
+        /// given a connection that takes it past its capacity.
+        #[test]
+        fn no_server_ever_exceeds_its_cap(
+            factor in 1.05f64..3.0,
+            ops in prop::collection::vec(op(), 1..400),
+        ) {
+            let mut balancer = balancer(5, factor);
+            let mut next_id = 5u32;
+            let mut members: Vec<ServerId> = (0..5).map(ServerId).collect();
+            let mut open: Vec<ServerId> = Vec::new();
+            let mut rng = stream(1, 0, 0);
+            for op in ops {
+                match op {
+                    Op::Request(client) => {
+                        let cap = |b: &ConsistentHashBounded, s: ServerId| b.capacity(s);
+                        let server = balancer.pick(&key(client), &mut rng).expect("a member has room");
+                        let limit = cap(&balancer, server);
+                        balancer.dispatched(server);
+                        open.push(server);
+                        prop_assert!(u64::from(balancer.load[server.index()]) <= limit);
+                        prop_assert!(members.contains(&server));
+                    }
+                    Op::Finish(n) if !open.is_empty() => {
+                        let server = open.swap_remove(n % open.len());
+                        if members.contains(&server) {
+                            balancer.finished(server, crate::engine::SimDuration::ZERO, true);
+                        }
+                    }
+                    Op::Finish(_) => {}
+                    Op::Leave(n) if members.len() > 1 => {
+                        let server = members.remove(n as usize % members.len());
+                        balancer.remove(server);
+                    }
+                    Op::Leave(_) => {}
+                    Op::Join(weight) => {
+                        let id = ServerId(next_id);
+                        next_id += 1;
+                        balancer.add(Backend { id, name: &format!("web-{}", id.0), weight });
+                        members.push(id);
+                    }
+                }
+                let total: u64 = balancer.load.iter().map(|&l| u64::from(l)).sum();
+                prop_assert_eq!(total, balancer.total_load);
+            }
+        }
+    }
+}
