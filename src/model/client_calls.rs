@@ -316,6 +316,12 @@ impl ClientCalls {
         self.timeouts
     }
 
+    /// Calls not yet ended: the requests in flight, whether an attempt of theirs is out,
+    /// abandoned on a server, or none is (waiting out a backoff).
+    pub fn in_flight(&self) -> u64 {
+        self.active
+    }
+
     /// Calls not yet ended, and those of them on a retry.
     #[cfg(test)]
     pub fn active(&self) -> (u64, u64) {

@@ -175,6 +175,12 @@ impl Resilience {
             .map_or(0, ClientCalls::measured_in_backoff)
     }
 
+    /// Requests in flight when the clients make calls of several attempts; `None` when each
+    /// request is one attempt (no `[client]`), which the request table counts.
+    pub fn calls_in_flight(&self) -> Option<u64> {
+        self.calls.as_ref().map(ClientCalls::in_flight)
+    }
+
     /// The counts of a run's summary, `(figure, value)`.
     pub fn figures(&self) -> [(Figure, u64); 2] {
         let calls = self.calls.as_ref();

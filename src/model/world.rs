@@ -447,7 +447,16 @@ impl<'a, O: Observer> World<'a, O> {
                 "healthy"
             }
         };
-        let in_flight = self.requests.in_flight();
+        // With client retries a request is a call of several attempts: a timed-out attempt
+        // stays on its server, and a call in backoff has none out.
+        let in_flight = match self
+            .resilience
+            .as_ref()
+            .and_then(Resilience::calls_in_flight)
+        {
+            Some(calls) => calls as u32,
+            None => self.requests.in_flight(),
+        };
         self.measurement
             .sample(at, self.cluster.servers_mut(), view, in_flight);
     }

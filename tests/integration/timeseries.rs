@@ -113,6 +113,49 @@ fn cluster_rows(header: &[String], rows: &[Vec<String>]) -> Vec<[i64; 5]> {
         .collect()
 }
 
+/// Checks `arrivals = completions + rejected + failed + Δ in_flight` on every cluster row.
+fn assert_conserved(cluster: &[[i64; 5]]) {
+    let mut in_flight_before = 0;
+    for (i, &[arrivals, completions, rejected, failed, in_flight]) in cluster.iter().enumerate() {
+        assert_eq!(
+            arrivals,
+            completions + rejected + failed + (in_flight - in_flight_before),
+            "interval {i}: {:?}",
+            cluster[i]
+        );
+        in_flight_before = in_flight;
+    }
+}
+
+#[test]
+fn requests_are_conserved_under_timeouts_and_retries() {
+    // Clients time out and retry through the spike: a timed-out attempt stays on its
+    // server and a retry waiting out its backoff is on none, yet each request is in flight
+    // once until its last attempt ends.
+    let client = "[client]\ntimeout = \"60ms\"\nretries = 2\n\
+                  backoff = { base = \"10ms\", max = \"50ms\" }\n";
+    let dir = tempfile::tempdir().unwrap();
+    write(
+        dir.path(),
+        "shedding.toml",
+        &format!("{SHEDDING}\n{client}"),
+    );
+    let output = lbsim(
+        dir.path(),
+        &["run", "shedding.toml", "--out", "out", "--quiet"],
+    );
+    assert!(output.status.success(), "{output:?}");
+    let (header, rows) = read_csv(&dir.path().join("out/shedding/timeseries.csv"));
+    let cluster = cluster_rows(&header, &rows);
+    assert_eq!(cluster.len(), 40);
+    assert_conserved(&cluster);
+    let (summary_header, summary) = read_csv(&dir.path().join("out/shedding/summary.csv"));
+    let retries: i64 = field(&summary_header, &summary[0], "retries")
+        .parse()
+        .unwrap();
+    assert!(retries > 0, "the spike must make clients retry");
+}
+
 #[test]
 fn every_interval_conserves_requests_and_shows_what_was_shed() {
     let dir = tempfile::tempdir().unwrap();
@@ -125,16 +168,7 @@ fn every_interval_conserves_requests_and_shows_what_was_shed() {
     let (header, rows) = read_csv(&dir.path().join("out/shedding/timeseries.csv"));
     let cluster = cluster_rows(&header, &rows);
     assert_eq!(cluster.len(), 40, "one cluster row per 500 ms interval");
-    let mut in_flight_before = 0;
-    for (i, &[arrivals, completions, rejected, failed, in_flight]) in cluster.iter().enumerate() {
-        assert_eq!(
-            arrivals,
-            completions + rejected + failed + (in_flight - in_flight_before),
-            "interval {i}: {:?}",
-            cluster[i]
-        );
-        in_flight_before = in_flight;
-    }
+    assert_conserved(&cluster);
     let total = |column: usize| cluster.iter().map(|row| row[column]).sum::<i64>();
     assert!(
         total(2) > 0,
