@@ -96,14 +96,34 @@ impl Checker<'_> {
             &format!("{path}.users_per_address"),
             1,
         );
-        Some(Some(SessionsSpec {
+        let spec = SessionsSpec {
             rate: rate?,
             requests: requests?,
             think: think?,
             users_per_address: users_per_address?,
             relogin: relogin?,
             shared_store: shared_store?,
-        }))
+        };
+        // Each session brings its mean number of requests: their product must still be a
+        // rate the arrival process can draw gaps from.
+        if request_rate(&spec)
+            .steps()
+            .iter()
+            .any(|&(_, rate)| !rate.is_finite())
+        {
+            let at = raw
+                .rate
+                .as_ref()
+                .map_or(sessions.span().start, |r| r.span().start);
+            self.error(
+                at,
+                &format!("{path}.rate"),
+                "too large: new sessions per second times requests per session must be a \
+                 finite request rate",
+            );
+            return None;
+        }
+        Some(Some(spec))
     }
 
     /// `workload.sessions.requests`: a distribution of whole numbers of requests.
@@ -373,6 +393,13 @@ pub(super) mod tests {
         assert_eq!(run.session_store.as_ref().unwrap().workers, 2);
         let source = format!("{}[affinity]\nmode = \"none\"\n", sessions("rate = 4"));
         assert_eq!(valid(&source).variants[0].run.affinity, None);
+    }
+
+    #[test]
+    fn a_session_rate_whose_request_rate_overflows_is_an_error() {
+        // 1e308 sessions a second of 10 requests each: an infinite request rate.
+        let message = error(&sessions("rate = 1e308"));
+        assert!(message.contains("workload.sessions.rate: too large"), "{message}");
     }
 
     #[test]
