@@ -399,7 +399,10 @@ pub(super) mod tests {
     fn a_session_rate_whose_request_rate_overflows_is_an_error() {
         // 1e308 sessions a second of 10 requests each: an infinite request rate.
         let message = error(&sessions("rate = 1e308"));
-        assert!(message.contains("workload.sessions.rate: too large"), "{message}");
+        assert!(
+            message.contains("workload.sessions.rate: too large"),
+            "{message}"
+        );
     }
 
     #[test]
