@@ -14,7 +14,7 @@ use super::axis::{Axis, Scale};
 use super::layout::{self, Entry, Mark};
 use super::palette::Palette;
 use super::style::{self, chunk_size, variant_label};
-use super::{Chart, Drawn, Figure, replications};
+use super::{Chart, Drawn, Figure, longest_series, replications};
 use crate::report::ScenarioResults;
 use crate::stats::{IntervalTotals, RunResult};
 
@@ -49,13 +49,7 @@ struct Panel {
 /// The chart, or `None` when no variant recorded a time series.
 pub fn build(results: &ScenarioResults<'_>, palette: &Palette) -> io::Result<Option<Chart>> {
     let scenario = results.scenario;
-    let longest = results
-        .runs
-        .iter()
-        .filter_map(|runs| runs.first())
-        .map(|run| run.intervals.len() as usize)
-        .max()
-        .unwrap_or(0);
+    let longest = longest_series(results);
     if longest == 0 {
         return Ok(None);
     }

@@ -208,6 +208,18 @@ fn replications(results: &ScenarioResults<'_>) -> usize {
     results.runs.iter().map(Vec::len).max().unwrap_or(0)
 }
 
+/// Intervals in the longest time series of a variant's first replication (0 without a
+/// time series): what the time charts window their points by.
+fn longest_series(results: &ScenarioResults<'_>) -> usize {
+    results
+        .runs
+        .iter()
+        .filter_map(|runs| runs.first())
+        .map(|run| run.intervals.len() as usize)
+        .max()
+        .unwrap_or(0)
+}
+
 fn drawing_error(error: impl std::fmt::Display) -> io::Error {
     io::Error::other(format!("cannot draw chart: {error}"))
 }
