@@ -7,6 +7,7 @@
 
 mod affinity;
 mod arrivals;
+mod autoscaling;
 mod circuit_breaker;
 mod client_calls;
 mod clients;
@@ -41,6 +42,11 @@ mod zone_aware;
 mod zone_routing;
 
 pub use affinity::{AffinitySpec, OnUnavailable};
+pub use autoscaling::{
+    Adjustment, AutoscalerSpec, DiscoveryMode, DiscoverySpec, Metric, MetricsSpec, PolicySpec,
+    RateLimit, ScheduledAction, SloSpec, SlowStartSpec, Statistic, Step, StepSpec,
+    TargetTrackingSpec, ThresholdSpec, VictimOrder,
+};
 pub use circuit_breaker::{BreakerState, BreakerTransition, CircuitBreakerSpec, CircuitBreakers};
 pub use database::{
     DatabaseSpec, KeyDist, NodeFailure, NodeRole, PoolSpec, PrimaryFailure, QueryCount, Reshard,

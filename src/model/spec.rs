@@ -4,6 +4,7 @@
 //! positive numbers); the model trusts it. `scenario::validate` is the only producer.
 
 use super::affinity::AffinitySpec;
+use super::autoscaling::{AutoscalerSpec, DiscoverySpec, SloSpec, SlowStartSpec};
 use super::circuit_breaker::CircuitBreakerSpec;
 use super::database::DatabaseSpec;
 use super::fraction::Fraction;
@@ -55,6 +56,15 @@ pub struct RunSpec {
     /// A shared session store every request calls first; `None`: session state is local
     /// to the server that created it.
     pub session_store: Option<TierSpec>,
+    /// An autoscaler over one server group; `None`: the timeline alone changes capacity.
+    pub autoscaler: Option<AutoscalerSpec>,
+    /// A registry the balancer learns membership from, late; `None`: it knows at once.
+    pub discovery: Option<DiscoverySpec>,
+    /// Slow start for servers entering rotation (`balancer.slow_start`); `None`: full
+    /// weight at once.
+    pub slow_start: Option<SlowStartSpec>,
+    /// A latency objective whose violation time is measured; `None` measures none.
+    pub slo: Option<SloSpec>,
 }
 
 impl RunSpec {
@@ -85,6 +95,10 @@ impl RunSpec {
             sessions: None,
             affinity: None,
             session_store: None,
+            autoscaler: None,
+            discovery: None,
+            slow_start: None,
+            slo: None,
         }
     }
 
@@ -274,6 +288,12 @@ pub struct ServerGroupSpec {
     /// CPU and memory as the seed's `/health` reads them; `None` reports no resources, so
     /// a probe passes whenever it is answered.
     pub resources: Option<ResourceSpec>,
+    /// How long a server told to leave gracefully keeps serving after it deregisters,
+    /// before it starts draining: Kubernetes' `preStop` sleep, which gives service
+    /// discovery time to tell the balancers. Zero by default.
+    pub pre_stop: SimDuration,
+    /// What one server of the group costs per hour running; zero by default.
+    pub price_per_hour: f64,
 }
 
 /// A server group's random crashes.
@@ -288,7 +308,8 @@ pub struct FailureProcess {
 impl ServerGroupSpec {
     /// `count` servers named `name-0`, `name-1`, ... with a `[[servers]]` table's defaults:
     /// one worker, an unbounded queue, speed 1, weight 1, zone "a", no boot time, no
-    /// random crashes, no errors, a 300 s deregistration delay and no resource model.
+    /// random crashes, no errors, a 300 s deregistration delay, no resource model, no
+    /// pre-stop time and no price.
     pub fn new(name: &str, count: u32) -> Self {
         ServerGroupSpec {
             name: name.to_string(),
@@ -303,6 +324,8 @@ impl ServerGroupSpec {
             error_fraction: Fraction::ZERO,
             deregistration_delay: Self::DEFAULT_DEREGISTRATION_DELAY,
             resources: None,
+            pre_stop: SimDuration::ZERO,
+            price_per_hour: 0.0,
         }
     }
 

@@ -273,6 +273,8 @@ fn the_minimal_fixture_fills_in_every_default() {
                 error_fraction: Fraction::ZERO,
                 deregistration_delay: SimDuration::from_secs(300),
                 resources: None,
+                pre_stop: SimDuration::ZERO,
+                price_per_hour: 0.0,
             }],
             BalancerSpec::new(Algorithm::RoundRobin),
         )

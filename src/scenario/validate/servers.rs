@@ -201,6 +201,8 @@ impl Checker<'_> {
             error_fraction: error_fraction?,
             deregistration_delay: deregistration_delay?,
             resources: resources?,
+            pre_stop: SimDuration::ZERO,
+            price_per_hour: 0.0,
         })
     }
 }
