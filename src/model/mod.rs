@@ -43,9 +43,10 @@ mod zone_routing;
 
 pub use affinity::{AffinitySpec, OnUnavailable};
 pub use autoscaling::{
-    Adjustment, AutoscalerSpec, DiscoveryMode, DiscoverySpec, Metric, MetricsSpec, PolicySpec,
-    RateLimit, ScheduledAction, SloSpec, SlowStartSpec, Statistic, Step, StepSpec,
-    TargetTrackingSpec, ThresholdSpec, VictimOrder,
+    Adjustment, Autoscaler, AutoscalerSpec, DECISION_REASONS, Datapoint, Decision, DiscoveryMode,
+    DiscoverySpec, Metric, MetricValues, MetricsSpec, PolicySpec, RateLimit, ScheduledAction,
+    SloSpec, SlowStartSpec, Statistic, Step, StepSpec, TargetTrackingSpec, ThresholdSpec,
+    VictimOrder,
 };
 pub use circuit_breaker::{BreakerState, BreakerTransition, CircuitBreakerSpec, CircuitBreakers};
 pub use database::{

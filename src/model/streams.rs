@@ -23,6 +23,8 @@ pub const GRAY_FAILURES: u16 = 11;
 pub const ZONE_ROUTING: u16 = 12;
 /// The jitter of the clients' retry backoff (`[client]`).
 pub const RETRY_BACKOFF: u16 = 9;
+/// An autoscaler's provisioning delays, one stream per scaled group.
+pub const AUTOSCALING: u16 = 10;
 /// The data tier's per-request draws: how many queries, each one's kind and key.
 pub const DATABASE_QUERIES: u16 = 17;
 /// Query service times, one stream per database node.

@@ -139,8 +139,9 @@ pub struct Step {
 pub enum Adjustment {
     /// `ChangeInCapacity`: add (or remove, when negative) this many instances.
     Change(i32),
-    /// `PercentChangeInCapacity`: by this percent of the current capacity, rounded away
-    /// from zero, at least one instance.
+    /// `PercentChangeInCapacity`: by this percent of the desired capacity; a fractional
+    /// change is rounded toward zero but moves at least one instance (AWS: 12.7 → 12,
+    /// 0.67 → 1, −0.58 → −1, −6.67 → −6).
     Percent(f64),
     /// `ExactCapacity`: set the capacity to this.
     Exact(u32),
