@@ -13,7 +13,7 @@ use crate::model::{
     AutoscalerSpec, MetricsSpec, PolicySpec, ServerGroupSpec, ServiceDist, ThresholdSpec,
     VictimOrder,
 };
-use crate::scenario::raw::{RawAutoscaler, RawMetrics};
+use crate::scenario::raw::{Int, RawAutoscaler, RawMetrics};
 use crate::scenario::suggest;
 
 /// The policies, by the name a scenario gives them.
@@ -157,7 +157,7 @@ impl Checker<'_> {
     /// `min` or `max`: a capacity from 1 to the fleet's limit; `default` when absent.
     fn capacity_bound(
         &mut self,
-        value: Option<&Spanned<crate::scenario::raw::Int>>,
+        value: Option<&Spanned<Int>>,
         key: &str,
         default: Option<u32>,
     ) -> Option<u32> {
@@ -184,9 +184,7 @@ impl Checker<'_> {
         scaled: Option<(usize, &[ServerGroupSpec])>,
     ) -> Option<(u32, u32)> {
         let (min, max) = (min?, max?);
-        let at = |value: &Option<Spanned<crate::scenario::raw::Int>>| {
-            value.as_ref().map_or(0, |v| v.span().start)
-        };
+        let at = |value: &Option<Spanned<Int>>| value.as_ref().map_or(0, |v| v.span().start);
         if min > max {
             self.error(
                 at(&raw.min),

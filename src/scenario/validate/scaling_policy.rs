@@ -21,13 +21,14 @@ use crate::scenario::raw::{
 };
 use crate::scenario::suggest;
 
-/// The metric names a policy may read, as events.csv writes them ([`Metric::name`]).
-const METRICS: [&str; 5] = [
-    "cpu",
-    "memory",
-    "request-rate",
-    "response-time",
-    "queue-length",
+/// The metrics a policy may read, named as events.csv names them ([`Metric::name`]); the
+/// response time's statistic is given apart.
+const METRICS: [Metric; 5] = [
+    Metric::Cpu,
+    Metric::Memory,
+    Metric::RequestRate,
+    Metric::ResponseTime(Statistic::Mean),
+    Metric::QueueLength,
 ];
 
 /// The HPA's default `behavior.scaleUp.policies`: 4 pods or 100% per 15 s, the larger.
@@ -90,18 +91,21 @@ impl Checker<'_> {
             Some(name) => self.statistic(name, &format!("{path}.response_time")),
         };
         // A low mark at or above its high mark would scale in and out by turns.
-        let cpu_low = self.below(cpu_low, raw.cpu_low.as_ref(), cpu_high, "cpu", show);
+        let cpu_low = self.below(
+            (cpu_low, raw.cpu_low.as_ref()),
+            (cpu_high, raw.cpu_high.as_ref()),
+            "cpu",
+            show,
+        );
         let memory_low = self.below(
-            memory_low,
-            raw.memory_low.as_ref(),
-            memory_high,
+            (memory_low, raw.memory_low.as_ref()),
+            (memory_high, raw.memory_high.as_ref()),
             "memory",
             show,
         );
         let response_time_low = self.below(
-            response_time_low,
-            raw.response_time_low.as_ref(),
-            response_time_high,
+            (response_time_low, raw.response_time_low.as_ref()),
+            (response_time_high, raw.response_time_high.as_ref()),
             "response_time",
             |d| seconds(d.as_nanos()),
         );
@@ -117,14 +121,14 @@ impl Checker<'_> {
         })
     }
 
-    /// A threshold's low mark, which must be below its high mark (either `None` when in
-    /// error); a violation is reported where the low mark was written, or at the top of
-    /// the file when only the high one was (the table may be absent).
+    /// A threshold's low mark, which must be below its high mark: each a value (`None`
+    /// when in error) and where it was written, if it was. A violation is reported at the
+    /// low mark when it was written, otherwise at the high one (one of them was: the
+    /// defaults are in order).
     fn below<T: PartialOrd + Copy, W>(
         &mut self,
-        low: Option<T>,
-        written: Option<&Spanned<W>>,
-        high: Option<T>,
+        (low, low_written): (Option<T>, Option<&Spanned<W>>),
+        (high, high_written): (Option<T>, Option<&Spanned<W>>),
         name: &str,
         display: impl Fn(T) -> String,
     ) -> Option<T> {
@@ -132,14 +136,23 @@ impl Checker<'_> {
         if low < high {
             return Some(low);
         }
-        self.error(
-            written.map_or(0, |w| w.span().start),
-            &format!("autoscaler.threshold.{name}_low"),
-            format!(
-                "expected {name}_low below {name}_high ({}), found {}",
-                display(high),
-                display(low)
+        let (low_text, high_text) = (display(low), display(high));
+        let (offset, key, message) = match (low_written, high_written) {
+            (None, Some(written)) => (
+                written.span().start,
+                "high",
+                format!("expected {name}_high above {name}_low ({low_text}), found {high_text}"),
             ),
+            (written, _) => (
+                written.map_or(0, |w| w.span().start),
+                "low",
+                format!("expected {name}_low below {name}_high ({high_text}), found {low_text}"),
+            ),
+        };
+        self.error(
+            offset,
+            &format!("autoscaler.threshold.{name}_{key}"),
+            message,
         );
         None
     }
@@ -540,29 +553,19 @@ impl Checker<'_> {
             None => Some(None),
             Some(name) => self.statistic(name, &format!("{path}.statistic")).map(Some),
         };
+        let names = METRICS.map(Metric::name);
         let Some(metric) = metric else {
             self.error(
                 offset,
                 &format!("{path}.metric"),
-                format!("missing: {}", suggest::expected_one_of("", &METRICS)),
+                format!("missing: {}", suggest::expected_one_of("", &names)),
             );
             return None;
         };
         let name = metric.get_ref().as_str();
-        let parsed = self.choice(
-            metric,
-            &format!("{path}.metric"),
-            "metric",
-            &METRICS,
-            |n| match n {
-                "cpu" => Some(Metric::Cpu),
-                "memory" => Some(Metric::Memory),
-                "request-rate" => Some(Metric::RequestRate),
-                "response-time" => Some(Metric::ResponseTime(Statistic::Mean)),
-                "queue-length" => Some(Metric::QueueLength),
-                _ => None,
-            },
-        )?;
+        let parsed = self.choice(metric, &format!("{path}.metric"), "metric", &names, |n| {
+            METRICS.into_iter().find(|m| m.name() == n)
+        })?;
         let statistic = statistic?;
         match (parsed, statistic, written_statistic) {
             (Metric::ResponseTime(_), Some(statistic), _) => Some(Metric::ResponseTime(statistic)),
@@ -728,8 +731,13 @@ mod tests {
                 ),
                 (
                     "[autoscaler.threshold]\nresponse_time_high = \"400ms\"",
-                    "autoscaler.threshold.response_time_low: expected response_time_low \
-                     below response_time_high (0.4s), found 0.5s",
+                    "autoscaler.threshold.response_time_high: expected response_time_high \
+                     above response_time_low (0.5s), found 0.4s",
+                ),
+                (
+                    "[autoscaler.threshold]\nmemory_low = 0.6\nmemory_high = 0.6",
+                    "autoscaler.threshold.memory_low: expected memory_low below memory_high \
+                     (0.6), found 0.6",
                 ),
                 (
                     "[autoscaler.threshold]\nstep = 0",
@@ -746,7 +754,7 @@ mod tests {
                 ),
             ],
         );
-        // A low mark above a default high one, with no table: reported at the low mark.
+        // A low mark above a default high one: reported at the low mark.
         let error = error(&source(
             "threshold",
             "[autoscaler.threshold]\nmemory_low = 0.9",
