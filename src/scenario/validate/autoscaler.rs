@@ -255,19 +255,17 @@ impl Checker<'_> {
                 self.schedule(list.get_ref(), bounds, duration),
             )
         });
+        let name = name?;
         let offset = raw.policy.as_ref().map_or(0, |p| p.span().start);
         let needs = |checker: &mut Self, table: &str| {
             checker.error(
                 offset,
                 &format!("autoscaler.{table}"),
-                format!(
-                    "missing: policy {:?} needs [autoscaler.{table}]",
-                    name.unwrap_or("")
-                ),
+                format!("missing: policy {name:?} needs [autoscaler.{table}]"),
             );
             None
         };
-        match name? {
+        match name {
             "threshold" => threshold
                 .unwrap_or(Some(ThresholdSpec::SEED))
                 .map(PolicySpec::Threshold),
