@@ -50,6 +50,9 @@ pub struct RawScenario {
     pub database: Option<Spanned<RawDatabase>>,
     pub affinity: Option<Spanned<RawAffinity>>,
     pub session_store: Option<Spanned<RawSessionStore>>,
+    pub autoscaler: Option<Spanned<RawAutoscaler>>,
+    pub discovery: Option<Spanned<RawDiscovery>>,
+    pub slo: Option<Spanned<RawSlo>>,
     /// Listed so that serde names it among the valid keys; always absent when read.
     #[expect(dead_code, reason = "only here to be a known key")]
     pub sweep: Option<IgnoredAny>,
@@ -158,6 +161,8 @@ pub struct RawServer {
     pub error_fraction: Option<Spanned<Number>>,
     pub deregistration_delay: Option<Spanned<DurationText>>,
     pub resources: Option<Spanned<RawResources>>,
+    pub pre_stop: Option<Spanned<DurationText>>,
+    pub price_per_hour: Option<Spanned<Number>>,
 }
 
 /// `[[servers]] resources`: CPU and memory as the health check reads them.
@@ -177,7 +182,8 @@ pub struct RawResources {
 /// `[balancer]`. `virtual_nodes` only changes `consistent-hash`, `choice_count` and
 /// `active_request_bias` `least-request`, `max_connections` `first`, `decay`
 /// `least-response-time`; each is accepted with other algorithms so that a sweep over
-/// `balancer.algorithm` can keep one `[balancer]` table.
+/// `balancer.algorithm` can keep one `[balancer]` table. `slow_start` is the exception:
+/// with an algorithm that ignores weights it would silently do nothing, so it is an error.
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct RawBalancer {
@@ -193,6 +199,19 @@ pub struct RawBalancer {
     pub hash_on: Option<Spanned<String>>,
     pub table_size: Option<Spanned<Int>>,
     pub balance_factor: Option<Spanned<Number>>,
+    pub slow_start: Option<Spanned<RawSlowStart>>,
+}
+
+/// `balancer.slow_start`: Envoy's `slow_start_config`.
+#[derive(Debug, Default, Deserialize)]
+#[serde(
+    deny_unknown_fields,
+    expecting = "a table like { window = \"60s\", aggression = 1.0, min_weight_percent = 10 }"
+)]
+pub struct RawSlowStart {
+    pub window: Option<Spanned<DurationText>>,
+    pub aggression: Option<Spanned<Number>>,
+    pub min_weight_percent: Option<Spanned<Number>>,
 }
 
 /// One `[[tiers]]` table: a second tier every request calls.
@@ -313,6 +332,129 @@ pub struct RawNodeFailure {
 pub struct RawReshard {
     pub at: Option<Spanned<DurationText>>,
     pub shards: Option<Spanned<Int>>,
+}
+
+/// `[autoscaler]`: one server group's capacity, moved by a policy. The tables of every
+/// policy are accepted whichever is selected, so that a sweep over `autoscaler.policy` can
+/// keep them all.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawAutoscaler {
+    pub group: Option<Spanned<String>>,
+    pub policy: Option<Spanned<String>>,
+    pub min: Option<Spanned<Int>>,
+    pub max: Option<Spanned<Int>>,
+    pub interval: Option<Spanned<DurationText>>,
+    pub cooldown: Option<Spanned<DurationText>>,
+    pub metrics: Option<Spanned<RawMetrics>>,
+    pub provisioning: Option<Spanned<RawService>>,
+    pub victim: Option<Spanned<String>>,
+    pub threshold: Option<Spanned<RawThreshold>>,
+    pub target_tracking: Option<Spanned<RawTargetTracking>>,
+    pub step: Option<Spanned<RawStepScaling>>,
+    pub schedule: Option<Spanned<Vec<Spanned<RawScheduledAction>>>>,
+}
+
+/// `autoscaler.metrics`: the pipeline the policy reads through.
+#[derive(Debug, Default, Deserialize)]
+#[serde(
+    deny_unknown_fields,
+    expecting = "a table like { window = \"60s\", delay = \"0s\" }"
+)]
+pub struct RawMetrics {
+    pub window: Option<Spanned<DurationText>>,
+    pub delay: Option<Spanned<DurationText>>,
+}
+
+/// `[autoscaler.threshold]`: the seed's high and low marks.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawThreshold {
+    pub cpu_high: Option<Spanned<Number>>,
+    pub memory_high: Option<Spanned<Number>>,
+    pub response_time_high: Option<Spanned<DurationText>>,
+    pub cpu_low: Option<Spanned<Number>>,
+    pub memory_low: Option<Spanned<Number>>,
+    pub response_time_low: Option<Spanned<DurationText>>,
+    pub step: Option<Spanned<Int>>,
+    pub response_time: Option<Spanned<String>>,
+}
+
+/// `[autoscaler.target_tracking]`: the Kubernetes HPA's algorithm and `behavior`.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawTargetTracking {
+    pub metric: Option<Spanned<String>>,
+    pub statistic: Option<Spanned<String>>,
+    pub target: Option<Spanned<Number>>,
+    pub tolerance: Option<Spanned<Number>>,
+    pub scale_down_stabilization: Option<Spanned<DurationText>>,
+    pub scale_up_stabilization: Option<Spanned<DurationText>>,
+    pub scale_up_limit: Option<Spanned<RawRateLimit>>,
+    pub scale_down_limit: Option<Spanned<RawRateLimit>>,
+}
+
+/// `scale_up_limit`, `scale_down_limit`: one HPA scaling policy pair.
+#[derive(Debug, Default, Deserialize)]
+#[serde(
+    deny_unknown_fields,
+    expecting = "a table like { pods = 4, percent = 100, period = \"15s\" }"
+)]
+pub struct RawRateLimit {
+    pub pods: Option<Spanned<Int>>,
+    pub percent: Option<Spanned<Number>>,
+    pub period: Option<Spanned<DurationText>>,
+}
+
+/// `[autoscaler.step]`: AWS step scaling.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawStepScaling {
+    pub metric: Option<Spanned<String>>,
+    pub statistic: Option<Spanned<String>>,
+    pub steps: Option<Spanned<Vec<Spanned<RawScalingStep>>>>,
+}
+
+/// One band of `autoscaler.step.steps`; which adjustment it makes is checked in
+/// validation, where a missing or second one can be named.
+#[derive(Debug, Default, Deserialize)]
+#[serde(
+    deny_unknown_fields,
+    expecting = "a table like { from = 0.7, to = 0.9, change = 1 }"
+)]
+pub struct RawScalingStep {
+    pub from: Option<Spanned<Number>>,
+    pub to: Option<Spanned<Number>>,
+    pub change: Option<Spanned<Int>>,
+    pub percent: Option<Spanned<Number>>,
+    pub exact: Option<Spanned<Int>>,
+}
+
+/// One `[[autoscaler.schedule]]` action.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawScheduledAction {
+    pub at: Option<Spanned<DurationText>>,
+    pub desired: Option<Spanned<Int>>,
+    pub min: Option<Spanned<Int>>,
+    pub max: Option<Spanned<Int>>,
+}
+
+/// `[discovery]`: a service registry between the servers and the balancer.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawDiscovery {
+    pub mode: Option<Spanned<String>>,
+    pub interval: Option<Spanned<DurationText>>,
+    pub delay: Option<Spanned<DurationText>>,
+    pub check_interval: Option<Spanned<DurationText>>,
+}
+
+/// `[slo]`: a latency objective.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawSlo {
+    pub p99: Option<Spanned<DurationText>>,
 }
 
 /// `[client]`: timeouts, retries and their budget.
@@ -555,6 +697,8 @@ pub const SERVER_KEYS: &[Key] = &[
         name: "resources",
         shape: Shape::Table(RESOURCE_KEYS),
     },
+    value("pre_stop"),
+    value("price_per_hour"),
 ];
 
 /// `[balancer]` keys.
@@ -571,6 +715,17 @@ pub const BALANCER_KEYS: &[Key] = &[
     value("hash_on"),
     value("table_size"),
     value("balance_factor"),
+    Key {
+        name: "slow_start",
+        shape: Shape::Table(SLOW_START_KEYS),
+    },
+];
+
+/// `balancer.slow_start` keys.
+pub const SLOW_START_KEYS: &[Key] = &[
+    value("window"),
+    value("aggression"),
+    value("min_weight_percent"),
 ];
 
 /// `[[tiers]]` keys.
@@ -681,6 +836,111 @@ pub const DATABASE_KEYS: &[Key] = &[
     },
 ];
 
+/// `autoscaler.metrics` keys.
+pub const METRICS_KEYS: &[Key] = &[value("window"), value("delay")];
+
+/// `[autoscaler.threshold]` keys.
+pub const THRESHOLD_KEYS: &[Key] = &[
+    value("cpu_high"),
+    value("memory_high"),
+    value("response_time_high"),
+    value("cpu_low"),
+    value("memory_low"),
+    value("response_time_low"),
+    value("step"),
+    value("response_time"),
+];
+
+/// `scale_up_limit` and `scale_down_limit` keys.
+pub const RATE_LIMIT_KEYS: &[Key] = &[value("pods"), value("percent"), value("period")];
+
+/// `[autoscaler.target_tracking]` keys.
+pub const TARGET_TRACKING_KEYS: &[Key] = &[
+    value("metric"),
+    value("statistic"),
+    value("target"),
+    value("tolerance"),
+    value("scale_down_stabilization"),
+    value("scale_up_stabilization"),
+    Key {
+        name: "scale_up_limit",
+        shape: Shape::Table(RATE_LIMIT_KEYS),
+    },
+    Key {
+        name: "scale_down_limit",
+        shape: Shape::Table(RATE_LIMIT_KEYS),
+    },
+];
+
+/// `autoscaler.step.steps` keys.
+pub const SCALING_STEP_KEYS: &[Key] = &[
+    value("from"),
+    value("to"),
+    value("change"),
+    value("percent"),
+    value("exact"),
+];
+
+/// `[autoscaler.step]` keys.
+pub const STEP_SCALING_KEYS: &[Key] = &[
+    value("metric"),
+    value("statistic"),
+    Key {
+        name: "steps",
+        shape: Shape::Groups(SCALING_STEP_KEYS),
+    },
+];
+
+/// `[[autoscaler.schedule]]` keys.
+pub const SCHEDULED_ACTION_KEYS: &[Key] =
+    &[value("at"), value("desired"), value("min"), value("max")];
+
+/// `[autoscaler]` keys.
+pub const AUTOSCALER_KEYS: &[Key] = &[
+    value("group"),
+    value("policy"),
+    value("min"),
+    value("max"),
+    value("interval"),
+    value("cooldown"),
+    Key {
+        name: "metrics",
+        shape: Shape::Table(METRICS_KEYS),
+    },
+    Key {
+        name: "provisioning",
+        shape: Shape::Table(SERVICE_KEYS),
+    },
+    value("victim"),
+    Key {
+        name: "threshold",
+        shape: Shape::Table(THRESHOLD_KEYS),
+    },
+    Key {
+        name: "target_tracking",
+        shape: Shape::Table(TARGET_TRACKING_KEYS),
+    },
+    Key {
+        name: "step",
+        shape: Shape::Table(STEP_SCALING_KEYS),
+    },
+    Key {
+        name: "schedule",
+        shape: Shape::Groups(SCHEDULED_ACTION_KEYS),
+    },
+];
+
+/// `[discovery]` keys.
+pub const DISCOVERY_KEYS: &[Key] = &[
+    value("mode"),
+    value("interval"),
+    value("delay"),
+    value("check_interval"),
+];
+
+/// `[slo]` keys.
+pub const SLO_KEYS: &[Key] = &[value("p99")];
+
 /// `[[timeline]]` keys.
 pub const TIMELINE_KEYS: &[Key] = &[
     value("at"),
@@ -751,6 +1011,18 @@ pub const SCENARIO_KEYS: &[Key] = &[
     Key {
         name: "session_store",
         shape: Shape::Table(SESSION_STORE_KEYS),
+    },
+    Key {
+        name: "autoscaler",
+        shape: Shape::Table(AUTOSCALER_KEYS),
+    },
+    Key {
+        name: "discovery",
+        shape: Shape::Table(DISCOVERY_KEYS),
+    },
+    Key {
+        name: "slo",
+        shape: Shape::Table(SLO_KEYS),
     },
     scenario_wide("sweep"),
     scenario_wide("expect"),
@@ -1349,6 +1621,52 @@ mod tests {
             names(BACKOFF_KEYS)
         );
         assert_eq!(
+            serde_keys("[balancer.slow_start]\nbogus = 1"),
+            names(SLOW_START_KEYS)
+        );
+        assert_eq!(
+            serde_keys("[autoscaler]\nbogus = 1"),
+            names(AUTOSCALER_KEYS)
+        );
+        assert_eq!(
+            serde_keys("[autoscaler.metrics]\nbogus = 1"),
+            names(METRICS_KEYS)
+        );
+        assert_eq!(
+            serde_keys("[autoscaler.provisioning]\nbogus = 1"),
+            names(SERVICE_KEYS)
+        );
+        assert_eq!(
+            serde_keys("[autoscaler.threshold]\nbogus = 1"),
+            names(THRESHOLD_KEYS)
+        );
+        assert_eq!(
+            serde_keys("[autoscaler.target_tracking]\nbogus = 1"),
+            names(TARGET_TRACKING_KEYS)
+        );
+        assert_eq!(
+            serde_keys("[autoscaler.target_tracking.scale_up_limit]\nbogus = 1"),
+            names(RATE_LIMIT_KEYS)
+        );
+        assert_eq!(
+            serde_keys("[autoscaler.target_tracking.scale_down_limit]\nbogus = 1"),
+            names(RATE_LIMIT_KEYS)
+        );
+        assert_eq!(
+            serde_keys("[autoscaler.step]\nbogus = 1"),
+            names(STEP_SCALING_KEYS)
+        );
+        assert_eq!(
+            serde_keys("[[autoscaler.step.steps]]\nbogus = 1"),
+            names(SCALING_STEP_KEYS)
+        );
+        assert_eq!(
+            serde_keys("[[autoscaler.schedule]]\nbogus = 1"),
+            names(SCHEDULED_ACTION_KEYS)
+        );
+        assert_eq!(serde_keys("[discovery]\nbogus = 1"), names(DISCOVERY_KEYS));
+        assert_eq!(serde_keys("[slo]\nbogus = 1"), names(SLO_KEYS));
+        assert_eq!(
             serde_keys("[[expect]]\nbogus = 1"),
             [
                 "metric",
@@ -1403,7 +1721,7 @@ mod tests {
         assert_eq!(
             reading.errors[3].message,
             "unknown key \"wokers\", expected one of \"name\", \"count\", \"workers\", \
-             \"queue\", \"speed\", \"weight\", \"zone\", \"boot\", \"mtbf\", \"mttr\", \"error_fraction\", \"deregistration_delay\", \"resources\"; did you mean \"workers\"?"
+             \"queue\", \"speed\", \"weight\", \"zone\", \"boot\", \"mtbf\", \"mttr\", \"error_fraction\", \"deregistration_delay\", \"resources\", \"pre_stop\", \"price_per_hour\"; did you mean \"workers\"?"
         );
         assert_eq!(reading.errors[2].offset, source.find("1.5").unwrap());
         assert!(reading.raw.is_some());

@@ -1,6 +1,6 @@
 //! Bad input: exit status 2, `file:line:col: key.path: message` on stderr, nothing written.
 
-use crate::support::{SMALL, lbsim, write};
+use crate::support::{SMALL, lbsim, root, write};
 
 /// Runs `text` as `bad.toml` next to a valid scenario and returns stderr, after checking
 /// the exit status and that no output at all was written.
@@ -129,4 +129,35 @@ fn an_enormous_scenario_is_refused_with_its_estimate_and_the_flag_that_forces_it
         "{stderr}"
     );
     assert!(stderr.contains("--force"), "{stderr}");
+}
+
+/// Every bad fixture, run from the command line, exits 2 having written nothing, and
+/// its first error names a file, a line and a column.
+#[test]
+fn every_bad_fixture_exits_2_with_a_located_error() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut checked = 0;
+    for entry in std::fs::read_dir(root().join("tests/fixtures/bad")).unwrap() {
+        let path = entry.unwrap().path();
+        if path.extension().is_none_or(|e| e != "toml") {
+            continue;
+        }
+        let output = lbsim(dir.path(), &["run", path.to_str().unwrap()]);
+        let name = path.display();
+        assert_eq!(output.status.code(), Some(2), "{name}");
+        assert!(!dir.path().join("output").exists(), "{name} wrote output");
+        let stderr = String::from_utf8(output.stderr).unwrap();
+        let first = stderr.lines().next().unwrap_or_default();
+        let mut parts = first.split(':');
+        let (file, line, col) = (parts.next(), parts.next(), parts.next());
+        let number = |p: Option<&str>| p.is_some_and(|p| p.parse::<u32>().is_ok_and(|n| n > 0));
+        assert!(
+            file.is_some_and(|f| f.ends_with(".toml") || f.ends_with(".csv"))
+                && number(line)
+                && number(col),
+            "{name}: {first}"
+        );
+        checked += 1;
+    }
+    assert!(checked >= 70, "{checked}");
 }

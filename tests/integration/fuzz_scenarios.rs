@@ -17,7 +17,10 @@ use std::path::{Path, PathBuf};
 use std::sync::LazyLock;
 
 use lbsim::balancer::Algorithm;
-use lbsim::model::{GeneratedWorkload, RunSpec, ServiceDist, WorkloadSpec};
+use lbsim::engine::SimTime;
+use lbsim::model::{
+    DiscoveryMode, GeneratedWorkload, PolicySpec, RunSpec, ServiceDist, Step, WorkloadSpec,
+};
 use lbsim::scenario::{Bound, Scenario, ScenarioErrors};
 use proptest::prelude::*;
 use proptest::sample::{Index, select};
@@ -185,6 +188,79 @@ fn check_run(run: &RunSpec) -> Result<(), String> {
     }
     if run.balancer.virtual_nodes == 0 {
         return fail("no virtual nodes");
+    }
+    if let Err(what) = check_scaling(run) {
+        return fail(what);
+    }
+    Ok(())
+}
+
+/// What the autoscaler, discovery, slow start and the SLO may trust.
+fn check_scaling(run: &RunSpec) -> Result<(), &'static str> {
+    if let Some(autoscaler) = &run.autoscaler {
+        let Some(group) = run.servers.get(autoscaler.group) else {
+            return Err("an autoscaler of no group");
+        };
+        if autoscaler.min == 0 || autoscaler.min > autoscaler.max {
+            return Err("autoscaler bounds out of order");
+        }
+        if !(autoscaler.min..=autoscaler.max).contains(&group.count) {
+            return Err("a scaled group starting outside its bounds");
+        }
+        if autoscaler.interval.is_zero() || autoscaler.metrics.window.is_zero() {
+            return Err("a zero autoscaler interval or metrics window");
+        }
+        let in_run = |at: SimTime| at.as_nanos() < run.duration.as_nanos();
+        match &autoscaler.policy {
+            PolicySpec::Scheduled(actions) => {
+                if actions.is_empty() || !actions.iter().all(|a| in_run(a.at)) {
+                    return Err("no scheduled action, or one past the run's end");
+                }
+                if actions.windows(2).any(|w| w[0].at > w[1].at) {
+                    return Err("scheduled actions out of order");
+                }
+            }
+            PolicySpec::TargetTracking(tracking) => {
+                let target_ok = tracking.target.is_finite() && tracking.target > 0.0;
+                if !target_ok || !(0.0..1.0).contains(&tracking.tolerance) {
+                    return Err("a target that is not positive, or a tolerance out of [0, 1)");
+                }
+            }
+            PolicySpec::Step(step) => {
+                let start = |s: &Step| s.from.unwrap_or(f64::NEG_INFINITY);
+                let end = |s: &Step| s.to.unwrap_or(f64::INFINITY);
+                if step.steps.is_empty() || step.steps.windows(2).any(|w| end(&w[0]) > start(&w[1]))
+                {
+                    return Err("no step, or steps overlapping or out of order");
+                }
+            }
+            PolicySpec::Threshold(threshold) => {
+                if threshold.cpu_low >= threshold.cpu_high || threshold.step == 0 {
+                    return Err("a threshold low mark not below its high mark, or no step");
+                }
+            }
+        }
+    }
+    if let Some(slow_start) = &run.slow_start {
+        let ramps = !slow_start.window.is_zero()
+            && slow_start.aggression.is_finite()
+            && slow_start.aggression > 0.0
+            && (0.0..=1.0).contains(&slow_start.min_weight)
+            && run.balancer.algorithm.uses_weights();
+        if !ramps {
+            return Err("a slow start that cannot ramp");
+        }
+    }
+    if let Some(discovery) = &run.discovery
+        && (discovery.check_interval.is_zero()
+            || matches!(discovery.mode, DiscoveryMode::Poll { interval } if interval.is_zero()))
+    {
+        return Err("a discovery that would poll or check without end");
+    }
+    if run.slo.is_some_and(|slo| slo.p99.is_zero())
+        || (run.slo.is_some() && run.sample_interval.is_none())
+    {
+        return Err("an SLO of zero, or without a time series");
     }
     Ok(())
 }

@@ -18,11 +18,11 @@ fn as_json(text: &str) -> serde_json::Value {
     serde_json::to_value(table).expect("TOML values are JSON values")
 }
 
-#[test]
-fn the_schema_accepts_every_bundled_scenario() {
-    let validator = validator();
+/// Checks every scenario file in `folder` (golden files aside) against the schema and
+/// returns how many there were.
+fn assert_all_accepted(validator: &jsonschema::Validator, folder: &str) -> usize {
     let mut checked = 0;
-    for entry in std::fs::read_dir(root().join("scenarios")).unwrap() {
+    for entry in std::fs::read_dir(root().join(folder)).unwrap() {
         let path = entry.unwrap().path();
         let name = path.file_name().unwrap().to_string_lossy().into_owned();
         if !name.ends_with(".toml") || name.ends_with(".golden.toml") {
@@ -33,10 +33,22 @@ fn the_schema_accepts_every_bundled_scenario() {
             .iter_errors(&document)
             .map(|e| format!("{} at {}", e, e.instance_path()))
             .collect();
-        assert!(errors.is_empty(), "{name}: {errors:#?}");
+        assert!(errors.is_empty(), "{folder}/{name}: {errors:#?}");
         checked += 1;
     }
-    assert!(checked >= 5);
+    checked
+}
+
+#[test]
+fn the_schema_accepts_every_bundled_scenario() {
+    assert!(assert_all_accepted(&validator(), "scenarios") >= 5);
+}
+
+/// The good fixtures use every section and key between them (autoscaling.toml those of
+/// `[autoscaler]`, `[discovery]`, `[slo]` and `balancer.slow_start`).
+#[test]
+fn the_schema_accepts_every_good_fixture() {
+    assert!(assert_all_accepted(&validator(), "tests/fixtures/good") >= 5);
 }
 
 #[test]

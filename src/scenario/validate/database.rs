@@ -5,7 +5,7 @@ use toml::Spanned;
 use super::checker::Checker;
 use super::values::Bound;
 use crate::balancer::Algorithm;
-use crate::engine::{SimDuration, SimTime};
+use crate::engine::SimDuration;
 use crate::model::{
     DatabaseSpec, KeyDist, NodeFailure, NodeRole, PoolSpec, PrimaryFailure, QueryCount, Reshard,
     ServiceDist, Sharding,
@@ -321,35 +321,6 @@ impl Checker<'_> {
             max_connections: max_connections?,
             timeout: timeout?,
         })
-    }
-
-    /// An instant `at` of a scheduled change, before the run's end.
-    fn change_time(
-        &mut self,
-        at: Option<&Spanned<crate::scenario::raw::DurationText>>,
-        offset: usize,
-        path: &str,
-        duration: Option<SimDuration>,
-    ) -> Option<SimTime> {
-        let Some(at) = at else {
-            self.error(offset, path, "missing: expected a time like \"60s\"");
-            return None;
-        };
-        let time = self.duration(at, path)?;
-        if let Some(duration) = duration
-            && time >= duration
-        {
-            self.error(
-                at.span().start,
-                path,
-                format!(
-                    "expected a time before the run's end ({duration}), found {:?}",
-                    at.get_ref().0
-                ),
-            );
-            return None;
-        }
-        Some(SimTime::ZERO + time)
     }
 
     fn failures(

@@ -6,9 +6,12 @@ use super::validate;
 use crate::balancer::{Algorithm, BalancerSpec};
 use crate::engine::{SimDuration, SimTime};
 use crate::model::{
-    ArrivalPattern, Backoff, CircuitBreakerSpec, ClientSpec, FailureRateSpec, Fraction,
-    GeneratedWorkload, HealthCheckSpec, OutlierSpec, RateSchedule, RetryBudget, RetryCondition,
-    RetryOn, RunSpec, ServerGroupSpec, ServiceDist, TraceReplay, WorkloadSpec,
+    Adjustment, ArrivalPattern, AutoscalerSpec, Backoff, CircuitBreakerSpec, ClientSpec,
+    DiscoveryMode, DiscoverySpec, FailureRateSpec, Fraction, GeneratedWorkload, HealthCheckSpec,
+    Metric, MetricsSpec, OutlierSpec, PolicySpec, RateLimit, RateSchedule, RetryBudget,
+    RetryCondition, RetryOn, RunSpec, ScheduledAction, ServerGroupSpec, ServiceDist, SloSpec,
+    SlowStartSpec, Statistic, Step, StepSpec, TargetTrackingSpec, ThresholdSpec, TraceReplay,
+    VictimOrder, WorkloadSpec,
 };
 
 /// For each bad fixture: where its one mistake is reported (`line:col: path: ` in the
@@ -207,6 +210,9 @@ fn every_bad_fixture_has_an_expectation() {
                 .chain(super::expect::tests::BAD)
                 .chain(super::database::tests::BAD)
                 .chain(super::sessions::tests::BAD)
+                .chain(super::autoscaler::tests::BAD)
+                .chain(super::slow_start::tests::BAD)
+                .chain(super::discovery::tests::BAD)
                 .any(|(name, _, _)| *name == stem),
             "{stem} is not in BAD_FIXTURES"
         );
@@ -468,4 +474,161 @@ fn the_resilience_fixture_fills_every_section_and_sweeps_the_budget_off() {
     );
     let off = scenario.variants[1].run.client.as_ref().expect("a client");
     assert_eq!(off.retry_budget, None);
+}
+
+#[test]
+fn the_autoscaling_fixture_reads_every_key_and_sweeps_the_policy() {
+    let (source, path) = fixture("good", "autoscaling");
+    let scenario = validate(&source, &path).unwrap_or_else(|e| panic!("{e}"));
+    let labels: Vec<&str> = scenario.variants.iter().map(|v| v.label.as_str()).collect();
+    assert_eq!(
+        labels,
+        [
+            "autoscaler.policy=threshold",
+            "autoscaler.policy=target-tracking",
+            "autoscaler.policy=step",
+            "autoscaler.policy=scheduled",
+        ]
+    );
+    let run = &scenario.variants[1].run;
+    let (web, cache) = (&run.servers[0], &run.servers[1]);
+    assert_eq!(
+        (web.pre_stop, web.price_per_hour),
+        (SimDuration::from_secs(5), 0.0416)
+    );
+    assert_eq!(
+        (cache.pre_stop, cache.price_per_hour),
+        (SimDuration::ZERO, 0.5)
+    );
+    assert_eq!(
+        run.slow_start,
+        Some(SlowStartSpec {
+            window: SimDuration::from_secs(60),
+            aggression: 2.0,
+            min_weight: 0.05,
+        })
+    );
+    assert_eq!(
+        run.autoscaler,
+        Some(AutoscalerSpec {
+            group: 0,
+            min: 2,
+            max: 12,
+            interval: SimDuration::from_secs(15),
+            cooldown: SimDuration::from_secs(120),
+            policy: PolicySpec::TargetTracking(TargetTrackingSpec {
+                metric: Metric::ResponseTime(Statistic::Quantile(0.999)),
+                target: 0.25,
+                tolerance: 0.05,
+                scale_down_stabilization: SimDuration::from_secs(120),
+                scale_up_stabilization: SimDuration::ZERO,
+                scale_up_limit: RateLimit {
+                    pods: Some(2),
+                    percent: None,
+                    period: SimDuration::from_secs(30),
+                },
+                scale_down_limit: RateLimit {
+                    pods: None,
+                    percent: Some(50.0),
+                    period: SimDuration::from_secs(15),
+                },
+            }),
+            metrics: MetricsSpec {
+                window: SimDuration::from_secs(30),
+                delay: SimDuration::from_secs(10),
+            },
+            provisioning: ServiceDist::Uniform {
+                min: SimDuration::from_secs(20),
+                max: SimDuration::from_secs(40),
+            },
+            victim: VictimOrder::Oldest,
+        })
+    );
+    assert_eq!(
+        run.discovery,
+        Some(DiscoverySpec {
+            mode: DiscoveryMode::Poll {
+                interval: SimDuration::from_secs(30)
+            },
+            check_interval: SimDuration::from_secs(5),
+        })
+    );
+    assert_eq!(
+        run.slo,
+        Some(SloSpec {
+            p99: SimDuration::from_millis(250)
+        })
+    );
+
+    let autoscaler = |variant: usize| {
+        scenario.variants[variant]
+            .run
+            .autoscaler
+            .clone()
+            .expect("an autoscaler")
+    };
+    // The threshold policy's interval defaults to the seed's 60 s, the others' to 15 s.
+    let threshold = autoscaler(0);
+    assert_eq!(threshold.interval, SimDuration::from_secs(60));
+    assert_eq!(
+        threshold.policy,
+        PolicySpec::Threshold(ThresholdSpec {
+            cpu_high: 0.75,
+            response_time_high: SimDuration::from_secs(1),
+            response_time: Statistic::Quantile(0.99),
+            ..ThresholdSpec::SEED
+        })
+    );
+    let step = autoscaler(2);
+    assert_eq!(step.interval, SimDuration::from_secs(15));
+    // Sorted by where each band starts; an open start first.
+    assert_eq!(
+        step.policy,
+        PolicySpec::Step(StepSpec {
+            metric: Metric::QueueLength,
+            steps: vec![
+                Step {
+                    from: None,
+                    to: Some(1.0),
+                    adjustment: Adjustment::Percent(-25.0),
+                },
+                Step {
+                    from: Some(5.0),
+                    to: Some(10.0),
+                    adjustment: Adjustment::Exact(6),
+                },
+                Step {
+                    from: Some(10.0),
+                    to: None,
+                    adjustment: Adjustment::Change(2),
+                },
+            ],
+        })
+    );
+    // Sorted by time.
+    assert_eq!(
+        autoscaler(3).policy,
+        PolicySpec::Scheduled(vec![
+            ScheduledAction {
+                at: SimTime::ZERO + SimDuration::from_secs(60),
+                desired: None,
+                min: None,
+                max: Some(10),
+            },
+            ScheduledAction {
+                at: SimTime::ZERO + SimDuration::from_secs(300),
+                desired: Some(8),
+                min: Some(4),
+                max: None,
+            },
+        ])
+    );
+    // Everything but the policy and its interval is the same in every variant.
+    for variant in &scenario.variants {
+        let other = variant.run.autoscaler.as_ref().expect("an autoscaler");
+        assert_eq!(
+            (other.min, other.max, other.victim, other.cooldown),
+            (2, 12, VictimOrder::Oldest, SimDuration::from_secs(120))
+        );
+    }
 }

@@ -11,15 +11,17 @@
 //! Each section of the file is checked in a file of its own (workload.rs, trace.rs,
 //! servers.rs, balancer.rs, tiers.rs, timeline.rs, health_check.rs, outlier_detection.rs,
 //! circuit_breaker.rs, client.rs, resources.rs, zone_aware.rs, database.rs, sessions.rs,
-//! expect.rs), all through one `Checker` that locates their errors (checker.rs) and with
+//! slow_start.rs, autoscaler.rs with scaling_policy.rs, discovery.rs, slo.rs, expect.rs), all through one `Checker` that locates their errors (checker.rs) and with
 //! the value rules they share (values.rs). This file holds the scenario-wide keys and calls
 //! each section once, so that a new section is a new file and one call here.
 
+mod autoscaler;
 mod balancer;
 mod checker;
 mod circuit_breaker;
 mod client;
 mod database;
+mod discovery;
 mod duplicate;
 mod expect;
 #[cfg(test)]
@@ -29,8 +31,11 @@ mod outlier_detection;
 mod resources;
 #[cfg(test)]
 mod robustness;
+mod scaling_policy;
 mod servers;
 mod sessions;
+mod slo;
+mod slow_start;
 #[cfg(test)]
 mod testing;
 mod tiers;
@@ -353,6 +358,10 @@ impl Checker<'_> {
         let session_store = self
             .session_store(raw.session_store.as_ref(), store_wanted)
             .map(|store| store.filter(|_| store_wanted.is_some()));
+        let slow_start = self.slow_start(raw.balancer.as_ref(), algorithm);
+        let autoscaler = self.autoscaler(raw.autoscaler.as_ref(), servers.as_deref(), duration);
+        let discovery = self.discovery(raw.discovery.as_ref());
+        let slo = self.slo(raw.slo.as_ref(), sample_interval);
         Some(RunSpec {
             warmup: warmup?,
             sample_interval: sample_interval?,
@@ -367,6 +376,10 @@ impl Checker<'_> {
             sessions: sessions?,
             affinity: affinity?,
             session_store: session_store?,
+            autoscaler: autoscaler?,
+            discovery: discovery?,
+            slow_start: slow_start?,
+            slo: slo?,
             ..RunSpec::new(duration?, workload?, servers?, balancer?)
         })
     }

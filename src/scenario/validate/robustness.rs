@@ -52,6 +52,7 @@ fn no_value_anywhere_makes_validation_panic() {
         ("good", "sweep"),
         ("good", "trace"),
         ("good", "resilience"),
+        ("good", "autoscaling"),
     ] {
         let (source, path) = fixture(kind, name);
         for (i, line) in source.lines().enumerate() {

@@ -188,6 +188,16 @@ impl Checker<'_> {
             None => Some(None),
             Some(resources) => self.resources(resources, path).map(Some),
         };
+        let pre_stop = match &raw.pre_stop {
+            None => Some(SimDuration::ZERO),
+            Some(pre_stop) => self.duration(pre_stop, &format!("{path}.pre_stop")),
+        };
+        let price_per_hour = match &raw.price_per_hour {
+            None => Some(0.0),
+            Some(price) => {
+                self.number(price, &format!("{path}.price_per_hour"), Bound::NonNegative)
+            }
+        };
         Some(ServerGroupSpec {
             name: name?,
             count: count?,
@@ -201,14 +211,15 @@ impl Checker<'_> {
             error_fraction: error_fraction?,
             deregistration_delay: deregistration_delay?,
             resources: resources?,
-            pre_stop: SimDuration::ZERO,
-            price_per_hour: 0.0,
+            pre_stop: pre_stop?,
+            price_per_hour: price_per_hour?,
         })
     }
 }
 
 #[cfg(test)]
 mod tests {
+    use crate::engine::SimDuration;
     use crate::scenario::validate::testing::{MINIMAL, error, valid, with};
 
     #[test]
@@ -230,8 +241,31 @@ mod tests {
         assert!(
             group("deregistration_delay = \"5 min\"").contains("servers[0].deregistration_delay")
         );
+        assert!(
+            group("pre_stop = \"-5s\"")
+                .contains("servers[0].pre_stop: expected a non-negative duration, found \"-5s\"")
+        );
+        assert!(
+            group("price_per_hour = -0.1")
+                .contains("servers[0].price_per_hour: expected a non-negative number, found -0.1")
+        );
         let run = valid(&with("servers", "queue = 0")).variants[0].run.clone();
         assert_eq!(run.servers[0].queue_limit, Some(0));
+    }
+
+    #[test]
+    fn pre_stop_and_price_default_to_zero_and_are_read() {
+        let group = &valid(MINIMAL).variants[0].run.servers[0];
+        assert_eq!(
+            (group.pre_stop, group.price_per_hour),
+            (SimDuration::ZERO, 0.0)
+        );
+        let source = with("servers", "pre_stop = \"5s\"\nprice_per_hour = 0.0416");
+        let group = &valid(&source).variants[0].run.servers[0];
+        assert_eq!(
+            (group.pre_stop, group.price_per_hour),
+            (SimDuration::from_secs(5), 0.0416)
+        );
     }
 
     #[test]

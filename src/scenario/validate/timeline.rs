@@ -9,7 +9,7 @@
 use toml::Spanned;
 
 use super::checker::Checker;
-use super::values::Bound;
+use super::values::{Bound, seconds};
 use crate::engine::{SimDuration, SimTime};
 use crate::model::{Change, Fraction, ServerGroupSpec, TimelineAction};
 use crate::scenario::raw::RawAction;
@@ -427,12 +427,6 @@ impl Checker<'_> {
         }
         ok.then_some(())
     }
-}
-
-/// `ns` nanoseconds as a person writes a time: `2s`, `1.5s`, `0.25s`.
-fn seconds(ns: u64) -> String {
-    let text = format!("{}.{:09}", ns / 1_000_000_000, ns % 1_000_000_000);
-    format!("{}s", text.trim_end_matches('0').trim_end_matches('.'))
 }
 
 fn quoted(names: &[&str]) -> String {

@@ -5,7 +5,7 @@
 use toml::Spanned;
 
 use super::checker::Checker;
-use crate::engine::SimDuration;
+use crate::engine::{SimDuration, SimTime};
 use crate::scenario::duration::parse_duration;
 use crate::scenario::raw::{DurationText, Int, Number, RawQueue, RawSwitch};
 use crate::scenario::suggest;
@@ -25,6 +25,8 @@ pub(super) enum Bound {
     Fraction,
     /// A share that cannot be nothing: above 0, at most 1.
     PositiveFraction,
+    /// A share that cannot be everything: 0 or more, below 1.
+    FractionBelowOne,
     /// 0 to 100.
     Percent,
     Any,
@@ -43,6 +45,7 @@ impl Bound {
                 x > 0.0 && x <= 1.0,
                 "a fraction greater than 0 and at most 1",
             ),
+            Bound::FractionBelowOne => ((0.0..1.0).contains(&x), "a fraction from 0 to below 1"),
             Bound::Percent => ((0.0..=100.0).contains(&x), "a percentage from 0 to 100"),
             Bound::Any => (true, "a number"),
         }
@@ -243,7 +246,6 @@ impl Checker<'_> {
         }
     }
 
-    /// A duration like `"10ms"`, zero allowed.
     /// `queue`: `"unbounded"` (`Some(None)`) or a limit.
     pub(super) fn queue(&mut self, queue: &Spanned<RawQueue>, path: &str) -> Option<Option<u32>> {
         match queue.get_ref() {
@@ -271,6 +273,7 @@ impl Checker<'_> {
         }
     }
 
+    /// A duration like `"10ms"`, zero allowed.
     pub(super) fn duration(
         &mut self,
         value: &Spanned<DurationText>,
@@ -283,6 +286,37 @@ impl Checker<'_> {
                 None
             }
         }
+    }
+
+    /// An instant `at` of a scheduled change, before the run's end (`duration`, `None`
+    /// when that is itself in error); `offset` is where a missing one is reported.
+    pub(super) fn change_time(
+        &mut self,
+        at: Option<&Spanned<DurationText>>,
+        offset: usize,
+        path: &str,
+        duration: Option<SimDuration>,
+    ) -> Option<SimTime> {
+        let Some(at) = at else {
+            self.error(offset, path, "missing: expected a time like \"60s\"");
+            return None;
+        };
+        let time = self.duration(at, path)?;
+        if let Some(duration) = duration
+            && time >= duration
+        {
+            self.error(
+                at.span().start,
+                path,
+                format!(
+                    "expected a time before the run's end ({}), found {:?}",
+                    seconds(duration.as_nanos()),
+                    at.get_ref().0
+                ),
+            );
+            return None;
+        }
+        Some(SimTime::ZERO + time)
     }
 
     /// A duration greater than zero.
@@ -318,6 +352,12 @@ pub(super) fn show(x: f64) -> String {
     } else {
         format!("{x}")
     }
+}
+
+/// `ns` nanoseconds as a person writes a time: `2s`, `1.5s`, `0.25s`.
+pub(super) fn seconds(ns: u64) -> String {
+    let text = format!("{}.{:09}", ns / 1_000_000_000, ns % 1_000_000_000);
+    format!("{}s", text.trim_end_matches('0').trim_end_matches('.'))
 }
 
 /// Scenario and server group names become folder and file names: `[A-Za-z0-9._-]+`,
