@@ -52,7 +52,6 @@ impl<K: Ord + Copy> IndexedHeap<K> {
         self.entries.len()
     }
 
-    #[cfg(test)]
     pub fn is_empty(&self) -> bool {
         self.entries.is_empty()
     }
@@ -62,7 +61,6 @@ impl<K: Ord + Copy> IndexedHeap<K> {
     }
 
     /// The key of `server`, if it is in the heap.
-    #[cfg(test)]
     pub fn key(&self, server: ServerId) -> Option<K> {
         self.slot(server).map(|slot| self.entries[slot].0)
     }

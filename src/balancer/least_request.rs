@@ -19,8 +19,16 @@
 //! bias 0 is weighted round robin, bias 1 (the default) divides by `active + 1`. Envoy
 //! rebuilds its schedule whenever the host set changes; here a joining server enters at
 //! `clock + 1 / w'` and a leaving one is taken out, so a change does not reset everyone's
-//! place. Cost: O(log n) per pick, join and leave; O(1) per dispatch and finish (a
-//! server's deadline only moves when it is picked).
+//! place. Cost: O(log n) per pick, join, leave and weight change; O(1) per dispatch and
+//! finish (a server's deadline only moves when it is picked or re-weighed).
+//!
+//! A weight change keeps the server's active requests and its place in the entry order,
+//! and scales the wait left before its deadline by old weight / new weight, so that it is
+//! due from now on as its new weight says. Envoy leaves the entry where it is and uses the
+//! new weight from the host's next pick on (`EdfLoadBalancerBase::refresh`: "this will only
+//! be stale until this host is next picked"); the two differ only in when, within one
+//! period of the old weight, the change takes hold. That period is longest for the weights
+//! a slow start begins with, where Envoy's lag would hold each step of the ramp back.
 //!
 //! Active requests are the balancer's own count: `dispatched` adds one, `finished` takes
 //! one away.
@@ -155,6 +163,25 @@ impl Balancer for LeastRequest {
         self.pool.remove(server);
         self.census.remove(self.weights[server.index()]);
         self.schedule.remove(server);
+    }
+
+    fn set_weight(&mut self, server: ServerId, weight: u32) {
+        let weight = effective(weight);
+        if !self.pool.contains(server) || self.weights[server.index()] == weight {
+            return;
+        }
+        let old = self.weights[server.index()];
+        self.census.remove(old);
+        self.census.add(weight);
+        self.weights[server.index()] = weight;
+        let (FloatKey(deadline), order) = self
+            .schedule
+            .key(server)
+            .expect("every member is in the schedule");
+        // Every deadline is at or after the clock, the earliest deadline picked last.
+        let left = (deadline - self.clock) * (old as f64 / weight as f64);
+        self.schedule
+            .update(server, (FloatKey(self.clock + left), order));
     }
 
     fn pick(&mut self, _request: &RequestKey, rng: &mut SimRng) -> Option<ServerId> {
@@ -299,6 +326,56 @@ mod tests {
         assert!(share_of_busy(0.0).abs_diff(600) <= 2);
         assert!(share_of_busy(1.0).abs_diff(273) <= 3);
         assert!(share_of_busy(2.0).abs_diff(86) <= 3);
+    }
+
+    #[test]
+    fn after_a_weight_change_the_schedule_follows_the_new_weights() {
+        fn count(balancer: &mut LeastRequest, rng: &mut SimRng, picks: usize) -> [u32; 4] {
+            let mut counts = [0u32; 4];
+            for _ in 0..picks {
+                counts[balancer.pick(&KEY, rng).unwrap().index()] += 1;
+            }
+            counts
+        }
+        let mut balancer = balancer(&[100, 100, 100, 100], 2, 1.0);
+        let mut rng = stream(26, 0, 0);
+        // Unequal weights turn the schedule on; no request stays open, so it is weighted
+        // round robin, exact but for a pick either way at the ends (float deadlines).
+        balancer.set_weight(ServerId(3), 1);
+        let counts = count(&mut balancer, &mut rng, 3_010);
+        assert!(counts[3].abs_diff(10) <= 1, "{counts:?}");
+        // Just after server 3 is picked it waits a whole period of weight 1, a hundred of
+        // the others' periods. Raised to 300, what is left of that wait shrinks 300-fold:
+        // it is due within the next round of the four, not ~300 picks later as the stale
+        // deadline would be.
+        while balancer.pick(&KEY, &mut rng) != Some(ServerId(3)) {}
+        balancer.set_weight(ServerId(3), 100);
+        assert!(balancer.census.uniform());
+        balancer.set_weight(ServerId(3), 300);
+        let first = (0..5).position(|_| balancer.pick(&KEY, &mut rng) == Some(ServerId(3)));
+        assert!(first.is_some(), "server 3 is not picked within 5 picks");
+        let counts = count(&mut balancer, &mut rng, 6_000);
+        for (count, expected) in counts.iter().zip([1_000, 1_000, 1_000, 3_000]) {
+            assert!(count.abs_diff(expected) <= 2, "{counts:?}");
+        }
+    }
+
+    #[test]
+    fn a_weight_change_keeps_the_active_requests() {
+        let mut balancer = balancer(&[100, 100, 100], 3, 1.0);
+        for _ in 0..4 {
+            balancer.dispatched(ServerId(0));
+        }
+        balancer.dispatched(ServerId(1));
+        balancer.set_weight(ServerId(0), 200);
+        balancer.set_weight(ServerId(0), 100);
+        assert_eq!(balancer.active(ServerId(0)), 4);
+        // Equal weights again: three choices among three compare active requests, and
+        // server 0 is still the busiest.
+        let mut rng = stream(27, 0, 0);
+        for _ in 0..100 {
+            assert_eq!(balancer.pick(&KEY, &mut rng), Some(ServerId(2)));
+        }
     }
 
     #[test]

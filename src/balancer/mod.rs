@@ -66,6 +66,23 @@ pub trait Balancer: Send {
     /// A server leaves the pool; later picks never return it.
     fn remove(&mut self, server: ServerId);
 
+    /// `server`, in the pool, now weighs `weight`; everything else this balancer knows of
+    /// it stays (its open connections, its estimates, its place in a schedule), as when
+    /// HAProxy's `set weight` or its `slowstart` warm-up changes a running server's
+    /// effective weight. A server not in the pool: nothing. Slow start calls it as a
+    /// server's weight ramps up.
+    ///
+    /// Honoured, in O(log n) or better and never by rebuilding the pool, by the algorithms
+    /// for which [`Algorithm::honours_weight_changes`] is true: weighted-round-robin,
+    /// least-connections, random, power-of-two-choices and least-request (and zone-aware
+    /// routing around them, which passes it on). The others keep this default, which does
+    /// nothing, because weights do not change what this algorithm does — round-robin,
+    /// least-response-time(-naive), first and join-idle-queue ignore weights; the hashing
+    /// ones (ip-hash, consistent-hash, maglev, consistent-hash-bounded) place a server by
+    /// its weight once, when it joins (re-placing it means laying out the ring or table
+    /// again). Validation rejects slow start for all of these.
+    fn set_weight(&mut self, _server: ServerId, _weight: u32) {}
+
     /// Simulated time has reached `now`. The world calls it, when
     /// [`Balancer::wants_ticks`] says so, before every other call it makes at a new
     /// instant (before `pick` on an arrival, before `finished` on a completion, before
@@ -214,6 +231,16 @@ impl Algorithm {
                 | Algorithm::Maglev
                 | Algorithm::ConsistentHashBounded
         )
+    }
+
+    /// Whether [`Balancer::set_weight`] changes what this algorithm does: it uses weights
+    /// and does not hash keys. Slow start is valid only for these. Envoy ramps only round
+    /// robin and least request (its EDF schedules); HAProxy ramps its dynamic algorithms
+    /// (`BE_LB_PROP_DYN`), its consistent hashing among them. Here a ring or a Maglev table
+    /// is laid out once per join, and laying it out again at every step of a ramp would be
+    /// the rebuild `set_weight` must not be.
+    pub fn honours_weight_changes(self) -> bool {
+        self.uses_weights() && !self.hashes_keys()
     }
 
     /// Whether this algorithm maps a request by hashing a key of it, so that it can hash
@@ -389,6 +416,80 @@ impl BalancerSpec {
                 self.max_connections.unwrap_or(u32::MAX),
             )),
             Algorithm::JoinIdleQueue => Box::new(JoinIdleQueue::with_capacity(capacity)),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::engine::stream;
+    use crate::id::ClientAddr;
+
+    #[test]
+    fn the_algorithms_that_honour_weight_changes_are_the_weighted_unhashed_ones() {
+        let honouring: Vec<Algorithm> = Algorithm::ALL
+            .into_iter()
+            .filter(|a| a.honours_weight_changes())
+            .collect();
+        assert_eq!(
+            honouring,
+            vec![
+                Algorithm::WeightedRoundRobin,
+                Algorithm::LeastConnections,
+                Algorithm::Random,
+                Algorithm::PowerOfTwoChoices,
+                Algorithm::LeastRequest,
+            ]
+        );
+    }
+
+    /// The picks of `algorithm` over four servers with requests opening and closing,
+    /// calling `set_weight` on two of them along the way when `reweigh` is set.
+    fn picks(algorithm: Algorithm, reweigh: bool) -> Vec<ServerId> {
+        let spec = BalancerSpec {
+            max_connections: Some(3),
+            ..BalancerSpec::new(algorithm)
+        };
+        let mut balancer = spec.build(4);
+        let names = ["w-0", "w-1", "w-2", "w-3"];
+        for (id, name) in names.iter().enumerate() {
+            balancer.add(Backend {
+                id: ServerId(id as u32),
+                name,
+                weight: 100,
+            });
+            balancer.server_idle(ServerId(id as u32));
+        }
+        let mut rng = stream(2, 0, 0);
+        let mut open = std::collections::VecDeque::new();
+        let mut picks = Vec::new();
+        for i in 0..400u32 {
+            if reweigh && i % 50 == 0 {
+                balancer.set_weight(ServerId(i / 50 % 4), 10 + i);
+            }
+            let request = RequestKey {
+                client: ClientAddr(i % 37),
+                session: None,
+            };
+            let server = balancer.pick(&request, &mut rng).expect("a pool");
+            balancer.dispatched(server);
+            open.push_back(server);
+            if open.len() > 6 {
+                let done = open.pop_front().expect("open requests");
+                balancer.finished(done, SimDuration::from_millis(u64::from(i % 7)), true);
+                balancer.server_idle(done);
+            }
+            picks.push(server);
+        }
+        picks
+    }
+
+    #[test]
+    fn set_weight_changes_nothing_for_the_other_algorithms_and_something_for_these() {
+        for algorithm in Algorithm::ALL {
+            let changed = picks(algorithm, false) != picks(algorithm, true);
+            assert_eq!(changed, algorithm.honours_weight_changes(), "{algorithm}");
         }
     }
 }

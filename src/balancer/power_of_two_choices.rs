@@ -13,7 +13,8 @@
 //!
 //! Ties go to the first server drawn, so they are settled by the draw, not by server order.
 //! Loads are compared exactly, by cross-multiplication. Cost: O(1) per pick with equal
-//! weights, O(log n) with unequal ones; O(1) per event, O(log n) per join and leave.
+//! weights, O(log n) with unequal ones; O(1) per event, O(log n) per join, leave and weight
+//! change (which keeps the server's open connections).
 
 use rand::RngExt;
 
@@ -87,6 +88,16 @@ impl Balancer for PowerOfTwoChoices {
         self.pool.remove(server);
         self.census.remove(self.draw.weight(server));
         self.draw.set(server, 0);
+    }
+
+    fn set_weight(&mut self, server: ServerId, weight: u32) {
+        if !self.pool.contains(server) {
+            return;
+        }
+        let weight = effective(weight);
+        self.census.remove(self.draw.weight(server));
+        self.census.add(weight);
+        self.draw.set(server, weight);
     }
 
     fn pick(&mut self, _request: &RequestKey, rng: &mut SimRng) -> Option<ServerId> {
@@ -262,6 +273,31 @@ mod tests {
         for _ in 0..1_000 {
             assert_eq!(plain.pick(&KEY, &mut r1), heavy.pick(&KEY, &mut r2));
         }
+    }
+
+    #[test]
+    fn a_weight_change_moves_the_draws_and_keeps_the_connections() {
+        let mut balancer = weighted(&[100, 100]);
+        for _ in 0..3 {
+            balancer.dispatched(ServerId(1));
+        }
+        balancer.set_weight(ServerId(1), 300);
+        let mut rng = stream(19, 0, 0);
+        let mut ones = 0;
+        for _ in 0..10_000 {
+            let picked = balancer.pick(&KEY, &mut rng).unwrap();
+            let (a, b) = balancer.drawn.unwrap();
+            if a != b {
+                // Server 1 still holds 3: (3 + 1) / 300 is above server 0's 1 / 100. Had
+                // its count been lost, 1 / 300 would have won.
+                assert_eq!(picked, ServerId(0));
+            }
+            ones += usize::from(a == ServerId(1)) + usize::from(b == ServerId(1));
+        }
+        // Each of the 20,000 draws is server 1 with probability 300 / 400:
+        // Binomial(20000, 0.75) has sd ≈ 61; 400 is over 6 sd.
+        assert!(ones.abs_diff(15_000) < 400, "{ones}");
+        assert_eq!(balancer.connections(ServerId(1)), 3);
     }
 
     #[test]

@@ -4,7 +4,8 @@
 //! With all weights equal, one `rng.random_range(0..len)` per pick indexes the pool's
 //! current order (O(1)). With unequal weights, one `rng.random_range(0..total weight)` per
 //! pick is located in a Fenwick tree of the weights in id order (O(log n)). Ties cannot
-//! arise. Cost: join and leave O(log n) (the pool's swap-remove and the tree's update).
+//! arise. Cost: join and leave O(log n) (the pool's swap-remove and the tree's update); a
+//! weight change O(log n) (the tree's update), and it only changes the draws that follow.
 
 use rand::RngExt;
 
@@ -48,6 +49,16 @@ impl Balancer for Random {
         self.pool.remove(server);
         self.census.remove(self.draw.weight(server));
         self.draw.set(server, 0);
+    }
+
+    fn set_weight(&mut self, server: ServerId, weight: u32) {
+        if !self.pool.contains(server) {
+            return;
+        }
+        let weight = effective(weight);
+        self.census.remove(self.draw.weight(server));
+        self.census.add(weight);
+        self.draw.set(server, weight);
     }
 
     fn pick(&mut self, _request: &RequestKey, rng: &mut SimRng) -> Option<ServerId> {
@@ -138,6 +149,42 @@ mod tests {
         balancer.remove(ServerId(1));
         balancer.remove(ServerId(2));
         assert_eq!(balancer.pick(&KEY, &mut rng), Some(ServerId(0)));
+    }
+
+    #[test]
+    fn after_a_weight_change_shares_follow_the_new_weights() {
+        let mut balancer = Random::with_capacity(4);
+        for id in 0..4 {
+            balancer.add(Backend {
+                id: ServerId(id),
+                name: "s",
+                weight: 100,
+            });
+        }
+        balancer.set_weight(ServerId(3), 10);
+        balancer.set_weight(ServerId(0), 290);
+        balancer.set_weight(ServerId(9), 5);
+        let mut rng = stream(4, 0, 0);
+        let mut counts = [0u32; 4];
+        for _ in 0..50_000 {
+            counts[balancer.pick(&KEY, &mut rng).unwrap().index()] += 1;
+        }
+        // Weights 290 : 100 : 100 : 10 of 500. Binomial(50000, p) has sd at most
+        // sqrt(50000 · 0.25) ≈ 112; 600 is over 5 sd from each expectation.
+        for (count, expected) in counts.iter().zip([29_000, 10_000, 10_000, 1_000]) {
+            assert!(count.abs_diff(expected) < 600, "{counts:?}");
+        }
+        // Back to equal weights: the unweighted path again, and a departed server's weight
+        // cannot be changed back into the draw.
+        balancer.set_weight(ServerId(0), 100);
+        balancer.set_weight(ServerId(3), 100);
+        assert!(balancer.census.uniform());
+        balancer.remove(ServerId(1));
+        balancer.set_weight(ServerId(1), 100);
+        assert_eq!(balancer.draw.weight(ServerId(1)), 0);
+        for _ in 0..1_000 {
+            assert_ne!(balancer.pick(&KEY, &mut rng), Some(ServerId(1)));
+        }
     }
 
     #[test]

@@ -14,9 +14,15 @@
 //! `current`. A pick compares the heads of the K classes and updates the winner's key:
 //! O(K + log n), with K the number of distinct weights (a property of the configuration,
 //! not of the server count). Join: `current` 0 at the present step (`intercept = -k * w`),
-//! O(log n); leave: out of its class heap, the total weight drops, O(log n). All
-//! arithmetic is in i128, which cannot overflow: `|k * w|` stays below 2^96 for 2^64 picks
-//! of weight 2^32.
+//! O(log n); leave: out of its class heap, the total weight drops, O(log n). A class left
+//! empty is recycled for the next new weight, so that the classes a pick compares are never
+//! more than the distinct weights the pool has held at once. All arithmetic is in i128,
+//! which cannot overflow: `|k * w|` stays below 2^96 for 2^64 picks of weight 2^32.
+//!
+//! A weight change keeps the server's `current` and adds the new weight from the next pick
+//! on, as NGINX does when a server's `effective_weight` moves (it lowers it on failures and
+//! raises it again pick by pick, leaving `current_weight` alone): the server moves to the
+//! class of its new weight with the intercept that gives the same `current`, O(log n).
 //!
 //! A weight of 0 is rejected by validation for this algorithm; should one reach it anyway
 //! it counts as 1, so that every server in the pool can still be picked.
@@ -47,6 +53,8 @@ pub struct WeightedRoundRobin {
     /// Sum of the members' weights.
     total: i128,
     capacity: usize,
+    /// Indices of classes with no member and no weight, to be reused.
+    free: Vec<u32>,
 }
 
 impl WeightedRoundRobin {
@@ -58,6 +66,7 @@ impl WeightedRoundRobin {
             step: 0,
             total: 0,
             capacity,
+            free: Vec::new(),
         }
     }
 
@@ -65,13 +74,35 @@ impl WeightedRoundRobin {
         if let Some(&index) = self.class_index.get(&weight) {
             return index as usize;
         }
-        let index = self.classes.len();
-        self.classes.push(WeightClass {
-            weight: i128::from(weight),
-            heap: IndexedHeap::with_capacity(self.capacity),
-        });
+        let index = match self.free.pop() {
+            Some(index) => {
+                self.classes[index as usize].weight = i128::from(weight);
+                index as usize
+            }
+            None => {
+                self.classes.push(WeightClass {
+                    weight: i128::from(weight),
+                    heap: IndexedHeap::with_capacity(self.capacity),
+                });
+                self.classes.len() - 1
+            }
+        };
         self.class_index.insert(weight, index as u32);
         index
+    }
+
+    /// Takes `server` out of class `class` and returns its `current`; an emptied class is
+    /// freed. The total weight is the caller's.
+    fn take_out(&mut self, server: ServerId, class: u32) -> i128 {
+        let entry = &mut self.classes[class as usize];
+        let key = entry.heap.remove(server).expect("a member is in its class");
+        let current = self.step * entry.weight - key;
+        if entry.heap.is_empty() {
+            // Weights are u32 (`class_for` made them so).
+            self.class_index.remove(&(entry.weight as u32));
+            self.free.push(class);
+        }
+        current
     }
 }
 
@@ -100,10 +131,29 @@ impl Balancer for WeightedRoundRobin {
         if class == ABSENT {
             return;
         }
-        let class = &mut self.classes[class as usize];
-        class.heap.remove(server);
-        self.total -= class.weight;
+        self.total -= self.classes[class as usize].weight;
+        self.take_out(server, class);
         self.class_of[server.index()] = ABSENT;
+    }
+
+    fn set_weight(&mut self, server: ServerId, weight: u32) {
+        let Some(&old) = self.class_of.get(server.index()) else {
+            return;
+        };
+        let weight = weight.max(1);
+        if old == ABSENT || self.classes[old as usize].weight == i128::from(weight) {
+            return;
+        }
+        self.total -= self.classes[old as usize].weight;
+        let current = self.take_out(server, old);
+        let class = self.class_for(weight);
+        self.class_of[server.index()] = class as u32;
+        let class = &mut self.classes[class];
+        // The same `current` in the new class: intercept = current - step * w.
+        class
+            .heap
+            .insert(server, self.step * class.weight - current);
+        self.total += class.weight;
     }
 
     fn pick(&mut self, _request: &RequestKey, _rng: &mut SimRng) -> Option<ServerId> {
@@ -173,6 +223,13 @@ mod tests {
 
         fn remove(&mut self, id: u32) {
             self.servers.retain(|s| s.0 != id);
+        }
+
+        /// NGINX's `effective_weight` moving: `current_weight` stays.
+        fn set_weight(&mut self, id: u32, weight: u32) {
+            if let Some(server) = self.servers.iter_mut().find(|s| s.0 == id) {
+                server.1 = i128::from(weight.max(1));
+            }
         }
 
         fn pick(&mut self) -> Option<u32> {
@@ -272,6 +329,70 @@ mod tests {
     }
 
     #[test]
+    fn a_weight_change_keeps_current_and_matches_the_reference() {
+        let mut balancer = WeightedRoundRobin::with_capacity(3);
+        let mut reference = Reference::default();
+        for (id, weight) in [(0, 5), (1, 1), (2, 1)] {
+            balancer.add(backend(id, weight));
+            reference.add(id, weight);
+        }
+        // Mid-cycle, so that the currents are far from zero when the weights move.
+        let mut got = picks(&mut balancer, 4);
+        let mut expected: Vec<u32> = (0..4).map(|_| reference.pick().unwrap()).collect();
+        for (id, weight) in [(0, 1), (2, 7), (1, 7), (1, 7), (2, 0)] {
+            balancer.set_weight(ServerId(id), weight);
+            reference.set_weight(id, weight);
+            got.extend(picks(&mut balancer, 9));
+            expected.extend((0..9).map(|_| reference.pick().unwrap()));
+        }
+        assert_eq!(got, expected);
+        // Unknown and departed servers are ignored.
+        balancer.set_weight(ServerId(9), 3);
+        balancer.remove(ServerId(2));
+        balancer.set_weight(ServerId(2), 3);
+        assert_eq!(balancer.total, 7 + 1);
+    }
+
+    #[test]
+    fn after_a_weight_change_each_cycle_follows_the_new_weights() {
+        let mut balancer = WeightedRoundRobin::with_capacity(4);
+        for id in 0..4 {
+            balancer.add(backend(id, 100));
+        }
+        picks(&mut balancer, 3);
+        balancer.set_weight(ServerId(3), 10);
+        balancer.set_weight(ServerId(1), 250);
+        // Over `total` picks a server is chosen `weight + (current before - current after)
+        // / total` times; once the schedule has settled into its cycle (within the first
+        // 460 picks here) the currents repeat every `total` picks, and each cycle gives
+        // every server exactly its new weight.
+        picks(&mut balancer, 460);
+        for _ in 0..3 {
+            let cycle = picks(&mut balancer, 460);
+            let counts: Vec<usize> = (0..4)
+                .map(|id| cycle.iter().filter(|&&p| p == id).count())
+                .collect();
+            assert_eq!(counts, vec![100, 250, 100, 10]);
+        }
+    }
+
+    #[test]
+    fn a_ramp_through_many_weights_recycles_its_classes() {
+        let mut balancer = WeightedRoundRobin::with_capacity(3);
+        balancer.add(backend(0, 100));
+        balancer.add(backend(1, 100));
+        balancer.add(backend(2, 10));
+        for weight in 11..=100 {
+            balancer.set_weight(ServerId(2), weight);
+            picks(&mut balancer, 3);
+        }
+        // Weights 100 and the ramping one: never more than two classes at once, plus the
+        // one the ramp leaves free when it lands on 100.
+        assert!(balancer.classes.len() <= 3, "{}", balancer.classes.len());
+        assert_eq!(balancer.class_index.len(), 1);
+    }
+
+    #[test]
     fn an_empty_pool_picks_nothing() {
         let mut balancer = WeightedRoundRobin::with_capacity(1);
         assert_eq!(balancer.pick(&KEY, &mut stream(1, 0, 0)), None);
@@ -296,8 +417,8 @@ mod tests {
         }
 
         #[test]
-        fn joins_and_leaves_keep_the_reference_sequence(
-            ops in prop::collection::vec((0..3u8, 0..12u32, 1..6u32), 0..300),
+        fn joins_leaves_and_weight_changes_keep_the_reference_sequence(
+            ops in prop::collection::vec((0..4u8, 0..12u32, 1..6u32), 0..300),
         ) {
             let mut balancer = WeightedRoundRobin::with_capacity(4);
             let mut reference = Reference::default();
@@ -311,6 +432,10 @@ mod tests {
                     1 => {
                         balancer.remove(ServerId(id));
                         reference.remove(id);
+                    }
+                    2 => {
+                        balancer.set_weight(ServerId(id), weight);
+                        reference.set_weight(id, weight);
                     }
                     _ => prop_assert_eq!(
                         balancer.pick(&KEY, &mut rng).map(|s| s.0),

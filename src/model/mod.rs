@@ -30,6 +30,7 @@ mod server;
 mod service;
 mod session_arrivals;
 mod sessions;
+mod slow_start;
 mod spec;
 mod station;
 mod streams;
@@ -67,6 +68,7 @@ pub use retry_policy::{
 };
 pub use server::ServerState;
 pub use sessions::{SessionLength, SessionsSpec};
+pub use slow_start::SlowStart;
 pub use spec::{
     ArrivalPattern, FailureProcess, GeneratedWorkload, RateSchedule, RunSpec, ServerGroupSpec,
     ServiceDist, TierSpec, WorkloadSpec,

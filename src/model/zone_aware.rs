@@ -183,6 +183,14 @@ impl Balancer for ZoneAware {
         self.recompute();
     }
 
+    /// Both pools holding the server re-weigh it; the zones' healthy counts, which are
+    /// counts of hosts as Envoy's are, do not change.
+    fn set_weight(&mut self, server: ServerId, weight: u32) {
+        let zone = self.zone_of(server);
+        self.all.set_weight(server, weight);
+        self.pools[zone].set_weight(server, weight);
+    }
+
     fn set_panic(&mut self, panic: bool) {
         if self.panic != panic {
             self.panic = panic;
@@ -258,6 +266,12 @@ mod tests {
     use crate::model::clients::ClientPopulation;
 
     fn zone_aware(a: u32, b: u32) -> ZoneAware {
+        zone_aware_with(Algorithm::RoundRobin, a, b)
+    }
+
+    /// `a` servers in zone a and `b` in zone b (ids 0.. then a..), each of weight 1,
+    /// balanced within a zone by `algorithm`; clients half in each zone.
+    fn zone_aware_with(algorithm: Algorithm, a: u32, b: u32) -> ZoneAware {
         let groups = [
             ServerGroupSpec {
                 zone: "a".into(),
@@ -272,7 +286,7 @@ mod tests {
             client_zones: vec![("a".into(), 500_000), ("b".into(), 500_000)],
             min_cluster_size: 6,
         };
-        let balancer = BalancerSpec::new(Algorithm::RoundRobin);
+        let balancer = BalancerSpec::new(algorithm);
         let mut zones = ZoneAware::new(&spec, &groups, &balancer, balancer.build(8), 1);
         for id in 0..a + b {
             let name = if id < a {
@@ -392,6 +406,34 @@ mod tests {
         let [a, b] = local_shares(2, 4);
         assert!((a - 0.6666).abs() < 0.017, "{a}");
         assert_eq!(b, 1.0);
+    }
+
+    #[test]
+    fn a_weight_change_reaches_the_zone_pool_and_the_pool_of_all() {
+        let mut zones = zone_aware_with(Algorithm::WeightedRoundRobin, 3, 3);
+        zones.set_weight(ServerId(0), 4);
+        let client = (0..)
+            .map(ClientPopulation::address)
+            .find(|&c| zones.client_zone(c) == 0)
+            .expect("some client in zone a");
+        let request = RequestKey {
+            client,
+            session: None,
+        };
+        let mut rng = stream(1, 0, 0);
+        let mut shares = |zones: &mut ZoneAware, picks: usize| {
+            let mut counts = [0usize; 6];
+            for _ in 0..picks {
+                counts[zones.pick(&request, &mut rng).unwrap().index()] += 1;
+            }
+            counts
+        };
+        // Routed within zone a (weights 4, 1, 1): smooth WRR is exact per cycle of 6.
+        assert_eq!(zones.routing(0), &ZoneRouting::Direct { local: 0 });
+        assert_eq!(shares(&mut zones, 60), [40, 10, 10, 0, 0, 0]);
+        // In panic the pool of all picks (weights 4, 1, 1, 1, 1, 1): cycles of 9.
+        zones.set_panic(true);
+        assert_eq!(shares(&mut zones, 90), [40, 10, 10, 10, 10, 10]);
     }
 
     #[test]
