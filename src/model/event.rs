@@ -57,6 +57,26 @@ pub enum Timer {
     Promotion(u32),
     /// The session table's periodic sweep of expired entries.
     AffinitySweep,
+    /// The autoscaler's metrics pipeline collects a datapoint.
+    MetricsCollect,
+    /// The autoscaler's policy is evaluated.
+    ScaleEvaluate,
+    /// The autoscaler's scheduled action with this index is due.
+    ScheduledScale(u32),
+    /// A launched server is provisioned and booted: it is ready.
+    Launched(ServerId),
+    /// A deregistered server's pre-stop time is over: it drains.
+    PreStopOver(ServerId),
+    /// Servers in slow start have their weights raised.
+    SlowStartTick,
+    /// The balancers poll the service registry.
+    DiscoveryPoll,
+    /// The registry's own health check of every registered server.
+    RegistryCheck,
+    /// A server's registration reaches the balancers (a watch).
+    Discovered(ServerId),
+    /// A server's deregistration reaches the balancers (a watch).
+    Forgotten(ServerId),
 }
 
 impl Prioritized for Event {
@@ -66,7 +86,10 @@ impl Prioritized for Event {
     /// an arrival at the same instant), then arrivals.
     fn priority(&self) -> u8 {
         match self {
-            Event::Timer(_, Timer::WarmupEnd | Timer::Sample | Timer::End) => 0,
+            Event::Timer(
+                _,
+                Timer::WarmupEnd | Timer::Sample | Timer::End | Timer::MetricsCollect,
+            ) => 0,
             Event::Timer(
                 _,
                 Timer::Action(_)
@@ -82,7 +105,16 @@ impl Prioritized for Event {
                 | Timer::PoolTimeout(_)
                 | Timer::DatabaseChange(_)
                 | Timer::Promotion(_)
-                | Timer::AffinitySweep,
+                | Timer::AffinitySweep
+                | Timer::ScaleEvaluate
+                | Timer::ScheduledScale(_)
+                | Timer::Launched(_)
+                | Timer::PreStopOver(_)
+                | Timer::SlowStartTick
+                | Timer::DiscoveryPoll
+                | Timer::RegistryCheck
+                | Timer::Discovered(_)
+                | Timer::Forgotten(_),
             ) => 1,
             // A timeout at the instant of its answer loses to it (the answer was in time);
             // a retry due at `t` is sent like an arrival at `t`, after completions.

@@ -112,14 +112,6 @@ impl Frontend {
     /// `server`, in rotation, now weighs `weight` on every instance (slow start raising a
     /// newcomer's weight); a server out of rotation is left alone, so that a ramp's timer
     /// firing after the server left changes nothing.
-    #[cfg_attr(
-        not(test),
-        expect(
-            dead_code,
-            reason = "world.rs calls it for slow start; its wiring is the integrator's, and \
-                      this expectation fails the build once it is wired, to be removed then"
-        )
-    )]
     pub fn set_weight(&mut self, server: ServerId, weight: u32) {
         if self.is_in_rotation(server) {
             for instance in &mut self.instances {

@@ -13,8 +13,8 @@ use super::spec::RunSpec;
 use crate::engine::{SimDuration, SimTime};
 use crate::id::ServerId;
 use crate::stats::{
-    ClusterEvent, ClusterSample, Counts, Figure, Figures, LatencyStats, RunResult, SeriesRecorder,
-    ServerSample, ServerSummary,
+    CAPACITY, ClusterEvent, ClusterSample, Counts, Figure, Figures, Instances, LatencyStats,
+    RunResult, SeriesRecorder, ServerSample, ServerSummary,
 };
 
 pub struct Measurement {
@@ -38,6 +38,13 @@ pub struct Measurement {
     detections: Vec<f64>,
     /// Seconds from each crashed server's recovery to its return to rotation.
     recoveries: Vec<f64>,
+    /// Requests a worker at speed 1 answers per second at the mean work: how a ready
+    /// server's capacity is written in the time series.
+    requests_per_work_second: f64,
+    /// The objective on each interval's p99 (`[slo]`), in milliseconds, and the measured
+    /// time spent in intervals above it.
+    slo_p99_ms: Option<f64>,
+    slo_violated: SimDuration,
 }
 
 impl Measurement {
@@ -58,6 +65,9 @@ impl Measurement {
             figures: Figures::default(),
             detections: Vec::new(),
             recoveries: Vec::new(),
+            requests_per_work_second: 1.0 / spec.workload.mean_work().as_secs_f64().max(1e-9),
+            slo_p99_ms: spec.slo.map(|slo| slo.p99.as_secs_f64() * 1e3),
+            slo_violated: SimDuration::ZERO,
         }
     }
 
@@ -124,6 +134,7 @@ impl Measurement {
             from: from.map_or("absent", ServerState::name),
             to: to.map_or("absent", ServerState::name),
             reason,
+            detail: String::new(),
         });
     }
 
@@ -143,6 +154,20 @@ impl Measurement {
             from,
             to,
             reason,
+            detail: String::new(),
+        });
+    }
+
+    /// The autoscaler of group `group` moved its capacity for `reason` (`scale-out` or
+    /// `scale-in`); `detail` says from what to what and what it saw.
+    pub fn scaled(&mut self, now: SimTime, group: &str, reason: &'static str, detail: String) {
+        self.events.push(ClusterEvent {
+            time: now,
+            server: group.to_string(),
+            from: CAPACITY,
+            to: CAPACITY,
+            reason,
+            detail,
         });
     }
 
@@ -233,6 +258,8 @@ impl Measurement {
             queue_length: 0,
             busy_workers: 0,
             utilization: 0.0,
+            instances: Instances::default(),
+            capacity: 0.0,
         };
         let (mut busy_total, mut capacity_total) = (0u128, 0u128);
         for (server, busy_before) in servers.iter_mut().zip(&mut self.busy_at_sample) {
@@ -255,12 +282,35 @@ impl Measurement {
                 state: server.state.name(),
                 health: health(server.id),
             };
+            if server.is_member() {
+                match server.state {
+                    ServerState::Booting => cluster.instances.provisioning += 1,
+                    ServerState::Ready => {
+                        cluster.instances.ready += 1;
+                        cluster.capacity += f64::from(server.station.workers)
+                            * server.station.speed
+                            * self.requests_per_work_second;
+                    }
+                    ServerState::Draining => cluster.instances.draining += 1,
+                    ServerState::Down => {}
+                }
+            }
             cluster.queue_length += sample.queue_length;
             cluster.busy_workers += sample.busy_workers;
             series.close_server(now, server.id, sample);
         }
         cluster.utilization = busy_total as f64 / capacity_total.max(1) as f64;
-        series.close_interval(now, cluster);
+        let totals = series.close_interval(now, cluster);
+        if let Some(limit) = self.slo_p99_ms {
+            // An interval that answered nobody while requests arrived meets no objective.
+            let over = match totals.latency_ms {
+                Some(latency) => latency.p99 > limit,
+                None => totals.counts.arrivals > 0,
+            };
+            if over && now > self.warmup_end {
+                self.slo_violated = self.slo_violated + now.since(start.max(self.warmup_end));
+            }
+        }
         self.last_sample = now;
     }
 
@@ -294,6 +344,7 @@ impl Measurement {
         self.counts.in_flight += in_flight.filter(|r| r.measured).count() as u64;
         let mut busy_total = 0u128;
         let mut capacity_total = 0u128;
+        let (mut instance_seconds, mut cost) = (0.0, 0.0);
         let servers: Vec<ServerSummary> = servers
             .iter_mut()
             .zip(&self.busy_at_warmup)
@@ -307,6 +358,9 @@ impl Measurement {
                 busy_total += busy;
                 capacity_total += capacity;
                 let group = &spec.servers[server.group];
+                let seconds = lifetime as f64 / 1e9;
+                instance_seconds += seconds;
+                cost += seconds / 3600.0 * group.price_per_hour;
                 ServerSummary {
                     name: server.name.clone(),
                     group: group.name.clone(),
@@ -320,10 +374,18 @@ impl Measurement {
         if let Some(imbalance) = max_over_mean(&completions) {
             self.figures.set(Figure::LoadImbalance, imbalance);
         }
+        self.figures.set(Figure::InstanceSeconds, instance_seconds);
+        if spec.servers.iter().any(|group| group.price_per_hour > 0.0) {
+            self.figures.set(Figure::Cost, cost);
+        }
         let (series, intervals) = self
             .series
             .map(SeriesRecorder::into_parts)
             .unwrap_or_default();
+        if spec.slo.is_some() {
+            self.figures
+                .set(Figure::SloViolationS, self.slo_violated.as_secs_f64());
+        }
         RunResult {
             seed,
             measured,

@@ -13,6 +13,7 @@ mod client_calls;
 mod clients;
 mod cluster;
 mod database;
+mod discovery;
 mod event;
 mod fraction;
 mod frontend;

@@ -67,6 +67,9 @@ pub struct Server {
     pub drain_deadline: Option<TimerId>,
     /// When it booted after a crash, until it is back in rotation: its recovery time runs.
     pub recovered: Option<SimTime>,
+    /// Why it was told to leave, once it has been (it has deregistered): it may still
+    /// serve (its pre-stop time, then its drain), but it never enters rotation again.
+    pub leaving: Option<&'static str>,
     pub station: Station,
 }
 
@@ -100,6 +103,7 @@ impl Server {
             check: None,
             drain_deadline: None,
             recovered: None,
+            leaving: None,
             station: Station::new(spec.workers, spec.queue_limit, spec.speed, now),
         }
     }
@@ -112,6 +116,18 @@ impl Server {
     /// Whether it answers requests: a down or booting server refuses connections.
     pub fn is_serving(&self) -> bool {
         matches!(self.state, ServerState::Ready | ServerState::Draining)
+    }
+
+    /// Whether it has been told to leave and has deregistered.
+    pub fn is_leaving(&self) -> bool {
+        self.leaving.is_some()
+    }
+
+    /// Whether it takes a new connection: only when ready. A draining server finishes what
+    /// it holds but has closed its listener (NGINX's and Envoy's graceful shutdown), so a
+    /// balancer that still routes to it — not yet told by service discovery — is refused.
+    pub fn accepts_connections(&self) -> bool {
+        self.state == ServerState::Ready
     }
 }
 

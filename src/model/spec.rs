@@ -139,6 +139,28 @@ pub enum WorkloadSpec {
     Replay(TraceReplay),
 }
 
+impl WorkloadSpec {
+    /// The mean work a request brings: the service distribution's mean, or over a trace
+    /// the mean of its requests' work (a request without one counts the distribution's).
+    pub fn mean_work(&self) -> SimDuration {
+        match self {
+            WorkloadSpec::Generated(generated) => generated.service.mean(),
+            WorkloadSpec::Replay(replay) => {
+                let requests = replay.trace().requests();
+                let drawn = replay
+                    .service()
+                    .map_or(SimDuration::ZERO, ServiceDist::mean);
+                let total: u128 = requests
+                    .iter()
+                    .map(|r| u128::from(r.work.unwrap_or(drawn).as_nanos()))
+                    .sum();
+                let mean = total / requests.len().max(1) as u128;
+                SimDuration::from_nanos(mean as u64)
+            }
+        }
+    }
+}
+
 /// Traffic drawn from distributions: a rate schedule, an arrival pattern, a client
 /// population and a service distribution, each on its own random stream.
 #[derive(Clone, Debug, PartialEq)]

@@ -1,13 +1,16 @@
 //! events.csv: every change in the cluster during each run — a server joining, leaving or
 //! changing state — one row each, in variant, replication and time order. Columns:
-//! `variant,replication,time_s,server,from,to,reason`; `from` is `absent` when the server
-//! joins and `to` is `absent` when it leaves for good. Only a header when nothing changed,
+//! `variant,replication,time_s,server,from,to,reason,detail`; `from` is `absent` when the
+//! server joins and `to` is `absent` when it leaves for good. An autoscaler's decision is a
+//! row of its own: `server` is the group, `from` and `to` are `capacity`, and `detail`
+//! gives the capacity before and after and the metric values the policy saw; `detail` is
+//! empty on every other row. Only a header when nothing changed,
 //! so that the file exists for every scenario and a reader needs no special case.
 
 use super::ScenarioResults;
 use crate::engine::SimTime;
 
-const COLUMNS: [&str; 7] = [
+const COLUMNS: [&str; 8] = [
     "variant",
     "replication",
     "time_s",
@@ -15,6 +18,7 @@ const COLUMNS: [&str; 7] = [
     "from",
     "to",
     "reason",
+    "detail",
 ];
 
 pub fn render(results: &ScenarioResults<'_>) -> Vec<u8> {
@@ -31,6 +35,7 @@ pub fn render(results: &ScenarioResults<'_>) -> Vec<u8> {
                     event.from,
                     event.to,
                     event.reason,
+                    &event.detail,
                 ])
                 .expect("writing to memory");
             }
@@ -59,6 +64,7 @@ mod tests {
             from,
             to,
             reason: "timeline",
+            detail: String::new(),
         }
     }
 
@@ -75,10 +81,10 @@ mod tests {
             ..event(61_000_000_000, "web-0", "draining", "absent")
         }];
         let expected = "\
-variant,replication,time_s,server,from,to,reason
-\"balancer.algorithm=round-robin,workload.rate=150\",1,2.500000000,web-4,absent,booting,timeline
-\"balancer.algorithm=round-robin,workload.rate=150\",1,4.000000001,web-4,booting,ready,timeline
-\"balancer.algorithm=least-connections,workload.rate=300\",0,61.000000000,web-0,draining,absent,drained
+variant,replication,time_s,server,from,to,reason,detail
+\"balancer.algorithm=round-robin,workload.rate=150\",1,2.500000000,web-4,absent,booting,timeline,
+\"balancer.algorithm=round-robin,workload.rate=150\",1,4.000000001,web-4,booting,ready,timeline,
+\"balancer.algorithm=least-connections,workload.rate=300\",0,61.000000000,web-0,draining,absent,drained,
 ";
         assert_eq!(String::from_utf8(render(&results)).unwrap(), expected);
     }
@@ -89,7 +95,7 @@ variant,replication,time_s,server,from,to,reason
         let results = fixture.view();
         assert_eq!(
             String::from_utf8(render(&results)).unwrap(),
-            "variant,replication,time_s,server,from,to,reason\n"
+            "variant,replication,time_s,server,from,to,reason,detail\n"
         );
     }
 

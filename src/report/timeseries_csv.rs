@@ -3,6 +3,10 @@
 //! row covers; `queue_length`, `busy_workers`, `in_flight`, `state` and `health` are read
 //! at that instant; `utilization`, `completions`, `arrivals`, `rejected`, `failed` and the
 //! latency percentiles cover the interval (percentiles are empty when nothing completed).
+//! The cluster row alone has `instances_provisioning`, `instances_ready`,
+//! `instances_draining` (servers launched and not yet serving, serving, finishing what they
+//! hold, at the interval's end) and `capacity_rps` (requests per second the ready servers
+//! can answer at the mean work of a request); a server's row leaves them empty.
 //! The cluster row's counts include the requests that reached no server, so over each
 //! interval its `arrivals = completions + rejected + failed + Δ in_flight`. Unlike
 //! summary.csv it includes the warmup, to show it.
@@ -15,9 +19,9 @@ use rayon::prelude::*;
 use super::ScenarioResults;
 use crate::engine::SimTime;
 use crate::scenario::Variant;
-use crate::stats::{IntervalCounts, Percentiles, RunResult};
+use crate::stats::{Instances, IntervalCounts, Percentiles, RunResult};
 
-pub const COLUMNS: [&str; 18] = [
+pub const COLUMNS: [&str; 22] = [
     "scenario",
     "variant",
     "replication",
@@ -36,6 +40,10 @@ pub const COLUMNS: [&str; 18] = [
     "in_flight",
     "state",
     "health",
+    "instances_provisioning",
+    "instances_ready",
+    "instances_draining",
+    "capacity_rps",
 ];
 
 /// The `server` of the row that totals an interval over the cluster. No instance has this
@@ -112,6 +120,7 @@ fn write_run(
                 in_flight: total.in_flight,
                 state: "",
                 health: "",
+                instances: Some((total.instances, total.capacity)),
             };
             row.write(&mut line)?;
             out.write_all(&line)?;
@@ -134,6 +143,7 @@ fn write_run(
             in_flight: row.in_flight,
             state: row.state,
             health: row.health,
+            instances: None,
         }
         .write(&mut line)?;
         out.write_all(&line)
@@ -154,6 +164,9 @@ struct Row<'a> {
     in_flight: u32,
     state: &'a str,
     health: &'a str,
+    /// The cluster row's servers in each stage of their life and the requests per second
+    /// the ready ones can answer; empty on a server's row.
+    instances: Option<(Instances, f64)>,
 }
 
 impl Row<'_> {
@@ -176,7 +189,7 @@ impl Row<'_> {
             None => line.extend_from_slice(b",,,"),
         }
         let counts = self.counts;
-        writeln!(
+        write!(
             line,
             ",{},{},{},{},{},{}",
             counts.arrivals,
@@ -185,7 +198,19 @@ impl Row<'_> {
             self.in_flight,
             self.state,
             self.health
-        )
+        )?;
+        match self.instances {
+            Some((instances, capacity)) => {
+                write!(
+                    line,
+                    ",{},{},{},",
+                    instances.provisioning, instances.ready, instances.draining
+                )?;
+                push_fixed6(line, capacity);
+                writeln!(line)
+            }
+            None => writeln!(line, ",,,,"),
+        }
     }
 }
 

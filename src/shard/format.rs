@@ -68,7 +68,7 @@ use crate::stats::{
 const MAGIC: &[u8; 8] = b"LBSIMSHD";
 
 /// The layout above. Raise it with any change to the layout or to a record encoding.
-pub const FORMAT_VERSION: u32 = 3;
+pub const FORMAT_VERSION: u32 = 4;
 
 /// Everything a shard file says besides the runs: which run and scenario they belong to.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -240,6 +240,7 @@ impl Encoder<'_> {
             self.str(event.from)?;
             self.str(event.to)?;
             self.str(event.reason)?;
+            self.str(&event.detail)?;
         }
         self.latency(&run.latency)?;
         self.latency(&run.wait)?;
@@ -476,6 +477,7 @@ impl<R: Read> Decoder<R> {
                 from: self.name(STATE_NAMES, "server state")?,
                 to: self.name(STATE_NAMES, "server state")?,
                 reason: self.name(REASON_NAMES, "reason for a change")?,
+                detail: self.str()?,
             });
         }
         let latency = self.latency()?;
@@ -603,7 +605,7 @@ impl<R: Read> Decoder<R> {
 mod tests {
     use super::*;
     use crate::id::ServerId;
-    use crate::stats::{IntervalCounts, Percentiles};
+    use crate::stats::{Instances, IntervalCounts, Percentiles};
 
     fn header() -> ShardHeader {
         ShardHeader {
@@ -628,6 +630,11 @@ mod tests {
             from: STATE_NAMES[from],
             to: STATE_NAMES[to],
             reason: REASON_NAMES[reason],
+            detail: if reason == 10 {
+                "2 -> 3 cpu=0.812".to_string()
+            } else {
+                String::new()
+            },
         }
     }
 
@@ -689,6 +696,12 @@ mod tests {
                     busy_workers: 2,
                     utilization: 0.75,
                     latency_ms: None,
+                    instances: Instances {
+                        provisioning: i % 3,
+                        ready: 4,
+                        draining: i % 2,
+                    },
+                    capacity: 400.0 + f64::from(i),
                 });
             }
         }

@@ -18,6 +18,9 @@ pub struct ClusterEvent {
     pub to: &'static str,
     /// Why it changed: one of [`REASON_NAMES`].
     pub reason: &'static str,
+    /// What a decision saw, for the rows that record one (an autoscaler's: the capacity it
+    /// moved and the metric values it read); empty for the others.
+    pub detail: String,
 }
 
 /// Every state name a [`ClusterEvent`] may carry, so that a shard file can store the name
@@ -34,6 +37,8 @@ pub const STATE_NAMES: &[&str] = &[
     "closed",
     "open",
     "half-open",
+    "unknown",
+    "capacity",
 ];
 
 /// Every reason a [`ClusterEvent`] may give, in kebab-case, for the same purpose: a change
@@ -58,6 +63,14 @@ pub const REASON_NAMES: &[&str] = &[
     "discovery",
     "circuit-breaker",
 ];
+
+/// The `from` and `to` of an autoscaler's decision row, whose `server` is the group it
+/// scales and whose `detail` says how many instances and why.
+pub const CAPACITY: &str = "capacity";
+
+/// The balancers' view of a server service discovery has not told them of (yet, or any
+/// more).
+pub const UNKNOWN: &str = "unknown";
 
 /// The `&'static str` of `names` equal to `name`: how a name read from a file becomes one
 /// an event can hold; `None` when `names` lacks it.

@@ -94,6 +94,22 @@ pub enum Figure {
     /// The mean share of live sessions that a membership change moved to another server,
     /// for algorithms that map a request by its key.
     SessionsRemappedShare,
+    /// Health-check probes the balancer sent in the measured period: what detection costs.
+    ChecksSent,
+    /// Changes of an autoscaled group's capacity in the measured period.
+    ScaleEvents,
+    /// Attempts in the measured period that a balancer sent to a server that had already
+    /// deregistered or left, because service discovery had not told it yet.
+    StaleRoutes,
+    /// Seconds of server lifetime within the measured period, over every server: what a
+    /// fleet is billed for.
+    InstanceSeconds,
+    /// Those seconds priced at each group's `price_per_hour`; not applicable when no group
+    /// has a price.
+    Cost,
+    /// Seconds of the measured period in time-series intervals whose p99 was above the
+    /// `[slo]` objective.
+    SloViolationS,
 }
 
 /// How a value is kept and written; shared by figures and the summary's other columns.
@@ -135,7 +151,7 @@ pub struct Declaration {
 }
 
 /// Every figure, in column order: entry `i` declares the variant whose index is `i`.
-pub const FIGURES: [Declaration; 36] = [
+pub const FIGURES: [Declaration; 42] = [
     Declaration {
         figure: Figure::RemappedShare,
         name: "remapped_share",
@@ -192,6 +208,12 @@ pub const FIGURES: [Declaration; 36] = [
         name: "sessions_remapped_share",
         kind: Kind::Real { decimals: 6 },
     },
+    count(Figure::ChecksSent, "checks_sent"),
+    count(Figure::ScaleEvents, "scale_events"),
+    count(Figure::StaleRoutes, "stale_routes"),
+    real(Figure::InstanceSeconds, "instance_seconds", 3),
+    real(Figure::Cost, "cost", 4),
+    real(Figure::SloViolationS, "slo_violation_s", 3),
 ];
 
 const fn real(figure: Figure, name: &'static str, decimals: usize) -> Declaration {

@@ -13,14 +13,14 @@ mod run_result;
 mod series;
 mod spill_vec;
 
-pub use cluster_event::{ClusterEvent, REASON_NAMES, STATE_NAMES, known_name};
+pub use cluster_event::{CAPACITY, ClusterEvent, REASON_NAMES, STATE_NAMES, UNKNOWN, known_name};
 pub use confidence::{ConfidenceInterval, confidence_interval};
 pub use counts::Counts;
 pub use figure::{Declaration, FIGURES, Figure, Figures, Kind};
 pub use latency::{LatencyParts, LatencyStats};
 pub use run_result::{RunResult, ServerSummary};
 pub use series::{
-    ClusterSample, IntervalCounts, IntervalTotals, Percentiles, SeriesRecorder, SeriesRow,
-    ServerSample,
+    ClusterSample, Instances, IntervalCounts, IntervalTotals, Percentiles, SeriesRecorder,
+    SeriesRow, ServerSample,
 };
 pub use spill_vec::{SpillVec, Spillable};

@@ -75,6 +75,10 @@ pub struct IntervalTotals {
     /// Busy fraction of all their workers over the interval.
     pub utilization: f64,
     pub latency_ms: Option<Percentiles>,
+    /// Servers provisioning, ready and draining at its end.
+    pub instances: Instances,
+    /// What the ready servers could answer then, in requests per second.
+    pub capacity: f64,
 }
 
 /// What a server holds at an interval's end, as the model sees it.
@@ -94,6 +98,20 @@ pub struct ClusterSample {
     pub queue_length: u32,
     pub busy_workers: u32,
     pub utilization: f64,
+    pub instances: Instances,
+    /// Requests per second the ready servers can answer: their workers times their speed
+    /// over the mean work of a request.
+    pub capacity: f64,
+}
+
+/// How many servers are in each stage of their life at an interval's end: what an
+/// autoscaled group pays for against what serves.
+#[derive(Copy, Clone, Debug, Default, PartialEq, Eq)]
+pub struct Instances {
+    /// Launched and not yet serving (`booting`: provisioning, then the boot).
+    pub provisioning: u32,
+    pub ready: u32,
+    pub draining: u32,
 }
 
 /// One server's running counts in the current interval.
@@ -237,7 +255,8 @@ impl SeriesRecorder {
 
     /// Closes the cluster's row of the interval ending at `time`; call after the
     /// interval's server rows.
-    pub fn close_interval(&mut self, time: SimTime, sample: ClusterSample) {
+    /// Returns the interval's totals.
+    pub fn close_interval(&mut self, time: SimTime, sample: ClusterSample) -> IntervalTotals {
         let completions = self.completed.len() as u32;
         let latency_ms = if self.grouped {
             percentiles(&mut self.by_server)
@@ -247,7 +266,7 @@ impl SeriesRecorder {
         };
         self.completed.clear();
         self.grouped = false;
-        self.intervals.push(IntervalTotals {
+        let totals = IntervalTotals {
             time,
             counts: std::mem::take(&mut self.cluster),
             completions,
@@ -256,7 +275,11 @@ impl SeriesRecorder {
             busy_workers: sample.busy_workers,
             utilization: sample.utilization,
             latency_ms,
-        });
+            instances: sample.instances,
+            capacity: sample.capacity,
+        };
+        self.intervals.push(totals);
+        totals
     }
 
     pub fn into_parts(self) -> (SpillVec<SeriesRow>, SpillVec<IntervalTotals>) {
@@ -368,7 +391,7 @@ impl Spillable for SeriesRow {
 /// Layout, little-endian: time u64, arrivals, rejected, failed, completions, in flight,
 /// queue and busy u32, utilization f64 bits, then p50, p90, p99 as f64 bits.
 impl Spillable for IntervalTotals {
-    const BYTES: usize = 68;
+    const BYTES: usize = 88;
 
     fn encode(&self, out: &mut [u8]) {
         out[0..8].copy_from_slice(&self.time.as_nanos().to_le_bytes());
@@ -379,6 +402,10 @@ impl Spillable for IntervalTotals {
         out[32..36].copy_from_slice(&self.busy_workers.to_le_bytes());
         out[36..44].copy_from_slice(&self.utilization.to_bits().to_le_bytes());
         encode_latency(self.latency_ms, &mut out[44..68]);
+        out[68..72].copy_from_slice(&self.instances.provisioning.to_le_bytes());
+        out[72..76].copy_from_slice(&self.instances.ready.to_le_bytes());
+        out[76..80].copy_from_slice(&self.instances.draining.to_le_bytes());
+        out[80..88].copy_from_slice(&self.capacity.to_bits().to_le_bytes());
     }
 
     fn decode(bytes: &[u8]) -> Self {
@@ -391,6 +418,12 @@ impl Spillable for IntervalTotals {
             busy_workers: u32_at(bytes, 32),
             utilization: f64::from_bits(u64_at(bytes, 36)),
             latency_ms: decode_latency(&bytes[44..68]),
+            instances: Instances {
+                provisioning: u32_at(bytes, 68),
+                ready: u32_at(bytes, 72),
+                draining: u32_at(bytes, 76),
+            },
+            capacity: f64::from_bits(u64_at(bytes, 80)),
         }
     }
 }
@@ -472,6 +505,8 @@ mod tests {
             queue_length: 0,
             busy_workers: 0,
             utilization: 0.0,
+            instances: Instances::default(),
+            capacity: 0.0,
         }
     }
 
@@ -514,6 +549,12 @@ mod tests {
             busy_workers: 4,
             utilization: 0.3,
             latency_ms: None,
+            instances: Instances {
+                provisioning: 3,
+                ready: 2,
+                draining: 1,
+            },
+            capacity: 412.5,
         };
         let mut bytes = [0u8; IntervalTotals::BYTES];
         interval.encode(&mut bytes);

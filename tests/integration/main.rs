@@ -1,5 +1,6 @@
 //! lbsim's integration tests, one binary with a module per concern.
 
+mod autoscaling;
 mod check;
 mod cli;
 mod data_tier;

@@ -302,7 +302,7 @@ mod tests {
     use super::super::fixtures;
     use super::*;
     use crate::engine::SimTime;
-    use crate::stats::{IntervalCounts, Percentiles};
+    use crate::stats::{Instances, IntervalCounts, Percentiles};
 
     #[test]
     fn one_legend_entry_per_variant() {
@@ -364,6 +364,8 @@ mod tests {
                 p90: v,
                 p99: 2.0 * v,
             }),
+            instances: Instances::default(),
+            capacity: 0.0,
         };
         let (end, value) = window(&[
             interval(1, 3, Some(10.0)),

@@ -14,6 +14,7 @@
 //! value axes by one rule ([`axis`]).
 
 mod axis;
+mod capacity;
 mod latency_cdf;
 mod latency_over_time;
 mod latency_vs_key;
@@ -94,11 +95,12 @@ pub struct Chart {
 type Builder = fn(&ScenarioResults<'_>, &Palette) -> io::Result<Vec<Chart>>;
 
 /// Every chart kind, in the order a report shows them.
-const BUILDERS: [Builder; 8] = [
+const BUILDERS: [Builder; 9] = [
     |r, p| Ok(vec![latency_cdf::build(r, p)]),
     |r, p| Ok(latency_over_time::build(r, p)?.into_iter().collect()),
     |r, p| Ok(server_states::build(r, p).into_iter().collect()),
     |r, p| Ok(load_over_time::build(r, p)?.into_iter().collect()),
+    |r, p| Ok(capacity::build(r, p)?.into_iter().collect()),
     |r, p| Ok(latency_vs_key::build(r, p)),
     |r, p| Ok(vec![variants::build(r, p)]),
     |r, p| Ok(utilization::build(r, p)?.into_iter().collect()),

@@ -19,7 +19,7 @@ use super::palette::Palette;
 use super::style::{self, MUTED, text, variant_label};
 use super::{Chart, Drawn, Figure, replications};
 use crate::report::ScenarioResults;
-use crate::stats::RunResult;
+use crate::stats::{RunResult, UNKNOWN};
 
 /// Most servers drawn per panel: those whose state changed first, then the others.
 const MAX_SERVERS: usize = 40;
@@ -37,10 +37,12 @@ pub enum Shown {
     DownInRotation,
     /// Crashed and out of rotation.
     Down,
+    /// Serving, but service discovery has not told the balancers of it yet.
+    Undiscovered,
 }
 
 impl Shown {
-    const ALL: [Shown; 7] = [
+    const ALL: [Shown; 8] = [
         Shown::InRotation,
         Shown::Unhealthy,
         Shown::Ejected,
@@ -48,6 +50,7 @@ impl Shown {
         Shown::Draining,
         Shown::DownInRotation,
         Shown::Down,
+        Shown::Undiscovered,
     ];
 
     /// A server's lifecycle state and the balancers' view of it, as one: what matters of
@@ -58,6 +61,7 @@ impl Shown {
             ("down", _) => Shown::Down,
             ("booting", _) => Shown::Booting,
             ("draining", _) => Shown::Draining,
+            (_, UNKNOWN) => Shown::Undiscovered,
             (_, "ejected") => Shown::Ejected,
             (_, "unhealthy") => Shown::Unhealthy,
             _ => Shown::InRotation,
@@ -73,6 +77,7 @@ impl Shown {
             Shown::Draining => "draining",
             Shown::DownInRotation => "down, still in rotation",
             Shown::Down => "down, out of rotation",
+            Shown::Undiscovered => "ready, not yet discovered",
         }
     }
 
@@ -86,6 +91,7 @@ impl Shown {
             Shown::Draining => RGBColor(0xf0, 0xe4, 0x42),
             Shown::DownInRotation => RGBColor(0xd5, 0x5e, 0x00),
             Shown::Down => RGBColor(0x59, 0x59, 0x59),
+            Shown::Undiscovered => RGBColor(0x00, 0x72, 0xb2),
         }
     }
 }
@@ -168,11 +174,11 @@ type Strips = Vec<(String, Vec<Span>)>;
 const LIFECYCLE: [&str; 5] = ["absent", "booting", "ready", "draining", "down"];
 
 /// The balancers' views of a server in events.csv.
-const VIEWS: [&str; 3] = ["healthy", "unhealthy", "ejected"];
+const VIEWS: [&str; 4] = ["healthy", "unhealthy", "ejected", UNKNOWN];
 
 /// The reasons of a change to `down` that take a server out of the cluster for good (a
 /// crash leaves it a member, to restart).
-const LEFT_FOR_GOOD: [&str; 2] = ["server-removed", "drained"];
+const LEFT_FOR_GOOD: [&str; 3] = ["server-removed", "drained", "scale-in"];
 
 /// Every server's spans over a run ending at `end` s, from its events: exact times, where
 /// the time series would round each change to its interval. A server starts in the
@@ -333,6 +339,8 @@ mod tests {
         assert_eq!(Shown::of("down", "unhealthy"), Shown::Down);
         assert_eq!(Shown::of("draining", "ejected"), Shown::Draining);
         assert_eq!(Shown::of("booting", "unhealthy"), Shown::Booting);
+        assert_eq!(Shown::of("ready", UNKNOWN), Shown::Undiscovered);
+        assert_eq!(Shown::of("down", UNKNOWN), Shown::Down);
     }
 
     #[test]

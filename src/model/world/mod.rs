@@ -16,10 +16,17 @@ use std::ops::ControlFlow;
 
 use rand_distr::{Distribution, Exp1};
 
+mod membership;
+mod scaling;
+
+use membership::SlowStarts;
+use scaling::Scaling;
+
 use super::affinity::Affinity;
 use super::client_calls::{CallEnd, Kernel};
 use super::cluster::Cluster;
 use super::database::{self, Database, Settled};
+use super::discovery::Discovery;
 use super::event::{Event, Timer};
 use super::frontend::{Frontend, Pick};
 use super::gray_failure::GrayFailures;
@@ -43,7 +50,7 @@ use super::zone_aware::ZoneAware;
 use crate::balancer::Backend;
 use crate::engine::{EventQueue, Firing, SimDuration, SimRng, SimTime, TimerId, Timers, stream};
 use crate::id::{ClientAddr, RequestKey, ServerId};
-use crate::stats::{Figure, RunResult};
+use crate::stats::{Figure, RunResult, UNKNOWN};
 
 /// Simulates `spec` with `seed` and returns what it measured.
 pub fn simulate(spec: &RunSpec, seed: u64) -> RunResult {
@@ -130,6 +137,12 @@ struct World<'a, O: Observer> {
     affinity: Option<Affinity>,
     /// Live sessions and their state, when the traffic has sessions.
     sessions: Option<Sessions>,
+    /// The autoscaler and its metrics, when the scenario has one.
+    scaling: Option<Scaling>,
+    /// The service registry the balancers learn membership from, when the scenario has one.
+    discovery: Option<Discovery>,
+    /// Servers ramping up their weight after entering rotation, when slow start is on.
+    slow_starts: Option<SlowStarts>,
     observer: O,
 }
 
@@ -151,12 +164,14 @@ impl<'a, O: Observer> World<'a, O> {
             });
         }
         let mut measurement = Measurement::new(spec);
+        let slow_starts = spec.slow_start.map(SlowStarts::new);
         for server in cluster.servers() {
             measurement.server_joined(server.id);
+            // The run starts with a warm cluster: no server is in slow start.
             frontend.add(Backend {
                 id: server.id,
                 name: &server.name,
-                weight: server.weight,
+                weight: SlowStarts::full_weight(slow_starts.as_ref(), server.weight),
             });
         }
         let remap_clients = if spec
@@ -207,6 +222,12 @@ impl<'a, O: Observer> World<'a, O> {
                 let relogin = spec.sessions.as_ref().map(|s| &s.relogin);
                 Sessions::new(spec.session_store.is_some(), relogin, seed)
             }),
+            scaling: spec
+                .autoscaler
+                .as_ref()
+                .map(|autoscaler| Scaling::new(autoscaler, &spec.servers, seed)),
+            discovery: spec.discovery.as_ref().map(|d| Discovery::new(d, n)),
+            slow_starts,
             observer,
         }
     }
@@ -243,6 +264,12 @@ impl<'a, O: Observer> World<'a, O> {
         if let Some(affinity) = &self.affinity {
             let interval = affinity.sweep_interval();
             self.start_timer(self.now + interval, Timer::AffinitySweep, Some(interval));
+        }
+        if self.scaling.is_some() {
+            self.start_scaling();
+        }
+        if self.discovery.is_some() {
+            self.start_discovery();
         }
         for index in 0..self.cluster.servers().len() {
             let server = ServerId(index as u32);
@@ -431,22 +458,24 @@ impl<'a, O: Observer> World<'a, O> {
             Timer::Promotion(shard) => {
                 self.in_database(|database, ctx| database.promote(shard, ctx));
             }
+            Timer::MetricsCollect => self.collect_metrics(),
+            Timer::ScaleEvaluate => self.evaluate_scaling(),
+            Timer::ScheduledScale(index) => self.scheduled_scaling(index as usize),
+            Timer::Launched(server) => self.launched(server),
+            Timer::PreStopOver(server) => self.pre_stop_over(server),
+            Timer::SlowStartTick => self.raise_slow_start_weights(),
+            Timer::DiscoveryPoll => self.discovery_poll(),
+            Timer::RegistryCheck => self.registry_check(),
+            Timer::Discovered(server) => self.balancers_learn(server, true),
+            Timer::Forgotten(server) => self.balancers_learn(server, false),
         }
         ControlFlow::Continue(())
     }
 
     /// Closes the time series' interval ending at `at`.
     fn sample(&mut self, at: SimTime) {
-        let (health, outliers) = (&self.health, &self.outliers);
-        let view = |id| {
-            if outliers.as_ref().is_some_and(|o| o.is_ejected(id)) {
-                "ejected"
-            } else if health.as_ref().is_some_and(|h| !h.is_healthy(id)) {
-                "unhealthy"
-            } else {
-                "healthy"
-            }
-        };
+        let (health, outliers, discovery) = (&self.health, &self.outliers, &self.discovery);
+        let view = |id| balancers_view(health, outliers, discovery, id);
         // With client retries a request is a call of several attempts: a timed-out attempt
         // stays on its server, and a call in backoff has none out.
         let in_flight = match self
@@ -684,8 +713,12 @@ impl<'a, O: Observer> World<'a, O> {
             return;
         }
         let server = self.cluster.server_mut(pick.server);
-        if !server.is_serving() {
-            // Down or booting: the connection is refused.
+        if !server.accepts_connections() {
+            // Down, booting or draining: the connection is refused.
+            if measured && (server.is_leaving() || !server.is_member()) {
+                // The balancer had not yet heard that it left.
+                self.measurement.report(Figure::StaleRoutes, 1);
+            }
             self.requests.remove(id);
             let outcome = Outcome::Failed(FailReason::ServerDown);
             self.attempt_failed(id, measured, outcome, Some(pick.server));
@@ -956,6 +989,9 @@ impl<'a, O: Observer> World<'a, O> {
             .finished(request.balancer, request.server, elapsed, true);
         self.answered(request.server, true);
         self.measurement.completed(&request, response_time);
+        if let Some(scaling) = &mut self.scaling {
+            scaling.completed(self.now, response_time);
+        }
         if O::ACTIVE {
             let server = &self.cluster.server(request.server).name;
             self.observer.observe(
@@ -1132,7 +1168,8 @@ impl<'a, O: Observer> World<'a, O> {
         match &action.change {
             Change::Add { group, count } => {
                 for _ in 0..*count {
-                    self.join(*group);
+                    let id = self.launch(*group, ServerState::Ready, "timeline");
+                    self.serve(id);
                 }
             }
             Change::Remove { server, abrupt } => {
@@ -1143,7 +1180,7 @@ impl<'a, O: Observer> World<'a, O> {
                 if *abrupt {
                     self.remove_abruptly(id);
                 } else {
-                    self.start_draining(id);
+                    self.retire(id, "timeline");
                 }
             }
             Change::Crash { server, downtime } => {
@@ -1233,29 +1270,6 @@ impl<'a, O: Observer> World<'a, O> {
         )
     }
 
-    /// A new server of group `group` joins, ready, and enters rotation.
-    fn join(&mut self, group: usize) {
-        let spec = &self.spec.servers[group];
-        let id = self.cluster.join(group, spec, self.now, ServerState::Ready);
-        self.measurement.server_joined(id);
-        self.equip(id);
-        self.state_changed(id, None, Some(ServerState::Ready), "timeline");
-        if let Some(outliers) = &mut self.outliers {
-            outliers.add_server(id);
-        }
-        if let Some(resilience) = &mut self.resilience {
-            resilience.add_server(id);
-        }
-        if let Some(health) = &mut self.health {
-            // A newcomer waits for its first passed check (Envoy checks it at once).
-            health.add_server(id, false);
-            self.start_timer(self.now, Timer::Check(id), None);
-        } else {
-            self.enter_rotation(id);
-        }
-        self.start_failure_process(id);
-    }
-
     /// Gives a new server its group's error share and its resource readings.
     fn equip(&mut self, id: ServerId) {
         let group = &self.spec.servers[self.cluster.server(id).group];
@@ -1265,15 +1279,6 @@ impl<'a, O: Observer> World<'a, O> {
         if let Some(resources) = &mut self.resources {
             resources.add_server(id, self.now);
         }
-    }
-
-    fn enter_rotation(&mut self, id: ServerId) {
-        let server = self.cluster.server(id);
-        self.frontend.add(Backend {
-            id,
-            name: &server.name,
-            weight: server.weight,
-        });
     }
 
     /// A health check of `server` is due: a probe is sent, queued behind its real work,
@@ -1304,6 +1309,9 @@ impl<'a, O: Observer> World<'a, O> {
                 return;
             }
             ServerState::Ready | ServerState::Draining => {}
+        }
+        if self.measurement.is_measured(self.now) {
+            self.measurement.report(Figure::ChecksSent, 1);
         }
         let probe = self.requests.insert(Request {
             arrived: self.now,
@@ -1423,8 +1431,9 @@ impl<'a, O: Observer> World<'a, O> {
         self.update_rotation();
     }
 
-    /// Puts in rotation exactly the servers the health checks trust — or, in panic (too few
-    /// of the hosts healthy), every host but those draining.
+    /// Puts in rotation exactly the servers the balancers know and the health checks
+    /// trust — or, in panic (too few of the hosts healthy), every known host but those
+    /// draining.
     fn update_rotation(&mut self) {
         // Envoy's healthy share is of every host the balancer knows: crashed ones count.
         let hosts = self
@@ -1436,20 +1445,7 @@ impl<'a, O: Observer> World<'a, O> {
         self.panic = self.health.as_ref().is_some_and(|h| h.in_panic(hosts));
         self.frontend.set_panic(self.panic);
         for index in 0..self.cluster.servers().len() {
-            let id = ServerId(index as u32);
-            let server = self.cluster.server(id);
-            let trusted = self.panic
-                || (self.health.as_ref().is_none_or(|h| h.is_healthy(id))
-                    && self.outliers.as_ref().is_none_or(|o| !o.is_ejected(id)));
-            let wanted = server.state != ServerState::Draining && server.is_member() && trusted;
-            match (wanted, self.frontend.is_in_rotation(id)) {
-                (true, false) => {
-                    self.enter_rotation(id);
-                    self.recovery_ended(id);
-                }
-                (false, true) => self.frontend.remove(id),
-                _ => {}
-            }
+            self.refresh_rotation(ServerId(index as u32));
         }
     }
 
@@ -1538,6 +1534,10 @@ impl<'a, O: Observer> World<'a, O> {
         self.state_changed(server, Some(from), Some(ServerState::Ready), "booted");
         self.frontend.server_idle(server);
         self.start_failure_process(server);
+        if !self.cluster.server(server).is_leaving() {
+            // Its agent registers it again (the registry may have dropped it while down).
+            self.register(server, true);
+        }
         if self.frontend.is_in_rotation(server) {
             // The balancer never took it out: it is back the moment it serves.
             self.recovery_ended(server);
@@ -1554,14 +1554,14 @@ impl<'a, O: Observer> World<'a, O> {
         }
     }
 
-    /// `server` leaves rotation and finishes what it holds, then goes down — for at most
-    /// its group's deregistration delay, whose one-shot timer fails what is left (AWS ALB's
-    /// `deregistration_delay`, Kubernetes' termination grace period).
-    fn start_draining(&mut self, server: ServerId) {
-        self.frontend.remove(server);
+    /// `server`, out of rotation (or soon to be, once discovery tells the balancers),
+    /// finishes what it holds, then goes down — for at most its group's deregistration
+    /// delay, whose one-shot timer fails what is left (AWS ALB's `deregistration_delay`,
+    /// Kubernetes' termination grace period).
+    fn start_draining(&mut self, server: ServerId, reason: &'static str) {
         let from = self.cluster.server(server).state;
         self.cluster.server_mut(server).state = ServerState::Draining;
-        self.state_changed(server, Some(from), Some(ServerState::Draining), "timeline");
+        self.state_changed(server, Some(from), Some(ServerState::Draining), reason);
         if self.cluster.server(server).station.is_idle() {
             self.go_down(server, "drained");
             return;
@@ -1574,7 +1574,8 @@ impl<'a, O: Observer> World<'a, O> {
     /// `server` goes down at once: every request it holds fails.
     fn remove_abruptly(&mut self, server: ServerId) {
         self.fail_everything_on(server, FailReason::ServerRemoved);
-        self.frontend.remove(server);
+        self.cluster.server_mut(server).leaving = Some("server-removed");
+        self.leave_balancers(server);
         self.go_down(server, "server-removed");
     }
 
@@ -1661,6 +1662,25 @@ impl<'a, O: Observer> World<'a, O> {
 
     fn observe(&mut self, event: Observed<'_>) {
         self.observer.observe(self.now, event);
+    }
+}
+
+/// How the balancers see server `id`: ejected by outlier detection, failing its health
+/// checks, healthy — or unknown to them, when service discovery has not told them of it.
+fn balancers_view(
+    health: &Option<HealthChecks>,
+    outliers: &Option<OutlierDetector>,
+    discovery: &Option<Discovery>,
+    id: ServerId,
+) -> &'static str {
+    if discovery.as_ref().is_some_and(|d| !d.knows(id)) {
+        UNKNOWN
+    } else if outliers.as_ref().is_some_and(|o| o.is_ejected(id)) {
+        "ejected"
+    } else if health.as_ref().is_some_and(|h| !h.is_healthy(id)) {
+        "unhealthy"
+    } else {
+        "healthy"
     }
 }
 

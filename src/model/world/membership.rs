@@ -1,0 +1,289 @@
+//! Who is in the cluster and whom the balancers send traffic to: servers launched,
+//! serving, told to leave; service discovery telling the balancers late; and slow start
+//! ramping a newcomer's weight once it is in rotation.
+//!
+//! A server's way in: launched (booting, or ready at once from the timeline), then it
+//! serves (equipped, health-checked, its failure process started) and is announced — to the
+//! registry, which the balancers read late, or straight to the balancers without one. It
+//! enters rotation when the balancers know it and trust it. Its way out when told to leave:
+//! it deregisters (the balancers hear of it at once, or late through discovery), keeps
+//! serving for its group's pre-stop time, then drains.
+
+use super::{World, balancers_view};
+use crate::balancer::Backend;
+use crate::engine::{SimDuration, SimTime, TimerId};
+use crate::id::ServerId;
+use crate::model::discovery::Propagation;
+use crate::model::event::Timer;
+use crate::model::observer::Observer;
+use crate::model::server::ServerState;
+use crate::model::{SlowStart, SlowStartSpec};
+use crate::stats::UNKNOWN;
+
+/// The servers in slow start: each with the time it entered rotation.
+pub(super) struct SlowStarts {
+    ramp: SlowStart,
+    ramping: Vec<(ServerId, SimTime)>,
+    /// The periodic timer raising their weights, while any ramps.
+    tick: Option<TimerId>,
+}
+
+impl SlowStarts {
+    pub(super) fn new(spec: SlowStartSpec) -> Self {
+        SlowStarts {
+            ramp: SlowStart::new(spec),
+            ramping: Vec::new(),
+            tick: None,
+        }
+    }
+
+    /// The balancer weight of a server of weight `base` out of slow start: weights are
+    /// scaled when slow start is on, so that a share of a weight of 1 is a whole number.
+    pub(super) fn full_weight(slow_starts: Option<&SlowStarts>, base: u32) -> u32 {
+        match slow_starts {
+            Some(_) => SlowStart::full_weight(base),
+            None => base,
+        }
+    }
+}
+
+impl<O: Observer> World<'_, O> {
+    /// A server of group `group` is launched in `state` (booting, or ready at once) for
+    /// `reason`; it is a member from now on, and its utilization counts from now.
+    pub(super) fn launch(
+        &mut self,
+        group: usize,
+        state: ServerState,
+        reason: &'static str,
+    ) -> ServerId {
+        let spec = &self.spec.servers[group];
+        let id = self.cluster.join(group, spec, self.now, state);
+        self.measurement.server_joined(id);
+        if let Some(scaling) = &mut self.scaling {
+            scaling.server_joined(id);
+        }
+        self.state_changed(id, None, Some(state), reason);
+        id
+    }
+
+    /// Ready server `id` starts serving: it gets its group's error share and resources,
+    /// the components that watch servers learn of it, and it is announced.
+    pub(super) fn serve(&mut self, id: ServerId) {
+        self.equip(id);
+        if let Some(outliers) = &mut self.outliers {
+            outliers.add_server(id);
+        }
+        if let Some(resilience) = &mut self.resilience {
+            resilience.add_server(id);
+        }
+        if let Some(health) = &mut self.health {
+            // A newcomer waits for its first passed check (Envoy checks it at once).
+            health.add_server(id, false);
+            self.start_timer(self.now, Timer::Check(id), None);
+        }
+        if self.discovery.is_some() {
+            self.register(id, true);
+        } else {
+            self.refresh_rotation(id);
+        }
+        self.start_failure_process(id);
+    }
+
+    /// `server` is told to leave for `reason`: it deregisters, keeps serving for its
+    /// group's pre-stop time (Kubernetes' `preStop`: time for discovery to tell the
+    /// balancers), then drains.
+    pub(super) fn retire(&mut self, server: ServerId, reason: &'static str) {
+        self.cluster.server_mut(server).leaving = Some(reason);
+        self.leave_balancers(server);
+        let pre_stop = self.spec.servers[self.cluster.server(server).group].pre_stop;
+        if pre_stop.is_zero() {
+            self.start_draining(server, reason);
+        } else {
+            let timer = self.start_timer(self.now + pre_stop, Timer::PreStopOver(server), None);
+            self.cluster.server_mut(server).lifecycle_timer = Some(timer);
+        }
+    }
+
+    /// A retiring server's pre-stop time is over: it drains.
+    pub(super) fn pre_stop_over(&mut self, server: ServerId) {
+        let leaving = self.cluster.server_mut(server);
+        leaving.lifecycle_timer = None;
+        let reason = leaving.leaving.unwrap_or("timeline");
+        self.start_draining(server, reason);
+    }
+
+    /// `server` is to leave the balancers: at once, or through the registry.
+    pub(super) fn leave_balancers(&mut self, server: ServerId) {
+        if self.discovery.is_some() {
+            self.register(server, false);
+        } else {
+            self.frontend.remove(server);
+            if let Some(slow_starts) = &mut self.slow_starts {
+                slow_starts.ramping.retain(|&(id, _)| id != server);
+            }
+        }
+    }
+
+    /// The registry lists `server` (or no longer does); a watch tells the balancers after
+    /// its delay, a poll at its next round. Nothing without a registry.
+    pub(super) fn register(&mut self, server: ServerId, registered: bool) {
+        let Some(discovery) = &mut self.discovery else {
+            return;
+        };
+        if let Some(Propagation::After(delay)) = discovery.set_registered(server, registered) {
+            let timer = if registered {
+                Timer::Discovered(server)
+            } else {
+                Timer::Forgotten(server)
+            };
+            self.start_timer(self.now + delay, timer, None);
+        }
+    }
+
+    /// Arms the balancers' polls and the registry's health checks.
+    pub(super) fn start_discovery(&mut self) {
+        let Some(discovery) = &self.discovery else {
+            return;
+        };
+        let check = discovery.spec().check_interval;
+        if let Some(interval) = discovery.poll_interval() {
+            self.start_timer(self.now + interval, Timer::DiscoveryPoll, Some(interval));
+        }
+        self.start_timer(self.now + check, Timer::RegistryCheck, Some(check));
+    }
+
+    /// The balancers poll the registry and take its list whole.
+    pub(super) fn discovery_poll(&mut self) {
+        let changed = match &mut self.discovery {
+            Some(discovery) => discovery.poll(),
+            None => return,
+        };
+        for (server, registered) in changed {
+            self.balancers_heard(server, registered);
+        }
+    }
+
+    /// A watched change reaches the balancers: they know `server` as `registered`.
+    pub(super) fn balancers_learn(&mut self, server: ServerId, registered: bool) {
+        if self
+            .discovery
+            .as_mut()
+            .is_some_and(|d| d.learn(server, registered))
+        {
+            self.balancers_heard(server, registered);
+        }
+    }
+
+    /// The balancers' view of `server` changed: a row of events.csv, and its rotation.
+    fn balancers_heard(&mut self, server: ServerId, registered: bool) {
+        let view = balancers_view(&self.health, &self.outliers, &None, server);
+        let (from, to) = if registered {
+            (UNKNOWN, view)
+        } else {
+            (view, UNKNOWN)
+        };
+        self.measurement.rotation_changed(
+            self.now,
+            self.cluster.server(server),
+            from,
+            to,
+            "discovery",
+        );
+        self.refresh_rotation(server);
+    }
+
+    /// The registry's own health check (Consul's): every registered server found down or
+    /// booting is deregistered.
+    pub(super) fn registry_check(&mut self) {
+        let failing: Vec<ServerId> = match &self.discovery {
+            Some(discovery) => self
+                .cluster
+                .servers()
+                .iter()
+                .filter(|s| discovery.is_registered(s.id) && !s.is_serving())
+                .map(|s| s.id)
+                .collect(),
+            None => return,
+        };
+        for server in failing {
+            self.register(server, false);
+        }
+    }
+
+    /// Puts `server` in rotation or takes it out, as the balancers' knowledge of it and
+    /// their trust in it say.
+    pub(super) fn refresh_rotation(&mut self, id: ServerId) {
+        let server = self.cluster.server(id);
+        let known = match &self.discovery {
+            Some(discovery) => discovery.knows(id),
+            None => {
+                server.is_member() && server.state != ServerState::Draining && !server.is_leaving()
+            }
+        };
+        let trusted = self.panic
+            || (self.health.as_ref().is_none_or(|h| h.is_healthy(id))
+                && self.outliers.as_ref().is_none_or(|o| !o.is_ejected(id)));
+        match (known && trusted, self.frontend.is_in_rotation(id)) {
+            (true, false) => {
+                self.enter_rotation(id);
+                self.recovery_ended(id);
+            }
+            (false, true) => {
+                self.frontend.remove(id);
+                if let Some(slow_starts) = &mut self.slow_starts {
+                    slow_starts.ramping.retain(|&(ramping, _)| ramping != id);
+                }
+            }
+            _ => {}
+        }
+    }
+
+    /// `id` enters rotation — in slow start, at a share of its weight, when that is on.
+    fn enter_rotation(&mut self, id: ServerId) {
+        let base = self.cluster.server(id).weight;
+        let weight = match &mut self.slow_starts {
+            None => base,
+            Some(slow_starts) => {
+                slow_starts.ramping.push((id, self.now));
+                slow_starts.ramp.weight(base, SimDuration::ZERO)
+            }
+        };
+        let server = self.cluster.server(id);
+        self.frontend.add(Backend {
+            id,
+            name: &server.name,
+            weight,
+        });
+        if let Some(slow_starts) = &self.slow_starts
+            && slow_starts.tick.is_none()
+        {
+            let tick = slow_starts.ramp.tick();
+            let timer = self.start_timer(self.now + tick, Timer::SlowStartTick, Some(tick));
+            if let Some(slow_starts) = &mut self.slow_starts {
+                slow_starts.tick = Some(timer);
+            }
+        }
+    }
+
+    /// Raises the weight of every server in slow start; one whose window is over gets its
+    /// full weight and leaves the ramp, and the tick stops when none ramps.
+    pub(super) fn raise_slow_start_weights(&mut self) {
+        let Some(slow_starts) = &mut self.slow_starts else {
+            return;
+        };
+        let now = self.now;
+        let ramp = &slow_starts.ramp;
+        let cluster = &self.cluster;
+        let frontend = &mut self.frontend;
+        slow_starts.ramping.retain(|&(id, since)| {
+            let elapsed = now.since(since);
+            frontend.set_weight(id, ramp.weight(cluster.server(id).weight, elapsed));
+            ramp.is_ramping(elapsed)
+        });
+        if slow_starts.ramping.is_empty()
+            && let Some(tick) = slow_starts.tick.take()
+        {
+            self.timers.cancel(tick);
+        }
+    }
+}

@@ -1,0 +1,281 @@
+//! The autoscaler in the world: metrics collected from the servers, the policy evaluated
+//! on its period and at its scheduled times, and its decisions carried out — instances
+//! launched (provisioned, booted, then serving) or retired (instances still booting
+//! first, then victims in the configured order, which deregister and drain).
+
+use super::World;
+use crate::engine::{SimDuration, SimTime};
+use crate::id::ServerId;
+use crate::model::autoscaling::{Autoscaler, Datapoint, Decision};
+use crate::model::event::Timer;
+use crate::model::observer::Observer;
+use crate::model::server::ServerState;
+use crate::model::{AutoscalerSpec, ServerGroupSpec, VictimOrder};
+use crate::stats::Figure;
+
+/// How often the metrics pipeline takes a datapoint: the policies see averages over their
+/// window of these, so a finer period changes nothing but the cost.
+const COLLECTION_PERIOD: SimDuration = SimDuration::from_secs(1);
+
+/// The autoscaler and what it needs from the world between two datapoints.
+pub(super) struct Scaling {
+    autoscaler: Autoscaler,
+    /// The group it scales.
+    group: usize,
+    /// Per server: its busy integral at the previous datapoint.
+    busy_at_collect: Vec<u128>,
+    /// Responses answered since the previous datapoint.
+    completions: u32,
+    /// Whether the policy reads response times, so that each is passed on.
+    needs_response_times: bool,
+}
+
+impl Scaling {
+    pub(super) fn new(spec: &AutoscalerSpec, groups: &[ServerGroupSpec], seed: u64) -> Self {
+        let autoscaler = Autoscaler::new(spec, groups[spec.group].count, seed);
+        Scaling {
+            needs_response_times: autoscaler.needs_response_times(),
+            autoscaler,
+            group: spec.group,
+            busy_at_collect: vec![0; groups.iter().map(|g| g.count as usize).sum()],
+            completions: 0,
+        }
+    }
+
+    /// A response was answered at `now` after `latency`.
+    #[inline]
+    pub(super) fn completed(&mut self, now: SimTime, latency: SimDuration) {
+        self.completions += 1;
+        if self.needs_response_times {
+            self.autoscaler.record_response(now, latency);
+        }
+    }
+
+    /// Server `id` joined: its busy time counts from zero.
+    pub(super) fn server_joined(&mut self, id: ServerId) {
+        if self.busy_at_collect.len() <= id.index() {
+            self.busy_at_collect.resize(id.index() + 1, 0);
+        }
+    }
+}
+
+impl<O: Observer> World<'_, O> {
+    /// Arms the metrics pipeline, the policy's period and its scheduled actions.
+    pub(super) fn start_scaling(&mut self) {
+        let Some(scaling) = &self.scaling else {
+            return;
+        };
+        let interval = scaling.autoscaler.spec().interval;
+        let scheduled = scaling.autoscaler.scheduled_times();
+        self.start_timer(
+            self.now + COLLECTION_PERIOD,
+            Timer::MetricsCollect,
+            Some(COLLECTION_PERIOD),
+        );
+        self.start_timer(self.now + interval, Timer::ScaleEvaluate, Some(interval));
+        for (index, at) in (0..).zip(scheduled) {
+            if at < self.end {
+                self.start_timer(at, Timer::ScheduledScale(index), None);
+            }
+        }
+    }
+
+    /// A datapoint of the scaled group's ready servers over the last collection period.
+    pub(super) fn collect_metrics(&mut self) {
+        let now = self.now;
+        let Some(scaling) = &mut self.scaling else {
+            return;
+        };
+        let group = &self.spec.servers[scaling.group];
+        let memory = group
+            .resources
+            .as_ref()
+            .and_then(|r| r.memory.as_ref())
+            .map(|m| (m.per_request, m.capacity));
+        let (mut ready, mut busy, mut capacity, mut queued, mut used) =
+            (0u32, 0u128, 0u128, 0u64, 0.0);
+        for server in self.cluster.servers_mut() {
+            if server.group != scaling.group || !server.is_member() {
+                continue;
+            }
+            let integral = server.station.busy_integral(now);
+            let before =
+                std::mem::replace(&mut scaling.busy_at_collect[server.id.index()], integral);
+            if server.state != ServerState::Ready {
+                continue;
+            }
+            ready += 1;
+            busy += integral - before;
+            let alive = now.since(server.joined).min(COLLECTION_PERIOD);
+            capacity += u128::from(server.station.workers) * u128::from(alive.as_nanos());
+            queued += u64::from(server.station.queue_length());
+            if let Some((per_request, total)) = memory {
+                let held = server.station.queue_length() + server.station.busy_workers();
+                used += (f64::from(held) * per_request / total).min(1.0);
+            }
+        }
+        let per_server = |total: f64| {
+            if ready == 0 {
+                0.0
+            } else {
+                total / f64::from(ready)
+            }
+        };
+        let datapoint = Datapoint {
+            period: COLLECTION_PERIOD,
+            ready,
+            cpu: if capacity == 0 {
+                0.0
+            } else {
+                busy as f64 / capacity as f64
+            },
+            memory: per_server(used),
+            queue_length: per_server(queued as f64),
+            completions: std::mem::take(&mut scaling.completions),
+        };
+        scaling.autoscaler.record(now, datapoint);
+    }
+
+    /// The policy's periodic evaluation.
+    pub(super) fn evaluate_scaling(&mut self) {
+        let current = self.current_capacity();
+        let now = self.now;
+        if let Some(decision) = self
+            .scaling
+            .as_mut()
+            .and_then(|s| s.autoscaler.evaluate(now, current))
+        {
+            self.carry_out(decision);
+        }
+    }
+
+    /// Scheduled action `index` is due.
+    pub(super) fn scheduled_scaling(&mut self, index: usize) {
+        let current = self.current_capacity();
+        let now = self.now;
+        if let Some(decision) = self
+            .scaling
+            .as_mut()
+            .and_then(|s| s.autoscaler.scheduled(now, index, current))
+        {
+            self.carry_out(decision);
+        }
+    }
+
+    /// The scaled group's instances launched and not leaving: booting or ready, not
+    /// deregistered.
+    fn current_capacity(&self) -> u32 {
+        let Some(scaling) = &self.scaling else {
+            return 0;
+        };
+        self.cluster
+            .servers()
+            .iter()
+            .filter(|s| s.group == scaling.group && s.is_member() && !s.is_leaving())
+            .filter(|s| matches!(s.state, ServerState::Booting | ServerState::Ready))
+            .count() as u32
+    }
+
+    /// Moves the group to `decision.to` instances and logs the decision.
+    fn carry_out(&mut self, decision: Decision) {
+        let Some(scaling) = &self.scaling else {
+            return;
+        };
+        let group = scaling.group;
+        let current = self.current_capacity();
+        let reason = if decision.to > decision.from {
+            "scale-out"
+        } else {
+            "scale-in"
+        };
+        let detail = format!(
+            "{} -> {} ({}) {}",
+            decision.from, decision.to, decision.reason, decision.seen
+        );
+        self.measurement
+            .scaled(self.now, &self.spec.servers[group].name, reason, detail);
+        if self.measurement.is_measured(self.now) {
+            self.measurement.report(Figure::ScaleEvents, 1);
+        }
+        if decision.to > current {
+            for _ in current..decision.to {
+                self.scale_out(group);
+            }
+        } else {
+            for victim in self.victims(group, current - decision.to) {
+                self.scale_in(victim);
+            }
+        }
+    }
+
+    /// Launches an instance of `group`: it is provisioned, boots, then serves.
+    fn scale_out(&mut self, group: usize) {
+        let id = self.launch(group, ServerState::Booting, "scale-out");
+        let provisioning = self
+            .scaling
+            .as_mut()
+            .map_or(SimDuration::ZERO, |s| s.autoscaler.draw_provisioning());
+        let ready_at = self.now + provisioning + self.spec.servers[group].boot;
+        let timer = self.start_timer(ready_at, Timer::Launched(id), None);
+        self.cluster.server_mut(id).lifecycle_timer = Some(timer);
+    }
+
+    /// A launched instance is ready: it serves.
+    pub(super) fn launched(&mut self, server: ServerId) {
+        let launched = self.cluster.server_mut(server);
+        launched.lifecycle_timer = None;
+        launched.state = ServerState::Ready;
+        self.state_changed(
+            server,
+            Some(ServerState::Booting),
+            Some(ServerState::Ready),
+            "booted",
+        );
+        self.serve(server);
+    }
+
+    /// The `count` instances of `group` a scale-in removes: those still booting first
+    /// (newest first, as both AWS and Kubernetes prefer instances not yet in service), then
+    /// the ready ones in the configured order.
+    fn victims(&mut self, group: usize, count: u32) -> Vec<ServerId> {
+        let order = self
+            .scaling
+            .as_ref()
+            .map_or(VictimOrder::Newest, |s| s.autoscaler.spec().victim);
+        let candidates = self
+            .cluster
+            .servers()
+            .iter()
+            .filter(|s| s.group == group && s.is_member() && !s.is_leaving())
+            .filter(|s| matches!(s.state, ServerState::Booting | ServerState::Ready));
+        // Ids grow with launch time, so the newest is the highest id.
+        let mut ranked: Vec<(bool, u64, i64, ServerId)> = candidates
+            .map(|s| {
+                let load = u64::from(s.station.queue_length() + s.station.busy_workers());
+                let age = i64::from(s.id.0);
+                let (load, age) = match order {
+                    VictimOrder::Newest => (0, -age),
+                    VictimOrder::Oldest => (0, age),
+                    VictimOrder::LeastLoaded => (load, -age),
+                };
+                (s.state != ServerState::Booting, load, age, s.id)
+            })
+            .collect();
+        ranked.sort_unstable();
+        ranked
+            .into_iter()
+            .take(count as usize)
+            .map(|(_, _, _, id)| id)
+            .collect()
+    }
+
+    /// `server` leaves for a scale-in: cancelled while booting, retired when ready.
+    fn scale_in(&mut self, server: ServerId) {
+        if self.cluster.server(server).state == ServerState::Booting {
+            self.cluster.server_mut(server).leaving = Some("scale-in");
+            self.go_down(server, "scale-in");
+        } else {
+            self.retire(server, "scale-in");
+        }
+    }
+}

@@ -1,0 +1,303 @@
+//! Autoscaling, service discovery and slow start, run end to end: capacity follows load
+//! within its bounds, a new server takes nothing before it is ready and its share ramps as
+//! the slow-start formula says, scale-in drains before it removes, and a balancer that
+//! hears of a departure late sends traffic to a server that has gone.
+
+use std::collections::BTreeMap;
+
+use lbsim::balancer::{Algorithm, BalancerSpec};
+use lbsim::engine::{SimDuration, SimTime};
+use lbsim::model::{
+    ArrivalPattern, AutoscalerSpec, Change, DiscoveryMode, DiscoverySpec, GeneratedWorkload,
+    Metric, MetricsSpec, Observed, Observer, PolicySpec, RateLimit, RateSchedule, RunSpec,
+    ScheduledAction, ServerGroupSpec, ServerState, ServiceDist, SlowStartSpec, TargetTrackingSpec,
+    TimelineAction, VictimOrder, WorkloadSpec, simulate, simulate_observed,
+};
+use lbsim::stats::{Figure, RunResult};
+
+fn secs(s: u64) -> SimDuration {
+    SimDuration::from_secs(s)
+}
+
+/// `count` four-worker web servers (400 req/s each at 10 ms) under a rate schedule.
+fn spec(steps: &[(u64, f64)], count: u32, algorithm: Algorithm, duration: u64) -> RunSpec {
+    let steps = steps
+        .iter()
+        .map(|&(at, rate)| (SimTime::ZERO + secs(at), rate))
+        .collect();
+    RunSpec {
+        warmup: secs(10),
+        ..RunSpec::new(
+            secs(duration),
+            WorkloadSpec::Generated(GeneratedWorkload {
+                rate: RateSchedule::from_steps(steps),
+                arrivals: ArrivalPattern::Poisson,
+                service: ServiceDist::Exponential {
+                    mean: SimDuration::from_millis(10),
+                },
+                clients: 1000,
+            }),
+            vec![ServerGroupSpec {
+                workers: 4,
+                boot: secs(5),
+                ..ServerGroupSpec::new("web", count)
+            }],
+            BalancerSpec::new(algorithm),
+        )
+    }
+}
+
+/// Target tracking on CPU at 50%, the HPA's defaults but no stabilization and no cooldown.
+fn target_tracking(min: u32, max: u32) -> AutoscalerSpec {
+    AutoscalerSpec {
+        group: 0,
+        min,
+        max,
+        interval: secs(15),
+        cooldown: SimDuration::ZERO,
+        policy: PolicySpec::TargetTracking(TargetTrackingSpec {
+            metric: Metric::Cpu,
+            target: 0.5,
+            tolerance: 0.1,
+            scale_down_stabilization: secs(60),
+            scale_up_stabilization: SimDuration::ZERO,
+            scale_up_limit: RateLimit {
+                pods: Some(4),
+                percent: Some(100.0),
+                period: secs(15),
+            },
+            scale_down_limit: RateLimit {
+                pods: None,
+                percent: Some(100.0),
+                period: secs(15),
+            },
+        }),
+        metrics: MetricsSpec {
+            window: secs(30),
+            delay: SimDuration::ZERO,
+        },
+        provisioning: ServiceDist::Constant { mean: secs(10) },
+        victim: VictimOrder::Newest,
+    }
+}
+
+/// The run's cluster rows: (time s, provisioning, ready, draining).
+fn instances(result: &RunResult) -> Vec<(f64, u32, u32, u32)> {
+    let mut rows = Vec::new();
+    result
+        .intervals
+        .for_each(|i| {
+            let n = i.instances;
+            rows.push((i.time.as_secs_f64(), n.provisioning, n.ready, n.draining));
+            Ok(())
+        })
+        .expect("the series reads back");
+    rows
+}
+
+#[test]
+fn capacity_follows_a_step_of_load_within_its_bounds_and_scale_in_loses_nothing() {
+    // 300 req/s is 3 busy workers of 2 servers' 8 (37%); 2,400 req/s needs 6 servers at
+    // 100%, so 12 at the 50% target — capped at 10; back at 300 it returns toward 2.
+    let mut spec = spec(
+        &[(0, 300.0), (120, 2400.0), (300, 300.0)],
+        2,
+        Algorithm::LeastConnections,
+        600,
+    );
+    spec.autoscaler = Some(target_tracking(2, 10));
+    let result = simulate(&spec, 7);
+    let rows = instances(&result);
+    for &(t, provisioning, ready, _) in &rows {
+        assert!(
+            (2..=10).contains(&(provisioning + ready)),
+            "capacity left [2, 10] at {t} s: {rows:?}"
+        );
+    }
+    let peak = rows.iter().map(|r| r.2).max().unwrap();
+    assert_eq!(peak, 10, "the spike needs the maximum: {rows:?}");
+    let last = rows.last().unwrap();
+    assert!(last.2 <= 3, "capacity came back down: {rows:?}");
+    // Scale-in drains: nothing fails, nothing is turned away.
+    let c = result.counts;
+    assert_eq!((c.failed, c.rejected), (0, 0), "{c:?}");
+    assert!(result.figures.get(Figure::ScaleEvents).unwrap() >= 3.0);
+    // Every instance scaled in was drained before it went down.
+    let mut draining: BTreeMap<&str, f64> = BTreeMap::new();
+    for event in &result.events {
+        match (event.from, event.to, event.reason) {
+            ("ready", "draining", "scale-in") => {
+                draining.insert(&event.server, event.time.as_secs_f64());
+            }
+            ("draining", "down", reason) => {
+                assert_eq!(reason, "drained", "{event:?}");
+                assert!(
+                    draining.remove(event.server.as_str()).is_some(),
+                    "{event:?}"
+                );
+            }
+            _ => {}
+        }
+    }
+    assert!(
+        draining.is_empty(),
+        "still draining at the end: {draining:?}"
+    );
+}
+
+/// Records, per server, when it became ready and every time it was picked.
+#[derive(Default)]
+struct Picks {
+    ready_at: BTreeMap<String, SimTime>,
+    picks: BTreeMap<String, Vec<SimTime>>,
+    total: Vec<SimTime>,
+}
+
+impl Observer for Picks {
+    const ACTIVE: bool = true;
+
+    fn observe(&mut self, now: SimTime, event: Observed<'_>) {
+        match event {
+            Observed::StateChanged {
+                server,
+                to: Some(ServerState::Ready),
+                ..
+            } => {
+                self.ready_at.entry(server.to_string()).or_insert(now);
+            }
+            Observed::Picked { name, .. } => {
+                self.picks.entry(name.to_string()).or_default().push(now);
+                self.total.push(now);
+            }
+            _ => {}
+        }
+    }
+}
+
+#[test]
+fn a_launched_server_takes_no_traffic_before_it_is_ready() {
+    let mut spec = spec(
+        &[(0, 300.0), (60, 2000.0)],
+        2,
+        Algorithm::LeastConnections,
+        180,
+    );
+    spec.autoscaler = Some(target_tracking(2, 8));
+    let mut picks = Picks::default();
+    simulate_observed(&spec, 3, &mut picks);
+    let launched: Vec<&String> = picks
+        .picks
+        .keys()
+        .filter(|name| !["web-0", "web-1"].contains(&name.as_str()))
+        .collect();
+    assert!(!launched.is_empty(), "the spike launched servers");
+    for name in launched {
+        let ready = picks.ready_at[name.as_str()];
+        let first = picks.picks[name.as_str()][0];
+        assert!(
+            first >= ready,
+            "{name} picked at {first} before ready at {ready}"
+        );
+    }
+}
+
+#[test]
+fn a_newcomers_share_ramps_as_envoys_slow_start_formula_says() {
+    // Four weight-1 servers and a fifth added at 60 s, picked at random by weight: its
+    // share of picks is w(t) / (4 + w(t)) with w = max(0.1, t / 60 s) (aggression 1).
+    let mut spec = spec(&[(0, 2000.0)], 4, Algorithm::Random, 180);
+    spec.timeline = vec![TimelineAction {
+        at: SimTime::ZERO + secs(60),
+        change: Change::Add { group: 0, count: 1 },
+    }];
+    let window = secs(60);
+    spec.slow_start = Some(SlowStartSpec {
+        window,
+        aggression: 1.0,
+        min_weight: 0.1,
+    });
+    let mut picks = Picks::default();
+    simulate_observed(&spec, 11, &mut picks);
+    let newcomer = &picks.picks["web-4"];
+    let entered = picks.ready_at["web-4"].as_secs_f64();
+    // Weights change at the ramp's ticks (every window / 20 = 3 s), so the expected share
+    // over a bin is the mean of the stepped share over its ticks.
+    let tick = window.as_secs_f64() / 20.0;
+    let share_at = |t: f64| {
+        let stepped = ((t - entered) / tick).floor() * tick;
+        let w = (stepped / window.as_secs_f64()).clamp(0.1, 1.0);
+        w / (4.0 + w)
+    };
+    for bin in 0..8 {
+        let (from, to) = (
+            entered + 9.0 * f64::from(bin),
+            entered + 9.0 * f64::from(bin + 1),
+        );
+        let in_bin = |times: &[SimTime]| {
+            times
+                .iter()
+                .filter(|t| (from..to).contains(&t.as_secs_f64()))
+                .count() as f64
+        };
+        let (mine, all) = (in_bin(newcomer), in_bin(&picks.total));
+        let expected = (0..90)
+            .map(|k| share_at(from + (f64::from(k) + 0.5) * 0.1))
+            .sum::<f64>()
+            / 90.0;
+        // About 18,000 picks per bin: the binomial s.d. of the share is at most 0.004;
+        // five of them.
+        let sd = (expected * (1.0 - expected) / all).sqrt();
+        let share = mine / all;
+        assert!(
+            (share - expected).abs() < 5.0 * sd,
+            "bin {bin}: share {share:.4}, expected {expected:.4} ± {:.4}",
+            5.0 * sd
+        );
+    }
+    let full = 1.0 / 5.0;
+    let late = picks.picks["web-4"]
+        .iter()
+        .filter(|t| t.as_secs_f64() > entered + 70.0)
+        .count() as f64
+        / picks
+            .total
+            .iter()
+            .filter(|t| t.as_secs_f64() > entered + 70.0)
+            .count() as f64;
+    assert!((late - full).abs() < 0.01, "after the window: {late}");
+}
+
+/// Eight servers scheduled down to four at 61 s, with the balancers polling the registry
+/// every 30 s (the last poll before was at 60 s, the next is at 90 s), and `pre_stop` of
+/// serving after deregistering.
+fn scale_in_under_discovery(pre_stop: SimDuration) -> RunResult {
+    let mut spec = spec(&[(0, 1000.0)], 8, Algorithm::RoundRobin, 150);
+    spec.servers[0].pre_stop = pre_stop;
+    spec.autoscaler = Some(AutoscalerSpec {
+        policy: PolicySpec::Scheduled(vec![ScheduledAction {
+            at: SimTime::ZERO + secs(61),
+            desired: Some(4),
+            min: None,
+            max: None,
+        }]),
+        ..target_tracking(1, 8)
+    });
+    spec.discovery = Some(DiscoverySpec {
+        mode: DiscoveryMode::Poll { interval: secs(30) },
+        check_interval: secs(10),
+    });
+    simulate(&spec, 5)
+}
+
+#[test]
+fn a_balancer_that_hears_late_routes_to_servers_that_left_unless_they_wait_to_stop() {
+    let abrupt = scale_in_under_discovery(SimDuration::ZERO);
+    let stale = abrupt.figures.get(Figure::StaleRoutes).unwrap();
+    // Round robin over 8 servers, 4 gone, for the 29 s until the next poll: half of about
+    // 29,000 requests (Poisson: s.d. about 120).
+    assert!((stale - 14_500.0).abs() < 600.0, "stale routes: {stale}");
+    assert_eq!(abrupt.counts.failed as f64, stale, "each stale route fails");
+    let patient = scale_in_under_discovery(secs(35));
+    assert_eq!(patient.figures.get(Figure::StaleRoutes), Some(0.0));
+    assert_eq!(patient.counts.failed, 0);
+}
