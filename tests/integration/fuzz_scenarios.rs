@@ -410,6 +410,8 @@ static CORPUS: LazyLock<Vec<(PathBuf, String)>> = LazyLock::new(|| {
             .unwrap_or_else(|e| panic!("{dir}: {e}"))
             .map(|entry| entry.expect("a directory entry").path())
             .filter(|path| path.extension().is_some_and(|e| e == "toml"))
+            // A golden file beside a scenario records results: it is no scenario.
+            .filter(|path| !path.to_string_lossy().ends_with(".golden.toml"))
             .collect();
         found.sort();
         for path in found {

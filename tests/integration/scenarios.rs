@@ -54,21 +54,88 @@ fn summary(name: &str) -> (Vec<String>, Vec<Vec<String>>) {
     )
 }
 
+/// The stems of the scenario files in `scenarios/`, in name order: data beside them
+/// (scenarios/traces/, scenarios/charts/) and golden files are not scenarios.
+fn scenario_files() -> Vec<String> {
+    let mut stems: Vec<String> = std::fs::read_dir(root().join("scenarios"))
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|name| name.ends_with(".toml") && !name.ends_with(".golden.toml"))
+        .map(|name| name.trim_end_matches(".toml").to_string())
+        .collect();
+    stems.sort();
+    stems
+}
+
+fn read(path: &str) -> String {
+    std::fs::read_to_string(root().join(path)).unwrap_or_else(|e| panic!("{path}: {e}"))
+}
+
 #[test]
 fn every_bundled_scenario_produces_results() {
-    // Scenario files only: data beside them (scenarios/traces/) is not a scenario.
-    let files = std::fs::read_dir(root().join("scenarios"))
-        .unwrap()
-        .filter(|e| {
-            e.as_ref()
-                .unwrap()
-                .path()
-                .extension()
-                .is_some_and(|x| x == "toml")
-        })
-        .count();
-    assert!(files >= 5);
-    assert_eq!(scenario_names().len(), files);
+    let files = scenario_files();
+    assert!(files.len() >= 5);
+    assert_eq!(scenario_names(), files);
+}
+
+/// The library's contract (scenarios/README.md): each file opens with the question it
+/// answers and the lesson, proves the lesson with `[[expect]]`, and has its results recorded
+/// in a golden file, so that `lbsim check scenarios/` in CI catches both a broken lesson and
+/// any silent change of a figure.
+#[test]
+fn every_bundled_scenario_states_its_question_and_lesson_proves_it_and_is_blessed() {
+    for stem in scenario_files() {
+        let text = read(&format!("scenarios/{stem}.toml"));
+        assert!(
+            text.starts_with("# Question: "),
+            "scenarios/{stem}.toml does not open with `# Question: `"
+        );
+        assert!(
+            text.contains("\n# Lesson: "),
+            "scenarios/{stem}.toml has no `# Lesson: ` in its header"
+        );
+        assert!(
+            text.contains("\n[[expect]]"),
+            "scenarios/{stem}.toml has no [[expect]] to prove its lesson"
+        );
+        assert!(
+            root()
+                .join(format!("scenarios/{stem}.golden.toml"))
+                .is_file(),
+            "scenarios/{stem}.toml has no golden file: \
+             `lbsim check scenarios/{stem}.toml --bless` records it"
+        );
+    }
+}
+
+/// Every scenario is in the index by question, with its chart, and the chart is one that
+/// scripts/library-charts regenerates (CI checks that it matches a fresh run).
+#[test]
+fn the_library_index_lists_every_scenario_with_its_chart() {
+    let index = read("scenarios/README.md");
+    let script = read("scripts/library-charts");
+    for stem in scenario_files() {
+        assert!(
+            index.contains(&format!("]({stem}.toml)")),
+            "scenarios/README.md does not link {stem}.toml"
+        );
+        assert!(
+            index.contains(&format!("](charts/{stem}.svg)")),
+            "scenarios/README.md does not show charts/{stem}.svg"
+        );
+        assert!(
+            root()
+                .join(format!("scenarios/charts/{stem}.svg"))
+                .is_file(),
+            "scenarios/charts/{stem}.svg is missing: run scripts/library-charts"
+        );
+        assert!(
+            script
+                .lines()
+                .any(|line| line.trim_start().starts_with(&format!("\"{stem} "))),
+            "scripts/library-charts does not regenerate the chart of {stem}"
+        );
+    }
 }
 
 #[test]
