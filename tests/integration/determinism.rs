@@ -138,10 +138,12 @@ server = "web-0"
 mode = "abrupt"
 "#;
 
-#[test]
-fn a_changing_cluster_gives_the_same_bytes_for_any_jobs_and_across_shards() {
+/// Runs the scenario `text` (named `name`) with `--jobs 1`, `--jobs 2` and as two shards
+/// merged, checks that the three give the very same files, and returns them.
+fn same_bytes_for_any_jobs_and_across_shards(name: &str, text: &str) -> BTreeMap<PathBuf, Vec<u8>> {
     let dir = tempfile::tempdir().unwrap();
-    write(dir.path(), "changing.toml", CHANGING);
+    let file = format!("{name}.toml");
+    write(dir.path(), &file, text);
     let run = |args: &[&str]| {
         let output = lbsim(dir.path(), args);
         assert!(
@@ -150,44 +152,24 @@ fn a_changing_cluster_gives_the_same_bytes_for_any_jobs_and_across_shards() {
             String::from_utf8_lossy(&output.stderr)
         );
     };
-    run(&[
-        "run",
-        "changing.toml",
-        "--jobs",
-        "1",
-        "--out",
-        "one",
-        "--quiet",
-    ]);
-    run(&[
-        "run",
-        "changing.toml",
-        "--jobs",
-        "2",
-        "--out",
-        "two",
-        "--quiet",
-    ]);
-    run(&[
-        "run",
-        "changing.toml",
-        "--shard",
-        "1/2",
-        "--out",
-        "s1",
-        "--quiet",
-    ]);
-    run(&[
-        "run",
-        "changing.toml",
-        "--shard",
-        "2/2",
-        "--out",
-        "s2",
-        "--quiet",
-    ]);
+    run(&["run", &file, "--jobs", "1", "--out", "one", "--quiet"]);
+    run(&["run", &file, "--jobs", "2", "--out", "two", "--quiet"]);
+    run(&["run", &file, "--shard", "1/2", "--out", "s1", "--quiet"]);
+    run(&["run", &file, "--shard", "2/2", "--out", "s2", "--quiet"]);
     run(&["merge", "s1", "s2", "--out", "merged", "--quiet"]);
     let one = tree(&dir.path().join("one"));
+    assert_eq!(one, tree(&dir.path().join("two")), "--jobs 1 against 2");
+    assert_eq!(
+        one,
+        tree(&dir.path().join("merged")),
+        "one run against shards"
+    );
+    one
+}
+
+#[test]
+fn a_changing_cluster_gives_the_same_bytes_for_any_jobs_and_across_shards() {
+    let one = same_bytes_for_any_jobs_and_across_shards("changing", CHANGING);
     let events = &one[&PathBuf::from("changing/events.csv")];
     let text = String::from_utf8_lossy(events);
     for reason in [
@@ -199,10 +181,68 @@ fn a_changing_cluster_gives_the_same_bytes_for_any_jobs_and_across_shards() {
     ] {
         assert!(text.contains(reason), "no {reason} event:\n{text}");
     }
-    assert_eq!(one, tree(&dir.path().join("two")), "--jobs 1 against 2");
-    assert_eq!(
-        one,
-        tree(&dir.path().join("merged")),
-        "one run against shards"
-    );
+}
+
+/// An autoscaled group under a load step, its servers discovered through a watched
+/// registry and ramped by slow start, under two policies, three replications each.
+const SCALING: &str = r#"
+name = "scaling"
+seed = 9
+duration = "150s"
+warmup = "5s"
+replications = 3
+
+[workload]
+rate = [["0s", 300], ["30s", 1500], ["100s", 300]]
+service = { dist = "exponential", mean = "10ms" }
+
+[[servers]]
+name = "web"
+count = 2
+workers = 4
+boot = "3s"
+pre_stop = "3s"
+price_per_hour = 0.5
+
+[balancer]
+algorithm = "least-connections"
+slow_start = { window = "10s" }
+
+[autoscaler]
+policy = "threshold"
+min = 2
+max = 10
+interval = "10s"
+cooldown = "0s"
+metrics = { window = "10s", delay = "2s" }
+provisioning = { dist = "uniform", min = "2s", max = "6s" }
+
+[autoscaler.threshold]
+cpu_high = 0.6
+
+[autoscaler.target_tracking]
+metric = "response-time"
+statistic = "p99"
+target = 0.05
+scale_down_stabilization = "20s"
+
+[discovery]
+mode = "watch"
+delay = "1s"
+
+[slo]
+p99 = "100ms"
+
+[sweep]
+"autoscaler.policy" = ["threshold", "target-tracking"]
+"#;
+
+#[test]
+fn an_autoscaled_cluster_gives_the_same_bytes_for_any_jobs_and_across_shards() {
+    let one = same_bytes_for_any_jobs_and_across_shards("scaling", SCALING);
+    let events = String::from_utf8_lossy(&one[&PathBuf::from("scaling/events.csv")]).into_owned();
+    for reason in ["scale-out", "scale-in", "discovery", "drained"] {
+        assert!(events.contains(reason), "no {reason} event:\n{events}");
+    }
+    assert!(one.contains_key(&PathBuf::from("scaling/capacity-over-time.svg")));
 }
