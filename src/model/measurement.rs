@@ -14,7 +14,7 @@ use crate::engine::{SimDuration, SimTime};
 use crate::id::ServerId;
 use crate::stats::{
     ClusterEvent, ClusterSample, Counts, Figure, Figures, LatencyStats, RunResult, SeriesRecorder,
-    ServerSample, ServerSummary,
+    ServerSample, ServerSummary, SpillVec,
 };
 
 pub struct Measurement {
@@ -335,6 +335,8 @@ impl Measurement {
             database: Vec::new(),
             series,
             intervals,
+            database_series: SpillVec::default(),
+            tier_times: SpillVec::default(),
             events: self.events,
             figures: self.figures,
         }

@@ -1,10 +1,12 @@
-//! timeseries.csv: per run and interval, a row per server and one for the whole cluster
-//! (server `cluster`, after the servers' rows). `time_s` is the end of the interval the
-//! row covers; `queue_length`, `busy_workers`, `in_flight`, `state` and `health` are read
-//! at that instant; `utilization`, `completions`, `arrivals`, `rejected`, `failed` and the
-//! latency percentiles cover the interval (percentiles are empty when nothing completed).
-//! The cluster row's counts include the requests that reached no server, so over each
-//! interval its `arrivals = completions + rejected + failed + Δ in_flight`. Unlike
+//! timeseries.csv: per run and interval, a row per server, a row per database node when
+//! the run has a data tier, and one for the whole cluster (server `cluster`, last). `time_s`
+//! is the end of the interval the row covers; `queue_length`, `busy_workers`, `in_flight`,
+//! `state` and `health` are read at that instant; `utilization`, `completions`,
+//! `arrivals`, `rejected`, `failed` and the latency percentiles cover the interval
+//! (percentiles are empty when nothing completed). The cluster row's counts include the
+//! requests that reached no server, so over each interval its `arrivals = completions +
+//! rejected + failed + Δ in_flight`; it counts requests, and a database node's row counts
+//! queries (see `model::database::series`), so the node rows add nothing to it. Unlike
 //! summary.csv it includes the warmup, to show it.
 
 use std::fs::File;
@@ -15,7 +17,7 @@ use rayon::prelude::*;
 use super::ScenarioResults;
 use crate::engine::SimTime;
 use crate::scenario::Variant;
-use crate::stats::{IntervalCounts, Percentiles, RunResult};
+use crate::stats::{IntervalCounts, Percentiles, RunResult, SeriesRow};
 
 pub const COLUMNS: [&str; 18] = [
     "scenario",
@@ -78,7 +80,8 @@ pub fn write(results: &ScenarioResults<'_>, out: &mut dyn Write) -> io::Result<(
     Ok(())
 }
 
-/// The rows of one run: each interval's server rows, then its cluster row.
+/// The rows of one run: each interval's server rows, its database nodes' rows, then its
+/// cluster row.
 fn write_run(
     scenario: &str,
     variant: &Variant,
@@ -96,9 +99,20 @@ fn write_run(
         Ok(())
     })?;
     let mut totals = intervals.into_iter().peekable();
+    // The nodes' rows, read alongside: those of an interval go just before its cluster row.
+    let mut nodes = run.database_series.iter()?;
+    let mut next_node = nodes.next().transpose()?;
     let mut flush_totals_before = |time: Option<SimTime>, out: &mut dyn Write| {
+        let mut line = Vec::with_capacity(160);
         while let Some(total) = totals.next_if(|t| time.is_none_or(|time| t.time < time)) {
-            let mut line = Vec::with_capacity(160);
+            while let Some(node) = next_node.filter(|node| node.time <= total.time) {
+                line.clear();
+                line.extend_from_slice(&prefix);
+                Row::of(&node, &run.database[node.server.index()].name).write(&mut line)?;
+                out.write_all(&line)?;
+                next_node = nodes.next().transpose()?;
+            }
+            line.clear();
             line.extend_from_slice(&prefix);
             let row = Row {
                 time: total.time,
@@ -122,20 +136,7 @@ fn write_run(
         flush_totals_before(Some(row.time), out)?;
         line.clear();
         line.extend_from_slice(&prefix);
-        Row {
-            time: row.time,
-            server: &run.servers[row.server.index()].name,
-            queue_length: row.queue_length,
-            busy_workers: row.busy_workers,
-            utilization: row.utilization,
-            completions: row.completions,
-            latency_ms: row.latency_ms,
-            counts: row.counts,
-            in_flight: row.in_flight,
-            state: row.state,
-            health: row.health,
-        }
-        .write(&mut line)?;
+        Row::of(row, &run.servers[row.server.index()].name).write(&mut line)?;
         out.write_all(&line)
     })?;
     flush_totals_before(None, out)
@@ -156,7 +157,24 @@ struct Row<'a> {
     health: &'a str,
 }
 
-impl Row<'_> {
+impl<'a> Row<'a> {
+    /// The row of a server or a database node, named `server`.
+    fn of(row: &'a SeriesRow, server: &'a str) -> Self {
+        Row {
+            time: row.time,
+            server,
+            queue_length: row.queue_length,
+            busy_workers: row.busy_workers,
+            utilization: row.utilization,
+            completions: row.completions,
+            latency_ms: row.latency_ms,
+            counts: row.counts,
+            in_flight: row.in_flight,
+            state: row.state,
+            health: row.health,
+        }
+    }
+
     fn write(&self, line: &mut Vec<u8>) -> io::Result<()> {
         // Seconds with six decimals, from the exact nanoseconds (rounded half up).
         let nanos = self.time.as_nanos();
