@@ -63,8 +63,8 @@ use super::Shard;
 use crate::engine::{SimDuration, SimTime};
 use crate::stats::{
     ClusterEvent, Counts, FIGURES, Figures, IntervalTotals, Kind, LatencyParts, LatencyStats,
-    REASON_NAMES, RunResult, STATE_NAMES, SeriesRow, ServerSummary, SpillVec, Spillable,
-    TierTimes, known_name,
+    REASON_NAMES, RunResult, STATE_NAMES, SeriesRow, ServerSummary, SpillVec, Spillable, TierTimes,
+    known_name,
 };
 
 const MAGIC: &[u8; 8] = b"LBSIMSHD";

@@ -140,54 +140,7 @@ mode = "abrupt"
 
 #[test]
 fn a_changing_cluster_gives_the_same_bytes_for_any_jobs_and_across_shards() {
-    let dir = tempfile::tempdir().unwrap();
-    write(dir.path(), "changing.toml", CHANGING);
-    let run = |args: &[&str]| {
-        let output = lbsim(dir.path(), args);
-        assert!(
-            output.status.success(),
-            "{}",
-            String::from_utf8_lossy(&output.stderr)
-        );
-    };
-    run(&[
-        "run",
-        "changing.toml",
-        "--jobs",
-        "1",
-        "--out",
-        "one",
-        "--quiet",
-    ]);
-    run(&[
-        "run",
-        "changing.toml",
-        "--jobs",
-        "2",
-        "--out",
-        "two",
-        "--quiet",
-    ]);
-    run(&[
-        "run",
-        "changing.toml",
-        "--shard",
-        "1/2",
-        "--out",
-        "s1",
-        "--quiet",
-    ]);
-    run(&[
-        "run",
-        "changing.toml",
-        "--shard",
-        "2/2",
-        "--out",
-        "s2",
-        "--quiet",
-    ]);
-    run(&["merge", "s1", "s2", "--out", "merged", "--quiet"]);
-    let one = tree(&dir.path().join("one"));
+    let one = same_bytes_for_any_jobs_and_across_shards("changing", CHANGING);
     let events = &one[&PathBuf::from("changing/events.csv")];
     let text = String::from_utf8_lossy(events);
     for reason in [
@@ -199,10 +152,95 @@ fn a_changing_cluster_gives_the_same_bytes_for_any_jobs_and_across_shards() {
     ] {
         assert!(text.contains(reason), "no {reason} event:\n{text}");
     }
+}
+
+/// A data tier that changes while the run goes on: a replica and a primary fail, a
+/// replica is promoted, a shard is added, and a pool makes queries wait, under two replica
+/// balancers, two replications each.
+const DATA_TIER: &str = r#"
+name = "data-tier"
+seed = 5
+duration = "12s"
+warmup = "2s"
+replications = 2
+
+[workload]
+rate = 400
+service = { dist = "exponential", mean = "5ms" }
+
+[[servers]]
+name = "web"
+count = 4
+workers = 4
+
+[database]
+read_share = 0.8
+queries = 2
+queries_dist = "poisson"
+service = { dist = "exponential", mean = "2ms" }
+workers = 2
+replicas = 2
+shards = 2
+replication_lag = "20ms"
+pool = { max_connections = 3, timeout = "50ms" }
+failover = "2s"
+reshard = { at = "8s", shards = 3 }
+
+[[database.failures]]
+at = "3s"
+shard = 1
+node = "replica-1"
+
+[[database.failures]]
+at = "5s"
+node = "primary"
+
+[sweep]
+"database.replica_balancer" = ["random", "least-connections"]
+"#;
+
+#[test]
+fn a_changing_data_tier_gives_the_same_bytes_for_any_jobs_and_across_shards() {
+    let one = same_bytes_for_any_jobs_and_across_shards("data-tier", DATA_TIER);
+    let events = String::from_utf8_lossy(&one[&PathBuf::from("data-tier/events.csv")]);
+    for reason in ["db-failure", "promotion", "reshard"] {
+        assert!(events.contains(reason), "no {reason} event:\n{events}");
+    }
+    let series = String::from_utf8_lossy(&one[&PathBuf::from("data-tier/timeseries.csv")]);
+    assert!(
+        series.contains(",db-s2-replica-1,"),
+        "no rows of the new shard"
+    );
+}
+
+/// Runs scenario `name` (`source`) with --jobs 1, --jobs 2, and as two shards merged;
+/// checks the three give the same files and returns them.
+fn same_bytes_for_any_jobs_and_across_shards(
+    name: &str,
+    source: &str,
+) -> BTreeMap<PathBuf, Vec<u8>> {
+    let dir = tempfile::tempdir().unwrap();
+    let file = format!("{name}.toml");
+    write(dir.path(), &file, source);
+    let run = |args: &[&str]| {
+        let output = lbsim(dir.path(), args);
+        assert!(
+            output.status.success(),
+            "{}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+    };
+    run(&["run", &file, "--jobs", "1", "--out", "one", "--quiet"]);
+    run(&["run", &file, "--jobs", "2", "--out", "two", "--quiet"]);
+    run(&["run", &file, "--shard", "1/2", "--out", "s1", "--quiet"]);
+    run(&["run", &file, "--shard", "2/2", "--out", "s2", "--quiet"]);
+    run(&["merge", "s1", "s2", "--out", "merged", "--quiet"]);
+    let one = tree(&dir.path().join("one"));
     assert_eq!(one, tree(&dir.path().join("two")), "--jobs 1 against 2");
     assert_eq!(
         one,
         tree(&dir.path().join("merged")),
         "one run against shards"
     );
+    one
 }

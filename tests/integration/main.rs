@@ -3,6 +3,7 @@
 mod check;
 mod cli;
 mod data_tier;
+mod data_tier_series;
 mod determinism;
 mod errors;
 mod fuzz_scenarios;

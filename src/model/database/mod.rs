@@ -251,7 +251,6 @@ impl Database {
         });
     }
 
-
     /// Arms the timers of the scheduled failures and reshard.
     pub fn start(&mut self, ctx: &mut Context<'_>) {
         for (index, failure) in (0..).zip(&self.spec.failures) {
@@ -669,7 +668,9 @@ impl Database {
     pub fn sample(&mut self, now: SimTime) {
         if let Some(series) = &mut self.series {
             let shards = &self.shards;
-            series.sample(now, &mut self.nodes, |index, node| role(node, index, shards));
+            series.sample(now, &mut self.nodes, |index, node| {
+                role(node, index, shards)
+            });
         }
     }
 

@@ -100,7 +100,8 @@ impl NodeSeries {
         role: impl Fn(usize, &Node) -> &'static str,
     ) {
         let start = self.last_sample;
-        for (index, (node, busy_before)) in nodes.iter_mut().zip(&mut self.busy_at_sample).enumerate()
+        for (index, (node, busy_before)) in
+            nodes.iter_mut().zip(&mut self.busy_at_sample).enumerate()
         {
             if node.joined >= now {
                 continue;

@@ -233,7 +233,8 @@ fn windows(run: &RunResult, chunk: usize) -> io::Result<Vec<Point>> {
 fn tier_windows(run: &RunResult, chunk: usize) -> io::Result<Vec<TierPoint>> {
     let mut points = Vec::new();
     let (mut window, mut intervals) = (TierTimes::default(), 0);
-    let mut close = |window: &TierTimes| points.push((window.time.as_secs_f64(), window.means_ms()));
+    let mut close =
+        |window: &TierTimes| points.push((window.time.as_secs_f64(), window.means_ms()));
     run.tier_times.for_each(|times| {
         window.add(times);
         intervals += 1;
@@ -252,7 +253,11 @@ fn tier_windows(run: &RunResult, chunk: usize) -> io::Result<Vec<TierPoint>> {
 /// The value axis of the split by tier: linear or log by the lines' peak means, covering
 /// the means (and, on a log axis, the database parts too).
 fn tier_axis(lines: &[Line]) -> Axis {
-    let splits = || lines.iter().flat_map(|l| l.tiers.iter().filter_map(|p| p.1));
+    let splits = || {
+        lines
+            .iter()
+            .flat_map(|l| l.tiers.iter().filter_map(|p| p.1))
+    };
     let scale = Scale::for_peaks(lines.iter().map(|l| {
         l.tiers
             .iter()
@@ -520,7 +525,10 @@ mod tests {
             .unwrap();
         // Two queries of 2 ms each on average, and a little queueing, of some 14 ms.
         let (database, outside) = whole.means_ms().unwrap();
-        assert!((4.0..6.0).contains(&database), "{database} ms in the database");
+        assert!(
+            (4.0..6.0).contains(&database),
+            "{database} ms in the database"
+        );
         assert!(outside > 9.0, "{outside} ms outside it");
         let svg = chart.svg().unwrap();
         fixtures::assert_well_formed_svg(&svg);

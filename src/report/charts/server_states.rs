@@ -412,7 +412,11 @@ mod tests {
         // The primary fails at 3 s; replica 0 is promoted at 5 s. The servers never change.
         let fixture = fixtures::failover();
         let chart = build(&fixture.view(), &fixture.palette()).unwrap();
-        assert!(chart.subtitle.contains("database node"), "{}", chart.subtitle);
+        assert!(
+            chart.subtitle.contains("database node"),
+            "{}",
+            chart.subtitle
+        );
         let figure: &ServerStates = chart.figure();
         let strips = &figure.panels[0].strips;
         // The changed strip first: the failed primary, never "down, still in rotation".
@@ -426,7 +430,14 @@ mod tests {
         let rest: Vec<&str> = strips[1..].iter().map(|s| s.0.as_str()).collect();
         assert_eq!(
             rest,
-            ["web-0", "web-1", "web-2", "web-3", "db-s0-replica-0", "db-s0-replica-1"]
+            [
+                "web-0",
+                "web-1",
+                "web-2",
+                "web-3",
+                "db-s0-replica-0",
+                "db-s0-replica-1"
+            ]
         );
         for (_, spans) in &strips[1..] {
             assert_eq!(spans, &[(0.0, 10.0, Shown::InRotation)]);
