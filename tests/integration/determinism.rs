@@ -246,3 +246,62 @@ fn an_autoscaled_cluster_gives_the_same_bytes_for_any_jobs_and_across_shards() {
     }
     assert!(one.contains_key(&PathBuf::from("scaling/capacity-over-time.svg")));
 }
+
+/// A data tier that changes while the run goes on: a replica and a primary fail, a
+/// replica is promoted, a shard is added, and a pool makes queries wait, under two replica
+/// balancers, two replications each.
+const DATA_TIER: &str = r#"
+name = "data-tier"
+seed = 5
+duration = "12s"
+warmup = "2s"
+replications = 2
+
+[workload]
+rate = 400
+service = { dist = "exponential", mean = "5ms" }
+
+[[servers]]
+name = "web"
+count = 4
+workers = 4
+
+[database]
+read_share = 0.8
+queries = 2
+queries_dist = "poisson"
+service = { dist = "exponential", mean = "2ms" }
+workers = 2
+replicas = 2
+shards = 2
+replication_lag = "20ms"
+pool = { max_connections = 3, timeout = "50ms" }
+failover = "2s"
+reshard = { at = "8s", shards = 3 }
+
+[[database.failures]]
+at = "3s"
+shard = 1
+node = "replica-1"
+
+[[database.failures]]
+at = "5s"
+node = "primary"
+
+[sweep]
+"database.replica_balancer" = ["random", "least-connections"]
+"#;
+
+#[test]
+fn a_changing_data_tier_gives_the_same_bytes_for_any_jobs_and_across_shards() {
+    let one = same_bytes_for_any_jobs_and_across_shards("data-tier", DATA_TIER);
+    let events = String::from_utf8_lossy(&one[&PathBuf::from("data-tier/events.csv")]);
+    for reason in ["db-failure", "promotion", "reshard"] {
+        assert!(events.contains(reason), "no {reason} event:\n{events}");
+    }
+    let series = String::from_utf8_lossy(&one[&PathBuf::from("data-tier/timeseries.csv")]);
+    assert!(
+        series.contains(",db-s2-replica-1,"),
+        "no rows of the new shard"
+    );
+}

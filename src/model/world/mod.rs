@@ -216,7 +216,10 @@ impl<'a, O: Observer> World<'a, O> {
             gray: GrayFailures::new(spec, seed),
             resources: Resources::new(&spec.servers),
             resilience: Resilience::new(spec, seed),
-            database: spec.database.as_ref().map(|d| Database::new(d, seed)),
+            database: spec
+                .database
+                .as_ref()
+                .map(|d| Database::new(d, seed, spec.sample_interval.is_some())),
             affinity: spec.affinity.as_ref().map(Affinity::new),
             sessions: has_sessions(spec).then(|| {
                 let relogin = spec.sessions.as_ref().map(|s| &s.relogin);
@@ -488,6 +491,9 @@ impl<'a, O: Observer> World<'a, O> {
         };
         self.measurement
             .sample(at, self.cluster.servers_mut(), view, in_flight);
+        if let Some(database) = &mut self.database {
+            database.sample(at);
+        }
     }
 
     /// Schedules the next arrival and draws its client and work now (see [`Traffic`]).
@@ -991,6 +997,9 @@ impl<'a, O: Observer> World<'a, O> {
         self.measurement.completed(&request, response_time);
         if let Some(scaling) = &mut self.scaling {
             scaling.completed(self.now, response_time);
+        }
+        if let Some(database) = &mut self.database {
+            database.completed(id, response_time);
         }
         if O::ACTIVE {
             let server = &self.cluster.server(request.server).name;

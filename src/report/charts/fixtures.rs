@@ -6,7 +6,8 @@ use std::path::PathBuf;
 use crate::balancer::{Algorithm, BalancerSpec};
 use crate::engine::{SimDuration, SimTime, derive_seed};
 use crate::model::{
-    ArrivalPattern, Change, GeneratedWorkload, RateSchedule, RunSpec, ServerGroupSpec, ServiceDist,
+    ArrivalPattern, Change, DatabaseSpec, GeneratedWorkload, KeyDist, NodeFailure, NodeRole,
+    PrimaryFailure, QueryCount, RateSchedule, RunSpec, ServerGroupSpec, ServiceDist, Sharding,
     TimelineAction, WorkloadSpec, simulate,
 };
 use crate::report::ScenarioResults;
@@ -192,6 +193,46 @@ pub fn crash() -> Fixture {
         run,
     };
     fixture("crash", &[], vec![base], 1)
+}
+
+/// One unswept variant of 10 s on 4 servers in front of a data tier of one shard, a
+/// primary and two replicas: two queries per request, 2 ms each; the primary fails at 3 s
+/// and replica 0 is promoted 2 s later.
+pub fn failover() -> Fixture {
+    let mut run = spec(Algorithm::LeastConnections, 200.0, 4, 10);
+    run.database = Some(DatabaseSpec {
+        read_share: 0.8,
+        queries: QueryCount::Constant(2),
+        service: ServiceDist::Exponential {
+            mean: SimDuration::from_millis(2),
+        },
+        keys: KeyDist::Uniform { count: 1000 },
+        workers: 2,
+        queue_limit: None,
+        replicas: 2,
+        replica_balancer: Algorithm::Random,
+        replication_lag: ServiceDist::Constant {
+            mean: SimDuration::ZERO,
+        },
+        read_your_writes: false,
+        shards: 1,
+        sharding: Sharding::Modulo,
+        pool: None,
+        failover: SimDuration::from_secs(2),
+        on_primary_failure: PrimaryFailure::Fail,
+        failures: vec![NodeFailure {
+            at: SimTime::ZERO + SimDuration::from_secs(3),
+            shard: 0,
+            node: NodeRole::Primary,
+        }],
+        reshard: None,
+    });
+    let base = Variant {
+        label: "base".into(),
+        values: Vec::new(),
+        run,
+    };
+    fixture("failover", &[], vec![base], 1)
 }
 
 fn variant(values: &[String], run: RunSpec) -> Variant {
