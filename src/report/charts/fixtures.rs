@@ -71,6 +71,34 @@ pub fn swept() -> Fixture {
     )
 }
 
+/// Four servers at speed 1 or one at speed 4 (`[sweep] together`), crossed with two
+/// algorithms: `servers.0.count` and `servers.0.speed` are one dimension.
+pub fn linked() -> Fixture {
+    let mut variants = Vec::new();
+    for (count, speed) in [(4, 1.0), (1, 4.0)] {
+        for algorithm in [Algorithm::RoundRobin, Algorithm::LeastConnections] {
+            let mut run = spec(algorithm, 300.0, count, 20);
+            run.servers[0].speed = speed;
+            variants.push(variant(
+                &[
+                    count.to_string(),
+                    algorithm.name().to_string(),
+                    format!("{speed}"),
+                ],
+                run,
+            ));
+        }
+    }
+    let mut fixture = fixture(
+        "linked",
+        &["servers.0.count", "balancer.algorithm", "servers.0.speed"],
+        variants,
+        2,
+    );
+    fixture.scenario.dimensions = vec![0, 1, 0];
+    fixture
+}
+
 /// The edge cases: one server, a single time-series interval, and a variant that never
 /// completes a request (rate 0).
 pub fn degenerate() -> Fixture {
@@ -263,6 +291,7 @@ fn fixture(name: &str, keys: &[&str], mut variants: Vec<Variant>, replications: 
         seed,
         replications,
         swept_keys: keys.iter().map(|k| k.to_string()).collect(),
+        dimensions: (0..keys.len()).collect(),
         variants,
         expectations: Vec::new(),
         source_hash: 0,
