@@ -14,7 +14,7 @@ use crate::engine::{SimDuration, SimTime};
 use crate::id::ServerId;
 use crate::stats::{
     CAPACITY, ClusterEvent, ClusterSample, Counts, Figure, Figures, Instances, LatencyStats,
-    RunResult, SeriesRecorder, ServerSample, ServerSummary,
+    RunResult, SeriesRecorder, ServerSample, ServerSummary, SpillVec,
 };
 
 pub struct Measurement {
@@ -397,6 +397,8 @@ impl Measurement {
             database: Vec::new(),
             series,
             intervals,
+            database_series: SpillVec::default(),
+            tier_times: SpillVec::default(),
             events: self.events,
             figures: self.figures,
         }

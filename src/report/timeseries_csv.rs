@@ -1,15 +1,17 @@
-//! timeseries.csv: per run and interval, a row per server and one for the whole cluster
-//! (server `cluster`, after the servers' rows). `time_s` is the end of the interval the
-//! row covers; `queue_length`, `busy_workers`, `in_flight`, `state` and `health` are read
-//! at that instant; `utilization`, `completions`, `arrivals`, `rejected`, `failed` and the
-//! latency percentiles cover the interval (percentiles are empty when nothing completed).
-//! The cluster row alone has `instances_provisioning`, `instances_ready`,
-//! `instances_draining` (servers launched and not yet serving, serving, finishing what they
-//! hold, at the interval's end) and `capacity_rps` (requests per second the ready servers
-//! can answer at the mean work of a request); a server's row leaves them empty.
-//! The cluster row's counts include the requests that reached no server, so over each
-//! interval its `arrivals = completions + rejected + failed + Δ in_flight`. Unlike
-//! summary.csv it includes the warmup, to show it.
+//! timeseries.csv: per run and interval, a row per server, a row per database node when
+//! the run has a data tier, and one for the whole cluster (server `cluster`, last). `time_s`
+//! is the end of the interval the row covers; `queue_length`, `busy_workers`, `in_flight`,
+//! `state` and `health` are read at that instant; `utilization`, `completions`,
+//! `arrivals`, `rejected`, `failed` and the latency percentiles cover the interval
+//! (percentiles are empty when nothing completed). The cluster row's counts include the
+//! requests that reached no server, so over each interval its `arrivals = completions +
+//! rejected + failed + Δ in_flight`; it counts requests, and a database node's row counts
+//! queries (see `model::database::series`), so the node rows add nothing to it. Unlike
+//! summary.csv it includes the warmup, to show it. The cluster row alone has
+//! `instances_provisioning`, `instances_ready`, `instances_draining` (servers launched and
+//! not yet serving, serving, finishing what they hold, at the interval's end) and
+//! `capacity_rps` (requests per second the ready servers can answer at the mean work of a
+//! request); the other rows leave them empty.
 
 use std::fs::File;
 use std::io::{self, BufWriter, Seek, SeekFrom, Write};
@@ -19,7 +21,7 @@ use rayon::prelude::*;
 use super::ScenarioResults;
 use crate::engine::SimTime;
 use crate::scenario::Variant;
-use crate::stats::{Instances, IntervalCounts, Percentiles, RunResult};
+use crate::stats::{Instances, IntervalCounts, Percentiles, RunResult, SeriesRow};
 
 pub const COLUMNS: [&str; 22] = [
     "scenario",
@@ -86,7 +88,8 @@ pub fn write(results: &ScenarioResults<'_>, out: &mut dyn Write) -> io::Result<(
     Ok(())
 }
 
-/// The rows of one run: each interval's server rows, then its cluster row.
+/// The rows of one run: each interval's server rows, its database nodes' rows, then its
+/// cluster row.
 fn write_run(
     scenario: &str,
     variant: &Variant,
@@ -104,9 +107,20 @@ fn write_run(
         Ok(())
     })?;
     let mut totals = intervals.into_iter().peekable();
+    // The nodes' rows, read alongside: those of an interval go just before its cluster row.
+    let mut nodes = run.database_series.iter()?;
+    let mut next_node = nodes.next().transpose()?;
     let mut flush_totals_before = |time: Option<SimTime>, out: &mut dyn Write| {
+        let mut line = Vec::with_capacity(160);
         while let Some(total) = totals.next_if(|t| time.is_none_or(|time| t.time < time)) {
-            let mut line = Vec::with_capacity(160);
+            while let Some(node) = next_node.filter(|node| node.time <= total.time) {
+                line.clear();
+                line.extend_from_slice(&prefix);
+                Row::of(&node, &run.database[node.server.index()].name).write(&mut line)?;
+                out.write_all(&line)?;
+                next_node = nodes.next().transpose()?;
+            }
+            line.clear();
             line.extend_from_slice(&prefix);
             let row = Row {
                 time: total.time,
@@ -131,21 +145,7 @@ fn write_run(
         flush_totals_before(Some(row.time), out)?;
         line.clear();
         line.extend_from_slice(&prefix);
-        Row {
-            time: row.time,
-            server: &run.servers[row.server.index()].name,
-            queue_length: row.queue_length,
-            busy_workers: row.busy_workers,
-            utilization: row.utilization,
-            completions: row.completions,
-            latency_ms: row.latency_ms,
-            counts: row.counts,
-            in_flight: row.in_flight,
-            state: row.state,
-            health: row.health,
-            instances: None,
-        }
-        .write(&mut line)?;
+        Row::of(row, &run.servers[row.server.index()].name).write(&mut line)?;
         out.write_all(&line)
     })?;
     flush_totals_before(None, out)
@@ -169,7 +169,25 @@ struct Row<'a> {
     instances: Option<(Instances, f64)>,
 }
 
-impl Row<'_> {
+impl<'a> Row<'a> {
+    /// The row of a server or a database node, named `server`.
+    fn of(row: &'a SeriesRow, server: &'a str) -> Self {
+        Row {
+            time: row.time,
+            server,
+            queue_length: row.queue_length,
+            busy_workers: row.busy_workers,
+            utilization: row.utilization,
+            completions: row.completions,
+            latency_ms: row.latency_ms,
+            counts: row.counts,
+            in_flight: row.in_flight,
+            state: row.state,
+            health: row.health,
+            instances: None,
+        }
+    }
+
     fn write(&self, line: &mut Vec<u8>) -> io::Result<()> {
         // Seconds with six decimals, from the exact nanoseconds (rounded half up).
         let nanos = self.time.as_nanos();

@@ -19,6 +19,7 @@ mod replay;
 mod schema;
 mod suggest;
 mod sweep;
+mod together;
 mod trace;
 mod validate;
 
@@ -49,6 +50,9 @@ pub struct Scenario {
     pub replications: u32,
     /// The swept keys in file order (`balancer.algorithm`): one summary column each.
     pub swept_keys: Vec<String>,
+    /// For each swept key, its dimension of the sweep's product: keys that vary together
+    /// (`[sweep] together`) share one, so that a chart varying one of them varies all.
+    pub dimensions: Vec<usize>,
     /// Variants in sweep order: the first key varies slowest.
     pub variants: Vec<Variant>,
     pub expectations: Vec<Expectation>,
@@ -138,6 +142,16 @@ impl std::fmt::Display for Declared {
 }
 
 impl Scenario {
+    /// Whether swept keys `a` and `b` (indices into `swept_keys`) are one dimension of the
+    /// sweep: the same key, or keys that vary together.
+    pub fn varies_with(&self, a: usize, b: usize) -> bool {
+        a == b
+            || matches!(
+                (self.dimensions.get(a), self.dimensions.get(b)),
+                (Some(x), Some(y)) if x == y
+            )
+    }
+
     /// Reads and validates a scenario file. `path` is shown as given in error messages.
     pub fn from_path(path: &Path) -> Result<Scenario, ScenarioErrors> {
         let source = std::fs::read_to_string(path).map_err(|e| ScenarioErrors::io(path, &e))?;

@@ -520,6 +520,18 @@ fn open_value(visitor: &str, description: &str) -> Value {
             "type": "object",
             "description": "Dotted key path = list of values, or a range { from, to, step }: \
                             one variant per combination",
+            "properties": {
+                "together": {
+                    "description": "Groups of swept keys that vary together, in step: one \
+                                    dimension of the product each",
+                    "type": "array",
+                    "items": {
+                        "type": "array",
+                        "items": { "type": "string" },
+                        "minItems": 2,
+                    },
+                },
+            },
             "additionalProperties": {
                 "anyOf": [
                     { "type": "array", "items": scalar() },
@@ -624,6 +636,24 @@ mod tests {
         assert_eq!(
             definitions["Scenario"]["properties"]["sweep"]["type"],
             "object"
+        );
+    }
+
+    /// `together` is the one key of `[sweep]` that is no swept path: a list of groups of
+    /// paths, where a swept key takes a list of scalars or a range.
+    #[test]
+    fn the_sweep_accepts_together_as_groups_of_key_paths() {
+        let schema = parsed();
+        let sweep = &schema["definitions"]["Scenario"]["properties"]["sweep"];
+        let together = &sweep["properties"]["together"];
+        assert_eq!(together["type"], "array");
+        assert_eq!(together["items"]["items"], json!({ "type": "string" }));
+        assert_eq!(together["items"]["minItems"], 2);
+        assert!(
+            super::super::raw::SCENARIO_KEYS
+                .iter()
+                .all(|k| k.name != super::super::together::TOGETHER),
+            "a scenario key named like the reserved key could not be swept"
         );
     }
 }

@@ -12,8 +12,10 @@
 //! builds values only by parsing) kept in an arena the caller owns; each value then carries
 //! the range table's span, so from there on a range is a list like any other.
 //!
-//! Combinations form a cartesian product, keys in file order, the first key varying
-//! slowest.
+//! Combinations form a cartesian product of *dimensions*, the first varying slowest: each
+//! swept key is a dimension of its own, except keys linked by `together` (`together.rs`),
+//! which form one dimension, in the position of their first key in file order, and take
+//! their values in step. Labels and summary columns keep every key, in file order.
 
 use std::borrow::Cow;
 use std::collections::BTreeMap;
@@ -25,6 +27,7 @@ use toml::de::{DeTable, DeValue};
 use super::range::{self, RANGE_KEYS};
 use super::raw::{self, Key, Scalar, Shape, Step};
 use super::suggest;
+use super::together::{self, Named, TOGETHER};
 
 /// More variants than this is almost certainly a mistake (each one is a full simulation
 /// per replication), and would take the validator itself a long time to expand.
@@ -59,6 +62,11 @@ pub struct SweptKey<'i> {
 #[derive(Clone, Debug, Default)]
 pub struct Sweep<'i> {
     pub keys: Vec<SweptKey<'i>>,
+    /// For each key of `keys`, its dimension of the product: keys linked by `together`
+    /// share one. Dimensions are numbered in the order of their first keys.
+    dimensions: Vec<usize>,
+    /// The number of values of each dimension.
+    sizes: Vec<usize>,
     /// Keys declared in `[sweep]` but rejected (reported in `errors`): an expectation
     /// naming one is not reported again.
     pub rejected: Vec<String>,
@@ -106,10 +114,15 @@ impl<'i> Sweep<'i> {
                 None => sweep.rejected.push(path),
             }
         }
+        let groups = match table.get(TOGETHER) {
+            Some(value) => sweep.link(value),
+            None => Vec::new(),
+        };
+        sweep.set_dimensions(&groups);
         let count = sweep
-            .keys
+            .sizes
             .iter()
-            .try_fold(1usize, |n, k| n.checked_mul(k.values.len()));
+            .try_fold(1usize, |n, &size| n.checked_mul(size));
         if count.is_none_or(|n| n > MAX_VARIANTS) {
             let shown = count.map_or_else(|| "too many".to_string(), |n| n.to_string());
             let offset = document.get("sweep").map_or(0, |s| s.span().start);
@@ -122,8 +135,66 @@ impl<'i> Sweep<'i> {
             });
             let keys = std::mem::take(&mut sweep.keys);
             sweep.rejected.extend(keys.into_iter().map(|k| k.path));
+            sweep.set_dimensions(&[]);
         }
         sweep
+    }
+
+    /// Reads `together`: records its errors, rejects the keys of its bad groups, and
+    /// returns its good groups as indices into the remaining `keys`.
+    fn link(&mut self, value: &Spanned<DeValue<'i>>) -> Vec<Vec<usize>> {
+        let named: Vec<Named<'_>> = self
+            .keys
+            .iter()
+            .map(|k| Named {
+                path: &k.path,
+                count: k.values.len(),
+            })
+            .collect();
+        let links = together::read(value, &named, &self.rejected);
+        self.errors.extend(links.errors);
+        // Index of each kept key after the rejected ones are taken out.
+        let mut kept = Vec::with_capacity(self.keys.len());
+        let mut next = 0;
+        for index in 0..self.keys.len() {
+            if links.rejected.contains(&index) {
+                kept.push(None);
+            } else {
+                kept.push(Some(next));
+                next += 1;
+            }
+        }
+        let keys = std::mem::take(&mut self.keys);
+        for (index, key) in keys.into_iter().enumerate() {
+            if kept[index].is_some() {
+                self.keys.push(key);
+            } else {
+                self.rejected.push(key.path);
+            }
+        }
+        links
+            .groups
+            .iter()
+            .map(|group| group.iter().filter_map(|&k| kept[k]).collect())
+            .collect()
+    }
+
+    /// Numbers the dimensions: a key in none of `groups` is one of its own; a group is one,
+    /// placed at its first key in file order.
+    fn set_dimensions(&mut self, groups: &[Vec<usize>]) {
+        self.dimensions.clear();
+        self.sizes.clear();
+        for (index, key) in self.keys.iter().enumerate() {
+            let group = groups.iter().find(|g| g.contains(&index));
+            let leader = group.and_then(|g| g.iter().copied().min()).unwrap_or(index);
+            if leader < index {
+                let dimension = self.dimensions[leader];
+                self.dimensions.push(dimension);
+            } else {
+                self.dimensions.push(self.sizes.len());
+                self.sizes.push(key.values.len());
+            }
+        }
     }
 
     /// Replaces every range entry by the list it stands for, or drops it (recording its
@@ -275,12 +346,32 @@ impl<'i> Sweep<'i> {
         self.keys.iter().map(|k| k.path.clone()).collect()
     }
 
-    /// The number of variants: the product of the value counts (1 without a sweep).
-    pub fn variant_count(&self) -> usize {
-        self.keys.iter().map(|k| k.values.len()).product()
+    /// For each swept key, in file order, its dimension of the product: keys that vary
+    /// together share one.
+    pub fn dimensions(&self) -> &[usize] {
+        &self.dimensions
     }
 
-    /// Variant `index` of [`Sweep::variant_count`]: the first key varies slowest.
+    /// The index in `keys` of the swept key `path`.
+    pub fn index_of(&self, path: &str) -> Option<usize> {
+        self.keys.iter().position(|k| k.path == path)
+    }
+
+    /// The other keys that vary together with key `key` (by index), in file order.
+    pub fn partners(&self, key: usize) -> Vec<usize> {
+        let dimension = self.dimensions.get(key);
+        (0..self.keys.len())
+            .filter(|&k| k != key && self.dimensions.get(k) == dimension)
+            .collect()
+    }
+
+    /// The number of variants: the product of the dimensions' value counts (1 without a
+    /// sweep).
+    pub fn variant_count(&self) -> usize {
+        self.sizes.iter().product()
+    }
+
+    /// Variant `index` of [`Sweep::variant_count`]: the first dimension varies slowest.
     pub fn variant(&self, document: &Spanned<DeTable<'i>>, index: usize) -> VariantDocument<'i> {
         let mut table = document.clone();
         table.get_mut().remove("sweep");
@@ -291,16 +382,17 @@ impl<'i> Sweep<'i> {
                 document: table,
             };
         }
-        let mut choices = vec![0; self.keys.len()];
+        let mut choices = vec![0; self.sizes.len()];
         let mut rest = index;
-        for (choice, key) in choices.iter_mut().zip(&self.keys).rev() {
-            let count = key.values.len().max(1);
+        for (choice, &size) in choices.iter_mut().zip(&self.sizes).rev() {
+            let count = size.max(1);
             *choice = rest % count;
             rest /= count;
         }
         let mut values = Vec::with_capacity(self.keys.len());
         let mut pairs = Vec::with_capacity(self.keys.len());
-        for (key, &choice) in self.keys.iter().zip(&choices) {
+        for (key, &dimension) in self.keys.iter().zip(&self.dimensions) {
+            let choice = choices.get(dimension).copied().unwrap_or_default();
             let (Some(value), Some(label)) = (key.values.get(choice), key.labels.get(choice))
             else {
                 continue;
@@ -319,13 +411,17 @@ impl<'i> Sweep<'i> {
 
 /// `"a.b" = [..]` and `a.b = [..]` (nested tables) both become the entry `a.b`; a joined
 /// key spans from its first part to its last. A table is a range, not a level of nesting,
-/// where the key names a single value of the file or the table holds a range key.
+/// where the key names a single value of the file or the table holds a range key. The
+/// reserved `together` of `[sweep]` itself is no entry.
 fn flatten<'i>(
     table: &DeTable<'i>,
     prefix: Option<&Spanned<String>>,
     out: &mut Vec<(Spanned<String>, Spanned<DeValue<'i>>)>,
 ) {
     for (key, value) in table.iter() {
+        if prefix.is_none() && key.get_ref() == TOGETHER {
+            continue;
+        }
         let key = match prefix {
             Some(prefix) => Spanned::new(
                 prefix.span().start..key.span().end,
@@ -749,6 +845,128 @@ mod tests {
         );
         assert!(sweep.keys.is_empty());
         assert_eq!(sweep.rejected, ["workload.rate", "workload.rat"]);
+    }
+
+    #[test]
+    fn linked_keys_are_one_dimension_at_their_first_key() {
+        // count and speed vary together, at count's place: before the algorithm.
+        let source = format!(
+            "{BASE}[sweep]\n\"servers.0.count\" = [4, 1]\n\
+             \"balancer.algorithm\" = [\"random\", \"round-robin\", \"ip-hash\"]\n\
+             \"servers.0.speed\" = {{ from = 1, to = 4, step = 3 }}\n\
+             together = [[\"servers.0.speed\", \"servers.0.count\"]]\n"
+        );
+        let mut arena = String::new();
+        let (document, sweep) = plan(&source, &mut arena);
+        assert_eq!(sweep.errors, []);
+        assert_eq!(
+            sweep.paths(),
+            ["servers.0.count", "balancer.algorithm", "servers.0.speed"],
+            "`together` is no swept key, and the keys keep file order"
+        );
+        assert_eq!(sweep.dimensions(), [0, 1, 0]);
+        assert_eq!(sweep.partners(0), [2]);
+        assert_eq!(sweep.partners(1), Vec::<usize>::new());
+        assert_eq!(
+            sweep.variant_count(),
+            6,
+            "2 pairs × 3 algorithms, not 2 × 3 × 2"
+        );
+        let labels: Vec<String> = (0..6).map(|i| sweep.variant(&document, i).label).collect();
+        assert_eq!(
+            labels,
+            [
+                "servers.0.count=4,balancer.algorithm=random,servers.0.speed=1",
+                "servers.0.count=4,balancer.algorithm=round-robin,servers.0.speed=1",
+                "servers.0.count=4,balancer.algorithm=ip-hash,servers.0.speed=1",
+                "servers.0.count=1,balancer.algorithm=random,servers.0.speed=4",
+                "servers.0.count=1,balancer.algorithm=round-robin,servers.0.speed=4",
+                "servers.0.count=1,balancer.algorithm=ip-hash,servers.0.speed=4",
+            ]
+        );
+        let variant = sweep.variant(&document, 4);
+        assert_eq!(variant.values, ["1", "round-robin", "4"]);
+        let server = variant.document.get_ref()["servers"].get_ref()[0].clone();
+        let server = server.get_ref();
+        assert_eq!(
+            server["count"].get_ref().as_integer().map(|i| i.as_str()),
+            Some("1")
+        );
+        assert_eq!(
+            server["speed"].get_ref().as_integer().map(|i| i.as_str()),
+            Some("4")
+        );
+    }
+
+    #[test]
+    fn a_group_takes_the_place_of_its_first_key_in_file_order() {
+        let source = format!(
+            "{BASE}[sweep]\n\"workload.rate\" = [1, 2]\n\"servers.0.count\" = [3, 4, 5]\n\
+             \"workload.clients\" = [6, 7]\n\
+             together = [[\"workload.clients\", \"workload.rate\"]]\n"
+        );
+        let mut arena = String::new();
+        let (document, sweep) = plan(&source, &mut arena);
+        assert_eq!(sweep.errors, []);
+        assert_eq!(sweep.dimensions(), [0, 1, 0]);
+        let values: Vec<Vec<String>> = (0..sweep.variant_count())
+            .map(|i| sweep.variant(&document, i).values)
+            .collect();
+        let expected: Vec<Vec<&str>> = vec![
+            vec!["1", "3", "6"],
+            vec!["1", "4", "6"],
+            vec!["1", "5", "6"],
+            vec!["2", "3", "7"],
+            vec!["2", "4", "7"],
+            vec!["2", "5", "7"],
+        ];
+        assert_eq!(values, expected);
+    }
+
+    #[test]
+    fn a_bad_group_is_reported_and_its_keys_rejected() {
+        let source = format!(
+            "{BASE}[sweep]\n\"workload.rate\" = [1, 2, 3]\n\"servers.0.count\" = [3, 4]\n\
+             \"workload.clients\" = [6, 7]\n\
+             together = [[\"servers.0.count\", \"workload.rate\"]]\n"
+        );
+        let mut arena = String::new();
+        let (document, sweep) = plan(&source, &mut arena);
+        let messages: Vec<String> = sweep
+            .errors
+            .iter()
+            .map(|e| format!("{}: {}", e.path, e.message))
+            .collect();
+        assert_eq!(
+            messages,
+            [
+                "sweep.together[0][1]: \"workload.rate\" has 3 values but \"servers.0.count\" \
+                 has 2: keys that vary together need as many values each"
+            ]
+        );
+        let at = &source[sweep.errors[0].offset..];
+        assert!(
+            at.starts_with("\"workload.rate\"]]"),
+            "located at the entry: {at}"
+        );
+        assert_eq!(sweep.paths(), ["workload.clients"]);
+        assert_eq!(sweep.rejected, ["workload.rate", "servers.0.count"]);
+        assert_eq!(sweep.variant_count(), 2);
+        assert_eq!(sweep.variant(&document, 1).label, "workload.clients=7");
+    }
+
+    #[test]
+    fn together_counts_as_one_dimension_against_the_variant_limit() {
+        let values: Vec<String> = (0..101).map(|i| i.to_string()).collect();
+        let list = values.join(", ");
+        let source = format!(
+            "{BASE}[sweep]\n\"workload.rate\" = [{list}]\n\"workload.clients\" = [{list}]\n\
+             together = [[\"workload.rate\", \"workload.clients\"]]\n"
+        );
+        let mut arena = String::new();
+        let (_, sweep) = plan(&source, &mut arena);
+        assert_eq!(sweep.errors, []);
+        assert_eq!(sweep.variant_count(), 101);
     }
 
     #[test]

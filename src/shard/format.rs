@@ -51,6 +51,8 @@
 //!                  then (value u64 ns, count u64) per non-empty histogram bucket
 //!   series         u32 record size (SeriesRow::BYTES), u64 count, records
 //!   intervals      u32 record size (IntervalTotals::BYTES), u64 count, records
+//!   database_series  the data tier's node rows, encoded as series (server = node index)
+//!   tier_times     u32 record size (TierTimes::BYTES), u64 count, records
 //! checksum         u64       FNV-1a 64 of every byte above; the file ends here
 //! ```
 
@@ -61,7 +63,7 @@ use super::Shard;
 use crate::engine::{SimDuration, SimTime};
 use crate::stats::{
     ClusterEvent, Counts, FIGURES, Figures, IntervalTotals, Kind, LatencyParts, LatencyStats,
-    REASON_NAMES, RunResult, STATE_NAMES, SeriesRow, ServerSummary, SpillVec, Spillable,
+    REASON_NAMES, RunResult, STATE_NAMES, SeriesRow, ServerSummary, SpillVec, Spillable, TierTimes,
     known_name,
 };
 
@@ -245,7 +247,9 @@ impl Encoder<'_> {
         self.latency(&run.latency)?;
         self.latency(&run.wait)?;
         self.records(&run.series)?;
-        self.records(&run.intervals)
+        self.records(&run.intervals)?;
+        self.records(&run.database_series)?;
+        self.records(&run.tier_times)
     }
 
     fn servers(&mut self, servers: &[ServerSummary]) -> io::Result<()> {
@@ -281,7 +285,7 @@ impl Encoder<'_> {
         Ok(())
     }
 
-    fn records<T: Spillable>(&mut self, records: &SpillVec<T>) -> io::Result<()> {
+    fn records<T: Spillable + Clone>(&mut self, records: &SpillVec<T>) -> io::Result<()> {
         self.u32(length(T::BYTES)?)?;
         self.u64(records.len())?;
         let mut bytes = vec![0u8; T::BYTES];
@@ -397,6 +401,21 @@ struct Decoder<R> {
     hash: Fnv,
 }
 
+/// The check of a time-series row of a run of `count` `what` (servers, database nodes):
+/// it names one of them.
+fn rows_of(count: usize, what: &'static str) -> impl Fn(&SeriesRow) -> Result<(), ReadError> {
+    move |row| {
+        if row.server.index() < count {
+            Ok(())
+        } else {
+            Err(invalid(format!(
+                "a time-series row of #{} in a run of {count} {what}",
+                row.server.0
+            )))
+        }
+    }
+}
+
 impl<R: Read> Decoder<R> {
     fn bytes(&mut self, buffer: &mut [u8]) -> Result<(), ReadError> {
         self.input.read_exact(buffer)?;
@@ -482,18 +501,10 @@ impl<R: Read> Decoder<R> {
         }
         let latency = self.latency()?;
         let wait = self.latency()?;
-        let server_count = servers.len();
-        let series = self.records(|row: &SeriesRow| {
-            if row.server.index() < server_count {
-                Ok(())
-            } else {
-                Err(invalid(format!(
-                    "a time-series row of server #{} in a run of {server_count} servers",
-                    row.server.0
-                )))
-            }
-        })?;
+        let series = self.records(rows_of(servers.len(), "servers"))?;
         let intervals = self.records(|_: &IntervalTotals| Ok(()))?;
+        let database_series = self.records(rows_of(database.len(), "database nodes"))?;
+        let tier_times = self.records(|_: &TierTimes| Ok(()))?;
         Ok(RunResult {
             seed,
             measured,
@@ -505,6 +516,8 @@ impl<R: Read> Decoder<R> {
             database,
             series,
             intervals,
+            database_series,
+            tier_times,
             events,
             figures,
         })
@@ -659,6 +672,8 @@ mod tests {
         }
         let mut series = SpillVec::default();
         let mut intervals = SpillVec::default();
+        let mut database_series = SpillVec::default();
+        let mut tier_times = SpillVec::default();
         for i in 0..rows {
             let time = SimTime::from_nanos(u64::from(i / 2 + 1) * 1_000_000_000);
             series.push(SeriesRow {
@@ -683,6 +698,29 @@ mod tests {
                 health: ["healthy", "ejected"][i as usize % 2],
             });
             if i % 2 == 1 {
+                database_series.push(SeriesRow {
+                    time,
+                    server: ServerId(0),
+                    queue_length: i % 3,
+                    busy_workers: 4,
+                    utilization: f64::from(i) / 11.0,
+                    completions: 2 * i,
+                    latency_ms: None,
+                    counts: IntervalCounts {
+                        arrivals: 2 * i + 1,
+                        rejected: 0,
+                        failed: 1,
+                    },
+                    in_flight: 5,
+                    state: ["ready", "down"][i as usize % 4 / 2],
+                    health: ["primary", ""][i as usize % 4 / 2],
+                });
+                tier_times.push(TierTimes {
+                    time,
+                    completions: i,
+                    response_ns: u128::from(i) * 9_000_001,
+                    database_ns: u128::from(i) * 4_000_003,
+                });
                 intervals.push(IntervalTotals {
                     time,
                     counts: IntervalCounts {
@@ -737,12 +775,20 @@ mod tests {
             }],
             series,
             intervals,
+            database_series,
+            tier_times,
             events: if rows > 0 {
                 vec![
                     event(3, "web-0", 2, 3, 0),
                     event(3, "web-1", 2, 4, 3),
                     event(9, "web-1", 4, 1, 4),
                     event(12, "web-2", 0, 1, 7),
+                    ClusterEvent {
+                        from: "replica",
+                        to: "primary",
+                        reason: "promotion",
+                        ..event(13, "db-s0-replica-0", 0, 0, 0)
+                    },
                 ]
             } else {
                 Vec::new()
@@ -799,10 +845,15 @@ mod tests {
             assert_eq!(run_back.wait.to_parts(), original.wait.to_parts());
             assert_eq!(rows(&run_back.series), rows(&original.series));
             assert_eq!(rows(&run_back.intervals), rows(&original.intervals));
+            assert_eq!(
+                rows(&run_back.database_series),
+                rows(&original.database_series)
+            );
+            assert_eq!(rows(&run_back.tier_times), rows(&original.tier_times));
             assert_eq!(run_back.events, original.events);
             assert_eq!(run_back.figures, original.figures);
         }
-        assert_eq!(back[0].1.events.len(), 4);
+        assert_eq!(back[0].1.events.len(), 5);
     }
 
     #[test]

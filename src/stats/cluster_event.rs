@@ -8,7 +8,7 @@ use crate::engine::SimTime;
 #[derive(Clone, Debug, PartialEq)]
 pub struct ClusterEvent {
     pub time: SimTime,
-    /// Instance name (`web-3`).
+    /// Instance name (`web-3`), or a database node's (`db-s0-primary`).
     pub server: String,
     /// The state before the change (for a health check's verdict, `healthy` or
     /// `unhealthy`: the balancer's view rather than the server's state) (`booting`, `ready`, `draining`, `down`), or `absent`
@@ -24,7 +24,8 @@ pub struct ClusterEvent {
 }
 
 /// Every state name a [`ClusterEvent`] may carry, so that a shard file can store the name
-/// and read back the same `&'static str`.
+/// and read back the same `&'static str`; a database node's role (`primary`, `replica`)
+/// among them. New names go at the end: a time-series row stores a name's position.
 pub const STATE_NAMES: &[&str] = &[
     "absent",
     "booting",
@@ -39,13 +40,17 @@ pub const STATE_NAMES: &[&str] = &[
     "half-open",
     "unknown",
     "capacity",
+    "primary",
+    "replica",
 ];
 
 /// Every reason a [`ClusterEvent`] may give, in kebab-case, for the same purpose: a change
 /// the scenario's timeline scheduled, a drain that finished, a server taken out, a speed
 /// change, a crash, the restart and boot after it, a recovery, a health check's or outlier ejection's verdict, a circuit breaker's
 /// transition (its states `closed`, `open`, `half-open`), an
-/// autoscaler's decision, the end of a slow start, service discovery catching up.
+/// autoscaler's decision, the end of a slow start, service discovery catching up; a
+/// database node failing, a failed primary coming back, a replica promoted to primary, a
+/// node created by a reshard.
 pub const REASON_NAMES: &[&str] = &[
     "timeline",
     "drained",
@@ -62,6 +67,10 @@ pub const REASON_NAMES: &[&str] = &[
     "slow-start",
     "discovery",
     "circuit-breaker",
+    "db-failure",
+    "db-recovery",
+    "promotion",
+    "reshard",
 ];
 
 /// The `from` and `to` of an autoscaler's decision row, whose `server` is the group it

@@ -12,6 +12,7 @@ mod latency;
 mod run_result;
 mod series;
 mod spill_vec;
+mod tier_times;
 
 pub use cluster_event::{CAPACITY, ClusterEvent, REASON_NAMES, STATE_NAMES, UNKNOWN, known_name};
 pub use confidence::{ConfidenceInterval, confidence_interval};
@@ -24,3 +25,4 @@ pub use series::{
     SeriesRow, ServerSample,
 };
 pub use spill_vec::{SpillVec, Spillable};
+pub use tier_times::TierTimes;

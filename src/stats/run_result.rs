@@ -1,6 +1,8 @@
 //! Everything one run measured, handed from the model to the report.
 
-use super::{ClusterEvent, Counts, Figures, IntervalTotals, LatencyStats, SeriesRow, SpillVec};
+use super::{
+    ClusterEvent, Counts, Figures, IntervalTotals, LatencyStats, SeriesRow, SpillVec, TierTimes,
+};
 use crate::engine::SimDuration;
 
 /// The outcome of one (scenario, variant, replication).
@@ -24,7 +26,13 @@ pub struct RunResult {
     pub series: SpillVec<SeriesRow>,
     /// All servers together, per interval.
     pub intervals: SpillVec<IntervalTotals>,
-    /// Every change of a server's state, in time order.
+    /// Per interval and database node (its `server` the node's index in `database`), in
+    /// the order of `series`; empty without a data tier.
+    pub database_series: SpillVec<SeriesRow>,
+    /// Per interval, the response time of its completions split by tier; empty without a
+    /// data tier.
+    pub tier_times: SpillVec<TierTimes>,
+    /// Every change of a server's or database node's state, in time order.
     pub events: Vec<ClusterEvent>,
     /// The figures the model reports by key (see [`super::Figure`]).
     pub figures: Figures,

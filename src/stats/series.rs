@@ -15,11 +15,13 @@ use super::spill_vec::{SpillVec, Spillable};
 use crate::engine::{SimDuration, SimTime};
 use crate::id::ServerId;
 
-/// One server's row of timeseries.csv.
+/// One server's row of timeseries.csv, or one database node's (queries rather than
+/// requests; see `RunResult::database_series`).
 #[derive(Copy, Clone, Debug, PartialEq)]
 pub struct SeriesRow {
     /// End of the interval the row covers.
     pub time: SimTime,
+    /// The server, or the database node by its index among the run's nodes.
     pub server: ServerId,
     pub queue_length: u32,
     pub busy_workers: u32,
@@ -35,7 +37,8 @@ pub struct SeriesRow {
     pub in_flight: u32,
     /// Its lifecycle state at the interval's end (`ready`, `draining`, ...).
     pub state: &'static str,
-    /// The balancers' view of it then: `healthy`, `unhealthy` or `ejected`.
+    /// The balancers' view of it then: `healthy`, `unhealthy` or `ejected`; a database
+    /// node's role, `primary` or `replica`, or empty while it is down.
     pub health: &'static str,
 }
 
@@ -282,6 +285,14 @@ impl SeriesRecorder {
         totals
     }
 
+    /// Ends the interval ending now of a recorder that keeps rows only: a data tier's
+    /// nodes, whose requests the cluster row already counts.
+    pub fn end_rows(&mut self) {
+        self.completed.clear();
+        self.grouped = false;
+        self.cluster = IntervalCounts::default();
+    }
+
     pub fn into_parts(self) -> (SpillVec<SeriesRow>, SpillVec<IntervalTotals>) {
         (self.rows, self.intervals)
     }
@@ -321,8 +332,15 @@ fn u32_at(bytes: &[u8], at: usize) -> u32 {
     u32::from_le_bytes(word)
 }
 
+/// The byte of an empty name: a database node that is down has no role, its row's
+/// `health` is empty.
+const EMPTY: u8 = u8::MAX;
+
 /// A state name's index in [`STATE_NAMES`], one byte in the binary form.
 fn state_code(name: &'static str) -> u8 {
+    if name.is_empty() {
+        return EMPTY;
+    }
     STATE_NAMES
         .iter()
         .position(|&known| known == name)
@@ -331,6 +349,9 @@ fn state_code(name: &'static str) -> u8 {
 
 /// The state name a byte of the binary form stands for.
 fn state_name(code: u8) -> &'static str {
+    if code == EMPTY {
+        return "";
+    }
     STATE_NAMES
         .get(usize::from(code))
         .copied()
@@ -353,7 +374,8 @@ fn decode_counts(bytes: &[u8]) -> IntervalCounts {
 
 /// Layout, little-endian: time u64, server u32, queue u32, busy u32, completions u32,
 /// utilization f64 bits, p50, p90, p99 as f64 bits, arrivals, rejected, failed and in
-/// flight u32, then state and health as one byte each (indices in [`STATE_NAMES`]).
+/// flight u32, then state and health as one byte each (indices in [`STATE_NAMES`], 255
+/// for an empty name).
 impl Spillable for SeriesRow {
     const BYTES: usize = 74;
 
@@ -536,6 +558,16 @@ mod tests {
         let mut bytes = [0u8; SeriesRow::BYTES];
         row.encode(&mut bytes);
         assert_eq!(SeriesRow::decode(&bytes), row);
+        // A database node's role, and the empty role of a node that is down.
+        for (state, health) in [("ready", "primary"), ("ready", "replica"), ("down", "")] {
+            let node = SeriesRow {
+                state,
+                health,
+                ..row
+            };
+            node.encode(&mut bytes);
+            assert_eq!(SeriesRow::decode(&bytes), node);
+        }
         let interval = IntervalTotals {
             time: SimTime::from_nanos(5),
             counts: IntervalCounts {
@@ -564,6 +596,7 @@ mod tests {
     #[test]
     fn an_interval_without_completions_has_no_percentiles() {
         let mut recorder = SeriesRecorder::new(2);
+        recorder.record_routed(ServerId(1));
         recorder.record_completion(ServerId(1), SimDuration::from_millis(4));
         let t = SimTime::from_nanos(1_000_000_000);
         recorder.close_server(t, ServerId(0), sample(0, 0, 0.0));

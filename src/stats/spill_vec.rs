@@ -89,20 +89,34 @@ impl<T: Spillable> SpillVec<T> {
     }
 
     /// Calls `visit` on every record in order.
-    pub fn for_each(&self, mut visit: impl FnMut(&T) -> io::Result<()>) -> io::Result<()> {
-        if let Some(spill) = &self.spilled {
-            // A second handle reads the file independently of the writer, whose buffer was
-            // flushed after the last spill.
-            let mut file = spill.writer.get_ref().try_clone()?;
-            file.seek(SeekFrom::Start(0))?;
-            let mut reader = BufReader::new(file);
-            let mut bytes = vec![0u8; T::BYTES];
-            for _ in 0..spill.records {
-                reader.read_exact(&mut bytes)?;
-                visit(&T::decode(&bytes))?;
-            }
+    pub fn for_each(&self, mut visit: impl FnMut(&T) -> io::Result<()>) -> io::Result<()>
+    where
+        T: Clone,
+    {
+        for record in self.iter()? {
+            visit(&record?)?;
         }
-        self.recent.iter().try_for_each(visit)
+        Ok(())
+    }
+
+    /// Every record in order, read one at a time: for a reader that walks two sequences
+    /// side by side (a run's server rows and its database nodes' rows).
+    pub fn iter(&self) -> io::Result<Records<'_, T>> {
+        let file = match &self.spilled {
+            Some(spill) => {
+                // A second handle reads the file independently of the writer, whose buffer
+                // was flushed after the last spill.
+                let mut file = spill.writer.get_ref().try_clone()?;
+                file.seek(SeekFrom::Start(0))?;
+                Some((BufReader::new(file), spill.records))
+            }
+            None => None,
+        };
+        Ok(Records {
+            file,
+            recent: self.recent.iter(),
+            bytes: vec![0u8; T::BYTES],
+        })
     }
 
     /// Every record, in memory: for tests of small sequences.
@@ -118,6 +132,30 @@ impl<T: Spillable> SpillVec<T> {
         })
         .expect("reading the spill file");
         records
+    }
+}
+
+/// The records of a [`SpillVec`], those in its file first.
+pub struct Records<'a, T> {
+    /// The file's reader and the records left in it.
+    file: Option<(BufReader<File>, u64)>,
+    recent: std::slice::Iter<'a, T>,
+    bytes: Vec<u8>,
+}
+
+impl<T: Spillable + Clone> Iterator for Records<'_, T> {
+    type Item = io::Result<T>;
+
+    fn next(&mut self) -> Option<io::Result<T>> {
+        if let Some((reader, left)) = &mut self.file {
+            if *left > 0 {
+                *left -= 1;
+                let read = reader.read_exact(&mut self.bytes);
+                return Some(read.map(|()| T::decode(&self.bytes)));
+            }
+            self.file = None;
+        }
+        self.recent.next().cloned().map(Ok)
     }
 }
 

@@ -301,3 +301,44 @@ fn a_balancer_that_hears_late_routes_to_servers_that_left_unless_they_wait_to_st
     assert_eq!(patient.figures.get(Figure::StaleRoutes), Some(0.0));
     assert_eq!(patient.counts.failed, 0);
 }
+
+#[test]
+fn the_registrys_own_check_takes_a_crashed_server_out_of_the_balancers_view() {
+    // No balancer health checks: only the registry's check (every 10 s) finds the crash at
+    // 30 s, and its watch tells the balancers 1 s later. Round robin over four servers sends
+    // the dead one a quarter of 400 req/s until then: at most 11 s of it.
+    let mut spec = spec(&[(0, 400.0)], 4, Algorithm::RoundRobin, 90);
+    spec.timeline = vec![TimelineAction {
+        at: SimTime::ZERO + secs(30),
+        change: Change::Crash {
+            server: "web-2".to_string(),
+            downtime: None,
+        },
+    }];
+    spec.discovery = Some(DiscoverySpec {
+        mode: DiscoveryMode::Watch { delay: secs(1) },
+        check_interval: secs(10),
+    });
+    let result = simulate(&spec, 2);
+    let forgotten = result
+        .events
+        .iter()
+        .find(|e| e.server == "web-2" && e.to == "unknown")
+        .expect("the balancers forget the crashed server");
+    let after = forgotten.time.as_secs_f64() - 30.0;
+    assert!(
+        (1.0..=11.0).contains(&after),
+        "forgotten {after} s after the crash"
+    );
+    let refused = result.figures.get(Figure::FailedServerDown).unwrap();
+    // Poisson: the mean over `after` seconds is 100 × after; five s.d. above it.
+    let bound = 100.0 * after + 5.0 * (100.0 * after).sqrt();
+    assert!(
+        refused > 0.0 && refused <= bound,
+        "{refused} refused, bound {bound}"
+    );
+    // Without the registry the dead server would draw its share to the end: 6,000.
+    spec.discovery = None;
+    let blind = simulate(&spec, 2);
+    assert!(blind.figures.get(Figure::FailedServerDown).unwrap() > 5000.0);
+}

@@ -127,6 +127,57 @@ fn a_failing_comparison_names_both_variants_and_values() {
     );
 }
 
+/// Four servers at speed 1 or one at speed 4, linked by `together`, at two light loads of
+/// constant 10 ms work: the four take about 10 ms, the fast one about 2.6 ms.
+const LINKED: &str = r#"
+name = "linked"
+seed = 5
+duration = "20s"
+warmup = "2s"
+replications = 2
+
+[workload]
+rate = 40
+service = { dist = "constant", mean = "10ms" }
+
+[[servers]]
+count = 4
+
+[sweep]
+"servers.0.count" = [4, 1]
+"workload.rate" = [40, 80]
+"servers.0.speed" = [1, 4]
+together = [["servers.0.count", "servers.0.speed"]]
+
+[[expect]]
+metric = "mean_ms"
+min_ratio = 3
+where = { "servers.0.speed" = 1 }
+baseline = { "servers.0.count" = 1 }
+"#;
+
+/// A baseline naming one key of a linked pair is the variant with the whole pair changed:
+/// `servers.0.count = 1` compares four servers at speed 1 with one at speed 4 (with the
+/// speed left at 1 there would be no such variant, and the check would fail saying so).
+#[test]
+fn a_baseline_on_a_linked_key_changes_its_partner_too() {
+    let dir = tempfile::tempdir().unwrap();
+    write(dir.path(), "linked.toml", LINKED);
+    let (code, out) = check(dir.path(), &["linked.toml"]);
+    assert_eq!(code, Some(0), "{out}");
+    let passed: Vec<&str> = out.lines().filter(|l| l.contains("  PASS  ")).collect();
+    assert_eq!(passed.len(), 4, "two rates × two replications\n{out}");
+    for rate in [40, 80] {
+        for r in 0..2 {
+            let pair = format!(
+                "servers.0.count=4,workload.rate={rate},servers.0.speed=1 #{r} vs \
+                 servers.0.count=1,workload.rate={rate},servers.0.speed=4 #{r}"
+            );
+            assert!(passed.iter().any(|l| l.contains(&pair)), "{pair}\n{out}");
+        }
+    }
+}
+
 /// Poisson arrivals at 1000/s for one second: `arrived` is Poisson(1000), standard
 /// deviation √1000 ≈ 31.6, exactly, whatever the servers do. The bound 1063 is its mean
 /// plus 2 standard deviations: one run exceeds it with probability 2.3%, so among 20 seeds

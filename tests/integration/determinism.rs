@@ -138,10 +138,12 @@ server = "web-0"
 mode = "abrupt"
 "#;
 
-#[test]
-fn a_changing_cluster_gives_the_same_bytes_for_any_jobs_and_across_shards() {
+/// Runs the scenario `text` (named `name`) with `--jobs 1`, `--jobs 2` and as two shards
+/// merged, checks that the three give the very same files, and returns them.
+fn same_bytes_for_any_jobs_and_across_shards(name: &str, text: &str) -> BTreeMap<PathBuf, Vec<u8>> {
     let dir = tempfile::tempdir().unwrap();
-    write(dir.path(), "changing.toml", CHANGING);
+    let file = format!("{name}.toml");
+    write(dir.path(), &file, text);
     let run = |args: &[&str]| {
         let output = lbsim(dir.path(), args);
         assert!(
@@ -150,44 +152,24 @@ fn a_changing_cluster_gives_the_same_bytes_for_any_jobs_and_across_shards() {
             String::from_utf8_lossy(&output.stderr)
         );
     };
-    run(&[
-        "run",
-        "changing.toml",
-        "--jobs",
-        "1",
-        "--out",
-        "one",
-        "--quiet",
-    ]);
-    run(&[
-        "run",
-        "changing.toml",
-        "--jobs",
-        "2",
-        "--out",
-        "two",
-        "--quiet",
-    ]);
-    run(&[
-        "run",
-        "changing.toml",
-        "--shard",
-        "1/2",
-        "--out",
-        "s1",
-        "--quiet",
-    ]);
-    run(&[
-        "run",
-        "changing.toml",
-        "--shard",
-        "2/2",
-        "--out",
-        "s2",
-        "--quiet",
-    ]);
+    run(&["run", &file, "--jobs", "1", "--out", "one", "--quiet"]);
+    run(&["run", &file, "--jobs", "2", "--out", "two", "--quiet"]);
+    run(&["run", &file, "--shard", "1/2", "--out", "s1", "--quiet"]);
+    run(&["run", &file, "--shard", "2/2", "--out", "s2", "--quiet"]);
     run(&["merge", "s1", "s2", "--out", "merged", "--quiet"]);
     let one = tree(&dir.path().join("one"));
+    assert_eq!(one, tree(&dir.path().join("two")), "--jobs 1 against 2");
+    assert_eq!(
+        one,
+        tree(&dir.path().join("merged")),
+        "one run against shards"
+    );
+    one
+}
+
+#[test]
+fn a_changing_cluster_gives_the_same_bytes_for_any_jobs_and_across_shards() {
+    let one = same_bytes_for_any_jobs_and_across_shards("changing", CHANGING);
     let events = &one[&PathBuf::from("changing/events.csv")];
     let text = String::from_utf8_lossy(events);
     for reason in [
@@ -199,10 +181,127 @@ fn a_changing_cluster_gives_the_same_bytes_for_any_jobs_and_across_shards() {
     ] {
         assert!(text.contains(reason), "no {reason} event:\n{text}");
     }
-    assert_eq!(one, tree(&dir.path().join("two")), "--jobs 1 against 2");
-    assert_eq!(
-        one,
-        tree(&dir.path().join("merged")),
-        "one run against shards"
+}
+
+/// An autoscaled group under a load step, its servers discovered through a watched
+/// registry and ramped by slow start, under two policies, three replications each.
+const SCALING: &str = r#"
+name = "scaling"
+seed = 9
+duration = "150s"
+warmup = "5s"
+replications = 3
+
+[workload]
+rate = [["0s", 300], ["30s", 1500], ["100s", 300]]
+service = { dist = "exponential", mean = "10ms" }
+
+[[servers]]
+name = "web"
+count = 2
+workers = 4
+boot = "3s"
+pre_stop = "3s"
+price_per_hour = 0.5
+
+[balancer]
+algorithm = "least-connections"
+slow_start = { window = "10s" }
+
+[autoscaler]
+policy = "threshold"
+min = 2
+max = 10
+interval = "10s"
+cooldown = "0s"
+metrics = { window = "10s", delay = "2s" }
+provisioning = { dist = "uniform", min = "2s", max = "6s" }
+
+[autoscaler.threshold]
+cpu_high = 0.6
+
+[autoscaler.target_tracking]
+metric = "response-time"
+statistic = "p99"
+target = 0.05
+scale_down_stabilization = "20s"
+
+[discovery]
+mode = "watch"
+delay = "1s"
+
+[slo]
+p99 = "100ms"
+
+[sweep]
+"autoscaler.policy" = ["threshold", "target-tracking"]
+"#;
+
+#[test]
+fn an_autoscaled_cluster_gives_the_same_bytes_for_any_jobs_and_across_shards() {
+    let one = same_bytes_for_any_jobs_and_across_shards("scaling", SCALING);
+    let events = String::from_utf8_lossy(&one[&PathBuf::from("scaling/events.csv")]).into_owned();
+    for reason in ["scale-out", "scale-in", "discovery", "drained"] {
+        assert!(events.contains(reason), "no {reason} event:\n{events}");
+    }
+    assert!(one.contains_key(&PathBuf::from("scaling/capacity-over-time.svg")));
+}
+
+/// A data tier that changes while the run goes on: a replica and a primary fail, a
+/// replica is promoted, a shard is added, and a pool makes queries wait, under two replica
+/// balancers, two replications each.
+const DATA_TIER: &str = r#"
+name = "data-tier"
+seed = 5
+duration = "12s"
+warmup = "2s"
+replications = 2
+
+[workload]
+rate = 400
+service = { dist = "exponential", mean = "5ms" }
+
+[[servers]]
+name = "web"
+count = 4
+workers = 4
+
+[database]
+read_share = 0.8
+queries = 2
+queries_dist = "poisson"
+service = { dist = "exponential", mean = "2ms" }
+workers = 2
+replicas = 2
+shards = 2
+replication_lag = "20ms"
+pool = { max_connections = 3, timeout = "50ms" }
+failover = "2s"
+reshard = { at = "8s", shards = 3 }
+
+[[database.failures]]
+at = "3s"
+shard = 1
+node = "replica-1"
+
+[[database.failures]]
+at = "5s"
+node = "primary"
+
+[sweep]
+"database.replica_balancer" = ["random", "least-connections"]
+"#;
+
+#[test]
+fn a_changing_data_tier_gives_the_same_bytes_for_any_jobs_and_across_shards() {
+    let one = same_bytes_for_any_jobs_and_across_shards("data-tier", DATA_TIER);
+    let events = String::from_utf8_lossy(&one[&PathBuf::from("data-tier/events.csv")]);
+    for reason in ["db-failure", "promotion", "reshard"] {
+        assert!(events.contains(reason), "no {reason} event:\n{events}");
+    }
+    let series = String::from_utf8_lossy(&one[&PathBuf::from("data-tier/timeseries.csv")]);
+    assert!(
+        series.contains(",db-s2-replica-1,"),
+        "no rows of the new shard"
     );
 }

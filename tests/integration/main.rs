@@ -4,6 +4,7 @@ mod autoscaling;
 mod check;
 mod cli;
 mod data_tier;
+mod data_tier_series;
 mod determinism;
 mod errors;
 mod fuzz_scenarios;

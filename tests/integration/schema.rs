@@ -51,6 +51,27 @@ fn the_schema_accepts_every_good_fixture() {
     assert!(assert_all_accepted(&validator(), "tests/fixtures/good") >= 5);
 }
 
+/// `[sweep] together` is a list of groups of key paths: an editor accepts the bundled
+/// scenario that links two keys, and flags a group written as a bare list of paths.
+#[test]
+fn the_schema_accepts_linked_sweep_keys_and_rejects_a_flat_group() {
+    let validator = validator();
+    let text =
+        std::fs::read_to_string(root().join("scenarios/horizontal-vs-vertical.toml")).unwrap();
+    let linked = "together = [[\"servers.0.count\", \"servers.0.speed\"]]";
+    assert!(text.contains(linked));
+    assert!(validator.is_valid(&as_json(&text)));
+    let flat = text.replacen(
+        linked,
+        "together = [\"servers.0.count\", \"servers.0.speed\"]",
+        1,
+    );
+    assert!(
+        !validator.is_valid(&as_json(&flat)),
+        "a flat group was accepted"
+    );
+}
+
 #[test]
 fn the_schema_rejects_a_misspelt_key_and_a_wrong_type() {
     let validator = validator();

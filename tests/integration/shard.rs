@@ -261,9 +261,11 @@ fn a_truncated_or_corrupted_shard_file_is_an_error_not_a_panic() {
         stderr(&output)
     );
 
-    // A bit of the last run's last float: only the checksum can tell.
+    // A bit of the last run's last float, its last interval's p99 (after it come the
+    // run's data-tier series, empty here: a record size and a count each, 12 bytes, then
+    // the file's checksum): only the checksum can tell.
     let mut corrupted = original.clone();
-    let at = corrupted.len() - 9;
+    let at = corrupted.len() - 8 - 2 * 12 - 1;
     corrupted[at] ^= 0x10;
     fs::write(&file, &corrupted).unwrap();
     let output = merge();

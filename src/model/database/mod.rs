@@ -21,12 +21,20 @@
 //! queue and be served there, give the connection back. The application worker is held
 //! throughout. What ends in the data tier is handed back to the world as a [`Settled`]
 //! (go on, or fail for a reason); the data tier schedules its own completions and timers.
+//!
+//! What it measures goes into the run's result at its end: the summary figures and a
+//! servers.csv row per node ([`metrics`]), a timeseries.csv row per node and interval and
+//! the split of response time between tiers when the run samples a time series
+//! ([`series`]), and an events.csv row when a node fails, comes back, is promoted or is
+//! created by a reshard — kept here and merged, in time order, with the servers' changes
+//! when the run ends, so the world's event path stays as it was.
 
 mod keys;
 mod metrics;
 mod node;
 mod pool;
 mod replication;
+mod series;
 mod shard;
 mod shard_map;
 mod spec;
@@ -46,6 +54,7 @@ use self::metrics::Metrics;
 use self::node::Node;
 use self::pool::{Checkout, ConnectionPool};
 use self::replication::Replication;
+use self::series::NodeSeries;
 use self::shard::Shard;
 use self::shard_map::ShardMap;
 use super::event::{Event, Timer};
@@ -57,7 +66,7 @@ use super::streams;
 use crate::balancer::BalancerSpec;
 use crate::engine::{EventQueue, SimDuration, SimRng, SimTime, Timers, stream};
 use crate::id::ServerId;
-use crate::stats::RunResult;
+use crate::stats::{ClusterEvent, RunResult};
 
 /// The `hop` of a request while it is in the data tier (tiers use 1 to 16).
 pub const HOP: u8 = u8::MAX;
@@ -145,12 +154,18 @@ pub struct Database {
     /// What ended since the world last asked, in order.
     settled: VecDeque<(RequestId, Settled)>,
     metrics: Metrics,
+    /// The nodes' time series and the split of response time, when the run samples one.
+    series: Option<NodeSeries>,
+    /// Nodes failing, coming back, promoted or created, in time order.
+    events: Vec<ClusterEvent>,
     /// Scratch for expired pool waiters, reused.
     expired: Vec<RequestId>,
 }
 
 impl Database {
-    pub fn new(spec: &DatabaseSpec, seed: u64) -> Self {
+    /// The data tier of `spec` for the run seeded with `seed`, keeping a time series when
+    /// `sampled`.
+    pub fn new(spec: &DatabaseSpec, seed: u64, sampled: bool) -> Self {
         let queries = match spec.queries {
             QueryCount::Constant(n) => Queries::Constant(n),
             QueryCount::Poisson(mean) => {
@@ -178,6 +193,8 @@ impl Database {
             visits: Vec::new(),
             settled: VecDeque::new(),
             metrics: Metrics::new(spec.pool.is_some()),
+            series: sampled.then(NodeSeries::new),
+            events: Vec::new(),
             expired: Vec::new(),
         };
         database.add_shards(spec.shards, SimTime::ZERO);
@@ -210,7 +227,29 @@ impl Database {
             self.seed,
             now,
         ));
+        if let Some(series) = &mut self.series {
+            series.add_node(index);
+        }
         index
+    }
+
+    /// Node `node` changed from `from` to `to` at `now`, for `reason`: an events.csv row.
+    fn node_changed(
+        &mut self,
+        now: SimTime,
+        node: usize,
+        from: &'static str,
+        to: &'static str,
+        reason: &'static str,
+    ) {
+        self.events.push(ClusterEvent {
+            time: now,
+            server: self.nodes[node].name.clone(),
+            from,
+            to,
+            reason,
+            detail: String::new(),
+        });
     }
 
     /// Arms the timers of the scheduled failures and reshard.
@@ -236,6 +275,9 @@ impl Database {
             Queries::Poisson(poisson) => poisson.sample(&mut self.rng) as u32,
         };
         if count == 0 {
+            if let Some(series) = &mut self.series {
+                series.left(id, SimDuration::ZERO);
+            }
             self.settled.push_back((id, Settled::Done));
             return;
         }
@@ -358,10 +400,16 @@ impl Database {
         visit.place = Place::Node(node as u32);
         visit.sent = ctx.now;
         let id = visit.id;
+        if let Some(series) = &mut self.series {
+            series.routed(node);
+        }
         match self.nodes[node].station.admit(ctx.now, id) {
             Admission::Start => self.start_query(node, id, ctx),
             Admission::Queued { .. } => {}
             Admission::Rejected => {
+                if let Some(series) = &mut self.series {
+                    series.rejected(node);
+                }
                 self.read_ended(node, ctx.now, ctx.now, false);
                 self.fail(slot, FailReason::TierRejected, ctx);
             }
@@ -417,13 +465,20 @@ impl Database {
             self.nodes[node].completions += 1;
             self.metrics.answered(visit.write, replica && visit.stale);
         }
+        if let Some(series) = &mut self.series {
+            series.answered(node, ctx.now - visit.sent);
+        }
         self.release(visit.server, ctx);
         if visit.left > 0 {
             self.issue(slot, ctx);
         } else {
             self.visits[slot] = None;
+            let spent = ctx.now - visit.entered;
             if visit.measured {
-                self.metrics.time_in_tier += u128::from((ctx.now - visit.entered).as_nanos());
+                self.metrics.time_in_tier += u128::from(spent.as_nanos());
+            }
+            if let Some(series) = &mut self.series {
+                series.left(id, spent);
             }
             self.settled.push_back((id, Settled::Done));
         }
@@ -493,6 +548,9 @@ impl Database {
             }
             Place::Node(node) => {
                 let node = node as usize;
+                if let Some(series) = &mut self.series {
+                    series.failed(node);
+                }
                 if let Some(next) = self.nodes[node].station.withdraw(ctx.now, id) {
                     self.start_query(node, next, ctx);
                 }
@@ -527,7 +585,11 @@ impl Database {
                 let reshard = self.spec.reshard.expect("the last change is the reshard");
                 let moved = self.map.reshard(reshard.shards, self.spec.keys.count());
                 self.metrics.moved_share = Some(moved);
+                let before = self.nodes.len();
                 self.add_shards(reshard.shards, ctx.now);
+                for node in before..self.nodes.len() {
+                    self.node_changed(ctx.now, node, "absent", "ready", "reshard");
+                }
             }
         }
     }
@@ -548,8 +610,12 @@ impl Database {
             ctx.start_timer(ctx.now + self.spec.failover, Timer::Promotion(shard as u32));
         }
         self.nodes[node].up = false;
+        self.node_changed(ctx.now, node, "ready", "down", "db-failure");
         let evicted = self.nodes[node].station.evict_all(ctx.now);
         for id in evicted {
+            if let Some(series) = &mut self.series {
+                series.failed(node);
+            }
             let slot = id.slot();
             if was_replica {
                 let sent = self.visit(slot).sent;
@@ -572,6 +638,7 @@ impl Database {
         let primary = match candidate {
             Some(replica) => {
                 self.shards[index].remove_replica(replica);
+                self.node_changed(ctx.now, replica, "replica", "primary", "promotion");
                 replica
             }
             None => {
@@ -579,6 +646,7 @@ impl Database {
                     .failed_primary
                     .expect("a shard failing over has a failed primary");
                 self.nodes[failed].up = true;
+                self.node_changed(ctx.now, failed, "down", "ready", "db-recovery");
                 failed
             }
         };
@@ -596,9 +664,62 @@ impl Database {
         }
     }
 
-    /// Adds what the data tier measured to `result`, for a run that ended at `end`.
+    /// Closes the time series' interval ending at `now` (the servers' rows of it are
+    /// closed, its cluster row not yet).
+    pub fn sample(&mut self, now: SimTime) {
+        if let Some(series) = &mut self.series {
+            let shards = &self.shards;
+            series.sample(now, &mut self.nodes, |index, node| {
+                role(node, index, shards)
+            });
+        }
+    }
+
+    /// Request `id` completed after `response_time`: the time-series split of it between
+    /// the data tier and the rest, when the run samples one.
+    pub fn completed(&mut self, id: RequestId, response_time: SimDuration) {
+        if let Some(series) = &mut self.series {
+            series.completed(id, response_time);
+        }
+    }
+
+    /// Adds what the data tier measured to `result`, for a run that ended at `end`: its
+    /// figures and nodes, their time series, and its nodes' changes among the servers'.
     pub fn report(mut self, result: &mut RunResult, end: SimTime) {
         self.metrics
             .report(result, end, &mut self.nodes, &self.shards);
+        if let Some(series) = self.series {
+            (result.database_series, result.tier_times) = series.into_parts();
+        }
+        if !self.events.is_empty() {
+            let servers = std::mem::take(&mut result.events);
+            result.events = merge_by_time(servers, self.events);
+        }
     }
+}
+
+/// The role the tier routes to node number `index` in: `primary`, `replica`, or none
+/// (empty) while it is down.
+fn role(node: &Node, index: usize, shards: &[Shard]) -> &'static str {
+    if !node.up {
+        ""
+    } else if shards[node.shard as usize].primary == Some(index) {
+        "primary"
+    } else {
+        "replica"
+    }
+}
+
+/// Two time-ordered lists of changes as one, `first`'s before `second`'s at equal times.
+fn merge_by_time(first: Vec<ClusterEvent>, second: Vec<ClusterEvent>) -> Vec<ClusterEvent> {
+    let mut merged = Vec::with_capacity(first.len() + second.len());
+    let mut second = second.into_iter().peekable();
+    for event in first {
+        while let Some(earlier) = second.next_if(|e| e.time < event.time) {
+            merged.push(earlier);
+        }
+        merged.push(event);
+    }
+    merged.extend(second);
+    merged
 }

@@ -143,6 +143,8 @@ struct World<'a, O: Observer> {
     discovery: Option<Discovery>,
     /// Servers ramping up their weight after entering rotation, when slow start is on.
     slow_starts: Option<SlowStarts>,
+    /// Whether any component changes or learns of answers (see [`Self::before_answer`]).
+    answer_hooks: bool,
     observer: O,
 }
 
@@ -184,7 +186,7 @@ impl<'a, O: Observer> World<'a, O> {
         } else {
             Vec::new()
         };
-        World {
+        let mut world = World {
             spec,
             seed,
             now: SimTime::ZERO,
@@ -216,7 +218,10 @@ impl<'a, O: Observer> World<'a, O> {
             gray: GrayFailures::new(spec, seed),
             resources: Resources::new(&spec.servers),
             resilience: Resilience::new(spec, seed),
-            database: spec.database.as_ref().map(|d| Database::new(d, seed)),
+            database: spec
+                .database
+                .as_ref()
+                .map(|d| Database::new(d, seed, spec.sample_interval.is_some())),
             affinity: spec.affinity.as_ref().map(Affinity::new),
             sessions: has_sessions(spec).then(|| {
                 let relogin = spec.sessions.as_ref().map(|s| &s.relogin);
@@ -228,8 +233,15 @@ impl<'a, O: Observer> World<'a, O> {
                 .map(|autoscaler| Scaling::new(autoscaler, &spec.servers, seed)),
             discovery: spec.discovery.as_ref().map(|d| Discovery::new(d, n)),
             slow_starts,
+            answer_hooks: false,
             observer,
-        }
+        };
+        world.answer_hooks = world.gray.is_some()
+            || world.resilience.is_some()
+            || world.outliers.is_some()
+            || world.scaling.is_some()
+            || world.database.is_some();
+        world
     }
 
     fn run(
@@ -488,6 +500,9 @@ impl<'a, O: Observer> World<'a, O> {
         };
         self.measurement
             .sample(at, self.cluster.servers_mut(), view, in_flight);
+        if let Some(database) = &mut self.database {
+            database.sample(at);
+        }
     }
 
     /// Schedules the next arrival and draws its client and work now (see [`Traffic`]).
@@ -971,26 +986,19 @@ impl<'a, O: Observer> World<'a, O> {
         let Some(&request) = self.requests.get(id) else {
             return;
         };
-        if let Some(gray) = &mut self.gray
-            && gray.answers_with_error(request.server)
-        {
-            self.answer_with_error(id, &request);
-            return;
-        }
         let elapsed = self.now - request.arrived;
         let mut response_time = elapsed;
-        if self.resilience.is_some() {
-            match self.call_answered(id, &request) {
-                Some(origin) => response_time = self.now - origin,
+        if self.answer_hooks {
+            match self.before_answer(id, &request) {
+                Some(measured) => response_time = measured,
                 None => return,
             }
         }
         self.frontend
             .finished(request.balancer, request.server, elapsed, true);
-        self.answered(request.server, true);
         self.measurement.completed(&request, response_time);
-        if let Some(scaling) = &mut self.scaling {
-            scaling.completed(self.now, response_time);
+        if self.answer_hooks {
+            self.after_answer(id, request.server, response_time);
         }
         if O::ACTIVE {
             let server = &self.cluster.server(request.server).name;
@@ -1005,6 +1013,39 @@ impl<'a, O: Observer> World<'a, O> {
             );
         }
         self.end_on_server(id, true);
+    }
+
+    /// What may change an answer before it is counted: a gray failure turns it into an
+    /// error, and with client retries it may answer a call that began earlier (its
+    /// response time is then the call's) or one the client gave up on. `None` when it is
+    /// not counted as an answer. Out of line, with [`Self::after_answer`], behind one flag:
+    /// a run with none of these capabilities pays one branch for them per answer.
+    #[inline(never)]
+    fn before_answer(&mut self, id: RequestId, request: &Request) -> Option<SimDuration> {
+        if let Some(gray) = &mut self.gray
+            && gray.answers_with_error(request.server)
+        {
+            self.answer_with_error(id, request);
+            return None;
+        }
+        if self.resilience.is_some() {
+            let origin = self.call_answered(id, request)?;
+            return Some(self.now - origin);
+        }
+        Some(self.now - request.arrived)
+    }
+
+    /// The components that learn of every answer: outlier detection, the autoscaler's
+    /// metrics, the data tier's time split.
+    #[inline(never)]
+    fn after_answer(&mut self, id: RequestId, server: ServerId, response_time: SimDuration) {
+        self.answered(server, true);
+        if let Some(scaling) = &mut self.scaling {
+            scaling.completed(self.now, response_time);
+        }
+        if let Some(database) = &mut self.database {
+            database.completed(id, response_time);
+        }
     }
 
     /// `request` (`id`), its work done, is answered with an error by its server in a gray

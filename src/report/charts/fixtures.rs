@@ -6,7 +6,8 @@ use std::path::PathBuf;
 use crate::balancer::{Algorithm, BalancerSpec};
 use crate::engine::{SimDuration, SimTime, derive_seed};
 use crate::model::{
-    ArrivalPattern, Change, GeneratedWorkload, RateSchedule, RunSpec, ServerGroupSpec, ServiceDist,
+    ArrivalPattern, Change, DatabaseSpec, GeneratedWorkload, KeyDist, NodeFailure, NodeRole,
+    PrimaryFailure, QueryCount, RateSchedule, RunSpec, ServerGroupSpec, ServiceDist, Sharding,
     TimelineAction, WorkloadSpec, simulate,
 };
 use crate::report::ScenarioResults;
@@ -68,6 +69,34 @@ pub fn swept() -> Fixture {
         variants,
         2,
     )
+}
+
+/// Four servers at speed 1 or one at speed 4 (`[sweep] together`), crossed with two
+/// algorithms: `servers.0.count` and `servers.0.speed` are one dimension.
+pub fn linked() -> Fixture {
+    let mut variants = Vec::new();
+    for (count, speed) in [(4, 1.0), (1, 4.0)] {
+        for algorithm in [Algorithm::RoundRobin, Algorithm::LeastConnections] {
+            let mut run = spec(algorithm, 300.0, count, 20);
+            run.servers[0].speed = speed;
+            variants.push(variant(
+                &[
+                    count.to_string(),
+                    algorithm.name().to_string(),
+                    format!("{speed}"),
+                ],
+                run,
+            ));
+        }
+    }
+    let mut fixture = fixture(
+        "linked",
+        &["servers.0.count", "balancer.algorithm", "servers.0.speed"],
+        variants,
+        2,
+    );
+    fixture.scenario.dimensions = vec![0, 1, 0];
+    fixture
 }
 
 /// The edge cases: one server, a single time-series interval, and a variant that never
@@ -194,6 +223,46 @@ pub fn crash() -> Fixture {
     fixture("crash", &[], vec![base], 1)
 }
 
+/// One unswept variant of 10 s on 4 servers in front of a data tier of one shard, a
+/// primary and two replicas: two queries per request, 2 ms each; the primary fails at 3 s
+/// and replica 0 is promoted 2 s later.
+pub fn failover() -> Fixture {
+    let mut run = spec(Algorithm::LeastConnections, 200.0, 4, 10);
+    run.database = Some(DatabaseSpec {
+        read_share: 0.8,
+        queries: QueryCount::Constant(2),
+        service: ServiceDist::Exponential {
+            mean: SimDuration::from_millis(2),
+        },
+        keys: KeyDist::Uniform { count: 1000 },
+        workers: 2,
+        queue_limit: None,
+        replicas: 2,
+        replica_balancer: Algorithm::Random,
+        replication_lag: ServiceDist::Constant {
+            mean: SimDuration::ZERO,
+        },
+        read_your_writes: false,
+        shards: 1,
+        sharding: Sharding::Modulo,
+        pool: None,
+        failover: SimDuration::from_secs(2),
+        on_primary_failure: PrimaryFailure::Fail,
+        failures: vec![NodeFailure {
+            at: SimTime::ZERO + SimDuration::from_secs(3),
+            shard: 0,
+            node: NodeRole::Primary,
+        }],
+        reshard: None,
+    });
+    let base = Variant {
+        label: "base".into(),
+        values: Vec::new(),
+        run,
+    };
+    fixture("failover", &[], vec![base], 1)
+}
+
 fn variant(values: &[String], run: RunSpec) -> Variant {
     Variant {
         label: values.join(","),
@@ -222,6 +291,7 @@ fn fixture(name: &str, keys: &[&str], mut variants: Vec<Variant>, replications: 
         seed,
         replications,
         swept_keys: keys.iter().map(|k| k.to_string()).collect(),
+        dimensions: (0..keys.len()).collect(),
         variants,
         expectations: Vec::new(),
         source_hash: 0,

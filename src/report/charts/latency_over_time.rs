@@ -7,6 +7,12 @@
 //! (`report::stability`) are drawn in a panel of their own, on their own scale and marked
 //! so, below the stable ones; each value axis is linear or log by `axis::Scale::for_peaks`.
 //! Many variants in groups get a panel per group (`Palette::panels`), on a shared scale.
+//!
+//! With a data tier a last panel splits response time by tier: per window, the mean
+//! response time of its completions (solid) and the part of it spent in the data tier
+//! (dashed), from the run's `tier_times`; the gap between the two is the time in the web
+//! tier (and any `[[tiers]]`). It shows which tier makes a slow stretch slow — a failover,
+//! a pool running dry — where the percentiles above only show that it is slow.
 
 use std::io;
 
@@ -20,7 +26,7 @@ use super::style::{self, MUTED, chunk_size, variant_label};
 use super::{Chart, Drawn, Figure, longest_series, replications};
 use crate::report::ScenarioResults;
 use crate::report::stability::is_unstable;
-use crate::stats::{IntervalTotals, RunResult};
+use crate::stats::{IntervalTotals, RunResult, TierTimes};
 
 /// Most points drawn per line.
 const MAX_POINTS: usize = 300;
@@ -30,6 +36,9 @@ pub struct LatencyOverTime {
     heading: Option<String>,
     lines: Vec<Line>,
     panels: Vec<Panel>,
+    /// The value axis of the panel splitting response time by tier, when a run has a data
+    /// tier.
+    tiers: Option<Axis>,
     warmup_s: f64,
 }
 
@@ -37,6 +46,8 @@ struct Line {
     label: String,
     colour: RGBColor,
     points: Vec<Point>,
+    /// The split by tier, window by window; empty without a data tier.
+    tiers: Vec<TierPoint>,
     unstable: bool,
 }
 
@@ -63,6 +74,14 @@ struct Panel {
 /// A window's end (s) and its `(p50, p99)` in ms, `None` when nothing completed.
 type Point = (f64, Option<(f64, f64)>);
 
+/// A window's end (s) and the mean time of its completions in the data tier and outside
+/// it, in ms, `None` when nothing completed.
+type TierPoint = (f64, Option<(f64, f64)>);
+
+/// The title of the panel splitting response time by tier.
+const TIERS: &str = "mean response time (solid) and the part of it in the database \
+                     (dashed); the gap is the web tier";
+
 /// The title of the panel of unstable variants.
 const UNSTABLE: &str = "unstable: the queue grew without bound (own scale)";
 
@@ -76,18 +95,23 @@ pub fn build(results: &ScenarioResults<'_>, palette: &Palette) -> io::Result<Opt
     let chunk = chunk_size(longest, MAX_POINTS);
     let mut lines = Vec::with_capacity(results.runs.len());
     for (variant, runs) in results.runs.iter().enumerate() {
-        let points = match runs.first() {
-            Some(run) => windows(run, chunk)?,
-            None => Vec::new(),
+        let (points, tiers) = match runs.first() {
+            Some(run) => (windows(run, chunk)?, tier_windows(run, chunk)?),
+            None => (Vec::new(), Vec::new()),
         };
         lines.push(Line {
             label: variant_label(scenario, variant),
             colour: palette.colour(variant),
             points,
+            tiers,
             unstable: runs.iter().any(|run| is_unstable(&run.counts)),
         });
     }
     let panels = panels(&lines, palette);
+    let tiers = lines
+        .iter()
+        .any(|line| !line.tiers.is_empty())
+        .then(|| tier_axis(&lines));
     let first = &scenario.variants[0].run;
     let interval = first
         .sample_interval
@@ -97,16 +121,21 @@ pub fn build(results: &ScenarioResults<'_>, palette: &Palette) -> io::Result<Opt
     } else {
         ""
     };
-    let height = if panels.len() == 1 {
-        560
+    let height = match (panels.len(), &tiers) {
+        (1, None) => 560,
+        (count, None) => layout::grid_height(count, 280),
+        (count, Some(_)) => layout::grid_height(count + 1, 280),
+    };
+    let below = if tiers.is_some() {
+        "; below, their mean and its part in the database"
     } else {
-        layout::grid_height(panels.len(), 280)
+        ""
     };
     Ok(Some(Chart::new(
         "latency-over-time",
         format!("Response time over time: {}", scenario.name),
         format!(
-            "p99 (solid) and p50 (pale) of the requests completed in each {} s{replication}",
+            "p99 (solid) and p50 (pale) of the requests completed in each {} s{below}{replication}",
             format_seconds(interval)
         ),
         (1000, height),
@@ -114,6 +143,7 @@ pub fn build(results: &ScenarioResults<'_>, palette: &Palette) -> io::Result<Opt
             heading: style::variants_heading(scenario),
             lines,
             panels,
+            tiers,
             warmup_s: first.warmup.as_secs_f64(),
         },
     )))
@@ -198,6 +228,50 @@ fn windows(run: &RunResult, chunk: usize) -> io::Result<Vec<Point>> {
     Ok(points)
 }
 
+/// `run`'s split by tier in windows of `chunk` intervals, each the exact mean over the
+/// window's completions; empty without a data tier.
+fn tier_windows(run: &RunResult, chunk: usize) -> io::Result<Vec<TierPoint>> {
+    let mut points = Vec::new();
+    let (mut window, mut intervals) = (TierTimes::default(), 0);
+    let mut close =
+        |window: &TierTimes| points.push((window.time.as_secs_f64(), window.means_ms()));
+    run.tier_times.for_each(|times| {
+        window.add(times);
+        intervals += 1;
+        if intervals == chunk {
+            close(&window);
+            (window, intervals) = (TierTimes::default(), 0);
+        }
+        Ok(())
+    })?;
+    if intervals > 0 {
+        close(&window);
+    }
+    Ok(points)
+}
+
+/// The value axis of the split by tier: linear or log by the lines' peak means, covering
+/// the means (and, on a log axis, the database parts too).
+fn tier_axis(lines: &[Line]) -> Axis {
+    let splits = || {
+        lines
+            .iter()
+            .flat_map(|l| l.tiers.iter().filter_map(|p| p.1))
+    };
+    let scale = Scale::for_peaks(lines.iter().map(|l| {
+        l.tiers
+            .iter()
+            .filter_map(|p| p.1)
+            .map(|(database, outside)| database + outside)
+            .fold(0.0, f64::max)
+    }));
+    let values = splits().flat_map(|(database, outside)| match scale {
+        Scale::Linear => [database + outside; 2],
+        Scale::Log => [database, database + outside],
+    });
+    Axis::new(scale, values)
+}
+
 fn window(intervals: &[IntervalTotals]) -> Point {
     let end = intervals.last().map_or(0.0, |i| i.time.as_secs_f64());
     let (mut weight, mut p50, mut p99) = (0.0, 0.0, 0.0);
@@ -231,6 +305,9 @@ impl Figure for LatencyOverTime {
         }));
         entries.push(Entry::new("p99", MUTED, Mark::Line));
         entries.push(Entry::new("p50", MUTED, Mark::Faint));
+        if self.tiers.is_some() {
+            entries.push(Entry::new("mean in the database", MUTED, Mark::Dashed));
+        }
         let plot = layout::with_legend(area, &entries)?;
         let x_end = self
             .lines
@@ -238,16 +315,18 @@ impl Figure for LatencyOverTime {
             .flat_map(|l| l.points.iter().map(|p| p.0))
             .fold(0.0, f64::max)
             .max(1e-3);
-        for (panel, space) in self
-            .panels
-            .iter()
-            .zip(layout::grid(&plot, self.panels.len(), 1))
-        {
+        let count = self.panels.len() + usize::from(self.tiers.is_some());
+        let mut spaces = layout::grid(&plot, count, 1).into_iter();
+        for (panel, space) in self.panels.iter().zip(&mut spaces) {
             let space = match &panel.title {
                 Some((title, hue)) => layout::panel_title(&space, title, None, *hue)?,
                 None => space,
             };
             self.draw_panel(panel, &space, x_end)?;
+        }
+        if let (Some(axis), Some(space)) = (&self.tiers, spaces.next()) {
+            let space = layout::panel_title(&space, TIERS, None, None)?;
+            self.draw_tiers(axis, &space, x_end)?;
         }
         Ok(())
     }
@@ -290,6 +369,54 @@ impl LatencyOverTime {
                 } else {
                     chart.draw_series(LineSeries::new(p50, pale))?;
                     chart.draw_series(LineSeries::new(p99, strong))?;
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// The split by tier of every variant on `axis`: the mean (solid) over the part in
+    /// the database (dashed), in the variant's colour.
+    fn draw_tiers<DB: DrawingBackend>(
+        &self,
+        axis: &Axis,
+        area: &DrawingArea<DB, Shift>,
+        x_end: f64,
+    ) -> Drawn<DB> {
+        let log = axis.scale() == Scale::Log;
+        let mut chart = ChartBuilder::on(area)
+            .margin(8)
+            .x_label_area_size(44)
+            .y_label_area_size(64)
+            .build_cartesian_2d(0.0..x_end, axis.clone())?;
+        layout::shade_warmup(&mut chart, self.warmup_s)?;
+        layout::mesh(&mut chart)
+            .x_desc("simulated time (s)")
+            .y_desc(if log {
+                "mean response time (ms, log scale)"
+            } else {
+                "mean response time (ms)"
+            })
+            .x_label_formatter(&|v| style::number(*v))
+            .y_label_formatter(&|v| style::number(*v))
+            .draw()?;
+        // A log axis cannot show a zero: a window without queries sits on its floor.
+        let y = |value: f64| axis.clamp(value).0;
+        for line in &self.lines {
+            let style = line.colour.stroke_width(2);
+            for segment in line.tiers.split(|p| p.1.is_none()) {
+                let total = segment
+                    .iter()
+                    .filter_map(|&(t, v)| v.map(|(database, outside)| (t, y(database + outside))));
+                let database = segment
+                    .iter()
+                    .filter_map(|&(t, v)| v.map(|(database, _)| (t, y(database))));
+                if segment.len() == 1 {
+                    chart.draw_series(total.map(|p| Circle::new(p, 3, style.filled())))?;
+                    chart.draw_series(database.map(|p| Circle::new(p, 3, style)))?;
+                } else {
+                    chart.draw_series(LineSeries::new(total, style))?;
+                    chart.draw_series(DashedLineSeries::new(database, 7, 5, style))?;
                 }
             }
         }
@@ -375,6 +502,48 @@ mod tests {
         assert_eq!(end, 3.0);
         assert_eq!(value, Some((8.0, 16.0)));
         assert_eq!(window(&[interval(1, 0, None)]), (1.0, None));
+    }
+
+    #[test]
+    fn a_data_tier_adds_a_panel_splitting_response_time_by_tier() {
+        let fixture = fixtures::failover();
+        let results = fixture.view();
+        let chart = build(&results, &fixture.palette()).unwrap().unwrap();
+        let figure: &LatencyOverTime = chart.figure();
+        assert!(figure.tiers.is_some());
+        // Ten 1 s intervals, a point each: the interval's exact means.
+        let run = &results.runs[0][0];
+        let tiers = &figure.lines[0].tiers;
+        assert_eq!(tiers.len(), 10);
+        let mut whole = TierTimes::default();
+        let mut at = 0;
+        run.tier_times
+            .for_each(|times| {
+                assert_eq!(tiers[at], (times.time.as_secs_f64(), times.means_ms()));
+                whole.add(times);
+                at += 1;
+                Ok(())
+            })
+            .unwrap();
+        // Two queries of 2 ms each on average, and a little queueing, of some 14 ms.
+        let (database, outside) = whole.means_ms().unwrap();
+        assert!(
+            (4.0..6.0).contains(&database),
+            "{database} ms in the database"
+        );
+        assert!(outside > 9.0, "{outside} ms outside it");
+        let svg = chart.svg().unwrap();
+        fixtures::assert_well_formed_svg(&svg);
+        assert!(fixtures::has_text(&svg, "mean in the database"));
+    }
+
+    #[test]
+    fn without_a_data_tier_there_is_no_split() {
+        let fixture = fixtures::swept();
+        let chart = build(&fixture.view(), &fixture.palette()).unwrap().unwrap();
+        let figure: &LatencyOverTime = chart.figure();
+        assert!(figure.tiers.is_none());
+        assert!(figure.lines.iter().all(|line| line.tiers.is_empty()));
     }
 
     #[test]

@@ -1,7 +1,9 @@
 //! latency-vs-KEY: for a numeric swept key (say `workload.rate`), mean and p99 latency
 //! against its value, one line per combination of the other swept keys. This is where the
 //! knee shows: the load past which latency stops growing gently. Values are means over
-//! replications, with 95% confidence intervals when there are several.
+//! replications, with 95% confidence intervals when there are several. Keys that vary
+//! together with KEY (`[sweep] together`) move along its axis, not between lines: the
+//! subtitle names them (`by servers.0.count (with servers.0.speed)`).
 //!
 //! Each line is drawn in its group's hue and each point in its variant's colour, as in
 //! every other chart. A point of an unstable variant (`report::stability`) is an open
@@ -90,7 +92,7 @@ fn chart(results: &ScenarioResults<'_>, palette: &Palette, key: usize, xs: &[f64
             .values
             .iter()
             .enumerate()
-            .filter(|&(k, _)| k != key)
+            .filter(|&(k, _)| !scenario.varies_with(k, key))
             .map(|(_, v)| v.as_str())
             .collect();
         let of = |f: &dyn Fn(&crate::stats::RunResult) -> f64| {
@@ -145,6 +147,15 @@ fn chart(results: &ScenarioResults<'_>, palette: &Palette, key: usize, xs: &[f64
     } else {
         String::new()
     };
+    let partners: Vec<&str> = (0..scenario.swept_keys.len())
+        .filter(|&k| k != key && scenario.varies_with(k, key))
+        .map(|k| scenario.swept_keys[k].as_str())
+        .collect();
+    let along = if partners.is_empty() {
+        String::new()
+    } else {
+        format!(" (with {})", partners.join(", "))
+    };
     let intervals = runs > 1;
     let y = value_axis(&groups, intervals);
     let log = if y.scale() == Scale::Log {
@@ -155,7 +166,7 @@ fn chart(results: &ScenarioResults<'_>, palette: &Palette, key: usize, xs: &[f64
     Chart::new(
         format!("latency-vs-{}", file_safe(name)),
         format!("Latency vs {name}: {}", scenario.name),
-        format!("p99 (solid) and mean (dashed) response time by {name}{replicated}{log}"),
+        format!("p99 (solid) and mean (dashed) response time by {name}{along}{replicated}{log}"),
         (1000, 560),
         LatencyVsKey {
             key: name.clone(),
@@ -164,7 +175,7 @@ fn chart(results: &ScenarioResults<'_>, palette: &Palette, key: usize, xs: &[f64
                     .swept_keys
                     .iter()
                     .enumerate()
-                    .filter(|&(k, _)| k != key)
+                    .filter(|&(k, _)| !scenario.varies_with(k, key))
                     .map(|(_, k)| k.as_str())
                     .collect::<Vec<_>>()
                     .join(", "),
@@ -375,6 +386,34 @@ mod tests {
             for (point, &variant) in group.points.iter().zip(&hue.variants) {
                 assert_eq!(point.colour, palette.colour(variant));
             }
+        }
+    }
+
+    #[test]
+    fn keys_that_vary_together_share_the_axis_and_not_the_lines() {
+        let fixture = fixtures::linked();
+        let charts = build(&fixture.view(), &fixture.palette());
+        let stems: Vec<&str> = charts.iter().map(|c| c.stem.as_str()).collect();
+        assert_eq!(
+            stems,
+            ["latency-vs-servers.0.count", "latency-vs-servers.0.speed"]
+        );
+        for (chart, partner) in charts.iter().zip(["servers.0.speed", "servers.0.count"]) {
+            let figure: &LatencyVsKey = chart.figure();
+            let labels: Vec<&str> = figure.groups.iter().map(|g| g.label.as_str()).collect();
+            assert_eq!(
+                labels,
+                ["round-robin", "least-connections"],
+                "{}",
+                chart.stem
+            );
+            assert!(figure.groups.iter().all(|g| g.points.len() == 2));
+            assert_eq!(figure.heading.as_deref(), Some("balancer.algorithm"));
+            assert!(
+                chart.subtitle.contains(&format!("(with {partner})")),
+                "{}",
+                chart.subtitle
+            );
         }
     }
 

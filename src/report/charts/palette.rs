@@ -1,11 +1,12 @@
 //! One colour per variant, the same in every chart of a scenario.
 //!
-//! Variants are grouped by their swept values other than one numeric key, the *shade key*
-//! (the last swept key whose values are all numbers, at least two of them different:
-//! `workload.rate` in `balancer.algorithm × workload.rate`). Each group gets a hue; within
-//! a group the shade key's values go from light to dark, so `round-robin, 300` is a light
-//! blue, `round-robin, 980` a dark one, and `least-connections, 980` a dark orange —
-//! wherever they appear. A chart whose lines are groups (latency against the shade key)
+//! Variants are grouped by their swept values other than those of one numeric key, the
+//! *shade key* (the last swept key whose values are all numbers, at least two of them
+//! different: `workload.rate` in `balancer.algorithm × workload.rate`), and of the keys
+//! that vary together with it (`[sweep] together`). Each group gets a hue; within a group
+//! the shade key's values go from light to dark, so `round-robin, 300` is a light blue,
+//! `round-robin, 980` a dark one, and `least-connections, 980` a dark orange — wherever
+//! they appear. A chart whose lines are groups (latency against the shade key)
 //! draws each line in its group's hue and each point in its variant's shade. Without a
 //! numeric key every variant is a group of its own and gets its own hue.
 //!
@@ -101,7 +102,7 @@ impl Palette {
                 .values
                 .iter()
                 .enumerate()
-                .filter(|&(k, _)| Some(k) != shade_key)
+                .filter(|&(k, _)| shade_key.is_none_or(|s| !scenario.varies_with(k, s)))
                 .map(|(_, v)| v.as_str())
                 .collect();
             let found = match shade_key {
@@ -289,6 +290,19 @@ mod tests {
             [vec![0, 1, 2, 3]],
             "four lines fit in one panel"
         );
+    }
+
+    #[test]
+    fn keys_that_vary_with_the_shade_key_do_not_split_its_groups() {
+        let results = fixtures::linked();
+        let palette = Palette::new(&results.scenario);
+        // Variants: (4, speed 1) round-robin, least-connections; (1, speed 4) the same.
+        // The shade key is servers.0.speed; servers.0.count moves with it.
+        let labels: Vec<&str> = palette.groups().iter().map(|g| g.label.as_str()).collect();
+        assert_eq!(labels, ["round-robin", "least-connections"]);
+        assert_eq!(palette.groups()[0].variants, [0, 2]);
+        assert_eq!(palette.colour(0), shade(colour(0), 0.0));
+        assert_eq!(palette.colour(2), shade(colour(0), 1.0));
     }
 
     #[test]

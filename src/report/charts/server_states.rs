@@ -4,9 +4,12 @@
 //! they cause. A server's colour says what the balancers could do with it — in rotation,
 //! judged unhealthy by health checks, ejected by outlier detection, booting, draining,
 //! down while still in rotation (before detection) or down and out of it. A server
-//! removed for good has no strip from then on.
-//! Drawn from events.csv's changes, at their exact times, only when some server's state
-//! changed in some run.
+//! removed for good has no strip from then on. A data tier's nodes follow the servers, a
+//! strip each: in rotation while up, down and out of rotation from their failure (the tier
+//! routes around a failed node at once: there is no detection to wait for); a replica's
+//! promotion changes what it serves, not whether it serves, and leaves its colour.
+//! Drawn from events.csv's changes, at their exact times, only when some server's or
+//! node's state changed in some run.
 
 use std::collections::BTreeMap;
 
@@ -52,6 +55,16 @@ impl Shown {
         Shown::Down,
         Shown::Undiscovered,
     ];
+
+    /// A database node's state: in the data tier's rotation while it is up, out of it
+    /// the moment it is down.
+    fn of_node(state: &str) -> Shown {
+        if state == "down" {
+            Shown::Down
+        } else {
+            Shown::InRotation
+        }
+    }
 
     /// A server's lifecycle state and the balancers' view of it, as one: what matters of
     /// a server that is down is whether the balancers still believe in it.
@@ -116,9 +129,11 @@ pub fn build(results: &ScenarioResults<'_>, palette: &Palette) -> Option<Chart> 
     let scenario = results.scenario;
     let mut panels = Vec::new();
     let mut changed = false;
+    let mut nodes = false;
     let mut end_s: f64 = 0.0;
     for (variant, runs) in results.runs.iter().enumerate() {
         let Some(run) = runs.first() else { continue };
+        nodes |= !run.database.is_empty();
         let end = scenario.variants[variant].run.duration.as_secs_f64();
         end_s = end_s.max(end);
         let mut strips = strips(run, end);
@@ -149,7 +164,14 @@ pub fn build(results: &ScenarioResults<'_>, palette: &Palette) -> Option<Chart> 
     Some(Chart::new(
         "server-states",
         format!("Server states over time: {}", scenario.name),
-        format!("each server's state as the balancers could use it, from events.csv{replication}"),
+        format!(
+            "each server's state as the balancers could use it{}, from events.csv{replication}",
+            if nodes {
+                ", then each database node's"
+            } else {
+                ""
+            }
+        ),
         (1000, height.max(300)),
         ServerStates {
             panels,
@@ -167,7 +189,7 @@ const STRIP: u32 = 16;
 /// A stretch of time `(from s, to s)` in one state.
 type Span = (f64, f64, Shown);
 
-/// Each server's spans of one state, in server order.
+/// Each server's spans of one state, in server order, then each database node's.
 type Strips = Vec<(String, Vec<Span>)>;
 
 /// The lifecycle states of events.csv; the rest are the balancers' views.
@@ -180,16 +202,22 @@ const VIEWS: [&str; 4] = ["healthy", "unhealthy", "ejected", UNKNOWN];
 /// crash leaves it a member, to restart).
 const LEFT_FOR_GOOD: [&str; 3] = ["server-removed", "drained", "scale-in"];
 
-/// Every server's spans over a run ending at `end` s, from its events: exact times, where
-/// the time series would round each change to its interval. A server starts in the
-/// state and view its first events change from (`absent` for one that joins later).
+/// Every server's and database node's spans over a run ending at `end` s, from its
+/// events: exact times, where the time series would round each change to its interval. A
+/// server starts in the state and view its first events change from (`absent` for one
+/// that joins later).
 fn strips(run: &RunResult, end: f64) -> Strips {
-    let index: BTreeMap<&str, usize> = (0..)
-        .zip(&run.servers)
-        .map(|(i, server)| (server.name.as_str(), i))
+    let all: Vec<&str> = run
+        .servers
+        .iter()
+        .chain(&run.database)
+        .map(|server| server.name.as_str())
         .collect();
-    let mut state: Vec<Option<&str>> = vec![None; run.servers.len()];
-    let mut health: Vec<Option<&str>> = vec![None; run.servers.len()];
+    // Strips from this one on are database nodes'.
+    let first_node = run.servers.len();
+    let index: BTreeMap<&str, usize> = (0..).zip(&all).map(|(i, &name)| (name, i)).collect();
+    let mut state: Vec<Option<&str>> = vec![None; all.len()];
+    let mut health: Vec<Option<&str>> = vec![None; all.len()];
     for event in &run.events {
         let Some(&i) = index.get(event.server.as_str()) else {
             continue;
@@ -210,14 +238,17 @@ fn strips(run: &RunResult, end: f64) -> Strips {
         .zip(&health)
         .map(|(s, h)| (0.0, s.unwrap_or("ready"), h.unwrap_or("healthy")))
         .collect();
-    let mut strips: Strips = run
-        .servers
+    let mut strips: Strips = all
         .iter()
-        .map(|server| (server.name.clone(), Vec::new()))
+        .map(|&name| (name.to_string(), Vec::new()))
         .collect();
-    let close = |strip: &mut Vec<Span>, from: f64, to: f64, s: &str, h: &str| {
+    let close = |i: usize, strip: &mut Vec<Span>, from: f64, to: f64, s: &str, h: &str| {
         if s != "absent" && to > from {
-            let shown = Shown::of(s, h);
+            let shown = if i >= first_node {
+                Shown::of_node(s)
+            } else {
+                Shown::of(s, h)
+            };
             match strip.last_mut() {
                 Some(span) if span.2 == shown && span.1 == from => span.1 = to,
                 _ => strip.push((from, to, shown)),
@@ -230,7 +261,7 @@ fn strips(run: &RunResult, end: f64) -> Strips {
         };
         let time = event.time.as_secs_f64();
         let (since, s, h) = now[i];
-        close(&mut strips[i].1, since, time, s, h);
+        close(i, &mut strips[i].1, since, time, s, h);
         now[i] = if event.to == "down" && LEFT_FOR_GOOD.contains(&event.reason) {
             (time, "absent", h)
         } else if LIFECYCLE.contains(&event.to) {
@@ -239,8 +270,8 @@ fn strips(run: &RunResult, end: f64) -> Strips {
             (time, s, event.to)
         };
     }
-    for (strip, (since, s, h)) in strips.iter_mut().zip(now) {
-        close(&mut strip.1, since, end, s, h);
+    for (i, (strip, (since, s, h))) in strips.iter_mut().zip(now).enumerate() {
+        close(i, &mut strip.1, since, end, s, h);
     }
     strips.retain(|(_, spans)| !spans.is_empty());
     strips
@@ -380,6 +411,43 @@ mod tests {
             assert!(to < 9.0, "drained at {to} s");
         }
         for (_, spans) in &panel.strips[2..] {
+            assert_eq!(spans, &[(0.0, 10.0, Shown::InRotation)]);
+        }
+    }
+
+    #[test]
+    fn a_failed_database_node_is_down_and_out_of_rotation_at_once() {
+        // The primary fails at 3 s; replica 0 is promoted at 5 s. The servers never change.
+        let fixture = fixtures::failover();
+        let chart = build(&fixture.view(), &fixture.palette()).unwrap();
+        assert!(
+            chart.subtitle.contains("database node"),
+            "{}",
+            chart.subtitle
+        );
+        let figure: &ServerStates = chart.figure();
+        let strips = &figure.panels[0].strips;
+        // The changed strip first: the failed primary, never "down, still in rotation".
+        assert_eq!(strips[0].0, "db-s0-primary");
+        assert_eq!(
+            strips[0].1,
+            [(0.0, 3.0, Shown::InRotation), (3.0, 10.0, Shown::Down)]
+        );
+        // Then the servers and the replicas in order, steady: the promotion changes what
+        // replica 0 serves, not whether it serves.
+        let rest: Vec<&str> = strips[1..].iter().map(|s| s.0.as_str()).collect();
+        assert_eq!(
+            rest,
+            [
+                "web-0",
+                "web-1",
+                "web-2",
+                "web-3",
+                "db-s0-replica-0",
+                "db-s0-replica-1"
+            ]
+        );
+        for (_, spans) in &strips[1..] {
             assert_eq!(spans, &[(0.0, 10.0, Shown::InRotation)]);
         }
     }

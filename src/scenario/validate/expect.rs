@@ -170,6 +170,9 @@ impl Checker<'_> {
 
     /// `baseline`: swept keys that `where` also names, each with another of its values, so
     /// that every checked variant has one baseline, differing from it in those keys only.
+    /// A key that varies together with others (`[sweep] together`) is named in `where` by
+    /// any key of its group, and brings its partners' values along: the baseline of four
+    /// servers at speed 1 named by `servers.0.count = 1` is one server at speed 4.
     fn baseline(
         &mut self,
         baseline: &Spanned<Filter>,
@@ -188,36 +191,60 @@ impl Checker<'_> {
         }
         let entries = self.filter(Some(baseline), &key_path, sweep)?;
         let filter = filter?;
+        let dimensions = sweep.dimensions();
         let mut valid = true;
         for ((key, value), (written, _)) in entries.iter().zip(&baseline.get_ref().0) {
             let entry_path = format!("{key_path}.{}", raw::display_key(key));
-            match filter.iter().find(|(k, _)| k == key) {
+            let index = sweep.index_of(key)?;
+            let compared = filter.iter().find(|(k, _)| {
+                sweep
+                    .index_of(k)
+                    .is_some_and(|i| dimensions.get(i) == dimensions.get(index))
+            });
+            match compared {
                 None => {
+                    let partners: Vec<String> = sweep
+                        .partners(index)
+                        .iter()
+                        .map(|&p| format!("{:?}", sweep.keys[p].path))
+                        .collect();
+                    let or = if partners.is_empty() {
+                        String::new()
+                    } else {
+                        format!(" (or a key that varies with it: {})", partners.join(", "))
+                    };
                     self.error(
                         written.span().start,
                         &entry_path,
                         format!(
-                            "expected {key:?} in `where` too: which variants are compared \
-                             with the baseline's {value:?}"
+                            "expected {key:?}{or} in `where` too: which variants are \
+                             compared with the baseline's {value:?}"
                         ),
                     );
                     valid = false;
                 }
-                Some((_, compared)) if compared == value => {
-                    self.error(
-                        written.span().start,
-                        &entry_path,
+                Some((other, other_value))
+                    if value_index(sweep, other, other_value) == value_index(sweep, key, value) =>
+                {
+                    let message = if other == key {
                         format!(
                             "expected another value than `where`'s {value:?}: a variant \
                              compared with itself"
-                        ),
-                    );
+                        )
+                    } else {
+                        format!(
+                            "expected a value that does not go with `where`'s {other:?} = \
+                             {other_value:?} (the two vary together): a variant compared \
+                             with itself"
+                        )
+                    };
+                    self.error(written.span().start, &entry_path, message);
                     valid = false;
                 }
                 Some(_) => {}
             }
         }
-        valid.then_some(entries)
+        valid.then(|| with_partners(sweep, entries))
     }
 
     /// `check`: each replication (the default), the mean, or the confidence interval,
@@ -250,7 +277,8 @@ impl Checker<'_> {
         Some(judged)
     }
 
-    /// A `where` or `baseline` table: each entry a swept key and one of its values.
+    /// A `where` or `baseline` table: each entry a swept key and one of its values, and
+    /// keys that vary together (`[sweep] together`) given values that go together.
     fn filter(
         &mut self,
         table: Option<&Spanned<Filter>>,
@@ -261,14 +289,20 @@ impl Checker<'_> {
         let entries = table.map_or(&[][..], |f| f.get_ref().0.as_slice());
         for (key, value) in entries {
             let key_path = format!("{path}.{}", raw::display_key(key.get_ref()));
-            match self.filter_entry(key, value, &key_path, sweep) {
-                Some(entry) => {
-                    if let Some(list) = &mut filter {
-                        list.push(entry);
-                    }
-                }
-                None => filter = None,
+            let entry = self.filter_entry(key, value, &key_path, sweep);
+            let Some(entry) = entry else {
+                filter = None;
+                continue;
+            };
+            let Some(list) = &mut filter else {
+                continue;
+            };
+            if let Some(message) = disagreement(sweep, list, &entry) {
+                self.error(value.span().start, &key_path, message);
+                filter = None;
+                continue;
             }
+            list.push(entry);
         }
         filter
     }
@@ -372,6 +406,62 @@ impl Checker<'_> {
         );
         None
     }
+}
+
+/// The position of `label` among the values of swept key `key`.
+fn value_index(sweep: &Sweep<'_>, key: &str, label: &str) -> Option<usize> {
+    let index = sweep.index_of(key)?;
+    sweep.keys[index].labels.iter().position(|l| l == label)
+}
+
+/// Why `entry` cannot be in a `where` or `baseline` beside `earlier`: it varies together
+/// with one of their keys, and its value does not go with that key's.
+fn disagreement(
+    sweep: &Sweep<'_>,
+    earlier: &[(String, String)],
+    entry: &(String, String),
+) -> Option<String> {
+    let (key, value) = entry;
+    let index = sweep.index_of(key)?;
+    let position = value_index(sweep, key, value)?;
+    earlier.iter().find_map(|(other, other_value)| {
+        let other_index = sweep.index_of(other)?;
+        let linked = sweep.partners(index).contains(&other_index);
+        let goes = value_index(sweep, other, other_value)?;
+        (linked && goes != position).then(|| {
+            let expected = sweep.keys[index]
+                .labels
+                .get(goes)
+                .cloned()
+                .unwrap_or_default();
+            format!(
+                "matches no variant: {key:?} varies together with {other:?}, and with \
+                 {other:?} = {other_value:?} it is {expected:?}, found {value:?}"
+            )
+        })
+    })
+}
+
+/// `entries` with the keys that vary together with theirs added, each with the value that
+/// goes with theirs: the whole of each group a baseline names.
+fn with_partners(sweep: &Sweep<'_>, entries: Vec<(String, String)>) -> Vec<(String, String)> {
+    let mut all = entries.clone();
+    for (key, value) in &entries {
+        let (Some(index), Some(position)) = (sweep.index_of(key), value_index(sweep, key, value))
+        else {
+            continue;
+        };
+        for partner in sweep.partners(index) {
+            let swept = &sweep.keys[partner];
+            if all.iter().any(|(k, _)| *k == swept.path) {
+                continue;
+            }
+            if let Some(label) = swept.labels.get(position) {
+                all.push((swept.path.clone(), label.clone()));
+            }
+        }
+    }
+    all
 }
 
 /// The first key of a pair that is written, and its value.
@@ -543,6 +633,119 @@ pub(super) mod tests {
         assert!(case("max = 1\ncheck = \"interval\"")[0].contains(
             "expect[0].check: a confidence interval needs `replications` of at least 2, found 1"
         ));
+    }
+
+    /// Four servers at speed 1 or one at speed 4, crossed with two algorithms.
+    const LINKED: &str = "[sweep]\n\"servers.0.count\" = [4, 1]\n\
+                          \"balancer.algorithm\" = [\"round-robin\", \"least-connections\"]\n\
+                          \"servers.0.speed\" = [1, 4]\n\
+                          together = [[\"servers.0.count\", \"servers.0.speed\"]]\n";
+
+    #[test]
+    fn where_on_one_linked_key_selects_its_whole_group() {
+        let scenario = valid(&format!(
+            "{MINIMAL}{LINKED}[[expect]]\nmetric = \"p99_ms\"\nmax = 1\n\
+             where = {{ \"servers.0.speed\" = 4 }}\n"
+        ));
+        assert_eq!(scenario.dimensions, [0, 1, 0]);
+        let filter = &scenario.expectations[0].filter;
+        assert_eq!(filter, &[("servers.0.speed".to_string(), "4".to_string())]);
+        let speed = scenario
+            .swept_keys
+            .iter()
+            .position(|k| k == "servers.0.speed");
+        let selected: Vec<&str> = scenario
+            .variants
+            .iter()
+            .filter(|v| speed.is_some_and(|i| v.values[i] == "4"))
+            .map(|v| v.label.as_str())
+            .collect();
+        assert_eq!(
+            selected,
+            [
+                "servers.0.count=1,balancer.algorithm=round-robin,servers.0.speed=4",
+                "servers.0.count=1,balancer.algorithm=least-connections,servers.0.speed=4",
+            ]
+        );
+        let both = valid(&format!(
+            "{MINIMAL}{LINKED}[[expect]]\nmetric = \"p99_ms\"\nmax = 1\n\
+             where = {{ \"servers.0.speed\" = 4, \"servers.0.count\" = 1 }}\n"
+        ));
+        assert_eq!(
+            both.expectations[0].filter.len(),
+            2,
+            "values that go together"
+        );
+    }
+
+    #[test]
+    fn a_baseline_on_one_linked_key_brings_its_partners_along() {
+        let scenario = valid(&format!(
+            "{MINIMAL}{LINKED}[[expect]]\nmetric = \"mean_ms\"\nmax_ratio = 0.5\n\
+             where = {{ \"servers.0.count\" = 1 }}\n\
+             baseline = {{ \"servers.0.count\" = 4 }}\n\
+             [[expect]]\nmetric = \"mean_ms\"\nmax_ratio = 0.5\n\
+             where = {{ \"servers.0.speed\" = 4 }}\n\
+             baseline = {{ \"servers.0.count\" = 4 }}\n"
+        ));
+        let pair = |count: &str, speed: &str| {
+            vec![
+                ("servers.0.count".to_string(), count.to_string()),
+                ("servers.0.speed".to_string(), speed.to_string()),
+            ]
+        };
+        for expectation in &scenario.expectations {
+            assert_eq!(
+                expectation.bound,
+                crate::scenario::Bound::Ratio {
+                    baseline: pair("4", "1"),
+                    min: None,
+                    max: Some(0.5)
+                },
+                "`where` may name the group by either key"
+            );
+        }
+    }
+
+    #[test]
+    fn linked_values_that_do_not_go_together_are_errors() {
+        let case = |lines: &str| expect(&format!("metric = \"p99_ms\"\n{lines}"), LINKED);
+        assert!(
+            case("max = 1\nwhere = { \"servers.0.count\" = 4, \"servers.0.speed\" = 4 }")[0]
+                .contains(
+                    "expect[0].where.\"servers.0.speed\": matches no variant: \
+                     \"servers.0.speed\" varies together with \"servers.0.count\", and with \
+                     \"servers.0.count\" = \"4\" it is \"1\", found \"4\""
+                )
+        );
+        assert!(
+            case(
+                "max_ratio = 1\nwhere = { \"servers.0.count\" = 4 }\n\
+                 baseline = { \"servers.0.count\" = 1, \"servers.0.speed\" = 1 }"
+            )[0]
+            .contains("expect[0].baseline.\"servers.0.speed\": matches no variant")
+        );
+        assert!(
+            case(
+                "max_ratio = 1\nwhere = { \"servers.0.count\" = 4 }\n\
+                 baseline = { \"servers.0.speed\" = 1 }"
+            )[0]
+            .contains(
+                "expect[0].baseline.\"servers.0.speed\": expected a value that does not go \
+                 with `where`'s \"servers.0.count\" = \"4\" (the two vary together): a \
+                 variant compared with itself"
+            )
+        );
+        assert!(
+            case(
+                "max_ratio = 1\nwhere = { \"balancer.algorithm\" = \"round-robin\" }\n\
+                 baseline = { \"servers.0.speed\" = 1 }"
+            )[0]
+            .contains(
+                "expected \"servers.0.speed\" (or a key that varies with it: \
+                 \"servers.0.count\") in `where` too"
+            )
+        );
     }
 
     #[test]

@@ -72,6 +72,17 @@ const BAD_FIXTURES: &[(&str, &str, &str)] = &[
          did you mean \"step\"?",
     ),
     (
+        "sweep_together_unswept",
+        "13:33: sweep.together[0][1]: ",
+        "\"servers.0.sped\" is not swept, expected one of \"servers.0.count\", \
+         \"servers.0.speed\"; did you mean \"servers.0.speed\"?",
+    ),
+    (
+        "sweep_together_value_counts",
+        "13:33: sweep.together[0][1]: ",
+        "\"servers.0.speed\" has 2 values but \"servers.0.count\" has 3",
+    ),
+    (
         "three_mistakes",
         "6:42: workload.service.mean: ",
         "expected a positive duration, found \"0ms\"",
@@ -145,6 +156,12 @@ const BAD_FIXTURES: &[(&str, &str, &str)] = &[
         "warmup_not_before_duration",
         "2:10: warmup: ",
         "expected a warmup shorter than duration (\"10s\"), found \"10s\"",
+    ),
+    (
+        "where_linked_values_disagree",
+        "18:54: expect[0].where.\"servers.0.speed\": ",
+        "matches no variant: \"servers.0.speed\" varies together with \"servers.0.count\", \
+         and with \"servers.0.count\" = \"4\" it is \"1\", found \"4\"",
     ),
     (
         "where_matches_no_variant",

@@ -135,6 +135,7 @@ pub fn validate(source: &str, path: &Path) -> Result<Scenario, ScenarioErrors> {
             seed: header.seed,
             replications: header.replications,
             swept_keys: sweep.paths(),
+            dimensions: sweep.dimensions().to_vec(),
             variants,
             expectations: header.expectations,
             source_hash: source_hash(source),
