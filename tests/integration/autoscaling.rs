@@ -9,9 +9,9 @@ use lbsim::balancer::{Algorithm, BalancerSpec};
 use lbsim::engine::{SimDuration, SimTime};
 use lbsim::model::{
     ArrivalPattern, AutoscalerSpec, Change, DiscoveryMode, DiscoverySpec, GeneratedWorkload,
-    Metric, MetricsSpec, Observed, Observer, PolicySpec, RateLimit, RateSchedule, RunSpec,
-    ScheduledAction, ServerGroupSpec, ServerState, ServiceDist, SlowStartSpec, TargetTrackingSpec,
-    TimelineAction, VictimOrder, WorkloadSpec, simulate, simulate_observed,
+    Metric, MetricsSpec, Observed, Observer, PolicySpec, RateSchedule, RunSpec, ScheduledAction,
+    ServerGroupSpec, ServerState, ServiceDist, SlowStartSpec, TargetTrackingSpec, TimelineAction,
+    VictimOrder, WorkloadSpec, simulate, simulate_observed,
 };
 use lbsim::stats::{Figure, RunResult};
 
@@ -47,7 +47,8 @@ fn spec(steps: &[(u64, f64)], count: u32, algorithm: Algorithm, duration: u64) -
     }
 }
 
-/// Target tracking on CPU at 50%, the HPA's defaults but no stabilization and no cooldown.
+/// Target tracking on CPU at 50%, the HPA's defaults but a 60 s scale-down stabilization
+/// window, and no cooldown.
 fn target_tracking(min: u32, max: u32) -> AutoscalerSpec {
     AutoscalerSpec {
         group: 0,
@@ -56,21 +57,8 @@ fn target_tracking(min: u32, max: u32) -> AutoscalerSpec {
         interval: secs(15),
         cooldown: SimDuration::ZERO,
         policy: PolicySpec::TargetTracking(TargetTrackingSpec {
-            metric: Metric::Cpu,
-            target: 0.5,
-            tolerance: 0.1,
             scale_down_stabilization: secs(60),
-            scale_up_stabilization: SimDuration::ZERO,
-            scale_up_limit: RateLimit {
-                pods: Some(4),
-                percent: Some(100.0),
-                period: secs(15),
-            },
-            scale_down_limit: RateLimit {
-                pods: None,
-                percent: Some(100.0),
-                period: secs(15),
-            },
+            ..TargetTrackingSpec::hpa(Metric::Cpu, 0.5)
         }),
         metrics: MetricsSpec {
             window: secs(30),

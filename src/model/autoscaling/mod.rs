@@ -366,23 +366,10 @@ mod tests {
 
     #[test]
     fn target_tracking_counts_booting_instances_as_unready() {
-        let mut hpa_spec = spec(PolicySpec::TargetTracking(TargetTrackingSpec {
-            metric: Metric::Cpu,
-            target: 0.5,
-            tolerance: 0.1,
-            scale_down_stabilization: SimDuration::from_secs(300),
-            scale_up_stabilization: SimDuration::ZERO,
-            scale_up_limit: RateLimit {
-                pods: Some(4),
-                percent: Some(100.0),
-                period: SimDuration::from_secs(15),
-            },
-            scale_down_limit: RateLimit {
-                pods: None,
-                percent: Some(100.0),
-                period: SimDuration::from_secs(15),
-            },
-        }));
+        let mut hpa_spec = spec(PolicySpec::TargetTracking(TargetTrackingSpec::hpa(
+            Metric::Cpu,
+            0.5,
+        )));
         hpa_spec.cooldown = SimDuration::ZERO;
         hpa_spec.interval = SimDuration::from_secs(15);
         let mut scaler = Autoscaler::new(&hpa_spec, 4, 1);

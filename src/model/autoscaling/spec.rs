@@ -108,6 +108,41 @@ pub struct TargetTrackingSpec {
     pub scale_down_limit: RateLimit,
 }
 
+impl TargetTrackingSpec {
+    /// The HPA's default `behavior.scaleUp.policies`: 4 pods or 100% per 15 s, the larger.
+    pub const HPA_SCALE_UP: RateLimit = RateLimit {
+        pods: Some(4),
+        percent: Some(100.0),
+        period: SimDuration::from_secs(15),
+    };
+
+    /// The HPA's default `behavior.scaleDown.policies`: 100% per 15 s.
+    pub const HPA_SCALE_DOWN: RateLimit = RateLimit {
+        pods: None,
+        percent: Some(100.0),
+        period: SimDuration::from_secs(15),
+    };
+
+    /// The HPA's `--horizontal-pod-autoscaler-tolerance`.
+    pub const HPA_TOLERANCE: f64 = 0.1;
+
+    /// The HPA's default `behavior.scaleDown.stabilizationWindowSeconds`.
+    pub const HPA_SCALE_DOWN_STABILIZATION: SimDuration = SimDuration::from_secs(300);
+
+    /// Tracking `metric` at `target` with every other setting the HPA's default.
+    pub fn hpa(metric: Metric, target: f64) -> Self {
+        TargetTrackingSpec {
+            metric,
+            target,
+            tolerance: Self::HPA_TOLERANCE,
+            scale_down_stabilization: Self::HPA_SCALE_DOWN_STABILIZATION,
+            scale_up_stabilization: SimDuration::ZERO,
+            scale_up_limit: Self::HPA_SCALE_UP,
+            scale_down_limit: Self::HPA_SCALE_DOWN,
+        }
+    }
+}
+
 /// How far capacity may move within one `period`: by `pods` instances or by `percent` of
 /// the capacity at the period's start, whichever allows more (the HPA's `selectPolicy:
 /// Max`); either may be absent.

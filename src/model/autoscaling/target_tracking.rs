@@ -269,23 +269,7 @@ mod tests {
     /// The HPA's defaults: tolerance 0.1, scale-down stabilization 300 s, scale-up 0 s;
     /// up 4 pods or 100% per 15 s, down 100% per 15 s.
     fn hpa(target: f64) -> TargetTrackingSpec {
-        TargetTrackingSpec {
-            metric: Metric::Cpu,
-            target,
-            tolerance: 0.1,
-            scale_down_stabilization: SimDuration::from_secs(300),
-            scale_up_stabilization: SimDuration::ZERO,
-            scale_up_limit: RateLimit {
-                pods: Some(4),
-                percent: Some(100.0),
-                period: SimDuration::from_secs(15),
-            },
-            scale_down_limit: RateLimit {
-                pods: None,
-                percent: Some(100.0),
-                period: SimDuration::from_secs(15),
-            },
-        }
+        TargetTrackingSpec::hpa(Metric::Cpu, target)
     }
 
     fn ready(desired: u32) -> Replicas {

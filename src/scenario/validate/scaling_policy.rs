@@ -31,26 +31,6 @@ const METRICS: [Metric; 5] = [
     Metric::QueueLength,
 ];
 
-/// The HPA's default `behavior.scaleUp.policies`: 4 pods or 100% per 15 s, the larger.
-const HPA_SCALE_UP: RateLimit = RateLimit {
-    pods: Some(4),
-    percent: Some(100.0),
-    period: SimDuration::from_secs(15),
-};
-
-/// The HPA's default `behavior.scaleDown.policies`: 100% per 15 s.
-const HPA_SCALE_DOWN: RateLimit = RateLimit {
-    pods: None,
-    percent: Some(100.0),
-    period: SimDuration::from_secs(15),
-};
-
-/// The HPA's `--horizontal-pod-autoscaler-tolerance`.
-const HPA_TOLERANCE: f64 = 0.1;
-
-/// The HPA's default `behavior.scaleDown.stabilizationWindowSeconds`.
-const HPA_SCALE_DOWN_STABILIZATION: SimDuration = SimDuration::from_secs(300);
-
 /// The largest capacity a policy may name: the whole fleet's limit.
 const MAX_CAPACITY: i128 = MAX_SERVERS as i128;
 
@@ -185,7 +165,7 @@ impl Checker<'_> {
             }
         };
         let tolerance = match &raw.tolerance {
-            None => Some(HPA_TOLERANCE),
+            None => Some(TargetTrackingSpec::HPA_TOLERANCE),
             Some(tolerance) => self.number(
                 tolerance,
                 &format!("{path}.tolerance"),
@@ -193,7 +173,7 @@ impl Checker<'_> {
             ),
         };
         let scale_down_stabilization = match &raw.scale_down_stabilization {
-            None => Some(HPA_SCALE_DOWN_STABILIZATION),
+            None => Some(TargetTrackingSpec::HPA_SCALE_DOWN_STABILIZATION),
             Some(window) => self.duration(window, &format!("{path}.scale_down_stabilization")),
         };
         let scale_up_stabilization = match &raw.scale_up_stabilization {
@@ -203,12 +183,12 @@ impl Checker<'_> {
         let scale_up_limit = self.rate_limit(
             raw.scale_up_limit.as_ref(),
             &format!("{path}.scale_up_limit"),
-            HPA_SCALE_UP,
+            TargetTrackingSpec::HPA_SCALE_UP,
         );
         let scale_down_limit = self.rate_limit(
             raw.scale_down_limit.as_ref(),
             &format!("{path}.scale_down_limit"),
-            HPA_SCALE_DOWN,
+            TargetTrackingSpec::HPA_SCALE_DOWN,
         );
         Some(TargetTrackingSpec {
             metric: metric?,
@@ -770,23 +750,7 @@ mod tests {
         );
         assert_eq!(
             read,
-            PolicySpec::TargetTracking(TargetTrackingSpec {
-                metric: Metric::RequestRate,
-                target: 50.0,
-                tolerance: 0.1,
-                scale_down_stabilization: SimDuration::from_secs(300),
-                scale_up_stabilization: SimDuration::ZERO,
-                scale_up_limit: RateLimit {
-                    pods: Some(4),
-                    percent: Some(100.0),
-                    period: SimDuration::from_secs(15),
-                },
-                scale_down_limit: RateLimit {
-                    pods: None,
-                    percent: Some(100.0),
-                    period: SimDuration::from_secs(15),
-                },
-            })
+            PolicySpec::TargetTracking(TargetTrackingSpec::hpa(Metric::RequestRate, 50.0))
         );
         let PolicySpec::TargetTracking(read) = policy(
             "target-tracking",
