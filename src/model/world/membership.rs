@@ -99,6 +99,11 @@ impl<O: Observer> World<'_, O> {
         if pre_stop.is_zero() {
             self.start_draining(server, reason);
         } else {
+            // Its pre-stop time takes the place of its failure process: the one timer of
+            // its lifecycle is now the end of that time.
+            if let Some(crash) = self.cluster.server_mut(server).lifecycle_timer.take() {
+                self.timers.cancel(crash);
+            }
             let timer = self.start_timer(self.now + pre_stop, Timer::PreStopOver(server), None);
             self.cluster.server_mut(server).lifecycle_timer = Some(timer);
         }
