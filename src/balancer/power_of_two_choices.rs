@@ -19,7 +19,7 @@
 use rand::RngExt;
 
 use super::pool::Pool;
-use super::weights::{Census, WeightedDraw, effective};
+use super::weights::{Census, WeightedDraw, effective, reweigh};
 use super::{Backend, Balancer, Explanation};
 use crate::engine::{SimDuration, SimRng};
 use crate::id::{RequestKey, ServerId};
@@ -86,18 +86,14 @@ impl Balancer for PowerOfTwoChoices {
             return;
         }
         self.pool.remove(server);
-        self.census.remove(self.draw.weight(server));
-        self.draw.set(server, 0);
+        reweigh(&mut self.census, &mut self.draw, server, 0);
     }
 
     fn set_weight(&mut self, server: ServerId, weight: u32) {
         if !self.pool.contains(server) {
             return;
         }
-        let weight = effective(weight);
-        self.census.remove(self.draw.weight(server));
-        self.census.add(weight);
-        self.draw.set(server, weight);
+        reweigh(&mut self.census, &mut self.draw, server, effective(weight));
     }
 
     fn pick(&mut self, _request: &RequestKey, rng: &mut SimRng) -> Option<ServerId> {
