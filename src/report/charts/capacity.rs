@@ -13,7 +13,7 @@ use plotters::prelude::*;
 use super::axis::{Axis, Scale};
 use super::layout::{self, Entry, Mark};
 use super::palette::Palette;
-use super::style::{self, chunk_size, variant_label};
+use super::style::{chunk_size, variant_label};
 use super::{Chart, Drawn, Figure, longest_series, replications};
 use crate::report::ScenarioResults;
 use crate::stats::{IntervalTotals, RunResult};
@@ -190,17 +190,15 @@ impl CapacityOverTime {
         area: &DrawingArea<DB, Shift>,
         x_end: f64,
     ) -> Drawn<DB> {
-        let mut chart = ChartBuilder::on(area)
-            .margin(6)
-            .x_label_area_size(24)
-            .y_label_area_size(64)
-            .build_cartesian_2d(0.0..x_end, self.rate.clone())?;
-        layout::shade_warmup(&mut chart, self.warmup_s)?;
-        layout::mesh(&mut chart)
-            .y_desc("requests per second")
-            .x_label_formatter(&|v| style::number(*v))
-            .y_label_formatter(&|v| style::number(*v))
-            .draw()?;
+        let mut chart = layout::time_chart(
+            area,
+            x_end,
+            self.rate.clone(),
+            self.warmup_s,
+            (6, 24),
+            "requests per second",
+            None,
+        )?;
         let offered = panel.points.iter().map(|p| (p.end, p.offered));
         chart.draw_series(LineSeries::new(offered, OFFERED.stroke_width(1)))?;
         let capacity = panel.points.iter().map(|p| (p.end, p.capacity));
@@ -214,18 +212,15 @@ impl CapacityOverTime {
         area: &DrawingArea<DB, Shift>,
         x_end: f64,
     ) -> Drawn<DB> {
-        let mut chart = ChartBuilder::on(area)
-            .margin(6)
-            .x_label_area_size(36)
-            .y_label_area_size(64)
-            .build_cartesian_2d(0.0..x_end, self.p99.clone())?;
-        layout::shade_warmup(&mut chart, self.warmup_s)?;
-        layout::mesh(&mut chart)
-            .x_desc("simulated time (s)")
-            .y_desc("p99 (ms)")
-            .x_label_formatter(&|v| style::number(*v))
-            .y_label_formatter(&|v| style::number(*v))
-            .draw()?;
+        let mut chart = layout::time_chart(
+            area,
+            x_end,
+            self.p99.clone(),
+            self.warmup_s,
+            (6, 36),
+            "p99 (ms)",
+            Some("simulated time (s)"),
+        )?;
         if let Some(slo) = panel.slo_ms {
             let line = [(0.0, slo), (x_end, slo)];
             chart.draw_series(LineSeries::new(line, SLO.stroke_width(1)))?;

@@ -305,6 +305,36 @@ pub fn shade_warmup<DB: DrawingBackend>(chart: &mut TimeChart<'_, DB>, warmup_s:
     Ok(())
 }
 
+/// The space of a panel over simulated time, on `area`: 0 to `x_end` s against `y`, with
+/// `margin` pixels around it and `x_labels` pixels for the x axis's labels, the warmup
+/// shaded, and the mesh drawn with `y_desc` (and `x_desc` under the axis, when given),
+/// numbers in the charts' style.
+pub fn time_chart<'a, DB: DrawingBackend>(
+    area: &'a DrawingArea<DB, Shift>,
+    x_end: f64,
+    y: Axis,
+    warmup_s: f64,
+    (margin, x_labels): (u32, u32),
+    y_desc: &str,
+    x_desc: Option<&str>,
+) -> Result<TimeChart<'a, DB>, DrawingAreaErrorKind<DB::ErrorType>> {
+    let mut chart = ChartBuilder::on(area)
+        .margin(margin)
+        .x_label_area_size(x_labels)
+        .y_label_area_size(64)
+        .build_cartesian_2d(0.0..x_end, y)?;
+    shade_warmup(&mut chart, warmup_s)?;
+    let mut grid = mesh(&mut chart);
+    if let Some(x_desc) = x_desc {
+        grid.x_desc(x_desc);
+    }
+    grid.y_desc(y_desc)
+        .x_label_formatter(&|v| super::style::number(*v))
+        .y_label_formatter(&|v| super::style::number(*v))
+        .draw()?;
+    Ok(chart)
+}
+
 /// Mesh styling shared by the numeric charts: a light grid, no minor lines, readable
 /// labels and axis descriptions.
 pub fn mesh<'a, 'b, DB, X, Y>(

@@ -13,7 +13,7 @@ use plotters::prelude::*;
 use super::axis::{Axis, Scale};
 use super::layout::{self, Entry, Mark};
 use super::palette::Palette;
-use super::style::{self, chunk_size, variant_label};
+use super::style::{chunk_size, variant_label};
 use super::{Chart, Drawn, Figure, longest_series, replications};
 use crate::report::ScenarioResults;
 use crate::stats::{IntervalTotals, RunResult};
@@ -172,18 +172,15 @@ impl LoadOverTime {
         area: &DrawingArea<DB, Shift>,
         x_end: f64,
     ) -> Drawn<DB> {
-        let mut chart = ChartBuilder::on(area)
-            .margin(8)
-            .x_label_area_size(40)
-            .y_label_area_size(64)
-            .build_cartesian_2d(0.0..x_end, self.y.clone())?;
-        layout::shade_warmup(&mut chart, self.warmup_s)?;
-        layout::mesh(&mut chart)
-            .x_desc("simulated time (s)")
-            .y_desc("requests per second")
-            .x_label_formatter(&|v| style::number(*v))
-            .y_label_formatter(&|v| style::number(*v))
-            .draw()?;
+        let mut chart = layout::time_chart(
+            area,
+            x_end,
+            self.y.clone(),
+            self.warmup_s,
+            (8, 40),
+            "requests per second",
+            Some("simulated time (s)"),
+        )?;
         for (kind, &(_, colour)) in KINDS.iter().enumerate() {
             // Offered load is drawn thin under the rest: completions overlay it exactly
             // while nothing is shed.
