@@ -100,6 +100,14 @@ impl Class {
     fn bucket_is_empty(&self, count: usize) -> bool {
         self.buckets[count].head == NIL
     }
+
+    /// Makes room for bucket `count`: a count higher than any before. Out of line, as it
+    /// is rare.
+    #[cold]
+    #[inline(never)]
+    fn grow(&mut self, count: usize) {
+        self.buckets.resize(count + 1, EMPTY);
+    }
 }
 
 pub struct LeastConnections {
@@ -200,21 +208,24 @@ impl LeastConnections {
     }
 
     /// Appends `id` to the tail of its class's bucket `count`, records the count and
-    /// stamps the change.
+    /// stamps the change. Inlined into every caller: a dispatch and a finish are each an
+    /// unlink and a push, and out of line the calls cost more than the work.
+    #[inline(always)]
     fn push_back(&mut self, id: u32, count: u32) {
         let c = count as usize;
         self.clock += 1;
         let class = &mut self.classes[self.nodes[id as usize].class as usize];
         if class.buckets.len() <= c {
-            class.buckets.resize(c + 1, EMPTY);
+            class.grow(c);
         }
-        let tail = class.buckets[c].tail;
+        let bucket = &mut class.buckets[c];
+        let tail = bucket.tail;
+        bucket.tail = id;
         if tail == NIL {
-            class.buckets[c].head = id;
+            bucket.head = id;
         } else {
             self.nodes[tail as usize].next = id;
         }
-        class.buckets[c].tail = id;
         let node = &mut self.nodes[id as usize];
         node.connections = count;
         node.prev = tail;
@@ -223,6 +234,7 @@ impl LeastConnections {
     }
 
     /// Takes `id` out of its bucket's list.
+    #[inline(always)]
     fn unlink(&mut self, id: u32) {
         let Node {
             prev,
@@ -288,6 +300,10 @@ impl Balancer for LeastConnections {
     }
 
     fn pick(&mut self, _request: &RequestKey, _rng: &mut SimRng) -> Option<ServerId> {
+        if let [class] = self.classes.as_slice() {
+            // All weights equal (the common case): the head of the lowest bucket.
+            return (class.members > 0).then(|| ServerId(class.buckets[class.min].head));
+        }
         // (key, stamp, id) of the best class head so far.
         let mut best: Option<((u64, u64), u64, u32)> = None;
         for class in &self.classes {

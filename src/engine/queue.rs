@@ -1,13 +1,16 @@
-//! The future-event list: a binary heap ordered by `(time, priority, sequence)`.
+//! The future-event list: a four-ary heap ordered by `(time, priority, sequence)`.
 //!
 //! The priority class makes same-instant semantics explicit (the event type says, for
 //! example, that a completion at `t` is handled before an arrival at `t`); the sequence
 //! number breaks the remaining ties in insertion order, so the order of events never
-//! depends on anything but the order in which they were scheduled. Events are stored by
+//! depends on anything but the order in which they were scheduled. Keys are unique, so
+//! the order of pops is the order of keys whatever the heap's shape. Events are stored by
 //! value: scheduling allocates nothing once the heap has grown to its working size.
-
-use std::cmp::Ordering;
-use std::collections::BinaryHeap;
+//!
+//! Four children per node rather than `std`'s two: a node's four 32-byte children share
+//! two cache lines, and the heap is half as deep. With 10,000 busy servers the heap holds
+//! 10,000 completions, more than the first-level caches, and each level a sift passes is
+//! a likely miss: a pop passes 7 levels instead of 13.
 
 use super::time::SimTime;
 
@@ -20,6 +23,10 @@ pub trait Prioritized {
 /// Bits of the packed key reserved for the sequence number: 2^56 events per run.
 const SEQUENCE_BITS: u32 = 56;
 
+/// Children per node: the children of `i` are `4i + 1 ..= 4i + 4`.
+const ARITY: usize = 4;
+
+#[derive(Copy, Clone)]
 struct Entry<E> {
     /// `time << 64 | priority << 56 | sequence`: one integer comparison orders all three,
     /// which keeps the heap's sifting short (the heap is a fifth of a run's time).
@@ -33,37 +40,17 @@ impl<E> Entry<E> {
     }
 }
 
-impl<E> PartialEq for Entry<E> {
-    fn eq(&self, other: &Self) -> bool {
-        self.key == other.key
-    }
-}
-
-impl<E> Eq for Entry<E> {}
-
-impl<E> PartialOrd for Entry<E> {
-    fn partial_cmp(&self, other: &Self) -> Option<Ordering> {
-        Some(self.cmp(other))
-    }
-}
-
-impl<E> Ord for Entry<E> {
-    /// Reversed, so that std's max-heap pops the earliest event.
-    fn cmp(&self, other: &Self) -> Ordering {
-        other.key.cmp(&self.key)
-    }
-}
-
 /// A deterministic priority queue of future events.
 pub struct EventQueue<E> {
-    heap: BinaryHeap<Entry<E>>,
+    /// A four-ary min-heap on `key`.
+    heap: Vec<Entry<E>>,
     next_sequence: u64,
 }
 
-impl<E: Prioritized> EventQueue<E> {
+impl<E: Prioritized + Copy> EventQueue<E> {
     pub fn with_capacity(capacity: usize) -> Self {
         EventQueue {
-            heap: BinaryHeap::with_capacity(capacity),
+            heap: Vec::with_capacity(capacity),
             next_sequence: 0,
         }
     }
@@ -75,17 +62,51 @@ impl<E: Prioritized> EventQueue<E> {
         let order = (u64::from(event.priority()) << SEQUENCE_BITS) | self.next_sequence;
         self.next_sequence += 1;
         let key = (u128::from(time.as_nanos()) << 64) | u128::from(order);
-        self.heap.push(Entry { key, event });
+        let entry = Entry { key, event };
+        self.heap.push(entry);
+        // Sift up: each parent later than the new entry moves down into the hole.
+        let heap = self.heap.as_mut_slice();
+        let mut hole = heap.len() - 1;
+        while hole > 0 {
+            let parent = (hole - 1) / ARITY;
+            if heap[parent].key < key {
+                break;
+            }
+            heap[hole] = heap[parent];
+            hole = parent;
+        }
+        heap[hole] = entry;
     }
 
     /// Removes and returns the earliest event.
     pub fn pop(&mut self) -> Option<(SimTime, E)> {
-        self.heap.pop().map(|entry| (entry.time(), entry.event))
+        let last = self.heap.pop()?;
+        let Some(&first) = self.heap.first() else {
+            return Some((last.time(), last.event));
+        };
+        // Sift the last entry down from the root: the earliest child moves up into the
+        // hole while it is earlier.
+        let heap = self.heap.as_mut_slice();
+        let mut hole = 0;
+        loop {
+            let child = ARITY * hole + 1;
+            if child >= heap.len() {
+                break;
+            }
+            let earliest = earliest_child(heap, child);
+            if heap[earliest].key > last.key {
+                break;
+            }
+            heap[hole] = heap[earliest];
+            hole = earliest;
+        }
+        heap[hole] = last;
+        Some((first.time(), first.event))
     }
 
     /// The time of the earliest event, if any.
     pub fn next_time(&self) -> Option<SimTime> {
-        self.heap.peek().map(Entry::time)
+        self.heap.first().map(Entry::time)
     }
 
     /// The number of pending events.
@@ -95,6 +116,30 @@ impl<E: Prioritized> EventQueue<E> {
 
     pub fn is_empty(&self) -> bool {
         self.heap.is_empty()
+    }
+}
+
+/// The index of the earliest of the (up to four) siblings starting at `first`.
+#[inline(always)]
+fn earliest_child<E>(heap: &[Entry<E>], first: usize) -> usize {
+    match heap.get(first..first + ARITY) {
+        // All four present, the common case: a tournament of three comparisons.
+        Some([a, b, c, d]) => {
+            let left = if b.key < a.key { first + 1 } else { first };
+            let right = if d.key < c.key { first + 3 } else { first + 2 };
+            if heap[right].key < heap[left].key {
+                right
+            } else {
+                left
+            }
+        }
+        _ => (first + 1..heap.len()).fold(first, |earliest, child| {
+            if heap[child].key < heap[earliest].key {
+                child
+            } else {
+                earliest
+            }
+        }),
     }
 }
 
@@ -144,6 +189,34 @@ mod tests {
                 .map(|(t, e)| (t.as_nanos(), e.priority, e.id))
                 .collect();
             prop_assert_eq!(popped, expected);
+        }
+
+        /// Pushes and pops interleaved, as a run does them: every pop is the earliest
+        /// pending event, as a sorted model of the pending set says.
+        #[test]
+        fn interleaved_pops_take_the_earliest_pending_event(ops in proptest::collection::vec(proptest::option::of((0u64..40, 0u8..4)), 0..600)) {
+            let mut queue = EventQueue::with_capacity(4);
+            let mut pending = std::collections::BTreeSet::new();
+            let mut now = 0;
+            for (id, op) in ops.into_iter().enumerate() {
+                match op {
+                    // Events are scheduled at or after the current time, as in a run.
+                    Some((delay, priority)) => {
+                        queue.schedule(SimTime::from_nanos(now + delay), Tagged { priority, id });
+                        pending.insert((now + delay, priority, id));
+                    }
+                    None => {
+                        let popped = queue.pop().map(|(t, e)| (t.as_nanos(), e.priority, e.id));
+                        let expected = pending.pop_first();
+                        prop_assert_eq!(popped, expected);
+                        if let Some((time, _, _)) = expected {
+                            now = time;
+                        }
+                    }
+                }
+                prop_assert_eq!(queue.len(), pending.len());
+                prop_assert_eq!(queue.next_time().map(SimTime::as_nanos), pending.first().map(|e| e.0));
+            }
         }
     }
 }

@@ -57,7 +57,7 @@ impl ServiceSampler {
             Sampler::LogNormal(d) => d.sample(&mut self.rng),
             Sampler::Pareto(d) => d.sample(&mut self.rng),
         };
-        SimDuration::from_nanos(nanos.round().clamp(0.0, u64::MAX as f64) as u64)
+        SimDuration::from_nanos_f64(nanos)
     }
 }
 

@@ -1,24 +1,16 @@
-//! Latency distribution of a run: an HDR histogram for percentiles (at most 1% relative
+//! Latency distribution of a run: an HDR-layout histogram for percentiles (at most 1% relative
 //! error, memory independent of the number of requests) plus an exact sum for the mean.
 //!
 //! [`LatencyParts`] is the distribution taken apart exactly — the histogram's non-empty
 //! buckets, the sum and the maximum — so that a run simulated on one machine can be
 //! reported on another (`lbsim merge`) with the very same percentiles, mean and maximum.
 
-use hdrhistogram::Histogram;
-
+use super::log_histogram::LogHistogram;
 use crate::engine::SimDuration;
-
-/// Largest latency the histogram resolves: about 2.8 hours. Longer values are clamped
-/// (and still counted exactly in the mean).
-const HIGHEST_NANOS: u64 = 10_000_000_000_000;
-
-/// Two significant digits: bucket width at most 1% of the value.
-const SIGNIFICANT_DIGITS: u8 = 2;
 
 #[derive(Clone, Debug)]
 pub struct LatencyStats {
-    histogram: Histogram<u64>,
+    histogram: LogHistogram,
     sum_nanos: u128,
     max_nanos: u64,
 }
@@ -32,8 +24,7 @@ impl Default for LatencyStats {
 impl LatencyStats {
     pub fn new() -> Self {
         LatencyStats {
-            histogram: Histogram::new_with_bounds(1, HIGHEST_NANOS, SIGNIFICANT_DIGITS)
-                .expect("constant histogram bounds are valid"),
+            histogram: LogHistogram::new(),
             sum_nanos: 0,
             max_nanos: 0,
         }
@@ -41,7 +32,7 @@ impl LatencyStats {
 
     pub fn record(&mut self, latency: SimDuration) {
         let nanos = latency.as_nanos();
-        self.histogram.saturating_record(nanos.max(1));
+        self.histogram.record(nanos.max(1));
         self.sum_nanos += u128::from(nanos);
         self.max_nanos = self.max_nanos.max(nanos);
     }
@@ -76,11 +67,7 @@ impl LatencyStats {
     pub fn to_parts(&self) -> LatencyParts {
         LatencyParts {
             // Each bucket's highest equivalent value lands in that same bucket again.
-            buckets: self
-                .histogram
-                .iter_recorded()
-                .map(|bucket| (bucket.value_iterated_to(), bucket.count_at_value()))
-                .collect(),
+            buckets: self.histogram.iter_recorded().collect(),
             sum_nanos: self.sum_nanos,
             max_nanos: self.max_nanos,
         }
@@ -108,9 +95,9 @@ impl LatencyStats {
         let mut seen = 0u64;
         self.histogram
             .iter_recorded()
-            .map(|bucket| {
-                seen += bucket.count_at_value();
-                (bucket.value_iterated_to() as f64 / 1e6, seen as f64 / total)
+            .map(|(value, count)| {
+                seen += count;
+                (value as f64 / 1e6, seen as f64 / total)
             })
             .collect()
     }
@@ -166,7 +153,9 @@ mod tests {
             stats.record(SimDuration::from_nanos(1_000 + (x >> 40) % 5_000_000_000));
         }
         stats.record(SimDuration::from_nanos(0));
-        stats.record(SimDuration::from_nanos(HIGHEST_NANOS * 2));
+        stats.record(SimDuration::from_nanos(
+            crate::stats::log_histogram::HIGHEST * 2,
+        ));
         let parts = stats.to_parts();
         let rebuilt = LatencyStats::from_parts(&parts).unwrap();
         assert_eq!(rebuilt.count(), stats.count());

@@ -9,6 +9,7 @@ mod confidence;
 mod counts;
 mod figure;
 mod latency;
+mod log_histogram;
 mod run_result;
 mod series;
 mod spill_vec;

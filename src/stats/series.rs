@@ -453,9 +453,9 @@ impl Spillable for IntervalTotals {
 /// Nearest-rank percentiles: the smallest value with at least `q` of the sample at or
 /// below it.
 ///
-/// Three selections rather than a sort: each is linear, and the p90 and p50 selections
-/// work only on what lies below the previous one, so the cost per interval is about
-/// twice the sample's size instead of `n log n` — a sort of every interval's latencies was
+/// Three selections rather than a sort: each is linear, and the p90 and p99 selections
+/// work only on what lies above the previous one, so the cost per interval is about five
+/// times the sample's size instead of `n log n` — a sort of every interval's latencies was
 /// a twelfth of a run's time. The ranks and so the values are exactly a sort's.
 fn percentiles(sample: &mut [u64]) -> Option<Percentiles> {
     if sample.is_empty() {
@@ -467,16 +467,19 @@ fn percentiles(sample: &mut [u64]) -> Option<Percentiles> {
     };
     let (i50, i90, i99) = (index(0.50), index(0.90), index(0.99));
     let ms = |ns: u64| ns as f64 / 1e6;
-    let (below, &mut p99, _) = sample.select_nth_unstable(i99);
-    let p90 = if i90 == i99 {
-        p99
+    // The median first, over the whole sample; then each higher rank among the values
+    // above the one before: about 5n comparisons in all, against nearly 8n for the
+    // highest rank first and the lower ones beneath it.
+    let p50 = *sample.select_nth_unstable(i50).1;
+    let p90 = if i90 == i50 {
+        p50
     } else {
-        *below.select_nth_unstable(i90).1
+        *sample[i50 + 1..].select_nth_unstable(i90 - i50 - 1).1
     };
-    let p50 = if i50 == i90 {
+    let p99 = if i99 == i90 {
         p90
     } else {
-        *below[..i90].select_nth_unstable(i50).1
+        *sample[i90 + 1..].select_nth_unstable(i99 - i90 - 1).1
     };
     Some(Percentiles {
         p50: ms(p50),
