@@ -133,7 +133,8 @@ fn earliest_child<E>(heap: &[Entry<E>], first: usize) -> usize {
                 left
             }
         }
-        _ => (first + 1..heap.len()).fold(first, |earliest, child| {
+        // Fewer than four: the last siblings of the heap.
+        _ => (first + 1..heap.len().min(first + ARITY)).fold(first, |earliest, child| {
             if heap[child].key < heap[earliest].key {
                 child
             } else {
