@@ -71,6 +71,8 @@ pub const REASON_NAMES: &[&str] = &[
     "db-recovery",
     "promotion",
     "reshard",
+    "replaced",
+    "replacement",
 ];
 
 /// The `from` and `to` of an autoscaler's decision row, whose `server` is the group it

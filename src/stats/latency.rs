@@ -1,5 +1,6 @@
-//! Latency distribution of a run: an HDR-layout histogram for percentiles (at most 1% relative
-//! error, memory independent of the number of requests) plus an exact sum for the mean.
+//! Latency distribution of a run: a histogram with HdrHistogram's layout for percentiles
+//! (at most 1% relative error, memory independent of the number of requests) plus an
+//! exact sum for the mean.
 //!
 //! [`LatencyParts`] is the distribution taken apart exactly — the histogram's non-empty
 //! buckets, the sum and the maximum — so that a run simulated on one machine can be

@@ -361,3 +361,71 @@ fn a_server_told_to_leave_leaves_even_when_it_would_have_crashed_during_its_pre_
         last.time.as_secs_f64()
     );
 }
+
+#[test]
+fn a_crashed_member_that_restarts_still_counts_and_one_down_for_good_is_replaced() {
+    // Capacity pinned at 4 (min = max): only crashes can move the group. web-2 crashes at
+    // 31 s and restarts 20 s later; web-1 crashes at 31 s for good. An Auto Scaling group
+    // keeps its desired 4: nothing is launched for web-2, which comes back, and web-1 is
+    // replaced at the next evaluation (every 15 s: at 45 s), the newcomer ready after its
+    // 10 s of provisioning and 5 s of boot.
+    let mut spec = spec(&[(0, 400.0)], 4, Algorithm::LeastConnections, 120);
+    spec.autoscaler = Some(target_tracking(4, 4));
+    let crash = |server: &str, downtime| TimelineAction {
+        at: SimTime::ZERO + secs(31),
+        change: Change::Crash {
+            server: server.to_string(),
+            downtime,
+        },
+    };
+    spec.timeline = vec![crash("web-2", Some(secs(20))), crash("web-1", None)];
+    let result = simulate(&spec, 6);
+    let rows = |server: &str| -> Vec<(f64, &str, &str, &str)> {
+        result
+            .events
+            .iter()
+            .filter(|e| e.server == server)
+            .map(|e| (e.time.as_secs_f64(), e.from, e.to, e.reason))
+            .collect()
+    };
+    let launched: Vec<_> = result
+        .events
+        .iter()
+        .filter(|e| e.from == "absent")
+        .map(|e| (e.time.as_secs_f64(), e.server.as_str(), e.reason))
+        .collect();
+    assert_eq!(launched, vec![(45.0, "web-4", "replacement")], "launches");
+    assert_eq!(
+        rows("web-1"),
+        vec![
+            (31.0, "ready", "down", "crash"),
+            (45.0, "down", "absent", "replaced")
+        ]
+    );
+    assert_eq!(
+        rows("web-2"),
+        vec![
+            (31.0, "ready", "down", "crash"),
+            (51.0, "down", "booting", "restart"),
+            (56.0, "booting", "ready", "booted"),
+            (56.0, "ready", "healthy", "recovered")
+        ]
+    );
+    assert_eq!(
+        rows("web-4"),
+        vec![
+            (45.0, "absent", "booting", "replacement"),
+            (60.0, "booting", "ready", "booted")
+        ]
+    );
+    // From then on, four instances ready: never five.
+    let ready: Vec<u32> = instances(&result)
+        .into_iter()
+        .filter(|&(time, ..)| time > 60.0)
+        .map(|(_, _, ready, _)| ready)
+        .collect();
+    assert!(
+        !ready.is_empty() && ready.iter().all(|&r| r == 4),
+        "{ready:?}"
+    );
+}

@@ -1651,6 +1651,13 @@ impl<'a, O: Observer> World<'a, O> {
     /// `server` leaves the cluster for good.
     fn go_down(&mut self, server: ServerId, reason: &'static str) {
         let from = self.cluster.server(server).state;
+        self.leave_cluster(server);
+        self.state_changed(server, Some(from), Some(ServerState::Down), reason);
+    }
+
+    /// `server` is down and out of the cluster: its timers cancelled, the components that
+    /// watch servers told.
+    fn leave_cluster(&mut self, server: ServerId) {
         let down = self.cluster.server_mut(server);
         down.state = ServerState::Down;
         down.left = Some(self.now);
@@ -1675,7 +1682,6 @@ impl<'a, O: Observer> World<'a, O> {
         if let Some(sessions) = &mut self.sessions {
             sessions.server_lost_memory(server);
         }
-        self.state_changed(server, Some(from), Some(ServerState::Down), reason);
     }
 
     fn state_changed(

@@ -1,7 +1,15 @@
 //! The autoscaler in the world: metrics collected from the servers, the policy evaluated
 //! on its period and at its scheduled times, and its decisions carried out — instances
-//! launched (provisioned, booted, then serving) or retired (instances still booting
-//! first, then victims in the configured order, which deregister and drain).
+//! launched (provisioned, booted, then serving) or retired (instances crashed or still
+//! booting first, then victims in the configured order, which deregister and drain).
+//!
+//! The group keeps its instances through crashes, as an Auto Scaling group keeps its
+//! desired capacity and a Deployment its replicas: a crashed member that will restart
+//! still counts toward the capacity the policy sees (Kubernetes restarts the container in
+//! place, and the HPA's `currentReplicas` is the Deployment's replica count, not its ready
+//! pods), and a member down for good is replaced at the next evaluation, as an Auto
+//! Scaling group replaces an instance its health check finds unhealthy ("Health checks
+//! for instances in an Auto Scaling group", AWS documentation).
 
 use super::World;
 use crate::engine::{SimDuration, SimTime};
@@ -136,8 +144,10 @@ impl<O: Observer> World<'_, O> {
         scaling.autoscaler.record(now, datapoint);
     }
 
-    /// The policy's periodic evaluation.
+    /// The policy's periodic evaluation, after the group's members down for good have
+    /// been replaced.
     pub(super) fn evaluate_scaling(&mut self) {
+        self.replace_dead_members();
         let current = self.current_capacity();
         let now = self.now;
         if let Some(decision) = self
@@ -162,8 +172,8 @@ impl<O: Observer> World<'_, O> {
         }
     }
 
-    /// The scaled group's instances launched and not leaving: booting or ready, not
-    /// deregistered.
+    /// The scaled group's instances launched and not leaving: booting, ready, or crashed
+    /// and restarting — not deregistered, and not down for good.
     fn current_capacity(&self) -> u32 {
         let Some(scaling) = &self.scaling else {
             return 0;
@@ -171,9 +181,30 @@ impl<O: Observer> World<'_, O> {
         self.cluster
             .servers()
             .iter()
-            .filter(|s| s.group == scaling.group && s.is_member() && !s.is_leaving())
-            .filter(|s| matches!(s.state, ServerState::Booting | ServerState::Ready))
+            .filter(|s| s.group == scaling.group && counts_as_capacity(s))
             .count() as u32
+    }
+
+    /// Each member of the scaled group that crashed with no restart leaves the group, and
+    /// an instance is launched in its place, whatever the policy says: the desired
+    /// capacity is unchanged.
+    fn replace_dead_members(&mut self) {
+        let Some(scaling) = &self.scaling else {
+            return;
+        };
+        let group = scaling.group;
+        let dead: Vec<ServerId> = self
+            .cluster
+            .servers()
+            .iter()
+            .filter(|s| s.group == group && s.is_member() && !s.is_leaving())
+            .filter(|s| s.state == ServerState::Down && s.lifecycle_timer.is_none())
+            .map(|s| s.id)
+            .collect();
+        for server in dead {
+            self.terminate(server, "replaced");
+            self.launch_instance(group, "replacement");
+        }
     }
 
     /// Moves the group to `decision.to` instances and logs the decision.
@@ -199,7 +230,7 @@ impl<O: Observer> World<'_, O> {
         }
         if decision.to > current {
             for _ in current..decision.to {
-                self.scale_out(group);
+                self.launch_instance(group, "scale-out");
             }
         } else {
             for victim in self.victims(group, current - decision.to) {
@@ -208,9 +239,9 @@ impl<O: Observer> World<'_, O> {
         }
     }
 
-    /// Launches an instance of `group`: it is provisioned, boots, then serves.
-    fn scale_out(&mut self, group: usize) {
-        let id = self.launch(group, ServerState::Booting, "scale-out");
+    /// Launches an instance of `group` for `reason`: it is provisioned, boots, then serves.
+    fn launch_instance(&mut self, group: usize, reason: &'static str) {
+        let id = self.launch(group, ServerState::Booting, reason);
         let provisioning = self
             .scaling
             .as_mut()
@@ -234,9 +265,10 @@ impl<O: Observer> World<'_, O> {
         self.serve(server);
     }
 
-    /// The `count` instances of `group` a scale-in removes: those still booting first
-    /// (newest first, as both AWS and Kubernetes prefer instances not yet in service), then
-    /// the ready ones in the configured order.
+    /// The `count` instances of `group` a scale-in removes: those crashed and restarting
+    /// first, then those still booting (newest first: Kubernetes deletes pods that are not
+    /// ready before ready ones, and AWS and Kubernetes both prefer instances not yet in
+    /// service), then the ready ones in the configured order.
     fn victims(&mut self, group: usize, count: u32) -> Vec<ServerId> {
         let order = self
             .scaling
@@ -246,10 +278,9 @@ impl<O: Observer> World<'_, O> {
             .cluster
             .servers()
             .iter()
-            .filter(|s| s.group == group && s.is_member() && !s.is_leaving())
-            .filter(|s| matches!(s.state, ServerState::Booting | ServerState::Ready));
+            .filter(|s| s.group == group && counts_as_capacity(s));
         // Ids grow with launch time, so the newest is the highest id.
-        let mut ranked: Vec<(bool, u64, i64, ServerId)> = candidates
+        let mut ranked: Vec<(u8, u64, i64, ServerId)> = candidates
             .map(|s| {
                 let load = u64::from(s.station.queue_length() + s.station.busy_workers());
                 let age = i64::from(s.id.0);
@@ -258,7 +289,12 @@ impl<O: Observer> World<'_, O> {
                     VictimOrder::Oldest => (0, age),
                     VictimOrder::LeastLoaded => (load, -age),
                 };
-                (s.state != ServerState::Booting, load, age, s.id)
+                let stage = match s.state {
+                    ServerState::Down => 0,
+                    ServerState::Booting => 1,
+                    _ => 2,
+                };
+                (stage, load, age, s.id)
             })
             .collect();
         ranked.sort_unstable();
@@ -269,13 +305,43 @@ impl<O: Observer> World<'_, O> {
             .collect()
     }
 
-    /// `server` leaves for a scale-in: cancelled while booting, retired when ready.
+    /// `server` leaves for a scale-in: terminated while down or booting, retired when
+    /// ready.
     fn scale_in(&mut self, server: ServerId) {
-        if self.cluster.server(server).state == ServerState::Booting {
-            self.cluster.server_mut(server).leaving = Some("scale-in");
-            self.go_down(server, "scale-in");
+        if matches!(
+            self.cluster.server(server).state,
+            ServerState::Down | ServerState::Booting
+        ) {
+            self.terminate(server, "scale-in");
         } else {
             self.retire(server, "scale-in");
         }
     }
+
+    /// `server`, serving nothing (down or booting), is terminated for `reason`: it leaves
+    /// the balancers (a crashed or restarting member is still in their rotation) and the
+    /// cluster, its restart or boot cancelled.
+    fn terminate(&mut self, server: ServerId, reason: &'static str) {
+        self.cluster.server_mut(server).leaving = Some(reason);
+        self.leave_balancers(server);
+        if self.cluster.server(server).state == ServerState::Down {
+            // Already down: it leaves for good, a row of its own.
+            self.leave_cluster(server);
+            self.state_changed(server, Some(ServerState::Down), None, reason);
+        } else {
+            self.go_down(server, reason);
+        }
+    }
+}
+
+/// Whether `server` counts toward its group's capacity: a member not leaving that is
+/// booting, ready, or crashed with its restart pending (its one lifecycle timer).
+fn counts_as_capacity(server: &crate::model::server::Server) -> bool {
+    server.is_member()
+        && !server.is_leaving()
+        && match server.state {
+            ServerState::Booting | ServerState::Ready => true,
+            ServerState::Down => server.lifecycle_timer.is_some(),
+            ServerState::Draining => false,
+        }
 }
