@@ -168,6 +168,14 @@ mod tests {
         }
     }
 
+    /// The crate's non-empty buckets as [`LogHistogram::iter_recorded`] lists them.
+    fn buckets(histogram: &Histogram<u64>) -> Vec<(u64, u64)> {
+        histogram
+            .iter_recorded()
+            .map(|b| (b.value_iterated_to(), b.count_at_value()))
+            .collect()
+    }
+
     fn values() -> impl Strategy<Value = Vec<u64>> {
         let value = prop_oneof![
             0u64..512,
@@ -190,11 +198,7 @@ mod tests {
                 theirs.saturating_record(value);
             }
             prop_assert_eq!(ours.len(), theirs.len());
-            let buckets: Vec<(u64, u64)> = theirs
-                .iter_recorded()
-                .map(|b| (b.value_iterated_to(), b.count_at_value()))
-                .collect();
-            prop_assert_eq!(ours.iter_recorded().collect::<Vec<_>>(), buckets);
+            prop_assert_eq!(ours.iter_recorded().collect::<Vec<_>>(), buckets(&theirs));
             if !values.is_empty() {
                 for i in 0..=200 {
                     let q = f64::from(i) / 200.0;
@@ -214,11 +218,7 @@ mod tests {
                 prop_assert_eq!(ours.record_n(value, count).is_ok(), theirs.record_n(value, count).is_ok());
             }
             prop_assert_eq!(ours.len(), theirs.len());
-            let buckets: Vec<(u64, u64)> = theirs
-                .iter_recorded()
-                .map(|b| (b.value_iterated_to(), b.count_at_value()))
-                .collect();
-            prop_assert_eq!(ours.iter_recorded().collect::<Vec<_>>(), buckets);
+            prop_assert_eq!(ours.iter_recorded().collect::<Vec<_>>(), buckets(&theirs));
         }
     }
 }
