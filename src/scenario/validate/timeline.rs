@@ -9,6 +9,7 @@
 use toml::Spanned;
 
 use super::checker::Checker;
+use super::servers::MAX_SERVERS;
 use super::values::{Bound, seconds};
 use crate::engine::{SimDuration, SimTime};
 use crate::model::{Change, Fraction, ServerGroupSpec, TimelineAction};
@@ -383,6 +384,23 @@ impl Checker<'_> {
             };
             match &checked.action.change {
                 Change::Add { group, count } => {
+                    // Every server that ever joins has an id and a name for the run's
+                    // length: the run's servers in all stay within the model's bound.
+                    let joined: u64 = next_index.iter().map(|&n| u64::from(n)).sum();
+                    let total = joined + u64::from(*count);
+                    if total > MAX_SERVERS {
+                        let count_span = checked.raw.get_ref().count.as_ref();
+                        self.error(
+                            count_span.map_or(checked.raw.span().start, |c| c.span().start),
+                            &format!("{path}.count"),
+                            format!(
+                                "expected at most {MAX_SERVERS} servers in all, found {total} \
+                                 with this addition"
+                            ),
+                        );
+                        ok = false;
+                        continue;
+                    }
                     for _ in 0..*count {
                         up.push(format!("{}-{}", groups[*group].name, next_index[*group]));
                         next_index[*group] += 1;
@@ -458,6 +476,11 @@ pub(super) mod tests {
             "timeline_negative_count",
             "15:9: timeline[0].count: ",
             "expected a positive integer, found -1",
+        ),
+        (
+            "timeline_too_many_servers",
+            "15:9: timeline[0].count: ",
+            "expected at most 1000000 servers in all, found 4000000002 with this addition",
         ),
         (
             "timeline_unknown_group",

@@ -14,6 +14,11 @@ use crate::scenario::suggest;
 /// The names `workload.arrivals` accepts.
 const ARRIVALS: &[&str] = &["poisson", "constant"];
 
+/// The most client addresses: a run whose timeline changes membership under a hashing
+/// algorithm lists every address to measure the share remapped (4 bytes each), so the
+/// population is bounded as the servers are.
+const MAX_CLIENTS: i128 = 100_000_000;
+
 /// The names `workload.service.dist` accepts, with the parameters each one takes.
 const DISTRIBUTIONS: &[(&str, &[&str])] = &[
     ("constant", &["mean"]),
@@ -112,7 +117,12 @@ impl Checker<'_> {
             }
             Some(service) => self.service(service),
         };
-        let clients = self.count(raw.clients.as_ref(), "workload.clients", 1000);
+        let clients = match raw.clients.as_ref() {
+            None => Some(1000),
+            Some(value) => self
+                .integer(value, "workload.clients", 1, MAX_CLIENTS)
+                .and_then(|n| u32::try_from(n).ok()),
+        };
         Some(GeneratedWorkload {
             rate: rate?,
             arrivals: arrivals?,
@@ -386,6 +396,20 @@ mod tests {
                 (SimTime::from_nanos(2_000_000_000), 50.0)
             ]
         );
+    }
+
+    #[test]
+    fn the_client_population_is_bounded() {
+        let message = error(&with("workload", "clients = 4000000000"));
+        assert!(
+            message.ends_with(
+                "workload.clients: expected a positive integer of at most 100000000, found \
+                 4000000000"
+            ),
+            "{message}"
+        );
+        let scenario = valid(&with("workload", "clients = 100000000"));
+        assert_eq!(generated(&scenario.variants[0].run).clients, 100_000_000);
     }
 
     #[test]
