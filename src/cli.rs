@@ -187,7 +187,7 @@ fn jobs(text: &str) -> Result<u32, String> {
 }
 
 fn replications(text: &str) -> Result<u32, String> {
-    at_least_one("replications", text, u32::MAX)
+    at_least_one("replications", text, crate::scenario::MAX_REPLICATIONS)
 }
 
 fn servers(text: &str) -> Result<u32, String> {
@@ -199,13 +199,14 @@ fn requests(text: &str) -> Result<u64, String> {
 }
 
 /// A count from 1 to `max` (the largest `T`); `what` names it in the message.
-fn at_least_one<T: TryFrom<i128> + std::fmt::Display>(
+fn at_least_one<T: TryFrom<i128> + Into<i128> + Copy + std::fmt::Display>(
     what: &str,
     text: &str,
     max: T,
 ) -> Result<T, String> {
     match text.trim().parse::<i128>() {
         Ok(n) if n < 1 => Err(format!("{what} is at least 1")),
+        Ok(n) if n > max.into() => Err(format!("{what} is at most {max}")),
         Ok(n) => T::try_from(n).map_err(|_| format!("{what} is at most {max}")),
         Err(_) => Err(format!("{what} is a whole number, at least 1")),
     }
@@ -287,6 +288,11 @@ mod tests {
         assert!(message.contains("servers is at least 1"), "{message}");
         let message = rejected(&["lbsim", "run", "--jobs", "4294967296"]);
         assert!(message.contains("jobs is at most 4294967295"), "{message}");
+        let message = rejected(&["lbsim", "run", "--replications", "100001"]);
+        assert!(
+            message.contains("replications is at most 100000"),
+            "{message}"
+        );
         let message = rejected(&["lbsim", "run", "--replications", "two"]);
         assert!(message.contains("a whole number"), "{message}");
     }
@@ -301,14 +307,14 @@ mod tests {
             "--jobs",
             "1",
             "--replications",
-            "4294967295",
+            "100000",
         ])
         .unwrap();
         match cli.command {
             Some(Command::Run(args)) => {
                 assert_eq!(args.seed, Some(u64::MAX));
                 assert_eq!(args.jobs, Some(1));
-                assert_eq!(args.replications, Some(u32::MAX));
+                assert_eq!(args.replications, Some(crate::scenario::MAX_REPLICATIONS));
             }
             other => panic!("{other:?}"),
         }

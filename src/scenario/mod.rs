@@ -35,6 +35,7 @@ pub use duration::parse_duration;
 pub use error::{ScenarioError, ScenarioErrors, line_col};
 pub use schema::schema;
 pub use suggest::expected_one_of;
+pub use validate::MAX_REPLICATIONS;
 
 /// A validated scenario: its variants (one per sweep combination, or one named `base`)
 /// and what `lbsim check` expects of them.

@@ -2,6 +2,7 @@
 
 use toml::Spanned;
 
+use super::balancer::MAX_VIRTUAL_NODES;
 use super::checker::Checker;
 use super::values::Bound;
 use crate::balancer::Algorithm;
@@ -290,8 +291,13 @@ impl Checker<'_> {
                 },
             ),
         }?;
-        let virtual_nodes =
-            self.count(raw.virtual_nodes.as_ref(), "database.virtual_nodes", 160)?;
+        let virtual_nodes = match raw.virtual_nodes.as_ref() {
+            None => 160,
+            Some(value) => {
+                let path = "database.virtual_nodes";
+                u32::try_from(self.integer(value, path, 1, MAX_VIRTUAL_NODES)?).ok()?
+            }
+        };
         Some(if ring {
             Sharding::ConsistentHash { virtual_nodes }
         } else {
@@ -462,6 +468,22 @@ pub(super) mod tests {
         assert_eq!(db.sharding, Sharding::Modulo);
         assert_eq!(db.on_primary_failure, PrimaryFailure::Fail);
         assert!(db.pool.is_none() && db.failures.is_empty() && db.reshard.is_none());
+    }
+
+    #[test]
+    fn the_ring_is_bounded_as_the_balancers_is() {
+        let source = format!(
+            "{MINIMAL}[database]\nservice = {{ dist = \"constant\", mean = \"1ms\" }}\n\
+             sharding = \"consistent-hash\"\nvirtual_nodes = 4000000000\n"
+        );
+        let message = error(&source);
+        assert!(
+            message.contains(
+                "database.virtual_nodes: expected a positive integer of at most 10000, found \
+                 4000000000"
+            ),
+            "{message}"
+        );
     }
 
     #[test]

@@ -60,6 +60,10 @@ use crate::model::{RunSpec, WorkloadSpec};
 use checker::Checker;
 use values::check_name;
 
+/// The most replications of a scenario (its `replications`, or `--replications`): each
+/// keeps a run's results until its scenario's report is written.
+pub const MAX_REPLICATIONS: u32 = 100_000;
+
 /// Reads a scenario from its text; `path` names the file in errors, gives the default
 /// scenario name (its stem), and its folder is where trace paths start.
 pub fn validate(source: &str, path: &Path) -> Result<Scenario, ScenarioErrors> {
@@ -226,7 +230,12 @@ impl Checker<'_> {
                 .integer(seed, "seed", 0, i128::from(u64::MAX))
                 .and_then(|s| u64::try_from(s).ok()),
         };
-        let replications = self.count(raw.replications.as_ref(), "replications", 1);
+        let replications = match raw.replications.as_ref() {
+            None => Some(1),
+            Some(value) => self
+                .integer(value, "replications", 1, i128::from(MAX_REPLICATIONS))
+                .and_then(|n| u32::try_from(n).ok()),
+        };
         let mut expectations = Some(Vec::new());
         for (index, expect) in raw.expect.iter().enumerate() {
             let checked = self.expectation(index, expect, sweep, replications);
@@ -497,7 +506,11 @@ mod tests {
         );
         assert_eq!(valid(&with("", "seed = 0")).seed, 0);
         assert!(error(&with("", "replications = 0")).ends_with("found 0"));
-        assert!(error(&with("", "replications = 5000000000")).contains("at most 4294967295"));
+        assert!(error(&with("", "replications = 100001")).contains("at most 100000"));
+        assert_eq!(
+            valid(&with("", "replications = 100000")).replications,
+            100_000
+        );
     }
 
     #[test]
