@@ -530,7 +530,8 @@ fn extreme_scenario() -> impl Strategy<Value = String> {
         ],
         proptest::sample::select(vec!["1ns", "1ms", "1s", "18446744073709551615ns", "off"]),
         proptest::sample::select(vec!["0s", "1ns", "1s", "1999999999ns"]),
-        proptest::sample::select(vec![1u32, 4294967295]),
+        // The fewest and the most client addresses a scenario may have.
+        proptest::sample::select(vec![1u32, 100_000_000]),
     )
         .prop_map(
             |(service, speed, rate, poisson, algorithm, queue, interval, warmup, clients)| {
