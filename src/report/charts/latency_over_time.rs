@@ -332,6 +332,9 @@ impl Figure for LatencyOverTime {
     }
 }
 
+/// A panel's margin and the room for its time axis's labels, in pixels.
+const PANEL_SPACE: (u32, u32) = (8, 44);
+
 impl LatencyOverTime {
     fn draw_panel<DB: DrawingBackend>(
         &self,
@@ -340,22 +343,20 @@ impl LatencyOverTime {
         x_end: f64,
     ) -> Drawn<DB> {
         let log = panel.y.scale() == Scale::Log;
-        let mut chart = ChartBuilder::on(area)
-            .margin(8)
-            .x_label_area_size(44)
-            .y_label_area_size(64)
-            .build_cartesian_2d(0.0..x_end, panel.y.clone())?;
-        layout::shade_warmup(&mut chart, self.warmup_s)?;
-        layout::mesh(&mut chart)
-            .x_desc("simulated time (s)")
-            .y_desc(if log {
-                "response time (ms, log scale)"
-            } else {
-                "response time (ms)"
-            })
-            .x_label_formatter(&|v| style::number(*v))
-            .y_label_formatter(&|v| style::number(*v))
-            .draw()?;
+        let y_desc = if log {
+            "response time (ms, log scale)"
+        } else {
+            "response time (ms)"
+        };
+        let mut chart = layout::time_chart(
+            area,
+            x_end,
+            panel.y.clone(),
+            self.warmup_s,
+            PANEL_SPACE,
+            y_desc,
+            Some("simulated time (s)"),
+        )?;
         for &i in &panel.lines {
             let line = &self.lines[i];
             let pale = line.colour.mix(0.45).stroke_width(1);
@@ -384,22 +385,20 @@ impl LatencyOverTime {
         x_end: f64,
     ) -> Drawn<DB> {
         let log = axis.scale() == Scale::Log;
-        let mut chart = ChartBuilder::on(area)
-            .margin(8)
-            .x_label_area_size(44)
-            .y_label_area_size(64)
-            .build_cartesian_2d(0.0..x_end, axis.clone())?;
-        layout::shade_warmup(&mut chart, self.warmup_s)?;
-        layout::mesh(&mut chart)
-            .x_desc("simulated time (s)")
-            .y_desc(if log {
-                "mean response time (ms, log scale)"
-            } else {
-                "mean response time (ms)"
-            })
-            .x_label_formatter(&|v| style::number(*v))
-            .y_label_formatter(&|v| style::number(*v))
-            .draw()?;
+        let y_desc = if log {
+            "mean response time (ms, log scale)"
+        } else {
+            "mean response time (ms)"
+        };
+        let mut chart = layout::time_chart(
+            area,
+            x_end,
+            axis.clone(),
+            self.warmup_s,
+            PANEL_SPACE,
+            y_desc,
+            Some("simulated time (s)"),
+        )?;
         // A log axis cannot show a zero: a window without queries sits on its floor.
         let y = |value: f64| axis.clamp(value).0;
         for line in &self.lines {
