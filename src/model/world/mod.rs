@@ -757,14 +757,7 @@ impl<'a, O: Observer> World<'a, O> {
                 self.attempt_sent(id);
                 if O::ACTIVE {
                     let station = &self.cluster.server(pick.server).name;
-                    self.observer.observe(
-                        self.now,
-                        Observed::Queued {
-                            request: id,
-                            station,
-                            ahead,
-                        },
-                    );
+                    report_queued(&mut self.observer, self.now, id, station, ahead);
                 }
             }
             Admission::Rejected => {
@@ -931,14 +924,7 @@ impl<'a, O: Observer> World<'a, O> {
             Admission::Queued { ahead } => {
                 if O::ACTIVE {
                     let station = &self.tiers[tier].name;
-                    self.observer.observe(
-                        self.now,
-                        Observed::Queued {
-                            request: id,
-                            station,
-                            ahead,
-                        },
-                    );
+                    report_queued(&mut self.observer, self.now, id, station, ahead);
                 }
             }
             Admission::Rejected => {
@@ -1710,6 +1696,25 @@ impl<'a, O: Observer> World<'a, O> {
     fn observe(&mut self, event: Observed<'_>) {
         self.observer.observe(self.now, event);
     }
+}
+
+/// Tells `observer` that `request` queued at `station` behind `ahead` others. A free
+/// function, so that the world can lend it the observer and a station's name at once.
+fn report_queued<O: Observer>(
+    observer: &mut O,
+    now: SimTime,
+    request: RequestId,
+    station: &str,
+    ahead: u32,
+) {
+    observer.observe(
+        now,
+        Observed::Queued {
+            request,
+            station,
+            ahead,
+        },
+    );
 }
 
 /// How the balancers see server `id`: ejected by outlier detection, failing its health
