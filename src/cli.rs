@@ -198,7 +198,7 @@ fn requests(text: &str) -> Result<u64, String> {
     at_least_one("requests", text, u64::MAX)
 }
 
-/// A count from 1 to `max` (the largest `T`); `what` names it in the message.
+/// A count from 1 to `max`; `what` names it in the message.
 fn at_least_one<T: TryFrom<i128> + Into<i128> + Copy + std::fmt::Display>(
     what: &str,
     text: &str,

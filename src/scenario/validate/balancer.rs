@@ -11,7 +11,7 @@ use crate::balancer::{Algorithm, BalancerSpec, HashOn, Spread};
 use crate::scenario::raw::RawBalancer;
 
 /// The most points per server on the consistent-hash ring (memory grows with it).
-pub const MAX_VIRTUAL_NODES: i128 = 10_000;
+pub const MAX_VIRTUAL_NODES: u32 = 10_000;
 
 /// The most balancer instances: a request records its instance in a byte.
 pub const MAX_BALANCER_INSTANCES: i128 = 255;
@@ -39,12 +39,12 @@ impl Checker<'_> {
                 )
             }
         };
-        let virtual_nodes = match raw.and_then(|b| b.virtual_nodes.as_ref()) {
-            None => Some(BalancerSpec::DEFAULT_VIRTUAL_NODES),
-            Some(nodes) => self
-                .integer(nodes, "balancer.virtual_nodes", 1, MAX_VIRTUAL_NODES)
-                .and_then(|n| u32::try_from(n).ok()),
-        };
+        let virtual_nodes = self.count_up_to(
+            raw.and_then(|b| b.virtual_nodes.as_ref()),
+            "balancer.virtual_nodes",
+            BalancerSpec::DEFAULT_VIRTUAL_NODES,
+            MAX_VIRTUAL_NODES,
+        );
         let instances = match raw.and_then(|b| b.instances.as_ref()) {
             None => Some(1),
             Some(instances) => self

@@ -291,13 +291,9 @@ impl Checker<'_> {
                 },
             ),
         }?;
-        let virtual_nodes = match raw.virtual_nodes.as_ref() {
-            None => 160,
-            Some(value) => {
-                let path = "database.virtual_nodes";
-                u32::try_from(self.integer(value, path, 1, MAX_VIRTUAL_NODES)?).ok()?
-            }
-        };
+        let path = "database.virtual_nodes";
+        let virtual_nodes =
+            self.count_up_to(raw.virtual_nodes.as_ref(), path, 160, MAX_VIRTUAL_NODES)?;
         Some(if ring {
             Sharding::ConsistentHash { virtual_nodes }
         } else {

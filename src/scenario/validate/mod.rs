@@ -230,12 +230,12 @@ impl Checker<'_> {
                 .integer(seed, "seed", 0, i128::from(u64::MAX))
                 .and_then(|s| u64::try_from(s).ok()),
         };
-        let replications = match raw.replications.as_ref() {
-            None => Some(1),
-            Some(value) => self
-                .integer(value, "replications", 1, i128::from(MAX_REPLICATIONS))
-                .and_then(|n| u32::try_from(n).ok()),
-        };
+        let replications = self.count_up_to(
+            raw.replications.as_ref(),
+            "replications",
+            1,
+            MAX_REPLICATIONS,
+        );
         let mut expectations = Some(Vec::new());
         for (index, expect) in raw.expect.iter().enumerate() {
             let checked = self.expectation(index, expect, sweep, replications);

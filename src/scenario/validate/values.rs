@@ -102,17 +102,29 @@ impl Checker<'_> {
         }
     }
 
-    /// An optional positive `u32` with a default (count, workers, clients, replications).
+    /// An optional positive `u32` with a default (a group's count, workers, thresholds).
     pub(super) fn count(
         &mut self,
         value: Option<&Spanned<Int>>,
         path: &str,
         default: u32,
     ) -> Option<u32> {
+        self.count_up_to(value, path, default, u32::MAX)
+    }
+
+    /// A count from 1 to `max`, or `default` when absent: for the counts whose size the
+    /// model allocates for (clients listed, replications kept, ring points).
+    pub(super) fn count_up_to(
+        &mut self,
+        value: Option<&Spanned<Int>>,
+        path: &str,
+        default: u32,
+        max: u32,
+    ) -> Option<u32> {
         match value {
             None => Some(default),
             Some(value) => self
-                .integer(value, path, 1, i128::from(u32::MAX))
+                .integer(value, path, 1, i128::from(max))
                 .and_then(|n| u32::try_from(n).ok()),
         }
     }

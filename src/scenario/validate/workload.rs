@@ -17,7 +17,7 @@ const ARRIVALS: &[&str] = &["poisson", "constant"];
 /// The most client addresses: a run whose timeline changes membership under a hashing
 /// algorithm lists every address to measure the share remapped (4 bytes each), so the
 /// population is bounded as the servers are.
-const MAX_CLIENTS: i128 = 100_000_000;
+const MAX_CLIENTS: u32 = 100_000_000;
 
 /// The names `workload.service.dist` accepts, with the parameters each one takes.
 const DISTRIBUTIONS: &[(&str, &[&str])] = &[
@@ -117,12 +117,7 @@ impl Checker<'_> {
             }
             Some(service) => self.service(service),
         };
-        let clients = match raw.clients.as_ref() {
-            None => Some(1000),
-            Some(value) => self
-                .integer(value, "workload.clients", 1, MAX_CLIENTS)
-                .and_then(|n| u32::try_from(n).ok()),
-        };
+        let clients = self.count_up_to(raw.clients.as_ref(), "workload.clients", 1000, MAX_CLIENTS);
         Some(GeneratedWorkload {
             rate: rate?,
             arrivals: arrivals?,
