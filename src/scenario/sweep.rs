@@ -643,6 +643,15 @@ mod tests {
         (document, sweep)
     }
 
+    /// The plan's errors as `path: message`.
+    fn messages(sweep: &Sweep<'_>) -> Vec<String> {
+        sweep
+            .errors
+            .iter()
+            .map(|e| format!("{}: {}", e.path, e.message))
+            .collect()
+    }
+
     fn resolve_error(source: &str, path: &str) -> String {
         let document = DeTable::parse(source).expect("valid TOML");
         resolve(path, document.get_ref()).expect_err("an error")
@@ -765,11 +774,7 @@ mod tests {
         );
         let mut arena = String::new();
         let (_, sweep) = plan(&source, &mut arena);
-        let messages: Vec<String> = sweep
-            .errors
-            .iter()
-            .map(|e| format!("{}: {}", e.path, e.message))
-            .collect();
+        let messages = messages(&sweep);
         assert_eq!(
             messages,
             [
@@ -827,11 +832,7 @@ mod tests {
         );
         let mut arena = String::new();
         let (_, sweep) = plan(&source, &mut arena);
-        let messages: Vec<String> = sweep
-            .errors
-            .iter()
-            .map(|e| format!("{}: {}", e.path, e.message))
-            .collect();
+        let messages = messages(&sweep);
         assert_eq!(
             messages,
             [
@@ -932,11 +933,7 @@ mod tests {
         );
         let mut arena = String::new();
         let (document, sweep) = plan(&source, &mut arena);
-        let messages: Vec<String> = sweep
-            .errors
-            .iter()
-            .map(|e| format!("{}: {}", e.path, e.message))
-            .collect();
+        let messages = messages(&sweep);
         assert_eq!(
             messages,
             [

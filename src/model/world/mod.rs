@@ -1054,15 +1054,20 @@ impl<'a, O: Observer> World<'a, O> {
         self.answered(server, false);
     }
 
-    /// Attempt `id` was answered: when its call began — or `None` if the client had given
-    /// up on it, when only its server's worker is freed.
-    #[inline(never)]
-    fn call_answered(&mut self, id: RequestId, request: &Request) -> Option<SimTime> {
+    /// Attempt `id` (at `server`, if it got that far) ended with `outcome`: what its
+    /// client does with the call — `None` without client calls. A change of the server's
+    /// circuit breaker is logged.
+    fn call_ended(
+        &mut self,
+        id: RequestId,
+        server: Option<ServerId>,
+        outcome: Outcome,
+    ) -> Option<CallEnd> {
         let resilience = self.resilience.as_mut()?;
         let (end, change) = resilience.ended(
             id,
-            Some(request.server),
-            Outcome::Completed,
+            server,
+            outcome,
             &mut Kernel {
                 now: self.now,
                 timers: &mut self.timers,
@@ -1072,7 +1077,14 @@ impl<'a, O: Observer> World<'a, O> {
         if let Some(change) = change {
             self.breaker_changed(change);
         }
-        match end {
+        Some(end)
+    }
+
+    /// Attempt `id` was answered: when its call began — or `None` if the client had given
+    /// up on it, when only its server's worker is freed.
+    #[inline(never)]
+    fn call_answered(&mut self, id: RequestId, request: &Request) -> Option<SimTime> {
+        match self.call_ended(id, Some(request.server), Outcome::Completed)? {
             CallEnd::Abandoned => {
                 let elapsed = self.now - request.arrived;
                 self.frontend
@@ -1131,20 +1143,7 @@ impl<'a, O: Observer> World<'a, O> {
         outcome: Outcome,
         server: Option<ServerId>,
     ) {
-        if let Some(resilience) = &mut self.resilience {
-            let (end, change) = resilience.ended(
-                id,
-                server,
-                outcome,
-                &mut Kernel {
-                    now: self.now,
-                    timers: &mut self.timers,
-                    events: &mut self.events,
-                },
-            );
-            if let Some(change) = change {
-                self.breaker_changed(change);
-            }
+        if let Some(end) = self.call_ended(id, server, outcome) {
             match end {
                 CallEnd::Abandoned => return,
                 CallEnd::Retrying { after } => {

@@ -134,24 +134,10 @@ impl Checker<'_> {
         raw: &RawAutoscaler,
         groups: Option<&[ServerGroupSpec]>,
     ) -> Option<usize> {
-        let Some(name) = &raw.group else {
-            return Some(0);
-        };
-        let groups = groups?;
-        let found = groups.iter().position(|g| g.name == *name.get_ref());
-        if found.is_none() {
-            let names: Vec<&str> = groups.iter().map(|g| g.name.as_str()).collect();
-            self.error(
-                name.span().start,
-                "autoscaler.group",
-                format!(
-                    "unknown group {:?}, {}",
-                    name.get_ref(),
-                    suggest::expected_one_of(name.get_ref(), &names)
-                ),
-            );
+        match &raw.group {
+            None => Some(0),
+            Some(name) => self.group_named(name, "autoscaler.group", groups),
         }
-        found
     }
 
     /// `min` or `max`: a capacity from 1 to the fleet's limit; `default` when absent.

@@ -10,12 +10,39 @@ use crate::balancer::Algorithm;
 use crate::engine::SimDuration;
 use crate::model::{FailureProcess, Fraction, ServerGroupSpec};
 use crate::scenario::raw::RawServer;
+use crate::scenario::suggest;
 
 /// The most servers a run may have in all, so that a typo such as `count = 1000000000`
 /// is an error rather than an out-of-memory abort.
 pub const MAX_SERVERS: u64 = 1_000_000;
 
 impl Checker<'_> {
+    /// The index of the `[[servers]]` group `name` names (at `path`), or an error that
+    /// lists the groups and suggests the nearest; `None` too when the groups themselves
+    /// were invalid.
+    pub(super) fn group_named(
+        &mut self,
+        name: &Spanned<String>,
+        path: &str,
+        groups: Option<&[ServerGroupSpec]>,
+    ) -> Option<usize> {
+        let groups = groups?;
+        let found = groups.iter().position(|g| g.name == *name.get_ref());
+        if found.is_none() {
+            let names: Vec<&str> = groups.iter().map(|g| g.name.as_str()).collect();
+            self.error(
+                name.span().start,
+                path,
+                format!(
+                    "unknown group {:?}, {}",
+                    name.get_ref(),
+                    suggest::expected_one_of(name.get_ref(), &names)
+                ),
+            );
+        }
+        found
+    }
+
     /// `[[servers]]`: at least one group; `algorithm` is the balancer's, `None` when that
     /// is itself in error (then no weight is reported for it).
     pub(super) fn servers(

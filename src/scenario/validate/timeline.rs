@@ -170,23 +170,7 @@ impl Checker<'_> {
                 );
                 None
             }
-            Some(name) => {
-                let groups = groups?;
-                let found = groups.iter().position(|g| g.name == *name.get_ref());
-                if found.is_none() {
-                    let names: Vec<&str> = groups.iter().map(|g| g.name.as_str()).collect();
-                    self.error(
-                        name.span().start,
-                        &format!("{path}.group"),
-                        format!(
-                            "unknown group {:?}, {}",
-                            name.get_ref(),
-                            suggest::expected_one_of(name.get_ref(), &names)
-                        ),
-                    );
-                }
-                found
-            }
+            Some(name) => self.group_named(name, &format!("{path}.group"), groups),
         };
         Some(Change::Add {
             group: group?,
