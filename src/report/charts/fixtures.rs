@@ -71,6 +71,27 @@ pub fn swept() -> Fixture {
     )
 }
 
+/// Two numeric keys swept: four or eight servers, crossed with two rates. The palette
+/// shades by the rate (the last numeric key), so along `servers.0.count` each line (a
+/// rate) crosses the palette's groups (a count each).
+pub fn two_numeric() -> Fixture {
+    let mut variants = Vec::new();
+    for count in [4, 8] {
+        for rate in [150.0, 300.0] {
+            variants.push(variant(
+                &[count.to_string(), format!("{rate}")],
+                spec(Algorithm::LeastConnections, rate, count, 20),
+            ));
+        }
+    }
+    fixture(
+        "two-numeric",
+        &["servers.0.count", "workload.rate"],
+        variants,
+        2,
+    )
+}
+
 /// Four servers at speed 1 or one at speed 4 (`[sweep] together`), crossed with two
 /// algorithms: `servers.0.count` and `servers.0.speed` are one dimension.
 pub fn linked() -> Fixture {

@@ -14,9 +14,9 @@
 use plotters::coord::Shift;
 use plotters::prelude::*;
 
-use super::axis::{Axis, Scale};
+use super::axis::{self, Axis, Scale};
 use super::layout::{self, Entry, Mark};
-use super::palette::Palette;
+use super::palette::{Palette, shade};
 use super::style::{self, MAX_VALUE_CHARS, MUTED, shorten};
 use super::{Chart, Drawn, Figure, replications};
 use crate::report::ScenarioResults;
@@ -37,7 +37,9 @@ pub struct LatencyVsKey {
 struct Group {
     /// The other keys' values (`round-robin`), empty when only one key is swept.
     label: String,
-    /// The line's colour: its variants' hue, or grey when they span several.
+    /// The line's colour: its variants' hue; grey when they span several hues (the key
+    /// on the axis is the one the palette groups by), shaded as its variants are when
+    /// several lines are grey.
     colour: RGBColor,
     /// Sorted by the key's value.
     points: Vec<Point>,
@@ -128,15 +130,26 @@ fn chart(results: &ScenarioResults<'_>, palette: &Palette, key: usize, xs: &[f64
             }
         }
     }
+    let hue_of = |variants: &[usize]| {
+        palette
+            .groups()
+            .iter()
+            .find(|g| variants.iter().all(|v| g.variants.contains(v)))
+            .map(|g| g.colour)
+    };
+    // Lines that span several of the palette's groups are told apart as their points
+    // are: the palette's shade key is then constant along each line, and its value sets
+    // how dark the line's grey is, as it sets how dark each point's hue is.
+    let grey_lines = groups.iter().filter(|g| hue_of(&g.1).is_none()).count();
     let groups: Vec<Group> = groups
         .into_iter()
         .map(|(_, variants, mut group)| {
             group.points.sort_by(|a, b| a.x.total_cmp(&b.x));
-            let hue = palette
-                .groups()
-                .iter()
-                .find(|g| variants.iter().all(|v| g.variants.contains(v)));
-            group.colour = hue.map_or(MUTED, |g| g.colour);
+            group.colour = match hue_of(&variants) {
+                Some(hue) => hue,
+                None if grey_lines > 1 => shade(MUTED, palette.shade_of(variants[0])),
+                None => MUTED,
+            };
             group
         })
         .collect();
@@ -211,6 +224,27 @@ fn value_axis(groups: &[Group], intervals: bool) -> Axis {
     Axis::new(scale, values)
 }
 
+/// The key's axis over `xs`, a twentieth of their span beyond each end; ticks at whole
+/// numbers only when every value is one (a count of servers or replicas has no tick at
+/// 0.5), else at the usual 1-2-5 steps.
+fn key_axis(xs: &[f64]) -> Axis {
+    let (lo, hi) = xs
+        .iter()
+        .fold((f64::INFINITY, f64::NEG_INFINITY), |(lo, hi), &x| {
+            (lo.min(x), hi.max(x))
+        });
+    let pad = ((hi - lo) * 0.05).max(1e-9);
+    let range = (lo - pad)..(hi + pad);
+    let mut ticks = axis::linear_ticks(&range);
+    if xs.iter().all(|x| x.fract() == 0.0) {
+        // A tick is a multiple of the step, computed in floating point: 3 × 0.2 is
+        // 0.6000000000000001, 5 × 0.2 exactly 1.
+        ticks.retain(|t| (t - t.round()).abs() < 1e-9);
+        ticks.iter_mut().for_each(|t| *t = t.round());
+    }
+    Axis::fixed(Scale::Linear, range, ticks)
+}
+
 /// `text` with every character outside `[A-Za-z0-9._-]` replaced by `_`.
 pub fn file_safe(text: &str) -> String {
     text.chars()
@@ -250,16 +284,13 @@ impl Figure for LatencyVsKey {
         }
         let plot = layout::with_legend(area, &entries)?;
 
-        let (lo, hi) = points().fold((f64::INFINITY, f64::NEG_INFINITY), |(lo, hi), p| {
-            (lo.min(p.x), hi.max(p.x))
-        });
-        let pad = ((hi - lo) * 0.05).max(1e-9);
+        let x = key_axis(&points().map(|p| p.x).collect::<Vec<_>>());
         let log = self.y.scale() == Scale::Log;
         let mut chart = ChartBuilder::on(&plot)
             .margin(8)
             .x_label_area_size(44)
             .y_label_area_size(64)
-            .build_cartesian_2d((lo - pad)..(hi + pad), self.y.clone())?;
+            .build_cartesian_2d(x, self.y.clone())?;
         layout::mesh(&mut chart)
             .x_desc(self.key.as_str())
             .y_desc(if log {
@@ -387,6 +418,42 @@ mod tests {
                 assert_eq!(point.colour, palette.colour(variant));
             }
         }
+    }
+
+    #[test]
+    fn lines_across_the_palettes_hues_are_greys_as_dark_as_their_points() {
+        let fixture = fixtures::two_numeric();
+        let palette = fixture.palette();
+        let charts = build(&fixture.view(), &palette);
+        let by_count: &LatencyVsKey = charts[0].figure();
+        assert_eq!(by_count.key, "servers.0.count");
+        // Lines by rate, 150 then 300: each spans both counts' hues, so each is grey, the
+        // lower rate light and the higher dark, as their points' shades are.
+        let [light, dark] = by_count.groups.as_slice() else {
+            panic!("two lines");
+        };
+        assert_eq!((light.label.as_str(), dark.label.as_str()), ("150", "300"));
+        assert_eq!(light.colour, shade(MUTED, 0.0));
+        assert_eq!(dark.colour, shade(MUTED, 1.0));
+        assert_ne!(light.colour, dark.colour);
+        // Along the palette's own key, lines keep their group's hue.
+        let by_rate: &LatencyVsKey = charts[1].figure();
+        for (group, hue) in by_rate.groups.iter().zip(palette.groups()) {
+            assert_eq!(group.colour, hue.colour);
+        }
+    }
+
+    #[test]
+    fn a_key_of_whole_numbers_has_ticks_at_whole_numbers_only() {
+        // 0 to 4 replicas: the 1-2-5 steps would put a tick every 0.5.
+        let replicas = key_axis(&[0.0, 1.0, 2.0, 4.0]);
+        assert_eq!(replicas.ticks(), [0.0, 1.0, 2.0, 3.0, 4.0]);
+        let servers = key_axis(&[2.0, 3.0]);
+        assert_eq!(servers.ticks(), [2.0, 3.0]);
+        // Fractional values keep every step of 0.2.
+        let speeds = key_axis(&[0.5, 1.0, 1.5]);
+        assert_eq!(speeds.ticks().len(), 5);
+        assert!(speeds.ticks().iter().any(|t| t.fract() != 0.0));
     }
 
     #[test]

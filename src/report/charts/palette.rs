@@ -89,6 +89,9 @@ pub struct Group {
 #[derive(Clone, Debug)]
 pub struct Palette {
     colours: Vec<RGBColor>,
+    /// Per variant: where its shade key's value ranks in its group, from 0 (lightest) to
+    /// 1 (darkest); 0.5 when its group has one value.
+    shades: Vec<f64>,
     groups: Vec<Group>,
 }
 
@@ -135,6 +138,7 @@ impl Palette {
         }
         let groups: Vec<Group> = groups.into_iter().map(|g| g.1).collect();
         let mut colours = vec![RGBColor(0, 0, 0); count];
+        let mut shades = vec![0.5; count];
         for group in &groups {
             let value = |v: usize| -> f64 {
                 shade_key
@@ -145,15 +149,20 @@ impl Palette {
             levels.sort_by(f64::total_cmp);
             levels.dedup();
             for &v in &group.variants {
-                colours[v] = if levels.len() < 2 {
-                    group.colour
-                } else {
+                if levels.len() >= 2 {
                     let rank = levels.iter().position(|&l| l == value(v)).unwrap_or(0);
-                    shade(group.colour, rank as f64 / (levels.len() - 1) as f64)
-                };
+                    shades[v] = rank as f64 / (levels.len() - 1) as f64;
+                    colours[v] = shade(group.colour, shades[v]);
+                } else {
+                    colours[v] = group.colour;
+                }
             }
         }
-        Palette { colours, groups }
+        Palette {
+            colours,
+            shades,
+            groups,
+        }
     }
 
     /// The colour of variant `variant`.
@@ -162,6 +171,12 @@ impl Palette {
             .get(variant)
             .copied()
             .unwrap_or_else(|| colour(variant))
+    }
+
+    /// How dark variant `variant`'s shade of its group's hue is, from 0 to 1 (see
+    /// [`shade`]): where its shade key's value ranks among its group's.
+    pub fn shade_of(&self, variant: usize) -> f64 {
+        self.shades.get(variant).copied().unwrap_or(0.5)
     }
 
     /// The groups, in order of their first variant.
