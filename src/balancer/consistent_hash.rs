@@ -34,7 +34,7 @@
 
 use super::weights::effective;
 use super::{Backend, Balancer, Explanation, HashOn, key_hash};
-use crate::engine::SimRng;
+use crate::engine::{SimRng, prefetch};
 use crate::hash::StableHasher;
 use crate::id::{RequestKey, ServerId};
 
@@ -211,18 +211,6 @@ impl Balancer for ConsistentHash {
             ..Explanation::default()
         }
     }
-}
-
-/// Asks the processor to bring `address` into the cache; a no-op where there is no such
-/// instruction. A prefetch never faults, whatever the address.
-fn prefetch<T>(address: *const T) {
-    #[cfg(target_arch = "x86_64")]
-    // SAFETY: a prefetch does not dereference its address and cannot fault.
-    unsafe {
-        std::arch::x86_64::_mm_prefetch::<{ std::arch::x86_64::_MM_HINT_T0 }>(address.cast());
-    }
-    #[cfg(not(target_arch = "x86_64"))]
-    let _ = address;
 }
 
 /// A 64-bit hash's position on the 32-bit ring.

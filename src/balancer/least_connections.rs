@@ -40,7 +40,7 @@ use std::collections::BTreeMap;
 
 use super::weights::effective;
 use super::{Backend, Balancer, Explanation};
-use crate::engine::{SimDuration, SimRng};
+use crate::engine::{SimDuration, SimRng, prefetch};
 use crate::id::{RequestKey, ServerId};
 
 const NIL: u32 = u32::MAX;
@@ -390,6 +390,10 @@ impl Balancer for LeastConnections {
         }
         let class = self.move_to(server.0, node, count - 1);
         class.min = class.min.min(count as usize - 1);
+    }
+
+    fn prefetch_server(&self, server: ServerId) {
+        prefetch(self.nodes.as_ptr().wrapping_add(server.index()));
     }
 
     /// Every member's open connections, in id order.

@@ -103,6 +103,11 @@ pub trait Balancer: Send {
     /// the caches may not hold can start loading it now. Changes nothing.
     fn prefetch(&self, _request: &RequestKey) {}
 
+    /// A hint that `server`'s request is about to end ([`Balancer::finished`]): a balancer
+    /// whose per-server state the caches may not hold can start loading it now. Changes
+    /// nothing.
+    fn prefetch_server(&self, _server: ServerId) {}
+
     /// The request picked for `server` was accepted there: one more open connection.
     fn dispatched(&mut self, _server: ServerId) {}
 

@@ -3,11 +3,13 @@
 //! above it (servers, balancers, clients, health checks, scalers) is built from these
 //! pieces, so a new entity never touches this module.
 
+mod prefetch;
 mod queue;
 mod rng;
 mod time;
 mod timer;
 
+pub use prefetch::prefetch;
 pub use queue::{EventQueue, Prioritized};
 pub use rng::{SimRng, derive_seed, stream};
 pub use time::{SimDuration, SimTime};

@@ -104,6 +104,18 @@ impl<E: Prioritized + Copy> EventQueue<E> {
         Some((first.time(), first.event))
     }
 
+    /// The earliest event, if any.
+    pub fn peek(&self) -> Option<&E> {
+        self.heap.first().map(|entry| &entry.event)
+    }
+
+    /// The second-earliest event, if any: the earliest of the root's children.
+    pub fn peek_second(&self) -> Option<&E> {
+        let children = self.heap.get(1..)?;
+        let second = children.iter().take(ARITY).min_by_key(|entry| entry.key)?;
+        Some(&second.event)
+    }
+
     /// The time of the earliest event, if any.
     pub fn next_time(&self) -> Option<SimTime> {
         self.heap.first().map(Entry::time)

@@ -9,7 +9,7 @@
 use rand::RngExt;
 
 use crate::balancer::{Backend, Balancer, BalancerSpec, Explanation, Spread};
-use crate::engine::{SimDuration, SimRng, SimTime, stream};
+use crate::engine::{SimDuration, SimRng, SimTime, prefetch, stream};
 use crate::hash::hash_addr;
 use crate::id::{RequestKey, ServerId};
 
@@ -130,6 +130,16 @@ impl Frontend {
     pub fn prefetch(&self, request: &RequestKey) {
         if self.instances.len() == 1 {
             self.instances[0].prefetch(request);
+        }
+    }
+
+    /// A hint that a request on `server` is about to end: the instances' state for it
+    /// starts loading. With one instance only: with several, which one is told is not
+    /// known yet.
+    pub fn prefetch_server(&self, server: ServerId) {
+        prefetch(self.in_rotation.as_ptr().wrapping_add(server.index()));
+        if let [instance] = self.instances.as_slice() {
+            instance.prefetch_server(server);
         }
     }
 

@@ -19,6 +19,7 @@ mod fraction;
 mod frontend;
 mod gray_failure;
 mod health_check;
+mod in_service;
 mod measurement;
 mod observer;
 mod outcome;

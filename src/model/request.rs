@@ -5,7 +5,7 @@
 //! slot is freed, so an event naming a request that has already ended (a completion after
 //! a crash, a timeout after a response) is recognised and ignored when it pops.
 
-use crate::engine::{SimDuration, SimTime};
+use crate::engine::{SimDuration, SimTime, prefetch};
 use crate::id::ServerId;
 
 /// A handle on a request: its slot and the slot's generation when it was created.
@@ -16,6 +16,12 @@ pub struct RequestId {
 }
 
 impl RequestId {
+    /// A handle no request ever has: its slot would be the table's 2^32-th.
+    pub const NONE: RequestId = RequestId {
+        slot: u32::MAX,
+        generation: u32::MAX,
+    };
+
     /// Its slot: a dense index, unique among the requests live at one time, by which a
     /// component can keep per-request state beside the table.
     pub fn slot(self) -> usize {
@@ -103,6 +109,11 @@ impl RequestTable {
             return None;
         }
         slot.request.as_mut()
+    }
+
+    /// Starts loading request `id`'s slot into the cache, for a read soon after.
+    pub fn prefetch(&self, id: RequestId) {
+        prefetch(self.slots.as_ptr().wrapping_add(id.slot as usize));
     }
 
     /// Ends request `id`, returning it, or `None` if it had already ended.

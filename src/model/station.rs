@@ -8,6 +8,7 @@
 
 use std::collections::VecDeque;
 
+use super::in_service::InService;
 use super::request::RequestId;
 use crate::engine::{SimDuration, SimTime};
 
@@ -22,19 +23,23 @@ pub enum Admission {
     Rejected,
 }
 
+/// In declaration order (`repr(C)`), the fields a request's start and end read or write
+/// first: they share the two cache lines that the [`Server`](super::server::Server)
+/// holding the station begins with.
 #[derive(Debug)]
+#[repr(C)]
 pub struct Station {
-    pub workers: u32,
-    /// Service time is work divided by speed.
-    pub speed: f64,
-    queue_limit: Option<u32>,
-    /// The requests holding a worker; at most `workers` of them, so finding one to remove
-    /// is a scan of a few entries.
-    serving: Vec<RequestId>,
-    queue: VecDeque<RequestId>,
     /// Worker-nanoseconds of service since time zero, up to `integrated_until`.
     busy_integral: u128,
     integrated_until: SimTime,
+    /// Service time is work divided by speed.
+    pub speed: f64,
+    /// The requests holding a worker; at most `workers` of them, so finding one to remove
+    /// is a scan of a few entries.
+    serving: InService,
+    pub workers: u32,
+    queue_limit: Option<u32>,
+    queue: VecDeque<RequestId>,
 }
 
 impl Station {
@@ -43,7 +48,7 @@ impl Station {
             workers,
             speed,
             queue_limit,
-            serving: Vec::with_capacity(workers.min(64) as usize),
+            serving: InService::with_capacity(workers.min(64) as usize),
             queue: VecDeque::new(),
             busy_integral: 0,
             integrated_until: now,
@@ -51,6 +56,7 @@ impl Station {
     }
 
     /// Offers request `id` at `now`: a free worker takes it, else it queues if there is room.
+    #[inline(always)]
     pub fn admit(&mut self, now: SimTime, id: RequestId) -> Admission {
         if (self.serving.len() as u32) < self.workers {
             self.integrate(now);
@@ -70,15 +76,15 @@ impl Station {
 
     /// Request `id`'s service ended at `now`; returns the queued request its worker takes
     /// next, if any (the worker then stays busy).
+    #[inline(always)]
     pub fn finish(&mut self, now: SimTime, id: RequestId) -> Option<RequestId> {
         let position = self
             .serving
-            .iter()
-            .position(|&serving| serving == id)
+            .position(id)
             .expect("a request finishes only where it is served");
         match self.queue.pop_front() {
             Some(next) => {
-                self.serving[position] = next;
+                self.serving.replace(position, next);
                 Some(next)
             }
             None => {
@@ -93,7 +99,7 @@ impl Station {
     /// service, then the queue in order.
     pub fn evict_all(&mut self, now: SimTime) -> Vec<RequestId> {
         self.integrate(now);
-        let mut evicted: Vec<RequestId> = self.serving.drain(..).collect();
+        let mut evicted: Vec<RequestId> = self.serving.drain().collect();
         evicted.extend(self.queue.drain(..));
         evicted
     }
@@ -105,7 +111,7 @@ impl Station {
             self.queue.remove(position);
             return None;
         }
-        if self.serving.contains(&id) {
+        if self.serving.position(id).is_some() {
             return self.finish(now, id);
         }
         None
