@@ -21,7 +21,7 @@
 use super::consistent_hash::ConsistentHash;
 use super::weights::effective;
 use super::{Backend, Balancer, Explanation, HashOn};
-use crate::engine::SimRng;
+use crate::engine::{SimRng, prefetch};
 use crate::id::{RequestKey, ServerId};
 
 pub struct ConsistentHashBounded {
@@ -114,6 +114,10 @@ impl Balancer for ConsistentHashBounded {
             *load += 1;
             self.total_load += 1;
         }
+    }
+
+    fn prefetch_server(&self, server: ServerId) {
+        prefetch(self.load.as_ptr().wrapping_add(server.index()));
     }
 
     fn finished(&mut self, server: ServerId, _elapsed: crate::engine::SimDuration, _ok: bool) {

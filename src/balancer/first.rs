@@ -18,7 +18,7 @@
 
 use super::indexed_heap::IndexedHeap;
 use super::{Backend, Balancer, Explanation};
-use crate::engine::{SimDuration, SimRng};
+use crate::engine::{SimDuration, SimRng, prefetch};
 use crate::id::{RequestKey, ServerId};
 
 pub struct First {
@@ -78,6 +78,10 @@ impl Balancer for First {
         if let Some(&Some(count)) = self.connections.get(server.index()) {
             self.set(server, count + 1);
         }
+    }
+
+    fn prefetch_server(&self, server: ServerId) {
+        prefetch(self.connections.as_ptr().wrapping_add(server.index()));
     }
 
     fn finished(&mut self, server: ServerId, _elapsed: SimDuration, _succeeded: bool) {

@@ -39,7 +39,7 @@ use super::indexed_heap::{FloatKey, IndexedHeap};
 use super::pool::Pool;
 use super::weights::{Census, effective};
 use super::{Backend, Balancer, Explanation};
-use crate::engine::{SimDuration, SimRng};
+use crate::engine::{SimDuration, SimRng, prefetch};
 use crate::id::{RequestKey, ServerId};
 
 pub struct LeastRequest {
@@ -200,6 +200,10 @@ impl Balancer for LeastRequest {
         if let Some(count) = self.active.get_mut(server.index()) {
             *count += 1;
         }
+    }
+
+    fn prefetch_server(&self, server: ServerId) {
+        prefetch(self.active.as_ptr().wrapping_add(server.index()));
     }
 
     fn finished(&mut self, server: ServerId, _elapsed: SimDuration, _succeeded: bool) {

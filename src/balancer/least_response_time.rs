@@ -43,7 +43,7 @@
 
 use super::indexed_heap::{FloatKey, IndexedHeap};
 use super::{Backend, Balancer, Explanation};
-use crate::engine::{SimDuration, SimRng, SimTime};
+use crate::engine::{SimDuration, SimRng, SimTime, prefetch};
 use crate::id::{RequestKey, ServerId};
 
 #[derive(Copy, Clone, Debug, Default)]
@@ -166,6 +166,10 @@ impl Balancer for LeastResponseTime {
         }
         self.servers[server.index()].connections += 1;
         self.rekey(server);
+    }
+
+    fn prefetch_server(&self, server: ServerId) {
+        prefetch(self.servers.as_ptr().wrapping_add(server.index()));
     }
 
     fn finished(&mut self, server: ServerId, elapsed: SimDuration, succeeded: bool) {

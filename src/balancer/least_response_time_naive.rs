@@ -31,7 +31,7 @@
 
 use super::indexed_heap::IndexedHeap;
 use super::{Backend, Balancer, Explanation};
-use crate::engine::{SimDuration, SimRng};
+use crate::engine::{SimDuration, SimRng, prefetch};
 use crate::id::{RequestKey, ServerId};
 
 /// Fractional bits of the fixed-point EWMA.
@@ -153,6 +153,10 @@ impl Balancer for LeastResponseTimeNaive {
         }
         self.servers[server.index()].connections += 1;
         self.rekey(server);
+    }
+
+    fn prefetch_server(&self, server: ServerId) {
+        prefetch(self.servers.as_ptr().wrapping_add(server.index()));
     }
 
     fn finished(&mut self, server: ServerId, elapsed: SimDuration, succeeded: bool) {

@@ -21,7 +21,7 @@ use rand::RngExt;
 use super::pool::Pool;
 use super::weights::{Census, WeightedDraw, effective, reweigh};
 use super::{Backend, Balancer, Explanation};
-use crate::engine::{SimDuration, SimRng};
+use crate::engine::{SimDuration, SimRng, prefetch};
 use crate::id::{RequestKey, ServerId};
 
 pub struct PowerOfTwoChoices {
@@ -114,6 +114,10 @@ impl Balancer for PowerOfTwoChoices {
         if let Some(count) = self.connections.get_mut(server.index()) {
             *count += 1;
         }
+    }
+
+    fn prefetch_server(&self, server: ServerId) {
+        prefetch(self.connections.as_ptr().wrapping_add(server.index()));
     }
 
     fn finished(&mut self, server: ServerId, _elapsed: SimDuration, _succeeded: bool) {
