@@ -12,13 +12,22 @@
 
 use super::request::RequestId;
 
+/// Where the count and the first element end, from the start of an [`InService`].
+#[cfg(test)]
+pub const FIRST_END: usize =
+    std::mem::offset_of!(InService, first) + std::mem::size_of::<RequestId>();
+
+/// In declaration order (`repr(C)`): the count and the first element, which a
+/// single-worker station reads, come before the vector, which it never touches; they end
+/// [`FIRST_END`] bytes in.
 #[derive(Debug)]
+#[repr(C)]
 pub struct InService {
-    /// Element 0, or [`RequestId::NONE`] when empty.
-    first: RequestId,
     /// How many: kept, rather than derived from the other two fields, so that asking
     /// (each admission does) is one load.
     len: u32,
+    /// Element 0, or [`RequestId::NONE`] when empty.
+    first: RequestId,
     /// Elements 1 and up.
     rest: Vec<RequestId>,
 }
@@ -75,12 +84,14 @@ impl InService {
     #[inline(always)]
     pub fn swap_remove(&mut self, index: usize) {
         self.len -= 1;
-        match self.rest.pop() {
-            // The last element was the first: none remains.
-            None => self.first = RequestId::NONE,
-            Some(last) if index < self.len() => self.replace(index, last),
-            // The last element was the one removed.
-            Some(_) => {}
+        if self.len == 0 {
+            // The only element: the vector, empty, is not read.
+            self.first = RequestId::NONE;
+            return;
+        }
+        let last = self.rest.pop().expect("a second element is in the vector");
+        if index < self.len() {
+            self.replace(index, last);
         }
     }
 
