@@ -224,6 +224,13 @@ impl Balancer for ZoneAware {
         self.all.prefetch(request);
     }
 
+    fn prefetch_server(&self, server: ServerId) {
+        self.all.prefetch_server(server);
+        if let Some(&zone) = self.server_zone.get(server.index()) {
+            self.pools[zone].prefetch_server(server);
+        }
+    }
+
     fn dispatched(&mut self, server: ServerId) {
         let zone = self.zone_of(server);
         self.all.dispatched(server);

@@ -58,6 +58,8 @@ impl<O: Observer> World<'_, O> {
     ) -> ServerId {
         let spec = &self.spec.servers[group];
         let id = self.cluster.join(group, spec, self.now, state);
+        // A cluster that grows (a timeline, an autoscaler) outgrows the caches too.
+        self.look_ahead |= self.cluster.servers().len() >= super::LOOK_AHEAD_SERVERS;
         self.measurement.server_joined(id);
         if let Some(scaling) = &mut self.scaling {
             scaling.server_joined(id);

@@ -146,14 +146,16 @@ struct World<'a, O: Observer> {
     /// Whether any component changes or learns of answers (see [`Self::before_answer`]).
     answer_hooks: bool,
     /// Whether to start loading what the next completions will read as each event pops
-    /// (see [`Self::look_ahead`]): with [`LOOK_AHEAD_SERVERS`] servers or more at the start.
+    /// (see [`Self::look_ahead`]): from the time [`LOOK_AHEAD_SERVERS`] servers have been
+    /// part of the run.
     look_ahead: bool,
     observer: O,
 }
 
 /// Servers from which a run's per-server state outgrows the caches (about 300 bytes a
 /// server a request touches, against a core's 512 KB second-level cache), so that looking
-/// ahead at the next completions pays; below, it would only cost its instructions.
+/// ahead at the next completions pays; below, it would only cost its instructions. A
+/// server that left still counts: its state still sits between the others'.
 const LOOK_AHEAD_SERVERS: usize = 1024;
 
 impl<'a, O: Observer> World<'a, O> {
