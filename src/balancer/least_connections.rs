@@ -210,25 +210,12 @@ impl LeastConnections {
     /// Appends `id` to the tail of its class's bucket `count`, records the count and
     /// stamps the change.
     fn push_back(&mut self, id: u32, count: u32) {
-        let c = count as usize;
         self.clock += 1;
         let class = &mut self.classes[self.nodes[id as usize].class as usize];
-        if class.buckets.len() <= c {
-            class.grow(c);
+        if class.buckets.len() <= count as usize {
+            class.grow(count as usize);
         }
-        let bucket = &mut class.buckets[c];
-        let tail = bucket.tail;
-        bucket.tail = id;
-        if tail == NIL {
-            bucket.head = id;
-        } else {
-            self.nodes[tail as usize].next = id;
-        }
-        let node = &mut self.nodes[id as usize];
-        node.connections = count;
-        node.prev = tail;
-        node.next = NIL;
-        node.stamp = self.clock;
+        append(&mut self.nodes, &mut class.buckets, id, count, self.clock);
     }
 
     /// Moves member `id`, whose node is `node`, from its bucket to the tail of bucket
@@ -247,57 +234,56 @@ impl LeastConnections {
         }
         let buckets = class.buckets.as_mut_slice();
         let nodes = self.nodes.as_mut_slice();
-        let from = node.connections as usize;
-        if node.prev == NIL {
-            buckets[from].head = node.next;
-        } else {
-            nodes[node.prev as usize].next = node.next;
-        }
-        if node.next == NIL {
-            buckets[from].tail = node.prev;
-        } else {
-            nodes[node.next as usize].prev = node.prev;
-        }
-        let bucket = &mut buckets[count as usize];
-        let tail = bucket.tail;
-        bucket.tail = id;
-        if tail == NIL {
-            bucket.head = id;
-        } else {
-            nodes[tail as usize].next = id;
-        }
-        let moved = &mut nodes[id as usize];
-        moved.connections = count;
-        moved.prev = tail;
-        moved.next = NIL;
-        moved.stamp = self.clock;
+        detach(nodes, buckets, node);
+        append(nodes, buckets, id, count, self.clock);
         class
     }
 
     /// Takes `id` out of its bucket's list.
     fn unlink(&mut self, id: u32) {
-        let Node {
-            prev,
-            next,
-            connections,
-            class,
-            ..
-        } = self.nodes[id as usize];
-        let bucket = &mut self.classes[class as usize].buckets[connections as usize];
-        if prev == NIL {
-            bucket.head = next;
-        } else {
-            self.nodes[prev as usize].next = next;
-        }
-        if next == NIL {
-            bucket.tail = prev;
-        } else {
-            self.nodes[next as usize].prev = prev;
-        }
-        let node = &mut self.nodes[id as usize];
-        node.prev = NIL;
-        node.next = NIL;
+        let node = self.nodes[id as usize];
+        let class = &mut self.classes[node.class as usize];
+        detach(&mut self.nodes, &mut class.buckets, node);
+        let unlinked = &mut self.nodes[id as usize];
+        unlinked.prev = NIL;
+        unlinked.next = NIL;
     }
+}
+
+/// Joins the neighbours of the member whose node is `node` in its bucket's list (of
+/// `buckets`, its class's), taking it out; its own links are left to the caller.
+#[inline(always)]
+fn detach(nodes: &mut [Node], buckets: &mut [Bucket], node: Node) {
+    let from = node.connections as usize;
+    if node.prev == NIL {
+        buckets[from].head = node.next;
+    } else {
+        nodes[node.prev as usize].next = node.next;
+    }
+    if node.next == NIL {
+        buckets[from].tail = node.prev;
+    } else {
+        nodes[node.next as usize].prev = node.prev;
+    }
+}
+
+/// Appends `id` to the tail of bucket `count` of `buckets` (its class's, grown to hold
+/// it), with `count` connections and `stamp`.
+#[inline(always)]
+fn append(nodes: &mut [Node], buckets: &mut [Bucket], id: u32, count: u32, stamp: u64) {
+    let bucket = &mut buckets[count as usize];
+    let tail = bucket.tail;
+    bucket.tail = id;
+    if tail == NIL {
+        bucket.head = id;
+    } else {
+        nodes[tail as usize].next = id;
+    }
+    let appended = &mut nodes[id as usize];
+    appended.connections = count;
+    appended.prev = tail;
+    appended.next = NIL;
+    appended.stamp = stamp;
 }
 
 impl Balancer for LeastConnections {

@@ -111,9 +111,7 @@ impl<E: Prioritized + Copy> EventQueue<E> {
 
     /// The second-earliest event, if any: the earliest of the root's children.
     pub fn peek_second(&self) -> Option<&E> {
-        let children = self.heap.get(1..)?;
-        let second = children.iter().take(ARITY).min_by_key(|entry| entry.key)?;
-        Some(&second.event)
+        (self.heap.len() > 1).then(|| &self.heap[earliest_child(&self.heap, 1)].event)
     }
 
     /// The time of the earliest event, if any.
