@@ -74,18 +74,26 @@ pub fn main(args: &BenchArgs) -> ExitCode {
     );
     for algorithm in algorithms {
         let spec = reference_model(args.servers, args.requests, algorithm);
-        let started = Instant::now();
-        let (result, observed) = if args.observed {
-            let mut counter = EventCounter(0);
-            (simulate_observed(&spec, 1, &mut counter), Some(counter.0))
-        } else {
-            (simulate(&spec, 1), None)
-        };
-        let wall = started.elapsed().as_secs_f64();
-        let requests = result.counts.arrived;
+        let mut runs = Vec::with_capacity(args.rounds as usize);
+        let mut limits = Vec::with_capacity(args.rounds as usize);
+        // In turn, so that a neighbour's busy minute slows both sides of a round.
+        for _ in 0..args.rounds {
+            runs.push(measure(&spec, args.observed));
+            if let Some(path) = &args.speedlimit {
+                match speedlimit(path, args.servers, args.requests) {
+                    Ok(limit) => limits.push(limit),
+                    Err(problem) => {
+                        errln!("lbsim bench: --speedlimit {}: {problem}", path.display());
+                        return ExitCode::from(2);
+                    }
+                }
+            }
+        }
+        let requests = runs[0].requests;
+        let wall = median(runs.iter().map(|run| run.wall).collect());
         let rate = requests as f64 / wall;
         outln!(
-            "{:<26} {:>8} {:>12} {:>9.3} {:>14.0} {:>10.1} {:>13}{}",
+            "{:<26} {:>8} {:>12} {:>9.3} {:>14.0} {:>10.1} {:>13}{}{}",
             algorithm.name(),
             args.servers,
             requests,
@@ -93,28 +101,87 @@ pub fn main(args: &BenchArgs) -> ExitCode {
             rate,
             wall * 1e9 / requests as f64,
             peak_rss_mb().map_or("n/a".to_string(), |mb| format!("{mb:.1}")),
-            observed.map_or(String::new(), |n| format!("  ({n} events observed)")),
+            runs[0]
+                .observed
+                .map_or(String::new(), |n| format!("  ({n} events observed)")),
+            rounds_note(args.rounds),
         );
-        if let Some(path) = &args.speedlimit {
-            match speedlimit(path, args.servers, args.requests) {
-                Ok(limit) => outln!(
-                    "{:<26} {:>8} {:>12} {:>9} {:>14.0} {:>10.1}   lbsim at {:.2} of it",
-                    "speedlimit",
-                    args.servers,
-                    args.requests,
-                    "",
-                    limit,
-                    1e9 / limit,
-                    rate / limit
-                ),
-                Err(problem) => {
-                    errln!("lbsim bench: --speedlimit {}: {problem}", path.display());
-                    return ExitCode::from(2);
-                }
-            }
+        if !limits.is_empty() {
+            let limit = median(limits.clone());
+            let shares: Vec<f64> = runs
+                .iter()
+                .zip(&limits)
+                .map(|(run, limit)| run.requests as f64 / run.wall / limit)
+                .collect();
+            let (lowest, highest) = range(&shares);
+            let spread = if args.rounds > 1 {
+                format!(" (by round {lowest:.2} to {highest:.2})")
+            } else {
+                String::new()
+            };
+            outln!(
+                "{:<26} {:>8} {:>12} {:>9} {:>14.0} {:>10.1}   lbsim at {:.2} of it{spread}",
+                "speedlimit",
+                args.servers,
+                args.requests,
+                "",
+                limit,
+                1e9 / limit,
+                median(shares),
+            );
         }
     }
     ExitCode::SUCCESS
+}
+
+/// One measurement of lbsim on the reference model.
+struct Run {
+    wall: f64,
+    requests: u64,
+    observed: Option<u64>,
+}
+
+fn measure(spec: &RunSpec, observed: bool) -> Run {
+    let started = Instant::now();
+    let (result, observed) = if observed {
+        let mut counter = EventCounter(0);
+        (simulate_observed(spec, 1, &mut counter), Some(counter.0))
+    } else {
+        (simulate(spec, 1), None)
+    };
+    Run {
+        wall: started.elapsed().as_secs_f64(),
+        requests: result.counts.arrived,
+        observed,
+    }
+}
+
+fn rounds_note(rounds: u32) -> String {
+    if rounds > 1 {
+        format!("  (median of {rounds})")
+    } else {
+        String::new()
+    }
+}
+
+/// The median: the middle value, or the mean of the two middle values.
+fn median(mut values: Vec<f64>) -> f64 {
+    values.sort_by(f64::total_cmp);
+    let middle = values.len() / 2;
+    if values.len() % 2 == 1 {
+        values[middle]
+    } else {
+        (values[middle - 1] + values[middle]) / 2.0
+    }
+}
+
+/// The lowest and highest value.
+fn range(values: &[f64]) -> (f64, f64) {
+    values
+        .iter()
+        .fold((f64::INFINITY, f64::NEG_INFINITY), |(low, high), &v| {
+            (low.min(v), high.max(v))
+        })
 }
 
 /// Counts what it is told: the cheapest observer that still makes every report happen.
@@ -128,7 +195,8 @@ impl Observer for EventCounter {
 
 /// Runs the hand-written reference loop on the same model and reads its requests per second.
 fn speedlimit(path: &Path, servers: u32, requests: u64) -> Result<f64, String> {
-    let output = Command::new(path)
+    // A bare name is a file here, as the option says, not a command to look up on PATH.
+    let output = Command::new(Path::new(".").join(path))
         .arg(servers.to_string())
         .arg(requests.to_string())
         .output()
@@ -155,4 +223,21 @@ fn peak_rss_mb() -> Option<f64> {
     let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
     let kb: f64 = line.split_whitespace().nth(1)?.parse().ok()?;
     Some(kb / 1024.0)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_median_is_the_middle_value_or_the_mean_of_the_two_middle_ones() {
+        assert_eq!(median(vec![3.0, 1.0, 2.0]), 2.0);
+        assert_eq!(median(vec![4.0, 1.0, 3.0, 2.0]), 2.5);
+        assert_eq!(median(vec![7.0]), 7.0);
+    }
+
+    #[test]
+    fn the_range_is_the_lowest_and_highest_value() {
+        assert_eq!(range(&[0.5, 0.42, 0.54, 0.49]), (0.42, 0.54));
+    }
 }

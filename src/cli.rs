@@ -163,6 +163,11 @@ pub struct BenchArgs {
     /// requests_per_second); adds its speed and lbsim's share of it.
     #[arg(long, value_name = "PATH")]
     pub speedlimit: Option<PathBuf>,
+    /// Measurements per algorithm, taken in turn with the speedlimit loop's: the medians
+    /// are printed, with the range of lbsim's share over the rounds. On a shared machine
+    /// one measurement can be 20% off; the median of several is steadier.
+    #[arg(long, default_value_t = 1, allow_negative_numbers = true, value_parser = rounds)]
+    pub rounds: u32,
 }
 
 /// `--seed`: any 64-bit master seed.
@@ -192,6 +197,10 @@ fn replications(text: &str) -> Result<u32, String> {
 
 fn servers(text: &str) -> Result<u32, String> {
     at_least_one("servers", text, u32::MAX)
+}
+
+fn rounds(text: &str) -> Result<u32, String> {
+    at_least_one("rounds", text, 1_000)
 }
 
 fn requests(text: &str) -> Result<u64, String> {

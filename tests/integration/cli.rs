@@ -93,3 +93,68 @@ fn a_usage_error_exits_2() {
     assert_eq!(missing.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&missing.stderr).contains("nowhere.toml"));
 }
+
+#[test]
+fn bench_rounds_take_turns_with_the_speedlimit_and_print_the_median_share() {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = tempfile::tempdir().unwrap();
+    // A stand-in for the speedlimit loop, always 1,000 requests a second, which counts
+    // its calls: lbsim's share is then its own median rate over 1,000.
+    let script = write(
+        dir.path(),
+        "limit.sh",
+        "#!/bin/sh\necho x >> calls\necho '{\"servers\": 2, \"requests_per_second\": 1000}'\n",
+    );
+    std::fs::set_permissions(&script, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let output = lbsim(
+        dir.path(),
+        &[
+            "bench",
+            "--requests",
+            "20000",
+            "--servers",
+            "2",
+            "--rounds",
+            "3",
+            "--speedlimit",
+            "limit.sh",
+        ],
+    );
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let stdout = String::from_utf8(output.stdout).unwrap();
+    let calls = std::fs::read_to_string(dir.path().join("calls")).unwrap();
+    assert_eq!(calls.lines().count(), 3, "one speedlimit run per round");
+    let line = |name: &str| -> Vec<&str> {
+        let line = stdout.lines().find(|l| l.starts_with(name)).expect(name);
+        line.split_whitespace().collect()
+    };
+    let lbsim_line = line("least-connections");
+    assert!(stdout.contains("(median of 3)"), "{stdout}");
+    let rate: f64 = lbsim_line[4].parse().unwrap();
+    let limit_line = line("speedlimit");
+    assert_eq!(limit_line[3], "1000", "{stdout}");
+    // "lbsim at S of it (by round A to B)"
+    let at = limit_line.iter().position(|w| *w == "at").unwrap();
+    let share: f64 = limit_line[at + 1].parse().unwrap();
+    let lowest: f64 = limit_line[at + 6].parse().unwrap();
+    let highest: f64 = limit_line[at + 8].trim_end_matches(')').parse().unwrap();
+    // The median share is the median round's rate over the limit's 1,000 (both printed
+    // rounded: the share to 0.01, the rate to a request a second).
+    assert!(
+        (share - rate / 1000.0).abs() <= 0.0051,
+        "{share} against {rate}: {stdout}"
+    );
+    assert!(lowest <= share && share <= highest, "{stdout}");
+}
+
+#[test]
+fn bench_refuses_zero_rounds() {
+    let dir = tempfile::tempdir().unwrap();
+    let output = lbsim(dir.path(), &["bench", "--rounds", "0"]);
+    assert_eq!(output.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&output.stderr).contains("rounds is at least 1"));
+}
