@@ -24,6 +24,7 @@ mod random;
 mod round_robin;
 #[cfg(test)]
 mod testing;
+mod weighted_pool;
 mod weighted_round_robin;
 mod weights;
 

@@ -18,16 +18,13 @@
 
 use rand::RngExt;
 
-use super::pool::Pool;
-use super::weights::{Census, WeightedDraw, effective, reweigh};
+use super::weighted_pool::WeightedPool;
 use super::{Backend, Balancer, Explanation};
 use crate::engine::{SimDuration, SimRng, prefetch};
 use crate::id::{RequestKey, ServerId};
 
 pub struct PowerOfTwoChoices {
-    pool: Pool,
-    census: Census,
-    draw: WeightedDraw,
+    members: WeightedPool,
     /// Open connections, indexed by `ServerId`; kept for servers that have left, harmlessly.
     connections: Vec<u32>,
     /// The two servers the last pick compared, for `explain`.
@@ -37,9 +34,7 @@ pub struct PowerOfTwoChoices {
 impl PowerOfTwoChoices {
     pub fn with_capacity(capacity: usize) -> Self {
         PowerOfTwoChoices {
-            pool: Pool::with_capacity(capacity),
-            census: Census::default(),
-            draw: WeightedDraw::with_capacity(capacity),
+            members: WeightedPool::with_capacity(capacity),
             connections: Vec::with_capacity(capacity),
             drawn: None,
         }
@@ -52,7 +47,7 @@ impl PowerOfTwoChoices {
     /// Whether `b` carries less load per weight than `a`.
     fn lighter(&self, b: ServerId, a: ServerId) -> bool {
         let load = |s: ServerId| u128::from(self.connections(s)) + 1;
-        let weight = |s: ServerId| u128::from(self.draw.weight(s));
+        let weight = |s: ServerId| u128::from(self.members.weight(s));
         load(b) * weight(a) < load(a) * weight(b)
     }
 }
@@ -69,42 +64,34 @@ fn draw_two(len: usize, rng: &mut SimRng) -> (usize, usize) {
 
 impl Balancer for PowerOfTwoChoices {
     fn add(&mut self, backend: Backend<'_>) {
-        if self.pool.contains(backend.id) {
+        if !self.members.add(backend.id, backend.weight) {
             return;
         }
         if self.connections.len() <= backend.id.index() {
             self.connections.resize(backend.id.index() + 1, 0);
         }
-        let weight = effective(backend.weight);
-        self.pool.insert(backend.id);
-        self.census.add(weight);
-        self.draw.set(backend.id, weight);
     }
 
     fn remove(&mut self, server: ServerId) {
-        if !self.pool.contains(server) {
-            return;
-        }
-        self.pool.remove(server);
-        reweigh(&mut self.census, &mut self.draw, server, 0);
+        self.members.remove(server);
     }
 
     fn set_weight(&mut self, server: ServerId, weight: u32) {
-        if !self.pool.contains(server) {
-            return;
-        }
-        reweigh(&mut self.census, &mut self.draw, server, effective(weight));
+        self.members.set_weight(server, weight);
     }
 
     fn pick(&mut self, _request: &RequestKey, rng: &mut SimRng) -> Option<ServerId> {
-        let (a, b) = match self.pool.len() {
+        let (a, b) = match self.members.len() {
             0 => return None,
-            1 => (self.pool.get(0), self.pool.get(0)),
-            len if self.census.uniform() => {
+            1 => (self.members.get(0), self.members.get(0)),
+            len if self.members.uniform() => {
                 let (first, second) = draw_two(len, rng);
-                (self.pool.get(first), self.pool.get(second))
+                (self.members.get(first), self.members.get(second))
             }
-            _ => (self.draw.draw(rng)?, self.draw.draw(rng)?),
+            _ => (
+                self.members.draw_weighted(rng)?,
+                self.members.draw_weighted(rng)?,
+            ),
         };
         self.drawn = Some((a, b));
         Some(if self.lighter(b, a) { b } else { a })
@@ -129,7 +116,7 @@ impl Balancer for PowerOfTwoChoices {
     /// The two servers drawn for the last pick, in draw order, with their weighted load.
     fn explain(&self, _request: &RequestKey, _picked: ServerId) -> Explanation {
         let load =
-            |s: ServerId| f64::from(self.connections(s) + 1) / self.draw.weight(s).max(1) as f64;
+            |s: ServerId| f64::from(self.connections(s) + 1) / self.members.weight(s).max(1) as f64;
         Explanation {
             measure: "(open connections + 1) / weight",
             compared: self
@@ -178,8 +165,8 @@ mod tests {
             let (first, second) = draw_two(loads.len(), &mut rng.clone());
             let picked = balancer.pick(&KEY, &mut rng).unwrap().index();
             let (a, b) = (
-                balancer.pool.get(first).index(),
-                balancer.pool.get(second).index(),
+                balancer.members.get(first).index(),
+                balancer.members.get(second).index(),
             );
             assert!(picked == a || picked == b);
             assert!(loads[picked] <= loads[a].min(loads[b]));

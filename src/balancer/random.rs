@@ -9,62 +9,44 @@
 
 use rand::RngExt;
 
-use super::pool::Pool;
-use super::weights::{Census, WeightedDraw, effective, reweigh};
+use super::weighted_pool::WeightedPool;
 use super::{Backend, Balancer};
 use crate::engine::SimRng;
 use crate::id::{RequestKey, ServerId};
 
 pub struct Random {
-    pool: Pool,
-    census: Census,
-    draw: WeightedDraw,
+    members: WeightedPool,
 }
 
 impl Random {
     pub fn with_capacity(capacity: usize) -> Self {
         Random {
-            pool: Pool::with_capacity(capacity),
-            census: Census::default(),
-            draw: WeightedDraw::with_capacity(capacity),
+            members: WeightedPool::with_capacity(capacity),
         }
     }
 }
 
 impl Balancer for Random {
     fn add(&mut self, backend: Backend<'_>) {
-        if self.pool.contains(backend.id) {
-            return;
-        }
-        let weight = effective(backend.weight);
-        self.pool.insert(backend.id);
-        self.census.add(weight);
-        self.draw.set(backend.id, weight);
+        self.members.add(backend.id, backend.weight);
     }
 
     fn remove(&mut self, server: ServerId) {
-        if !self.pool.contains(server) {
-            return;
-        }
-        self.pool.remove(server);
-        reweigh(&mut self.census, &mut self.draw, server, 0);
+        self.members.remove(server);
     }
 
     fn set_weight(&mut self, server: ServerId, weight: u32) {
-        if !self.pool.contains(server) {
-            return;
-        }
-        reweigh(&mut self.census, &mut self.draw, server, effective(weight));
+        self.members.set_weight(server, weight);
     }
 
     fn pick(&mut self, _request: &RequestKey, rng: &mut SimRng) -> Option<ServerId> {
-        if self.pool.is_empty() {
+        if self.members.is_empty() {
             return None;
         }
-        if self.census.uniform() {
-            Some(self.pool.get(rng.random_range(0..self.pool.len())))
+        if self.members.uniform() {
+            Some(self.members.get(rng.random_range(0..self.members.len())))
         } else {
-            self.draw.draw(rng)
+            self.members.draw_weighted(rng)
         }
     }
 }
@@ -174,10 +156,10 @@ mod tests {
         // cannot be changed back into the draw.
         balancer.set_weight(ServerId(0), 100);
         balancer.set_weight(ServerId(3), 100);
-        assert!(balancer.census.uniform());
+        assert!(balancer.members.uniform());
         balancer.remove(ServerId(1));
         balancer.set_weight(ServerId(1), 100);
-        assert_eq!(balancer.draw.weight(ServerId(1)), 0);
+        assert_eq!(balancer.members.weight(ServerId(1)), 0);
         for _ in 0..1_000 {
             assert_ne!(balancer.pick(&KEY, &mut rng), Some(ServerId(1)));
         }

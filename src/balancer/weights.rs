@@ -48,17 +48,6 @@ impl Census {
     }
 }
 
-/// Moves `server` from its weight in `draw` to `weight` — 0 takes it out — keeping
-/// `census` in step: how random and power of two choices remove a member and change its
-/// weight alike.
-pub fn reweigh(census: &mut Census, draw: &mut WeightedDraw, server: ServerId, weight: u64) {
-    census.remove(draw.weight(server));
-    if weight > 0 {
-        census.add(weight);
-    }
-    draw.set(server, weight);
-}
-
 /// Members' weights in a Fenwick tree indexed by `ServerId`, for proportional draws.
 #[derive(Clone, Debug, Default)]
 pub struct WeightedDraw {
