@@ -18,6 +18,10 @@ use crate::model::{
 };
 
 const LOAD: f64 = 0.9;
+/// 10 ms, where the speedlimit loop's model has 1 ms: only the time scale differs, and the
+/// queueing is the same event for event. At 10 ms a one-second interval of the time series
+/// holds about 1,440 requests at 16 servers, as a scenario's would; at 1 ms and 10,000
+/// servers a whole measurement would fall inside one interval.
 const MEAN_SERVICE: SimDuration = SimDuration::from_millis(10);
 /// `first`'s per-server limit in the reference model: one in service, three waiting.
 const FIRST_MAX_CONNECTIONS: u32 = 4;
