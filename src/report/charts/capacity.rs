@@ -13,7 +13,7 @@ use plotters::prelude::*;
 use super::axis::{Axis, Scale};
 use super::layout::{self, Entry, Mark};
 use super::palette::Palette;
-use super::style::{chunk_size, variant_label};
+use super::style::{chunk_size, panels_note, variant_label};
 use super::{Chart, Drawn, Figure, longest_series, replications};
 use crate::report::ScenarioResults;
 use crate::stats::{IntervalTotals, RunResult};
@@ -99,7 +99,8 @@ pub fn build(results: &ScenarioResults<'_>, palette: &Palette) -> io::Result<Opt
         "capacity-over-time",
         format!("Load, capacity and p99 over time: {}", scenario.name),
         format!(
-            "offered requests per second against what the ready servers can answer, and the p99 of each window{replication}"
+            "offered requests per second against what the ready servers can answer, and the p99 of each window{}{replication}",
+            panels_note(scenario, panels.len()),
         ),
         (1000, height),
         CapacityOverTime {

@@ -13,7 +13,7 @@ use plotters::prelude::*;
 use super::axis::{Axis, Scale};
 use super::layout::{self, Entry, Mark};
 use super::palette::Palette;
-use super::style::{chunk_size, variant_label};
+use super::style::{chunk_size, panels_note, variant_label};
 use super::{Chart, Drawn, Figure, longest_series, replications};
 use crate::report::ScenarioResults;
 use crate::stats::{IntervalTotals, RunResult};
@@ -86,7 +86,8 @@ pub fn build(results: &ScenarioResults<'_>, palette: &Palette) -> io::Result<Opt
         "load-over-time",
         format!("Offered load and what became of it: {}", scenario.name),
         format!(
-            "requests per second reaching the balancer, completed, rejected and failed{replication}"
+            "requests per second reaching the balancer, completed, rejected and failed{}{replication}",
+            panels_note(scenario, panels.len()),
         ),
         (1000, height),
         LoadOverTime {
@@ -196,6 +197,19 @@ impl LoadOverTime {
 mod tests {
     use super::super::fixtures;
     use super::*;
+
+    #[test]
+    fn the_subtitle_says_what_the_panels_titles_are_values_of() {
+        let fixture = fixtures::swept();
+        let chart = build(&fixture.view(), &fixture.palette()).unwrap().unwrap();
+        assert!(
+            chart
+                .subtitle
+                .contains("one panel per balancer.algorithm, workload.rate"),
+            "{}",
+            chart.subtitle
+        );
+    }
 
     #[test]
     fn rates_are_counts_over_each_windows_width() {

@@ -103,9 +103,7 @@ pub fn build(results: &ScenarioResults<'_>, palette: &Palette) -> Option<Chart> 
         format!(
             "Measured completions of each server{replication}{}; dashed: an {EVEN_SPLIT} \
              (completions ÷ servers)",
-            style::variants_heading(scenario)
-                .map(|keys| format!(", one panel per {keys}"))
-                .unwrap_or_default()
+            style::panels_note(scenario, panels.len())
         ),
         (1000, height),
         ServerLoad { panels, x },

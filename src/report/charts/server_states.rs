@@ -165,12 +165,13 @@ pub fn build(results: &ScenarioResults<'_>, palette: &Palette) -> Option<Chart> 
         "server-states",
         format!("Server states over time: {}", scenario.name),
         format!(
-            "each server's state as the balancers could use it{}, from events.csv{replication}",
+            "each server's state as the balancers could use it{}, from events.csv{}{replication}",
             if nodes {
                 ", then each database node's"
             } else {
                 ""
-            }
+            },
+            style::panels_note(scenario, panels.len()),
         ),
         (1000, height.max(300)),
         ServerStates {

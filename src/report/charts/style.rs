@@ -89,6 +89,17 @@ pub fn variants_heading(scenario: &Scenario) -> Option<String> {
     (!scenario.swept_keys.is_empty()).then(|| scenario.swept_keys.join(", "))
 }
 
+/// `", one panel per KEYS"` for a subtitle, when a chart draws `panels` panels, one per
+/// variant: it says what the panels' titles, the swept values alone, are values of.
+/// Empty for a single panel.
+pub fn panels_note(scenario: &Scenario, panels: usize) -> String {
+    if panels <= 1 {
+        return String::new();
+    }
+    let keys = variants_heading(scenario).unwrap_or_else(|| "variant".into());
+    format!(", one panel per {keys}")
+}
+
 /// Into how many consecutive items to merge a series of `len` so that at most `max`
 /// points remain.
 pub fn chunk_size(len: usize, max: usize) -> usize {
@@ -98,6 +109,19 @@ pub fn chunk_size(len: usize, max: usize) -> usize {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn several_panels_are_said_to_be_one_per_swept_key_and_one_panel_is_not() {
+        let swept = super::super::fixtures::swept().scenario;
+        assert_eq!(
+            panels_note(&swept, 4),
+            ", one panel per balancer.algorithm, workload.rate"
+        );
+        assert_eq!(panels_note(&swept, 1), "");
+        // Variants that no key names (none here, but a chart must not say "per " alone).
+        let plain = super::super::fixtures::crash().scenario;
+        assert_eq!(panels_note(&plain, 2), ", one panel per variant");
+    }
 
     #[test]
     fn long_values_keep_their_start_and_end() {

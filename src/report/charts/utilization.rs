@@ -106,14 +106,7 @@ pub fn build(results: &ScenarioResults<'_>, palette: &Palette) -> io::Result<Opt
             servers,
         });
     }
-    let which = if results.runs.len() == 1 {
-        String::new()
-    } else {
-        format!(
-            ", one panel per {}",
-            style::variants_heading(scenario).unwrap_or_else(|| "variant".into())
-        )
-    };
+    let which = style::panels_note(scenario, results.runs.len());
     let replication = if replications(results) > 1 {
         ", replication 0"
     } else {
