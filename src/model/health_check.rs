@@ -212,6 +212,11 @@ impl HealthChecks {
             .is_some_and(|s| s.checked && s.healthy)
     }
 
+    /// The share of healthy hosts below which the checks are in panic.
+    pub fn panic_threshold(&self) -> Fraction {
+        self.spec.panic_threshold
+    }
+
     /// How many checked servers are healthy.
     pub fn healthy_count(&self) -> usize {
         self.healthy

@@ -14,7 +14,7 @@ use crate::engine::{SimDuration, SimTime, prefetch};
 use crate::id::ServerId;
 use crate::stats::{
     CAPACITY, ClusterEvent, ClusterSample, Counts, Figure, Figures, Instances, LatencyStats,
-    RunResult, SeriesRecorder, ServerSample, ServerSummary, SpillVec,
+    NORMAL, PANIC, RunResult, SeriesRecorder, ServerSample, ServerSummary, SpillVec,
 };
 
 pub struct Measurement {
@@ -155,6 +155,24 @@ impl Measurement {
             to,
             reason,
             detail: String::new(),
+        });
+    }
+
+    /// The health checks went into panic (`panic`) or out of it: a row of its own, with no
+    /// server, from `normal` to `panic` or back; `detail` says what decided it.
+    pub fn panic_changed(&mut self, now: SimTime, panic: bool, detail: String) {
+        let (from, to) = if panic {
+            (NORMAL, PANIC)
+        } else {
+            (PANIC, NORMAL)
+        };
+        self.events.push(ClusterEvent {
+            time: now,
+            server: String::new(),
+            from,
+            to,
+            reason: "health-check",
+            detail,
         });
     }
 

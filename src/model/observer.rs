@@ -86,6 +86,13 @@ pub enum Observed<'a> {
     /// The health checks' verdict on a server changed: it leaves rotation when unhealthy
     /// (unless in panic) and comes back when healthy.
     HealthChanged { server: &'a str, healthy: bool },
+    /// The health checks went into panic (too few of the `hosts` healthy: every host is
+    /// back in rotation whatever its health) or out of it.
+    PanicChanged {
+        panic: bool,
+        healthy: usize,
+        hosts: usize,
+    },
 }
 
 /// A sink for what happens in a run.

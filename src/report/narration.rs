@@ -235,6 +235,18 @@ impl<W: Write> Observer for Narration<W> {
                 };
                 self.event(now, "", "health", server, detail);
             }
+            Observed::PanicChanged {
+                panic,
+                healthy,
+                hosts,
+            } => {
+                let detail = if panic {
+                    format!("panic, {healthy} of {hosts} hosts healthy: every host in rotation")
+                } else {
+                    format!("panic over, {healthy} of {hosts} hosts healthy")
+                };
+                self.event(now, "", "health", "", &detail);
+            }
         }
     }
 }

@@ -42,6 +42,8 @@ pub const STATE_NAMES: &[&str] = &[
     "capacity",
     "primary",
     "replica",
+    "normal",
+    "panic",
 ];
 
 /// Every reason a [`ClusterEvent`] may give, in kebab-case, for the same purpose: a change
@@ -78,6 +80,11 @@ pub const REASON_NAMES: &[&str] = &[
 /// The `from` and `to` of an autoscaler's decision row, whose `server` is the group it
 /// scales and whose `detail` says how many instances and why.
 pub const CAPACITY: &str = "capacity";
+
+/// The health checks' mode in a panic row (no server): `normal`, or `panic` when too few
+/// hosts are healthy and every host is in rotation whatever its health.
+pub const NORMAL: &str = "normal";
+pub const PANIC: &str = "panic";
 
 /// The balancers' view of a server service discovery has not told them of (yet, or any
 /// more).

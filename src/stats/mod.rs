@@ -15,7 +15,9 @@ mod series;
 mod spill_vec;
 mod tier_times;
 
-pub use cluster_event::{CAPACITY, ClusterEvent, REASON_NAMES, STATE_NAMES, UNKNOWN, known_name};
+pub use cluster_event::{
+    CAPACITY, ClusterEvent, NORMAL, PANIC, REASON_NAMES, STATE_NAMES, UNKNOWN, known_name,
+};
 pub use confidence::{ConfidenceInterval, confidence_interval};
 pub use counts::Counts;
 pub use figure::{Declaration, FIGURES, Figure, Figures, Kind};

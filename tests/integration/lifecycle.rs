@@ -38,8 +38,10 @@ struct Recorder {
     /// State of each server by name; servers that exist from the start are ready.
     states: BTreeMap<String, ServerState>,
     picks_of_unready: Vec<(SimTime, String)>,
-    /// Servers the health checks took out, and picks of them.
+    /// Servers the health checks took out, and picks of them outside a panic (in one,
+    /// every host is in rotation whatever its health).
     unhealthy: Vec<String>,
+    panic: bool,
     picks_of_unhealthy: Vec<(SimTime, String)>,
     state_changes: Vec<StateChange>,
 }
@@ -94,7 +96,7 @@ impl Observer for Recorder {
                 if self.states.get(name) != Some(&ServerState::Ready) {
                     self.picks_of_unready.push((now, name.to_string()));
                 }
-                if self.unhealthy.iter().any(|n| n == name) {
+                if !self.panic && self.unhealthy.iter().any(|n| n == name) {
                     self.picks_of_unhealthy.push((now, name.to_string()));
                 }
                 let index = self.live[&request];
@@ -125,6 +127,7 @@ impl Observer for Recorder {
                     self.unhealthy.push(server.to_string());
                 }
             }
+            Observed::PanicChanged { panic, .. } => self.panic = panic,
             Observed::Queued { .. }
             | Observed::Started { .. }
             | Observed::SpeedChanged { .. }

@@ -350,6 +350,79 @@ fn a_restart_reports_its_time_from_booted_to_back_in_rotation() {
 }
 
 #[test]
+fn the_health_checks_panic_when_fewer_than_half_the_hosts_are_healthy_and_say_so() {
+    // All four servers crash at 3 s and restart at 9 s. The checks find them out one by
+    // one: with the third verdict one host of four is healthy, below half, and the checks
+    // panic (every host back in rotation, down or not); after the restart the second
+    // server to pass again makes it two of four, no longer below half, and the panic ends.
+    let mut run = spec(4, Algorithm::LeastConnections, 200.0, 10, 14);
+    run.health_check = Some(HealthCheckSpec {
+        interval: SimDuration::from_secs(1),
+        timeout: SimDuration::from_millis(500),
+        ..HealthCheckSpec::default()
+    });
+    run.timeline = (0..4)
+        .map(|i| {
+            action(
+                3.0,
+                Change::Crash {
+                    server: format!("web-{i}"),
+                    downtime: Some(SimDuration::from_secs(6)),
+                },
+            )
+        })
+        .collect();
+    let (recorder, result) = record(&run, 1);
+    let verdicts = |to: &str| -> Vec<SimTime> {
+        let rows = result.events.iter().filter(|e| e.reason == "health-check");
+        rows.filter(|e| !e.server.is_empty() && e.to == to)
+            .map(|e| e.time)
+            .collect()
+    };
+    let (unhealthy, healthy) = (verdicts("unhealthy"), verdicts("healthy"));
+    assert_eq!(
+        (unhealthy.len(), healthy.len()),
+        (4, 4),
+        "{:?}",
+        result.events
+    );
+    let panics: Vec<_> = result
+        .events
+        .iter()
+        .filter(|e| e.server.is_empty())
+        .collect();
+    assert_eq!(panics.len(), 2, "{panics:?}");
+    assert_eq!((panics[0].from, panics[0].to), ("normal", "panic"));
+    assert_eq!(panics[0].time, unhealthy[2]);
+    assert_eq!(
+        panics[0].detail,
+        "1 of 4 hosts healthy, below the panic threshold 0.5"
+    );
+    assert_eq!((panics[1].from, panics[1].to), ("panic", "normal"));
+    assert_eq!(panics[1].time, healthy[1]);
+    assert_eq!(
+        panics[1].detail,
+        "2 of 4 hosts healthy, at or above the panic threshold 0.5"
+    );
+    // In panic the balancer sends requests to the crashed servers again.
+    let (from, restart) = (panics[0].time, at(9.0));
+    let sent_to_the_dead = recorder
+        .lives
+        .iter()
+        .filter(|life| {
+            life.picked
+                .as_ref()
+                .is_some_and(|(t, _)| from < *t && *t < restart)
+        })
+        .count();
+    assert!(sent_to_the_dead > 100, "{sent_to_the_dead}");
+    // With the threshold at zero there is no panic, and no row for one.
+    run.health_check.as_mut().unwrap().panic_threshold = Fraction::ZERO;
+    let calm = simulate(&run, 1);
+    assert!(calm.events.iter().all(|e| !e.server.is_empty()));
+}
+
+#[test]
 fn failures_of_every_kind_are_deterministic() {
     let run = mixed_failures(4, Algorithm::LeastConnections, 0.3, 7.0, 0.5);
     let a = simulate(&run, 11);

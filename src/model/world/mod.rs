@@ -1504,10 +1504,39 @@ impl<'a, O: Observer> World<'a, O> {
             .iter()
             .filter(|s| s.is_member() && s.state != ServerState::Draining)
             .count();
-        self.panic = self.health.as_ref().is_some_and(|h| h.in_panic(hosts));
+        let panic = self.health.as_ref().is_some_and(|h| h.in_panic(hosts));
+        if panic != self.panic {
+            self.panic = panic;
+            self.panic_changed(hosts);
+        }
         self.frontend.set_panic(self.panic);
         for index in 0..self.cluster.servers().len() {
             self.refresh_rotation(ServerId(index as u32));
+        }
+    }
+
+    /// The health checks went into panic or out of it, with `hosts` hosts known: a row of
+    /// events.csv, whose `detail` gives the count that decided it.
+    fn panic_changed(&mut self, hosts: usize) {
+        let Some(health) = &self.health else {
+            return;
+        };
+        let healthy = health.healthy_count();
+        let side = if self.panic { "below" } else { "at or above" };
+        let detail = format!(
+            "{healthy} of {hosts} hosts healthy, {side} the panic threshold {}",
+            health.panic_threshold().as_f64()
+        );
+        self.measurement.panic_changed(self.now, self.panic, detail);
+        if O::ACTIVE {
+            self.observer.observe(
+                self.now,
+                Observed::PanicChanged {
+                    panic: self.panic,
+                    healthy,
+                    hosts,
+                },
+            );
         }
     }
 

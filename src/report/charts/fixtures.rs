@@ -6,9 +6,9 @@ use std::path::PathBuf;
 use crate::balancer::{Algorithm, BalancerSpec};
 use crate::engine::{SimDuration, SimTime, derive_seed};
 use crate::model::{
-    ArrivalPattern, Change, DatabaseSpec, GeneratedWorkload, KeyDist, NodeFailure, NodeRole,
-    PrimaryFailure, QueryCount, RateSchedule, RunSpec, ServerGroupSpec, ServiceDist, Sharding,
-    TimelineAction, WorkloadSpec, simulate,
+    ArrivalPattern, Change, DatabaseSpec, GeneratedWorkload, HealthCheckSpec, KeyDist, NodeFailure,
+    NodeRole, PrimaryFailure, QueryCount, RateSchedule, RunSpec, ServerGroupSpec, ServiceDist,
+    Sharding, TimelineAction, WorkloadSpec, simulate,
 };
 use crate::report::ScenarioResults;
 use crate::scenario::{Scenario, Variant};
@@ -242,6 +242,33 @@ pub fn crash() -> Fixture {
         run,
     };
     fixture("crash", &[], vec![base], 1)
+}
+
+/// One unswept variant of 14 s on 4 servers, checked every second (a 500 ms timeout), all
+/// of which crash at 3 s and restart at 9 s: once three are found unhealthy, fewer than
+/// half the hosts are healthy and the checks are in panic until two pass again.
+pub fn panic() -> Fixture {
+    let mut run = spec(Algorithm::LeastConnections, 200.0, 4, 14);
+    run.health_check = Some(HealthCheckSpec {
+        interval: SimDuration::from_secs(1),
+        timeout: SimDuration::from_millis(500),
+        ..HealthCheckSpec::default()
+    });
+    for server in 0..4 {
+        run.timeline.push(TimelineAction {
+            at: SimTime::ZERO + SimDuration::from_secs(3),
+            change: Change::Crash {
+                server: format!("web-{server}"),
+                downtime: Some(SimDuration::from_secs(6)),
+            },
+        });
+    }
+    let base = Variant {
+        label: "base".into(),
+        values: Vec::new(),
+        run,
+    };
+    fixture("panic", &[], vec![base], 1)
 }
 
 /// One unswept variant of 10 s on 4 servers in front of a data tier of one shard, a

@@ -3,9 +3,10 @@
 //! just above it: a crash, its detection, an ejection, a drain line up with the latency
 //! they cause. A server's colour says what the balancers could do with it — in rotation,
 //! judged unhealthy by health checks, ejected by outlier detection, booting, draining,
-//! down while still in rotation (before detection) or down and out of it. A server
-//! removed for good has no strip from then on. A data tier's nodes follow the servers, a
-//! strip each: in rotation while up, down and out of rotation from their failure (the tier
+//! down while still in rotation (before detection, or in the health checks' panic, which
+//! puts every host back in rotation and is noted above the panel) or down and out of it.
+//! A server removed for good has no strip from then on. A data tier's nodes follow the
+//! servers, a strip each: in rotation while up, down and out of rotation from their failure (the tier
 //! routes around a failed node at once: there is no detection to wait for); a replica's
 //! promotion changes what it serves, not whether it serves, and leaves its colour.
 //! Drawn from events.csv's changes, at their exact times, only when some server's or
@@ -22,7 +23,7 @@ use super::palette::Palette;
 use super::style::{self, MUTED, text, variant_label};
 use super::{Chart, Drawn, Figure, replications};
 use crate::report::ScenarioResults;
-use crate::stats::{RunResult, UNKNOWN};
+use crate::stats::{NORMAL, PANIC, RunResult, UNKNOWN};
 
 /// Most servers drawn per panel: those whose state changed first, then the others.
 const MAX_SERVERS: usize = 40;
@@ -67,14 +68,18 @@ impl Shown {
     }
 
     /// A server's lifecycle state and the balancers' view of it, as one: what matters of
-    /// a server that is down is whether the balancers still believe in it.
-    fn of(state: &str, health: &str) -> Shown {
+    /// a server that is down is whether the balancers still believe in it. In `panic` the
+    /// health checks' and outlier detection's verdicts are set aside: every host the
+    /// balancers know is in rotation, down or not.
+    fn of(state: &str, health: &str, panic: bool) -> Shown {
         match (state, health) {
             ("down", "healthy") => Shown::DownInRotation,
+            ("down", "unhealthy" | "ejected") if panic => Shown::DownInRotation,
             ("down", _) => Shown::Down,
             ("booting", _) => Shown::Booting,
             ("draining", _) => Shown::Draining,
             (_, UNKNOWN) => Shown::Undiscovered,
+            (_, "unhealthy" | "ejected") if panic => Shown::InRotation,
             (_, "ejected") => Shown::Ejected,
             (_, "unhealthy") => Shown::Unhealthy,
             _ => Shown::InRotation,
@@ -120,6 +125,8 @@ struct Panel {
     colour: RGBColor,
     /// The servers drawn, top to bottom: name and spans `(from s, to s, shown)`.
     strips: Strips,
+    /// When the health checks were in panic, `(from s, to s)`.
+    panics: Vec<(f64, f64)>,
     /// Servers left out for room.
     hidden: usize,
 }
@@ -136,7 +143,7 @@ pub fn build(results: &ScenarioResults<'_>, palette: &Palette) -> Option<Chart> 
         nodes |= !run.database.is_empty();
         let end = scenario.variants[variant].run.duration.as_secs_f64();
         end_s = end_s.max(end);
-        let mut strips = strips(run, end);
+        let (mut strips, panics) = strips(run, end);
         // Servers whose state changed first, in server order; then the steady ones.
         // Steady: in rotation from start to end (not joining late, not leaving).
         let steady = |spans: &Vec<Span>| spans == &[(0.0, end, Shown::InRotation)];
@@ -148,6 +155,7 @@ pub fn build(results: &ScenarioResults<'_>, palette: &Palette) -> Option<Chart> 
             title: variant_label(scenario, variant),
             colour: palette.colour(variant),
             strips,
+            panics,
             hidden,
         });
     }
@@ -206,8 +214,9 @@ const LEFT_FOR_GOOD: [&str; 3] = ["server-removed", "drained", "scale-in"];
 /// Every server's and database node's spans over a run ending at `end` s, from its
 /// events: exact times, where the time series would round each change to its interval. A
 /// server starts in the state and view its first events change from (`absent` for one
-/// that joins later).
-fn strips(run: &RunResult, end: f64) -> Strips {
+/// that joins later). Also the spans of time the health checks were in panic (their own
+/// rows, with no server), which change every server's colour.
+fn strips(run: &RunResult, end: f64) -> (Strips, Vec<(f64, f64)>) {
     let all: Vec<&str> = run
         .servers
         .iter()
@@ -243,26 +252,41 @@ fn strips(run: &RunResult, end: f64) -> Strips {
         .iter()
         .map(|&name| (name.to_string(), Vec::new()))
         .collect();
-    let close = |i: usize, strip: &mut Vec<Span>, from: f64, to: f64, s: &str, h: &str| {
-        if s != "absent" && to > from {
-            let shown = if i >= first_node {
-                Shown::of_node(s)
-            } else {
-                Shown::of(s, h)
-            };
-            match strip.last_mut() {
-                Some(span) if span.2 == shown && span.1 == from => span.1 = to,
-                _ => strip.push((from, to, shown)),
+    let close =
+        |i: usize, strip: &mut Vec<Span>, (from, s, h): (f64, &str, &str), to: f64, panic| {
+            if s != "absent" && to > from {
+                let shown = if i >= first_node {
+                    Shown::of_node(s)
+                } else {
+                    Shown::of(s, h, panic)
+                };
+                match strip.last_mut() {
+                    Some(span) if span.2 == shown && span.1 == from => span.1 = to,
+                    _ => strip.push((from, to, shown)),
+                }
             }
-        }
-    };
+        };
+    let mut panics = Vec::new();
+    let mut panic_since = None;
     for event in &run.events {
+        let time = event.time.as_secs_f64();
+        if event.server.is_empty() && [NORMAL, PANIC].contains(&event.to) {
+            // Every server's colour may change: each span ends here.
+            for (i, state) in now.iter_mut().enumerate().take(first_node) {
+                close(i, &mut strips[i].1, *state, time, panic_since.is_some());
+                state.0 = time;
+            }
+            match panic_since.take() {
+                Some(since) => panics.push((since, time)),
+                None => panic_since = Some(time),
+            }
+            continue;
+        }
         let Some(&i) = index.get(event.server.as_str()) else {
             continue;
         };
-        let time = event.time.as_secs_f64();
-        let (since, s, h) = now[i];
-        close(i, &mut strips[i].1, since, time, s, h);
+        let (_, s, h) = now[i];
+        close(i, &mut strips[i].1, now[i], time, panic_since.is_some());
         now[i] = if event.to == "down" && LEFT_FOR_GOOD.contains(&event.reason) {
             (time, "absent", h)
         } else if LIFECYCLE.contains(&event.to) {
@@ -271,11 +295,12 @@ fn strips(run: &RunResult, end: f64) -> Strips {
             (time, s, event.to)
         };
     }
-    for (i, (strip, (since, s, h))) in strips.iter_mut().zip(now).enumerate() {
-        close(i, &mut strip.1, since, end, s, h);
+    for (i, (strip, state)) in strips.iter_mut().zip(now).enumerate() {
+        close(i, &mut strip.1, state, end, panic_since.is_some());
     }
+    panics.extend(panic_since.map(|since| (since, end)));
     strips.retain(|(_, spans)| !spans.is_empty());
-    strips
+    (strips, panics)
 }
 
 impl Figure for ServerStates {
@@ -294,12 +319,25 @@ impl Figure for ServerStates {
         for (panel, height) in self.panels.iter().zip(heights) {
             let (space, below) = rest.split_vertically(height);
             rest = below;
-            let note = (panel.hidden > 0).then(|| {
-                format!(
+            let mut notes = Vec::new();
+            if !panel.panics.is_empty() {
+                let spans: Vec<String> = panel
+                    .panics
+                    .iter()
+                    .map(|&(from, to)| format!("{}–{} s", style::number(from), style::number(to)))
+                    .collect();
+                notes.push(format!(
+                    "health checks in panic {}: every host in rotation, healthy or not",
+                    spans.join(", ")
+                ));
+            }
+            if panel.hidden > 0 {
+                notes.push(format!(
                     "{} more servers, always in rotation, not drawn",
                     panel.hidden
-                )
-            });
+                ));
+            }
+            let note = (!notes.is_empty()).then(|| notes.join("; "));
             let space =
                 layout::panel_title(&space, &panel.title, note.as_deref(), Some(panel.colour))?;
             self.draw_panel(panel, &space)?;
@@ -364,15 +402,27 @@ mod tests {
 
     #[test]
     fn a_server_down_and_its_ejection_are_told_apart_from_rotation() {
-        assert_eq!(Shown::of("ready", "healthy"), Shown::InRotation);
-        assert_eq!(Shown::of("ready", "unhealthy"), Shown::Unhealthy);
-        assert_eq!(Shown::of("ready", "ejected"), Shown::Ejected);
-        assert_eq!(Shown::of("down", "healthy"), Shown::DownInRotation);
-        assert_eq!(Shown::of("down", "unhealthy"), Shown::Down);
-        assert_eq!(Shown::of("draining", "ejected"), Shown::Draining);
-        assert_eq!(Shown::of("booting", "unhealthy"), Shown::Booting);
-        assert_eq!(Shown::of("ready", UNKNOWN), Shown::Undiscovered);
-        assert_eq!(Shown::of("down", UNKNOWN), Shown::Down);
+        assert_eq!(Shown::of("ready", "healthy", false), Shown::InRotation);
+        assert_eq!(Shown::of("ready", "unhealthy", false), Shown::Unhealthy);
+        assert_eq!(Shown::of("ready", "ejected", false), Shown::Ejected);
+        assert_eq!(Shown::of("down", "healthy", false), Shown::DownInRotation);
+        assert_eq!(Shown::of("down", "unhealthy", false), Shown::Down);
+        assert_eq!(Shown::of("draining", "ejected", false), Shown::Draining);
+        assert_eq!(Shown::of("booting", "unhealthy", false), Shown::Booting);
+        assert_eq!(Shown::of("ready", UNKNOWN, false), Shown::Undiscovered);
+        assert_eq!(Shown::of("down", UNKNOWN, false), Shown::Down);
+    }
+
+    #[test]
+    fn in_panic_only_what_the_balancers_do_not_know_or_cannot_use_is_out() {
+        assert_eq!(Shown::of("ready", "unhealthy", true), Shown::InRotation);
+        assert_eq!(Shown::of("ready", "ejected", true), Shown::InRotation);
+        assert_eq!(Shown::of("down", "unhealthy", true), Shown::DownInRotation);
+        assert_eq!(Shown::of("down", "ejected", true), Shown::DownInRotation);
+        assert_eq!(Shown::of("draining", "unhealthy", true), Shown::Draining);
+        assert_eq!(Shown::of("booting", "unhealthy", true), Shown::Booting);
+        assert_eq!(Shown::of("ready", UNKNOWN, true), Shown::Undiscovered);
+        assert_eq!(Shown::of("down", UNKNOWN, true), Shown::Down);
     }
 
     #[test]
@@ -414,6 +464,36 @@ mod tests {
         for (_, spans) in &panel.strips[2..] {
             assert_eq!(spans, &[(0.0, 10.0, Shown::InRotation)]);
         }
+    }
+
+    #[test]
+    fn in_panic_every_crashed_server_is_back_in_rotation() {
+        // Four servers crash at 3 s and restart at 9 s; the checks (every second, fall 3)
+        // find them out one by one, and with the third fewer than half are healthy.
+        let fixture = fixtures::panic();
+        let chart = build(&fixture.view(), &fixture.palette()).unwrap();
+        let figure: &ServerStates = chart.figure();
+        let panel = &figure.panels[0];
+        let &[(from, to)] = panel.panics.as_slice() else {
+            panic!("one panic: {:?}", panel.panics)
+        };
+        assert!(3.0 < from && from < 9.0 && 9.0 < to, "{from}–{to}");
+        let overlaps = |&(start, end, _): &Span| start < to && end > from;
+        for (name, spans) in &panel.strips {
+            // Down while in panic is down in rotation: the balancers send it requests.
+            assert!(
+                !spans
+                    .iter()
+                    .any(|span| span.2 == Shown::Down && overlaps(span)),
+                "{name}: {spans:?}"
+            );
+        }
+        // Before the panic the first servers found unhealthy were out of rotation.
+        assert!(panel.strips.iter().any(|(_, spans)| {
+            spans
+                .iter()
+                .any(|&(start, _, shown)| shown == Shown::Down && start < from)
+        }));
     }
 
     #[test]
