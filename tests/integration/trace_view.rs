@@ -92,3 +92,59 @@ fn an_unknown_variant_is_bad_input_listing_the_variants() {
         "{stderr}"
     );
 }
+
+/// Two servers of one zone, checked every 200 ms; the zone goes down at 100 ms for 1.9 s.
+const OUTAGE: &str = r#"
+name = "outage"
+seed = 1
+duration = "3s"
+
+[workload]
+rate = 20
+service = { dist = "constant", mean = "5ms" }
+
+[[servers]]
+name = "web"
+count = 2
+zone = "a"
+
+[balancer]
+algorithm = "round-robin"
+
+[health_check]
+interval = "200ms"
+timeout = "100ms"
+
+[[timeline]]
+at = "100ms"
+action = "zone-outage"
+zone = "a"
+downtime = "1900ms"
+"#;
+
+#[test]
+fn the_health_checks_panic_is_told_when_it_starts_and_ends() {
+    // Both servers fail their checks: with the first verdict one of two is healthy, not
+    // below half; with the second none is, and the checks panic until one passes again.
+    let dir = tempfile::tempdir().unwrap();
+    write(dir.path(), "outage.toml", OUTAGE);
+    let output = lbsim(dir.path(), &["trace", "outage.toml", "--until", "3s"]);
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let told = String::from_utf8(output.stdout).unwrap();
+    let panics: Vec<&str> = told.lines().filter(|l| l.contains("panic")).collect();
+    assert_eq!(panics.len(), 2, "{told}");
+    assert!(
+        panics[0].ends_with("health    panic, 0 of 2 hosts healthy: every host in rotation"),
+        "{}",
+        panics[0]
+    );
+    assert!(
+        panics[1].ends_with("health    panic over, 1 of 2 hosts healthy"),
+        "{}",
+        panics[1]
+    );
+}
