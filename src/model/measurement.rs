@@ -45,6 +45,9 @@ pub struct Measurement {
     /// time spent in intervals above it.
     slo_p99_ms: Option<f64>,
     slo_violated: SimDuration,
+    /// Since when the health checks are in panic, and the measured time they spent in it.
+    panic_since: Option<SimTime>,
+    in_panic: SimDuration,
 }
 
 impl Measurement {
@@ -68,6 +71,8 @@ impl Measurement {
             requests_per_work_second: 1.0 / spec.workload.mean_work().as_secs_f64().max(1e-9),
             slo_p99_ms: spec.slo.map(|slo| slo.p99.as_secs_f64() * 1e3),
             slo_violated: SimDuration::ZERO,
+            panic_since: None,
+            in_panic: SimDuration::ZERO,
         }
     }
 
@@ -162,8 +167,10 @@ impl Measurement {
     /// server, from `normal` to `panic` or back; `detail` says what decided it.
     pub fn panic_changed(&mut self, now: SimTime, panic: bool, detail: String) {
         let (from, to) = if panic {
+            self.panic_since = Some(now);
             (NORMAL, PANIC)
         } else {
+            self.end_panic(now);
             (PANIC, NORMAL)
         };
         self.events.push(ClusterEvent {
@@ -174,6 +181,13 @@ impl Measurement {
             reason: "health-check",
             detail,
         });
+    }
+
+    /// A panic, if one is on, ends at `now`: its measured part (after warmup) counts.
+    fn end_panic(&mut self, now: SimTime) {
+        if let Some(since) = self.panic_since.take() {
+            self.in_panic = self.in_panic + now.since(since.max(self.warmup_end));
+        }
     }
 
     /// The autoscaler of group `group` moved its capacity for `reason` (`scale-out` or
@@ -401,6 +415,11 @@ impl Measurement {
         if spec.servers.iter().any(|group| group.price_per_hour > 0.0) {
             self.figures.set(Figure::Cost, cost);
         }
+        if spec.health_check.is_some() {
+            self.end_panic(end);
+            self.figures
+                .set(Figure::PanicS, self.in_panic.as_secs_f64());
+        }
         let (series, intervals) = self
             .series
             .map(SeriesRecorder::into_parts)
@@ -409,6 +428,7 @@ impl Measurement {
             self.figures
                 .set(Figure::SloViolationS, self.slo_violated.as_secs_f64());
         }
+
         RunResult {
             seed,
             measured,

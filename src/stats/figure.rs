@@ -110,6 +110,9 @@ pub enum Figure {
     /// Seconds of the measured period in time-series intervals whose p99 was above the
     /// `[slo]` objective.
     SloViolationS,
+    /// Seconds of the measured period the health checks spent in panic (every host in
+    /// rotation, healthy or not).
+    PanicS,
 }
 
 /// How a value is kept and written; shared by figures and the summary's other columns.
@@ -151,7 +154,7 @@ pub struct Declaration {
 }
 
 /// Every figure, in column order: entry `i` declares the variant whose index is `i`.
-pub const FIGURES: [Declaration; 42] = [
+pub const FIGURES: [Declaration; 43] = [
     Declaration {
         figure: Figure::RemappedShare,
         name: "remapped_share",
@@ -214,6 +217,7 @@ pub const FIGURES: [Declaration; 42] = [
     real(Figure::InstanceSeconds, "instance_seconds", 3),
     real(Figure::Cost, "cost", 4),
     real(Figure::SloViolationS, "slo_violation_s", 3),
+    real(Figure::PanicS, "panic_s", 3),
 ];
 
 const fn real(figure: Figure, name: &'static str, decimals: usize) -> Declaration {

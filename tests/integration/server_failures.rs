@@ -416,10 +416,26 @@ fn the_health_checks_panic_when_fewer_than_half_the_hosts_are_healthy_and_say_so
         })
         .count();
     assert!(sent_to_the_dead > 100, "{sent_to_the_dead}");
+    // No warmup: the whole panic is measured.
+    let panic_s = (panics[1].time - panics[0].time).as_secs_f64();
+    assert_eq!(result.figures.get(Figure::PanicS), Some(panic_s));
+    // Half a second of warmup past the panic's start takes that half second off.
+    let mut warm = run.clone();
+    warm.warmup = panics[0].time.since(SimTime::ZERO) + SimDuration::from_millis(500);
+    let warm = simulate(&warm, 1).figures.get(Figure::PanicS).unwrap();
+    // Both are whole nanoseconds in seconds: they agree to the last bit of a second.
+    assert!(
+        (warm - (panic_s - 0.5)).abs() < 1e-9,
+        "{warm} against {panic_s}"
+    );
     // With the threshold at zero there is no panic, and no row for one.
     run.health_check.as_mut().unwrap().panic_threshold = Fraction::ZERO;
     let calm = simulate(&run, 1);
     assert!(calm.events.iter().all(|e| !e.server.is_empty()));
+    assert_eq!(calm.figures.get(Figure::PanicS), Some(0.0));
+    // Without health checks there is no panic to measure: the figure is not applicable.
+    run.health_check = None;
+    assert_eq!(simulate(&run, 1).figures.get(Figure::PanicS), None);
 }
 
 #[test]
