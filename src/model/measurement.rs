@@ -428,7 +428,6 @@ impl Measurement {
             self.figures
                 .set(Figure::SloViolationS, self.slo_violated.as_secs_f64());
         }
-
         RunResult {
             seed,
             measured,
