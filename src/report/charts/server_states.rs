@@ -276,9 +276,10 @@ fn strips(run: &RunResult, end: f64) -> (Strips, Vec<(f64, f64)>) {
                 close(i, &mut strips[i].1, *state, time, panic_since.is_some());
                 state.0 = time;
             }
-            match panic_since.take() {
-                Some(since) => panics.push((since, time)),
-                None => panic_since = Some(time),
+            if event.to == PANIC {
+                panic_since = Some(time);
+            } else if let Some(since) = panic_since.take() {
+                panics.push((since, time));
             }
             continue;
         }
