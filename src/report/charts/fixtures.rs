@@ -6,9 +6,9 @@ use std::path::PathBuf;
 use crate::balancer::{Algorithm, BalancerSpec};
 use crate::engine::{SimDuration, SimTime, derive_seed};
 use crate::model::{
-    ArrivalPattern, Change, DatabaseSpec, GeneratedWorkload, HealthCheckSpec, KeyDist, NodeFailure,
-    NodeRole, PrimaryFailure, QueryCount, RateSchedule, RunSpec, ServerGroupSpec, ServiceDist,
-    Sharding, TimelineAction, WorkloadSpec, simulate,
+    ArrivalPattern, Change, DatabaseSpec, DiscoveryMode, DiscoverySpec, GeneratedWorkload,
+    HealthCheckSpec, KeyDist, NodeFailure, NodeRole, PrimaryFailure, QueryCount, RateSchedule,
+    RunSpec, ServerGroupSpec, ServiceDist, Sharding, TimelineAction, WorkloadSpec, simulate,
 };
 use crate::report::ScenarioResults;
 use crate::scenario::{Scenario, Variant};
@@ -269,6 +269,31 @@ pub fn panic() -> Fixture {
         run,
     };
     fixture("panic", &[], vec![base], 1)
+}
+
+/// One unswept variant of 12 s on 4 servers whose balancer polls a service registry every
+/// 5 s; `web-3` is removed abruptly at 3 s, and the balancer hears of it at its next poll.
+pub fn stale_route() -> Fixture {
+    let mut run = spec(Algorithm::RoundRobin, 200.0, 4, 12);
+    run.discovery = Some(DiscoverySpec {
+        mode: DiscoveryMode::Poll {
+            interval: SimDuration::from_secs(5),
+        },
+        check_interval: SimDuration::from_secs(10),
+    });
+    run.timeline.push(TimelineAction {
+        at: SimTime::ZERO + SimDuration::from_secs(3),
+        change: Change::Remove {
+            server: "web-3".into(),
+            abrupt: true,
+        },
+    });
+    let base = Variant {
+        label: "base".into(),
+        values: Vec::new(),
+        run,
+    };
+    fixture("stale-route", &[], vec![base], 1)
 }
 
 /// One unswept variant of 10 s on 4 servers in front of a data tier of one shard, a

@@ -5,10 +5,12 @@
 //! judged unhealthy by health checks, ejected by outlier detection, booting, draining,
 //! down while still in rotation (before detection, or in the health checks' panic, which
 //! puts every host back in rotation and is noted above the panel) or down and out of it.
-//! A server removed for good has no strip from then on. A data tier's nodes follow the
-//! servers, a strip each: in rotation while up, down and out of rotation from their failure (the tier
-//! routes around a failed node at once: there is no detection to wait for); a replica's
-//! promotion changes what it serves, not whether it serves, and leaves its colour.
+//! A server removed for good has no strip from then on — once the balancers know: under
+//! service discovery it is down and still in rotation until the registry tells them. A
+//! data tier's nodes follow the servers, a strip each: in rotation while up, down and out
+//! of rotation from their failure (the tier routes around a failed node at once: there is
+//! no detection to wait for); a replica's promotion changes what it serves, not whether
+//! it serves, and leaves its colour.
 //! Drawn from events.csv's changes, at their exact times, only when some server's or
 //! node's state changed in some run.
 
@@ -41,7 +43,8 @@ pub enum Shown {
     DownInRotation,
     /// Crashed and out of rotation.
     Down,
-    /// Serving, but service discovery has not told the balancers of it yet.
+    /// Serving, but unknown to the balancers: service discovery has not told them of it
+    /// yet, or has already told them it left (it serves out its pre-stop time).
     Undiscovered,
 }
 
@@ -72,6 +75,8 @@ impl Shown {
     /// health checks' and outlier detection's verdicts are set aside: every host the
     /// balancers know is in rotation, down or not.
     fn of(state: &str, health: &str, panic: bool) -> Shown {
+        // `gone`: left for good, but the balancers have not heard yet; as down meanwhile.
+        let state = if state == "gone" { "down" } else { state };
         match (state, health) {
             ("down", "healthy") => Shown::DownInRotation,
             ("down", "unhealthy" | "ejected") if panic => Shown::DownInRotation,
@@ -95,7 +100,7 @@ impl Shown {
             Shown::Draining => "draining",
             Shown::DownInRotation => "down, still in rotation",
             Shown::Down => "down, out of rotation",
-            Shown::Undiscovered => "ready, not yet discovered",
+            Shown::Undiscovered => "ready, unknown to the balancers",
         }
     }
 
@@ -266,6 +271,18 @@ fn strips(run: &RunResult, end: f64) -> (Strips, Vec<(f64, f64)>) {
                 }
             }
         };
+    // Under service discovery the balancers forget a server only when the registry tells
+    // them (an `unknown` row): one that leaves for good before that is down, still in
+    // rotation, until then — every request sent to it a stale route.
+    let forgotten: Vec<Vec<f64>> = {
+        let mut times = vec![Vec::new(); all.len()];
+        for event in run.events.iter().filter(|e| e.to == UNKNOWN) {
+            if let Some(&i) = index.get(event.server.as_str()) {
+                times[i].push(event.time.as_secs_f64());
+            }
+        }
+        times
+    };
     let mut panics = Vec::new();
     let mut panic_since = None;
     for event in &run.events {
@@ -288,8 +305,11 @@ fn strips(run: &RunResult, end: f64) -> (Strips, Vec<(f64, f64)>) {
         };
         let (_, s, h) = now[i];
         close(i, &mut strips[i].1, now[i], time, panic_since.is_some());
+        let still_known = h != UNKNOWN && forgotten[i].iter().any(|&t| t >= time);
         now[i] = if event.to == "down" && LEFT_FOR_GOOD.contains(&event.reason) {
-            (time, "absent", h)
+            (time, if still_known { "gone" } else { "absent" }, h)
+        } else if s == "gone" && event.to == UNKNOWN {
+            (time, "absent", UNKNOWN)
         } else if LIFECYCLE.contains(&event.to) {
             (time, event.to, h)
         } else {
@@ -495,6 +515,32 @@ mod tests {
                 .iter()
                 .any(|&(start, _, shown)| shown == Shown::Down && start < from)
         }));
+    }
+
+    #[test]
+    fn a_server_gone_before_the_balancers_hear_is_down_in_rotation_until_they_do() {
+        // web-3 is removed abruptly at 3 s; the balancer polls its registry every 5 s, so
+        // it keeps sending web-3 requests (stale routes) until the poll that forgets it.
+        let fixture = fixtures::stale_route();
+        let results = fixture.view();
+        let forgotten = results.runs[0][0]
+            .events
+            .iter()
+            .find(|e| e.server == "web-3" && e.to == UNKNOWN)
+            .map(|e| e.time.as_secs_f64())
+            .expect("the balancer forgets web-3");
+        assert!(forgotten > 3.0, "{forgotten}");
+        let chart = build(&results, &fixture.palette()).unwrap();
+        let figure: &ServerStates = chart.figure();
+        let (name, spans) = &figure.panels[0].strips[0];
+        assert_eq!(name, "web-3");
+        assert_eq!(
+            spans,
+            &[
+                (0.0, 3.0, Shown::InRotation),
+                (3.0, forgotten, Shown::DownInRotation)
+            ]
+        );
     }
 
     #[test]
