@@ -163,12 +163,7 @@ pub fn wide() -> Fixture {
 
 /// A single M/M/1 server at load 0.8 (mm1-check in small): λ = 80/s, μ = 100/s.
 pub fn mm1() -> Fixture {
-    let base = Variant {
-        label: "base".into(),
-        values: Vec::new(),
-        run: spec(Algorithm::RoundRobin, 80.0, 1, 30),
-    };
-    fixture("mm1", &[], vec![base], 1)
+    unswept("mm1", spec(Algorithm::RoundRobin, 80.0, 1, 30))
 }
 
 /// Two algorithms × five rates on 4 servers: more lines than one panel holds.
@@ -209,12 +204,7 @@ pub fn runaway() -> Fixture {
 pub fn without_series() -> Fixture {
     let mut run = spec(Algorithm::RoundRobin, 100.0, 2, 5);
     run.sample_interval = None;
-    let base = Variant {
-        label: "base".into(),
-        values: Vec::new(),
-        run,
-    };
-    fixture("plain", &[], vec![base], 1)
+    unswept("plain", run)
 }
 
 /// One unswept variant of 10 s on 4 servers in which `web-1` crashes at 3 s, restarts at
@@ -236,12 +226,7 @@ pub fn crash() -> Fixture {
             abrupt: false,
         },
     });
-    let base = Variant {
-        label: "base".into(),
-        values: Vec::new(),
-        run,
-    };
-    fixture("crash", &[], vec![base], 1)
+    unswept("crash", run)
 }
 
 /// One unswept variant of 14 s on 4 servers, checked every second (a 500 ms timeout), all
@@ -263,12 +248,7 @@ pub fn panic() -> Fixture {
             },
         });
     }
-    let base = Variant {
-        label: "base".into(),
-        values: Vec::new(),
-        run,
-    };
-    fixture("panic", &[], vec![base], 1)
+    unswept("panic", run)
 }
 
 /// One unswept variant of 12 s on 4 servers whose balancer polls a service registry every
@@ -288,12 +268,7 @@ pub fn stale_route() -> Fixture {
             abrupt: true,
         },
     });
-    let base = Variant {
-        label: "base".into(),
-        values: Vec::new(),
-        run,
-    };
-    fixture("stale-route", &[], vec![base], 1)
+    unswept("stale-route", run)
 }
 
 /// One unswept variant of 10 s on 4 servers in front of a data tier of one shard, a
@@ -328,12 +303,7 @@ pub fn failover() -> Fixture {
         }],
         reshard: None,
     });
-    let base = Variant {
-        label: "base".into(),
-        values: Vec::new(),
-        run,
-    };
-    fixture("failover", &[], vec![base], 1)
+    unswept("failover", run)
 }
 
 fn variant(values: &[String], run: RunSpec) -> Variant {
@@ -342,6 +312,16 @@ fn variant(values: &[String], run: RunSpec) -> Variant {
         values: values.to_vec(),
         run,
     }
+}
+
+/// A scenario of one variant, nothing swept, one replication.
+fn unswept(name: &str, run: RunSpec) -> Fixture {
+    let base = Variant {
+        label: "base".into(),
+        values: Vec::new(),
+        run,
+    };
+    fixture(name, &[], vec![base], 1)
 }
 
 fn fixture(name: &str, keys: &[&str], mut variants: Vec<Variant>, replications: u32) -> Fixture {
