@@ -86,6 +86,9 @@ pub enum Observed<'a> {
     /// The health checks' verdict on a server changed: it leaves rotation when unhealthy
     /// (unless in panic) and comes back when healthy.
     HealthChanged { server: &'a str, healthy: bool },
+    /// Service discovery told the balancers of a server (`known`) or that it left: it
+    /// enters or leaves their rotation only then.
+    DiscoveryChanged { server: &'a str, known: bool },
     /// The health checks went into panic (too few of the `hosts` healthy: every host is
     /// back in rotation whatever its health) or out of it.
     PanicChanged {

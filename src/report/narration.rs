@@ -235,6 +235,14 @@ impl<W: Write> Observer for Narration<W> {
                 };
                 self.event(now, "", "health", server, detail);
             }
+            Observed::DiscoveryChanged { server, known } => {
+                let detail = if known {
+                    "the balancers hear of it"
+                } else {
+                    "the balancers hear it left"
+                };
+                self.event(now, "", "discovery", server, detail);
+            }
             Observed::PanicChanged {
                 panic,
                 healthy,

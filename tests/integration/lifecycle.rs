@@ -129,6 +129,7 @@ impl Observer for Recorder {
             }
             Observed::PanicChanged { panic, .. } => self.panic = panic,
             Observed::Queued { .. }
+            | Observed::DiscoveryChanged { .. }
             | Observed::Started { .. }
             | Observed::SpeedChanged { .. }
             | Observed::TimedOut { .. }

@@ -148,3 +148,75 @@ fn the_health_checks_panic_is_told_when_it_starts_and_ends() {
         panics[1]
     );
 }
+
+/// Two servers behind a balancer that polls its registry every second; web-1 is removed
+/// abruptly at 300 ms, and the balancer hears of it at its poll at 1 s.
+const STALE: &str = r#"
+name = "stale"
+seed = 1
+duration = "2s"
+
+[workload]
+rate = 20
+arrivals = "constant"
+service = { dist = "constant", mean = "5ms" }
+
+[[servers]]
+name = "web"
+count = 2
+
+[balancer]
+algorithm = "round-robin"
+
+[discovery]
+mode = "poll"
+interval = "1s"
+
+[[timeline]]
+at = "300ms"
+action = "remove"
+server = "web-1"
+mode = "abrupt"
+"#;
+
+#[test]
+fn a_stale_route_is_told_until_the_balancers_hear_the_server_left() {
+    let dir = tempfile::tempdir().unwrap();
+    write(dir.path(), "stale.toml", STALE);
+    let output = lbsim(dir.path(), &["trace", "stale.toml", "--until", "2s"]);
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let told = String::from_utf8(output.stdout).unwrap();
+    let heard = told
+        .lines()
+        .position(|l| l.contains("discovery web-1  the balancers hear it left"))
+        .unwrap_or_else(|| panic!("no discovery line: {told}"));
+    assert!(
+        told.lines()
+            .nth(heard)
+            .unwrap()
+            .trim_start()
+            .starts_with("1.000000 s")
+    );
+    let removed = told
+        .lines()
+        .position(|l| l.contains("web-1  ready -> down (server-removed)"))
+        .unwrap();
+    // Round robin keeps sending every other request to web-1 until the poll: each fails.
+    let between: Vec<&str> = told.lines().take(heard).skip(removed).collect();
+    let stale = between
+        .iter()
+        .filter(|l| l.contains("picked    web-1"))
+        .count();
+    assert!(stale >= 6, "{stale} stale picks: {between:?}");
+    assert!(
+        !told
+            .lines()
+            .skip(heard)
+            .any(|l| l.contains("picked    web-1")),
+        "picked after the balancers heard"
+    );
+}

@@ -15,7 +15,7 @@ use crate::engine::{SimDuration, SimTime, TimerId};
 use crate::id::ServerId;
 use crate::model::discovery::Propagation;
 use crate::model::event::Timer;
-use crate::model::observer::Observer;
+use crate::model::observer::{Observed, Observer};
 use crate::model::server::ServerState;
 use crate::model::{SlowStart, SlowStartSpec};
 use crate::stats::UNKNOWN;
@@ -196,6 +196,15 @@ impl<O: Observer> World<'_, O> {
             to,
             "discovery",
         );
+        if O::ACTIVE {
+            self.observer.observe(
+                self.now,
+                Observed::DiscoveryChanged {
+                    server: &self.cluster.server(server).name,
+                    known: registered,
+                },
+            );
+        }
         self.refresh_rotation(server);
     }
 
