@@ -111,12 +111,12 @@ pub fn main(args: &BenchArgs) -> ExitCode {
             rounds_note(args.rounds),
         );
         if !limits.is_empty() {
-            let limit = median(limits.clone());
             let shares: Vec<f64> = runs
                 .iter()
                 .zip(&limits)
                 .map(|(run, limit)| run.requests as f64 / run.wall / limit)
                 .collect();
+            let limit = median(limits);
             let (lowest, highest) = range(&shares);
             let spread = if args.rounds > 1 {
                 format!(" (by round {lowest:.2} to {highest:.2})")

@@ -75,8 +75,7 @@ impl Shown {
     /// health checks' and outlier detection's verdicts are set aside: every host the
     /// balancers know is in rotation, down or not.
     fn of(state: &str, health: &str, panic: bool) -> Shown {
-        // `gone`: left for good, but the balancers have not heard yet; as down meanwhile.
-        let state = if state == "gone" { "down" } else { state };
+        let state = if state == GONE { "down" } else { state };
         match (state, health) {
             ("down", "healthy") => Shown::DownInRotation,
             ("down", "unhealthy" | "ejected") if panic => Shown::DownInRotation,
@@ -212,6 +211,10 @@ const LIFECYCLE: [&str; 5] = ["absent", "booting", "ready", "draining", "down"];
 /// The balancers' views of a server in events.csv.
 const VIEWS: [&str; 4] = ["healthy", "unhealthy", "ejected", UNKNOWN];
 
+/// The state of a server that left for good while the balancers, not yet told by service
+/// discovery, still route to it: drawn as down, and gone once they hear.
+const GONE: &str = "gone";
+
 /// The reasons of a change to `down` that take a server out of the cluster for good (a
 /// crash leaves it a member, to restart).
 const LEFT_FOR_GOOD: [&str; 3] = ["server-removed", "drained", "scale-in"];
@@ -274,15 +277,12 @@ fn strips(run: &RunResult, end: f64) -> (Strips, Vec<(f64, f64)>) {
     // Under service discovery the balancers forget a server only when the registry tells
     // them (an `unknown` row): one that leaves for good before that is down, still in
     // rotation, until then — every request sent to it a stale route.
-    let forgotten: Vec<Vec<f64>> = {
-        let mut times = vec![Vec::new(); all.len()];
-        for event in run.events.iter().filter(|e| e.to == UNKNOWN) {
-            if let Some(&i) = index.get(event.server.as_str()) {
-                times[i].push(event.time.as_secs_f64());
-            }
+    let mut last_forgotten: Vec<Option<f64>> = vec![None; all.len()];
+    for event in run.events.iter().filter(|e| e.to == UNKNOWN) {
+        if let Some(&i) = index.get(event.server.as_str()) {
+            last_forgotten[i] = Some(event.time.as_secs_f64());
         }
-        times
-    };
+    }
     let mut panics = Vec::new();
     let mut panic_since = None;
     for event in &run.events {
@@ -305,10 +305,10 @@ fn strips(run: &RunResult, end: f64) -> (Strips, Vec<(f64, f64)>) {
         };
         let (_, s, h) = now[i];
         close(i, &mut strips[i].1, now[i], time, panic_since.is_some());
-        let still_known = h != UNKNOWN && forgotten[i].iter().any(|&t| t >= time);
+        let still_known = h != UNKNOWN && last_forgotten[i].is_some_and(|t| t >= time);
         now[i] = if event.to == "down" && LEFT_FOR_GOOD.contains(&event.reason) {
-            (time, if still_known { "gone" } else { "absent" }, h)
-        } else if s == "gone" && event.to == UNKNOWN {
+            (time, if still_known { GONE } else { "absent" }, h)
+        } else if s == GONE && event.to == UNKNOWN {
             (time, "absent", UNKNOWN)
         } else if LIFECYCLE.contains(&event.to) {
             (time, event.to, h)
