@@ -67,7 +67,7 @@ impl Frontend {
         self.instances.push(wrap(instance));
     }
 
-    /// Whether the health checks are in panic: zone-aware routing then ignores zones.
+    /// Whether the balancer is in panic: zone-aware routing then ignores zones.
     pub fn set_panic(&mut self, panic: bool) {
         for instance in &mut self.instances {
             instance.set_panic(panic);

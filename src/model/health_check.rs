@@ -24,10 +24,8 @@
 //! Envoy marks a host unhealthy at once when a check gets an HTTP 503; a simulated check
 //! can only time out or find its server gone, failures Envoy counts against the threshold.
 //!
-//! When too few of the ready servers are healthy, Envoy stops trusting health at all and
-//! spreads requests over every host (the panic threshold, 50% by default): a fleet-wide
-//! false alarm then costs some errors rather than sending everything to the last healthy
-//! host. [`HealthChecks::in_panic`] answers that question.
+//! When too few hosts are healthy the balancer stops trusting health at all: see
+//! `panic_mode.rs`, where a failed check and an outlier ejection count alike.
 
 use rand::RngExt;
 
@@ -51,16 +49,12 @@ pub struct HealthCheckSpec {
     pub jitter: Fraction,
     /// The service demand of one check on the server, at speed 1.
     pub work: SimDuration,
-    /// Below this share of healthy servers among the ready ones, requests go to every
-    /// ready server regardless of health (Envoy's `healthy_panic_threshold`). Zero turns
-    /// panic mode off: with no healthy server, requests fail.
-    pub panic_threshold: Fraction,
 }
 
 impl Default for HealthCheckSpec {
     /// A `[health_check]` table with no keys: every 10 s (the seed's health-aware
-    /// balancer), a 5 s timeout, HAProxy's fall 3 and rise 2, 10% jitter, 1 ms of work per
-    /// check and Envoy's 50% panic threshold.
+    /// balancer), a 5 s timeout, HAProxy's fall 3 and rise 2, 10% jitter and 1 ms of work
+    /// per check.
     fn default() -> Self {
         HealthCheckSpec {
             interval: SimDuration::from_secs(10),
@@ -69,7 +63,6 @@ impl Default for HealthCheckSpec {
             healthy_threshold: 2,
             jitter: Fraction::from_millionths(100_000),
             work: SimDuration::from_millis(1),
-            panic_threshold: Fraction::from_millionths(500_000),
         }
     }
 }
@@ -111,7 +104,6 @@ pub struct HealthChecks {
     /// every delay is positive).
     jitter_span: u64,
     servers: Vec<Health>,
-    healthy: usize,
 }
 
 impl HealthChecks {
@@ -122,7 +114,6 @@ impl HealthChecks {
             spec: spec.clone(),
             jitter_span,
             servers: Vec::new(),
-            healthy: 0,
         }
     }
 
@@ -137,19 +128,12 @@ impl HealthChecks {
         if self.servers.len() <= index {
             self.servers.resize(index + 1, Health::default());
         }
-        let server = &mut self.servers[index];
-        if server.checked && server.healthy {
-            self.healthy -= 1;
-        }
-        *server = Health {
+        self.servers[index] = Health {
             checked: true,
             healthy: initially_healthy,
             first_check: !initially_healthy,
             streak: 0,
         };
-        if initially_healthy {
-            self.healthy += 1;
-        }
     }
 
     /// Stops checking server `id` (it left rotation); a result still on its way for it is
@@ -158,9 +142,6 @@ impl HealthChecks {
         if let Some(server) = self.servers.get_mut(id.index())
             && server.checked
         {
-            if server.healthy {
-                self.healthy -= 1;
-            }
             *server = Health::default();
         }
     }
@@ -196,13 +177,11 @@ impl HealthChecks {
         }
         server.streak = 0;
         server.healthy = passed;
-        if passed {
-            self.healthy += 1;
-            Some(HealthTransition::BecameHealthy)
+        Some(if passed {
+            HealthTransition::BecameHealthy
         } else {
-            self.healthy -= 1;
-            Some(HealthTransition::BecameUnhealthy)
-        }
+            HealthTransition::BecameUnhealthy
+        })
     }
 
     /// Whether server `id` is checked and healthy.
@@ -210,29 +189,6 @@ impl HealthChecks {
         self.servers
             .get(id.index())
             .is_some_and(|s| s.checked && s.healthy)
-    }
-
-    /// The share of healthy hosts below which the checks are in panic.
-    pub fn panic_threshold(&self) -> Fraction {
-        self.spec.panic_threshold
-    }
-
-    /// How many checked servers are healthy.
-    pub fn healthy_count(&self) -> usize {
-        self.healthy
-    }
-
-    /// Whether the healthy servers are fewer than the panic threshold's share of the
-    /// `ready` ones (Envoy's `healthy_percent < panic_threshold`): the balancer should then
-    /// ignore health and use every ready server. Never with the threshold at zero, nor
-    /// with no server ready.
-    pub fn in_panic(&self, ready: usize) -> bool {
-        ready > 0
-            && self
-                .spec
-                .panic_threshold
-                .ratio_cmp(self.healthy as u64, ready as u64)
-                .is_lt()
     }
 }
 
@@ -260,7 +216,6 @@ mod tests {
             Some(HealthTransition::BecameUnhealthy)
         );
         assert!(!hc.is_healthy(A));
-        assert_eq!(hc.healthy_count(), 0);
         // Further failures change nothing.
         assert_eq!(hc.on_result(A, false), None);
     }
@@ -289,7 +244,7 @@ mod tests {
         assert_eq!(hc.on_result(A, false), None);
         assert_eq!(hc.on_result(A, true), None);
         assert_eq!(hc.on_result(A, true), Some(HealthTransition::BecameHealthy));
-        assert_eq!(hc.healthy_count(), 1);
+        assert!(hc.is_healthy(A));
     }
 
     #[test]
@@ -304,7 +259,7 @@ mod tests {
         assert_eq!(hc.on_result(B, false), None);
         assert_eq!(hc.on_result(B, true), None);
         assert_eq!(hc.on_result(B, true), Some(HealthTransition::BecameHealthy));
-        assert_eq!(hc.healthy_count(), 2);
+        assert!(hc.is_healthy(A) && hc.is_healthy(B));
     }
 
     #[test]
@@ -313,41 +268,13 @@ mod tests {
         hc.add_server(A, true);
         hc.add_server(B, true);
         hc.remove_server(A);
-        assert_eq!(hc.healthy_count(), 1);
         assert!(!hc.is_healthy(A));
         for _ in 0..5 {
             assert_eq!(hc.on_result(A, false), None);
         }
         assert_eq!(hc.on_result(ServerId(9), true), None);
-        assert_eq!(hc.healthy_count(), 1);
-    }
-
-    #[test]
-    fn panic_starts_strictly_below_the_threshold_share_of_ready_servers() {
-        let mut hc = checks();
-        for i in 0..10 {
-            hc.add_server(ServerId(i), true);
-        }
-        let fail = |hc: &mut HealthChecks, i: u32| {
-            for _ in 0..3 {
-                hc.on_result(ServerId(i), false);
-            }
-        };
-        for i in 0..5 {
-            fail(&mut hc, i);
-        }
-        // 5 of 10 healthy is 50%: not below 50%.
-        assert_eq!(hc.healthy_count(), 5);
-        assert!(!hc.in_panic(10));
-        fail(&mut hc, 5);
-        assert!(hc.in_panic(10));
-        // With no server ready there is nothing to spread over.
-        assert!(!checks().in_panic(0));
-        let off = HealthChecks::new(&HealthCheckSpec {
-            panic_threshold: Fraction::ZERO,
-            ..HealthCheckSpec::default()
-        });
-        assert!(!off.in_panic(10));
+        assert!(!hc.is_healthy(A) && hc.is_healthy(B));
+        assert!(!hc.is_healthy(ServerId(9)));
     }
 
     #[test]

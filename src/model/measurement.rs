@@ -45,7 +45,7 @@ pub struct Measurement {
     /// time spent in intervals above it.
     slo_p99_ms: Option<f64>,
     slo_violated: SimDuration,
-    /// Since when the health checks are in panic, and the measured time they spent in it.
+    /// Since when the balancer is in panic, and the measured time it spent in it.
     panic_since: Option<SimTime>,
     in_panic: SimDuration,
 }
@@ -163,9 +163,16 @@ impl Measurement {
         });
     }
 
-    /// The health checks went into panic (`panic`) or out of it: a row of its own, with no
-    /// server, from `normal` to `panic` or back; `detail` says what decided it.
-    pub fn panic_changed(&mut self, now: SimTime, panic: bool, detail: String) {
+    /// The balancer went into panic (`panic`) or out of it, for `reason` (`health-check`
+    /// or `outlier-ejection`): a row of its own, with no server, from `normal` to `panic`
+    /// or back; `detail` says what decided it.
+    pub fn panic_changed(
+        &mut self,
+        now: SimTime,
+        panic: bool,
+        reason: &'static str,
+        detail: String,
+    ) {
         let (from, to) = if panic {
             self.panic_since = Some(now);
             (NORMAL, PANIC)
@@ -178,7 +185,7 @@ impl Measurement {
             server: String::new(),
             from,
             to,
-            reason: "health-check",
+            reason,
             detail,
         });
     }
@@ -415,7 +422,7 @@ impl Measurement {
         if spec.servers.iter().any(|group| group.price_per_hour > 0.0) {
             self.figures.set(Figure::Cost, cost);
         }
-        if spec.health_check.is_some() {
+        if spec.health_check.is_some() || spec.outlier_detection.is_some() {
             self.end_panic(end);
             self.figures
                 .set(Figure::PanicS, self.in_panic.as_secs_f64());

@@ -24,6 +24,7 @@ mod measurement;
 mod observer;
 mod outcome;
 mod outlier_detector;
+mod panic_mode;
 mod request;
 mod resilience;
 mod resources;
@@ -63,6 +64,7 @@ pub use outcome::FailReason;
 pub use outlier_detector::{
     Ejection, EjectionCause, FailureRateSpec, OutlierDetector, OutlierSpec,
 };
+pub use panic_mode::DEFAULT_PANIC_THRESHOLD;
 pub use request::RequestId;
 pub use resources::{MemorySpec, ResourceSpec};
 pub use retry_policy::{

@@ -89,8 +89,8 @@ pub enum Observed<'a> {
     /// Service discovery told the balancers of a server (`known`) or that it left: it
     /// enters or leaves their rotation only then.
     DiscoveryChanged { server: &'a str, known: bool },
-    /// The health checks went into panic (too few of the `hosts` healthy: every host is
-    /// back in rotation whatever its health) or out of it.
+    /// The balancer went into panic (too few of the `hosts` healthy, passing their checks
+    /// and not ejected: every host is back in rotation whatever its health) or out of it.
     PanicChanged {
         panic: bool,
         healthy: usize,

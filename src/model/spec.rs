@@ -10,6 +10,7 @@ use super::database::DatabaseSpec;
 use super::fraction::Fraction;
 use super::health_check::HealthCheckSpec;
 use super::outlier_detector::OutlierSpec;
+use super::panic_mode::DEFAULT_PANIC_THRESHOLD;
 use super::resources::ResourceSpec;
 use super::retry_policy::ClientSpec;
 use super::sessions::SessionsSpec;
@@ -41,6 +42,11 @@ pub struct RunSpec {
     pub health_check: Option<HealthCheckSpec>,
     /// Passive health checking from request outcomes; `None` ejects nothing.
     pub outlier_detection: Option<OutlierSpec>,
+    /// Below this share of healthy hosts (passing their checks, not ejected) the balancer
+    /// uses every host it knows (`balancer.panic_threshold`, Envoy's
+    /// `healthy_panic_threshold`); zero never panics. Applies with health checks or outlier
+    /// detection, the two things that make a host unhealthy.
+    pub panic_threshold: Fraction,
     /// A circuit breaker per backend; `None` breaks nothing.
     pub circuit_breaker: Option<CircuitBreakerSpec>,
     /// The clients' timeout, retries and retry budget; `None` waits forever, never retries.
@@ -88,6 +94,7 @@ impl RunSpec {
             timeline: Vec::new(),
             health_check: None,
             outlier_detection: None,
+            panic_threshold: DEFAULT_PANIC_THRESHOLD,
             circuit_breaker: None,
             client: None,
             zone_aware: None,

@@ -60,7 +60,7 @@ pub struct ZoneAware {
     routing: Vec<ZoneRouting>,
     rng: SimRng,
     min_cluster_size: u64,
-    /// The health checks' panic: Envoy then routes over every host, not by zone.
+    /// The balancer's panic: Envoy then routes over every host, not by zone.
     panic: bool,
     /// The zone of the last pick, when it was made by zone: for `explain`.
     last_zone: Option<usize>,

@@ -15,7 +15,7 @@
 //! Envoy routes by zone only when the upstream cluster spans at least two zones, has
 //! healthy hosts in the local zone, has at least `min_cluster_size` healthy hosts (6 by
 //! default), and neither cluster is in panic mode (the caller's job: see
-//! `HealthChecks::in_panic`); otherwise it balances over every host, which
+//! `panic_mode.rs`); otherwise it balances over every host, which
 //! [`ZoneRouting::Off`] says.
 
 use rand::RngExt;

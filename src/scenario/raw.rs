@@ -199,6 +199,7 @@ pub struct RawBalancer {
     pub hash_on: Option<Spanned<String>>,
     pub table_size: Option<Spanned<Int>>,
     pub balance_factor: Option<Spanned<Number>>,
+    pub panic_threshold: Option<Spanned<RawSwitch>>,
     pub slow_start: Option<Spanned<RawSlowStart>>,
 }
 
@@ -250,7 +251,6 @@ pub struct RawHealthCheck {
     pub healthy_threshold: Option<Spanned<Int>>,
     pub jitter: Option<Spanned<Number>>,
     pub work: Option<Spanned<DurationText>>,
-    pub panic_threshold: Option<Spanned<RawSwitch>>,
 }
 
 /// `[outlier_detection]`: ejecting servers whose requests fail. The failure-rate keys are
@@ -715,6 +715,7 @@ pub const BALANCER_KEYS: &[Key] = &[
     value("hash_on"),
     value("table_size"),
     value("balance_factor"),
+    value("panic_threshold"),
     Key {
         name: "slow_start",
         shape: Shape::Table(SLOW_START_KEYS),
@@ -747,7 +748,6 @@ pub const HEALTH_CHECK_KEYS: &[Key] = &[
     value("healthy_threshold"),
     value("jitter"),
     value("work"),
-    value("panic_threshold"),
 ];
 
 /// `[outlier_detection]` keys.
@@ -1213,8 +1213,15 @@ fn remove_in(value: &mut DeValue<'_>, steps: &[Step]) -> bool {
     }
 }
 
+/// Keys that moved to another table, and where: an old file that still has one is told.
+const MOVED_KEYS: &[(&str, &str)] = &[(
+    "panic_threshold",
+    "`panic_threshold` is a key of [balancer]: the panic threshold is the cluster's \
+     (Envoy's healthy_panic_threshold), and outlier ejections count against it too",
+)];
+
 /// serde's message, except that an unknown field becomes an unknown key with the valid
-/// keys quoted and the closest one suggested.
+/// keys quoted and the closest one suggested (or, for a key that moved, where it went).
 fn describe(message: &str) -> String {
     let Some(rest) = message.strip_prefix("unknown field `") else {
         return message.to_string();
@@ -1223,7 +1230,9 @@ fn describe(message: &str) -> String {
         return message.to_string();
     };
     let expected: Vec<&str> = rest.split('`').skip(1).step_by(2).collect();
-    if expected.is_empty() {
+    if let Some((_, moved)) = MOVED_KEYS.iter().find(|(key, _)| *key == field) {
+        format!("unknown key {field:?} here; {moved}")
+    } else if expected.is_empty() {
         format!("unknown key {field:?}: this table takes no keys")
     } else {
         format!(

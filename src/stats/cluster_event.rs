@@ -81,7 +81,7 @@ pub const REASON_NAMES: &[&str] = &[
 /// scales and whose `detail` says how many instances and why.
 pub const CAPACITY: &str = "capacity";
 
-/// The health checks' mode in a panic row (no server): `normal`, or `panic` when too few
+/// The balancer's mode in a panic row (no server): `normal`, or `panic` when too few
 /// hosts are healthy and every host is in rotation whatever its health.
 pub const NORMAL: &str = "normal";
 pub const PANIC: &str = "panic";

@@ -110,8 +110,8 @@ pub enum Figure {
     /// Seconds of the measured period in time-series intervals whose p99 was above the
     /// `[slo]` objective.
     SloViolationS,
-    /// Seconds of the measured period the health checks spent in panic (every host in
-    /// rotation, healthy or not).
+    /// Seconds of the measured period the balancer spent in panic (every host in rotation,
+    /// healthy or not); only with health checks or outlier detection.
     PanicS,
 }
 

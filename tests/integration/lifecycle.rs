@@ -722,10 +722,10 @@ fn below_the_panic_threshold_every_server_is_back_in_rotation() {
         let health = HealthCheckSpec {
             interval: SimDuration::from_secs(1),
             timeout: SimDuration::from_millis(200),
-            panic_threshold,
             ..HealthCheckSpec::default()
         };
         let mut run = checked_crash(health, 10.0, 60);
+        run.panic_threshold = panic_threshold;
         run.timeline = ["web-1", "web-2", "web-3"]
             .iter()
             .map(|server| {

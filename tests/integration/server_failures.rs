@@ -292,9 +292,9 @@ fn an_overloaded_server_fails_its_health_check_when_resources_are_modelled() {
         run.health_check = Some(HealthCheckSpec {
             interval: SimDuration::from_secs(2),
             timeout: SimDuration::from_secs(60),
-            panic_threshold: Fraction::ZERO,
             ..HealthCheckSpec::default()
         });
+        run.panic_threshold = Fraction::ZERO;
         simulate(&run, 2)
     };
     let seen = overload(true);
@@ -429,13 +429,119 @@ fn the_health_checks_panic_when_fewer_than_half_the_hosts_are_healthy_and_say_so
         "{warm} against {panic_s}"
     );
     // With the threshold at zero there is no panic, and no row for one.
-    run.health_check.as_mut().unwrap().panic_threshold = Fraction::ZERO;
+    run.panic_threshold = Fraction::ZERO;
     let calm = simulate(&run, 1);
     assert!(calm.events.iter().all(|e| !e.server.is_empty()));
     assert_eq!(calm.figures.get(Figure::PanicS), Some(0.0));
     // Without health checks there is no panic to measure: the figure is not applicable.
     run.health_check = None;
     assert_eq!(simulate(&run, 1).figures.get(Figure::PanicS), None);
+}
+
+/// Four servers under round robin at 200/s, three of which crash for good at 3 s, with
+/// outlier detection that may eject every host: each crashed server is ejected after its
+/// fifth refusal in a row, within a tenth of a second, and stays out past the run's end.
+fn three_of_four_ejected() -> RunSpec {
+    let mut run = spec(4, Algorithm::RoundRobin, 200.0, 10, 10);
+    run.outlier_detection = Some(OutlierSpec {
+        max_ejection: Fraction::ONE,
+        ..OutlierSpec::default()
+    });
+    run.timeline = (1..4)
+        .map(|i| {
+            action(
+                3.0,
+                Change::Crash {
+                    server: format!("web-{i}"),
+                    downtime: None,
+                },
+            )
+        })
+        .collect();
+    run
+}
+
+/// The times of the rows of `result` that eject a server.
+fn ejections(result: &RunResult) -> Vec<SimTime> {
+    let rows = result.events.iter().filter(|e| e.to == "ejected");
+    rows.map(|e| e.time).collect()
+}
+
+/// Requests picked for a crashed server (web-1 to web-3) after `since`.
+fn sent_to_the_crashed(recorder: &Recorder, since: SimTime) -> usize {
+    (1..4)
+        .map(|i| {
+            let crashed = format!("web-{i}");
+            recorder
+                .sent_to(&crashed)
+                .filter(|life| life.picked.as_ref().is_some_and(|(t, _)| *t > since))
+                .count()
+        })
+        .sum()
+}
+
+#[test]
+fn outlier_ejections_alone_can_panic_the_balancer_as_in_envoy() {
+    // Envoy's panic threshold is the cluster's and an ejected host is unhealthy
+    // (FAILED_OUTLIER_CHECK): with the third ejection one host of four is healthy, below
+    // half, and the balancer panics without any health check, sending requests to the
+    // ejected, crashed hosts again until the run ends.
+    let run = three_of_four_ejected();
+    let (recorder, result) = record(&run, 1);
+    let ejected = ejections(&result);
+    assert_eq!(ejected.len(), 3, "{:?}", result.events);
+    let panics: Vec<_> = result
+        .events
+        .iter()
+        .filter(|e| e.server.is_empty())
+        .collect();
+    assert_eq!(panics.len(), 1, "{panics:?}");
+    let panic = panics[0];
+    assert_eq!((panic.from, panic.to), ("normal", "panic"));
+    assert_eq!((panic.time, panic.reason), (ejected[2], "outlier-ejection"));
+    assert_eq!(
+        panic.detail,
+        "1 of 4 hosts healthy, below the panic threshold 0.5"
+    );
+    // Round robin over four hosts, three of them dead: three in four of the ~1,400
+    // requests after the panic are sent to a crashed server.
+    let to_the_dead = sent_to_the_crashed(&recorder, panic.time);
+    assert!(to_the_dead > 900, "{to_the_dead}");
+    // The panic lasts to the end and is measured.
+    let panic_s = at(10.0).since(panic.time).as_secs_f64();
+    assert_eq!(result.figures.get(Figure::PanicS), Some(panic_s));
+
+    // With the threshold off the ejected stay out: every request goes to web-0.
+    let mut off = run;
+    off.panic_threshold = Fraction::ZERO;
+    let (recorder, result) = record(&off, 1);
+    let last_ejection = *ejections(&result).last().expect("ejections");
+    assert!(result.events.iter().all(|e| !e.server.is_empty()));
+    assert_eq!(sent_to_the_crashed(&recorder, last_ejection), 0);
+    assert_eq!(result.figures.get(Figure::PanicS), Some(0.0));
+}
+
+#[test]
+fn an_ejected_host_counts_against_the_panic_threshold_beside_failed_checks() {
+    // The same crashes with health checks a minute apart, which see nothing in this run:
+    // every host passes its checks, yet the ejections alone bring the healthy share to one
+    // in four and the balancer panics, at the third ejection, as Envoy's coarse health
+    // (failed check or ejected) says.
+    let mut run = three_of_four_ejected();
+    run.health_check = Some(HealthCheckSpec {
+        interval: SimDuration::from_secs(60),
+        ..HealthCheckSpec::default()
+    });
+    let result = simulate(&run, 1);
+    assert!(!result.events.iter().any(|e| e.reason == "health-check"));
+    let ejected = ejections(&result);
+    assert_eq!(ejected.len(), 3, "{:?}", result.events);
+    let panic = result
+        .events
+        .iter()
+        .find(|e| e.server.is_empty())
+        .expect("a panic row");
+    assert_eq!((panic.to, panic.time), ("panic", ejected[2]));
 }
 
 #[test]
@@ -486,9 +592,9 @@ fn mixed_failures(
     run.health_check = Some(HealthCheckSpec {
         interval: SimDuration::from_millis(500),
         timeout: SimDuration::from_millis(200),
-        panic_threshold: Fraction::ZERO,
         ..HealthCheckSpec::default()
     });
+    run.panic_threshold = Fraction::ZERO;
     run.outlier_detection = Some(OutlierSpec {
         max_ejection: Fraction::from_f64(0.5),
         ..OutlierSpec::default()

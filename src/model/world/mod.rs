@@ -35,6 +35,7 @@ use super::measurement::Measurement;
 use super::observer::{Observed, Observer, Unobserved};
 use super::outcome::{FailReason, Outcome};
 use super::outlier_detector::{Ejection, OutlierDetector};
+use super::panic_mode::in_panic;
 use super::request::{Request, RequestId, RequestTable};
 use super::resilience::{BreakerChange, Resilience};
 use super::resources::Resources;
@@ -119,8 +120,8 @@ struct World<'a, O: Observer> {
     health_rng: SimRng,
     /// Passive health checking from real responses, when the scenario asks for it.
     outliers: Option<OutlierDetector>,
-    /// Whether the health checks are in panic: too few servers healthy, so every ready
-    /// server is in rotation whatever its health (Envoy's panic threshold).
+    /// Whether the balancer is in panic: too few hosts healthy, so every host it knows is
+    /// in rotation whatever its health (Envoy's panic threshold; `panic_mode.rs`).
     panic: bool,
     /// Servers answering some requests with errors, when the scenario has any.
     gray: Option<GrayFailures>,
@@ -476,7 +477,7 @@ impl<'a, O: Observer> World<'a, O> {
                         "healthy",
                         "outlier-ejection",
                     );
-                    self.update_rotation();
+                    self.update_rotation("outlier-ejection");
                 }
             }
             Timer::AffinitySweep => {
@@ -1468,7 +1469,7 @@ impl<'a, O: Observer> World<'a, O> {
         {
             self.measurement.detected(self.now - crashed);
         }
-        self.update_rotation();
+        self.update_rotation("health-check");
     }
 
     /// A request to `server` got an answer (`ok`) or an error: outlier detection's input.
@@ -1490,24 +1491,16 @@ impl<'a, O: Observer> World<'a, O> {
         if let Some(crashed) = out.crashed {
             self.measurement.detected(self.now - crashed);
         }
-        self.update_rotation();
+        self.update_rotation("outlier-ejection");
     }
 
-    /// Puts in rotation exactly the servers the balancers know and the health checks
-    /// trust — or, in panic (too few of the hosts healthy), every known host but those
-    /// draining.
-    fn update_rotation(&mut self) {
-        // Envoy's healthy share is of every host the balancer knows: crashed ones count.
-        let hosts = self
-            .cluster
-            .servers()
-            .iter()
-            .filter(|s| s.is_member() && s.state != ServerState::Draining)
-            .count();
-        let panic = self.health.as_ref().is_some_and(|h| h.in_panic(hosts));
-        if panic != self.panic {
-            self.panic = panic;
-            self.panic_changed(hosts);
+    /// Puts in rotation exactly the servers the balancers know and trust — or, in panic
+    /// (too few of the hosts healthy), every known host but those draining. `cause` is what
+    /// changed a server's health (`health-check` or `outlier-ejection`): the reason of a
+    /// panic row it starts or ends.
+    fn update_rotation(&mut self, cause: &'static str) {
+        if self.health.is_some() || self.outliers.is_some() {
+            self.update_panic(cause);
         }
         self.frontend.set_panic(self.panic);
         for index in 0..self.cluster.servers().len() {
@@ -1515,24 +1508,41 @@ impl<'a, O: Observer> World<'a, O> {
         }
     }
 
-    /// The health checks went into panic or out of it, with `hosts` hosts known: a row of
-    /// events.csv, whose `detail` gives the count that decided it.
-    fn panic_changed(&mut self, hosts: usize) {
-        let Some(health) = &self.health else {
+    /// Enters or leaves panic as the share of healthy hosts says (`panic_mode.rs`): of every
+    /// host the balancer knows, crashed ones included, those passing their checks and not
+    /// ejected. A change is a row of events.csv, whose `detail` gives the count.
+    fn update_panic(&mut self, cause: &'static str) {
+        let (mut hosts, mut healthy) = (0, 0);
+        for server in self.cluster.servers() {
+            if server.is_member() && server.state != ServerState::Draining {
+                hosts += 1;
+                healthy += usize::from(
+                    self.health.as_ref().is_none_or(|h| h.is_healthy(server.id))
+                        && self
+                            .outliers
+                            .as_ref()
+                            .is_none_or(|o| !o.is_ejected(server.id)),
+                );
+            }
+        }
+        let threshold = self.spec.panic_threshold;
+        let panic = in_panic(threshold, healthy, hosts);
+        if panic == self.panic {
             return;
-        };
-        let healthy = health.healthy_count();
-        let side = if self.panic { "below" } else { "at or above" };
+        }
+        self.panic = panic;
+        let side = if panic { "below" } else { "at or above" };
         let detail = format!(
             "{healthy} of {hosts} hosts healthy, {side} the panic threshold {}",
-            health.panic_threshold().as_f64()
+            threshold.as_f64()
         );
-        self.measurement.panic_changed(self.now, self.panic, detail);
+        self.measurement
+            .panic_changed(self.now, panic, cause, detail);
         if O::ACTIVE {
             self.observer.observe(
                 self.now,
                 Observed::PanicChanged {
-                    panic: self.panic,
+                    panic,
                     healthy,
                     hosts,
                 },

@@ -3,7 +3,7 @@
 //! just above it: a crash, its detection, an ejection, a drain line up with the latency
 //! they cause. A server's colour says what the balancers could do with it — in rotation,
 //! judged unhealthy by health checks, ejected by outlier detection, booting, draining,
-//! down while still in rotation (before detection, or in the health checks' panic, which
+//! down while still in rotation (before detection, or in the balancer's panic, which
 //! puts every host back in rotation and is noted above the panel) or down and out of it.
 //! A server removed for good has no strip from then on — once the balancers know: under
 //! service discovery it is down and still in rotation until the registry tells them. A
@@ -129,7 +129,7 @@ struct Panel {
     colour: RGBColor,
     /// The servers drawn, top to bottom: name and spans `(from s, to s, shown)`.
     strips: Strips,
-    /// When the health checks were in panic, `(from s, to s)`.
+    /// When the balancer was in panic, `(from s, to s)`.
     panics: Vec<(f64, f64)>,
     /// Servers left out for room.
     hidden: usize,
@@ -222,7 +222,7 @@ const LEFT_FOR_GOOD: [&str; 3] = ["server-removed", "drained", "scale-in"];
 /// Every server's and database node's spans over a run ending at `end` s, from its
 /// events: exact times, where the time series would round each change to its interval. A
 /// server starts in the state and view its first events change from (`absent` for one
-/// that joins later). Also the spans of time the health checks were in panic (their own
+/// that joins later). Also the spans of time the balancer was in panic (their own
 /// rows, with no server), which change every server's colour.
 fn strips(run: &RunResult, end: f64) -> (Strips, Vec<(f64, f64)>) {
     let all: Vec<&str> = run
@@ -348,7 +348,7 @@ impl Figure for ServerStates {
                     .map(|&(from, to)| format!("{}–{} s", style::number(from), style::number(to)))
                     .collect();
                 notes.push(format!(
-                    "health checks in panic {}: every host in rotation, healthy or not",
+                    "balancer in panic {}: every host in rotation, healthy or not",
                     spans.join(", ")
                 ));
             }

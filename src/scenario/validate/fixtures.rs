@@ -434,9 +434,9 @@ fn the_resilience_fixture_fills_every_section_and_sweeps_the_budget_off() {
             healthy_threshold: 3,
             jitter: Fraction::from_millionths(200_000),
             work: SimDuration::from_millis(2),
-            panic_threshold: Fraction::from_millionths(300_000),
         })
     );
+    assert_eq!(run.panic_threshold, Fraction::from_millionths(300_000));
     assert_eq!(
         run.outlier_detection,
         Some(OutlierSpec {

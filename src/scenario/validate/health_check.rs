@@ -48,12 +48,6 @@ impl Checker<'_> {
             None => Some(default.work),
             Some(work) => self.duration(work, "health_check.work"),
         };
-        let panic_threshold = match &raw.panic_threshold {
-            None => Some(default.panic_threshold),
-            Some(threshold) => self
-                .number_or_off(threshold, "health_check.panic_threshold", Bound::Fraction)
-                .map(|t| t.map_or(Fraction::ZERO, Fraction::from_f64)),
-        };
         Some(Some(HealthCheckSpec {
             interval: interval?,
             timeout: timeout?,
@@ -61,7 +55,6 @@ impl Checker<'_> {
             healthy_threshold: healthy_threshold?,
             jitter: jitter?,
             work: work?,
-            panic_threshold: panic_threshold?,
         }))
     }
 }
@@ -110,7 +103,7 @@ pub(super) mod tests {
     fn every_key_is_read() {
         let source = "[health_check]\ninterval = \"2s\"\ntimeout = \"500ms\"\n\
                       unhealthy_threshold = 4\nhealthy_threshold = 1\njitter = 0\n\
-                      work = \"0s\"\npanic_threshold = \"off\"\n";
+                      work = \"0s\"\n";
         let source = format!("{}{source}", crate::scenario::validate::testing::MINIMAL);
         assert_eq!(
             valid(&source).variants[0].run.health_check,
@@ -121,12 +114,7 @@ pub(super) mod tests {
                 healthy_threshold: 1,
                 jitter: Fraction::ZERO,
                 work: SimDuration::ZERO,
-                panic_threshold: Fraction::ZERO,
             })
-        );
-        assert_eq!(
-            spec("panic_threshold = 0.25").map(|s| s.panic_threshold),
-            Some(Fraction::from_millionths(250_000))
         );
     }
 
@@ -156,16 +144,6 @@ pub(super) mod tests {
             (
                 "work = \"-1ms\"",
                 "health_check.work: expected a non-negative duration, found \"-1ms\"",
-            ),
-            (
-                "panic_threshold = 50",
-                "health_check.panic_threshold: expected a fraction from 0 to 1 or \"off\", \
-                 found 50",
-            ),
-            (
-                "panic_threshold = \"of\"",
-                "health_check.panic_threshold: expected a fraction from 0 to 1 or \"off\", \
-                 found \"of\"; did you mean \"off\"?",
             ),
         ];
         for (line, message) in cases {

@@ -10,10 +10,12 @@
 //!
 //! Each section of the file is checked in a file of its own (workload.rs, trace.rs,
 //! servers.rs, balancer.rs, tiers.rs, timeline.rs, health_check.rs, outlier_detection.rs,
-//! circuit_breaker.rs, client.rs, resources.rs, zone_aware.rs, database.rs, sessions.rs,
-//! slow_start.rs, autoscaler.rs with scaling_policy.rs, discovery.rs, slo.rs, expect.rs), all through one `Checker` that locates their errors (checker.rs) and with
-//! the value rules they share (values.rs). This file holds the scenario-wide keys and calls
-//! each section once, so that a new section is a new file and one call here.
+//! panic_threshold.rs, circuit_breaker.rs, client.rs, resources.rs, zone_aware.rs,
+//! database.rs, sessions.rs, slow_start.rs, autoscaler.rs with scaling_policy.rs,
+//! discovery.rs, slo.rs, expect.rs), all through one `Checker` that locates their errors
+//! (checker.rs) and with the value rules they share (values.rs). This file holds the
+//! scenario-wide keys and calls each section once, so that a new section is a new file and
+//! one call here.
 
 mod autoscaler;
 mod balancer;
@@ -28,6 +30,7 @@ mod expect;
 mod fixtures;
 mod health_check;
 mod outlier_detection;
+mod panic_threshold;
 mod resources;
 #[cfg(test)]
 mod robustness;
@@ -344,6 +347,7 @@ impl Checker<'_> {
         let timeline = self.timeline(raw.timeline.as_ref(), servers.as_deref(), duration);
         let health_check = self.health_check(raw.health_check.as_ref());
         let outlier_detection = self.outlier_detection(raw.outlier_detection.as_ref());
+        let panic_threshold = self.panic_threshold(raw.balancer.as_ref());
         let circuit_breaker = self.circuit_breaker(raw.circuit_breaker.as_ref());
         let client = self.client(raw.client.as_ref());
         let zone_aware = self.zone_aware(raw, servers.as_deref(), balancer.as_ref());
@@ -379,6 +383,7 @@ impl Checker<'_> {
             timeline: timeline?,
             health_check: health_check?,
             outlier_detection: outlier_detection?,
+            panic_threshold: panic_threshold?,
             circuit_breaker: circuit_breaker?,
             client: client?,
             zone_aware: zone_aware?,
