@@ -125,6 +125,13 @@ impl Server {
         matches!(self.state, ServerState::Ready | ServerState::Draining)
     }
 
+    /// Whether it is booting for the first time: launched and not yet ready. The balancers
+    /// are told of a server only when it first serves (it registers then), so until then
+    /// it is no host of theirs; one booting again after a crash still is.
+    pub fn is_first_boot(&self) -> bool {
+        self.state == ServerState::Booting && self.crashed.is_none()
+    }
+
     /// Whether it has been told to leave and has deregistered.
     pub fn is_leaving(&self) -> bool {
         self.leaving.is_some()

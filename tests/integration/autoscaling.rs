@@ -8,12 +8,14 @@ use std::collections::BTreeMap;
 use lbsim::balancer::{Algorithm, BalancerSpec};
 use lbsim::engine::{SimDuration, SimTime};
 use lbsim::model::{
-    ArrivalPattern, AutoscalerSpec, Change, DiscoveryMode, DiscoverySpec, FailureProcess,
-    GeneratedWorkload, Metric, MetricsSpec, Observed, Observer, PolicySpec, RateSchedule, RunSpec,
-    ScheduledAction, ServerGroupSpec, ServerState, ServiceDist, SlowStartSpec, TargetTrackingSpec,
-    TimelineAction, VictimOrder, WorkloadSpec, simulate, simulate_observed,
+    ArrivalPattern, AutoscalerSpec, Change, DiscoveryMode, DiscoverySpec, FailureProcess, Fraction,
+    GeneratedWorkload, HealthCheckSpec, Metric, MetricsSpec, Observed, Observer, OutlierSpec,
+    PolicySpec, RateSchedule, RunSpec, ScheduledAction, ServerGroupSpec, ServerState, ServiceDist,
+    SlowStartSpec, TargetTrackingSpec, TimelineAction, VictimOrder, WorkloadSpec, simulate,
+    simulate_observed,
 };
 use lbsim::stats::{Figure, RunResult};
+use proptest::prelude::*;
 
 fn secs(s: u64) -> SimDuration {
     SimDuration::from_secs(s)
@@ -470,4 +472,183 @@ fn a_scale_in_terminates_a_crashed_instance_first_and_the_balancers_forget_it() 
     );
     let refused = result.figures.get(Figure::FailedServerDown).unwrap();
     assert!((840.0..=1160.0).contains(&refused), "{refused} refused");
+}
+
+#[test]
+fn an_instance_still_booting_is_no_host_of_the_balancers_whatever_changes_meanwhile() {
+    // Two servers under round robin with outlier detection and no health checks; a
+    // scheduled scale-out to four at 30 s launches two instances, ready at 40 s (10 s of
+    // provisioning, no boot). web-0 crashes at 35 s and is ejected after five refusals,
+    // which re-reads every server's place in rotation while the two are still booting.
+    // The balancers learn of an instance when it first serves, so neither takes a
+    // request before 40 s: the only refusals are the five that ejected web-0.
+    let mut spec = spec(&[(0, 100.0)], 2, Algorithm::RoundRobin, 60);
+    spec.outlier_detection = Some(OutlierSpec {
+        max_ejection: Fraction::ONE,
+        ..OutlierSpec::default()
+    });
+    spec.autoscaler = Some(AutoscalerSpec {
+        policy: PolicySpec::Scheduled(vec![ScheduledAction {
+            at: SimTime::ZERO + secs(30),
+            desired: Some(4),
+            min: None,
+            max: None,
+        }]),
+        ..target_tracking(1, 4)
+    });
+    spec.timeline = vec![TimelineAction {
+        at: SimTime::ZERO + secs(35),
+        change: Change::Crash {
+            server: "web-0".to_string(),
+            downtime: None,
+        },
+    }];
+    let result = simulate(&spec, 3);
+    let ejected: Vec<(f64, &str)> = result
+        .events
+        .iter()
+        .filter(|e| e.to == "ejected")
+        .map(|e| (e.time.as_secs_f64(), e.server.as_str()))
+        .collect();
+    assert!(
+        matches!(ejected.as_slice(), [(t, "web-0")] if (35.0..40.0).contains(t)),
+        "{ejected:?}"
+    );
+    assert_eq!(result.figures.get(Figure::FailedServerDown), Some(5.0));
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(48))]
+
+    /// Whatever the autoscaler launches while crashes, ejections, health verdicts and
+    /// panics re-read who is in rotation, with or without service discovery: no launched
+    /// instance is picked before it is ready (the balancers learn of it when it first
+    /// serves), and every request is accounted for.
+    #[test]
+    fn no_launched_instance_is_picked_before_it_is_ready(
+        initial in 1u32..4,
+        sizes in prop::collection::vec((5u64..55, 1u32..7), 1..4),
+        crashes in prop::collection::vec((0u32..3, 5u64..55, prop::option::of(1u64..20)), 0..4),
+        max_ejection in 0.0f64..=1.0,
+        checked in any::<bool>(),
+        discovery in prop::option::of(prop::bool::ANY.prop_map(|watch| if watch {
+            DiscoveryMode::Watch { delay: secs(2) }
+        } else {
+            DiscoveryMode::Poll { interval: secs(5) }
+        })),
+        seed in 0u64..1000,
+    ) {
+        let mut spec = spec(&[(0, 300.0 * f64::from(initial))], initial, Algorithm::RoundRobin, 60);
+        let mut schedule: Vec<ScheduledAction> = sizes
+            .iter()
+            .map(|&(at, desired)| ScheduledAction {
+                at: SimTime::ZERO + secs(at),
+                desired: Some(desired),
+                min: None,
+                max: None,
+            })
+            .collect();
+        schedule.sort_by_key(|action| action.at);
+        spec.autoscaler = Some(AutoscalerSpec {
+            policy: PolicySpec::Scheduled(schedule),
+            ..target_tracking(1, 6)
+        });
+        spec.outlier_detection = Some(OutlierSpec {
+            max_ejection: Fraction::from_f64(max_ejection),
+            ..OutlierSpec::default()
+        });
+        if checked {
+            spec.health_check = Some(HealthCheckSpec {
+                interval: secs(1),
+                timeout: SimDuration::from_millis(200),
+                ..HealthCheckSpec::default()
+            });
+        }
+        spec.discovery = discovery.map(|mode| DiscoverySpec {
+            mode,
+            check_interval: secs(3),
+        });
+        let mut timeline: Vec<TimelineAction> = crashes
+            .iter()
+            .filter(|&&(server, _, _)| server < initial)
+            .map(|&(server, at, downtime)| TimelineAction {
+                at: SimTime::ZERO + secs(at),
+                change: Change::Crash {
+                    server: format!("web-{server}"),
+                    downtime: downtime.map(secs),
+                },
+            })
+            .collect();
+        timeline.sort_by_key(|action| action.at);
+        spec.timeline = timeline;
+        let mut picks = Picks::default();
+        let result = simulate_observed(&spec, seed, &mut picks);
+        for (name, times) in &picks.picks {
+            let launched = !(0..initial).any(|i| *name == format!("web-{i}"));
+            if launched {
+                let ready = picks.ready_at.get(name);
+                prop_assert!(
+                    ready.is_some_and(|ready| times[0] >= *ready),
+                    "{} picked at {:?}, ready at {:?}", name, times[0], ready
+                );
+            }
+        }
+        prop_assert!(result.counts.is_conserved(), "{:?}", result.counts);
+    }
+}
+
+#[test]
+fn a_timeline_action_on_a_server_the_autoscaler_removed_acts_on_nothing() {
+    // Validation replays the timeline against the servers it adds and removes; it cannot
+    // know that a scheduled scale-in to two at 30 s takes web-3 and web-2 (newest first).
+    // The actions that name them later find no such server and do nothing: the run ends
+    // normally, and neither has a row after its removal.
+    let mut spec = spec(&[(0, 400.0)], 4, Algorithm::RoundRobin, 60);
+    spec.autoscaler = Some(AutoscalerSpec {
+        policy: PolicySpec::Scheduled(vec![ScheduledAction {
+            at: SimTime::ZERO + secs(30),
+            desired: Some(2),
+            min: None,
+            max: None,
+        }]),
+        ..target_tracking(1, 4)
+    });
+    let at = |s: u64, change: Change| TimelineAction {
+        at: SimTime::ZERO + secs(s),
+        change,
+    };
+    spec.timeline = vec![
+        at(
+            40,
+            Change::Crash {
+                server: "web-3".to_string(),
+                downtime: None,
+            },
+        ),
+        at(
+            45,
+            Change::SetSpeed {
+                server: "web-2".to_string(),
+                speed: 0.5,
+            },
+        ),
+        at(
+            50,
+            Change::Remove {
+                server: "web-3".to_string(),
+                abrupt: true,
+            },
+        ),
+    ];
+    let result = simulate(&spec, 1);
+    for name in ["web-2", "web-3"] {
+        let last = result
+            .events
+            .iter()
+            .filter(|e| e.server == name)
+            .map(|e| e.time.as_secs_f64())
+            .fold(0.0, f64::max);
+        assert!((30.0..40.0).contains(&last), "{name}: last row at {last} s");
+    }
+    assert!(result.counts.is_conserved());
 }

@@ -229,13 +229,7 @@ impl<O: Observer> World<'_, O> {
     /// Puts `server` in rotation or takes it out, as the balancers' knowledge of it and
     /// their trust in it say.
     pub(super) fn refresh_rotation(&mut self, id: ServerId) {
-        let server = self.cluster.server(id);
-        let known = match &self.discovery {
-            Some(discovery) => discovery.knows(id),
-            None => {
-                server.is_member() && server.state != ServerState::Draining && !server.is_leaving()
-            }
-        };
+        let known = self.balancers_know(id);
         let trusted = self.panic
             || (self.health.as_ref().is_none_or(|h| h.is_healthy(id))
                 && self.outliers.as_ref().is_none_or(|o| !o.is_ejected(id)));
@@ -251,6 +245,22 @@ impl<O: Observer> World<'_, O> {
                 }
             }
             _ => {}
+        }
+    }
+
+    /// Whether the balancers know `id`, as service discovery told them or, without it, as
+    /// a member that has served and is not leaving: their hosts, in rotation when trusted
+    /// (or in panic).
+    pub(super) fn balancers_know(&self, id: ServerId) -> bool {
+        match &self.discovery {
+            Some(discovery) => discovery.knows(id),
+            None => {
+                let server = self.cluster.server(id);
+                server.is_member()
+                    && server.state != ServerState::Draining
+                    && !server.is_leaving()
+                    && !server.is_first_boot()
+            }
         }
     }
 

@@ -1218,6 +1218,32 @@ impl<'a, O: Observer> World<'a, O> {
         }
     }
 
+    /// The member named `name`. Validation replays the timeline against the servers it adds
+    /// and removes, so every server an action names is one the run had; but an autoscaler
+    /// may have removed it since (a scale-in), and then the action has nothing to act on.
+    fn named(&self, name: &str) -> Option<ServerId> {
+        self.cluster.find(name)
+    }
+
+    /// Server `id` runs at `speed` from now on (a degraded host, or its repair).
+    fn set_speed(&mut self, id: ServerId, speed: f64) {
+        let server = self.cluster.server_mut(id);
+        server.station.speed = speed;
+        let state = server.state;
+        self.measurement.state_changed(
+            self.now,
+            self.cluster.server(id),
+            Some(state),
+            Some(state),
+            "speed-change",
+        );
+        if O::ACTIVE {
+            let server = &self.cluster.server(id).name;
+            self.observer
+                .observe(self.now, Observed::SpeedChanged { server, speed });
+        }
+    }
+
     fn apply(&mut self, action: &TimelineAction) {
         let before = self.routes();
         let session_keys = match (&self.sessions, &action.change) {
@@ -1236,22 +1262,18 @@ impl<'a, O: Observer> World<'a, O> {
                 }
             }
             Change::Remove { server, abrupt } => {
-                let id = self
-                    .cluster
-                    .find(server)
-                    .expect("validation checks that a removed server is up");
-                if *abrupt {
-                    self.remove_abruptly(id);
-                } else {
-                    self.retire(id, "timeline");
+                if let Some(id) = self.named(server) {
+                    if *abrupt {
+                        self.remove_abruptly(id);
+                    } else if !self.cluster.server(id).is_leaving() {
+                        self.retire(id, "timeline");
+                    }
                 }
             }
             Change::Crash { server, downtime } => {
-                let id = self
-                    .cluster
-                    .find(server)
-                    .expect("validation checks that a crashing server is a member");
-                self.crash(id, *downtime);
+                if let Some(id) = self.named(server) {
+                    self.crash(id, *downtime);
+                }
             }
             Change::ZoneOutage { zone, downtime } => {
                 let in_zone: Vec<ServerId> = self
@@ -1266,39 +1288,16 @@ impl<'a, O: Observer> World<'a, O> {
                 }
             }
             Change::SetErrors { server, fraction } => {
-                let id = self
-                    .cluster
-                    .find(server)
-                    .expect("validation checks that a server whose errors change is up");
-                self.gray
-                    .as_mut()
-                    .expect("a timeline that sets errors has gray failures")
-                    .set(id, *fraction);
+                if let Some(id) = self.named(server) {
+                    self.gray
+                        .as_mut()
+                        .expect("a timeline that sets errors has gray failures")
+                        .set(id, *fraction);
+                }
             }
             Change::SetSpeed { server, speed } => {
-                let id = self
-                    .cluster
-                    .find(server)
-                    .expect("validation checks that a server whose speed changes is up");
-                let server = self.cluster.server_mut(id);
-                server.station.speed = *speed;
-                let state = server.state;
-                self.measurement.state_changed(
-                    self.now,
-                    self.cluster.server(id),
-                    Some(state),
-                    Some(state),
-                    "speed-change",
-                );
-                if O::ACTIVE {
-                    let server = &self.cluster.server(id).name;
-                    self.observer.observe(
-                        self.now,
-                        Observed::SpeedChanged {
-                            server,
-                            speed: *speed,
-                        },
-                    );
+                if let Some(id) = self.named(server) {
+                    self.set_speed(id, *speed);
                 }
             }
         }
@@ -1509,19 +1508,17 @@ impl<'a, O: Observer> World<'a, O> {
     }
 
     /// Enters or leaves panic as the share of healthy hosts says (`panic_mode.rs`): of every
-    /// host the balancer knows, crashed ones included, those passing their checks and not
+    /// host the balancers know, crashed ones included, those passing their checks and not
     /// ejected. A change is a row of events.csv, whose `detail` gives the count.
     fn update_panic(&mut self, cause: &'static str) {
         let (mut hosts, mut healthy) = (0, 0);
-        for server in self.cluster.servers() {
-            if server.is_member() && server.state != ServerState::Draining {
+        for index in 0..self.cluster.servers().len() {
+            let id = ServerId(index as u32);
+            if self.balancers_know(id) {
                 hosts += 1;
                 healthy += usize::from(
-                    self.health.as_ref().is_none_or(|h| h.is_healthy(server.id))
-                        && self
-                            .outliers
-                            .as_ref()
-                            .is_none_or(|o| !o.is_ejected(server.id)),
+                    self.health.as_ref().is_none_or(|h| h.is_healthy(id))
+                        && self.outliers.as_ref().is_none_or(|o| !o.is_ejected(id)),
                 );
             }
         }
