@@ -7,6 +7,7 @@ mod data_tier;
 mod data_tier_series;
 mod determinism;
 mod errors;
+mod feature_mix;
 mod fuzz_scenarios;
 mod interrupt;
 #[cfg(unix)]
