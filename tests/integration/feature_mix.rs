@@ -3,7 +3,8 @@
 //! client timeouts and retries, sessions and cookie affinity, an autoscaler, service
 //! discovery, a data tier, crashes and a timeline of every action, under any algorithm.
 //! Whatever the mix, a valid file simulates without a panic, no server takes a request
-//! before it has first served, and the counts are conserved — properties no single
+//! before it has first served, the counts are conserved and a rerun is identical (with or
+//! without an observer) — properties no single
 //! capability's tests can show, since each covers its own section.
 //!
 //! Every case is small (a 20 s run on a handful of servers) so that the module takes a few
@@ -14,8 +15,9 @@ use std::path::Path;
 
 use lbsim::balancer::Algorithm;
 use lbsim::engine::SimTime;
-use lbsim::model::{Observed, Observer, ServerState, simulate_observed};
+use lbsim::model::{Observed, Observer, ServerState, simulate, simulate_observed};
 use lbsim::scenario::Scenario;
+use lbsim::stats::RunResult;
 use proptest::prelude::*;
 use proptest::test_runner::Config;
 
@@ -185,7 +187,8 @@ proptest! {
     #![proptest_config(config(256))]
 
     /// A valid mix simulates, no server is picked before it has first been ready (the
-    /// balancers learn of a server when it first serves), and the counts add up.
+    /// balancers learn of a server when it first serves), the counts add up, and a run
+    /// without the observer is the same run.
     #[test]
     fn any_valid_mix_of_capabilities_simulates_and_conserves_requests(
         source in scenario(),
@@ -212,6 +215,10 @@ proptest! {
                 source
             );
             prop_assert!(result.counts.is_conserved(), "{:?}\n{}", result.counts, source);
+            // The same spec and seed, without an observer: the very same run.
+            let again = simulate(&variant.run, seed);
+            let outcome = |r: &RunResult| format!("{:?}", (&r.counts, &r.latency, &r.events, &r.figures));
+            prop_assert_eq!(outcome(&result), outcome(&again), "{}", source);
         }
     }
 }
