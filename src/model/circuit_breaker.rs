@@ -36,8 +36,10 @@ pub struct CircuitBreakerSpec {
     /// How far back the failure rate looks (counted in tenths; a window under 10 ns
     /// counts over ten buckets of 1 ns).
     pub window: SimDuration,
-    /// The failure rate, over the window, that opens the breaker.
-    pub failure_rate: Fraction,
+    /// The failure rate, over the window, that opens the breaker; `None` never opens it on
+    /// failures (`max_pending` still bounds the queue), so that a sweep can compare a
+    /// cluster with and without the breaker.
+    pub failure_rate: Option<Fraction>,
     /// Answers needed in the window before the rate is trusted.
     pub min_requests: u32,
     /// How long the breaker stays open before probing.
@@ -57,7 +59,7 @@ impl Default for CircuitBreakerSpec {
     fn default() -> Self {
         CircuitBreakerSpec {
             window: SimDuration::from_secs(10),
-            failure_rate: Fraction::from_millionths(500_000),
+            failure_rate: Some(Fraction::from_millionths(500_000)),
             min_requests: 20,
             open_for: SimDuration::from_secs(30),
             probes: 3,
@@ -269,10 +271,10 @@ impl CircuitBreakers {
                     breaker.failed += 1;
                 }
                 let trips = breaker.answered >= spec.min_requests
-                    && spec
-                        .failure_rate
-                        .ratio_cmp(u64::from(breaker.failed), u64::from(breaker.answered))
-                        .is_ge();
+                    && spec.failure_rate.is_some_and(|rate| {
+                        rate.ratio_cmp(u64::from(breaker.failed), u64::from(breaker.answered))
+                            .is_ge()
+                    });
                 trips.then(|| Self::open(breaker, spec, now))
             }
         }
@@ -355,6 +357,21 @@ mod tests {
             assert_eq!(b.on_result(A, ms(0), false), None, "10 of 21 < 50%");
         }
         assert!(b.allow(A, 0));
+    }
+
+    #[test]
+    fn with_the_failure_rate_off_it_never_opens_but_still_bounds_the_queue() {
+        let mut b = breakers(CircuitBreakerSpec {
+            failure_rate: None,
+            max_pending: Some(2),
+            ..CircuitBreakerSpec::default()
+        });
+        for _ in 0..1000 {
+            assert_eq!(b.on_result(A, ms(100), false), None);
+        }
+        assert_eq!(b.state(A), BreakerState::Closed);
+        assert!(b.allow(A, 1));
+        assert!(!b.allow(A, 2), "a third pending request overflows");
     }
 
     #[test]
@@ -465,7 +482,7 @@ mod tests {
     fn a_window_under_ten_nanoseconds_has_buckets_of_one() {
         let mut b = breakers(CircuitBreakerSpec {
             window: SimDuration::from_nanos(3),
-            failure_rate: Fraction::from_millionths(600_000),
+            failure_rate: Some(Fraction::from_millionths(600_000)),
             min_requests: 1,
             ..CircuitBreakerSpec::default()
         });

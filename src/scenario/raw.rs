@@ -274,7 +274,7 @@ pub struct RawOutlierDetection {
 #[serde(deny_unknown_fields)]
 pub struct RawCircuitBreaker {
     pub window: Option<Spanned<DurationText>>,
-    pub failure_rate: Option<Spanned<Number>>,
+    pub failure_rate: Option<Spanned<RawSwitch>>,
     pub min_requests: Option<Spanned<Int>>,
     pub open_for: Option<Spanned<DurationText>>,
     pub probes: Option<Spanned<Int>>,

@@ -28,12 +28,12 @@ impl Checker<'_> {
         let failure_rate = match &raw.failure_rate {
             None => Some(default.failure_rate),
             Some(rate) => self
-                .number(
+                .number_or_off(
                     rate,
                     "circuit_breaker.failure_rate",
                     Bound::PositiveFraction,
                 )
-                .map(Fraction::from_f64),
+                .map(|rate| rate.map(Fraction::from_f64)),
         };
         let min_requests = self.count(
             raw.min_requests.as_ref(),
@@ -99,7 +99,7 @@ pub(super) mod tests {
         (
             "circuit_breaker_failure_rate_above_one",
             "13:16: circuit_breaker.failure_rate: ",
-            "expected a fraction greater than 0 and at most 1, found 1.5",
+            "expected a fraction greater than 0 and at most 1 or \"off\", found 1.5",
         ),
         (
             "circuit_breaker_zero_window",
@@ -134,7 +134,7 @@ pub(super) mod tests {
             read,
             Some(CircuitBreakerSpec {
                 window: SimDuration::from_secs(5),
-                failure_rate: Fraction::ONE,
+                failure_rate: Some(Fraction::ONE),
                 min_requests: 4,
                 open_for: SimDuration::from_secs(60),
                 probes: 1,
@@ -143,6 +143,10 @@ pub(super) mod tests {
         );
         assert_eq!(
             spec("max_pending = \"unbounded\"").map(|s| s.max_pending),
+            Some(None)
+        );
+        assert_eq!(
+            spec("failure_rate = \"off\"").map(|s| s.failure_rate),
             Some(None)
         );
     }
@@ -157,12 +161,12 @@ pub(super) mod tests {
             (
                 "failure_rate = 0",
                 "circuit_breaker.failure_rate: expected a fraction greater than 0 and at \
-                 most 1, found 0",
+                 most 1 or \"off\", found 0",
             ),
             (
                 "failure_rate = 1.01",
                 "circuit_breaker.failure_rate: expected a fraction greater than 0 and at \
-                 most 1, found 1.01",
+                 most 1 or \"off\", found 1.01",
             ),
             (
                 "min_requests = 0",

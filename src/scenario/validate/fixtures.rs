@@ -457,7 +457,7 @@ fn the_resilience_fixture_fills_every_section_and_sweeps_the_budget_off() {
         run.circuit_breaker,
         Some(CircuitBreakerSpec {
             window: SimDuration::from_secs(20),
-            failure_rate: Fraction::from_millionths(600_000),
+            failure_rate: Some(Fraction::from_millionths(600_000)),
             min_requests: 10,
             open_for: SimDuration::from_secs(15),
             probes: 2,
