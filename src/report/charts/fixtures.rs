@@ -6,9 +6,10 @@ use std::path::PathBuf;
 use crate::balancer::{Algorithm, BalancerSpec};
 use crate::engine::{SimDuration, SimTime, derive_seed};
 use crate::model::{
-    ArrivalPattern, Change, DatabaseSpec, DiscoveryMode, DiscoverySpec, GeneratedWorkload,
-    HealthCheckSpec, KeyDist, NodeFailure, NodeRole, PrimaryFailure, QueryCount, RateSchedule,
-    RunSpec, ServerGroupSpec, ServiceDist, Sharding, TimelineAction, WorkloadSpec, simulate,
+    ArrivalPattern, Change, CircuitBreakerSpec, ClientSpec, DatabaseSpec, DiscoveryMode,
+    DiscoverySpec, GeneratedWorkload, HealthCheckSpec, KeyDist, NodeFailure, NodeRole,
+    PrimaryFailure, QueryCount, RateSchedule, RunSpec, ServerGroupSpec, ServiceDist, Sharding,
+    TimelineAction, WorkloadSpec, simulate,
 };
 use crate::report::ScenarioResults;
 use crate::scenario::{Scenario, Variant};
@@ -249,6 +250,32 @@ pub fn panic() -> Fixture {
         });
     }
     unswept("panic", run)
+}
+
+/// One unswept variant of 12 s on 4 servers under round robin: `web-1` hangs at 3 s
+/// (speed 0.02), clients time out after 100 ms, and its circuit breaker (a 2 s window, 5
+/// results) opens, probes every second, and opens again.
+pub fn breaker() -> Fixture {
+    let mut run = spec(Algorithm::RoundRobin, 200.0, 4, 12);
+    run.client = Some(ClientSpec {
+        timeout: Some(SimDuration::from_millis(100)),
+        ..ClientSpec::default()
+    });
+    run.circuit_breaker = Some(CircuitBreakerSpec {
+        window: SimDuration::from_secs(2),
+        min_requests: 5,
+        open_for: SimDuration::from_secs(1),
+        probes: 1,
+        ..CircuitBreakerSpec::default()
+    });
+    run.timeline.push(TimelineAction {
+        at: SimTime::ZERO + SimDuration::from_secs(3),
+        change: Change::SetSpeed {
+            server: "web-1".into(),
+            speed: 0.02,
+        },
+    });
+    unswept("breaker", run)
 }
 
 /// One unswept variant of 12 s on 4 servers whose balancer polls a service registry every

@@ -2,8 +2,8 @@
 //! variant (replication 0), on the time axis of latency-over-time, which the report shows
 //! just above it: a crash, its detection, an ejection, a drain line up with the latency
 //! they cause. A server's colour says what the balancers could do with it — in rotation,
-//! judged unhealthy by health checks, ejected by outlier detection, booting, draining,
-//! down while still in rotation (before detection, or in the balancer's panic, which
+//! failing fast behind its open circuit breaker, judged unhealthy by health checks,
+//! ejected by outlier detection, booting, draining, down while still in rotation (before detection, or in the balancer's panic, which
 //! puts every host back in rotation and is noted above the panel) or down and out of it.
 //! A server removed for good has no strip from then on — once the balancers know: under
 //! service discovery it is down and still in rotation until the registry tells them. A
@@ -46,11 +46,16 @@ pub enum Shown {
     /// Serving, but unknown to the balancers: service discovery has not told them of it
     /// yet, or has already told them it left (it serves out its pre-stop time).
     Undiscovered,
+    /// In rotation with its circuit breaker open or half-open: the balancer still picks
+    /// it, and the breaker fails the request at once (but for a half-open breaker's
+    /// probes).
+    BreakerOpen,
 }
 
 impl Shown {
-    const ALL: [Shown; 8] = [
+    const ALL: [Shown; 9] = [
         Shown::InRotation,
+        Shown::BreakerOpen,
         Shown::Unhealthy,
         Shown::Ejected,
         Shown::Booting,
@@ -90,6 +95,17 @@ impl Shown {
         }
     }
 
+    /// What a server shown as `self` is with its circuit breaker in `breaker`: one in
+    /// rotation is failing fast while the breaker is not closed; any other state says
+    /// more than the breaker does (a crash, a drain, an ejection).
+    fn with_breaker(self, breaker: &str) -> Shown {
+        if self == Shown::InRotation && breaker != BREAKER_CLOSED {
+            Shown::BreakerOpen
+        } else {
+            self
+        }
+    }
+
     fn label(self) -> &'static str {
         match self {
             Shown::InRotation => "ready, in rotation",
@@ -100,6 +116,7 @@ impl Shown {
             Shown::DownInRotation => "down, still in rotation",
             Shown::Down => "down, out of rotation",
             Shown::Undiscovered => "ready, unknown to the balancers",
+            Shown::BreakerOpen => "in rotation, breaker open",
         }
     }
 
@@ -114,6 +131,7 @@ impl Shown {
             Shown::DownInRotation => RGBColor(0xd5, 0x5e, 0x00),
             Shown::Down => RGBColor(0x59, 0x59, 0x59),
             Shown::Undiscovered => RGBColor(0x00, 0x72, 0xb2),
+            Shown::BreakerOpen => RGBColor(0x00, 0x9e, 0x73),
         }
     }
 }
@@ -211,6 +229,11 @@ const LIFECYCLE: [&str; 5] = ["absent", "booting", "ready", "draining", "down"];
 /// The balancers' views of a server in events.csv.
 const VIEWS: [&str; 4] = ["healthy", "unhealthy", "ejected", UNKNOWN];
 
+/// A circuit breaker's states in events.csv (reason `circuit-breaker`): a third thing
+/// about a server, beside its lifecycle and the balancers' view, and independent of both.
+const BREAKER: [&str; 3] = [BREAKER_CLOSED, "open", "half-open"];
+const BREAKER_CLOSED: &str = "closed";
+
 /// The state of a server that left for good while the balancers, not yet told by service
 /// discovery, still route to it: drawn as down, and gone once they hear.
 const GONE: &str = "gone";
@@ -240,6 +263,9 @@ fn strips(run: &RunResult, end: f64) -> (Strips, Vec<(f64, f64)>) {
         let Some(&i) = index.get(event.server.as_str()) else {
             continue;
         };
+        if BREAKER.contains(&event.to) {
+            continue;
+        }
         // A `recovered` row goes from the lifecycle's `ready` to the view's `healthy`: only
         // a `from` of the same kind as its `to` says where a server started.
         let (first, kind): (_, &[&str]) = if LIFECYCLE.contains(&event.to) {
@@ -251,29 +277,41 @@ fn strips(run: &RunResult, end: f64) -> (Strips, Vec<(f64, f64)>) {
             first.get_or_insert(event.from);
         }
     }
-    let mut now: Vec<(f64, &str, &str)> = state
+    // Each strip's open span: since when, its lifecycle state, the balancers' view and its
+    // breaker's state (every breaker starts closed).
+    let mut now: Vec<(f64, &str, &str, &str)> = state
         .iter()
         .zip(&health)
-        .map(|(s, h)| (0.0, s.unwrap_or("ready"), h.unwrap_or("healthy")))
+        .map(|(s, h)| {
+            (
+                0.0,
+                s.unwrap_or("ready"),
+                h.unwrap_or("healthy"),
+                BREAKER_CLOSED,
+            )
+        })
         .collect();
     let mut strips: Strips = all
         .iter()
         .map(|&name| (name.to_string(), Vec::new()))
         .collect();
-    let close =
-        |i: usize, strip: &mut Vec<Span>, (from, s, h): (f64, &str, &str), to: f64, panic| {
-            if s != "absent" && to > from {
-                let shown = if i >= first_node {
-                    Shown::of_node(s)
-                } else {
-                    Shown::of(s, h, panic)
-                };
-                match strip.last_mut() {
-                    Some(span) if span.2 == shown && span.1 == from => span.1 = to,
-                    _ => strip.push((from, to, shown)),
-                }
+    let close = |i: usize,
+                 strip: &mut Vec<Span>,
+                 (from, s, h, b): (f64, &str, &str, &str),
+                 to: f64,
+                 panic| {
+        if s != "absent" && to > from {
+            let shown = if i >= first_node {
+                Shown::of_node(s)
+            } else {
+                Shown::of(s, h, panic).with_breaker(b)
+            };
+            match strip.last_mut() {
+                Some(span) if span.2 == shown && span.1 == from => span.1 = to,
+                _ => strip.push((from, to, shown)),
             }
-        };
+        }
+    };
     // Under service discovery the balancers forget a server only when the registry tells
     // them (an `unknown` row): one that leaves for good before that is down, still in
     // rotation, until then — every request sent to it a stale route.
@@ -303,17 +341,19 @@ fn strips(run: &RunResult, end: f64) -> (Strips, Vec<(f64, f64)>) {
         let Some(&i) = index.get(event.server.as_str()) else {
             continue;
         };
-        let (_, s, h) = now[i];
+        let (_, s, h, b) = now[i];
         close(i, &mut strips[i].1, now[i], time, panic_since.is_some());
         let still_known = h != UNKNOWN && last_forgotten[i].is_some_and(|t| t >= time);
         now[i] = if event.to == "down" && LEFT_FOR_GOOD.contains(&event.reason) {
-            (time, if still_known { GONE } else { "absent" }, h)
+            (time, if still_known { GONE } else { "absent" }, h, b)
         } else if s == GONE && event.to == UNKNOWN {
-            (time, "absent", UNKNOWN)
+            (time, "absent", UNKNOWN, b)
         } else if LIFECYCLE.contains(&event.to) {
-            (time, event.to, h)
+            (time, event.to, h, b)
+        } else if BREAKER.contains(&event.to) {
+            (time, s, h, event.to)
         } else {
-            (time, s, event.to)
+            (time, s, event.to, b)
         };
     }
     for (i, (strip, state)) in strips.iter_mut().zip(now).enumerate() {
@@ -432,6 +472,70 @@ mod tests {
         assert_eq!(Shown::of("booting", "unhealthy", false), Shown::Booting);
         assert_eq!(Shown::of("ready", UNKNOWN, false), Shown::Undiscovered);
         assert_eq!(Shown::of("down", UNKNOWN, false), Shown::Down);
+    }
+
+    #[test]
+    fn a_breaker_not_closed_shows_only_on_a_server_otherwise_in_rotation() {
+        for breaker in ["open", "half-open"] {
+            assert_eq!(
+                Shown::of("ready", "healthy", false).with_breaker(breaker),
+                Shown::BreakerOpen
+            );
+            assert_eq!(
+                Shown::of("ready", "ejected", false).with_breaker(breaker),
+                Shown::Ejected
+            );
+            assert_eq!(
+                Shown::of("down", "healthy", false).with_breaker(breaker),
+                Shown::DownInRotation
+            );
+            assert_eq!(
+                Shown::of("draining", "healthy", false).with_breaker(breaker),
+                Shown::Draining
+            );
+        }
+        assert_eq!(
+            Shown::of("ready", "healthy", false).with_breaker("closed"),
+            Shown::InRotation
+        );
+    }
+
+    #[test]
+    fn a_breakers_open_spans_are_drawn_at_its_rows_times() {
+        let fixture = fixtures::breaker();
+        let view = fixture.view();
+        let run = &view.runs[0][0];
+        let chart = build(&view, &fixture.palette()).expect("a breaker changed");
+        let figure: &ServerStates = chart.figure();
+        let (name, spans) = &figure.panels[0].strips[0];
+        assert_eq!(name, "web-1");
+        // Every breaker row of web-1 starts a span: open and half-open show as open, a
+        // closed breaker as in rotation.
+        let rows: Vec<(f64, &str)> = run
+            .events
+            .iter()
+            .filter(|e| e.server == "web-1" && e.reason == "circuit-breaker")
+            .map(|e| (e.time.as_secs_f64(), e.to))
+            .collect();
+        let (first_open, _) = *rows.first().expect("web-1's breaker opened");
+        assert!(first_open > 3.0, "{rows:?}");
+        assert_eq!(spans[0], (0.0, first_open, Shown::InRotation));
+        for &(time, to) in &rows {
+            let shown = spans
+                .iter()
+                .find(|&&(from, end, _)| from <= time && time < end)
+                .map(|span| span.2);
+            let expected = if to == "closed" {
+                Shown::InRotation
+            } else {
+                Shown::BreakerOpen
+            };
+            assert_eq!(shown, Some(expected), "at {time} s ({to}): {spans:?}");
+        }
+        // The other servers never left rotation.
+        for (_, spans) in &figure.panels[0].strips[1..] {
+            assert_eq!(spans, &[(0.0, 12.0, Shown::InRotation)]);
+        }
     }
 
     #[test]
