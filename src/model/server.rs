@@ -78,6 +78,11 @@ pub struct Server {
     /// Why it was told to leave, once it has been (it has deregistered): it may still
     /// serve (its pre-stop time, then its drain), but it never enters rotation again.
     pub leaving: Option<&'static str>,
+    /// Whether it has served: ready from the start, or announced when it first became
+    /// ready. The balancers are told of a server only then (it registers), so until then
+    /// it is no host of theirs, even if it crashes and boots again before that; one
+    /// that has served stays a host through its crashes and restarts.
+    pub served: bool,
 }
 
 /// A health check sent and not yet answered.
@@ -111,6 +116,7 @@ impl Server {
             drain_deadline: None,
             recovered: None,
             leaving: None,
+            served: state == ServerState::Ready,
             station: Station::new(spec.workers, spec.queue_limit, spec.speed, now),
         }
     }
@@ -123,13 +129,6 @@ impl Server {
     /// Whether it answers requests: a down or booting server refuses connections.
     pub fn is_serving(&self) -> bool {
         matches!(self.state, ServerState::Ready | ServerState::Draining)
-    }
-
-    /// Whether it is booting for the first time: launched and not yet ready. The balancers
-    /// are told of a server only when it first serves (it registers then), so until then
-    /// it is no host of theirs; one booting again after a crash still is.
-    pub fn is_first_boot(&self) -> bool {
-        self.state == ServerState::Booting && self.crashed.is_none()
     }
 
     /// Whether it has been told to leave and has deregistered.

@@ -652,3 +652,43 @@ fn a_timeline_action_on_a_server_the_autoscaler_removed_acts_on_nothing() {
     }
     assert!(result.counts.is_conserved());
 }
+
+#[test]
+fn an_instance_that_crashes_before_it_first_serves_serves_once_it_boots_again() {
+    // A scheduled scale-out to four at 5 s launches two instances, ready at 20 s (10 s of
+    // provisioning, 5 s of boot). A zone outage at 12 s takes the whole zone for 2 s,
+    // the two still booting included; all four restart at 14 s and are ready at 19 s. The
+    // two newcomers then serve for the first time: the balancers learn of them, and they
+    // take their share of the traffic from then on.
+    let mut spec = spec(&[(0, 400.0)], 2, Algorithm::RoundRobin, 40);
+    spec.autoscaler = Some(AutoscalerSpec {
+        policy: PolicySpec::Scheduled(vec![ScheduledAction {
+            at: SimTime::ZERO + secs(5),
+            desired: Some(4),
+            min: None,
+            max: None,
+        }]),
+        ..target_tracking(1, 4)
+    });
+    spec.timeline = vec![TimelineAction {
+        at: SimTime::ZERO + secs(12),
+        change: Change::ZoneOutage {
+            zone: "a".to_string(),
+            downtime: Some(secs(2)),
+        },
+    }];
+    let mut picks = Picks::default();
+    let result = simulate_observed(&spec, 4, &mut picks);
+    for name in ["web-2", "web-3"] {
+        let times = picks.picks.get(name).map_or(&[][..], Vec::as_slice);
+        let ready = SimTime::ZERO + secs(19);
+        assert!(
+            times.first().is_some_and(|&first| first >= ready),
+            "{name}: first pick {:?}",
+            times.first()
+        );
+        // Round robin over four: a quarter of 400 a second for the last 21 s.
+        assert!(times.len() > 1800, "{name}: {} picks", times.len());
+    }
+    assert!(result.counts.is_conserved());
+}

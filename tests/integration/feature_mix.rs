@@ -50,8 +50,10 @@ fn action() -> impl Strategy<Value = String> {
             let speed = f64::from(tenths) / 10.0;
             format!("action = \"set-speed\"\nat = \"{at}s\"\nserver = \"{s}\"\nspeed = {speed}\n")
         }),
-        (at, 1u32..6).prop_map(|(at, d)| {
-            format!("action = \"zone-outage\"\nat = \"{at}s\"\nzone = \"b\"\ndowntime = \"{d}s\"\n")
+        (at, prop::sample::select(vec!["a", "b"]), 1u32..6).prop_map(|(at, zone, d)| {
+            format!(
+                "action = \"zone-outage\"\nat = \"{at}s\"\nzone = \"{zone}\"\ndowntime = \"{d}s\"\n"
+            )
         }),
     ]
 }

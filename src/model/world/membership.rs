@@ -71,6 +71,7 @@ impl<O: Observer> World<'_, O> {
     /// Ready server `id` starts serving: it gets its group's error share and resources,
     /// the components that watch servers learn of it, and it is announced.
     pub(super) fn serve(&mut self, id: ServerId) {
+        self.cluster.server_mut(id).served = true;
         self.equip(id);
         if let Some(outliers) = &mut self.outliers {
             outliers.add_server(id);
@@ -249,8 +250,8 @@ impl<O: Observer> World<'_, O> {
     }
 
     /// Whether the balancers know `id`, as service discovery told them or, without it, as
-    /// a member that has served and is not leaving: their hosts, in rotation when trusted
-    /// (or in panic).
+    /// a member that has served and is neither draining nor leaving: their hosts, in
+    /// rotation when trusted (or in panic).
     pub(super) fn balancers_know(&self, id: ServerId) -> bool {
         match &self.discovery {
             Some(discovery) => discovery.knows(id),
@@ -259,7 +260,7 @@ impl<O: Observer> World<'_, O> {
                 server.is_member()
                     && server.state != ServerState::Draining
                     && !server.is_leaving()
-                    && !server.is_first_boot()
+                    && server.served
             }
         }
     }

@@ -1621,9 +1621,20 @@ impl<'a, O: Observer> World<'a, O> {
         self.cluster.server_mut(server).lifecycle_timer = Some(timer);
     }
 
-    /// `server` has booted: it serves again, and its failure process goes on.
+    /// `server` has booted: it serves again, and its failure process goes on — or, if it
+    /// crashed before it first served (a launched instance still booting), it serves now
+    /// for the first time, as a launched instance does.
     fn booted(&mut self, server: ServerId) {
         let from = self.cluster.server(server).state;
+        if !self.cluster.server(server).served {
+            let first = self.cluster.server_mut(server);
+            first.state = ServerState::Ready;
+            first.lifecycle_timer = None;
+            first.crashed = None;
+            self.state_changed(server, Some(from), Some(ServerState::Ready), "booted");
+            self.serve(server);
+            return;
+        }
         let restarted = self.cluster.server_mut(server);
         restarted.state = ServerState::Ready;
         restarted.lifecycle_timer = None;
