@@ -71,6 +71,20 @@ fn target_tracking(min: u32, max: u32) -> AutoscalerSpec {
     }
 }
 
+/// A scheduled autoscaler between `min` and `max` whose one action sets the desired
+/// capacity to `desired` at `at` s (target tracking's other settings, unused).
+fn scheduled(at: u64, desired: u32, min: u32, max: u32) -> AutoscalerSpec {
+    AutoscalerSpec {
+        policy: PolicySpec::Scheduled(vec![ScheduledAction {
+            at: SimTime::ZERO + secs(at),
+            desired: Some(desired),
+            min: None,
+            max: None,
+        }]),
+        ..target_tracking(min, max)
+    }
+}
+
 /// The run's cluster rows: (time s, provisioning, ready, draining).
 fn instances(result: &RunResult) -> Vec<(f64, u32, u32, u32)> {
     let mut rows = Vec::new();
@@ -263,15 +277,7 @@ fn a_newcomers_share_ramps_as_envoys_slow_start_formula_says() {
 fn scale_in_under_discovery(pre_stop: SimDuration) -> RunResult {
     let mut spec = spec(&[(0, 1000.0)], 8, Algorithm::RoundRobin, 150);
     spec.servers[0].pre_stop = pre_stop;
-    spec.autoscaler = Some(AutoscalerSpec {
-        policy: PolicySpec::Scheduled(vec![ScheduledAction {
-            at: SimTime::ZERO + secs(61),
-            desired: Some(4),
-            min: None,
-            max: None,
-        }]),
-        ..target_tracking(1, 8)
-    });
+    spec.autoscaler = Some(scheduled(61, 4, 1, 8));
     spec.discovery = Some(DiscoverySpec {
         mode: DiscoveryMode::Poll { interval: secs(30) },
         check_interval: secs(10),
@@ -440,15 +446,7 @@ fn a_scale_in_terminates_a_crashed_instance_first_and_the_balancers_forget_it() 
     // from then on nothing is sent to it. Refused before: about a quarter of 400 req/s
     // for the 10 s it was down in rotation, 1,000 (Poisson: ±5 s.d. is ±160).
     let mut spec = spec(&[(0, 400.0)], 4, Algorithm::RoundRobin, 90);
-    spec.autoscaler = Some(AutoscalerSpec {
-        policy: PolicySpec::Scheduled(vec![ScheduledAction {
-            at: SimTime::ZERO + secs(30),
-            desired: Some(3),
-            min: None,
-            max: None,
-        }]),
-        ..target_tracking(1, 4)
-    });
+    spec.autoscaler = Some(scheduled(30, 3, 1, 4));
     spec.timeline = vec![TimelineAction {
         at: SimTime::ZERO + secs(20),
         change: Change::Crash {
@@ -487,15 +485,7 @@ fn an_instance_still_booting_is_no_host_of_the_balancers_whatever_changes_meanwh
         max_ejection: Fraction::ONE,
         ..OutlierSpec::default()
     });
-    spec.autoscaler = Some(AutoscalerSpec {
-        policy: PolicySpec::Scheduled(vec![ScheduledAction {
-            at: SimTime::ZERO + secs(30),
-            desired: Some(4),
-            min: None,
-            max: None,
-        }]),
-        ..target_tracking(1, 4)
-    });
+    spec.autoscaler = Some(scheduled(30, 4, 1, 4));
     spec.timeline = vec![TimelineAction {
         at: SimTime::ZERO + secs(35),
         change: Change::Crash {
@@ -604,15 +594,7 @@ fn a_timeline_action_on_a_server_the_autoscaler_removed_acts_on_nothing() {
     // The actions that name them later find no such server and do nothing: the run ends
     // normally, and neither has a row after its removal.
     let mut spec = spec(&[(0, 400.0)], 4, Algorithm::RoundRobin, 60);
-    spec.autoscaler = Some(AutoscalerSpec {
-        policy: PolicySpec::Scheduled(vec![ScheduledAction {
-            at: SimTime::ZERO + secs(30),
-            desired: Some(2),
-            min: None,
-            max: None,
-        }]),
-        ..target_tracking(1, 4)
-    });
+    spec.autoscaler = Some(scheduled(30, 2, 1, 4));
     let at = |s: u64, change: Change| TimelineAction {
         at: SimTime::ZERO + secs(s),
         change,
@@ -661,15 +643,7 @@ fn an_instance_that_crashes_before_it_first_serves_serves_once_it_boots_again() 
     // two newcomers then serve for the first time: the balancers learn of them, and they
     // take their share of the traffic from then on.
     let mut spec = spec(&[(0, 400.0)], 2, Algorithm::RoundRobin, 40);
-    spec.autoscaler = Some(AutoscalerSpec {
-        policy: PolicySpec::Scheduled(vec![ScheduledAction {
-            at: SimTime::ZERO + secs(5),
-            desired: Some(4),
-            min: None,
-            max: None,
-        }]),
-        ..target_tracking(1, 4)
-    });
+    spec.autoscaler = Some(scheduled(5, 4, 1, 4));
     spec.timeline = vec![TimelineAction {
         at: SimTime::ZERO + secs(12),
         change: Change::ZoneOutage {

@@ -3,6 +3,7 @@
 //! the balancer does about them, checked request by request through an observer.
 
 use std::collections::BTreeMap;
+use std::ops::Range;
 
 use lbsim::balancer::{Algorithm, BalancerSpec};
 use lbsim::engine::{SimDuration, SimTime};
@@ -25,6 +26,26 @@ fn action(seconds: f64, change: Change) -> TimelineAction {
         at: at(seconds),
         change,
     }
+}
+
+/// Servers `web-i` for each i of `servers` crash at `seconds`, for `downtime` (for good
+/// when `None`).
+fn crashes(
+    seconds: f64,
+    servers: Range<u32>,
+    downtime: Option<SimDuration>,
+) -> Vec<TimelineAction> {
+    servers
+        .map(|i| {
+            action(
+                seconds,
+                Change::Crash {
+                    server: format!("web-{i}"),
+                    downtime,
+                },
+            )
+        })
+        .collect()
 }
 
 /// `servers` one-worker servers named web-0.., Poisson arrivals at `rate` bringing
@@ -361,17 +382,7 @@ fn the_health_checks_panic_when_fewer_than_half_the_hosts_are_healthy_and_say_so
         timeout: SimDuration::from_millis(500),
         ..HealthCheckSpec::default()
     });
-    run.timeline = (0..4)
-        .map(|i| {
-            action(
-                3.0,
-                Change::Crash {
-                    server: format!("web-{i}"),
-                    downtime: Some(SimDuration::from_secs(6)),
-                },
-            )
-        })
-        .collect();
+    run.timeline = crashes(3.0, 0..4, Some(SimDuration::from_secs(6)));
     let (recorder, result) = record(&run, 1);
     let verdicts = |to: &str| -> Vec<SimTime> {
         let rows = result.events.iter().filter(|e| e.reason == "health-check");
@@ -447,17 +458,7 @@ fn three_of_four_ejected() -> RunSpec {
         max_ejection: Fraction::ONE,
         ..OutlierSpec::default()
     });
-    run.timeline = (1..4)
-        .map(|i| {
-            action(
-                3.0,
-                Change::Crash {
-                    server: format!("web-{i}"),
-                    downtime: None,
-                },
-            )
-        })
-        .collect();
+    run.timeline = crashes(3.0, 1..4, None);
     run
 }
 

@@ -477,22 +477,15 @@ mod tests {
     #[test]
     fn a_breaker_not_closed_shows_only_on_a_server_otherwise_in_rotation() {
         for breaker in ["open", "half-open"] {
-            assert_eq!(
-                Shown::of("ready", "healthy", false).with_breaker(breaker),
-                Shown::BreakerOpen
-            );
-            assert_eq!(
-                Shown::of("ready", "ejected", false).with_breaker(breaker),
-                Shown::Ejected
-            );
-            assert_eq!(
-                Shown::of("down", "healthy", false).with_breaker(breaker),
-                Shown::DownInRotation
-            );
-            assert_eq!(
-                Shown::of("draining", "healthy", false).with_breaker(breaker),
-                Shown::Draining
-            );
+            for (state, view, shown) in [
+                ("ready", "healthy", Shown::BreakerOpen),
+                ("ready", "ejected", Shown::Ejected),
+                ("down", "healthy", Shown::DownInRotation),
+                ("draining", "healthy", Shown::Draining),
+            ] {
+                let with = Shown::of(state, view, false).with_breaker(breaker);
+                assert_eq!(with, shown, "{state}, {view}, breaker {breaker}");
+            }
         }
         assert_eq!(
             Shown::of("ready", "healthy", false).with_breaker("closed"),
