@@ -1220,6 +1220,14 @@ const MOVED_KEYS: &[(&str, &str)] = &[(
      (Envoy's healthy_panic_threshold), and outlier ejections count against it too",
 )];
 
+/// Where key `name` went, if it is one that moved to another table.
+pub fn moved_key(name: &str) -> Option<&'static str> {
+    MOVED_KEYS
+        .iter()
+        .find(|(key, _)| *key == name)
+        .map(|(_, moved)| *moved)
+}
+
 /// serde's message, except that an unknown field becomes an unknown key with the valid
 /// keys quoted and the closest one suggested (or, for a key that moved, where it went).
 fn describe(message: &str) -> String {
@@ -1230,7 +1238,7 @@ fn describe(message: &str) -> String {
         return message.to_string();
     };
     let expected: Vec<&str> = rest.split('`').skip(1).step_by(2).collect();
-    if let Some((_, moved)) = MOVED_KEYS.iter().find(|(key, _)| *key == field) {
+    if let Some(moved) = moved_key(field) {
         format!("unknown key {field:?} here; {moved}")
     } else if expected.is_empty() {
         format!("unknown key {field:?}: this table takes no keys")

@@ -488,10 +488,13 @@ fn resolve(path: &str, document: &DeTable<'_>) -> Result<Vec<Step>, String> {
             } else {
                 format!("{walked:?}")
             };
-            return Err(format!(
-                "{place} has no key {segment:?} to sweep, {}",
-                suggest::expected_one_of(segment, &valid)
-            ));
+            return Err(match raw::moved_key(segment) {
+                Some(moved) => format!("{place} has no key {segment:?} to sweep; {moved}"),
+                None => format!(
+                    "{place} has no key {segment:?} to sweep, {}",
+                    suggest::expected_one_of(segment, &valid)
+                ),
+            });
         };
         if !walked.is_empty() {
             walked.push('.');
@@ -745,6 +748,16 @@ mod tests {
              \"arrivals\", \"service\", \"clients\", \"trace\", \"client_zones\", \"sessions\"; did you mean \"clients\"?"
         );
         assert!(resolve_error(BASE, "balancr.algorithm").ends_with("did you mean \"balancer\"?"));
+    }
+
+    #[test]
+    fn a_key_that_moved_says_where_it_went() {
+        assert_eq!(
+            resolve_error(BASE, "health_check.panic_threshold"),
+            "\"health_check\" has no key \"panic_threshold\" to sweep; `panic_threshold` is \
+             a key of [balancer]: the panic threshold is the cluster's (Envoy's \
+             healthy_panic_threshold), and outlier ejections count against it too"
+        );
     }
 
     #[test]
