@@ -213,20 +213,20 @@ pub fn without_series() -> Fixture {
 pub fn crash() -> Fixture {
     let mut run = spec(Algorithm::LeastConnections, 200.0, 4, 10);
     run.servers[0].boot = SimDuration::from_secs(1);
-    run.timeline.push(TimelineAction {
-        at: SimTime::ZERO + SimDuration::from_secs(3),
-        change: Change::Crash {
+    run.timeline.push(at_second(
+        3,
+        Change::Crash {
             server: "web-1".into(),
             downtime: Some(SimDuration::from_secs(3)),
         },
-    });
-    run.timeline.push(TimelineAction {
-        at: SimTime::ZERO + SimDuration::from_secs(8),
-        change: Change::Remove {
+    ));
+    run.timeline.push(at_second(
+        8,
+        Change::Remove {
             server: "web-3".into(),
             abrupt: false,
         },
-    });
+    ));
     unswept("crash", run)
 }
 
@@ -241,13 +241,13 @@ pub fn panic() -> Fixture {
         ..HealthCheckSpec::default()
     });
     for server in 0..4 {
-        run.timeline.push(TimelineAction {
-            at: SimTime::ZERO + SimDuration::from_secs(3),
-            change: Change::Crash {
+        run.timeline.push(at_second(
+            3,
+            Change::Crash {
                 server: format!("web-{server}"),
                 downtime: Some(SimDuration::from_secs(6)),
             },
-        });
+        ));
     }
     unswept("panic", run)
 }
@@ -268,13 +268,13 @@ pub fn breaker() -> Fixture {
         probes: 1,
         ..CircuitBreakerSpec::default()
     });
-    run.timeline.push(TimelineAction {
-        at: SimTime::ZERO + SimDuration::from_secs(3),
-        change: Change::SetSpeed {
+    run.timeline.push(at_second(
+        3,
+        Change::SetSpeed {
             server: "web-1".into(),
             speed: 0.02,
         },
-    });
+    ));
     unswept("breaker", run)
 }
 
@@ -288,13 +288,13 @@ pub fn stale_route() -> Fixture {
         },
         check_interval: SimDuration::from_secs(10),
     });
-    run.timeline.push(TimelineAction {
-        at: SimTime::ZERO + SimDuration::from_secs(3),
-        change: Change::Remove {
+    run.timeline.push(at_second(
+        3,
+        Change::Remove {
             server: "web-3".into(),
             abrupt: true,
         },
-    });
+    ));
     unswept("stale-route", run)
 }
 
@@ -396,6 +396,14 @@ fn spec(algorithm: Algorithm, rate: f64, servers: u32, seconds: u64) -> RunSpec 
             vec![ServerGroupSpec::new("web", servers)],
             BalancerSpec::new(algorithm),
         )
+    }
+}
+
+/// A timeline action at `seconds` into the run.
+fn at_second(seconds: u64, change: Change) -> TimelineAction {
+    TimelineAction {
+        at: SimTime::ZERO + SimDuration::from_secs(seconds),
+        change,
     }
 }
 
