@@ -545,6 +545,125 @@ fn an_ejected_host_counts_against_the_panic_threshold_beside_failed_checks() {
     assert_eq!((panic.to, panic.time), ("panic", ejected[2]));
 }
 
+/// The rows of `result` for the balancer's mode (no server): its panics.
+fn panic_rows(result: &RunResult) -> Vec<&lbsim::stats::ClusterEvent> {
+    result
+        .events
+        .iter()
+        .filter(|e| e.server.is_empty())
+        .collect()
+}
+
+#[test]
+fn a_scale_out_of_unchecked_hosts_panics_the_balancer_until_one_passes_as_in_envoy() {
+    // One healthy server; at 5 s three join. Envoy recomputes panic on every host-set
+    // update and a new host is unhealthy until its first check passes: one of four hosts
+    // is healthy, below half, so the balancer panics at the very instant they join and
+    // sends requests to the newcomers at once. Their first checks start at once and take
+    // 200 ms of work; the first to pass makes it two of four, and the panic ends. Before
+    // panic was recomputed on host-set changes there was no panic here at all.
+    let mut run = spec(1, Algorithm::RoundRobin, 150.0, 4, 8);
+    run.health_check = Some(HealthCheckSpec {
+        interval: SimDuration::from_secs(1),
+        timeout: SimDuration::from_millis(500),
+        work: SimDuration::from_millis(200),
+        ..HealthCheckSpec::default()
+    });
+    run.timeline = vec![action(5.0, Change::Add { group: 0, count: 3 })];
+    let (recorder, result) = record(&run, 1);
+    let panics = panic_rows(&result);
+    assert_eq!(panics.len(), 2, "{:?}", result.events);
+    assert_eq!(
+        (panics[0].time, panics[0].to, panics[0].reason),
+        (at(5.0), "panic", "timeline")
+    );
+    assert_eq!(
+        panics[0].detail,
+        "1 of 4 hosts healthy, below the panic threshold 0.5"
+    );
+    // Each newcomer's first check is the first thing it serves: it passes 200 ms later.
+    let first_pass = result
+        .events
+        .iter()
+        .find(|e| e.to == "healthy" && e.reason == "health-check")
+        .expect("a newcomer passes its first check");
+    assert_eq!(first_pass.time, at(5.2));
+    assert_eq!(
+        (panics[1].time, panics[1].to, panics[1].reason),
+        (first_pass.time, "normal", "health-check")
+    );
+    assert_eq!(
+        panics[1].detail,
+        "2 of 4 hosts healthy, at or above the panic threshold 0.5"
+    );
+    assert_eq!(result.figures.get(Figure::PanicS), Some(0.2));
+    // In panic the round robin includes all four: three in four of the ~30 requests of
+    // those 200 ms (150/s) go to newcomers no check has passed; Poisson, so the count's
+    // standard deviation is about 4.7 and 8 lies three of them below 22.5.
+    let unchecked_picks: usize = (1..4)
+        .map(|i| {
+            recorder
+                .sent_to(&format!("web-{i}"))
+                .filter(|life| {
+                    life.picked
+                        .as_ref()
+                        .is_some_and(|(t, _)| *t < first_pass.time)
+                })
+                .count()
+        })
+        .sum();
+    assert!(unchecked_picks > 8, "{unchecked_picks}");
+    // Threshold off: the newcomers wait for their checks, and nothing panics.
+    run.panic_threshold = Fraction::ZERO;
+    assert!(panic_rows(&simulate(&run, 1)).is_empty());
+}
+
+#[test]
+fn a_healthy_host_leaving_can_panic_the_balancer_as_in_envoy() {
+    // Four servers; web-0 and web-1 crash for good at 3 s and the checks find them out:
+    // two of four healthy, exactly half, no panic. At 10 s web-3 is removed gracefully:
+    // one of the three hosts left is healthy, below half, and the balancer panics at that
+    // instant (reason: the removal's), sending requests to the crashed hosts again.
+    let mut run = spec(4, Algorithm::RoundRobin, 100.0, 5, 14);
+    run.health_check = Some(HealthCheckSpec {
+        interval: SimDuration::from_secs(1),
+        timeout: SimDuration::from_millis(500),
+        ..HealthCheckSpec::default()
+    });
+    run.timeline = crashes(3.0, 0..2, None);
+    run.timeline.push(action(
+        10.0,
+        Change::Remove {
+            server: "web-3".into(),
+            abrupt: false,
+        },
+    ));
+    let (recorder, result) = record(&run, 1);
+    let unhealthy = result.events.iter().filter(|e| e.to == "unhealthy").count();
+    assert_eq!(unhealthy, 2, "{:?}", result.events);
+    let panics = panic_rows(&result);
+    assert_eq!(panics.len(), 1, "{:?}", result.events);
+    assert_eq!(
+        (panics[0].time, panics[0].to, panics[0].reason),
+        (at(10.0), "panic", "timeline")
+    );
+    assert_eq!(
+        panics[0].detail,
+        "1 of 3 hosts healthy, below the panic threshold 0.5"
+    );
+    // Round robin over three hosts, two of them dead: two in three of the ~400 requests
+    // after the removal are sent to a crashed server.
+    let to_the_dead: usize = (0..2)
+        .map(|i| {
+            recorder
+                .sent_to(&format!("web-{i}"))
+                .filter(|life| life.picked.as_ref().is_some_and(|(t, _)| *t > at(10.0)))
+                .count()
+        })
+        .sum();
+    assert!(to_the_dead > 200, "{to_the_dead}");
+}
+
 #[test]
 fn failures_of_every_kind_are_deterministic() {
     let run = mixed_failures(4, Algorithm::LeastConnections, 0.3, 7.0, 0.5);

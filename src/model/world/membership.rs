@@ -69,7 +69,8 @@ impl<O: Observer> World<'_, O> {
     }
 
     /// Ready server `id` starts serving: it gets its group's error share and resources,
-    /// the components that watch servers learn of it, and it is announced.
+    /// the components that watch servers learn of it, and it is announced. The caller
+    /// then tells [`Self::hosts_changed`], once for all the servers one change brought.
     pub(super) fn serve(&mut self, id: ServerId) {
         self.cluster.server_mut(id).served = true;
         self.equip(id);
@@ -120,7 +121,8 @@ impl<O: Observer> World<'_, O> {
         self.start_draining(server, reason);
     }
 
-    /// `server` is to leave the balancers: at once, or through the registry.
+    /// `server` is to leave the balancers: at once, or through the registry. The caller
+    /// then tells [`Self::hosts_changed`], once for all the servers one change took.
     pub(super) fn leave_balancers(&mut self, server: ServerId) {
         if self.discovery.is_some() {
             self.register(server, false);
@@ -169,6 +171,7 @@ impl<O: Observer> World<'_, O> {
         for (server, registered) in changed {
             self.balancers_heard(server, registered);
         }
+        self.hosts_changed("discovery");
     }
 
     /// A watched change reaches the balancers: they know `server` as `registered`.
@@ -179,6 +182,7 @@ impl<O: Observer> World<'_, O> {
             .is_some_and(|d| d.learn(server, registered))
         {
             self.balancers_heard(server, registered);
+            self.hosts_changed("discovery");
         }
     }
 

@@ -1260,13 +1260,16 @@ impl<'a, O: Observer> World<'a, O> {
                     let id = self.launch(*group, ServerState::Ready, "timeline");
                     self.serve(id);
                 }
+                self.hosts_changed("timeline");
             }
             Change::Remove { server, abrupt } => {
                 if let Some(id) = self.named(server) {
                     if *abrupt {
                         self.remove_abruptly(id);
+                        self.hosts_changed("server-removed");
                     } else if !self.cluster.server(id).is_leaving() {
                         self.retire(id, "timeline");
+                        self.hosts_changed("timeline");
                     }
                 }
             }
@@ -1501,6 +1504,23 @@ impl<'a, O: Observer> World<'a, O> {
         if self.health.is_some() || self.outliers.is_some() {
             self.update_panic(cause);
         }
+        self.refresh_every_rotation();
+    }
+
+    /// The balancers' set of hosts changed for `reason` (a host joined or left): the share
+    /// of healthy hosts changed with it, and may have crossed the panic threshold. Envoy
+    /// recomputes panic on every host-set update, not only on health changes; a newcomer
+    /// waiting for its first check counts as unhealthy, so a scale-out of more hosts than
+    /// were healthy panics the balancer until their checks pass.
+    fn hosts_changed(&mut self, reason: &'static str) {
+        if (self.health.is_some() || self.outliers.is_some()) && self.update_panic(reason) {
+            self.refresh_every_rotation();
+        }
+    }
+
+    /// Puts every server in rotation or takes it out, as the balancer's mode and each
+    /// server's health say.
+    fn refresh_every_rotation(&mut self) {
         self.frontend.set_panic(self.panic);
         for index in 0..self.cluster.servers().len() {
             self.refresh_rotation(ServerId(index as u32));
@@ -1509,8 +1529,9 @@ impl<'a, O: Observer> World<'a, O> {
 
     /// Enters or leaves panic as the share of healthy hosts says (`panic_mode.rs`): of every
     /// host the balancers know, crashed ones included, those passing their checks and not
-    /// ejected. A change is a row of events.csv, whose `detail` gives the count.
-    fn update_panic(&mut self, cause: &'static str) {
+    /// ejected. A change is a row of events.csv, whose `detail` gives the count. Returns
+    /// whether the mode changed.
+    fn update_panic(&mut self, cause: &'static str) -> bool {
         let (mut hosts, mut healthy) = (0, 0);
         for index in 0..self.cluster.servers().len() {
             let id = ServerId(index as u32);
@@ -1525,7 +1546,7 @@ impl<'a, O: Observer> World<'a, O> {
         let threshold = self.spec.panic_threshold;
         let panic = in_panic(threshold, healthy, hosts);
         if panic == self.panic {
-            return;
+            return false;
         }
         self.panic = panic;
         let side = if panic { "below" } else { "at or above" };
@@ -1545,6 +1566,7 @@ impl<'a, O: Observer> World<'a, O> {
                 },
             );
         }
+        true
     }
 
     fn failure_process(&self, server: ServerId) -> Option<FailureProcess> {
@@ -1633,6 +1655,7 @@ impl<'a, O: Observer> World<'a, O> {
             first.crashed = None;
             self.state_changed(server, Some(from), Some(ServerState::Ready), "booted");
             self.serve(server);
+            self.hosts_changed("booted");
             return;
         }
         let restarted = self.cluster.server_mut(server);

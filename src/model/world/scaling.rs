@@ -205,6 +205,7 @@ impl<O: Observer> World<'_, O> {
             self.terminate(server, "replaced");
             self.launch_instance(group, "replacement");
         }
+        self.hosts_changed("replaced");
     }
 
     /// Moves the group to `decision.to` instances and logs the decision.
@@ -236,6 +237,7 @@ impl<O: Observer> World<'_, O> {
             for victim in self.victims(group, current - decision.to) {
                 self.scale_in(victim);
             }
+            self.hosts_changed("scale-in");
         }
     }
 
@@ -263,6 +265,7 @@ impl<O: Observer> World<'_, O> {
             "booted",
         );
         self.serve(server);
+        self.hosts_changed("booted");
     }
 
     /// The `count` instances of `group` a scale-in removes: those crashed and restarting
