@@ -81,22 +81,22 @@ impl ConsistentHash {
         position(key_hash(request, self.hash_on))
     }
 
-    /// The owner of the first point at or after `hash`, walking clockwise (wrapping once
-    /// around) past every point whose owner `accept` refuses: how bounded loads passes a
-    /// full server's key on. `None` when the ring is empty or every owner is refused.
+    /// The owner of the first point at or after `hash` — or, for a reselection's
+    /// `attempt`, of the point that many further on (as [`Self::owner_after`]) — walking
+    /// clockwise (wrapping once around) past every point whose owner `accept` refuses: how
+    /// bounded loads passes a full server's key on. `None` when the ring is empty or every
+    /// owner is refused.
     pub(super) fn first_accepted(
         &mut self,
         hash: u32,
+        attempt: u32,
         mut accept: impl FnMut(ServerId) -> bool,
     ) -> Option<ServerId> {
         if self.stale {
             self.rebuild();
         }
-        let mut start = *self.buckets.get((hash >> self.shift) as usize)? as usize;
-        while start < self.ring.len() && self.ring[start].0 < hash {
-            start += 1;
-        }
-        let (wrapped, onward) = self.ring.split_at(start.min(self.ring.len()));
+        let start = (self.index_at(hash)? + attempt as usize) % self.ring.len();
+        let (wrapped, onward) = self.ring.split_at(start);
         onward
             .iter()
             .chain(wrapped)
@@ -148,11 +148,36 @@ impl ConsistentHash {
 
     /// The first point at or after `hash` on the built ring, wrapping around.
     fn point_at(&self, hash: u32) -> Option<(u32, ServerId)> {
+        self.ring.get(self.index_at(hash)?).copied()
+    }
+
+    /// The index of the first point at or after `hash` on the built ring, wrapping around;
+    /// `None` when the ring is empty.
+    fn index_at(&self, hash: u32) -> Option<usize> {
         let mut index = *self.buckets.get((hash >> self.shift) as usize)? as usize;
         while index < self.ring.len() && self.ring[index].0 < hash {
             index += 1;
         }
-        self.ring.get(index).or_else(|| self.ring.first()).copied()
+        if self.ring.is_empty() {
+            None
+        } else if index == self.ring.len() {
+            Some(0)
+        } else {
+            Some(index)
+        }
+    }
+
+    /// The owner of the point `attempt` places after the first at or after `hash`: Envoy's
+    /// ring for a reselection (`ring_hash_lb.cc`: "behave as if this host was not in the
+    /// ring", `midp = (midp + attempt) % ring_.size()`). Not always another server: the
+    /// next point may be the same server's.
+    pub(super) fn owner_after(&mut self, hash: u32, attempt: u32) -> Option<ServerId> {
+        if self.stale {
+            self.rebuild();
+        }
+        let index = self.index_at(hash)?;
+        let point = (index + attempt as usize) % self.ring.len();
+        Some(self.ring[point].1)
     }
 }
 
@@ -183,6 +208,15 @@ impl Balancer for ConsistentHash {
 
     fn pick(&mut self, request: &RequestKey, _rng: &mut SimRng) -> Option<ServerId> {
         self.route(request)
+    }
+
+    fn pick_again(
+        &mut self,
+        request: &RequestKey,
+        _rng: &mut SimRng,
+        attempt: u32,
+    ) -> Option<ServerId> {
+        self.owner_after(self.ring_position(request), attempt)
     }
 
     fn route(&mut self, request: &RequestKey) -> Option<ServerId> {

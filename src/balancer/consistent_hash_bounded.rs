@@ -94,12 +94,23 @@ impl Balancer for ConsistentHashBounded {
         self.ring.remove(server);
     }
 
-    fn pick(&mut self, request: &RequestKey, _rng: &mut SimRng) -> Option<ServerId> {
+    fn pick(&mut self, request: &RequestKey, rng: &mut SimRng) -> Option<ServerId> {
+        self.pick_again(request, rng, 0)
+    }
+
+    /// The ring's reselection (the point `attempt` further on), then the walk past full
+    /// servers from there.
+    fn pick_again(
+        &mut self,
+        request: &RequestKey,
+        _rng: &mut SimRng,
+        attempt: u32,
+    ) -> Option<ServerId> {
         let hash = self.ring.ring_position(request);
         let (factor, total_load, total_weight) =
             (self.balance_factor, self.total_load, self.total_weight);
         let (load, weight) = (&self.load, &self.weight);
-        self.ring.first_accepted(hash, |server| {
+        self.ring.first_accepted(hash, attempt, |server| {
             let index = server.index();
             u64::from(load[index]) < capacity(factor, total_load, weight[index], total_weight)
         })

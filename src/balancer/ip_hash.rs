@@ -9,7 +9,7 @@
 //! Cost: O(1) per pick, join and leave.
 
 use super::pool::Pool;
-use super::{Backend, Balancer, Explanation, HashOn, key_hash};
+use super::{Backend, Balancer, Explanation, HashOn, key_hash, reselection_hash};
 use crate::engine::SimRng;
 use crate::id::{RequestKey, ServerId};
 
@@ -31,6 +31,14 @@ impl IpHash {
     pub fn keyed_by(self, hash_on: HashOn) -> Self {
         IpHash { hash_on, ..self }
     }
+
+    /// The server at `hash`'s index of the pool, `None` when it is empty.
+    fn at(&self, hash: u64) -> Option<ServerId> {
+        if self.pool.is_empty() {
+            return None;
+        }
+        Some(self.pool.get((hash % self.pool.len() as u64) as usize))
+    }
 }
 
 impl Balancer for IpHash {
@@ -46,12 +54,19 @@ impl Balancer for IpHash {
         self.route(request)
     }
 
+    /// Maglev's reselection hash (Envoy's): NGINX's `ip_hash` likewise rehashes to pass
+    /// over a peer it already tried.
+    fn pick_again(
+        &mut self,
+        request: &RequestKey,
+        _rng: &mut SimRng,
+        attempt: u32,
+    ) -> Option<ServerId> {
+        self.at(reselection_hash(key_hash(request, self.hash_on), attempt))
+    }
+
     fn route(&mut self, request: &RequestKey) -> Option<ServerId> {
-        if self.pool.is_empty() {
-            return None;
-        }
-        let index = key_hash(request, self.hash_on) % self.pool.len() as u64;
-        Some(self.pool.get(index as usize))
+        self.at(key_hash(request, self.hash_on))
     }
 
     /// The client's hash and the pool index it selected.

@@ -154,6 +154,21 @@ impl Balancer for Maglev {
         self.route(request)
     }
 
+    fn pick_again(
+        &mut self,
+        request: &RequestKey,
+        _rng: &mut SimRng,
+        attempt: u32,
+    ) -> Option<ServerId> {
+        if self.stale {
+            self.rebuild();
+        }
+        let hash = super::reselection_hash(key_hash(request, self.hash_on), attempt);
+        self.table
+            .get((hash % u64::from(self.size)) as usize)
+            .copied()
+    }
+
     fn route(&mut self, request: &RequestKey) -> Option<ServerId> {
         if self.stale {
             self.rebuild();

@@ -100,6 +100,23 @@ pub trait Balancer: Send {
     /// Chooses a server for `request`, or `None` when the pool is empty.
     fn pick(&mut self, request: &RequestKey, rng: &mut SimRng) -> Option<ServerId>;
 
+    /// Chooses again for `request`, whose last pick a retry's host predicate refused
+    /// (`attempt` is 1 for the first reselection): Envoy's `chooseHost` loop under
+    /// `host_selection_retry_max_attempts`. By default a pick like any other — a round
+    /// robin moves on, a random choice draws again, a balancer that picks by its state
+    /// alone (least connections) finds the same server. The hashing algorithms, whose
+    /// pick would never change, choose as Envoy's do for an attempt: the ring the point
+    /// `attempt` places further on, Maglev (and IP hash) a hash with `attempt`'s
+    /// complement mixed in.
+    fn pick_again(
+        &mut self,
+        request: &RequestKey,
+        rng: &mut SimRng,
+        _attempt: u32,
+    ) -> Option<ServerId> {
+        self.pick(request, rng)
+    }
+
     /// A hint that `request` is the next to be picked: a balancer whose pick reads memory
     /// the caches may not hold can start loading it now. Changes nothing.
     fn prefetch(&self, _request: &RequestKey) {}
@@ -330,6 +347,17 @@ pub fn key_hash(request: &RequestKey, hash_on: HashOn) -> u64 {
     match (hash_on, request.session) {
         (HashOn::Session, Some(session)) => fmix64(session.0 ^ 0x5e55_1011_5e55_1011),
         _ => hash_addr(request.client),
+    }
+}
+
+/// `hash` for a reselection's `attempt`, as Envoy's Maglev mutates it (`maglev_lb.cc`:
+/// `hash ^= ~0ULL - attempt + 1`, "a value with most bits set", so that retries spread
+/// rather than land on one neighbour); the hash itself for attempt 0.
+pub fn reselection_hash(hash: u64, attempt: u32) -> u64 {
+    if attempt == 0 {
+        hash
+    } else {
+        hash ^ (!0u64).wrapping_sub(u64::from(attempt)).wrapping_add(1)
     }
 }
 

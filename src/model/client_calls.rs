@@ -24,9 +24,9 @@
 use super::event::{Event, Timer};
 use super::outcome::{FailReason, Outcome};
 use super::request::RequestId;
-use super::retry_policy::{ClientSpec, RetryCondition, RetryDecision, RetryPolicy};
+use super::retry_policy::{ClientSpec, PreviousHosts, RetryCondition, RetryDecision, RetryPolicy};
 use crate::engine::{EventQueue, SimDuration, SimRng, SimTime, TimerId, Timers};
-use crate::id::RequestKey;
+use crate::id::{RequestKey, ServerId};
 
 /// The kernel services a call needs at one instant: the clock, and timers to arm and
 /// cancel.
@@ -108,6 +108,12 @@ pub struct ClientCalls {
     /// Of measured calls: retries sent, and attempts timed out.
     retries_sent: u64,
     timeouts: u64,
+    /// The retry host predicate, when on.
+    previous_hosts: Option<PreviousHosts>,
+    /// Per call slot, with the predicate on: the hosts its attempts were sent to (Envoy's
+    /// `onHostAttempted`). Cleared, not freed, when the slot is reused: no allocation per
+    /// call once the slots have grown.
+    tried: Vec<Vec<ServerId>>,
 }
 
 impl ClientCalls {
@@ -122,10 +128,13 @@ impl ClientCalls {
             active_retries: 0,
             retries_sent: 0,
             timeouts: 0,
+            previous_hosts: spec.previous_hosts,
+            tried: Vec::new(),
         }
     }
 
-    /// A client sends a new request, as attempt `id`.
+    /// A client sends a new request, as attempt `id`, which the balancer sent to `host`
+    /// (`None` when it found none).
     pub fn arrived(
         &mut self,
         id: RequestId,
@@ -133,6 +142,7 @@ impl ClientCalls {
         work: SimDuration,
         now: SimTime,
         measured: bool,
+        host: Option<ServerId>,
     ) {
         let call = Call {
             key,
@@ -156,6 +166,28 @@ impl ClientCalls {
         };
         self.active += 1;
         self.link(index, id);
+        if self.previous_hosts.is_some() {
+            if self.tried.len() <= index as usize {
+                self.tried.resize_with(index as usize + 1, Vec::new);
+            }
+            self.tried[index as usize].clear();
+            self.attempted(index, host);
+        }
+    }
+
+    /// `call`'s newest attempt went to `host`: one more host for the predicate to avoid.
+    fn attempted(&mut self, call: u32, host: Option<ServerId>) {
+        if let (Some(host), Some(tried)) = (host, self.tried.get_mut(call as usize)) {
+            tried.push(host);
+        }
+    }
+
+    /// With the retry host predicate on, the hosts `call`'s attempts went to and the
+    /// reselections a retry's pick may make to avoid them.
+    pub fn previous_hosts(&self, call: u32) -> Option<(&[ServerId], u32)> {
+        let predicate = self.previous_hosts?;
+        let tried = self.tried.get(call as usize)?;
+        Some((tried, predicate.reselections))
     }
 
     /// Attempt `id` of `call` is created.
@@ -289,12 +321,14 @@ impl ClientCalls {
         })
     }
 
-    /// The retry of `call` is sent as attempt `id`.
-    pub fn retry_sent(&mut self, call: u32, id: RequestId) {
+    /// The retry of `call` is sent as attempt `id`, to `host` (`None` when the balancer
+    /// found none).
+    pub fn retry_sent(&mut self, call: u32, id: RequestId, host: Option<ServerId>) {
         if self.calls[call as usize].is_some_and(|c| c.measured) {
             self.retries_sent += 1;
         }
         self.link(call, id);
+        self.attempted(call, host);
     }
 
     /// Measured calls waiting out a backoff: in flight, though no attempt is.
@@ -372,8 +406,14 @@ mod tests {
 
         fn arrive(&mut self) -> RequestId {
             let id = self.table.insert(request());
-            self.calls
-                .arrived(id, KEY, SimDuration::from_millis(1), SimTime::ZERO, true);
+            self.calls.arrived(
+                id,
+                KEY,
+                SimDuration::from_millis(1),
+                SimTime::ZERO,
+                true,
+                None,
+            );
             id
         }
 
@@ -420,11 +460,11 @@ mod tests {
         assert!(matches!(h.end(first, rejected), CallEnd::Retrying { .. }));
         assert_eq!(h.calls.measured_in_backoff(), 1);
         let second = h.table.insert(request());
-        h.calls.retry_sent(0, second);
+        h.calls.retry_sent(0, second, None);
         assert_eq!(h.calls.measured_in_backoff(), 0);
         assert!(matches!(h.end(second, rejected), CallEnd::Retrying { .. }));
         let third = h.table.insert(request());
-        h.calls.retry_sent(0, third);
+        h.calls.retry_sent(0, third, None);
         assert_eq!(h.calls.active(), (1, 1));
         assert_eq!(
             h.end(third, rejected),

@@ -153,6 +153,30 @@ impl Frontend {
         })
     }
 
+    /// [`Self::pick`] for a retry under Envoy's `previous_hosts` predicate: while the pick
+    /// is one of `avoid`, picks again through the same instance, at most `reselections`
+    /// times, and keeps the last pick if none lands elsewhere (`chooseHost`'s loop).
+    pub fn pick_avoiding(
+        &mut self,
+        request: &RequestKey,
+        avoid: &[ServerId],
+        reselections: u32,
+    ) -> Option<Pick> {
+        let instance = self.instance_for(request);
+        let (balancer, rng) = (&mut self.instances[instance], &mut self.rngs[instance]);
+        let mut server = balancer.pick(request, rng)?;
+        for attempt in 1..=reselections {
+            if !avoid.contains(&server) {
+                break;
+            }
+            server = balancer.pick_again(request, rng, attempt)?;
+        }
+        Some(Pick {
+            instance: instance as u8,
+            server,
+        })
+    }
+
     /// Sends `request` to `server`, which a session table pinned it to, through the
     /// instance the request reaches: that instance counts the connection.
     pub fn pinned(&mut self, request: &RequestKey, server: ServerId) -> Pick {
@@ -216,6 +240,38 @@ mod tests {
     use super::*;
     use crate::balancer::Algorithm;
     use crate::id::ClientAddr;
+
+    #[test]
+    fn a_pick_avoiding_tried_hosts_reselects_at_most_as_often_as_allowed() {
+        // Round robin over three servers: 0, 1, 2, 0, ... Each reselection is the next.
+        let mut frontend = Frontend::new(&BalancerSpec::new(Algorithm::RoundRobin), 3, 1);
+        for id in 0..3 {
+            frontend.add(Backend {
+                id: ServerId(id),
+                name: "s",
+                weight: 1,
+            });
+        }
+        let request = RequestKey {
+            client: ClientAddr(1),
+            session: None,
+        };
+        let mut pick = |avoid: &[u32], reselections| {
+            let avoid: Vec<ServerId> = avoid.iter().map(|&id| ServerId(id)).collect();
+            let pick = frontend.pick_avoiding(&request, &avoid, reselections);
+            pick.map(|p| p.server.0)
+        };
+        // 0 is tried: its pick is made again, and 1 goes.
+        assert_eq!(pick(&[0], 1), Some(1));
+        // 2 comes up and was not tried: no reselection, 0 comes next.
+        assert_eq!(pick(&[0, 1], 1), Some(2));
+        // 0 then 1 come up, both tried, one reselection allowed: the last pick, 1, goes.
+        assert_eq!(pick(&[0, 1], 1), Some(1));
+        // With two allowed, 2 (tried), 0 (tried), then 1: found on the second.
+        assert_eq!(pick(&[2, 0], 2), Some(1));
+        // No reselection allowed: the first pick goes, tried or not.
+        assert_eq!(pick(&[2], 0), Some(2));
+    }
 
     #[test]
     fn a_weight_change_reaches_every_instance_of_a_server_in_rotation() {

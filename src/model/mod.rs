@@ -68,7 +68,8 @@ pub use panic_mode::DEFAULT_PANIC_THRESHOLD;
 pub use request::RequestId;
 pub use resources::{MemorySpec, ResourceSpec};
 pub use retry_policy::{
-    Backoff, ClientSpec, RetryBudget, RetryCondition, RetryDecision, RetryOn, RetryPolicy,
+    Backoff, ClientSpec, PreviousHosts, RetryBudget, RetryCondition, RetryDecision, RetryOn,
+    RetryPolicy,
 };
 pub use server::ServerState;
 pub use sessions::{SessionLength, SessionsSpec};

@@ -69,7 +69,7 @@ impl Resilience {
         }
     }
 
-    /// A client sends a new request as attempt `id`.
+    /// A client sends a new request as attempt `id`, which the balancer sent to `host`.
     pub fn arrived(
         &mut self,
         id: RequestId,
@@ -77,9 +77,10 @@ impl Resilience {
         work: SimDuration,
         now: SimTime,
         measured: bool,
+        host: Option<ServerId>,
     ) {
         if let Some(calls) = &mut self.calls {
-            calls.arrived(id, key, work, now, measured);
+            calls.arrived(id, key, work, now, measured, host);
         }
     }
 
@@ -161,11 +162,17 @@ impl Resilience {
         self.calls.as_ref()?.retry_due(call)
     }
 
-    /// `call`'s retry was sent as attempt `id`.
-    pub fn retry_sent(&mut self, call: u32, id: RequestId) {
+    /// `call`'s retry was sent as attempt `id`, to `host`.
+    pub fn retry_sent(&mut self, call: u32, id: RequestId, host: Option<ServerId>) {
         if let Some(calls) = &mut self.calls {
-            calls.retry_sent(call, id);
+            calls.retry_sent(call, id, host);
         }
+    }
+
+    /// With the retry host predicate on, the hosts `call`'s attempts went to and the
+    /// reselections its retry may make to avoid them.
+    pub fn previous_hosts(&self, call: u32) -> Option<(&[ServerId], u32)> {
+        self.calls.as_ref()?.previous_hosts(call)
     }
 
     /// Measured calls in flight without an attempt (waiting out a backoff).

@@ -42,6 +42,25 @@ pub struct ClientSpec {
     /// `None` allows any number of retries at once.
     pub retry_budget: Option<RetryBudget>,
     pub retry_on: RetryOn,
+    /// Envoy's `previous_hosts` retry host predicate, when on.
+    pub previous_hosts: Option<PreviousHosts>,
+}
+
+/// Envoy's `previous_hosts` retry host predicate (`envoy.retry_host_predicates.
+/// previous_hosts`, which Istio turns on for every route): a retry's pick that lands on a
+/// host an earlier attempt of the same request went to is made again, up to
+/// `reselections` more times (`host_selection_retry_max_attempts`), and the last pick goes
+/// if none lands elsewhere (`LoadBalancerBase::chooseHost`: "If we didn't find anything,
+/// return the last host"). A retry after a hung or failing host then tends to go
+/// elsewhere instead of back to it by chance — or, under round robin, by the rotation.
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+pub struct PreviousHosts {
+    pub reselections: u32,
+}
+
+impl PreviousHosts {
+    /// Envoy's default `host_selection_retry_max_attempts`: one reselection.
+    pub const DEFAULT_RESELECTIONS: u32 = 1;
 }
 
 impl Default for ClientSpec {
@@ -54,6 +73,7 @@ impl Default for ClientSpec {
             backoff: Backoff::DEFAULT,
             retry_budget: Some(RetryBudget::DEFAULT),
             retry_on: RetryOn::DEFAULT,
+            previous_hosts: None,
         }
     }
 }

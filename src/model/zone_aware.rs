@@ -220,6 +220,21 @@ impl Balancer for ZoneAware {
         }
     }
 
+    /// A reselection chooses the zone afresh, as Envoy's `chooseHostOnce` does each time.
+    fn pick_again(
+        &mut self,
+        request: &RequestKey,
+        rng: &mut SimRng,
+        attempt: u32,
+    ) -> Option<ServerId> {
+        let zone = self.client_zone(request.client);
+        self.last_zone = self.routing[zone].pick(&mut self.rng);
+        match self.last_zone {
+            Some(target) => self.pools[target].pick_again(request, rng, attempt),
+            None => self.all.pick_again(request, rng, attempt),
+        }
+    }
+
     fn prefetch(&self, request: &RequestKey) {
         self.all.prefetch(request);
     }

@@ -467,6 +467,8 @@ pub struct RawClient {
     pub retry_budget: Option<Spanned<RawSwitch>>,
     pub min_retry_concurrency: Option<Spanned<Int>>,
     pub retry_on: Option<Spanned<Vec<Spanned<String>>>>,
+    pub retry_host_predicate: Option<Spanned<String>>,
+    pub host_selection_retry_max_attempts: Option<Spanned<Int>>,
 }
 
 /// `client.backoff`.
@@ -787,6 +789,8 @@ pub const CLIENT_KEYS: &[Key] = &[
     value("retry_budget"),
     value("min_retry_concurrency"),
     value("retry_on"),
+    value("retry_host_predicate"),
+    value("host_selection_retry_max_attempts"),
 ];
 
 /// `database.pool` keys.

@@ -1,11 +1,12 @@
 //! Capabilities mixed at random, as a user may combine them: each case is a scenario file
 //! with some of health checks, outlier detection, a panic threshold, a circuit breaker,
-//! client timeouts and retries, sessions and cookie affinity, an autoscaler, service
-//! discovery, a data tier, crashes and a timeline of every action, under any algorithm.
-//! Whatever the mix, a valid file simulates without a panic, no server takes a request
-//! before it has first served or (without discovery) after it has left, the counts are conserved and a rerun is identical (with or
-//! without an observer) — properties no single
-//! capability's tests can show, since each covers its own section.
+//! client timeouts and retries (with and without the previous-hosts predicate), sessions
+//! and cookie affinity, an autoscaler, service discovery, a data tier, crashes and a
+//! timeline of every action, under any algorithm. Whatever the mix, a valid file simulates
+//! without a panic, no server takes a request before it has first served or (without
+//! discovery) after it has left, the counts are conserved and a rerun is identical (with
+//! or without an observer) — properties no single capability's tests can show, since each
+//! covers its own section.
 //!
 //! Every case is small (a 20 s run on a handful of servers) so that the module takes a few
 //! seconds in release mode; `PROPTEST_CASES=N` runs more.
@@ -87,10 +88,18 @@ fn scenario() -> impl Strategy<Value = String> {
             "[circuit_breaker]\nwindow = \"5s\"\nfailure_rate = 0.5\nmin_requests = 5\n\
              open_for = \"2s\"\nprobes = 2\n",
         ),
-        maybe(
-            "[client]\ntimeout = \"200ms\"\nretries = 2\n\
-             backoff = { base = \"10ms\", max = \"50ms\" }\n",
-        ),
+        prop_oneof![
+            Just(""),
+            Just(
+                "[client]\ntimeout = \"200ms\"\nretries = 2\n\
+                 backoff = { base = \"10ms\", max = \"50ms\" }\n"
+            ),
+            Just(
+                "[client]\ntimeout = \"200ms\"\nretries = 2\n\
+                 backoff = { base = \"10ms\", max = \"50ms\" }\n\
+                 retry_host_predicate = \"previous-hosts\"\nhost_selection_retry_max_attempts = 2\n"
+            ),
+        ],
         prop_oneof![
             Just(""),
             Just(

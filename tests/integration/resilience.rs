@@ -5,7 +5,9 @@
 use std::collections::BTreeMap;
 use std::path::Path;
 
+use lbsim::balancer::{Algorithm, Backend, BalancerSpec};
 use lbsim::engine::{SimDuration, SimTime, stream};
+use lbsim::id::{ClientAddr, RequestKey, ServerId};
 use lbsim::model::{
     Backoff, FailReason, Fraction, Observed, Observer, RequestId, RetryBudget, RunSpec, simulate,
     simulate_observed,
@@ -436,4 +438,162 @@ fn runs_with_retries_and_breakers_are_identical_for_one_and_two_jobs() {
         "{summary}"
     );
     assert_eq!(one, files("2"));
+}
+
+/// The server each attempt was picked for, the client of each, and each retry with the
+/// attempt it follows.
+#[derive(Default)]
+struct RetryHosts {
+    picked: BTreeMap<RequestId, ServerId>,
+    client: BTreeMap<RequestId, ClientAddr>,
+    retries: Vec<(RequestId, RequestId)>,
+}
+
+impl RetryHosts {
+    /// Retries picked for the very server their previous attempt went to.
+    fn back_to_the_same_server(&self) -> usize {
+        self.retries
+            .iter()
+            .filter(|(retry, previous)| self.picked.get(retry) == self.picked.get(previous))
+            .count()
+    }
+}
+
+impl Observer for RetryHosts {
+    fn observe(&mut self, _now: SimTime, event: Observed<'_>) {
+        match event {
+            Observed::Arrived {
+                request, client, ..
+            } => {
+                self.client.insert(request, client);
+            }
+            Observed::Picked {
+                request, server, ..
+            } => {
+                self.picked.insert(request, server);
+            }
+            Observed::Retried {
+                request, previous, ..
+            } => {
+                let client = self.client[&previous];
+                self.client.insert(request, client);
+                self.retries.push((request, previous));
+            }
+            _ => {}
+        }
+    }
+}
+
+/// Four servers under `algorithm`, web-1 hung from 5 s (it answers fifty times slower):
+/// clients time out after 250 ms and retry once, with the retry host predicate `predicate`.
+fn hung_server(algorithm: &str, predicate: &str) -> RunSpec {
+    run(&format!(
+        r#"
+duration = "30s"
+[workload]
+rate = 600
+service = {{ dist = "exponential", mean = "10ms" }}
+[[servers]]
+name = "web"
+count = 4
+workers = 4
+[balancer]
+algorithm = "{algorithm}"
+[client]
+timeout = "250ms"
+retries = 1
+backoff = {{ base = "10ms", max = "50ms" }}
+retry_budget = "off"
+{predicate}
+[[timeline]]
+at = "5s"
+action = "set-speed"
+server = "web-1"
+speed = 0.02
+"#
+    ))
+}
+
+const PREVIOUS_HOSTS: &str = r#"retry_host_predicate = "previous-hosts""#;
+
+#[test]
+fn with_the_previous_hosts_predicate_a_retry_goes_to_another_server() {
+    // Round robin gives web-1 a quarter of the picks, retries included: about 600 × 25 / 4
+    // = 3,750 attempts time out there and are retried. Without the predicate a retry
+    // lands where its timed-out attempt did whenever the rotation brings it back there;
+    // with it (Envoy's previous_hosts, one reselection) the retry's pick of the same
+    // server is made again, and round robin's next pick is another server: not one retry
+    // goes back. A request then fails only if both attempts time out, which needs two
+    // servers hung: none does.
+    let mut blind = RetryHosts::default();
+    let blind_result = simulate_observed(&hung_server("round-robin", ""), 1, &mut blind);
+    let mut seeing = RetryHosts::default();
+    let with = hung_server("round-robin", PREVIOUS_HOSTS);
+    let seeing_result = simulate_observed(&with, 1, &mut seeing);
+    assert!(seeing.retries.len() > 3_000, "{}", seeing.retries.len());
+    assert_eq!(seeing.back_to_the_same_server(), 0);
+    assert!(
+        blind.back_to_the_same_server() > 100,
+        "{}",
+        blind.back_to_the_same_server()
+    );
+    let timeouts_failed = |r: &RunResult| r.figures.get(Figure::FailedTimeout).unwrap_or(0.0);
+    assert!(timeouts_failed(&blind_result) > 100.0);
+    assert_eq!(timeouts_failed(&seeing_result), 0.0);
+    assert!(seeing_result.counts.is_conserved());
+}
+
+#[test]
+fn a_hashing_balancer_reselects_as_envoy_does_and_a_stateful_one_cannot() {
+    // Maglev sends a client's retry where its first attempt went: the same key, the same
+    // entry. With the predicate the reselection mixes the attempt into the hash, as
+    // Envoy's Maglev does (`hash ^= ~0 - attempt + 1`), and the retry goes to that
+    // entry's server — web-1 again, kept as the last pick, exactly when the reselected
+    // entry is web-1's. A table built alone from the same four servers says which.
+    let maglev = |predicate: &str| {
+        let mut hosts = RetryHosts::default();
+        simulate_observed(&hung_server("maglev", predicate), 1, &mut hosts);
+        hosts
+    };
+    let (blind, seeing) = (maglev(""), maglev(PREVIOUS_HOSTS));
+    assert_eq!(blind.back_to_the_same_server(), blind.retries.len());
+    let mut table = BalancerSpec::new(Algorithm::Maglev).build(4);
+    for id in 0..4 {
+        table.add(Backend {
+            id: ServerId(id),
+            name: &format!("web-{id}"),
+            weight: 1,
+        });
+    }
+    let mut rng = stream(1, 0, 0);
+    let reselected_to_web_1 = seeing
+        .retries
+        .iter()
+        .filter(|(retry, _)| {
+            let key = RequestKey {
+                client: seeing.client[retry],
+                session: None,
+            };
+            table.pick_again(&key, &mut rng, 1) == Some(ServerId(1))
+        })
+        .count();
+    assert_eq!(seeing.back_to_the_same_server(), reselected_to_web_1);
+    // Attempt 1 flips every bit of the hash, and since 2^64 is 1 modulo the table's
+    // 65,537 entries the reselected entry is the mirror of the first, M − e: 41% of
+    // web-1's entries mirror onto web-1 (14.6% over the four servers), a quirk of Envoy's
+    // mutation the model keeps, and 48% of this run's retried clients. Still, about half
+    // of the retries now go elsewhere, where without the predicate none did.
+    let share = reselected_to_web_1 as f64 / seeing.retries.len() as f64;
+    assert!(share < 0.6, "{share}");
+
+    // Least connections picks by its counts alone, which a refused pick does not change:
+    // its reselection is the same server, and the predicate changes nothing, as for any
+    // balancer whose pick is a function of its state.
+    let least = |predicate: &str| {
+        let mut hosts = RetryHosts::default();
+        let spec = hung_server("least-connections", predicate);
+        let result = simulate_observed(&spec, 1, &mut hosts);
+        (result.counts, hosts.back_to_the_same_server())
+    };
+    assert_eq!(least(""), least(PREVIOUS_HOSTS));
 }

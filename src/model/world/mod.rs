@@ -564,7 +564,7 @@ impl<'a, O: Observer> World<'a, O> {
             client: arrival.client,
             session: arrival.session,
         };
-        let (id, pick) = self.new_attempt(&key, arrival.work, measured);
+        let (id, pick) = self.new_attempt(&key, arrival.work, measured, None);
         if self.sessions.is_some() {
             let relogin = self.session_state(&arrival, pick);
             if let Some(request) = self.requests.get_mut(id) {
@@ -580,7 +580,8 @@ impl<'a, O: Observer> World<'a, O> {
         }
         if self.resilience.is_some() {
             let work = self.requests.get(id).map_or(arrival.work, |r| r.work);
-            self.call_started(id, key, work, measured);
+            let host = pick.ok().map(|p| p.server);
+            self.call_started(id, key, work, measured, host);
         }
         self.dispatch(id, &key, pick, measured);
         self.schedule_next_arrival();
@@ -589,23 +590,39 @@ impl<'a, O: Observer> World<'a, O> {
     /// A client's new request is attempt `id`. Kept out of line, like every hook of
     /// [`Resilience`], so that a run without it keeps the hot path it had.
     #[inline(never)]
-    fn call_started(&mut self, id: RequestId, key: RequestKey, work: SimDuration, measured: bool) {
+    fn call_started(
+        &mut self,
+        id: RequestId,
+        key: RequestKey,
+        work: SimDuration,
+        measured: bool,
+        host: Option<ServerId>,
+    ) {
         if let Some(resilience) = &mut self.resilience {
-            resilience.arrived(id, key, work, self.now, measured);
+            resilience.arrived(id, key, work, self.now, measured, host);
         }
     }
 
-    /// A new attempt of a request from `key` with `work`, and the balancer's pick for it.
+    /// A new attempt of a request from `key` with `work`, and the balancer's pick for it;
+    /// `retry_of` names the call when it is a retry, whose pick then avoids the hosts the
+    /// call tried if the retry host predicate is on (not for a session's pinned server:
+    /// Envoy's override host, too, is chosen before the predicate's loop).
     #[inline(always)]
     fn new_attempt(
         &mut self,
         key: &RequestKey,
         work: SimDuration,
         measured: bool,
+        retry_of: Option<u32>,
     ) -> (RequestId, Result<Pick, FailReason>) {
-        let pick = match self.affinity {
-            None => self.frontend.pick(key).ok_or(FailReason::NoServer),
-            Some(_) => self.route_by_affinity(key),
+        let avoid = retry_of.and_then(|call| self.resilience.as_ref()?.previous_hosts(call));
+        let pick = match (&self.affinity, avoid) {
+            (None, None) => self.frontend.pick(key).ok_or(FailReason::NoServer),
+            (None, Some((tried, reselections))) => self
+                .frontend
+                .pick_avoiding(key, tried, reselections)
+                .ok_or(FailReason::NoServer),
+            (Some(_), _) => self.route_by_affinity(key),
         };
         let id = self.requests.insert(Request {
             arrived: self.now,
@@ -673,9 +690,9 @@ impl<'a, O: Observer> World<'a, O> {
         let Some(due) = self.resilience.as_ref().and_then(|r| r.retry_due(call)) else {
             return;
         };
-        let (id, pick) = self.new_attempt(&due.key, due.work, due.measured);
+        let (id, pick) = self.new_attempt(&due.key, due.work, due.measured, Some(call));
         if let Some(resilience) = &mut self.resilience {
-            resilience.retry_sent(call, id);
+            resilience.retry_sent(call, id, pick.ok().map(|p| p.server));
         }
         if O::ACTIVE
             && let Some(previous) = due.previous

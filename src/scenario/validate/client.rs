@@ -6,11 +6,20 @@ use toml::Spanned;
 use super::checker::Checker;
 use super::values::Bound;
 use crate::engine::SimDuration;
-use crate::model::{Backoff, ClientSpec, Fraction, RetryBudget, RetryCondition, RetryOn};
+use crate::model::{
+    Backoff, ClientSpec, Fraction, PreviousHosts, RetryBudget, RetryCondition, RetryOn,
+};
 use crate::scenario::raw::{RawBackoff, RawClient};
 
 /// The most retries per request: more is a typo, and would multiply the load by as much.
 pub const MAX_RETRIES: i128 = 100;
+
+/// The most reselections of a retry's host: each is a pick, and a hundred already finds
+/// another host whenever one exists, but for a hash that keeps landing on the same one.
+pub const MAX_RESELECTIONS: i128 = 100;
+
+/// `client.retry_host_predicate`'s values.
+const HOST_PREDICATES: [&str; 2] = ["none", "previous-hosts"];
 
 impl Checker<'_> {
     /// The client spec (`Some(None)` when the section is absent), or `None` after an
@@ -52,6 +61,7 @@ impl Checker<'_> {
             None => Some(default.retry_on),
             Some(list) => self.retry_on(list.get_ref()),
         };
+        let previous_hosts = self.previous_hosts(raw);
         let min_concurrency = min_concurrency?;
         Some(Some(ClientSpec {
             timeout: timeout?,
@@ -62,7 +72,50 @@ impl Checker<'_> {
                 min_concurrency,
             }),
             retry_on: retry_on?,
+            previous_hosts: previous_hosts?,
         }))
+    }
+
+    /// `client.retry_host_predicate` and `client.host_selection_retry_max_attempts`: the
+    /// predicate off (`Some(None)`) or on with its reselections; the count alone, with the
+    /// predicate off, would do nothing and is an error.
+    fn previous_hosts(&mut self, raw: &RawClient) -> Option<Option<PreviousHosts>> {
+        let on = match &raw.retry_host_predicate {
+            None => Some(false),
+            Some(name) => self.choice(
+                name,
+                "client.retry_host_predicate",
+                "retry host predicate",
+                &HOST_PREDICATES,
+                |name| {
+                    HOST_PREDICATES
+                        .iter()
+                        .position(|&p| p == name)
+                        .map(|i| i == 1)
+                },
+            ),
+        };
+        let reselections = match &raw.host_selection_retry_max_attempts {
+            None => Some(None),
+            Some(count) => {
+                let path = "client.host_selection_retry_max_attempts";
+                let parsed = self
+                    .integer(count, path, 1, MAX_RESELECTIONS)
+                    .and_then(|n| u32::try_from(n).ok());
+                if on == Some(false) {
+                    self.error(
+                        count.span().start,
+                        path,
+                        "has no effect without retry_host_predicate = \"previous-hosts\""
+                            .to_string(),
+                    );
+                    return None;
+                }
+                Some(Some(parsed?))
+            }
+        };
+        let reselections = reselections?.unwrap_or(PreviousHosts::DEFAULT_RESELECTIONS);
+        Some(on?.then_some(PreviousHosts { reselections }))
     }
 
     /// `client.backoff`: a positive base, and a max of at least the base (by default ten
@@ -124,7 +177,9 @@ impl Checker<'_> {
 #[cfg(test)]
 pub(super) mod tests {
     use crate::engine::SimDuration;
-    use crate::model::{Backoff, ClientSpec, Fraction, RetryBudget, RetryCondition, RetryOn};
+    use crate::model::{
+        Backoff, ClientSpec, Fraction, PreviousHosts, RetryBudget, RetryCondition, RetryOn,
+    };
     use crate::scenario::validate::testing::{MINIMAL, assert_bad_fixtures, error, valid, with};
 
     /// Each fixture under tests/fixtures/bad for this section, the location and key path
@@ -150,6 +205,16 @@ pub(super) mod tests {
             "13:24: client.retry_on[1]: ",
             "unknown retry condition \"5xx\", expected one of \"timeout\"",
         ),
+        (
+            "client_unknown_host_predicate",
+            "13:24: client.retry_host_predicate: ",
+            "expected one of \"none\", \"previous-hosts\"; did you mean \"previous-hosts\"?",
+        ),
+        (
+            "client_reselections_without_predicate",
+            "13:37: client.host_selection_retry_max_attempts: ",
+            "has no effect without retry_host_predicate = \"previous-hosts\"",
+        ),
     ];
 
     #[test]
@@ -173,7 +238,9 @@ pub(super) mod tests {
         let read = spec(
             "timeout = \"1s\"\nretries = 2\nbackoff = { base = \"10ms\", max = \"80ms\" }\n\
              retry_budget = 0.5\nmin_retry_concurrency = 0\n\
-             retry_on = [\"circuit-open\", \"timeout\", \"timeout\"]",
+             retry_on = [\"circuit-open\", \"timeout\", \"timeout\"]\n\
+             retry_host_predicate = \"previous-hosts\"\n\
+             host_selection_retry_max_attempts = 3",
         );
         assert_eq!(
             read,
@@ -191,8 +258,20 @@ pub(super) mod tests {
                 retry_on: RetryOn::NONE
                     .with(RetryCondition::CircuitOpen)
                     .with(RetryCondition::Timeout),
+                previous_hosts: Some(PreviousHosts { reselections: 3 }),
             })
         );
+    }
+
+    #[test]
+    fn the_retry_host_predicate_defaults_to_envoys_one_reselection() {
+        let on = spec("retry_host_predicate = \"previous-hosts\"");
+        assert_eq!(
+            on.and_then(|c| c.previous_hosts),
+            Some(PreviousHosts { reselections: 1 })
+        );
+        let off = spec("retry_host_predicate = \"none\"");
+        assert_eq!(off.map(|c| c.previous_hosts), Some(None));
     }
 
     #[test]

@@ -482,6 +482,7 @@ fn the_resilience_fixture_fills_every_section_and_sweeps_the_budget_off() {
                 min_concurrency: 5,
             }),
             retry_on,
+            previous_hosts: None,
         })
     );
     let labels: Vec<&str> = scenario.variants.iter().map(|v| v.label.as_str()).collect();
