@@ -30,6 +30,9 @@ pub struct Frontend {
     wants_ticks: bool,
     /// Per server: in rotation (the instances have it in their pools).
     in_rotation: Vec<bool>,
+    /// Picks made again by [`Self::pick_avoiding`] since [`Self::take_reselected`] last
+    /// read them: what the trace view tells of a retry.
+    reselected: u32,
 }
 
 /// A pick: which instance made it and the server it chose.
@@ -52,6 +55,7 @@ impl Frontend {
             instances,
             spread: spec.spread,
             spread_rng: stream(seed, streams::SPREAD, 0),
+            reselected: 0,
             wants_idle_reports,
             wants_ticks,
             in_rotation: Vec::with_capacity(capacity),
@@ -169,12 +173,18 @@ impl Frontend {
             if !avoid.contains(&server) {
                 break;
             }
+            self.reselected = self.reselected.saturating_add(1);
             server = balancer.pick_again(request, rng, attempt)?;
         }
         Some(Pick {
             instance: instance as u8,
             server,
         })
+    }
+
+    /// The picks [`Self::pick_avoiding`] made again since the last call.
+    pub fn take_reselected(&mut self) -> u32 {
+        std::mem::take(&mut self.reselected)
     }
 
     /// Sends `request` to `server`, which a session table pinned it to, through the

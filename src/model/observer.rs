@@ -63,11 +63,14 @@ pub enum Observed<'a> {
         reason: &'static str,
         after: SimDuration,
     },
-    /// `request` is the `retry`th retry of the request whose last attempt was `previous`.
+    /// `request` is the `retry`th retry of the request whose last attempt was `previous`;
+    /// the balancer picked `reselected` times again because its pick was a server the
+    /// request had tried (the retry host predicate).
     Retried {
         request: RequestId,
         previous: RequestId,
         retry: u32,
+        reselected: u32,
     },
     /// Ended without an answer.
     Failed {

@@ -201,12 +201,17 @@ impl<W: Write> Observer for Narration<W> {
                 request,
                 previous,
                 retry,
+                reselected,
             } => {
                 // A retry goes by its request's number.
                 if let Some(&n) = self.numbers.get(&previous) {
                     self.numbers.insert(request, n);
                 }
-                let detail = format!("retry {retry}");
+                let detail = match reselected {
+                    0 => format!("retry {retry}"),
+                    1 => format!("retry {retry}; its first pick was a server already tried"),
+                    n => format!("retry {retry}; {n} picks were servers already tried"),
+                };
                 self.event(now, &self.number(request), "retry", "", &detail);
             }
             Observed::Failed { request, reason } => {

@@ -697,10 +697,12 @@ impl<'a, O: Observer> World<'a, O> {
         if O::ACTIVE
             && let Some(previous) = due.previous
         {
+            let reselected = self.frontend.take_reselected();
             self.observe(Observed::Retried {
                 request: id,
                 previous,
                 retry: due.retry,
+                reselected,
             });
         }
         self.dispatch(id, &due.key, pick, due.measured);
