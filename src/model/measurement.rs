@@ -143,6 +143,20 @@ impl Measurement {
         });
     }
 
+    /// `server`'s speed was set to `speed` (a degraded host, or one restored): a row whose
+    /// state is unchanged, its detail the new speed.
+    pub fn speed_changed(&mut self, now: SimTime, server: &Server, speed: f64) {
+        let state = server.state.name();
+        self.events.push(ClusterEvent {
+            time: now,
+            server: server.name.clone(),
+            from: state,
+            to: state,
+            reason: "speed-change",
+            detail: format!("speed {speed}"),
+        });
+    }
+
     /// The balancer's view of `server` changed (`healthy`, `unhealthy`, `ejected`) for
     /// `reason`: a health check's verdict or outlier detection.
     pub fn rotation_changed(

@@ -1246,16 +1246,9 @@ impl<'a, O: Observer> World<'a, O> {
 
     /// Server `id` runs at `speed` from now on (a degraded host, or its repair).
     fn set_speed(&mut self, id: ServerId, speed: f64) {
-        let server = self.cluster.server_mut(id);
-        server.station.speed = speed;
-        let state = server.state;
-        self.measurement.state_changed(
-            self.now,
-            self.cluster.server(id),
-            Some(state),
-            Some(state),
-            "speed-change",
-        );
+        self.cluster.server_mut(id).station.speed = speed;
+        self.measurement
+            .speed_changed(self.now, self.cluster.server(id), speed);
         if O::ACTIVE {
             let server = &self.cluster.server(id).name;
             self.observer

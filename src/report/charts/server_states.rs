@@ -2,6 +2,7 @@
 //! variant (replication 0), on the time axis of latency-over-time, which the report shows
 //! just above it: a crash, its detection, an ejection, a drain line up with the latency
 //! they cause. A server's colour says what the balancers could do with it — in rotation,
+//! in rotation but slowed below its group's speed (a degraded host: a `set-speed`),
 //! failing fast behind its open circuit breaker, judged unhealthy by health checks,
 //! ejected by outlier detection, booting, draining, down while still in rotation (before detection, or in the balancer's panic, which
 //! puts every host back in rotation and is noted above the panel) or down and out of it.
@@ -25,7 +26,7 @@ use super::palette::Palette;
 use super::style::{self, MUTED, text, variant_label};
 use super::{Chart, Drawn, Figure, replications};
 use crate::report::ScenarioResults;
-use crate::stats::{NORMAL, PANIC, RunResult, UNKNOWN};
+use crate::stats::{ClusterEvent, NORMAL, PANIC, RunResult, UNKNOWN};
 
 /// Most servers drawn per panel: those whose state changed first, then the others.
 const MAX_SERVERS: usize = 40;
@@ -50,11 +51,15 @@ pub enum Shown {
     /// it, and the breaker fails the request at once (but for a half-open breaker's
     /// probes).
     BreakerOpen,
+    /// In rotation, serving slower than its group's speed: a degraded host (a gray
+    /// failure), which the balancers keep picking unless something measures it.
+    Slowed,
 }
 
 impl Shown {
-    const ALL: [Shown; 9] = [
+    const ALL: [Shown; 10] = [
         Shown::InRotation,
+        Shown::Slowed,
         Shown::BreakerOpen,
         Shown::Unhealthy,
         Shown::Ejected,
@@ -106,6 +111,17 @@ impl Shown {
         }
     }
 
+    /// What a server shown as `self` is when `slowed` below its group's speed: one in
+    /// rotation is a degraded host; a breaker failing it fast, or any other state, says
+    /// more.
+    fn with_speed(self, slowed: bool) -> Shown {
+        if self == Shown::InRotation && slowed {
+            Shown::Slowed
+        } else {
+            self
+        }
+    }
+
     fn label(self) -> &'static str {
         match self {
             Shown::InRotation => "ready, in rotation",
@@ -117,6 +133,7 @@ impl Shown {
             Shown::Down => "down, out of rotation",
             Shown::Undiscovered => "ready, unknown to the balancers",
             Shown::BreakerOpen => "in rotation, breaker open",
+            Shown::Slowed => "in rotation, slowed down",
         }
     }
 
@@ -132,6 +149,7 @@ impl Shown {
             Shown::Down => RGBColor(0x59, 0x59, 0x59),
             Shown::Undiscovered => RGBColor(0x00, 0x72, 0xb2),
             Shown::BreakerOpen => RGBColor(0x00, 0x9e, 0x73),
+            Shown::Slowed => RGBColor(0x8f, 0xbc, 0x8b),
         }
     }
 }
@@ -165,7 +183,14 @@ pub fn build(results: &ScenarioResults<'_>, palette: &Palette) -> Option<Chart> 
         nodes |= !run.database.is_empty();
         let end = scenario.variants[variant].run.duration.as_secs_f64();
         end_s = end_s.max(end);
-        let (mut strips, panics) = strips(run, end);
+        let groups = &scenario.variants[variant].run.servers;
+        let group_speed = |group: &str| {
+            groups
+                .iter()
+                .find(|g| g.name == group)
+                .map_or(1.0, |g| g.speed)
+        };
+        let (mut strips, panics) = strips(run, end, group_speed);
         // Servers whose state changed first, in server order; then the steady ones.
         // Steady: in rotation from start to end (not joining late, not leaving).
         let steady = |spans: &Vec<Span>| spans == &[(0.0, end, Shown::InRotation)];
@@ -242,12 +267,36 @@ const GONE: &str = "gone";
 /// crash leaves it a member, to restart).
 const LEFT_FOR_GOOD: [&str; 3] = ["server-removed", "drained", "scale-in"];
 
+/// A strip's open span: since when (s), in which lifecycle state, balancers' view and
+/// breaker state, and whether the server is slowed below its group's speed.
+#[derive(Copy, Clone, Debug)]
+struct Open<'a> {
+    since: f64,
+    state: &'a str,
+    view: &'a str,
+    breaker: &'a str,
+    slowed: bool,
+}
+
+/// A speed-change row's new speed (its detail, `speed 0.3`).
+fn speed_of(event: &ClusterEvent) -> Option<f64> {
+    if event.reason != "speed-change" {
+        return None;
+    }
+    event.detail.strip_prefix("speed ")?.parse().ok()
+}
+
 /// Every server's and database node's spans over a run ending at `end` s, from its
 /// events: exact times, where the time series would round each change to its interval. A
 /// server starts in the state and view its first events change from (`absent` for one
-/// that joins later). Also the spans of time the balancer was in panic (their own
-/// rows, with no server), which change every server's colour.
-fn strips(run: &RunResult, end: f64) -> (Strips, Vec<(f64, f64)>) {
+/// that joins later), at its group's speed (`group_speed` of a group's name). Also the
+/// spans of time the balancer was in panic (their own rows, with no server), which change
+/// every server's colour.
+fn strips(
+    run: &RunResult,
+    end: f64,
+    group_speed: impl Fn(&str) -> f64,
+) -> (Strips, Vec<(f64, f64)>) {
     let all: Vec<&str> = run
         .servers
         .iter()
@@ -277,38 +326,37 @@ fn strips(run: &RunResult, end: f64) -> (Strips, Vec<(f64, f64)>) {
             first.get_or_insert(event.from);
         }
     }
-    // Each strip's open span: since when, its lifecycle state, the balancers' view and its
-    // breaker's state (every breaker starts closed).
-    let mut now: Vec<(f64, &str, &str, &str)> = state
+    // Each strip's open span: since when, its lifecycle state, the balancers' view, its
+    // breaker's state (every breaker starts closed) and whether it is slowed below its
+    // group's speed.
+    let mut now: Vec<Open> = state
         .iter()
         .zip(&health)
-        .map(|(s, h)| {
-            (
-                0.0,
-                s.unwrap_or("ready"),
-                h.unwrap_or("healthy"),
-                BREAKER_CLOSED,
-            )
+        .map(|(s, h)| Open {
+            since: 0.0,
+            state: s.unwrap_or("ready"),
+            view: h.unwrap_or("healthy"),
+            breaker: BREAKER_CLOSED,
+            slowed: false,
         })
         .collect();
+    let base_speed: Vec<f64> = run.servers.iter().map(|s| group_speed(&s.group)).collect();
     let mut strips: Strips = all
         .iter()
         .map(|&name| (name.to_string(), Vec::new()))
         .collect();
-    let close = |i: usize,
-                 strip: &mut Vec<Span>,
-                 (from, s, h, b): (f64, &str, &str, &str),
-                 to: f64,
-                 panic| {
-        if s != "absent" && to > from {
+    let close = |i: usize, strip: &mut Vec<Span>, open: Open, to: f64, panic| {
+        if open.state != "absent" && to > open.since {
             let shown = if i >= first_node {
-                Shown::of_node(s)
+                Shown::of_node(open.state)
             } else {
-                Shown::of(s, h, panic).with_breaker(b)
+                Shown::of(open.state, open.view, panic)
+                    .with_breaker(open.breaker)
+                    .with_speed(open.slowed)
             };
             match strip.last_mut() {
-                Some(span) if span.2 == shown && span.1 == from => span.1 = to,
-                _ => strip.push((from, to, shown)),
+                Some(span) if span.2 == shown && span.1 == open.since => span.1 = to,
+                _ => strip.push((open.since, to, shown)),
             }
         }
     };
@@ -327,9 +375,9 @@ fn strips(run: &RunResult, end: f64) -> (Strips, Vec<(f64, f64)>) {
         let time = event.time.as_secs_f64();
         if event.server.is_empty() && [NORMAL, PANIC].contains(&event.to) {
             // Every server's colour may change: each span ends here.
-            for (i, state) in now.iter_mut().enumerate().take(first_node) {
-                close(i, &mut strips[i].1, *state, time, panic_since.is_some());
-                state.0 = time;
+            for (i, open) in now.iter_mut().enumerate().take(first_node) {
+                close(i, &mut strips[i].1, *open, time, panic_since.is_some());
+                open.since = time;
             }
             if event.to == PANIC {
                 panic_since = Some(time);
@@ -341,19 +389,44 @@ fn strips(run: &RunResult, end: f64) -> (Strips, Vec<(f64, f64)>) {
         let Some(&i) = index.get(event.server.as_str()) else {
             continue;
         };
-        let (_, s, h, b) = now[i];
-        close(i, &mut strips[i].1, now[i], time, panic_since.is_some());
-        let still_known = h != UNKNOWN && last_forgotten[i].is_some_and(|t| t >= time);
+        let open = now[i];
+        close(i, &mut strips[i].1, open, time, panic_since.is_some());
+        let still_known = open.view != UNKNOWN && last_forgotten[i].is_some_and(|t| t >= time);
+        let since = Open {
+            since: time,
+            ..open
+        };
         now[i] = if event.to == "down" && LEFT_FOR_GOOD.contains(&event.reason) {
-            (time, if still_known { GONE } else { "absent" }, h, b)
-        } else if s == GONE && event.to == UNKNOWN {
-            (time, "absent", UNKNOWN, b)
+            Open {
+                state: if still_known { GONE } else { "absent" },
+                ..since
+            }
+        } else if open.state == GONE && event.to == UNKNOWN {
+            Open {
+                state: "absent",
+                view: UNKNOWN,
+                ..since
+            }
+        } else if let Some(speed) = speed_of(event) {
+            Open {
+                slowed: base_speed.get(i).is_some_and(|&base| speed < base),
+                ..since
+            }
         } else if LIFECYCLE.contains(&event.to) {
-            (time, event.to, h, b)
+            Open {
+                state: event.to,
+                ..since
+            }
         } else if BREAKER.contains(&event.to) {
-            (time, s, h, event.to)
+            Open {
+                breaker: event.to,
+                ..since
+            }
         } else {
-            (time, s, event.to, b)
+            Open {
+                view: event.to,
+                ..since
+            }
         };
     }
     for (i, (strip, state)) in strips.iter_mut().zip(now).enumerate() {
@@ -512,14 +585,16 @@ mod tests {
             .collect();
         let (first_open, _) = *rows.first().expect("web-1's breaker opened");
         assert!(first_open > 3.0, "{rows:?}");
-        assert_eq!(spans[0], (0.0, first_open, Shown::InRotation));
+        // In rotation, then slowed (speed 0.02 at 3 s) until its breaker opens.
+        assert_eq!(spans[0], (0.0, 3.0, Shown::InRotation));
+        assert_eq!(spans[1], (3.0, first_open, Shown::Slowed));
         for &(time, to) in &rows {
             let shown = spans
                 .iter()
                 .find(|&&(from, end, _)| from <= time && time < end)
                 .map(|span| span.2);
             let expected = if to == "closed" {
-                Shown::InRotation
+                Shown::Slowed
             } else {
                 Shown::BreakerOpen
             };
@@ -529,6 +604,63 @@ mod tests {
         for (_, spans) in &figure.panels[0].strips[1..] {
             assert_eq!(spans, &[(0.0, 12.0, Shown::InRotation)]);
         }
+    }
+
+    #[test]
+    fn a_slowed_server_shows_only_when_nothing_says_more() {
+        for (state, view, breaker, shown) in [
+            ("ready", "healthy", "closed", Shown::Slowed),
+            ("ready", "healthy", "open", Shown::BreakerOpen),
+            ("ready", "unhealthy", "closed", Shown::Unhealthy),
+            ("down", "healthy", "closed", Shown::DownInRotation),
+            ("draining", "healthy", "closed", Shown::Draining),
+        ] {
+            let with = Shown::of(state, view, false)
+                .with_breaker(breaker)
+                .with_speed(true);
+            assert_eq!(with, shown, "{state}, {view}, breaker {breaker}");
+        }
+    }
+
+    #[test]
+    fn a_speed_change_slows_a_server_below_its_groups_speed_and_a_restore_ends_it() {
+        // The breaker fixture without its breaker rows: web-1 slows to 0.02 at 3 s; a
+        // row setting it back to its group's speed 1 at 11.5 s ends the span, and one
+        // setting it to 2 (faster than its group) is not slowed either.
+        let fixture = fixtures::breaker();
+        let mut view = fixture.view();
+        let mut run = view.runs[0].remove(0);
+        run.events.retain(|e| e.reason != "circuit-breaker");
+        let slowed = run.events.iter().find(|e| e.reason == "speed-change");
+        assert_eq!(slowed.map(|e| e.detail.as_str()), Some("speed 0.02"));
+        let row = |seconds: f64, speed: &str| ClusterEvent {
+            time: crate::engine::SimTime::from_nanos((seconds * 1e9) as u64),
+            server: "web-1".into(),
+            from: "ready",
+            to: "ready",
+            reason: "speed-change",
+            detail: format!("speed {speed}"),
+        };
+        run.events.push(row(11.5, "1"));
+        let (drawn, _) = strips(&run, 12.0, |_| 1.0);
+        let spans = &drawn.iter().find(|(name, _)| name == "web-1").unwrap().1;
+        assert_eq!(
+            spans,
+            &[
+                (0.0, 3.0, Shown::InRotation),
+                (3.0, 11.5, Shown::Slowed),
+                (11.5, 12.0, Shown::InRotation)
+            ]
+        );
+        run.events.pop();
+        run.events.push(row(11.5, "2"));
+        let (drawn, _) = strips(&run, 12.0, |_| 1.0);
+        let spans = &drawn.iter().find(|(name, _)| name == "web-1").unwrap().1;
+        assert_eq!(spans.last(), Some(&(11.5, 12.0, Shown::InRotation)));
+        // A group of speed 0.01 is not slowed by 0.02: it was sped up.
+        let (drawn, _) = strips(&run, 12.0, |_| 0.01);
+        let spans = &drawn.iter().find(|(name, _)| name == "web-1").unwrap().1;
+        assert_eq!(spans, &[(0.0, 12.0, Shown::InRotation)]);
     }
 
     #[test]
