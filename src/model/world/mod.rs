@@ -564,7 +564,7 @@ impl<'a, O: Observer> World<'a, O> {
             client: arrival.client,
             session: arrival.session,
         };
-        let (id, pick) = self.new_attempt(&key, arrival.work, measured, None);
+        let (id, pick) = self.new_attempt(&key, arrival.work, measured);
         if self.sessions.is_some() {
             let relogin = self.session_state(&arrival, pick);
             if let Some(request) = self.requests.get_mut(id) {
@@ -580,8 +580,7 @@ impl<'a, O: Observer> World<'a, O> {
         }
         if self.resilience.is_some() {
             let work = self.requests.get(id).map_or(arrival.work, |r| r.work);
-            let host = pick.ok().map(|p| p.server);
-            self.call_started(id, key, work, measured, host);
+            self.call_started(id, key, work, measured, pick);
         }
         self.dispatch(id, &key, pick, measured);
         self.schedule_next_arrival();
@@ -596,34 +595,63 @@ impl<'a, O: Observer> World<'a, O> {
         key: RequestKey,
         work: SimDuration,
         measured: bool,
-        host: Option<ServerId>,
+        pick: Result<Pick, FailReason>,
     ) {
         if let Some(resilience) = &mut self.resilience {
+            let host = pick.ok().map(|p| p.server);
             resilience.arrived(id, key, work, self.now, measured, host);
         }
     }
 
-    /// A new attempt of a request from `key` with `work`, and the balancer's pick for it;
-    /// `retry_of` names the call when it is a retry, whose pick then avoids the hosts the
-    /// call tried if the retry host predicate is on (not for a session's pinned server:
-    /// Envoy's override host, too, is chosen before the predicate's loop).
+    /// A new attempt of a request from `key` with `work`, and the balancer's pick for it.
     #[inline(always)]
     fn new_attempt(
         &mut self,
         key: &RequestKey,
         work: SimDuration,
         measured: bool,
-        retry_of: Option<u32>,
     ) -> (RequestId, Result<Pick, FailReason>) {
-        let avoid = retry_of.and_then(|call| self.resilience.as_ref()?.previous_hosts(call));
+        let pick = match self.affinity {
+            None => self.frontend.pick(key).ok_or(FailReason::NoServer),
+            Some(_) => self.route_by_affinity(key),
+        };
+        self.attempt_picked(work, measured, pick)
+    }
+
+    /// [`Self::new_attempt`] for a retry of `call`: with the retry host predicate on, its
+    /// pick avoids the hosts the call tried (not a session's pinned server: Envoy's
+    /// override host, too, is chosen before the predicate's loop). Out of line, like every
+    /// hook of [`Resilience`].
+    #[inline(never)]
+    fn new_retry_attempt(
+        &mut self,
+        key: &RequestKey,
+        work: SimDuration,
+        measured: bool,
+        call: u32,
+    ) -> (RequestId, Result<Pick, FailReason>) {
+        let avoid = self
+            .resilience
+            .as_ref()
+            .and_then(|r| r.previous_hosts(call));
         let pick = match (&self.affinity, avoid) {
-            (None, None) => self.frontend.pick(key).ok_or(FailReason::NoServer),
             (None, Some((tried, reselections))) => self
                 .frontend
                 .pick_avoiding(key, tried, reselections)
                 .ok_or(FailReason::NoServer),
-            (Some(_), _) => self.route_by_affinity(key),
+            _ => return self.new_attempt(key, work, measured),
         };
+        self.attempt_picked(work, measured, pick)
+    }
+
+    /// Attempt `pick` (with `work`) enters the request table.
+    #[inline(always)]
+    fn attempt_picked(
+        &mut self,
+        work: SimDuration,
+        measured: bool,
+        pick: Result<Pick, FailReason>,
+    ) -> (RequestId, Result<Pick, FailReason>) {
         let id = self.requests.insert(Request {
             arrived: self.now,
             work,
@@ -690,7 +718,7 @@ impl<'a, O: Observer> World<'a, O> {
         let Some(due) = self.resilience.as_ref().and_then(|r| r.retry_due(call)) else {
             return;
         };
-        let (id, pick) = self.new_attempt(&due.key, due.work, due.measured, Some(call));
+        let (id, pick) = self.new_retry_attempt(&due.key, due.work, due.measured, call);
         if let Some(resilience) = &mut self.resilience {
             resilience.retry_sent(call, id, pick.ok().map(|p| p.server));
         }
