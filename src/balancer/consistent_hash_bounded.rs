@@ -49,6 +49,20 @@ impl ConsistentHashBounded {
         }
     }
 
+    /// The first server with room clockwise from `request`'s point on the ring — or, for
+    /// a reselection's `attempt`, from the point that many further on (the ring's own
+    /// reselection), walking past full servers from there.
+    fn first_with_room(&mut self, request: &RequestKey, attempt: u32) -> Option<ServerId> {
+        let hash = self.ring.ring_position(request);
+        let (factor, total_load, total_weight) =
+            (self.balance_factor, self.total_load, self.total_weight);
+        let (load, weight) = (&self.load, &self.weight);
+        self.ring.first_accepted(hash, attempt, |server| {
+            let index = server.index();
+            u64::from(load[index]) < capacity(factor, total_load, weight[index], total_weight)
+        })
+    }
+
     /// The most connections `server` may hold once the next request is placed.
     #[cfg(test)]
     fn capacity(&self, server: ServerId) -> u64 {
@@ -94,26 +108,17 @@ impl Balancer for ConsistentHashBounded {
         self.ring.remove(server);
     }
 
-    fn pick(&mut self, request: &RequestKey, rng: &mut SimRng) -> Option<ServerId> {
-        self.pick_again(request, rng, 0)
+    fn pick(&mut self, request: &RequestKey, _rng: &mut SimRng) -> Option<ServerId> {
+        self.first_with_room(request, 0)
     }
 
-    /// The ring's reselection (the point `attempt` further on), then the walk past full
-    /// servers from there.
     fn pick_again(
         &mut self,
         request: &RequestKey,
         _rng: &mut SimRng,
         attempt: u32,
     ) -> Option<ServerId> {
-        let hash = self.ring.ring_position(request);
-        let (factor, total_load, total_weight) =
-            (self.balance_factor, self.total_load, self.total_weight);
-        let (load, weight) = (&self.load, &self.weight);
-        self.ring.first_accepted(hash, attempt, |server| {
-            let index = server.index();
-            u64::from(load[index]) < capacity(factor, total_load, weight[index], total_weight)
-        })
+        self.first_with_room(request, attempt)
     }
 
     fn route(&mut self, request: &RequestKey) -> Option<ServerId> {
@@ -196,6 +201,20 @@ mod tests {
         // key's own server fills to its cap, and the rest passes on.
         assert_eq!(counts[first.index()], 32, "{counts:?}");
         assert!(counts.iter().all(|&c| c <= 32), "{counts:?}");
+    }
+
+    #[test]
+    fn a_reselection_starts_the_walk_at_the_rings_reselected_point() {
+        // With no load no server is full: the reselection is the ring's own.
+        let mut bounded = balancer(10, 1.25);
+        let mut rng = stream(1, 0, 0);
+        for client in 0..2_000 {
+            for attempt in 1..3 {
+                let ring = bounded.ring.pick_again(&key(client), &mut rng, attempt);
+                let again = bounded.pick_again(&key(client), &mut rng, attempt);
+                assert_eq!(again, ring, "client {client}, attempt {attempt}");
+            }
+        }
     }
 
     #[test]
