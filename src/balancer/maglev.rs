@@ -113,7 +113,20 @@ impl Maglev {
     }
 
     fn entry(&self, request: &RequestKey) -> usize {
-        (key_hash(request, self.hash_on) % u64::from(self.size)) as usize
+        self.entry_of(key_hash(request, self.hash_on))
+    }
+
+    /// The table entry `hash` selects.
+    fn entry_of(&self, hash: u64) -> usize {
+        (hash % u64::from(self.size)) as usize
+    }
+
+    /// The owner of the entry `hash` selects, the table rebuilt first if stale.
+    fn owner_of(&mut self, hash: u64) -> Option<ServerId> {
+        if self.stale {
+            self.rebuild();
+        }
+        self.table.get(self.entry_of(hash)).copied()
     }
 }
 
@@ -160,20 +173,14 @@ impl Balancer for Maglev {
         _rng: &mut SimRng,
         attempt: u32,
     ) -> Option<ServerId> {
-        if self.stale {
-            self.rebuild();
-        }
-        let hash = super::reselection_hash(key_hash(request, self.hash_on), attempt);
-        self.table
-            .get((hash % u64::from(self.size)) as usize)
-            .copied()
+        self.owner_of(super::reselection_hash(
+            key_hash(request, self.hash_on),
+            attempt,
+        ))
     }
 
     fn route(&mut self, request: &RequestKey) -> Option<ServerId> {
-        if self.stale {
-            self.rebuild();
-        }
-        self.table.get(self.entry(request)).copied()
+        self.owner_of(key_hash(request, self.hash_on))
     }
 
     /// The key's hash and the table entry it selected.

@@ -397,11 +397,7 @@ fn the_health_checks_panic_when_fewer_than_half_the_hosts_are_healthy_and_say_so
         "{:?}",
         result.events
     );
-    let panics: Vec<_> = result
-        .events
-        .iter()
-        .filter(|e| e.server.is_empty())
-        .collect();
+    let panics = panic_rows(&result);
     assert_eq!(panics.len(), 2, "{panics:?}");
     assert_eq!((panics[0].from, panics[0].to), ("normal", "panic"));
     assert_eq!(panics[0].time, unhealthy[2]);
@@ -468,6 +464,15 @@ fn ejections(result: &RunResult) -> Vec<SimTime> {
     rows.map(|e| e.time).collect()
 }
 
+/// The rows of `result` for the balancer's mode (no server): its panics.
+fn panic_rows(result: &RunResult) -> Vec<&lbsim::stats::ClusterEvent> {
+    result
+        .events
+        .iter()
+        .filter(|e| e.server.is_empty())
+        .collect()
+}
+
 /// Requests picked for a crashed server (web-1 to web-3) after `since`.
 fn sent_to_the_crashed(recorder: &Recorder, since: SimTime) -> usize {
     (1..4)
@@ -491,11 +496,7 @@ fn outlier_ejections_alone_can_panic_the_balancer_as_in_envoy() {
     let (recorder, result) = record(&run, 1);
     let ejected = ejections(&result);
     assert_eq!(ejected.len(), 3, "{:?}", result.events);
-    let panics: Vec<_> = result
-        .events
-        .iter()
-        .filter(|e| e.server.is_empty())
-        .collect();
+    let panics = panic_rows(&result);
     assert_eq!(panics.len(), 1, "{panics:?}");
     let panic = panics[0];
     assert_eq!((panic.from, panic.to), ("normal", "panic"));
@@ -543,15 +544,6 @@ fn an_ejected_host_counts_against_the_panic_threshold_beside_failed_checks() {
         .find(|e| e.server.is_empty())
         .expect("a panic row");
     assert_eq!((panic.to, panic.time), ("panic", ejected[2]));
-}
-
-/// The rows of `result` for the balancer's mode (no server): its panics.
-fn panic_rows(result: &RunResult) -> Vec<&lbsim::stats::ClusterEvent> {
-    result
-        .events
-        .iter()
-        .filter(|e| e.server.is_empty())
-        .collect()
 }
 
 #[test]

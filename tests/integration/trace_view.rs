@@ -1,6 +1,8 @@
 //! `lbsim trace`: a fixed tiny scenario told event by event, compared whole with what a
 //! person should read (a snapshot: a change of wording or order shows up here).
 
+use std::path::Path;
+
 use crate::support::{lbsim, write};
 
 /// Two servers under least-connections, a request every 10 ms of 15 ms each, a queue of
@@ -80,6 +82,17 @@ fn the_csv_form_has_one_quoted_row_per_event() {
     );
 }
 
+/// What `lbsim trace FILE --until UNTIL` tells, run in `dir`; it must succeed.
+fn run_trace(dir: &Path, file: &str, until: &str) -> String {
+    let output = lbsim(dir, &["trace", file, "--until", until]);
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    String::from_utf8(output.stdout).unwrap()
+}
+
 #[test]
 fn an_unknown_variant_is_bad_input_listing_the_variants() {
     let dir = tempfile::tempdir().unwrap();
@@ -128,13 +141,7 @@ fn the_health_checks_panic_is_told_when_it_starts_and_ends() {
     // below half; with the second none is, and the checks panic until one passes again.
     let dir = tempfile::tempdir().unwrap();
     write(dir.path(), "outage.toml", OUTAGE);
-    let output = lbsim(dir.path(), &["trace", "outage.toml", "--until", "3s"]);
-    assert!(
-        output.status.success(),
-        "{}",
-        String::from_utf8_lossy(&output.stderr)
-    );
-    let told = String::from_utf8(output.stdout).unwrap();
+    let told = run_trace(dir.path(), "outage.toml", "3s");
     let panics: Vec<&str> = told.lines().filter(|l| l.contains("panic")).collect();
     assert_eq!(panics.len(), 2, "{told}");
     assert!(
@@ -183,13 +190,7 @@ mode = "abrupt"
 fn a_stale_route_is_told_until_the_balancers_hear_the_server_left() {
     let dir = tempfile::tempdir().unwrap();
     write(dir.path(), "stale.toml", STALE);
-    let output = lbsim(dir.path(), &["trace", "stale.toml", "--until", "2s"]);
-    assert!(
-        output.status.success(),
-        "{}",
-        String::from_utf8_lossy(&output.stderr)
-    );
-    let told = String::from_utf8(output.stdout).unwrap();
+    let told = run_trace(dir.path(), "stale.toml", "2s");
     let heard = told
         .lines()
         .position(|l| l.contains("discovery web-1  the balancers hear it left"))
@@ -257,16 +258,7 @@ speed = 0.001
 fn a_retry_whose_pick_was_a_server_already_tried_says_so_and_goes_elsewhere() {
     let dir = tempfile::tempdir().unwrap();
     write(dir.path(), "reselect.toml", RESELECT);
-    let trace = |file: &str| {
-        let output = lbsim(dir.path(), &["trace", file, "--until", "500ms"]);
-        assert!(
-            output.status.success(),
-            "{}",
-            String::from_utf8_lossy(&output.stderr)
-        );
-        String::from_utf8(output.stdout).unwrap()
-    };
-    let told = trace("reselect.toml");
+    let told = run_trace(dir.path(), "reselect.toml", "500ms");
     let lines: Vec<&str> = told.lines().collect();
     let reselected: Vec<usize> = (0..lines.len())
         .filter(|&i| lines[i].ends_with("retry 1; its first pick was a server already tried"))
@@ -289,7 +281,7 @@ fn a_retry_whose_pick_was_a_server_already_tried_says_so_and_goes_elsewhere() {
         "blind.toml",
         &RESELECT.replace("retry_host_predicate = \"previous-hosts\"\n", ""),
     );
-    let blind = trace("blind.toml");
+    let blind = run_trace(dir.path(), "blind.toml", "500ms");
     assert!(blind.contains("retry 1"), "{blind}");
     assert!(!blind.contains("already tried"), "{blind}");
 }

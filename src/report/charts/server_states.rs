@@ -4,8 +4,9 @@
 //! they cause. A server's colour says what the balancers could do with it — in rotation,
 //! in rotation but slowed below its group's speed (a degraded host: a `set-speed`),
 //! failing fast behind its open circuit breaker, judged unhealthy by health checks,
-//! ejected by outlier detection, booting, draining, down while still in rotation (before detection, or in the balancer's panic, which
-//! puts every host back in rotation and is noted above the panel) or down and out of it.
+//! ejected by outlier detection, booting, draining, down while still in rotation (before
+//! detection, or in the balancer's panic, which puts every host back in rotation and is
+//! noted above the panel) or down and out of it.
 //! A server removed for good has no strip from then on — once the balancers know: under
 //! service discovery it is down and still in rotation until the registry tells them. A
 //! data tier's nodes follow the servers, a strip each: in rotation while up, down and out
