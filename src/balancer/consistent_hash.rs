@@ -122,7 +122,10 @@ impl ConsistentHash {
         )
     }
 
-    /// Sorts the ring and rebuilds the bucket index after membership changed.
+    /// Sorts the ring and rebuilds the bucket index after membership changed. Out of line,
+    /// as Maglev's table rebuild: it runs once per change, not once per pick.
+    #[cold]
+    #[inline(never)]
     fn rebuild(&mut self) {
         self.ring.sort_unstable();
         self.ring.dedup();
