@@ -70,9 +70,11 @@ pub struct Server {
     /// The health check out on this server: its probe (none when the server could not
     /// take it) and its timeout.
     pub check: Option<OutstandingCheck>,
-    /// While it drains: when what it still holds fails (its deregistration delay ends);
-    /// cancelled if it empties first.
-    pub drain_deadline: Option<TimerId>,
+    /// While it leaves gracefully, the next step of its departure: the end of its pre-stop
+    /// time, then, while it drains, when what it still holds fails (its deregistration
+    /// delay ends), cancelled if it empties first. Apart from `lifecycle_timer`, so that
+    /// a leaving server can still crash.
+    pub departure_timer: Option<TimerId>,
     /// When it booted after a crash, until it is back in rotation: its recovery time runs.
     pub recovered: Option<SimTime>,
     /// Why it was told to leave, once it has been (it has deregistered): it may still
@@ -113,7 +115,7 @@ impl Server {
             crashed: None,
             lifecycle_timer: None,
             check: None,
-            drain_deadline: None,
+            departure_timer: None,
             recovered: None,
             leaving: None,
             served: state == ServerState::Ready,

@@ -30,7 +30,8 @@ pub enum Change {
     SetSpeed { server: String, speed: f64 },
     /// Server `server` crashes: every request it holds fails (reason `crash`) and it
     /// refuses connections; after `downtime` it restarts and boots (its group's `boot`),
-    /// or it stays down when `downtime` is `None`. The balancer is not told: only a health
+    /// or it stays down when `downtime` is `None` — or when it was leaving (its pre-stop
+    /// time, its drain), which the crash ends. The balancer is not told: only a health
     /// check finds out.
     Crash {
         server: String,

@@ -4,7 +4,8 @@
 //! and cookie affinity, an autoscaler, service discovery, a data tier, crashes and a
 //! timeline of every action, under any algorithm. Whatever the mix, a valid file simulates
 //! without a panic, no server takes a request before it has first served or (without
-//! discovery) after it has left, the counts are conserved and a rerun is identical (with
+//! discovery) after it has left, none that began to drain is ready again (a crash ends a
+//! departure, it does not undo it), the counts are conserved and a rerun is identical (with
 //! or without an observer) — properties no single capability's tests can show, since each
 //! covers its own section.
 //!
@@ -168,13 +169,16 @@ fn scenario() -> impl Strategy<Value = String> {
 }
 
 /// Which servers have been ready and which have left rotation for good (draining, or
-/// gone), and every pick of a server before it was first ready or after it left.
+/// gone), every pick of a server before it was first ready or after it left, and every
+/// server ready again after it began to drain (a crash while draining ends the departure;
+/// nothing brings a leaving server back).
 #[derive(Default)]
 struct Picks {
     ready: BTreeSet<String>,
     left: BTreeSet<String>,
     picked_unready: Vec<(SimTime, String)>,
     picked_after_leaving: Vec<(SimTime, String)>,
+    ready_after_draining: Vec<(SimTime, String)>,
 }
 
 impl Observer for Picks {
@@ -184,6 +188,9 @@ impl Observer for Picks {
         match event {
             Observed::StateChanged { server, to, .. } => match to {
                 Some(ServerState::Ready) => {
+                    if self.left.contains(server) {
+                        self.ready_after_draining.push((now, server.to_string()));
+                    }
                     self.ready.insert(server.to_string());
                 }
                 Some(ServerState::Draining) | None => {
@@ -246,6 +253,12 @@ proptest! {
                     source
                 );
             }
+            prop_assert!(
+                picks.ready_after_draining.is_empty(),
+                "ready again after draining: {:?}\n{}",
+                &picks.ready_after_draining[..picks.ready_after_draining.len().min(3)],
+                source
+            );
             prop_assert!(result.counts.is_conserved(), "{:?}\n{}", result.counts, source);
             // The same spec and seed, without an observer: the very same run.
             let again = simulate(&variant.run, seed);

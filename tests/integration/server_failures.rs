@@ -191,6 +191,65 @@ fn a_drain_past_its_deregistration_delay_fails_exactly_what_is_left() {
 }
 
 #[test]
+fn a_server_that_crashes_while_it_drains_leaves_at_once_and_never_restarts() {
+    // web-0 leaves gracefully at 5 s with hundreds queued and 300 s to drain them, and
+    // crashes at 6 s with a 1 s downtime (a zone outage, or its own failure process): the
+    // crash ends the departure. Everything it still holds fails then, for the crash, and
+    // it never comes back — before the fix it restarted at 7 s and sat ready, outside
+    // every rotation, until its deregistration delay.
+    let mut run = overloaded(20);
+    run.timeline = vec![
+        action(
+            5.0,
+            Change::Remove {
+                server: "web-0".into(),
+                abrupt: false,
+            },
+        ),
+        action(
+            6.0,
+            Change::Crash {
+                server: "web-0".into(),
+                downtime: Some(SimDuration::from_secs(1)),
+            },
+        ),
+    ];
+    let (recorder, result) = record(&run, 3);
+    assert!(result.counts.is_conserved(), "{:?}", result.counts);
+    let mut crashed = 0;
+    for life in recorder.sent_to("web-0") {
+        assert!(life.arrived < at(5.0), "sent to web-0 while it drained");
+        assert_eq!(life.ends.len(), 1, "{life:?}");
+        match life.ends[0] {
+            (when, None) => assert!(when < at(6.0), "completed after the crash: {life:?}"),
+            (when, Some(FailReason::Crash)) => {
+                assert_eq!(when, at(6.0), "{life:?}");
+                crashed += 1;
+            }
+            other => panic!("{other:?}: {life:?}"),
+        }
+    }
+    // At 1.5 × capacity web-0 holds about 250 at 5 s and finishes about 100 a second.
+    assert!(crashed > 50, "{crashed}");
+    assert_eq!(
+        result.figures.get(Figure::FailedCrash),
+        Some(crashed as f64)
+    );
+    let rows: Vec<(SimTime, &str, &str, &str)> = result
+        .events
+        .iter()
+        .map(|e| (e.time, e.from, e.to, e.reason))
+        .collect();
+    assert_eq!(
+        rows,
+        vec![
+            (at(5.0), "ready", "draining", "timeline"),
+            (at(6.0), "draining", "down", "crash"),
+        ]
+    );
+}
+
+#[test]
 fn a_draining_server_with_several_workers_goes_down_when_its_last_request_ends() {
     // Eight workers per server and requests of a second on average: web-0 holds about
     // four when it leaves at 10 s, and goes down when the last of them completes — not

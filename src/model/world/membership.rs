@@ -103,20 +103,17 @@ impl<O: Observer> World<'_, O> {
         if pre_stop.is_zero() {
             self.start_draining(server, reason);
         } else {
-            // Its pre-stop time takes the place of its failure process: the one timer of
-            // its lifecycle is now the end of that time.
-            if let Some(crash) = self.cluster.server_mut(server).lifecycle_timer.take() {
-                self.timers.cancel(crash);
-            }
+            // Its failure process goes on: a server may crash in its pre-stop time, and
+            // then leaves at once (see `World::crash`).
             let timer = self.start_timer(self.now + pre_stop, Timer::PreStopOver(server), None);
-            self.cluster.server_mut(server).lifecycle_timer = Some(timer);
+            self.cluster.server_mut(server).departure_timer = Some(timer);
         }
     }
 
     /// A retiring server's pre-stop time is over: it drains.
     pub(super) fn pre_stop_over(&mut self, server: ServerId) {
         let leaving = self.cluster.server_mut(server);
-        leaving.lifecycle_timer = None;
+        leaving.departure_timer = None;
         let reason = leaving.leaving.unwrap_or("timeline");
         self.start_draining(server, reason);
     }

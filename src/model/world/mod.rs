@@ -491,7 +491,7 @@ impl<'a, O: Observer> World<'a, O> {
                 }
             }
             Timer::DrainDeadline(server) => {
-                self.cluster.server_mut(server).drain_deadline = None;
+                self.cluster.server_mut(server).departure_timer = None;
                 self.fail_everything_on(server, FailReason::ServerRemoved);
                 self.go_down(server, "server-removed");
             }
@@ -1640,7 +1640,8 @@ impl<'a, O: Observer> World<'a, O> {
     }
 
     /// `server` crashes: what it holds fails, it refuses connections, and it restarts after
-    /// `downtime` if there is one. Its balancers are not told.
+    /// `downtime` if there is one — unless it was leaving, which it then does at once. Its
+    /// balancers are not told.
     fn crash(&mut self, server: ServerId, downtime: Option<SimDuration>) {
         let crashed = self.cluster.server_mut(server);
         if !crashed.is_member() || crashed.state == ServerState::Down {
@@ -1652,6 +1653,14 @@ impl<'a, O: Observer> World<'a, O> {
         crashed.crashed = Some(self.now);
         crashed.recovered = None;
         self.fail_everything_on(server, FailReason::Crash);
+        if self.cluster.server(server).is_leaving() {
+            // It was on its way out (its pre-stop time, or draining): the crash ends the
+            // departure early, and nothing restarts it — as Kubernetes does not restart the
+            // container of a terminating pod. Restarted, it would sit ready outside every
+            // rotation (or, registering again, come back) until its deregistration delay.
+            self.go_down(server, "crash");
+            return;
+        }
         if let Some(sessions) = &mut self.sessions {
             sessions.server_lost_memory(server);
         }
@@ -1740,7 +1749,7 @@ impl<'a, O: Observer> World<'a, O> {
         }
         let delay = self.spec.servers[self.cluster.server(server).group].deregistration_delay;
         let deadline = self.start_timer(self.now + delay, Timer::DrainDeadline(server), None);
-        self.cluster.server_mut(server).drain_deadline = Some(deadline);
+        self.cluster.server_mut(server).departure_timer = Some(deadline);
     }
 
     /// `server` goes down at once: every request it holds fails.
@@ -1798,8 +1807,8 @@ impl<'a, O: Observer> World<'a, O> {
         if let Some(check) = down.check.take() {
             self.timers.cancel(check.timeout);
         }
-        if let Some(deadline) = down.drain_deadline.take() {
-            self.timers.cancel(deadline);
+        if let Some(departure) = down.departure_timer.take() {
+            self.timers.cancel(departure);
         }
         if let Some(health) = &mut self.health {
             health.remove_server(server);
