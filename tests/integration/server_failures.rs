@@ -119,6 +119,15 @@ impl Observer for Recorder {
     }
 }
 
+/// events.csv's rows of a run: time, from, to, reason.
+fn event_rows(result: &RunResult) -> Vec<(SimTime, &str, &str, &str)> {
+    result
+        .events
+        .iter()
+        .map(|e| (e.time, e.from, e.to, e.reason))
+        .collect()
+}
+
 fn record(spec: &RunSpec, seed: u64) -> (Recorder, RunResult) {
     let mut recorder = Recorder::default();
     let result = simulate_observed(spec, seed, &mut recorder);
@@ -176,13 +185,8 @@ fn a_drain_past_its_deregistration_delay_fails_exactly_what_is_left() {
         result.figures.get(Figure::FailedServerRemoved),
         Some(cut_off as f64)
     );
-    let rows: Vec<(SimTime, &str, &str, &str)> = result
-        .events
-        .iter()
-        .map(|e| (e.time, e.from, e.to, e.reason))
-        .collect();
     assert_eq!(
-        rows,
+        event_rows(&result),
         vec![
             (at(5.0), "ready", "draining", "timeline"),
             (at(6.0), "draining", "down", "server-removed"),
@@ -235,13 +239,8 @@ fn a_server_that_crashes_while_it_drains_leaves_at_once_and_never_restarts() {
         result.figures.get(Figure::FailedCrash),
         Some(crashed as f64)
     );
-    let rows: Vec<(SimTime, &str, &str, &str)> = result
-        .events
-        .iter()
-        .map(|e| (e.time, e.from, e.to, e.reason))
-        .collect();
     assert_eq!(
-        rows,
+        event_rows(&result),
         vec![
             (at(5.0), "ready", "draining", "timeline"),
             (at(6.0), "draining", "down", "crash"),
