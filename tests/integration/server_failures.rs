@@ -249,6 +249,56 @@ fn a_server_that_crashes_while_it_drains_leaves_at_once_and_never_restarts() {
 }
 
 #[test]
+fn a_server_removed_while_it_is_down_or_restarting_leaves_at_once_without_its_pre_stop() {
+    // web-0 crashes at 5 s for 2 s, then boots for 4 s: down until 7 s, booting until
+    // 11 s. A graceful removal with a 30 s pre-stop, at 6 s (down) or at 9 s (booting),
+    // terminates it then: nothing runs that could keep serving or drain. Before, the
+    // removal waited out the pre-stop while the restart went on, so that web-0 came up
+    // ready at 11 s outside every rotation, counted among the ready until it drained
+    // at 36 s or 39 s. Abrupt or graceful, the rows are the same but for the reason.
+    let removal = |seconds: f64, abrupt: bool| {
+        let mut run = spec(2, Algorithm::RoundRobin, 100.0, 10, 60);
+        run.servers[0].pre_stop = SimDuration::from_secs(30);
+        run.servers[0].boot = SimDuration::from_secs(4);
+        run.timeline = crashes(5.0, 0..1, Some(SimDuration::from_secs(2)));
+        run.timeline.push(action(
+            seconds,
+            Change::Remove {
+                server: "web-0".into(),
+                abrupt,
+            },
+        ));
+        let (recorder, result) = record(&run, 3);
+        assert!(result.counts.is_conserved(), "{:?}", result.counts);
+        // Round robin, not told of the crash: web-0 refuses its half until it leaves.
+        let last_sent = recorder.sent_to("web-0").map(|life| life.arrived).max();
+        assert!(last_sent < Some(at(seconds)), "{last_sent:?}");
+        let rows: Vec<_> = result
+            .events
+            .iter()
+            .map(|e| (e.time, e.from, e.to, e.reason))
+            .collect();
+        rows
+    };
+    let crash = (at(5.0), "ready", "down", "crash");
+    for abrupt in [false, true] {
+        let reason = if abrupt { "server-removed" } else { "timeline" };
+        assert_eq!(
+            removal(6.0, abrupt),
+            vec![crash, (at(6.0), "down", "absent", reason)]
+        );
+        assert_eq!(
+            removal(9.0, abrupt),
+            vec![
+                crash,
+                (at(7.0), "down", "booting", "restart"),
+                (at(9.0), "booting", "down", reason),
+            ]
+        );
+    }
+}
+
+#[test]
 fn a_draining_server_with_several_workers_goes_down_when_its_last_request_ends() {
     // Eight workers per server and requests of a second on average: web-0 holds about
     // four when it leaves at 10 s, and goes down when the last of them completes — not

@@ -110,6 +110,23 @@ impl<O: Observer> World<'_, O> {
         }
     }
 
+    /// `server`, serving nothing (down or booting), is terminated for `reason`: it leaves
+    /// the balancers (a crashed or restarting member is still in their rotation) and the
+    /// cluster, its restart or boot cancelled. Nothing runs to keep serving or to drain, so
+    /// there is no pre-stop time: Kubernetes runs a `preStop` hook only in a running
+    /// container, and deletes a pod whose container is crashed or starting at once.
+    pub(super) fn terminate(&mut self, server: ServerId, reason: &'static str) {
+        self.cluster.server_mut(server).leaving = Some(reason);
+        self.leave_balancers(server);
+        if self.cluster.server(server).state == ServerState::Down {
+            // Already down: it leaves for good, a row of its own.
+            self.leave_cluster(server);
+            self.state_changed(server, Some(ServerState::Down), None, reason);
+        } else {
+            self.go_down(server, reason);
+        }
+    }
+
     /// A retiring server's pre-stop time is over: it drains.
     pub(super) fn pre_stop_over(&mut self, server: ServerId) {
         let leaving = self.cluster.server_mut(server);

@@ -320,21 +320,6 @@ impl<O: Observer> World<'_, O> {
             self.retire(server, "scale-in");
         }
     }
-
-    /// `server`, serving nothing (down or booting), is terminated for `reason`: it leaves
-    /// the balancers (a crashed or restarting member is still in their rotation) and the
-    /// cluster, its restart or boot cancelled.
-    fn terminate(&mut self, server: ServerId, reason: &'static str) {
-        self.cluster.server_mut(server).leaving = Some(reason);
-        self.leave_balancers(server);
-        if self.cluster.server(server).state == ServerState::Down {
-            // Already down: it leaves for good, a row of its own.
-            self.leave_cluster(server);
-            self.state_changed(server, Some(ServerState::Down), None, reason);
-        } else {
-            self.go_down(server, reason);
-        }
-    }
 }
 
 /// Whether `server` counts toward its group's capacity: a member not leaving that is
