@@ -391,11 +391,11 @@ fn a_server_told_to_leave_leaves_for_good_whether_or_not_it_crashes_in_its_pre_s
     );
 
     // Random crashes every 3 s on average, each repaired in 1 s. When told to leave,
-    // web-1 is ready (probability 3/4) and then crashes in its 10 s pre-stop with
-    // probability 1 - e^(-10/3) = 0.96; or it is down or restarting, and leaves at once
-    // (a server that serves nothing has no pre-stop to serve out). Never does it drain:
-    // no run of twenty reaches the pre-stop's end without a crash, whose chance is
-    // 0.75 × 0.036 per run.
+    // web-1 is either down or restarting, and leaves at once (a server that serves
+    // nothing has no pre-stop to serve out); or ready (probability 3/4), and then it
+    // crashes in its 10 s pre-stop with probability 1 - e^(-10/3) = 0.96, which ends its
+    // departure, or it serves the pre-stop out and drains (a crash may cut the drain).
+    // Whichever, it never comes back.
     spec.timeline = vec![removal];
     spec.servers[0].failures = Some(FailureProcess {
         mtbf: secs(3),
@@ -410,6 +410,10 @@ fn a_server_told_to_leave_leaves_for_good_whether_or_not_it_crashes_in_its_pre_s
             [(time, "ready", "down", "crash")] if (20.0..30.0).contains(time) => {
                 crashed_in_pre_stop += 1;
             }
+            [
+                (30.0, "ready", "draining", "timeline"),
+                (_, "draining", "down", "drained" | "crash"),
+            ] => {}
             other => panic!("seed {seed}: {other:?}"),
         }
     }

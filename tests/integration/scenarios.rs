@@ -108,6 +108,37 @@ fn every_bundled_scenario_states_its_question_and_lesson_proves_it_and_is_blesse
     }
 }
 
+/// Every bound says where it comes from (scenarios/README.md): a comment on its
+/// `[[expect]]` line or just above it, which may explain a run of `[[expect]]` blocks that
+/// follow one another. The derivation itself — theory, the spread measured over seeds, the
+/// margin — is for a reader to judge; a bound with no word at all is caught here.
+#[test]
+fn every_bundled_expectation_is_explained_next_to_it() {
+    for stem in scenario_files() {
+        let text = read(&format!("scenarios/{stem}.toml"));
+        let lines: Vec<&str> = text.lines().collect();
+        // Whether the last table header was an explained `[[expect]]`.
+        let mut in_explained_run = false;
+        for (index, line) in lines.iter().enumerate() {
+            if !line.starts_with('[') {
+                continue;
+            }
+            let is_expect = line.starts_with("[[expect]]");
+            let above = index.checked_sub(1).map_or("", |i| lines[i].trim());
+            let explained = line.contains('#')
+                || above.starts_with('#')
+                || (above.is_empty() && in_explained_run);
+            assert!(
+                !is_expect || explained,
+                "scenarios/{stem}.toml:{}: an [[expect]] with no comment saying where its \
+                 bound comes from",
+                index + 1
+            );
+            in_explained_run = is_expect && explained;
+        }
+    }
+}
+
 /// Every scenario is in the index by question, with its chart, and the chart is one that
 /// scripts/library-charts regenerates (CI checks that it matches a fresh run).
 #[test]
