@@ -112,9 +112,9 @@ impl<O: Observer> World<'_, O> {
 
     /// `server`, serving nothing (down or booting), is terminated for `reason`: it leaves
     /// the balancers (a crashed or restarting member is still in their rotation) and the
-    /// cluster, its restart or boot cancelled. Nothing runs to keep serving or to drain, so
-    /// there is no pre-stop time: Kubernetes runs a `preStop` hook only in a running
-    /// container, and deletes a pod whose container is crashed or starting at once.
+    /// cluster, its restart or boot cancelled. It holds nothing to drain, and a pre-stop
+    /// time would protect no traffic: Kubernetes' `preStop` hook fails in a container that
+    /// has terminated (a crashed one), and a pod still starting is not yet an endpoint.
     pub(super) fn terminate(&mut self, server: ServerId, reason: &'static str) {
         self.cluster.server_mut(server).leaving = Some(reason);
         self.leave_balancers(server);
