@@ -5,7 +5,8 @@
 //! timeline of every action, under any algorithm. Whatever the mix, a valid file simulates
 //! without a panic, no server takes a request before it has first served or (without
 //! discovery) after it has left, none that began to drain is ready again (a crash ends a
-//! departure, it does not undo it), the counts are conserved and a rerun is identical (with
+//! departure, it does not undo it) nor any the timeline removed (crashed or restarting,
+//! with a pre-stop time or not), the counts are conserved and a rerun is identical (with
 //! or without an observer) — properties no single capability's tests can show, since each
 //! covers its own section.
 //!
@@ -17,7 +18,7 @@ use std::path::Path;
 
 use lbsim::balancer::Algorithm;
 use lbsim::engine::SimTime;
-use lbsim::model::{Observed, Observer, ServerState, simulate, simulate_observed};
+use lbsim::model::{Change, Observed, Observer, ServerState, simulate, simulate_observed};
 use lbsim::scenario::Scenario;
 use lbsim::stats::RunResult;
 use proptest::prelude::*;
@@ -75,6 +76,7 @@ fn scenario() -> impl Strategy<Value = String> {
         100u32..900,
         prop::option::of(prop::sample::select(vec!["0", "0.5", "1", "\"off\""])),
         any::<bool>(),
+        prop::option::of(1u32..4),
     );
     let sections = (
         maybe("[health_check]\ninterval = \"1s\"\ntimeout = \"300ms\"\n"),
@@ -130,10 +132,11 @@ fn scenario() -> impl Strategy<Value = String> {
     );
     (base, sections).prop_map(
         |(
-            (algorithm, count, workers, queue, rate, panic, failures),
+            (algorithm, count, workers, queue, rate, panic, failures, pre_stop),
             (health, outliers, breaker, client, autoscaler, discovery, database, sessions, actions),
         )| {
             let queue = queue.map_or(String::new(), |q| format!("queue = {q}\n"));
+            let pre_stop = pre_stop.map_or(String::new(), |p| format!("pre_stop = \"{p}s\"\n"));
             let failures = if failures {
                 "mtbf = \"8s\"\nmttr = \"2s\"\n"
             } else {
@@ -158,7 +161,7 @@ fn scenario() -> impl Strategy<Value = String> {
             format!(
                 "duration = \"20s\"\nwarmup = \"1s\"\n{workload}\
                  [[servers]]\nname = \"web\"\ncount = {count}\nworkers = {workers}\n{queue}\
-                 boot = \"1s\"\n{failures}\
+                 boot = \"1s\"\n{pre_stop}{failures}\
                  [[servers]]\nname = \"edge\"\ncount = 1\nzone = \"b\"\n\
                  [balancer]\nalgorithm = \"{}\"\nmax_connections = 8\n{panic}\
                  {health}{outliers}{breaker}{client}{autoscaler}{discovery}{database}{timeline}",
@@ -169,12 +172,13 @@ fn scenario() -> impl Strategy<Value = String> {
 }
 
 /// Which servers have been ready and which have left rotation for good (draining, or
-/// gone), every pick of a server before it was first ready or after it left, and every
+/// gone), every pick of a server before it was first ready or after it left, every
 /// server ready again after it began to drain (a crash while draining ends the departure;
-/// nothing brings a leaving server back).
+/// nothing brings a leaving server back), and when each server became ready.
 #[derive(Default)]
 struct Picks {
     ready: BTreeSet<String>,
+    became_ready: Vec<(SimTime, String)>,
     left: BTreeSet<String>,
     picked_unready: Vec<(SimTime, String)>,
     picked_after_leaving: Vec<(SimTime, String)>,
@@ -192,6 +196,7 @@ impl Observer for Picks {
                         self.ready_after_draining.push((now, server.to_string()));
                     }
                     self.ready.insert(server.to_string());
+                    self.became_ready.push((now, server.to_string()));
                 }
                 Some(ServerState::Draining) | None => {
                     self.left.insert(server.to_string());
@@ -257,6 +262,29 @@ proptest! {
                 picks.ready_after_draining.is_empty(),
                 "ready again after draining: {:?}\n{}",
                 &picks.ready_after_draining[..picks.ready_after_draining.len().min(3)],
+                source
+            );
+            // A server the timeline removes, whatever its state (a crashed or restarting
+            // one included, with a pre-stop time or not), is never ready after.
+            let ready_after_removal: Vec<_> = variant
+                .run
+                .timeline
+                .iter()
+                .filter_map(|action| match &action.change {
+                    Change::Remove { server, .. } => Some((action.at, server)),
+                    _ => None,
+                })
+                .flat_map(|(removed, server)| {
+                    picks
+                        .became_ready
+                        .iter()
+                        .filter(move |(when, name)| name == server && *when > removed)
+                })
+                .collect();
+            prop_assert!(
+                ready_after_removal.is_empty(),
+                "ready after its removal: {:?}\n{}",
+                ready_after_removal,
                 source
             );
             prop_assert!(result.counts.is_conserved(), "{:?}\n{}", result.counts, source);
