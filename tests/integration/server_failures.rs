@@ -120,7 +120,7 @@ impl Observer for Recorder {
 }
 
 /// events.csv's rows of a run: time, from, to, reason.
-fn event_rows(result: &RunResult) -> Vec<(SimTime, &str, &str, &str)> {
+fn event_rows(result: &RunResult) -> Vec<(SimTime, &'static str, &'static str, &'static str)> {
     result
         .events
         .iter()
@@ -273,12 +273,7 @@ fn a_server_removed_while_it_is_down_or_restarting_leaves_at_once_without_its_pr
         // Round robin, not told of the crash: web-0 refuses its half until it leaves.
         let last_sent = recorder.sent_to("web-0").map(|life| life.arrived).max();
         assert!(last_sent < Some(at(seconds)), "{last_sent:?}");
-        let rows: Vec<_> = result
-            .events
-            .iter()
-            .map(|e| (e.time, e.from, e.to, e.reason))
-            .collect();
-        rows
+        event_rows(&result)
     };
     let crash = (at(5.0), "ready", "down", "crash");
     for abrupt in [false, true] {

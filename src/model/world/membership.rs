@@ -93,10 +93,20 @@ impl<O: Observer> World<'_, O> {
         self.start_failure_process(id);
     }
 
+    /// `server` is told to leave for `reason` (a graceful removal, a scale-in): retired if
+    /// it serves, terminated at once if it does not (crashed, restarting or booting).
+    pub(super) fn depart(&mut self, server: ServerId, reason: &'static str) {
+        if self.cluster.server(server).is_serving() {
+            self.retire(server, reason);
+        } else {
+            self.terminate(server, reason);
+        }
+    }
+
     /// `server` is told to leave for `reason`: it deregisters, keeps serving for its
     /// group's pre-stop time (Kubernetes' `preStop`: time for discovery to tell the
     /// balancers), then drains.
-    pub(super) fn retire(&mut self, server: ServerId, reason: &'static str) {
+    fn retire(&mut self, server: ServerId, reason: &'static str) {
         self.cluster.server_mut(server).leaving = Some(reason);
         self.leave_balancers(server);
         let pre_stop = self.spec.servers[self.cluster.server(server).group].pre_stop;

@@ -1304,24 +1304,20 @@ impl<'a, O: Observer> World<'a, O> {
             }
             Change::Remove { server, abrupt } => {
                 if let Some(id) = self.named(server) {
-                    let state = self.cluster.server(id).state;
-                    if matches!(state, ServerState::Down | ServerState::Booting) {
-                        // Crashed, restarting or booting: nothing to finish, gracefully
-                        // or not. Left to a pre-stop time, its restart would go on and
-                        // bring it up ready outside every rotation.
+                    if *abrupt && self.cluster.server(id).is_serving() {
+                        self.remove_abruptly(id);
+                        self.hosts_changed("server-removed");
+                    } else if !self.cluster.server(id).is_leaving() {
+                        // One that serves nothing leaves at once, gracefully or not:
+                        // left to a pre-stop time, its restart would go on and bring it
+                        // up ready outside every rotation.
                         let reason = if *abrupt {
                             "server-removed"
                         } else {
                             "timeline"
                         };
-                        self.terminate(id, reason);
+                        self.depart(id, reason);
                         self.hosts_changed(reason);
-                    } else if *abrupt {
-                        self.remove_abruptly(id);
-                        self.hosts_changed("server-removed");
-                    } else if !self.cluster.server(id).is_leaving() {
-                        self.retire(id, "timeline");
-                        self.hosts_changed("timeline");
                     }
                 }
             }

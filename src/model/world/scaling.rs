@@ -235,7 +235,7 @@ impl<O: Observer> World<'_, O> {
             }
         } else {
             for victim in self.victims(group, current - decision.to) {
-                self.scale_in(victim);
+                self.depart(victim, "scale-in");
             }
             self.hosts_changed("scale-in");
         }
@@ -306,19 +306,6 @@ impl<O: Observer> World<'_, O> {
             .take(count as usize)
             .map(|(_, _, _, id)| id)
             .collect()
-    }
-
-    /// `server` leaves for a scale-in: terminated while down or booting, retired when
-    /// ready.
-    fn scale_in(&mut self, server: ServerId) {
-        if matches!(
-            self.cluster.server(server).state,
-            ServerState::Down | ServerState::Booting
-        ) {
-            self.terminate(server, "scale-in");
-        } else {
-            self.retire(server, "scale-in");
-        }
     }
 }
 
