@@ -1,0 +1,446 @@
+//! A request's way through the world: it arrives, the balancer picks, its server admits,
+//! queues or refuses it, a worker serves it, and it is answered or fails. This is the hot
+//! path of every run; the rarer ways a request may go (client calls, the second tiers and
+//! the data tier, health probes) are out of line, in files of their own.
+
+use super::{NO_SERVER, World, report_queued};
+use crate::engine::SimDuration;
+use crate::id::{RequestKey, ServerId};
+use crate::model::client_calls::CallEnd;
+use crate::model::database;
+use crate::model::event::Event;
+use crate::model::frontend::Pick;
+use crate::model::observer::{Observed, Observer};
+use crate::model::outcome::{FailReason, Outcome};
+use crate::model::request::{Request, RequestId};
+use crate::model::server::ServerState;
+use crate::model::station::Admission;
+use crate::stats::Figure;
+
+impl<O: Observer> World<'_, O> {
+    /// Schedules the next arrival and draws its client and work now (see
+    /// [`Traffic`](crate::model::traffic::Traffic)).
+    pub(super) fn schedule_next_arrival(&mut self) {
+        if let Some((time, arrival)) = self.traffic.draw_next() {
+            self.frontend.prefetch(&RequestKey {
+                client: arrival.client,
+                session: arrival.session,
+            });
+            self.next_arrival = Some(time);
+        }
+    }
+
+    pub(super) fn on_arrival(&mut self) {
+        // Every draw happens whatever the request's fate, so all variants of a scenario
+        // see the same requests.
+        let arrival = self.traffic.arriving();
+        let now = self.now;
+        let measured = self.measurement.is_measured(now);
+        self.measurement.arrived(measured);
+        let key = RequestKey {
+            client: arrival.client,
+            session: arrival.session,
+        };
+        let (id, pick) = self.new_attempt(&key, arrival.work, measured);
+        if self.sessions.is_some() {
+            let relogin = self.session_state(&arrival, pick);
+            if let Some(request) = self.requests.get_mut(id) {
+                request.work = request.work + relogin;
+            }
+        }
+        if O::ACTIVE {
+            self.observe(Observed::Arrived {
+                request: id,
+                client: arrival.client,
+                work: arrival.work,
+            });
+        }
+        if self.resilience.is_some() {
+            let work = self.requests.get(id).map_or(arrival.work, |r| r.work);
+            self.call_started(id, key, work, measured, pick);
+        }
+        self.dispatch(id, &key, pick, measured);
+        self.schedule_next_arrival();
+    }
+
+    /// A new attempt of a request from `key` with `work`, and the balancer's pick for it.
+    #[inline(always)]
+    pub(super) fn new_attempt(
+        &mut self,
+        key: &RequestKey,
+        work: SimDuration,
+        measured: bool,
+    ) -> (RequestId, Result<Pick, FailReason>) {
+        let pick = match self.affinity {
+            None => self.frontend.pick(key).ok_or(FailReason::NoServer),
+            Some(_) => self.route_by_affinity(key),
+        };
+        self.attempt_picked(work, measured, pick)
+    }
+
+    /// Attempt `pick` (with `work`) enters the request table.
+    #[inline(always)]
+    pub(super) fn attempt_picked(
+        &mut self,
+        work: SimDuration,
+        measured: bool,
+        pick: Result<Pick, FailReason>,
+    ) -> (RequestId, Result<Pick, FailReason>) {
+        let id = self.requests.insert(Request {
+            arrived: self.now,
+            work,
+            server: pick.map_or(NO_SERVER, |p| p.server),
+            started: self.now,
+            hop: 0,
+            balancer: pick.map_or(0, |p| p.instance),
+            measured,
+            probe: false,
+        });
+        (id, pick)
+    }
+
+    /// Sends attempt `id` where the balancer picked, or fails it if it found no server.
+    #[inline(always)]
+    pub(super) fn dispatch(
+        &mut self,
+        id: RequestId,
+        key: &RequestKey,
+        pick: Result<Pick, FailReason>,
+        measured: bool,
+    ) {
+        match pick {
+            Err(reason) => {
+                self.requests.remove(id);
+                self.attempt_failed(id, measured, Outcome::Failed(reason), None);
+            }
+            Ok(pick) => self.admit(id, key, pick, measured),
+        }
+    }
+
+    /// Where cookie affinity sends `key`. Out of line, so that runs without affinity do
+    /// not carry its code in their arrival path.
+    #[inline(never)]
+    fn route_by_affinity(&mut self, key: &RequestKey) -> Result<Pick, FailReason> {
+        match &mut self.affinity {
+            Some(affinity) => affinity.route(self.now, key, &mut self.frontend),
+            None => self.frontend.pick(key).ok_or(FailReason::NoServer),
+        }
+    }
+
+    /// The session state `arrival` finds where `pick` sends it: the re-login work it adds
+    /// when the state is gone. Out of line, as [`Self::route_by_affinity`].
+    #[inline(never)]
+    fn session_state(
+        &mut self,
+        arrival: &crate::model::arrivals::Arrival,
+        pick: Result<Pick, FailReason>,
+    ) -> SimDuration {
+        let (Some(sessions), Some(session)) = (&mut self.sessions, arrival.session) else {
+            return SimDuration::ZERO;
+        };
+        let reached = pick.ok().map(|p| p.server);
+        let serving = reached.filter(|&s| self.cluster.server(s).is_serving());
+        sessions.on_request(session, arrival.client, serving, arrival.ends_session)
+    }
+
+    /// Offers request `id`, picked for `pick.server`, to that server.
+    // Inlined into its two callers (arrivals and retries), as it was into its one before
+    // retries existed: out of line it costs every run about 2% more instructions.
+    #[inline(always)]
+    pub(super) fn admit(&mut self, id: RequestId, key: &RequestKey, pick: Pick, measured: bool) {
+        if O::ACTIVE {
+            let why = self.frontend.explain(key, pick);
+            let server = self.cluster.server(pick.server);
+            self.observer.observe(
+                self.now,
+                Observed::Picked {
+                    request: id,
+                    instance: pick.instance,
+                    server: pick.server,
+                    name: &server.name,
+                    why,
+                },
+            );
+        }
+        self.measurement.routed(pick.server);
+        if self.resilience.is_some() && !self.breaker_allows(id, pick.server, measured) {
+            return;
+        }
+        let server = self.cluster.server_mut(pick.server);
+        if !server.accepts_connections() {
+            // Down, booting or draining: the connection is refused.
+            if measured && (server.is_leaving() || !server.is_member()) {
+                // The balancer had not yet heard that it left.
+                self.measurement.report(Figure::StaleRoutes, 1);
+            }
+            self.requests.remove(id);
+            let outcome = Outcome::Failed(FailReason::ServerDown);
+            self.attempt_failed(id, measured, outcome, Some(pick.server));
+            self.answered(pick.server, false);
+            return;
+        }
+        if let Some(resources) = &self.resources
+            && resources.refuses(server)
+        {
+            self.refuse_for_memory(id, pick.server, measured);
+            return;
+        }
+        match server.station.admit(self.now, id) {
+            Admission::Start => {
+                self.frontend.dispatched(pick);
+                self.attempt_sent(id);
+                self.start_service(id, pick.server);
+            }
+            Admission::Queued { ahead } => {
+                self.frontend.dispatched(pick);
+                self.attempt_sent(id);
+                if O::ACTIVE {
+                    let station = &self.cluster.server(pick.server).name;
+                    report_queued(&mut self.observer, self.now, id, station, ahead);
+                }
+            }
+            Admission::Rejected => {
+                self.requests.remove(id);
+                self.attempt_failed(id, measured, Outcome::Rejected, Some(pick.server));
+                self.answered(pick.server, false);
+            }
+        }
+    }
+
+    /// Attempt `id` reached its server: the client's timeout on it starts.
+    #[inline(always)]
+    fn attempt_sent(&mut self, id: RequestId) {
+        if self.resilience.is_some() {
+            self.start_timeout(id);
+        }
+    }
+
+    /// A worker of `server` takes request `id` now.
+    #[inline(always)]
+    pub(super) fn start_service(&mut self, id: RequestId, server: ServerId) {
+        let Some(request) = self.requests.get_mut(id) else {
+            return;
+        };
+        request.started = self.now;
+        let server = self.cluster.server(server);
+        let service_time = server.station.service_time(request.work);
+        self.events
+            .schedule(self.now + service_time, Event::Done(id));
+        if O::ACTIVE {
+            self.observer.observe(
+                self.now,
+                Observed::Started {
+                    request: id,
+                    station: &server.name,
+                },
+            );
+        }
+    }
+
+    /// A station finished its part of request `id`: the next hop, or the response.
+    pub(super) fn on_done(&mut self, id: RequestId) {
+        // A request that already ended (its server was taken out) left a stale event.
+        let Some(&request) = self.requests.get(id) else {
+            return;
+        };
+        if request.probe {
+            self.probe_answered(id, request.server);
+            return;
+        }
+        if request.hop == database::HOP {
+            self.in_database(|database, ctx| database.query_done(id, ctx));
+            return;
+        }
+        if request.hop == 0 && self.database.is_some() {
+            self.enter_database(id, &request);
+            return;
+        }
+        let hop = usize::from(request.hop);
+        if hop > 0 {
+            let tier = &mut self.tiers[hop - 1];
+            if let Some(next) = tier.station.finish(self.now, id) {
+                self.start_call(next, hop - 1);
+            }
+        }
+        if hop < self.tiers.len() {
+            self.call(id, hop);
+        } else {
+            self.complete(id);
+        }
+    }
+
+    /// Request `id` is answered — with an error if its server is in a gray failure.
+    pub(super) fn complete(&mut self, id: RequestId) {
+        let Some(&request) = self.requests.get(id) else {
+            return;
+        };
+        let elapsed = self.now - request.arrived;
+        let mut response_time = elapsed;
+        if self.answer_hooks {
+            match self.before_answer(id, &request) {
+                Some(measured) => response_time = measured,
+                None => return,
+            }
+        }
+        self.frontend
+            .finished(request.balancer, request.server, elapsed, true);
+        self.measurement.completed(&request, response_time);
+        if self.answer_hooks {
+            self.after_answer(id, request.server, response_time);
+        }
+        if O::ACTIVE {
+            let server = &self.cluster.server(request.server).name;
+            self.observer.observe(
+                self.now,
+                Observed::Completed {
+                    request: id,
+                    server,
+                    latency: response_time,
+                    waited: request.started - request.arrived,
+                },
+            );
+        }
+        self.end_on_server(id, true);
+    }
+
+    /// What may change an answer before it is counted: a gray failure turns it into an
+    /// error, and with client retries it may answer a call that began earlier (its
+    /// response time is then the call's) or one the client gave up on. `None` when it is
+    /// not counted as an answer. Out of line, with [`Self::after_answer`], behind one flag:
+    /// a run with none of these capabilities pays one branch for them per answer.
+    #[inline(never)]
+    pub(super) fn before_answer(
+        &mut self,
+        id: RequestId,
+        request: &Request,
+    ) -> Option<SimDuration> {
+        if let Some(gray) = &mut self.gray
+            && gray.answers_with_error(request.server)
+        {
+            self.answer_with_error(id, request);
+            return None;
+        }
+        if self.resilience.is_some() {
+            let origin = self.call_answered(id, request)?;
+            return Some(self.now - origin);
+        }
+        Some(self.now - request.arrived)
+    }
+
+    /// The components that learn of every answer: outlier detection, the autoscaler's
+    /// metrics, the data tier's time split.
+    #[inline(never)]
+    fn after_answer(&mut self, id: RequestId, server: ServerId, response_time: SimDuration) {
+        self.answered(server, true);
+        if let Some(scaling) = &mut self.scaling {
+            scaling.completed(self.now, response_time);
+        }
+        if let Some(database) = &mut self.database {
+            database.completed(id, response_time);
+        }
+    }
+
+    /// `request` (`id`), its work done, is answered with an error by its server in a gray
+    /// failure. Out of line, so that the hot path of a run without gray failures stays as
+    /// small as it was.
+    #[inline(never)]
+    fn answer_with_error(&mut self, id: RequestId, request: &Request) {
+        self.end_on_server(id, false);
+        self.answered(request.server, false);
+        let outcome = Outcome::Failed(FailReason::ErrorResponse);
+        self.attempt_failed(id, request.measured, outcome, Some(request.server));
+    }
+
+    /// Request `id`, picked for `server`, finds no memory left there and is refused.
+    #[inline(never)]
+    fn refuse_for_memory(&mut self, id: RequestId, server: ServerId, measured: bool) {
+        self.requests.remove(id);
+        let outcome = Outcome::Failed(FailReason::OutOfMemory);
+        self.attempt_failed(id, measured, outcome, Some(server));
+        self.answered(server, false);
+    }
+
+    /// Request `id` leaves its server, answered or not: the table forgets it and its
+    /// worker takes the next queued request, or the server may go idle.
+    pub(super) fn end_on_server(&mut self, id: RequestId, answered: bool) {
+        let Some(request) = self.requests.remove(id) else {
+            return;
+        };
+        if !answered {
+            self.frontend.finished(
+                request.balancer,
+                request.server,
+                self.now - request.arrived,
+                false,
+            );
+        }
+        let server = self.cluster.server_mut(request.server);
+        match server.station.finish(self.now, id) {
+            Some(next) => self.start_service(next, request.server),
+            None => self.server_went_idle(request.server),
+        }
+    }
+
+    /// A worker of `server` has nothing left to do: a draining server goes down once its
+    /// last worker is free, another reports idle.
+    pub(super) fn server_went_idle(&mut self, server: ServerId) {
+        let idle = self.cluster.server(server);
+        if idle.state == ServerState::Draining {
+            if idle.station.is_idle() {
+                self.go_down(server, "drained");
+            }
+        } else {
+            self.frontend.server_idle(server);
+        }
+    }
+
+    /// Attempt `id` (sent to `server`, if it got that far) ended without an answer, for
+    /// `outcome`; it is out of the table, or left to its server if it timed out. Its
+    /// request fails — counted once — unless its client retries it or had given up on it.
+    /// Out of line: failures are the rare path, and inlined they would bloat the hot one.
+    #[inline(never)]
+    pub(super) fn attempt_failed(
+        &mut self,
+        id: RequestId,
+        measured: bool,
+        outcome: Outcome,
+        server: Option<ServerId>,
+    ) {
+        if let Some(end) = self.call_ended(id, server, outcome) {
+            match end {
+                CallEnd::Abandoned => return,
+                CallEnd::Retrying { after } => {
+                    if O::ACTIVE {
+                        self.observe(Observed::Retrying {
+                            request: id,
+                            reason: outcome.name(),
+                            after,
+                        });
+                    }
+                    return;
+                }
+                CallEnd::Final { .. } => {}
+            }
+        }
+        self.measurement.ended(measured, outcome, server);
+        if O::ACTIVE {
+            match (outcome, server) {
+                (Outcome::Failed(reason), _) => self.observe(Observed::Failed {
+                    request: id,
+                    reason,
+                }),
+                (Outcome::Rejected, Some(server)) => {
+                    let station = &self.cluster.server(server).name;
+                    self.observer.observe(
+                        self.now,
+                        Observed::Rejected {
+                            request: id,
+                            station,
+                        },
+                    );
+                }
+                (Outcome::Rejected, None) | (Outcome::Completed, _) => {}
+            }
+        }
+    }
+}
