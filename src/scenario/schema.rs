@@ -1,13 +1,13 @@
 //! `lbsim schema`: the JSON Schema of the scenario format, for editors (Even Better TOML,
 //! taplo) to validate and complete scenario files as they are written.
 //!
-//! The schema is generated from the very types serde reads a scenario into (`raw.rs`), so
+//! The schema is generated from the very types serde reads a scenario into (`raw/`), so
 //! it cannot drift from what lbsim accepts: a [`Tracer`] stands in for a real document and
 //! lets each `Deserialize` implementation walk it — the structs' field lists, which serde
 //! hands over in `deserialize_struct`, and each field's value type, which its
 //! `Deserialize` asks for (`deserialize_i128` for an integer, `deserialize_str` for a
 //! string or a duration, a struct for a table, a sequence for an array). A new section or
-//! key of `raw.rs` is in the schema with no change here.
+//! key of `raw/` is in the schema with no change here.
 //!
 //! Why not `schemars`: its derive would need `JsonSchema` for `toml::Spanned`, a foreign
 //! type, and so an attribute on every field of every section, which each new key must
