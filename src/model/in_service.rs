@@ -21,7 +21,7 @@ pub const FIRST_END: usize =
 
 /// In declaration order (`repr(C)`): the count and the first element, which a
 /// single-worker station reads, come before the vector, which it never touches; they end
-/// [`FIRST_END`] bytes in.
+/// `FIRST_END` bytes in (a test constant).
 #[derive(Debug)]
 #[repr(C)]
 pub struct InService {

@@ -8,10 +8,9 @@
 //! per run.
 //!
 //! A malformed line under `on_error = "skip"` is a warning, listed once (the first
-//! [`MAX_LISTED`](super::trace::MAX_LISTED) of them, then a count) for the loader to print
-//! on stderr; under `"fail"` it is a scenario error at `trace-file:line:col`. Problems with
-//! the file as a whole (an unreadable file, a bad CSV header, no requests at all) are errors
-//! either way.
+//! [`MAX_LISTED`] of them, then a count) for the loader to print on stderr; under `"fail"`
+//! it is a scenario error at `trace-file:line:col`. Problems with the file as a whole (an
+//! unreadable file, a bad CSV header, no requests at all) are errors either way.
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;

@@ -402,7 +402,7 @@ pub const TIMELINE_KEYS: &[Key] = &[
     value("error_fraction"),
 ];
 
-/// Top-level keys, in the order of [`RawScenario`]'s fields.
+/// Top-level keys, in the order of [`RawScenario`](super::RawScenario)'s fields.
 pub const SCENARIO_KEYS: &[Key] = &[
     scenario_wide("name"),
     scenario_wide("description"),

@@ -7,7 +7,7 @@
 //! found -3` instead of serde's `invalid value: integer -3, expected u32`, and can report a
 //! missing key with the others. `Spanned` keeps each value's location for those messages.
 //!
-//! serde stops at the first error. [`read`] (`read.rs`) turns that into "all errors": it
+//! serde stops at the first error. [`read()`] (`read.rs`) turns that into "all errors": it
 //! deserializes, and on an error finds the entry the error's span belongs to, records the
 //! error with that entry's key path, removes the entry and tries again, until the rest
 //! deserializes.
