@@ -1,5 +1,5 @@
 //! A server's life in the cluster: its failure process, crashes, restarts and boots,
-//! draining, and going down for good, each change a row of events.csv.
+//! draining, and going down for good; each change of state is a row of events.csv.
 
 use rand_distr::{Distribution, Exp1};
 
