@@ -15,7 +15,9 @@ use crate::model::spec::FailureProcess;
 use crate::model::streams;
 
 impl<O: Observer> World<'_, O> {
-    /// Gives a new server its group's error share and its resource readings.
+    /// Gives a new server its group's error share and its resource readings, and tells
+    /// the components that keep a record of every server (outlier detection, circuit
+    /// breakers) of it: the one place both the starting cluster and a newcomer pass.
     pub(super) fn equip(&mut self, id: ServerId) {
         let group = &self.spec.servers[self.cluster.server(id).group];
         if let Some(gray) = &mut self.gray {
@@ -23,6 +25,12 @@ impl<O: Observer> World<'_, O> {
         }
         if let Some(resources) = &mut self.resources {
             resources.add_server(id, self.now);
+        }
+        if let Some(outliers) = &mut self.outliers {
+            outliers.add_server(id);
+        }
+        if let Some(resilience) = &mut self.resilience {
+            resilience.add_server(id);
         }
     }
 

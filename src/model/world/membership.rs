@@ -68,18 +68,13 @@ impl<O: Observer> World<'_, O> {
         id
     }
 
-    /// Ready server `id` starts serving: it gets its group's error share and resources,
-    /// the components that watch servers learn of it, and it is announced. The caller
-    /// then tells [`Self::hosts_changed`], once for all the servers one change brought.
+    /// Ready server `id` starts serving: it is equipped (its group's error share and
+    /// resources; the components that watch every server learn of it), health checking
+    /// takes it up, and it is announced. The caller then tells [`Self::hosts_changed`],
+    /// once for all the servers one change brought.
     pub(super) fn serve(&mut self, id: ServerId) {
         self.cluster.server_mut(id).served = true;
         self.equip(id);
-        if let Some(outliers) = &mut self.outliers {
-            outliers.add_server(id);
-        }
-        if let Some(resilience) = &mut self.resilience {
-            resilience.add_server(id);
-        }
         if let Some(health) = &mut self.health {
             // A newcomer waits for its first passed check (Envoy checks it at once).
             health.add_server(id, false);

@@ -310,12 +310,6 @@ impl<'a, O: Observer> World<'a, O> {
             let server = ServerId(index as u32);
             self.start_failure_process(server);
             self.equip(server);
-            if let Some(outliers) = &mut self.outliers {
-                outliers.add_server(server);
-            }
-            if let Some(resilience) = &mut self.resilience {
-                resilience.add_server(server);
-            }
             if let Some(health) = &mut self.health {
                 // The run starts with a warm cluster: healthy, checked from one interval on.
                 health.add_server(server, true);
