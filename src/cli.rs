@@ -23,6 +23,9 @@ pub struct Cli {
     pub command: Option<Command>,
 }
 
+// These doc comments are clap's help texts, read on a terminal: `[[expect]]` there names a
+// scenario section, which rustdoc would take for a link.
+#[allow(rustdoc::broken_intra_doc_links)]
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Run scenarios and write their results.
@@ -103,6 +106,8 @@ pub struct CheckArgs {
     pub bless: bool,
 }
 
+// Help texts, as `Command`'s.
+#[allow(rustdoc::broken_intra_doc_links)]
 #[derive(Debug, Args)]
 pub struct MergeArgs {
     /// Folders holding the shards' output (`<name>/shard-K-of-N.lbsim`), or shard files.

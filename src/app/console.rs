@@ -1,4 +1,4 @@
-//! The terminal: every line lbsim prints goes through [`outln!`] (stdout) or [`errln!`]
+//! The terminal: every line lbsim prints goes through `outln!` (stdout) or `errln!`
 //! (stderr), never `println!`/`eprintln!`.
 //!
 //! Those panic when the stream is gone (`lbsim run 2>&1 | head -1` closes it), and a
