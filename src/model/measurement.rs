@@ -261,6 +261,19 @@ impl Measurement {
         }
     }
 
+    /// An attempt at `server` ended with `outcome`, not an answer, and its client retries
+    /// the request: the server's row counts the attempt (a server's counts are of
+    /// attempts), while the request, going on, is counted when its last attempt ends.
+    pub fn attempt_ended(&mut self, outcome: Outcome, server: ServerId) {
+        if let Some(series) = &mut self.series {
+            match outcome {
+                Outcome::Completed => {}
+                Outcome::Rejected => series.record_attempt_rejected(server),
+                Outcome::Failed(_) => series.record_attempt_failed(server),
+            }
+        }
+    }
+
     /// Adds `amount` to the count `figure`, measured by a component that keeps its own.
     pub fn count(&mut self, figure: Figure, amount: u64) {
         self.figures.add(figure, amount);

@@ -187,7 +187,7 @@ impl SeriesRecorder {
     pub fn record_rejected(&mut self, server: Option<ServerId>) {
         self.cluster.rejected += 1;
         if let Some(server) = server {
-            self.tallies[server.index()].counts.rejected += 1;
+            self.record_attempt_rejected(server);
         }
     }
 
@@ -195,8 +195,20 @@ impl SeriesRecorder {
     pub fn record_failed(&mut self, server: Option<ServerId>) {
         self.cluster.failed += 1;
         if let Some(server) = server {
-            self.tallies[server.index()].counts.failed += 1;
+            self.record_attempt_failed(server);
         }
+    }
+
+    /// An attempt was turned away by `server`'s full queue. A server's row counts
+    /// attempts; the cluster's counts requests, which this alone does not end.
+    pub fn record_attempt_rejected(&mut self, server: ServerId) {
+        self.tallies[server.index()].counts.rejected += 1;
+    }
+
+    /// An attempt ended at `server` without an answer (see
+    /// [`Self::record_attempt_rejected`]).
+    pub fn record_attempt_failed(&mut self, server: ServerId) {
+        self.tallies[server.index()].counts.failed += 1;
     }
 
     /// A request completed on `server` after `latency` (arrival to completion).

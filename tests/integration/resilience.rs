@@ -352,6 +352,37 @@ fn a_breaker_opens_probes_and_closes_as_computed_by_hand() {
 }
 
 #[test]
+fn an_attempt_the_breaker_refuses_never_reaches_its_server() {
+    // The run above: of web-1's 19 picks the breaker refuses 8, which fail at the client's
+    // side. web-1's rows count the other 11 as its arrivals, and every one of them ends
+    // there (4 refused connections, 7 answered): nothing is left in flight at web-1.
+    let spec = run("duration = \"4s\"\n\
+         [workload]\nrate = 10\narrivals = \"constant\"\n\
+         service = { dist = \"constant\", mean = \"10ms\" }\n\
+         [[servers]]\nname = \"web\"\ncount = 2\n\
+         [balancer]\nalgorithm = \"round-robin\"\n\
+         [circuit_breaker]\nwindow = \"10s\"\nfailure_rate = 1.0\nmin_requests = 3\n\
+         open_for = \"1s\"\nprobes = 1\n\
+         [[timeline]]\nat = \"50ms\"\naction = \"crash\"\nserver = \"web-1\"\ndowntime = \"2s\"\n");
+    let result = simulate(&spec, 1);
+    let mut rows = Vec::new();
+    result
+        .series
+        .for_each(|row| {
+            rows.push(*row);
+            Ok(())
+        })
+        .unwrap();
+    let web_1: Vec<_> = rows.iter().filter(|r| r.server == ServerId(1)).collect();
+    let arrivals: u32 = web_1.iter().map(|r| r.counts.arrivals).sum();
+    let ended: u32 = web_1
+        .iter()
+        .map(|r| r.completions + r.counts.rejected + r.counts.failed)
+        .sum();
+    assert_eq!((arrivals, ended), (11, 11));
+}
+
+#[test]
 fn the_pending_limit_refuses_requests_beyond_the_queue() {
     // One server of 100 ms per request, a request every 25 ms, at most 2 waiting. The
     // first three (25, 50, 75 ms) are taken; from then on, of the four arriving in each
@@ -596,4 +627,27 @@ fn a_hashing_balancer_reselects_as_envoy_does_and_a_stateful_one_cannot() {
         (result.counts, hosts.back_to_the_same_server())
     };
     assert_eq!(least(""), least(PREVIOUS_HOSTS));
+}
+
+#[test]
+fn a_server_never_counts_more_in_flight_than_it_queues_and_serves() {
+    // A server's row counts attempts. One that fails there and is retried, or that the
+    // client gives up on, has ended at that server (a timed-out one may still sit in its
+    // queue), and one the breaker refuses never reached it. So in no interval does a
+    // server count more in flight than it queues and serves; before attempts were counted
+    // so, every retried failure stayed in flight at its server for good.
+    for spec in runs(RESILIENT) {
+        let result = simulate(&spec, 5);
+        assert!(result.figures.get(Figure::Retries).unwrap_or(0.0) > 0.0);
+        result
+            .series
+            .for_each(|row| {
+                assert!(
+                    row.in_flight <= row.queue_length + row.busy_workers,
+                    "{row:?}"
+                );
+                Ok(())
+            })
+            .unwrap();
+    }
 }

@@ -162,10 +162,12 @@ impl<O: Observer> World<'_, O> {
                 },
             );
         }
-        self.measurement.routed(pick.server);
+        // An attempt the breaker refuses fails at the client's side and never reaches the
+        // server (Envoy's overflow): it is no arrival there.
         if self.resilience.is_some() && !self.breaker_allows(id, pick.server, measured) {
             return;
         }
+        self.measurement.routed(pick.server);
         let server = self.cluster.server_mut(pick.server);
         if !server.accepts_connections() {
             // Down, booting or draining: the connection is refused.
@@ -408,8 +410,12 @@ impl<O: Observer> World<'_, O> {
     ) {
         if let Some(end) = self.call_ended(id, server, outcome) {
             match end {
+                // Its end at its server was counted when the client gave up on it.
                 CallEnd::Abandoned => return,
                 CallEnd::Retrying { after } => {
+                    if let Some(server) = server {
+                        self.measurement.attempt_ended(outcome, server);
+                    }
                     if O::ACTIVE {
                         self.observe(Observed::Retrying {
                             request: id,
