@@ -6,8 +6,10 @@
 //! without a panic, no server takes a request before it has first served or (without
 //! discovery) after it has left, none that began to drain is ready again (a crash ends a
 //! departure, it does not undo it) nor any the timeline removed (crashed or restarting,
-//! with a pre-stop time or not), the counts are conserved and a rerun is identical (with
-//! or without an observer) — properties no single capability's tests can show, since each
+//! with a pre-stop time or not), the counts are conserved (over the run and over every
+//! interval), no server's time-series row counts more in flight than it queues and
+//! serves, and a rerun is identical (with or
+//! without an observer) — properties no single capability's tests can show, since each
 //! covers its own section.
 //!
 //! Every case is small (a 20 s run on a handful of servers) so that the module takes a few
@@ -288,6 +290,47 @@ proptest! {
                 source
             );
             prop_assert!(result.counts.is_conserved(), "{:?}\n{}", result.counts, source);
+            // A server's row counts attempts that reached it and have not ended there: each
+            // is queued or in service (a timed-out one may stay on after it ended).
+            let mut overcounted = Vec::new();
+            result
+                .series
+                .for_each(|row| {
+                    if row.in_flight > row.queue_length + row.busy_workers {
+                        overcounted.push(*row);
+                    }
+                    Ok(())
+                })
+                .unwrap();
+            // The cluster's row conserves requests over every interval.
+            let mut unconserved = Vec::new();
+            let mut in_flight_before = 0i64;
+            result
+                .intervals
+                .for_each(|interval| {
+                    let ended = i64::from(interval.completions)
+                        + i64::from(interval.counts.rejected)
+                        + i64::from(interval.counts.failed);
+                    let in_flight = i64::from(interval.in_flight);
+                    if i64::from(interval.counts.arrivals) != ended + in_flight - in_flight_before {
+                        unconserved.push(*interval);
+                    }
+                    in_flight_before = in_flight;
+                    Ok(())
+                })
+                .unwrap();
+            prop_assert!(
+                unconserved.is_empty(),
+                "an interval that does not conserve requests: {:?}\n{}",
+                &unconserved[..unconserved.len().min(2)],
+                source
+            );
+            prop_assert!(
+                overcounted.is_empty(),
+                "more in flight than queued and served: {:?}\n{}",
+                &overcounted[..overcounted.len().min(2)],
+                source
+            );
             // The same spec and seed, without an observer: the very same run.
             let again = simulate(&variant.run, seed);
             let outcome = |r: &RunResult| format!("{:?}", (&r.counts, &r.latency, &r.events, &r.figures));
