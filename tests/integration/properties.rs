@@ -16,9 +16,11 @@ use lbsim::engine::derive_seed;
 use lbsim::model::simulate;
 use lbsim::report::{ScenarioResults, summary_rows};
 use lbsim::scenario::Scenario;
-use lbsim::stats::{LatencyStats, RunResult, SeriesRow};
+use lbsim::stats::{LatencyStats, RunResult};
 use proptest::prelude::*;
 use proptest::test_runner::Config;
+
+use crate::support::series;
 
 /// Cases per property unless `PROPTEST_CASES` says otherwise.
 const CASES: u32 = 256;
@@ -320,18 +322,6 @@ impl Case {
     fn all_unbounded(&self) -> bool {
         self.groups.iter().all(|g| g.queue.is_none())
     }
-}
-
-fn series(result: &RunResult) -> Vec<SeriesRow> {
-    let mut rows = Vec::new();
-    result
-        .series
-        .for_each(|row| {
-            rows.push(*row);
-            Ok(())
-        })
-        .expect("the series reads back");
-    rows
 }
 
 /// Percentiles in order, each at most the maximum, the mean at most the maximum, and

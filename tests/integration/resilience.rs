@@ -16,7 +16,7 @@ use lbsim::scenario::Scenario;
 use lbsim::stats::{FIGURES, Figure, RunResult};
 use proptest::prelude::*;
 
-use crate::support::{lbsim, tree, write};
+use crate::support::{lbsim, series, tree, write};
 
 /// The variants of scenario `source`.
 fn runs(source: &str) -> Vec<RunSpec> {
@@ -310,19 +310,23 @@ fn the_retry_storm_stays_degraded_without_a_budget_and_recovers_with_one() {
     }
 }
 
-#[test]
-fn a_breaker_opens_probes_and_closes_as_computed_by_hand() {
-    // Two servers, round robin, a request every 100 ms (at 0.1 s, 0.2 s, ...) of 10 ms;
-    // web-1, picked at every even tenth, is down from 0.05 s to 2.05 s. Its breaker opens
-    // after 3 answers all failed, stays open 1 s, and lets 1 probe through half-open.
-    let spec = run("duration = \"4s\"\n\
+/// Two servers, round robin, a request every 100 ms (at 0.1 s, 0.2 s, ...) of 10 ms;
+/// web-1, picked at every even tenth, is down from 0.05 s to 2.05 s. Its breaker opens
+/// after 3 answers all failed, stays open 1 s, and lets 1 probe through half-open.
+fn breaker_on_a_crashed_server() -> RunSpec {
+    run("duration = \"4s\"\n\
          [workload]\nrate = 10\narrivals = \"constant\"\n\
          service = { dist = \"constant\", mean = \"10ms\" }\n\
          [[servers]]\nname = \"web\"\ncount = 2\n\
          [balancer]\nalgorithm = \"round-robin\"\n\
          [circuit_breaker]\nwindow = \"10s\"\nfailure_rate = 1.0\nmin_requests = 3\n\
          open_for = \"1s\"\nprobes = 1\n\
-         [[timeline]]\nat = \"50ms\"\naction = \"crash\"\nserver = \"web-1\"\ndowntime = \"2s\"\n");
+         [[timeline]]\nat = \"50ms\"\naction = \"crash\"\nserver = \"web-1\"\ndowntime = \"2s\"\n")
+}
+
+#[test]
+fn a_breaker_opens_probes_and_closes_as_computed_by_hand() {
+    let spec = breaker_on_a_crashed_server();
     let result = simulate(&spec, 1);
     let breaker: Vec<(u64, &str, &str)> = result
         .events
@@ -353,26 +357,12 @@ fn a_breaker_opens_probes_and_closes_as_computed_by_hand() {
 
 #[test]
 fn an_attempt_the_breaker_refuses_never_reaches_its_server() {
-    // The run above: of web-1's 19 picks the breaker refuses 8, which fail at the client's
+    // The run of `breaker_on_a_crashed_server`: of web-1's 19 picks the breaker refuses 8, which fail at the client's
     // side. web-1's rows count the other 11 as its arrivals, and every one of them ends
     // there (4 refused connections, 7 answered): nothing is left in flight at web-1.
-    let spec = run("duration = \"4s\"\n\
-         [workload]\nrate = 10\narrivals = \"constant\"\n\
-         service = { dist = \"constant\", mean = \"10ms\" }\n\
-         [[servers]]\nname = \"web\"\ncount = 2\n\
-         [balancer]\nalgorithm = \"round-robin\"\n\
-         [circuit_breaker]\nwindow = \"10s\"\nfailure_rate = 1.0\nmin_requests = 3\n\
-         open_for = \"1s\"\nprobes = 1\n\
-         [[timeline]]\nat = \"50ms\"\naction = \"crash\"\nserver = \"web-1\"\ndowntime = \"2s\"\n");
+    let spec = breaker_on_a_crashed_server();
     let result = simulate(&spec, 1);
-    let mut rows = Vec::new();
-    result
-        .series
-        .for_each(|row| {
-            rows.push(*row);
-            Ok(())
-        })
-        .unwrap();
+    let rows = series(&result);
     let web_1: Vec<_> = rows.iter().filter(|r| r.server == ServerId(1)).collect();
     let arrivals: u32 = web_1.iter().map(|r| r.counts.arrivals).sum();
     let ended: u32 = web_1

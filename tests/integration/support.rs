@@ -1,9 +1,11 @@
-//! Helpers shared by the integration tests: running the binary in a temp dir, reading CSVs.
+//! Helpers shared by the integration tests: running the binary in a temp dir, reading CSVs,
+//! reading a run's time series back.
 
 use std::path::{Path, PathBuf};
 use std::process::Output;
 
 use assert_cmd::Command;
+use lbsim::stats::{RunResult, SeriesRow};
 
 /// The repository root, where `scenarios/` lives.
 pub fn root() -> PathBuf {
@@ -93,4 +95,17 @@ pub fn tree(dir: &Path) -> std::collections::BTreeMap<PathBuf, Vec<u8>> {
     let mut files = std::collections::BTreeMap::new();
     walk(dir, dir, &mut files);
     files
+}
+
+/// A run's server rows of the time series, read back in order.
+pub fn series(result: &RunResult) -> Vec<SeriesRow> {
+    let mut rows = Vec::new();
+    result
+        .series
+        .for_each(|row| {
+            rows.push(*row);
+            Ok(())
+        })
+        .expect("the series reads back");
+    rows
 }
