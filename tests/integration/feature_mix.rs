@@ -6,11 +6,11 @@
 //! without a panic, no server takes a request before it has first served or (without
 //! discovery) after it has left, none that began to drain is ready again (a crash ends a
 //! departure, it does not undo it) nor any the timeline removed (crashed or restarting,
-//! with a pre-stop time or not), the counts are conserved (over the run and over every
-//! interval), no server's time-series row counts more in flight than it queues and
-//! serves, and a rerun is identical (with or
-//! without an observer) — properties no single capability's tests can show, since each
-//! covers its own section.
+//! with a pre-stop time or not), each server's lifecycle in events.csv is one chain of
+//! changes, the counts are conserved (over the run and over every interval), no server's
+//! time-series row counts more in flight than it queues and serves, and a rerun is
+//! identical (with or without an observer) — properties no single capability's tests can
+//! show, since each covers its own section.
 //!
 //! Every case is small (a 20 s run on a handful of servers) so that the module takes a few
 //! seconds in release mode; `PROPTEST_CASES=N` runs more.
@@ -302,6 +302,28 @@ proptest! {
                     Ok(())
                 })
                 .unwrap();
+            // Each server's lifecycle in events.csv is one chain: every change starts from
+            // the state the last one left it in.
+            let lifecycle = ["absent", "booting", "ready", "draining", "down"];
+            let mut last: std::collections::BTreeMap<&str, &str> = Default::default();
+            let mut broken = Vec::new();
+            for event in &result.events {
+                if !lifecycle.contains(&event.from) || !lifecycle.contains(&event.to) {
+                    continue;
+                }
+                if let Some(&before) = last.get(event.server.as_str())
+                    && before != event.from
+                {
+                    broken.push((before, event.clone()));
+                }
+                last.insert(event.server.as_str(), event.to);
+            }
+            prop_assert!(
+                broken.is_empty(),
+                "a lifecycle change from a state the server was not in: {:?}\n{}",
+                &broken[..broken.len().min(2)],
+                source
+            );
             // The cluster's row conserves requests over every interval.
             let mut unconserved = Vec::new();
             let mut in_flight_before = 0i64;
