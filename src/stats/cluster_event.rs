@@ -10,9 +10,9 @@ pub struct ClusterEvent {
     pub time: SimTime,
     /// Instance name (`web-3`), or a database node's (`db-s0-primary`).
     pub server: String,
-    /// The state before the change (for a health check's verdict, `healthy` or
-    /// `unhealthy`: the balancer's view rather than the server's state) (`booting`, `ready`, `draining`, `down`), or `absent`
-    /// when the server joins.
+    /// The state before the change (`booting`, `ready`, `draining`, `down`), or `absent`
+    /// when the server joins; for a verdict of its health, the balancer's view of it
+    /// (`healthy`, `unhealthy`, `ejected`) rather than its state.
     pub from: &'static str,
     /// The state after it, or `absent` when the server has left for good.
     pub to: &'static str,
@@ -48,11 +48,12 @@ pub const STATE_NAMES: &[&str] = &[
 
 /// Every reason a [`ClusterEvent`] may give, in kebab-case, for the same purpose: a change
 /// the scenario's timeline scheduled, a drain that finished, a server taken out, a speed
-/// change, a crash, the restart and boot after it, a recovery, a health check's or outlier ejection's verdict, a circuit breaker's
-/// transition (its states `closed`, `open`, `half-open`), an
-/// autoscaler's decision, the end of a slow start, service discovery catching up; a
-/// database node failing, a failed primary coming back, a replica promoted to primary, a
-/// node created by a reshard.
+/// change, a crash, the restart and boot after it, a recovery, a health check's or an
+/// outlier ejection's verdict, a circuit breaker's transition (its states `closed`,
+/// `open`, `half-open`), an autoscaler's decision and the replacement of a crashed
+/// instance, the end of a slow start, service discovery catching up; a database node
+/// failing, a failed primary coming back, a replica promoted to primary, a node created by
+/// a reshard.
 pub const REASON_NAMES: &[&str] = &[
     "timeline",
     "drained",
