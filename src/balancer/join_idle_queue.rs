@@ -12,9 +12,9 @@
 //! A server that joins the pool is not queued by joining: like any idle server it reports
 //! to one balancer (the world reports an idle newcomer, and with several balancers only one
 //! of them hears it, as in the paper). A server is never in the queue twice (a second
-//! report while queued changes nothing) and a server that leaves is taken out of it. The queue is a FIFO doubly
-//! linked list threaded through per-server indices: every operation is O(1) and none
-//! allocates once the largest id has been seen.
+//! report while queued changes nothing) and a server that leaves is taken out of it. The
+//! queue is a FIFO doubly linked list threaded through per-server indices: every operation
+//! is O(1) and none allocates once the largest id has been seen.
 
 use rand::RngExt;
 

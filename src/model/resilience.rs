@@ -12,9 +12,10 @@
 //! (`retry_on = ["circuit-open"]`), and the balancer then picks afresh. The pending limit
 //! is counted per backend, as HAProxy's `maxqueue` is, with Envoy's overflow behaviour (a
 //! fast failure, where HAProxy would redispatch). Each attempt's result feeds its
-//! backend's breaker as its caller sees it: an answer is a success, a crash, a refused
-//! connection, a rejection or a timeout a failure (Hystrix counts timeouts as failures);
-//! the late answer of a timed-out attempt is not counted again.
+//! backend's breaker as its caller sees it: an answer is a success, any other end there a
+//! failure — a crash, a refused connection, a rejection, a timeout (Hystrix counts timeouts
+//! as failures), an error answer, a refusal for memory; the late answer of a timed-out
+//! attempt is not counted again.
 
 use super::circuit_breaker::{BreakerState, BreakerTransition, CircuitBreakers};
 use super::client_calls::{CallEnd, ClientCalls, DueRetry, Kernel};

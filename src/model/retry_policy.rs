@@ -18,11 +18,11 @@
 //! `count() < max()`). Finagle's `RetryBudget` bounds retries to a share of requests over
 //! a time window instead; the concurrent form needs no window.
 //!
-//! **What is retried** is configurable (Envoy's `retry_on`): by default a timeout, a
-//! server that went down holding the attempt or was down when it was sent, and a rejection
-//! by a full queue — failures another server may well not repeat. Not, by default, an open circuit breaker or the
-//! absence of any healthy server: retrying those only adds load, which is what the
-//! breaker and the panic threshold are there to shed.
+//! **What is retried** is configurable (Envoy's `retry_on`): by default a timeout, a server
+//! that went down holding the attempt or was down when it was sent, and a rejection by a
+//! full queue — failures another server may well not repeat. Not, by default, an open
+//! circuit breaker or the absence of any healthy server: retrying those only adds load,
+//! which is what the breaker and the panic threshold are there to shed.
 
 use rand::RngExt;
 

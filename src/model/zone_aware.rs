@@ -7,7 +7,8 @@
 //! the scenario's algorithm holding the zone's servers in rotation. A request first draws
 //! its zone (Envoy's `tryChooseLocalLocalityHosts`), then that zone's pool picks the
 //! server; when routing is off (too few healthy hosts, a single zone, no healthy local
-//! host, panic) the pool of every server picks, as Envoy then balances over all hosts. Every pool is told of every dispatch and completion of its servers, so a zone's
+//! host, panic) the pool of every server picks, as Envoy then balances over all hosts.
+//! Every pool is told of every dispatch and completion of its servers, so a zone's
 //! least-connections sees the same connection counts as the pool of all.
 //!
 //! The callers are the clients: a client address belongs to a zone by a hash of the

@@ -2,9 +2,9 @@
 //! The CSS is inline and the charts are inlined as SVG markup, so it needs no network, no
 //! server and no other file. Per scenario: its description, the comparison table with the
 //! best variant of each column marked and unstable variants flagged (by the rules of
-//! `comparison` and `stability`, stated under the table), and every chart. Every string from the user
-//! (names, descriptions, swept values) is HTML-escaped; the charts' own text is escaped by
-//! the SVG backend.
+//! `comparison` and `stability`, stated under the table), and every chart. Every string
+//! from the user (names, descriptions, swept values) is HTML-escaped; the charts' own text
+//! is escaped by the SVG backend.
 
 use std::fmt::Write;
 use std::io;

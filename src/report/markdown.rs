@@ -1,8 +1,8 @@
 //! report.md: the whole run in one Markdown file that reads well as plain text and renders
-//! on any forge. Per scenario: its description, the comparison table with the best
-//! variant of each column in bold and unstable variants flagged (by the rules of
-//! `comparison` and `stability`, stated under the table), and the charts as images linked from the scenario's
-//! folder (PNG when PNGs were written, since not every viewer shows SVG).
+//! on any forge. Per scenario: its description, the comparison table with the best variant
+//! of each column in bold and unstable variants flagged (by the rules of `comparison` and
+//! `stability`, stated under the table), and the charts as images linked from the
+//! scenario's folder (PNG when PNGs were written, since not every viewer shows SVG).
 
 use std::fmt::Write;
 

@@ -2,7 +2,7 @@
 //! replays.
 //!
 //! ```text
-//! file ──parse──▶ raw (serde, spans) ──validate──▶ Scenario { variants: [RunSpec] }
+//! file ──parse──▶ raw (serde, spans) ──validate──▶ Scenario { variants: [Variant] }
 //!                                         └── each workload.trace read once (trace/, replay.rs)
 //! ```
 //! Every error names `file:line:col` (of the scenario, or of the trace file for a bad

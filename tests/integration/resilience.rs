@@ -357,9 +357,10 @@ fn a_breaker_opens_probes_and_closes_as_computed_by_hand() {
 
 #[test]
 fn an_attempt_the_breaker_refuses_never_reaches_its_server() {
-    // The run of `breaker_on_a_crashed_server`: of web-1's 19 picks the breaker refuses 8, which fail at the client's
-    // side. web-1's rows count the other 11 as its arrivals, and every one of them ends
-    // there (4 refused connections, 7 answered): nothing is left in flight at web-1.
+    // The run of `breaker_on_a_crashed_server`: of web-1's 19 picks the breaker refuses 8,
+    // which fail at the client's side. web-1's rows count the other 11 as its arrivals, and
+    // every one of them ends there (4 refused connections, 7 answered): nothing is left in
+    // flight at web-1.
     let spec = breaker_on_a_crashed_server();
     let result = simulate(&spec, 1);
     let rows = series(&result);
