@@ -1,7 +1,8 @@
-//! `lbsim trace SCENARIO [--until 1s] [--variant K] [--csv]`: one variant of a scenario,
-//! run for a short simulated time and told event by event on standard output.
+//! `lbsim trace SCENARIO [--until 1s] [--variant K] [--seed N] [--csv]`: one variant of a
+//! scenario, run for a short simulated time and told event by event on standard output.
 //!
-//! The run is the scenario's own (same seed, same variant, the first replication), cut at
+//! The run is the scenario's own (its seed unless `--seed` replaces it, the variant asked
+//! for, the first replication), cut at
 //! `--until`: arrivals stop there and the events after it are not told. Exit status 2 for
 //! bad input, as every command.
 

@@ -1,6 +1,7 @@
 //! Consistent hashing: each server owns `virtual_nodes × weight` points on a ring of
 //! hashes, point `i` of a server at `hash("{name}#{i}")`; a request goes to the owner of the
-//! first point clockwise from `hash(client address)`, wrapping past the top of the ring.
+//! first point clockwise from the hash of the request's key (its client address, or its
+//! session with `hash_on = "session"`), wrapping past the top of the ring.
 //!
 //! Points in proportion to weight are NGINX's `hash ... consistent` (160 points per unit of
 //! weight, `ngx_http_upstream_hash_module.c`), so a server's share of clients follows its
@@ -15,8 +16,8 @@
 //! string is formatted. Names are assumed unique: two servers with the same name collide
 //! on every point.
 //!
-//! Ties: points are ordered by `(hash, ServerId)`, so of two points with the same hash (a
-//! 64-bit collision) the lower id owns it, and the other takes over if that one leaves: the
+//! Ties: points are ordered by `(position, ServerId)`, so of two points at the same 32-bit
+//! position the lower id owns it, and the other takes over if that one leaves: the
 //! ring is always exactly the one the current members would build, whatever their order.
 //!
 //! Ring positions are 32 bits (the top half of the 64-bit hash), as in ketama, the

@@ -149,7 +149,7 @@ impl Balancer for ConsistentHashBounded {
         self.ring.prefetch(request);
     }
 
-    /// The ring's hash and point, and the connections and capacity of the server picked.
+    /// The ring's hash and point, and the open connections of the server picked.
     fn explain(&self, request: &RequestKey, picked: ServerId) -> Explanation {
         Explanation {
             measure: "open connections",

@@ -168,7 +168,8 @@ pub trait Balancer: Send {
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct Explanation {
     /// The figure the servers were compared by (`"open connections"`, `"estimate ms"`);
-    /// empty when the algorithm compares none (round robin, hashing, random).
+    /// empty when the algorithm compares none (round robin, random, and the hashing ones but
+    /// consistent-hash-bounded).
     pub measure: &'static str,
     /// The servers compared and their figure, in the order the algorithm considered them
     /// (every server for least-connections, the two drawn for power of two choices).
@@ -285,13 +286,14 @@ impl fmt::Display for Algorithm {
     }
 }
 
-/// A balancer's configuration: the algorithm and its parameters. Each parameter changes
-/// one algorithm only and is ignored by the others, so that a sweep over the algorithm can
+/// A balancer's configuration: the algorithm and its parameters. An algorithm's parameter
+/// is ignored by the algorithms it does not concern, so that a sweep over the algorithm can
 /// keep one `[balancer]` table.
 #[derive(Clone, Debug, PartialEq)]
 pub struct BalancerSpec {
     pub algorithm: Algorithm,
-    /// Points per unit of weight on the consistent-hash ring (NGINX: 160).
+    /// Points per unit of weight on the ring of consistent-hash and consistent-hash-bounded
+    /// (NGINX: 160).
     pub virtual_nodes: u32,
     /// Servers drawn per pick by `least-request` (Envoy's `choice_count`, default 2); at
     /// least 1.

@@ -44,7 +44,8 @@ struct WeightClass {
 
 pub struct WeightedRoundRobin {
     classes: Vec<WeightClass>,
-    /// Weight → index in `classes`; consulted on joins only.
+    /// Weight → index in `classes`; consulted on joins, weight changes and when a class
+    /// empties.
     class_index: BTreeMap<u32, u32>,
     /// `class_of[id]` is the index of the member's class, or `ABSENT`.
     class_of: Vec<u32>,

@@ -9,7 +9,8 @@ pub enum Event {
     /// The next request arrives. The world holds the one pending arrival beside the queue
     /// and hands it out in this order.
     Arrival,
-    /// A station (its server, or a tier it called) finished its part of a request.
+    /// A station (its server, a tier it called, a database node) finished its part of a
+    /// request, or a server answered a health check's probe.
     Done(RequestId),
     /// A timer fires, unless it was cancelled.
     Timer(TimerId, Timer),

@@ -21,8 +21,9 @@
 //! may be added healthy instead: Envoy warms a cluster with a first round of checks before
 //! it takes traffic, and a run begins with a warm cluster.
 //!
-//! Envoy marks a host unhealthy at once when a check gets an HTTP 503; a simulated check
-//! can only time out or find its server gone, failures Envoy counts against the threshold.
+//! A simulated check fails by timing out, by finding its server down or booting, or by a
+//! 503 (a full queue, or a CPU or memory reading over its threshold). Each failure counts
+//! against `unhealthy_threshold`, where Envoy would mark a host unhealthy at once on a 503.
 //!
 //! When too few hosts are healthy the balancer stops trusting health at all: see
 //! `panic_mode.rs`, where a failed check and an outlier ejection count alike.
@@ -72,16 +73,6 @@ impl Default for HealthCheckSpec {
 pub enum HealthTransition {
     BecameUnhealthy,
     BecameHealthy,
-}
-
-impl HealthTransition {
-    /// The name events.csv and the trace view use.
-    pub fn name(self) -> &'static str {
-        match self {
-            HealthTransition::BecameUnhealthy => "health-check-failed",
-            HealthTransition::BecameHealthy => "health-check-passed",
-        }
-    }
 }
 
 /// One server's checking state.
@@ -136,8 +127,8 @@ impl HealthChecks {
         };
     }
 
-    /// Stops checking server `id` (it left rotation); a result still on its way for it is
-    /// ignored.
+    /// Stops checking server `id` (it left the cluster); a result still on its way for it
+    /// is ignored.
     pub fn remove_server(&mut self, id: ServerId) {
         if let Some(server) = self.servers.get_mut(id.index())
             && server.checked

@@ -34,7 +34,7 @@ pub struct Measurement {
     /// The share of clients remapped by each membership change.
     remaps: Vec<f64>,
     figures: Figures,
-    /// Seconds from each crash to its detection by the health checks.
+    /// Seconds from each crash to its detection by the health checks or outlier detection.
     detections: Vec<f64>,
     /// Seconds from each crashed server's recovery to its return to rotation.
     recoveries: Vec<f64>,
@@ -157,8 +157,10 @@ impl Measurement {
         });
     }
 
-    /// The balancer's view of `server` changed (`healthy`, `unhealthy`, `ejected`) for
-    /// `reason`: a health check's verdict or outlier detection.
+    /// The balancers' view of `server` changed, for `reason`: a health check's verdict
+    /// (`healthy`, `unhealthy`), an outlier ejection or its end (`ejected`), service
+    /// discovery (`unknown`), its circuit breaker (`closed`, `open`, `half-open`) or its
+    /// return to rotation after a crash (`recovered`).
     pub fn rotation_changed(
         &mut self,
         now: SimTime,
@@ -177,8 +179,8 @@ impl Measurement {
         });
     }
 
-    /// The balancer went into panic (`panic`) or out of it, for `reason` (`health-check`
-    /// or `outlier-ejection`): a row of its own, with no server, from `normal` to `panic`
+    /// The balancer went into panic (`panic`) or out of it, for `reason` (what changed a
+    /// host's health, or the set of hosts): a row of its own, with no server, from `normal` to `panic`
     /// or back; `detail` says what decided it.
     pub fn panic_changed(
         &mut self,

@@ -1,6 +1,6 @@
 //! How a request ends. Every count in a run derives from these outcomes, so conservation
-//! (arrived = completed + rejected + failed + in flight) holds by construction; the enum
-//! grows as the model does (timeouts, crashes, ...).
+//! (arrived = completed + rejected + failed + in flight) holds by construction. A new
+//! way to fail is a new [`FailReason`], with its own figure.
 
 use crate::stats::Figure;
 
@@ -29,7 +29,8 @@ impl Outcome {
 pub enum FailReason {
     /// The balancer had no server to pick.
     NoServer,
-    /// Its server was taken out abruptly while the request was queued or in service there.
+    /// Its server was taken out abruptly while the request was queued or in service there,
+    /// or still held it when its graceful removal's deregistration delay ended.
     ServerRemoved,
     /// A tier it called had no room in its queue.
     TierRejected,

@@ -95,16 +95,6 @@ pub enum EjectionCause {
     FailureRate,
 }
 
-impl EjectionCause {
-    /// The name events.csv and the trace view use.
-    pub fn name(self) -> &'static str {
-        match self {
-            EjectionCause::ConsecutiveErrors => "consecutive-errors",
-            EjectionCause::FailureRate => "failure-rate",
-        }
-    }
-}
-
 /// A server was ejected until `until`: the world arms a timer then to uneject it.
 #[derive(Copy, Clone, Debug, PartialEq, Eq)]
 pub struct Ejection {

@@ -10,7 +10,8 @@
 //! both unhealthy. Ejections therefore count toward a panic as failed checks do, and a
 //! cluster with outlier detection alone panics too, once more hosts are ejected than the
 //! threshold leaves (`max_ejection_percent` above 50). The hosts are those the balancer
-//! knows, crashed ones included: a crash is only seen through the checks. As Envoy
+//! knows, crashed ones included: a crash is seen only through the checks or the
+//! ejections. As Envoy
 //! recomputes panic on every host-set update, the world re-reads the share on health
 //! changes and on membership changes alike: hosts joining unchecked (unhealthy until their
 //! first check passes) or healthy hosts leaving can start a panic.

@@ -20,9 +20,10 @@
 //!
 //! **What is retried** is configurable (Envoy's `retry_on`): by default a timeout, a server
 //! that went down holding the attempt or was down when it was sent, and a rejection by a
-//! full queue — failures another server may well not repeat. Not, by default, an open
-//! circuit breaker or the absence of any healthy server: retrying those only adds load,
-//! which is what the breaker and the panic threshold are there to shed.
+//! full queue (and what counts as one: a full tier, no memory, an error response, a pool
+//! timeout, a database down) — failures another server may well not repeat. Not, by
+//! default, an open circuit breaker or the absence of any healthy server: retrying those
+//! only adds load, which is what the breaker and the panic threshold are there to shed.
 
 use rand::RngExt;
 
@@ -143,12 +144,13 @@ impl RetryBudget {
 pub enum RetryCondition {
     /// The client's timeout fired first.
     Timeout,
-    /// Its server went down (crashed, or was removed abruptly) while holding it.
+    /// Its server went down (crashed, or was removed) while holding it.
     Crash,
     /// Its server was down when it was sent: the connection was refused (Envoy's
     /// `connect-failure`).
     ServerDown,
-    /// A full queue turned it away.
+    /// A full queue turned it away, or a refusal or an error like one (a 503): a full tier,
+    /// no memory, an error response, a pool timeout, a database down.
     Rejected,
     /// No server was healthy (or none was there) to send it to.
     NoHealthyServer,

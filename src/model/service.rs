@@ -1,4 +1,4 @@
-//! Service demand: the work each request brings, drawn when it arrives.
+//! Service demand: the work each request brings, drawn when its arrival is scheduled.
 //!
 //! Work is drawn per request, not per server, from its own stream: every variant of a
 //! scenario then sees the very same requests (common random numbers), so differences

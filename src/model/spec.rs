@@ -1,7 +1,8 @@
 //! The validated description of one simulation run: what the world is built from.
 //!
 //! Everything here is already checked and converted (durations to nanoseconds, rates to
-//! positive numbers); the model trusts it. `scenario::validate` is the only producer.
+//! positive numbers); the model trusts it. `scenario::validate` builds it (and `lbsim
+//! bench` its reference model, and `lbsim trace` a copy cut short).
 
 use super::affinity::AffinitySpec;
 use super::autoscaling::{AutoscalerSpec, DiscoverySpec, SloSpec, SlowStartSpec};
@@ -302,7 +303,7 @@ pub struct ServerGroupSpec {
     pub speed: f64,
     pub weight: u32,
     pub zone: String,
-    /// Time from a restart to ready.
+    /// Time from a restart, or from an autoscaled launch's provisioning, to ready.
     pub boot: SimDuration,
     /// Crashes as a process: exponential times to failure with this mean (MTBF) and
     /// exponential repair times (MTTR), drawn per server. `None`: no random crashes.

@@ -7,7 +7,8 @@ pub const ARRIVALS: u16 = 1;
 pub const CLIENTS: u16 = 2;
 /// Work each request brings.
 pub const SERVICE: u16 = 3;
-/// The balancer's own draws (random, power of two choices), one stream per instance.
+/// The balancer's own draws (random, power of two choices, least-request,
+/// join-idle-queue), one stream per instance.
 pub const BALANCER: u16 = 4;
 /// Which balancer instance a request reaches, and which one an idle server reports to.
 pub const SPREAD: u16 = 5;

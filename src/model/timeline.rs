@@ -3,7 +3,8 @@
 //! Each action is a one-shot timer armed when the run starts; actions at the same instant
 //! happen in file order. Validation has checked every name and count against the cluster
 //! as it will be at that moment (a removed server exists, a group exists, the cluster is
-//! never left empty), so applying an action cannot fail.
+//! never left empty), so applying an action cannot fail; an action naming a server an
+//! autoscaler has removed since does nothing.
 
 use super::fraction::Fraction;
 use crate::engine::{SimDuration, SimTime};
@@ -31,8 +32,9 @@ pub enum Change {
     /// Server `server` crashes: every request it holds fails (reason `crash`) and it
     /// refuses connections; after `downtime` it restarts and boots (its group's `boot`),
     /// or it stays down when `downtime` is `None` — or when it was leaving (its pre-stop
-    /// time, its drain), which the crash ends. The balancer is not told: only a health
-    /// check finds out.
+    /// time, its drain), which the crash ends. The balancer is not told: only health
+    /// checks, outlier detection (the refused connections) or the registry's check find
+    /// out.
     Crash {
         server: String,
         downtime: Option<SimDuration>,

@@ -3,7 +3,7 @@
 //! A trace is read once per scenario (by `scenario`, which knows the file formats) and
 //! shared by every variant and replication through an `Arc`: it is never copied per run, and
 //! a run only walks it with a cursor. Memory is proportional to the number of requests —
-//! about 40 bytes each ([`TraceRequest`]), so a million-line log takes some 40 MB — and not
+//! about 48 bytes each ([`TraceRequest`]), so a million-line log takes some 48 MB — and not
 //! to the size of the file, whose lines are parsed one at a time.
 //!
 //! Replay is deterministic: requests are kept sorted by time (stably, so requests logged at

@@ -1,10 +1,12 @@
 //! events.csv: every change in the cluster during each run — a server joining, leaving or
-//! changing state — one row each, in variant, replication and time order. Columns:
+//! changing state, the balancer entering or leaving panic (a row with no server, `normal`
+//! to `panic` and back) — one row each, in variant, replication and time order. Columns:
 //! `variant,replication,time_s,server,from,to,reason,detail`; `from` is `absent` when the
 //! server joins and `to` is `absent` when it leaves for good. An autoscaler's decision is a
 //! row of its own: `server` is the group, `from` and `to` are `capacity`, and `detail`
-//! gives the capacity before and after and the metric values the policy saw; `detail` is
-//! empty on every other row. Only a header when nothing changed,
+//! gives the capacity before and after and the metric values the policy saw; `detail`
+//! also gives a speed change's new speed (`speed 0.3`) and what decided a panic, and is
+//! empty on the other rows. Only a header when nothing changed,
 //! so that the file exists for every scenario and a reader needs no special case.
 
 use super::ScenarioResults;

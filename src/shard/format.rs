@@ -46,7 +46,8 @@
 //!                  completions u64, utilization f64
 //!   database       the data tier's nodes, encoded as servers are
 //!   events         u32 count, then per event: time u64 ns, server str, from str, to str,
-//!                  reason str (states among STATE_NAMES, reasons among REASON_NAMES)
+//!                  reason str, detail str (states among STATE_NAMES, reasons among
+//!                  REASON_NAMES)
 //!   latency, wait  each: sum u128 ns, max u64 ns, u64 bucket count,
 //!                  then (value u64 ns, count u64) per non-empty histogram bucket
 //!   series         u32 record size (SeriesRow::BYTES), u64 count, records

@@ -4,22 +4,27 @@
 
 use crate::engine::SimTime;
 
-/// One change of one server's state.
+/// One change in the cluster: of one server's state, of the balancers' view of it, of an
+/// autoscaled group's capacity, or of the balancer's panic.
 #[derive(Clone, Debug, PartialEq)]
 pub struct ClusterEvent {
     pub time: SimTime,
-    /// Instance name (`web-3`), or a database node's (`db-s0-primary`).
+    /// Instance name (`web-3`), a database node's (`db-s0-primary`), an autoscaled group's
+    /// (on a capacity row), or empty (on a panic row).
     pub server: String,
     /// The state before the change (`booting`, `ready`, `draining`, `down`), or `absent`
-    /// when the server joins; for a verdict of its health, the balancer's view of it
-    /// (`healthy`, `unhealthy`, `ejected`) rather than its state.
+    /// when the server joins; for a change of the balancers' view of it, that view
+    /// (`healthy`, `unhealthy`, `ejected`, `unknown`, a breaker's `closed`, `open` or
+    /// `half-open`); a database node's role (`primary`, `replica`); `capacity` on an
+    /// autoscaler's row, `normal` or `panic` on a panic's. One of [`STATE_NAMES`].
     pub from: &'static str,
     /// The state after it, or `absent` when the server has left for good.
     pub to: &'static str,
     /// Why it changed: one of [`REASON_NAMES`].
     pub reason: &'static str,
     /// What a decision saw, for the rows that record one (an autoscaler's: the capacity it
-    /// moved and the metric values it read); empty for the others.
+    /// moved and the metric values it read; a panic's: the count that decided it), and a
+    /// speed change's new speed; empty for the others.
     pub detail: String,
 }
 

@@ -28,7 +28,8 @@ pub enum Figure {
     FailedCrash,
     /// ... because they were sent to a server that was down or booting.
     FailedServerDown,
-    /// The mean time from a crash to the health checks taking the server out, in seconds.
+    /// The mean time from a crash to the health checks or outlier detection taking the
+    /// server out, in seconds.
     DetectionS,
     /// Measured requests failed because their server answered with an error after doing
     /// the work (a gray failure).

@@ -32,7 +32,8 @@ pub struct RunResult {
     /// Per interval, the response time of its completions split by tier; empty without a
     /// data tier.
     pub tier_times: SpillVec<TierTimes>,
-    /// Every change of a server's or database node's state, in time order.
+    /// Every change of a server's or database node's state, every autoscaling decision and
+    /// every entry into or exit from panic, in time order.
     pub events: Vec<ClusterEvent>,
     /// The figures the model reports by key (see [`super::Figure`]).
     pub figures: Figures,

@@ -6,9 +6,10 @@
 //! reached no server.
 //!
 //! Percentiles per interval are exact (nearest rank): the latencies of one interval are
-//! kept in a buffer per server that is cleared, not freed, at each interval's end, so its
-//! memory is bounded by one interval's completions and nothing is allocated once the
-//! buffers have grown to their working size.
+//! appended to one buffer, grouped by server when the interval closes; the buffers are
+//! cleared, not freed, at each interval's end, so their memory is bounded by one
+//! interval's completions and nothing is allocated once they have grown to their working
+//! size.
 
 use super::cluster_event::STATE_NAMES;
 use super::spill_vec::{SpillVec, Spillable};
@@ -37,7 +38,8 @@ pub struct SeriesRow {
     pub in_flight: u32,
     /// Its lifecycle state at the interval's end (`ready`, `draining`, ...).
     pub state: &'static str,
-    /// The balancers' view of it then: `healthy`, `unhealthy` or `ejected`; a database
+    /// The balancers' view of it then: `healthy`, `unhealthy`, `ejected`, or `unknown` when
+    /// service discovery has not told them of it; a database
     /// node's role, `primary` or `replica`, or empty while it is down.
     pub health: &'static str,
 }

@@ -45,7 +45,8 @@ use target_tracking::{Replicas, TargetTracking};
 pub struct Datapoint {
     /// The period it covers, ending at the time it is recorded.
     pub period: SimDuration,
-    /// Instances in rotation (ready) during the period, counted at its end.
+    /// Member instances in state ready (in rotation or not: an unhealthy or ejected one
+    /// counts) at the period's end.
     pub ready: u32,
     /// Busy fraction of the ready instances' workers over the period.
     pub cpu: f64,
@@ -204,8 +205,8 @@ impl Autoscaler {
         self.pipeline.record_response(now, latency);
     }
 
-    /// The periodic evaluation. `current`: instances launched and not leaving (booting or
-    /// ready). A [`Decision`] only when the desired capacity changes; none within the
+    /// The periodic evaluation. `current`: instances launched and not leaving (booting,
+    /// ready, or crashed with their restart pending). A [`Decision`] only when the desired capacity changes; none within the
     /// cooldown of the last change, and none from a scheduled policy, whose actions come
     /// through [`Autoscaler::scheduled`].
     pub fn evaluate(&mut self, now: SimTime, current: u32) -> Option<Decision> {

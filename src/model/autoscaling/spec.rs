@@ -24,7 +24,8 @@ pub struct AutoscalerSpec {
     /// From the decision to the start of the boot: an instance is requested, placed and
     /// started (then it boots for its group's `boot`).
     pub provisioning: ServiceDist,
-    /// Which instance a scale-in removes (instances still booting always go first).
+    /// Which instance a scale-in removes (crashed members waiting to restart always go
+    /// first, then those still booting).
     pub victim: VictimOrder,
 }
 
@@ -209,7 +210,8 @@ pub enum Metric {
 }
 
 impl Metric {
-    /// The name a scenario file and events.csv give it.
+    /// The name a scenario file gives it (events.csv's detail writes `request_rate`,
+    /// `response_time`, `queue_length`).
     pub fn name(self) -> &'static str {
         match self {
             Metric::Cpu => "cpu",

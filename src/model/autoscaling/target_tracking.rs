@@ -50,9 +50,10 @@ use crate::engine::{SimDuration, SimTime};
 pub struct Replicas {
     /// The desired capacity: the HPA's `currentReplicas`.
     pub desired: u32,
-    /// Instances ready (in rotation), from the newest datapoint.
+    /// Instances in state ready, from the newest datapoint.
     pub ready: u32,
-    /// Instances launched and not leaving, booting or ready.
+    /// Instances launched and not leaving: booting, ready, or crashed with their restart
+    /// pending.
     pub current: u32,
 }
 

@@ -68,7 +68,8 @@ use crate::engine::{EventQueue, SimDuration, SimRng, SimTime, Timers, stream};
 use crate::id::ServerId;
 use crate::stats::{ClusterEvent, RunResult};
 
-/// The `hop` of a request while it is in the data tier (tiers use 1 to 16).
+/// The `hop` of a request while it is in the data tier (the session store and the tiers
+/// use 1 to 17).
 pub const HOP: u8 = u8::MAX;
 
 /// What the world lends the data tier for one call: the clock, and the queue and timers
@@ -429,7 +430,7 @@ impl Database {
         ctx.events.schedule(ctx.now + service, Event::Done(id));
     }
 
-    /// Whether `node` serves reads of its shard (it is up and not its primary).
+    /// Whether `node` is one of its shard's replicas (not its primary), up or down.
     fn is_replica(&self, node: usize) -> bool {
         self.shards[self.nodes[node].shard as usize].primary != Some(node)
     }

@@ -3,8 +3,9 @@
 //! `World` keeps the event queue, the clock, the timers and one `match` that hands each
 //! event to the component it concerns: the traffic ([`Traffic`]), the balancer instances
 //! ([`Frontend`]), the servers and their lifecycle ([`Cluster`]), the second tiers
-//! ([`Tier`]), the scheduled changes ([`TimelineAction`]) and measurement
-//! ([`Measurement`]). Components own their state; the world only carries what one tells
+//! ([`Tier`]), the scheduled changes ([`TimelineAction`]), measurement ([`Measurement`]),
+//! and, when a scenario has them, health checks, outlier detection, the clients' calls and
+//! breakers, the data tier, affinity, the autoscaler, discovery and slow start. Components own their state; the world only carries what one tells
 //! another (a request picked, a server gone) as calls named for what happened. A new
 //! capability is a new component and one arm of the dispatch.
 //!

@@ -269,9 +269,9 @@ impl<O: Observer> World<'_, O> {
     }
 
     /// The `count` instances of `group` a scale-in removes: those crashed and restarting
-    /// first, then those still booting (newest first: Kubernetes deletes pods that are not
-    /// ready before ready ones, and AWS and Kubernetes both prefer instances not yet in
-    /// service), then the ready ones in the configured order.
+    /// first, then those still booting (Kubernetes deletes pods that are not ready before
+    /// ready ones, and AWS and Kubernetes both prefer instances not yet in service), then
+    /// the ready ones; within each stage, in the configured order.
     fn victims(&mut self, group: usize, count: u32) -> Vec<ServerId> {
         let order = self
             .scaling

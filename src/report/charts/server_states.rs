@@ -4,7 +4,8 @@
 //! they cause. A server's colour says what the balancers could do with it — in rotation,
 //! in rotation but slowed below its group's speed (a degraded host: a `set-speed`),
 //! failing fast behind its open circuit breaker, judged unhealthy by health checks,
-//! ejected by outlier detection, booting, draining, down while still in rotation (before
+//! ejected by outlier detection, serving but unknown to the balancers (service discovery
+//! has not told them), booting, draining, down while still in rotation (before
 //! detection, or in the balancer's panic, which puts every host back in rotation and is
 //! noted above the panel) or down and out of it.
 //! A server removed for good has no strip from then on — once the balancers know: under

@@ -1,7 +1,9 @@
 //! `[balancer]`: the algorithm, its parameters (the size of the consistent-hash ring,
 //! least-request's choices and bias, first's connection limit, the peak-EWMA time
-//! constant), and how many balancer instances requests are spread over. Checked before the
-//! servers, whose weights depend on the algorithm.
+//! constant, what the hashing algorithms hash, Maglev's table size, the bounded-load
+//! factor), and how many balancer instances requests are spread over, and how. Checked
+//! before the servers, whose weights depend on the algorithm. Zone-aware routing's
+//! minimum, the panic threshold and slow start have files of their own.
 
 use toml::Spanned;
 

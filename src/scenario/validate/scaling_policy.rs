@@ -21,8 +21,8 @@ use crate::scenario::raw::{
 };
 use crate::scenario::suggest;
 
-/// The metrics a policy may read, named as events.csv names them ([`Metric::name`]); the
-/// response time's statistic is given apart.
+/// The metrics a policy may read, named as a scenario file names them ([`Metric::name`]);
+/// the response time's statistic is given apart.
 const METRICS: [Metric; 5] = [
     Metric::Cpu,
     Metric::Memory,
