@@ -4,10 +4,11 @@
 //!
 //! FNV-1a 64 over the bytes, then MurmurHash3's `fmix64` finalizer. FNV-1a alone mixes the
 //! last bytes poorly into the high bits, which matters here: ip-hash reduces the hash
-//! modulo a small server count and consistent-hash places its top 32 bits on the ring,
-//! and client addresses of one subnet differ only in their last byte. The finalizer is a bijection, so
-//! it adds no collisions. Nothing depends on std's per-process randomized hasher: the same
-//! input hashes to the same value in every run, on every platform. Cost: O(length).
+//! modulo a small server count and consistent-hash places its top 32 bits on the ring, and
+//! client addresses of one subnet differ only in their last byte. The finalizer is a
+//! bijection, so it adds no collisions. Nothing depends on std's per-process randomized
+//! hasher: the same input hashes to the same value in every run, on every platform. Cost:
+//! O(length).
 
 use crate::id::ClientAddr;
 

@@ -1,6 +1,6 @@
 //! Consistent hashing: each server owns `virtual_nodes × weight` points on a ring of
-//! hashes, point `i` of a server at `hash("{name}#{i}")`; a request goes to the owner of the
-//! first point clockwise from the hash of the request's key (its client address, or its
+//! hashes, point `i` of a server at `hash("{name}#{i}")`; a request goes to the owner of
+//! the first point clockwise from the hash of the request's key (its client address, or its
 //! session with `hash_on = "session"`), wrapping past the top of the ring.
 //!
 //! Points in proportion to weight are NGINX's `hash ... consistent` (160 points per unit of

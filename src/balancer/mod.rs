@@ -168,8 +168,8 @@ pub trait Balancer: Send {
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct Explanation {
     /// The figure the servers were compared by (`"open connections"`, `"estimate ms"`);
-    /// empty when the algorithm compares none (round robin, random, and the hashing ones but
-    /// consistent-hash-bounded).
+    /// empty when the algorithm compares none (round robin, random, and the hashing ones
+    /// but consistent-hash-bounded).
     pub measure: &'static str,
     /// The servers compared and their figure, in the order the algorithm considered them
     /// (every server for least-connections, the two drawn for power of two choices).

@@ -180,8 +180,8 @@ impl Measurement {
     }
 
     /// The balancer went into panic (`panic`) or out of it, for `reason` (what changed a
-    /// host's health, or the set of hosts): a row of its own, with no server, from `normal` to `panic`
-    /// or back; `detail` says what decided it.
+    /// host's health, or the set of hosts): a row of its own, with no server, from `normal`
+    /// to `panic` or back; `detail` says what decided it.
     pub fn panic_changed(
         &mut self,
         now: SimTime,

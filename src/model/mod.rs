@@ -1,10 +1,10 @@
 //! The simulated world on top of the kernel: traffic, the balancer, the servers and their
 //! lifecycle, second tiers, scheduled changes, measurement and each capability a scenario
 //! may add — one component per file, or per folder for the larger ones (`autoscaling`,
-//! `database`) — and `world`, the loop that dispatches events to them. The resilience components (active
-//! health checks, outlier detection, circuit breakers, the client's retry policy and
-//! zone-aware routing) are pure state machines: told what happened, asked what to do, with
-//! no clock or event queue of their own.
+//! `database`) — and `world`, the loop that dispatches events to them. The resilience
+//! components (active health checks, outlier detection, circuit breakers, the client's
+//! retry policy and zone-aware routing) are pure state machines: told what happened, asked
+//! what to do, with no clock or event queue of their own.
 
 mod affinity;
 mod arrivals;

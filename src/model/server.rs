@@ -4,9 +4,9 @@
 //! finishes what it holds after being taken out of rotation, and `Down` when it has crashed
 //! (it may restart and boot again) or left. Whether the balancer sends it traffic is the
 //! balancer's view, not the server's state: a crashed server stays in rotation until a
-//! health check, outlier detection, service discovery or the timeline takes it out. A server that has left is gone for good (an
-//! id is never reused within a run); it keeps its join and leave times, so its utilization
-//! covers only its lifetime.
+//! health check, outlier detection, service discovery or the timeline takes it out. A
+//! server that has left is gone for good (an id is never reused within a run); it keeps its
+//! join and leave times, so its utilization covers only its lifetime.
 
 use std::fmt;
 

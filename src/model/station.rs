@@ -1,6 +1,7 @@
 //! A station: a pool of workers with a FIFO queue in front of them — the same code for an
-//! application server, a second tier or session store, and a database node. It knows which requests it is serving and which are waiting, so that taking it
-//! down can fail exactly those.
+//! application server, a second tier or session store, and a database node. It knows which
+//! requests it is serving and which are waiting, so that taking it down can fail exactly
+//! those.
 //!
 //! Busy time is integrated as it happens (busy workers × time, in worker-nanoseconds), so
 //! utilization over any window is a difference of two readings, with no per-request cost.

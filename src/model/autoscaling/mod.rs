@@ -206,9 +206,9 @@ impl Autoscaler {
     }
 
     /// The periodic evaluation. `current`: instances launched and not leaving (booting,
-    /// ready, or crashed with their restart pending). A [`Decision`] only when the desired capacity changes; none within the
-    /// cooldown of the last change, and none from a scheduled policy, whose actions come
-    /// through [`Autoscaler::scheduled`].
+    /// ready, or crashed with their restart pending). A [`Decision`] only when the desired
+    /// capacity changes; none within the cooldown of the last change, and none from a
+    /// scheduled policy, whose actions come through [`Autoscaler::scheduled`].
     pub fn evaluate(&mut self, now: SimTime, current: u32) -> Option<Decision> {
         let seen = match self.spec.policy {
             PolicySpec::Scheduled(_) => return None,

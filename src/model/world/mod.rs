@@ -5,9 +5,10 @@
 //! ([`Frontend`]), the servers and their lifecycle ([`Cluster`]), the second tiers
 //! ([`Tier`]), the scheduled changes ([`TimelineAction`]), measurement ([`Measurement`]),
 //! and, when a scenario has them, health checks, outlier detection, the clients' calls and
-//! breakers, the data tier, affinity, the autoscaler, discovery and slow start. Components own their state; the world only carries what one tells
-//! another (a request picked, a server gone) as calls named for what happened. A new
-//! capability is a new component and one arm of the dispatch.
+//! breakers, the data tier, affinity, the autoscaler, discovery and slow start. Components
+//! own their state; the world only carries what one tells another (a request picked, a
+//! server gone) as calls named for what happened. A new capability is a new component and
+//! one arm of the dispatch.
 //!
 //! What the world does between components is split by concern, one file each, every one
 //! an `impl` of `World`: a request's way through ([`requests`]), client calls with
