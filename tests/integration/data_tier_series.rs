@@ -17,7 +17,7 @@ use lbsim::model::{
 };
 use lbsim::stats::{Figure, TierTimes};
 
-use crate::support::{field, lbsim, read_csv, write};
+use crate::support::{field, lbsim, read_csv, records, write};
 
 /// Two shards, failing over at 4 s and growing to three at 7.25 s, with one replica per
 /// shard (a replica is promoted at 6 s) or none (the failed primary comes back at 6 s).
@@ -392,24 +392,13 @@ const TIER: SimDuration = SimDuration::from_millis(1);
 #[test]
 fn the_split_by_tier_is_exact_where_the_time_outside_the_database_is_known() {
     let result = simulate(&unqueued(SimDuration::ZERO), 11);
-    let mut intervals = Vec::new();
-    result
-        .tier_times
-        .for_each(|times| {
-            intervals.push(*times);
-            Ok(())
-        })
-        .unwrap();
+    let intervals = records(&result.tier_times);
     assert_eq!(intervals.len(), 20);
     let mut whole = TierTimes::default();
-    let mut completions = Vec::new();
-    result
-        .intervals
-        .for_each(|total| {
-            completions.push(total.completions);
-            Ok(())
-        })
-        .unwrap();
+    let completions: Vec<u32> = records(&result.intervals)
+        .iter()
+        .map(|total| total.completions)
+        .collect();
     let outside = u128::from((WEB + TIER).as_nanos());
     for (times, &completed) in intervals.iter().zip(&completions) {
         // The same requests as the cluster row's completions ...

@@ -26,6 +26,8 @@ use lbsim::stats::RunResult;
 use proptest::prelude::*;
 use proptest::test_runner::Config;
 
+use crate::support::records;
+
 /// `cases`, or `PROPTEST_CASES` when set.
 fn config(cases: u32) -> Config {
     let mut config = Config::default();
@@ -290,18 +292,6 @@ proptest! {
                 source
             );
             prop_assert!(result.counts.is_conserved(), "{:?}\n{}", result.counts, source);
-            // A server's row counts attempts that reached it and have not ended there: each
-            // is queued or in service (a timed-out one may stay on after it ended).
-            let mut overcounted = Vec::new();
-            result
-                .series
-                .for_each(|row| {
-                    if row.in_flight > row.queue_length + row.busy_workers {
-                        overcounted.push(*row);
-                    }
-                    Ok(())
-                })
-                .unwrap();
             // Each server's lifecycle in events.csv is one chain: every change starts from
             // the state the last one left it in.
             let lifecycle = ["absent", "booting", "ready", "draining", "down"];
@@ -327,26 +317,28 @@ proptest! {
             // The cluster's row conserves requests over every interval.
             let mut unconserved = Vec::new();
             let mut in_flight_before = 0i64;
-            result
-                .intervals
-                .for_each(|interval| {
-                    let ended = i64::from(interval.completions)
-                        + i64::from(interval.counts.rejected)
-                        + i64::from(interval.counts.failed);
-                    let in_flight = i64::from(interval.in_flight);
-                    if i64::from(interval.counts.arrivals) != ended + in_flight - in_flight_before {
-                        unconserved.push(*interval);
-                    }
-                    in_flight_before = in_flight;
-                    Ok(())
-                })
-                .unwrap();
+            for interval in records(&result.intervals) {
+                let ended = i64::from(interval.completions)
+                    + i64::from(interval.counts.rejected)
+                    + i64::from(interval.counts.failed);
+                let in_flight = i64::from(interval.in_flight);
+                if i64::from(interval.counts.arrivals) != ended + in_flight - in_flight_before {
+                    unconserved.push(interval);
+                }
+                in_flight_before = in_flight;
+            }
             prop_assert!(
                 unconserved.is_empty(),
                 "an interval that does not conserve requests: {:?}\n{}",
                 &unconserved[..unconserved.len().min(2)],
                 source
             );
+            // A server's row counts attempts that reached it and have not ended there: each
+            // is queued or in service (a timed-out one may stay on after it ended).
+            let overcounted: Vec<_> = records(&result.series)
+                .into_iter()
+                .filter(|row| row.in_flight > row.queue_length + row.busy_workers)
+                .collect();
             prop_assert!(
                 overcounted.is_empty(),
                 "more in flight than queued and served: {:?}\n{}",

@@ -20,7 +20,7 @@ use lbsim::stats::{LatencyStats, RunResult};
 use proptest::prelude::*;
 use proptest::test_runner::Config;
 
-use crate::support::series;
+use crate::support::records;
 
 /// Cases per property unless `PROPTEST_CASES` says otherwise.
 const CASES: u32 = 256;
@@ -369,7 +369,7 @@ proptest! {
         let run = |s: &Scenario| simulate(&s.variants[0].run, derive_seed(s.seed, 0));
         let (first, second) = (run(&scenario), run(&again));
         let rows = |result: RunResult| {
-            let series = series(&result);
+            let series = records(&result.series);
             let results = ScenarioResults { scenario: &scenario, runs: vec![vec![result]] };
             (summary_rows(&results), series)
         };
@@ -392,7 +392,7 @@ proptest! {
                 "{}: utilization {}\n{}", server.name, server.utilization, text
             );
         }
-        for row in series(&result) {
+        for row in records(&result.series) {
             prop_assert!(
                 (0.0..=1.0).contains(&row.utilization),
                 "series row {row:?}: utilization out of [0, 1]\n{text}"
@@ -408,7 +408,7 @@ proptest! {
         // A request's wait is part of its response time.
         prop_assert!(result.wait.max_ms() <= result.latency.max_ms(), "{}", text);
         prop_assert!(result.wait.mean_ms() <= result.latency.mean_ms(), "{}", text);
-        for row in series(&result) {
+        for row in records(&result.series) {
             if let Some(p) = row.latency_ms {
                 prop_assert!(
                     row.completions > 0 && p.p50 <= p.p90 && p.p90 <= p.p99,
@@ -423,7 +423,7 @@ proptest! {
     #[test]
     fn the_series_counts_every_measured_completion(case in case()) {
         let (text, _, result) = case.run();
-        let rows = series(&result);
+        let rows = records(&result.series);
         if case.interval_ms == Some(None) {
             prop_assert!(rows.is_empty(), "a series although it is off\n{}", text);
         } else {
@@ -557,7 +557,7 @@ proptest! {
         prop_assert!((0.0..=1.0).contains(&result.utilization), "{}", text);
         check_latency("latency", &result.latency, &text)?;
         check_latency("wait", &result.wait, &text)?;
-        for row in series(&result) {
+        for row in records(&result.series) {
             prop_assert!((0.0..=1.0).contains(&row.utilization), "{row:?}\n{text}");
         }
     }

@@ -16,7 +16,7 @@ use lbsim::scenario::Scenario;
 use lbsim::stats::{FIGURES, Figure, RunResult};
 use proptest::prelude::*;
 
-use crate::support::{lbsim, series, tree, write};
+use crate::support::{lbsim, records, tree, write};
 
 /// The variants of scenario `source`.
 fn runs(source: &str) -> Vec<RunSpec> {
@@ -363,7 +363,7 @@ fn an_attempt_the_breaker_refuses_never_reaches_its_server() {
     // flight at web-1.
     let spec = breaker_on_a_crashed_server();
     let result = simulate(&spec, 1);
-    let rows = series(&result);
+    let rows = records(&result.series);
     let web_1: Vec<_> = rows.iter().filter(|r| r.server == ServerId(1)).collect();
     let arrivals: u32 = web_1.iter().map(|r| r.counts.arrivals).sum();
     let ended: u32 = web_1
@@ -630,15 +630,11 @@ fn a_server_never_counts_more_in_flight_than_it_queues_and_serves() {
     for spec in runs(RESILIENT) {
         let result = simulate(&spec, 5);
         assert!(result.figures.get(Figure::Retries).unwrap_or(0.0) > 0.0);
-        result
-            .series
-            .for_each(|row| {
-                assert!(
-                    row.in_flight <= row.queue_length + row.busy_workers,
-                    "{row:?}"
-                );
-                Ok(())
-            })
-            .unwrap();
+        for row in records(&result.series) {
+            assert!(
+                row.in_flight <= row.queue_length + row.busy_workers,
+                "{row:?}"
+            );
+        }
     }
 }

@@ -1,11 +1,11 @@
 //! Helpers shared by the integration tests: running the binary in a temp dir, reading CSVs,
-//! reading a run's time series back.
+//! reading a run's spilled records back.
 
 use std::path::{Path, PathBuf};
 use std::process::Output;
 
 use assert_cmd::Command;
-use lbsim::stats::{RunResult, SeriesRow};
+use lbsim::stats::{SpillVec, Spillable};
 
 /// The repository root, where `scenarios/` lives.
 pub fn root() -> PathBuf {
@@ -97,15 +97,15 @@ pub fn tree(dir: &Path) -> std::collections::BTreeMap<PathBuf, Vec<u8>> {
     files
 }
 
-/// A run's server rows of the time series, read back in order.
-pub fn series(result: &RunResult) -> Vec<SeriesRow> {
-    let mut rows = Vec::new();
-    result
-        .series
-        .for_each(|row| {
-            rows.push(*row);
+/// Every record of a run's spilled sequence (its time series' server rows, its intervals,
+/// its tier times), read back in order.
+pub fn records<T: Spillable + Clone>(spilled: &SpillVec<T>) -> Vec<T> {
+    let mut records = Vec::new();
+    spilled
+        .for_each(|record| {
+            records.push(record.clone());
             Ok(())
         })
-        .expect("the series reads back");
-    rows
+        .expect("the spilled records read back");
+    records
 }
