@@ -8,11 +8,11 @@ use std::collections::BTreeMap;
 use lbsim::balancer::{Algorithm, BalancerSpec};
 use lbsim::engine::{SimDuration, SimTime};
 use lbsim::model::{
-    ArrivalPattern, AutoscalerSpec, Change, DiscoveryMode, DiscoverySpec, FailureProcess, Fraction,
-    GeneratedWorkload, HealthCheckSpec, Metric, MetricsSpec, Observed, Observer, OutlierSpec,
-    PolicySpec, RateSchedule, RunSpec, ScheduledAction, ServerGroupSpec, ServerState, ServiceDist,
-    SlowStartSpec, TargetTrackingSpec, TimelineAction, VictimOrder, WorkloadSpec, simulate,
-    simulate_observed,
+    Adjustment, ArrivalPattern, AutoscalerSpec, Change, DiscoveryMode, DiscoverySpec,
+    FailureProcess, Fraction, GeneratedWorkload, HealthCheckSpec, Metric, MetricsSpec, Observed,
+    Observer, OutlierSpec, PolicySpec, RateSchedule, RunSpec, ScheduledAction, ServerGroupSpec,
+    ServerState, ServiceDist, SlowStartSpec, Step, StepSpec, TargetTrackingSpec, TimelineAction,
+    VictimOrder, WorkloadSpec, simulate, simulate_observed,
 };
 use lbsim::stats::{Figure, RunResult};
 use proptest::prelude::*;
@@ -419,6 +419,116 @@ fn a_server_told_to_leave_leaves_for_good_whether_or_not_it_crashes_in_its_pre_s
     }
     // Binomial(20, 0.72): mean 14.4, sd 2.0; at least 5 is 4.7 sd below the mean.
     assert!(crashed_in_pre_stop >= 5, "{crashed_in_pre_stop} of 20");
+}
+
+/// The run's decisions: (time s, desired before, desired after).
+fn decisions(result: &RunResult) -> Vec<(f64, u32, u32)> {
+    result
+        .events
+        .iter()
+        .filter(|e| e.from == "capacity")
+        .map(|e| {
+            let (from, to) = e.detail.split_once(" -> ").expect("from -> to");
+            let to = to.split(' ').next().expect("to");
+            (
+                e.time.as_secs_f64(),
+                from.parse().unwrap(),
+                to.parse().unwrap(),
+            )
+        })
+        .collect()
+}
+
+#[test]
+fn target_tracking_reads_no_cpu_from_instances_not_ready_for_its_whole_window() {
+    // 800 req/s of 10 ms is 8 busy workers: at the 50% target, 16 workers, 4 servers. Two
+    // servers are saturated (CPU 1.0, their short queues shedding), so the first sync asks
+    // for ceil(2 × 1.0 / 0.5) = 4, ready at 30 s. Over the next minute the 60 s window
+    // still averages the saturated half-minute: at 45 s its CPU is about (30 × 1.0 + 15 ×
+    // 0.5) / 45 = 0.83. Multiplied by 4 ready instances, as if all four had carried that
+    // load, it would ask for ceil(4 × 0.83 / 0.5) = 7 and keep climbing. The HPA counts
+    // the two newcomers as not ready until a whole window has passed since they became
+    // ready (its CPU initialization period): ceil(2 × 0.83 / 0.5) = 4 with two unready,
+    // 0.83 × 2 / 4 < 1, so it holds at 4, and at 90 s the window reads 0.5 on four: within
+    // tolerance. The group never leaves 4.
+    let mut spec = spec(&[(0, 800.0)], 2, Algorithm::LeastConnections, 240);
+    spec.servers[0].queue_limit = Some(10);
+    spec.autoscaler = Some(AutoscalerSpec {
+        metrics: MetricsSpec {
+            window: secs(60),
+            delay: SimDuration::ZERO,
+        },
+        ..target_tracking(1, 20)
+    });
+    let result = simulate(&spec, 3);
+    assert_eq!(decisions(&result), vec![(15.0, 2, 4)]);
+    let last = *instances(&result).last().unwrap();
+    assert_eq!((last.1, last.2), (0, 4), "{last:?}");
+}
+
+#[test]
+fn step_scaling_adds_nothing_for_a_band_whose_instances_still_warm_up() {
+    // 1,000 req/s of 10 ms on 2 servers of 4 workers is CPU above 1: every evaluation
+    // (every 15 s) sees the +1 band. Each new instance takes 10 s to provision and 5 s to
+    // boot, ready 15 s after its decision, and with no cooldown AWS step scaling would
+    // still not stack: while an instance warms up the same band adds nothing. So the
+    // decisions come one per boot, never two within 15 s, each adding one.
+    let mut spec = spec(&[(0, 1000.0)], 2, Algorithm::LeastConnections, 120);
+    spec.servers[0].queue_limit = Some(10);
+    spec.servers[0].boot = secs(20);
+    spec.autoscaler = Some(AutoscalerSpec {
+        interval: secs(10),
+        policy: PolicySpec::Step(StepSpec {
+            metric: Metric::Cpu,
+            steps: vec![Step {
+                from: Some(0.7),
+                to: None,
+                adjustment: Adjustment::Change(1),
+            }],
+        }),
+        ..target_tracking(1, 20)
+    });
+    let result = simulate(&spec, 3);
+    let made = decisions(&result);
+    assert!(made.len() >= 2, "{made:?}");
+    for pair in made.windows(2) {
+        let ((t0, _, to0), (t1, from1, to1)) = (pair[0], pair[1]);
+        assert_eq!((from1, to1), (to0, to0 + 1), "{made:?}");
+        // Ready 30 s after the decision (10 s provisioning, 20 s boot); evaluations every
+        // 10 s: the next decision is the first evaluation at or after it.
+        assert!(t1 - t0 >= 30.0, "{made:?}");
+    }
+}
+
+#[test]
+fn a_scheduled_action_sizes_the_group_after_its_dead_members_are_replaced() {
+    // Four servers; web-1 crashes for good at 70 s, before anything replaces it (the
+    // evaluations, every 60 s, come at 60 and 120 s). At 100 s a scheduled action sets
+    // the desired capacity to 2. The dead member is replaced first, then two instances
+    // leave, the booting replacement first: two remain, and the replacement at the next
+    // evaluation adds nothing.
+    let mut spec = spec(&[(0, 200.0)], 4, Algorithm::RoundRobin, 300);
+    spec.autoscaler = Some(AutoscalerSpec {
+        interval: secs(60),
+        ..scheduled(100, 2, 1, 8)
+    });
+    spec.timeline = vec![TimelineAction {
+        at: SimTime::ZERO + secs(70),
+        change: Change::Crash {
+            server: "web-1".to_string(),
+            downtime: None,
+        },
+    }];
+    let result = simulate(&spec, 6);
+    let ready: Vec<u32> = instances(&result)
+        .into_iter()
+        .filter(|&(time, ..)| time > 130.0)
+        .map(|(_, provisioning, ready, _)| provisioning + ready)
+        .collect();
+    assert!(
+        !ready.is_empty() && ready.iter().all(|&r| r == 2),
+        "{ready:?}"
+    );
 }
 
 #[test]

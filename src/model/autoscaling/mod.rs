@@ -59,6 +59,30 @@ pub struct Datapoint {
     pub completions: u32,
 }
 
+/// The scaled group's instances as the world counts them at an evaluation.
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+pub struct Fleet {
+    /// Launched and not leaving: booting, ready, or crashed with their restart pending.
+    /// Target tracking counts the pods not ready yet from it.
+    pub current: u32,
+    /// The ready instances not leaving whose CPU the HPA reads as ready pods': those past
+    /// their CPU initialization period, or that were ready before the metrics window
+    /// began (see [`CPU_INITIALIZATION_PERIOD`]). The others count as not ready, so that
+    /// a window's CPU, measured while the group was smaller, is not multiplied by
+    /// instances that took none of its load.
+    pub cpu_ready: u32,
+    /// Instances launched and not yet ready, not leaving: AWS step scaling's instances in
+    /// warm-up.
+    pub warming: u32,
+}
+
+/// The Kubernetes controller manager's `--horizontal-pod-autoscaler-cpu-initialization-period`
+/// (default 5 minutes): for this long after a pod starts, the HPA counts it as not ready
+/// for CPU unless it was ready for a whole metrics window (`groupPods` in
+/// `replica_calculator.go`: unready when `metric.Timestamp` is before the ready
+/// condition's `LastTransitionTime + metric.Window`). After it, a ready pod's CPU counts.
+pub const CPU_INITIALIZATION_PERIOD: SimDuration = SimDuration::from_secs(300);
+
 /// What the pipeline showed a policy at one evaluation (`None`: no data in the window).
 #[derive(Copy, Clone, Debug, Default, PartialEq)]
 pub struct MetricValues {
@@ -205,11 +229,15 @@ impl Autoscaler {
         self.pipeline.record_response(now, latency);
     }
 
-    /// The periodic evaluation. `current`: instances launched and not leaving (booting,
-    /// ready, or crashed with their restart pending). A [`Decision`] only when the desired
-    /// capacity changes; none within the cooldown of the last change, and none from a
-    /// scheduled policy, whose actions come through [`Autoscaler::scheduled`].
-    pub fn evaluate(&mut self, now: SimTime, current: u32) -> Option<Decision> {
+    /// How far back the metrics window an evaluation reads begins: `delay + window`.
+    pub fn window_reach(&self) -> SimDuration {
+        self.spec.metrics.delay + self.spec.metrics.window
+    }
+
+    /// The periodic evaluation of a group counted as `fleet`. A [`Decision`] only when the
+    /// desired capacity changes; none within the cooldown of the last change, and none
+    /// from a scheduled policy, whose actions come through [`Autoscaler::scheduled`].
+    pub fn evaluate(&mut self, now: SimTime, fleet: Fleet) -> Option<Decision> {
         let seen = match self.spec.policy {
             PolicySpec::Scheduled(_) => return None,
             _ => self.pipeline.values(now),
@@ -219,13 +247,19 @@ impl Autoscaler {
         let (target, reason) = match &self.spec.policy {
             PolicySpec::Threshold(spec) => threshold::propose(spec, &seen, desired),
             PolicySpec::Step(spec) => {
-                step_scaling::propose(spec, &seen, desired).map(|to| (to, "step"))
+                step_scaling::propose(spec, &seen, desired, fleet.warming).map(|to| (to, "step"))
             }
             PolicySpec::TargetTracking(spec) => {
+                // CPU by the HPA's rule for pods starting up; the other per-pod metrics
+                // from every ready pod with metrics, as `groupPods` takes them.
+                let ready = match spec.metric {
+                    Metric::Cpu => fleet.cpu_ready,
+                    _ => self.pipeline.latest_ready().unwrap_or(0),
+                };
                 let replicas = Replicas {
                     desired,
-                    ready: self.pipeline.latest_ready().unwrap_or(0),
-                    current,
+                    ready,
+                    current: fleet.current,
                 };
                 let value = seen.get(spec.metric);
                 let bounds = self.capacity.bounds();
@@ -311,6 +345,15 @@ mod tests {
         }
     }
 
+    /// `n` instances, all ready and settled.
+    fn all_ready(n: u32) -> Fleet {
+        Fleet {
+            current: n,
+            cpu_ready: n,
+            warming: 0,
+        }
+    }
+
     fn busy(cpu: f64, ready: u32) -> Datapoint {
         Datapoint {
             period: SimDuration::from_secs(1),
@@ -330,7 +373,7 @@ mod tests {
             scaler.record(secs(s), busy(0.875, 2));
         }
         scaler.record_response(secs(30), SimDuration::from_millis(125));
-        let decision = scaler.evaluate(secs(60), 2).unwrap();
+        let decision = scaler.evaluate(secs(60), all_ready(2)).unwrap();
         assert_eq!(
             (decision.from, decision.to, decision.reason),
             (2, 3, "cpu-above-high")
@@ -343,10 +386,10 @@ mod tests {
         for s in 61..=360 {
             scaler.record(secs(s), busy(0.875, 3));
             if s % 60 == 0 && s < 360 {
-                assert_eq!(scaler.evaluate(secs(s), 3), None, "t = {s}");
+                assert_eq!(scaler.evaluate(secs(s), all_ready(3)), None, "t = {s}");
             }
         }
-        let decision = scaler.evaluate(secs(360), 3).unwrap();
+        let decision = scaler.evaluate(secs(360), all_ready(3)).unwrap();
         assert_eq!((decision.from, decision.to), (3, 4));
     }
 
@@ -355,10 +398,10 @@ mod tests {
         let mut scaler = Autoscaler::new(&spec(PolicySpec::Threshold(ThresholdSpec::SEED)), 10, 1);
         scaler.record(secs(1), busy(1.0, 10));
         // Already at max: asking for 11 changes nothing, so no decision.
-        assert_eq!(scaler.evaluate(secs(60), 10), None);
+        assert_eq!(scaler.evaluate(secs(60), all_ready(10)), None);
         let mut idle = Autoscaler::new(&spec(PolicySpec::Threshold(ThresholdSpec::SEED)), 1, 1);
         idle.record(secs(1), busy(0.0, 1));
-        assert_eq!(idle.evaluate(secs(60), 1), None);
+        assert_eq!(idle.evaluate(secs(60), all_ready(1)), None);
         assert_eq!(
             Autoscaler::new(&spec(PolicySpec::Scheduled(vec![])), 40, 1).desired(),
             10
@@ -379,7 +422,7 @@ mod tests {
             scaler.record(secs(s), busy(0.875, 4));
         }
         // ceil(4 × 0.875 / 0.5) = 7.
-        let decision = scaler.evaluate(secs(15), 4).unwrap();
+        let decision = scaler.evaluate(secs(15), all_ready(4)).unwrap();
         assert_eq!(
             (decision.from, decision.to, decision.reason),
             (4, 7, "target-tracking")
@@ -388,7 +431,12 @@ mod tests {
         for s in 16..=30 {
             scaler.record(secs(s), busy(0.875, 4));
         }
-        assert_eq!(scaler.evaluate(secs(30), 7), None);
+        let booting = Fleet {
+            current: 7,
+            cpu_ready: 4,
+            warming: 3,
+        };
+        assert_eq!(scaler.evaluate(secs(30), booting), None);
         assert_eq!(scaler.desired(), 7);
     }
 
@@ -406,7 +454,7 @@ mod tests {
         let mut scaler = Autoscaler::new(&step_spec, 4, 1);
         scaler.record(secs(1), busy(0.5, 4));
         // 10 responses per instance-second: below the band.
-        assert_eq!(scaler.evaluate(secs(30), 4), None);
+        assert_eq!(scaler.evaluate(secs(30), all_ready(4)), None);
         scaler.record(
             secs(31),
             Datapoint {
@@ -415,7 +463,7 @@ mod tests {
             },
         );
         // (40 + 200) / 8 instance-seconds = 30: 50% of 4 more.
-        let decision = scaler.evaluate(secs(31), 4).unwrap();
+        let decision = scaler.evaluate(secs(31), all_ready(4)).unwrap();
         assert_eq!(
             (decision.from, decision.to, decision.reason),
             (4, 6, "step")
@@ -443,7 +491,7 @@ mod tests {
         assert!(!scaler.needs_response_times());
         assert_eq!(scaler.scheduled_times(), vec![secs(100), secs(50)]);
         scaler.record(secs(1), busy(1.0, 5));
-        assert_eq!(scaler.evaluate(secs(60), 5), None);
+        assert_eq!(scaler.evaluate(secs(60), all_ready(5)), None);
         let lower = scaler.scheduled(secs(50), 1, 5).unwrap();
         assert_eq!((lower.from, lower.to, lower.reason), (5, 3, "scheduled"));
         assert_eq!(lower.seen.cpu, Some(1.0));
@@ -687,7 +735,12 @@ mod tests {
                 continue;
             }
             let before = scaler.desired();
-            let decision = scaler.evaluate(now, instances.len() as u32);
+            let fleet = Fleet {
+                current: instances.len() as u32,
+                cpu_ready: ready,
+                warming: instances.len() as u32 - ready,
+            };
+            let decision = scaler.evaluate(now, fleet);
             let (min, max) = scaler.bounds();
             prop_assert!(min <= scaler.desired() && scaler.desired() <= max);
             let Some(decision) = decision else {

@@ -6,8 +6,15 @@
 //! no band, or no metric at all (no data in the window), changes nothing.
 //!
 //! The adjustment applies to the group's desired capacity, which is what an AWS policy
-//! changes ("increment or decrement the current capacity of the group"), so instances still
-//! booting are counted and a slow boot does not stack step upon step. The adjustment types
+//! changes ("increment or decrement the current capacity of the group"). Instances still
+//! warming up — launched and not yet ready — are part of that capacity, and while any is,
+//! a breach adds only what its step asks beyond them, and no scale-in happens (Amazon EC2
+//! Auto Scaling User Guide, "Step and simple scaling policies", instance warmup: "multiple
+//! alarm breaches that fall in the range of the same step adjustment result in a single
+//! scaling activity"; a breach of a larger step adds the difference; scale-in activities
+//! are blocked until instances finish warming up). So a slow boot does not stack step upon
+//! step: `desired − warming + step` when that is more than `desired`. A percentage is of
+//! the same `desired − warming`. The adjustment types
 //! are AWS's (Amazon EC2 Auto Scaling User Guide, "Step and simple scaling policies",
 //! scaling adjustment types):
 //!
@@ -22,11 +29,17 @@
 
 use super::{Adjustment, MetricValues, Step, StepSpec};
 
-/// The desired capacity the metric's band asks for; `None` outside every band.
-pub fn propose(spec: &StepSpec, seen: &MetricValues, desired: u32) -> Option<u32> {
+/// The desired capacity the metric's band asks for, with `warming` of the `desired`
+/// instances still warming up; `None` outside every band, or for a scale-in while any
+/// instance warms up.
+pub fn propose(spec: &StepSpec, seen: &MetricValues, desired: u32, warming: u32) -> Option<u32> {
     let value = seen.get(spec.metric)?;
     let step = band(&spec.steps, value)?;
-    Some(adjust(step.adjustment, desired))
+    if warming == 0 {
+        return Some(adjust(step.adjustment, desired));
+    }
+    let proposed = adjust(step.adjustment, desired.saturating_sub(warming));
+    (proposed > desired).then_some(proposed)
 }
 
 /// The band holding `value`.
@@ -94,16 +107,32 @@ mod tests {
     #[test]
     fn the_band_holding_the_metric_gives_the_adjustment() {
         let spec = spec();
-        assert_eq!(propose(&spec, &cpu(0.1), 4), Some(3));
+        assert_eq!(propose(&spec, &cpu(0.1), 4, 0), Some(3));
         // Bands are [from, to): 0.3 is in none, 0.6 in the second.
-        assert_eq!(propose(&spec, &cpu(0.3), 4), None);
-        assert_eq!(propose(&spec, &cpu(0.5), 4), None);
-        assert_eq!(propose(&spec, &cpu(0.6), 4), Some(6));
-        assert_eq!(propose(&spec, &cpu(0.8), 4), Some(6));
-        assert_eq!(propose(&spec, &cpu(0.95), 4), Some(20));
-        assert_eq!(propose(&spec, &cpu(7.0), 4), Some(20));
+        assert_eq!(propose(&spec, &cpu(0.3), 4, 0), None);
+        assert_eq!(propose(&spec, &cpu(0.5), 4, 0), None);
+        assert_eq!(propose(&spec, &cpu(0.6), 4, 0), Some(6));
+        assert_eq!(propose(&spec, &cpu(0.8), 4, 0), Some(6));
+        assert_eq!(propose(&spec, &cpu(0.95), 4, 0), Some(20));
+        assert_eq!(propose(&spec, &cpu(7.0), 4, 0), Some(20));
         // No data in the window: nothing.
-        assert_eq!(propose(&spec, &MetricValues::default(), 4), None);
+        assert_eq!(propose(&spec, &MetricValues::default(), 4, 0), None);
+    }
+
+    #[test]
+    fn instances_warming_up_absorb_a_step_and_hold_back_a_scale_in() {
+        let spec = spec();
+        // 6 desired, 2 of them still booting from the last +2: the same band again adds
+        // nothing (4 + 2 = 6), the 50% band adds its difference (4 + 2 = 6: still none),
+        // an exact 20 is 20.
+        assert_eq!(propose(&spec, &cpu(0.7), 6, 2), None);
+        assert_eq!(propose(&spec, &cpu(0.7), 6, 1), Some(7));
+        assert_eq!(propose(&spec, &cpu(0.9), 6, 2), None);
+        assert_eq!(propose(&spec, &cpu(0.9), 6, 0), Some(9));
+        assert_eq!(propose(&spec, &cpu(0.99), 6, 2), Some(20));
+        // A scale-in waits until no instance warms up.
+        assert_eq!(propose(&spec, &cpu(0.1), 6, 1), None);
+        assert_eq!(propose(&spec, &cpu(0.1), 6, 0), Some(5));
     }
 
     #[test]

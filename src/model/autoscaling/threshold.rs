@@ -3,8 +3,10 @@
 //! when all three are below their low marks.
 //!
 //! The step is added to the group's desired capacity, as an AWS simple scaling policy's
-//! `ChangeInCapacity` adjusts it, not to the instances running: instances already asked
-//! for and still booting count, so a long boot does not make every evaluation add more.
+//! `ChangeInCapacity` adjusts it, not to the instances running. What keeps a long boot
+//! from making every evaluation add more is the cooldown, as for AWS simple scaling (see
+//! `capacity`): with none, every evaluation that still sees the metric high adds another
+//! step on top of the instances booting.
 //!
 //! Missing data decides the rest. No CPU means no datapoint in the window — no instance was
 //! ready to report (CloudWatch's `INSUFFICIENT_DATA`) — and nothing is done. No response

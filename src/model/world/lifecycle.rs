@@ -256,6 +256,11 @@ impl<O: Observer> World<'_, O> {
         to: Option<ServerState>,
         reason: &'static str,
     ) {
+        if to == Some(ServerState::Ready)
+            && let Some(scaling) = &mut self.scaling
+        {
+            scaling.became_ready(server, self.now);
+        }
         let server = self.cluster.server(server);
         self.measurement
             .state_changed(self.now, server, from, to, reason);

@@ -62,7 +62,7 @@ impl<O: Observer> World<'_, O> {
         self.look_ahead |= self.cluster.servers().len() >= super::LOOK_AHEAD_SERVERS;
         self.measurement.server_joined(id);
         if let Some(scaling) = &mut self.scaling {
-            scaling.server_joined(id);
+            scaling.server_joined(id, self.now);
         }
         self.state_changed(id, None, Some(state), reason);
         id

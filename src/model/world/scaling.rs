@@ -14,7 +14,9 @@
 use super::World;
 use crate::engine::{SimDuration, SimTime};
 use crate::id::ServerId;
-use crate::model::autoscaling::{Autoscaler, Datapoint, Decision};
+use crate::model::autoscaling::{
+    Autoscaler, CPU_INITIALIZATION_PERIOD, Datapoint, Decision, Fleet,
+};
 use crate::model::event::Timer;
 use crate::model::observer::Observer;
 use crate::model::server::ServerState;
@@ -32,6 +34,11 @@ pub(super) struct Scaling {
     group: usize,
     /// Per server: its busy integral at the previous datapoint.
     busy_at_collect: Vec<u128>,
+    /// Per server: when it was launched; `None` for the servers the run starts with, which
+    /// have run for long before it.
+    started: Vec<Option<SimTime>>,
+    /// Per server: when it last became ready; `None` before it first did.
+    ready_since: Vec<Option<SimTime>>,
     /// Responses answered since the previous datapoint.
     completions: u32,
     /// Whether the policy reads response times, so that each is passed on.
@@ -41,11 +48,15 @@ pub(super) struct Scaling {
 impl Scaling {
     pub(super) fn new(spec: &AutoscalerSpec, groups: &[ServerGroupSpec], seed: u64) -> Self {
         let autoscaler = Autoscaler::new(spec, groups[spec.group].count, seed);
+        let initial: usize = groups.iter().map(|g| g.count as usize).sum();
         Scaling {
             needs_response_times: autoscaler.needs_response_times(),
             autoscaler,
             group: spec.group,
-            busy_at_collect: vec![0; groups.iter().map(|g| g.count as usize).sum()],
+            busy_at_collect: vec![0; initial],
+            // The run starts with a warm cluster: its servers are ready from the start.
+            started: vec![None; initial],
+            ready_since: vec![Some(SimTime::ZERO); initial],
             completions: 0,
         }
     }
@@ -59,11 +70,28 @@ impl Scaling {
         }
     }
 
-    /// Server `id` joined: its busy time counts from zero.
-    pub(super) fn server_joined(&mut self, id: ServerId) {
+    /// Server `id` was launched at `now`: its busy time counts from zero.
+    pub(super) fn server_joined(&mut self, id: ServerId, now: SimTime) {
         if self.busy_at_collect.len() <= id.index() {
             self.busy_at_collect.resize(id.index() + 1, 0);
+            self.started.resize(id.index() + 1, None);
+            self.ready_since.resize(id.index() + 1, None);
         }
+        self.started[id.index()] = Some(now);
+    }
+
+    /// Server `id` became ready at `now`.
+    pub(super) fn became_ready(&mut self, id: ServerId, now: SimTime) {
+        self.ready_since[id.index()] = Some(now);
+    }
+
+    /// Whether the HPA reads ready server `id`'s CPU at `now` as a ready pod's: past its
+    /// CPU initialization period, or ready since before the metrics window began (see
+    /// [`Fleet::cpu_ready`]).
+    fn cpu_settled(&self, id: ServerId, now: SimTime) -> bool {
+        let reach = self.autoscaler.window_reach();
+        self.started[id.index()].is_none_or(|started| started + CPU_INITIALIZATION_PERIOD <= now)
+            || self.ready_since[id.index()].is_some_and(|ready| ready + reach <= now)
     }
 }
 
@@ -148,19 +176,56 @@ impl<O: Observer> World<'_, O> {
     /// been replaced.
     pub(super) fn evaluate_scaling(&mut self) {
         self.replace_dead_members();
-        let current = self.current_capacity();
+        let fleet = Fleet {
+            current: self.current_capacity(),
+            cpu_ready: self.cpu_ready(),
+            warming: self.warming(),
+        };
         let now = self.now;
         if let Some(decision) = self
             .scaling
             .as_mut()
-            .and_then(|s| s.autoscaler.evaluate(now, current))
+            .and_then(|s| s.autoscaler.evaluate(now, fleet))
         {
             self.carry_out(decision);
         }
     }
 
-    /// Scheduled action `index` is due.
+    /// The scaled group's ready members, not leaving, whose CPU the HPA reads
+    /// ([`Fleet::cpu_ready`]). A leaving instance is a pod being deleted, which the HPA
+    /// leaves out altogether.
+    fn cpu_ready(&self) -> u32 {
+        let Some(scaling) = &self.scaling else {
+            return 0;
+        };
+        self.cluster
+            .servers()
+            .iter()
+            .filter(|s| s.group == scaling.group && s.is_member() && !s.is_leaving())
+            .filter(|s| s.state == ServerState::Ready && scaling.cpu_settled(s.id, self.now))
+            .count() as u32
+    }
+
+    /// The scaled group's instances launched and not yet ready, not leaving
+    /// ([`Fleet::warming`]); a server restarting after a crash has served before and is no
+    /// new instance.
+    fn warming(&self) -> u32 {
+        let Some(scaling) = &self.scaling else {
+            return 0;
+        };
+        self.cluster
+            .servers()
+            .iter()
+            .filter(|s| s.group == scaling.group && s.is_member() && !s.is_leaving())
+            .filter(|s| s.state == ServerState::Booting && !s.served)
+            .count() as u32
+    }
+
+    /// Scheduled action `index` is due, after the group's members down for good have been
+    /// replaced: the action sets the desired capacity of a whole group, so that a
+    /// replacement afterwards would add to it.
     pub(super) fn scheduled_scaling(&mut self, index: usize) {
+        self.replace_dead_members();
         let current = self.current_capacity();
         let now = self.now;
         if let Some(decision) = self

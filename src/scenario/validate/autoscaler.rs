@@ -32,8 +32,12 @@ const THRESHOLD_INTERVAL: SimDuration = SimDuration::from_secs(60);
 /// The HPA's `--horizontal-pod-autoscaler-sync-period`, for the other policies.
 const SYNC_PERIOD: SimDuration = SimDuration::from_secs(15);
 
-/// AWS Auto Scaling's default cooldown.
-const DEFAULT_COOLDOWN: SimDuration = SimDuration::from_secs(300);
+/// AWS Auto Scaling's default cooldown, for the threshold policy: AWS applies a cooldown
+/// to simple scaling only. Target tracking and step scaling "can initiate a scale-out
+/// activity immediately without waiting for the cooldown period to end" (Amazon EC2 Auto
+/// Scaling User Guide, "Scaling cooldowns"), and the HPA has none, so they default to no
+/// cooldown; step scaling waits for instances to warm up instead.
+const THRESHOLD_COOLDOWN: SimDuration = SimDuration::from_secs(300);
 
 /// A CloudWatch-style one-minute average, seen at once.
 const DEFAULT_METRICS: MetricsSpec = MetricsSpec {
@@ -90,7 +94,10 @@ impl Checker<'_> {
             Some(interval) => self.positive_duration(interval, "autoscaler.interval"),
         };
         let cooldown = match &raw.cooldown {
-            None => Some(DEFAULT_COOLDOWN),
+            None => Some(match policy_name {
+                Some("threshold") => THRESHOLD_COOLDOWN,
+                _ => SimDuration::ZERO,
+            }),
             Some(cooldown) => self.duration(cooldown, "autoscaler.cooldown"),
         };
         let metrics = match &raw.metrics {
@@ -395,6 +402,25 @@ pub(super) mod tests {
             }
         );
         assert_eq!(valid(MINIMAL).variants[0].run.autoscaler, None);
+    }
+
+    #[test]
+    fn only_the_threshold_policy_has_a_cooldown_by_default() {
+        let tracking = spec(
+            "policy = \"target-tracking\"\nmax = 4\n[autoscaler.target_tracking]\n\
+             metric = \"cpu\"\ntarget = 0.6",
+        );
+        assert_eq!(tracking.cooldown, SimDuration::ZERO);
+        let step = spec(
+            "policy = \"step\"\nmax = 4\n[autoscaler.step]\nmetric = \"cpu\"\n\
+             steps = [{ from = 0.7, change = 1 }]",
+        );
+        assert_eq!(step.cooldown, SimDuration::ZERO);
+        let explicit = spec(
+            "policy = \"step\"\nmax = 4\ncooldown = \"60s\"\n[autoscaler.step]\n\
+             metric = \"cpu\"\nsteps = [{ from = 0.7, change = 1 }]",
+        );
+        assert_eq!(explicit.cooldown, SimDuration::from_secs(60));
     }
 
     #[test]
