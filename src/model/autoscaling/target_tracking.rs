@@ -34,11 +34,13 @@
 //! The HPA's "current" replica count is the scale target's `spec.replicas`
 //! (`reconcileAutoscaler` reads `scale.Spec.Replicas`): the desired capacity, not the pods
 //! that exist. Here too the proposal starts from the desired capacity; the instances
-//! launched and not leaving (`current` of [`super::Autoscaler::evaluate`]) only tell how
-//! many pods are unready. The HPA's ready pods are those with metrics; lbsim takes the
-//! ready count of the newest datapoint (at most one collection period old), so an instance
-//! that became ready after the visible window counts with the window's mean load rather
-//! than as the HPA's "missing" pod.
+//! launched and not leaving ([`super::Fleet::current`]) only tell how many pods are
+//! unready. The HPA's ready pods are those with metrics (`groupPods`). On CPU, a pod within
+//! its CPU initialization period counts as ready only once it has been ready for a whole
+//! metrics window, and the world counts those ([`super::Fleet::cpu_ready`]). On the other
+//! metrics lbsim takes the ready count of the newest datapoint (at most one collection
+//! period old), so an instance that became ready after the visible window counts with the
+//! window's mean load rather than as the HPA's "missing" pod.
 
 use std::collections::VecDeque;
 
