@@ -103,8 +103,9 @@ enum Place {
     Pool,
     /// Holding a connection, on its way to a node.
     Routing,
-    /// Holding a connection, waiting for its shard's primary to be promoted.
-    AwaitingPrimary,
+    /// Holding a connection, in the queue of shard `.0` for its primary to be promoted:
+    /// that shard, kept because a reshard may since have moved the key to another.
+    AwaitingPrimary(u32),
     /// Holding a connection, queued or in service at this node.
     Node(u32),
 }
@@ -387,7 +388,7 @@ impl Database {
                 }
                 PrimaryFailure::Wait => {
                     shard.waiting_for_primary.push_back(visit.id);
-                    self.visit(slot).place = Place::AwaitingPrimary;
+                    self.visit(slot).place = Place::AwaitingPrimary(shard_index);
                     return;
                 }
             },
@@ -542,9 +543,8 @@ impl Database {
                 return;
             }
             Place::Routing => {}
-            Place::AwaitingPrimary => {
-                let shard = self.map.shard(visit.key) as usize;
-                let waiting = &mut self.shards[shard].waiting_for_primary;
+            Place::AwaitingPrimary(shard) => {
+                let waiting = &mut self.shards[shard as usize].waiting_for_primary;
                 waiting.retain(|&waiter| waiter != id);
             }
             Place::Node(node) => {
@@ -628,7 +628,7 @@ impl Database {
 
     /// The failover delay of shard `shard` has passed: its first live replica becomes its
     /// primary (MySQL Orchestrator, Patroni, RDS Multi-AZ promote a standby), or, without
-    /// one, the failed primary comes back; the writes that waited go to it.
+    /// one, the failed primary comes back; the queries that waited go to it.
     pub fn promote(&mut self, shard: u32, ctx: &mut Context) {
         let index = shard as usize;
         let candidate = self.shards[index]
@@ -653,7 +653,18 @@ impl Database {
         };
         self.shards[index].primary = Some(primary);
         while let Some(id) = self.shards[index].waiting_for_primary.pop_front() {
-            self.admit(id.slot(), primary, ctx);
+            // Only a request still waiting here: [`Database::withdraw`] takes a withdrawn
+            // one out of the queue, but should an id outlive its request, its slot may
+            // belong to another request by now, which must not be admitted twice.
+            let waiting = self
+                .visits
+                .get(id.slot())
+                .copied()
+                .flatten()
+                .is_some_and(|v| v.id == id && v.place == Place::AwaitingPrimary(shard));
+            if waiting {
+                self.admit(id.slot(), primary, ctx);
+            }
         }
     }
 
