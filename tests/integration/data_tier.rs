@@ -264,6 +264,37 @@ fn stale_share_of_key(rate_k: f64, rate_w: f64, m: f64) -> f64 {
 }
 
 #[test]
+fn a_read_a_replica_took_is_stale_by_its_snapshot_though_the_replica_is_promoted() {
+    // One key, one replica, a lag longer than the run: after the first write, every read
+    // the replica serves misses a write. The primary fails at 5 s and the replica is
+    // promoted 10 ms later; reads take 100 ms, and the run ends 95 ms after the promotion,
+    // so every read answered was taken by the replica before it — some 50 of them still
+    // in service at the promotion, answered by what is then the primary from the
+    // replica's snapshot. Every read counts stale, by where it was served.
+    let mut db = database(ServiceDist::Constant { mean: ms(100) });
+    db.read_share = 0.5;
+    db.workers = 1000;
+    db.replicas = 1;
+    db.keys = KeyDist::Uniform { count: 1 };
+    db.replication_lag = ServiceDist::Constant {
+        mean: SimDuration::from_secs(1000),
+    };
+    db.failover = ms(10);
+    db.failures = vec![NodeFailure {
+        at: SimTime::ZERO + ms(5000),
+        shard: 0,
+        node: NodeRole::Primary,
+    }];
+    let mut spec = model(1000.0, 2, 1000, ms(1), db, 5);
+    // Measured from 0.5 s, once the first write (some 100 ms in) has committed.
+    spec.warmup = ms(500);
+    spec.duration = ms(5105);
+    let result = simulate(&spec, 19);
+    assert!(figure(&result, Figure::StaleReads) > 1000.0);
+    assert_eq!(figure(&result, Figure::StaleReadShare), 1.0);
+}
+
+#[test]
 fn zipf_keys_make_a_hot_shard_with_their_exact_share_and_uniform_keys_do_not() {
     let shards = 8;
     let keys = 1000u32;

@@ -14,7 +14,8 @@ pub struct Metrics {
     pool_wait: Option<LatencyStats>,
     reads: u64,
     writes: u64,
-    /// Reads a replica answered before the key's last write reached it.
+    /// Reads a replica served before the key's last write reached it, counted by where
+    /// they were served even if the replica is promoted before they end.
     stale_reads: u64,
     /// Reads sent to the primary to see their own writes.
     pub fresh_reads: u64,

@@ -126,7 +126,8 @@ struct Visit {
     /// For a read sent to a replica: when every write of its key committed before it was
     /// sent is visible there. Served before that, it is stale.
     fresh_from: SimTime,
-    /// The current read was served stale.
+    /// The current read was served stale: decided when a replica's worker took it, from
+    /// the snapshot it reads, and kept should the replica be promoted before it ends.
     stale: bool,
     /// When the request entered the tier.
     entered: SimTime,
@@ -456,16 +457,13 @@ impl Database {
         if let Some(next) = self.nodes[node].station.finish(ctx.now, id) {
             self.start_query(node, next, ctx);
         }
-        let replica = self.is_replica(node);
-        if replica {
-            self.read_ended(node, visit.sent, ctx.now, true);
-        }
+        self.read_ended(node, visit.sent, ctx.now, true);
         if visit.write {
             self.replication.committed(visit.key, ctx.now);
         }
         if visit.measured {
             self.nodes[node].completions += 1;
-            self.metrics.answered(visit.write, replica && visit.stale);
+            self.metrics.answered(visit.write, visit.stale);
         }
         if let Some(series) = &mut self.series {
             series.answered(node, ctx.now - visit.sent);
