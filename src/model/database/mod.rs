@@ -17,7 +17,8 @@
 //! [`Database::begin`]s its queries (a count drawn per request), one after another, each
 //! a read or a write of one key: check out a connection from its server's pool (or wait,
 //! up to the pool's timeout), find the key's shard, go to the shard's primary (a write,
-//! or a read that must see its own write) or to a replica its balancer picks (a read),
+//! or with `read_your_writes` a read of a key with a write not yet on the replicas) or to
+//! a replica its balancer picks (a read),
 //! queue and be served there, give the connection back. The application worker is held
 //! throughout. What ends in the data tier is handed back to the world as a [`Settled`]
 //! (go on, or fail for a reason); the data tier schedules its own completions and timers.
@@ -593,8 +594,9 @@ impl Database {
         }
     }
 
-    /// Node `node` fails: the queries on it fail; a primary's shard fails over after the
-    /// failover delay, a replica's shard reads from the others.
+    /// Node `node` fails: the queries on it fail, at once (a simplification: a real client
+    /// learns it at its read timeout); a primary's shard fails over after the failover
+    /// delay, a replica's shard reads from the others.
     fn fail_node(&mut self, node: usize, ctx: &mut Context) {
         if !self.nodes[node].up {
             return;
@@ -626,7 +628,10 @@ impl Database {
 
     /// The failover delay of shard `shard` has passed: its first live replica becomes its
     /// primary (MySQL Orchestrator, Patroni, RDS Multi-AZ promote a standby), or, without
-    /// one, the failed primary comes back; the queries that waited go to it.
+    /// one, the failed primary comes back; the queries that waited go to it. A
+    /// simplification: the new primary has every committed write, none lost in flight to
+    /// the replicas (as semi-synchronous replication would keep them), so the failover
+    /// costs time, never data.
     pub fn promote(&mut self, shard: u32, ctx: &mut Context) {
         let index = shard as usize;
         let candidate = self.shards[index]
