@@ -63,7 +63,8 @@ pub enum Figure {
     StaleReads,
     /// Stale reads over all answered reads.
     StaleReadShare,
-    /// Reads sent to the primary to see their own writes (`read_your_writes`).
+    /// Reads `read_your_writes` sent to the primary: their key had a write, anyone's, not
+    /// yet on the replicas.
     FreshReads,
     /// Mean wait for a pool connection per query, in milliseconds.
     PoolWaitMeanMs,

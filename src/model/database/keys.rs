@@ -1,5 +1,6 @@
-//! The key a query touches: the user or session id of the seed's `user_id`, drawn
-//! uniformly or from a Zipf distribution (a few hot users make most of the queries, as in
+//! The key a query touches: a row, drawn for each query on its own — independently of
+//! the request's client and session, so a user's queries do not keep to its own rows —
+//! uniformly or from a Zipf distribution (a few hot rows take most of the queries, as in
 //! the YCSB "zipfian" request distribution).
 
 use rand::RngExt;

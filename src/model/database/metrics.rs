@@ -14,9 +14,11 @@ pub struct Metrics {
     pool_wait: Option<LatencyStats>,
     reads: u64,
     writes: u64,
-    /// Reads a replica answered before the key's last write reached it.
+    /// Reads a replica served before the key's last write reached it, counted by where
+    /// they were served even if the replica is promoted before they end.
     stale_reads: u64,
-    /// Reads sent to the primary to see their own writes.
+    /// Reads sent to the primary by `read_your_writes`: their key had a write, anyone's,
+    /// not yet on the replicas.
     pub fresh_reads: u64,
     /// Nanoseconds requests spent in the tier, entry to last answer, summed.
     pub time_in_tier: u128,

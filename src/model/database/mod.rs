@@ -17,7 +17,8 @@
 //! [`Database::begin`]s its queries (a count drawn per request), one after another, each
 //! a read or a write of one key: check out a connection from its server's pool (or wait,
 //! up to the pool's timeout), find the key's shard, go to the shard's primary (a write,
-//! or a read that must see its own write) or to a replica its balancer picks (a read),
+//! or with `read_your_writes` a read of a key with a write not yet on the replicas) or to
+//! a replica its balancer picks (a read),
 //! queue and be served there, give the connection back. The application worker is held
 //! throughout. What ends in the data tier is handed back to the world as a [`Settled`]
 //! (go on, or fail for a reason); the data tier schedules its own completions and timers.
@@ -103,8 +104,9 @@ enum Place {
     Pool,
     /// Holding a connection, on its way to a node.
     Routing,
-    /// Holding a connection, waiting for its shard's primary to be promoted.
-    AwaitingPrimary,
+    /// Holding a connection, in the queue of shard `.0` for its primary to be promoted:
+    /// that shard, kept because a reshard may since have moved the key to another.
+    AwaitingPrimary(u32),
     /// Holding a connection, queued or in service at this node.
     Node(u32),
 }
@@ -125,7 +127,8 @@ struct Visit {
     /// For a read sent to a replica: when every write of its key committed before it was
     /// sent is visible there. Served before that, it is stale.
     fresh_from: SimTime,
-    /// The current read was served stale.
+    /// The current read was served stale: decided when a replica's worker took it, from
+    /// the snapshot it reads, and kept should the replica be promoted before it ends.
     stale: bool,
     /// When the request entered the tier.
     entered: SimTime,
@@ -387,7 +390,7 @@ impl Database {
                 }
                 PrimaryFailure::Wait => {
                     shard.waiting_for_primary.push_back(visit.id);
-                    self.visit(slot).place = Place::AwaitingPrimary;
+                    self.visit(slot).place = Place::AwaitingPrimary(shard_index);
                     return;
                 }
             },
@@ -455,16 +458,13 @@ impl Database {
         if let Some(next) = self.nodes[node].station.finish(ctx.now, id) {
             self.start_query(node, next, ctx);
         }
-        let replica = self.is_replica(node);
-        if replica {
-            self.read_ended(node, visit.sent, ctx.now, true);
-        }
+        self.read_ended(node, visit.sent, ctx.now, true);
         if visit.write {
             self.replication.committed(visit.key, ctx.now);
         }
         if visit.measured {
             self.nodes[node].completions += 1;
-            self.metrics.answered(visit.write, replica && visit.stale);
+            self.metrics.answered(visit.write, visit.stale);
         }
         if let Some(series) = &mut self.series {
             series.answered(node, ctx.now - visit.sent);
@@ -542,9 +542,8 @@ impl Database {
                 return;
             }
             Place::Routing => {}
-            Place::AwaitingPrimary => {
-                let shard = self.map.shard(visit.key) as usize;
-                let waiting = &mut self.shards[shard].waiting_for_primary;
+            Place::AwaitingPrimary(shard) => {
+                let waiting = &mut self.shards[shard as usize].waiting_for_primary;
                 waiting.retain(|&waiter| waiter != id);
             }
             Place::Node(node) => {
@@ -595,8 +594,9 @@ impl Database {
         }
     }
 
-    /// Node `node` fails: the queries on it fail; a primary's shard fails over after the
-    /// failover delay, a replica's shard reads from the others.
+    /// Node `node` fails: the queries on it fail, at once (a simplification: a real client
+    /// learns it at its read timeout); a primary's shard fails over after the failover
+    /// delay, a replica's shard reads from the others.
     fn fail_node(&mut self, node: usize, ctx: &mut Context) {
         if !self.nodes[node].up {
             return;
@@ -628,7 +628,10 @@ impl Database {
 
     /// The failover delay of shard `shard` has passed: its first live replica becomes its
     /// primary (MySQL Orchestrator, Patroni, RDS Multi-AZ promote a standby), or, without
-    /// one, the failed primary comes back; the writes that waited go to it.
+    /// one, the failed primary comes back; the queries that waited go to it. A
+    /// simplification: the new primary has every committed write, none lost in flight to
+    /// the replicas (as semi-synchronous replication would keep them), so the failover
+    /// costs time, never data.
     pub fn promote(&mut self, shard: u32, ctx: &mut Context) {
         let index = shard as usize;
         let candidate = self.shards[index]
@@ -653,7 +656,18 @@ impl Database {
         };
         self.shards[index].primary = Some(primary);
         while let Some(id) = self.shards[index].waiting_for_primary.pop_front() {
-            self.admit(id.slot(), primary, ctx);
+            // Only a request still waiting here: [`Database::withdraw`] takes a withdrawn
+            // one out of the queue, but should an id outlive its request, its slot may
+            // belong to another request by now, which must not be admitted twice.
+            let waiting = self
+                .visits
+                .get(id.slot())
+                .copied()
+                .flatten()
+                .is_some_and(|v| v.id == id && v.place == Place::AwaitingPrimary(shard));
+            if waiting {
+                self.admit(id.slot(), primary, ctx);
+            }
         }
     }
 

@@ -15,7 +15,8 @@ pub struct DatabaseSpec {
     pub queries: QueryCount,
     /// The service time of one query on a node, drawn when a worker takes it.
     pub service: ServiceDist,
-    /// Which row (user, session) a query touches.
+    /// Which key (a row) each query touches, drawn per query, independently of the
+    /// request's client and session.
     pub keys: KeyDist,
     /// Workers (concurrent queries) of every node.
     pub workers: u32,
@@ -28,7 +29,11 @@ pub struct DatabaseSpec {
     pub replica_balancer: Algorithm,
     /// The time from a write's commit on the primary to its visibility on the replicas.
     pub replication_lag: ServiceDist,
-    /// Reads of a key whose last write has not reached the replicas go to the primary.
+    /// Reads of a key with a write — by any request — not yet on the replicas go to the
+    /// primary: a per-key oracle of replication, so that a scenario can show what stale
+    /// reads cost against the best routing by freshness. It is not session read-your-
+    /// writes (Rails' database selector, ProxySQL's GTID causal reads), which follows a
+    /// session's own writes: keys here are drawn independently of sessions.
     pub read_your_writes: bool,
     pub shards: u32,
     pub sharding: Sharding,
@@ -37,7 +42,7 @@ pub struct DatabaseSpec {
     /// From a primary's failure to a replica's promotion (or the primary's restart when
     /// its shard has no replica).
     pub failover: SimDuration,
-    /// What a write does while its shard has no primary.
+    /// What a query needing the primary does while its shard has none.
     pub on_primary_failure: PrimaryFailure,
     /// Nodes that fail at given times, in time order.
     pub failures: Vec<NodeFailure>,
@@ -69,7 +74,7 @@ pub enum KeyDist {
         count: u32,
     },
     /// Key `k` (0-based) with probability proportional to `1 / (k + 1)^exponent`: a few
-    /// hot users.
+    /// hot rows.
     Zipf {
         count: u32,
         exponent: f64,
@@ -103,7 +108,7 @@ pub struct PoolSpec {
     pub timeout: SimDuration,
 }
 
-/// What a write does while its shard's primary is down.
+/// What a query needing the primary does while its shard's primary is down.
 #[derive(Copy, Clone, Debug, PartialEq, Eq)]
 pub enum PrimaryFailure {
     /// It fails at once (`database-down`).
