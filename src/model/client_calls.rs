@@ -12,9 +12,12 @@
 //! a one-shot timer armed when the attempt reaches its server, cancelled when it ends.
 //! When it fires, the client gives up on the attempt — but the server does not know: the
 //! attempt stays queued or in service there, and the worker spends its full service time
-//! on it, as a real server does for a client that has hung up. Its late answer is dropped
-//! uncounted. That wasted work is what turns a spike into a retry storm that outlasts it
-//! (Bronson et al., "Metastable Failures in Distributed Systems", HotOS 2021).
+//! on it, as a real server does for a client that has hung up. How it ends there — a late
+//! answer, an error answer, a crash — is dropped uncounted: the timeout was its one result,
+//! for the breaker and outlier detection alike (Envoy resets the upstream stream when a
+//! per-try timeout fires, so the host's later answer never reaches it). That wasted work
+//! is what turns a spike into a retry storm that outlasts it (Bronson et al., "Metastable
+//! Failures in Distributed Systems", HotOS 2021).
 //!
 //! **The retry budget** counts what Envoy's `retry_budget` counts: *active requests* are
 //! the calls not yet ended (an attempt out, or waiting out a backoff), *active retries*
@@ -226,6 +229,17 @@ impl ClientCalls {
         if let Some(call) = &mut self.calls[index as usize] {
             call.timeout = Some(timer);
         }
+    }
+
+    /// Whether attempt `id` is one its client gave up on (its timeout fired) that still
+    /// holds its server: how it ends there is no result for anyone, its timeout having
+    /// been its one result.
+    pub fn is_abandoned(&self, id: RequestId) -> bool {
+        self.attempts
+            .get(id.slot())
+            .copied()
+            .flatten()
+            .is_some_and(|a| a.id == id && a.call.is_none())
     }
 
     /// The attempt out for `call`, whose timeout just fired.

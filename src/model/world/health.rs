@@ -152,6 +152,18 @@ impl<O: Observer> World<'_, O> {
         }
     }
 
+    /// Attempt `id` ended at `server` with an answer (`ok`) or an error: outlier
+    /// detection's input — unless its client had already given up on it, when its timeout
+    /// was its one result (Envoy resets the stream when a per-try timeout fires, so what
+    /// the host does with the request after that reaches no detector). For the ends that
+    /// may follow a timeout: an error answer, a crash, a removal, a drain deadline.
+    pub(super) fn attempt_answered(&mut self, id: RequestId, server: ServerId, ok: bool) {
+        let given_up = || self.resilience.as_ref().is_some_and(|r| r.is_abandoned(id));
+        if self.outliers.is_some() && !given_up() {
+            self.answered(server, ok);
+        }
+    }
+
     /// Outlier detection ejected `server` until `ejection.until`.
     pub(super) fn ejected(&mut self, server: ServerId, ejection: Ejection) {
         self.start_timer(ejection.until, Timer::Uneject(server), None);

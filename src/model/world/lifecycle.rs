@@ -200,7 +200,7 @@ impl<O: Observer> World<'_, O> {
             }
             self.frontend
                 .finished(request.balancer, server, self.now - request.arrived, false);
-            self.answered(server, false);
+            self.attempt_answered(id, server, false);
             if request.hop == database::HOP {
                 self.in_database(|database, ctx| database.withdraw(id, ctx));
             } else if request.hop > 0 {
