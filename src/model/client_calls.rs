@@ -22,7 +22,9 @@
 //! **The retry budget** counts what Envoy's `retry_budget` counts: *active requests* are
 //! the calls not yet ended (an attempt out, or waiting out a backoff), *active retries*
 //! those of them whose current or next attempt is a retry. The budget is checked when a
-//! retry is decided, as Envoy checks its retry resource when it schedules one.
+//! retry is decided, as Envoy checks its retry resource when it schedules one, and a call
+//! deciding on a second or later retry first gives back the one it holds (Envoy's
+//! `resetRetry`), so that it is not counted against itself.
 
 use super::event::{Event, Timer};
 use super::outcome::{FailReason, Outcome};
@@ -287,11 +289,16 @@ impl ClientCalls {
             Outcome::Failed(reason) => RetryCondition::of_failure(reason),
         };
         let call = self.calls[index as usize].expect("a live call");
+        // A call already on a retry holds one of the budget's retries; deciding on its
+        // next one releases it first, as Envoy's `RetryStateImpl::shouldRetry` calls
+        // `resetRetry()` before it asks `retries().canCreate()`: a call is never counted
+        // against its own retry.
+        let other_retries = self.active_retries - u64::from(call.retries > 0);
         match self.policy.decide(
             condition,
             call.retries,
             self.active,
-            self.active_retries,
+            other_retries,
             &mut self.rng,
         ) {
             RetryDecision::Retry { after } => {
@@ -510,6 +517,36 @@ mod tests {
             .collect();
         assert_eq!(ends.iter().filter(|&&r| r).count(), 2, "{ends:?}");
         assert!(ends[0] && ends[1]);
+    }
+
+    #[test]
+    fn a_call_on_a_retry_is_not_counted_against_its_own_next_retry() {
+        // A budget of one retry at a time (no share, a minimum of 1), and one call: its
+        // first retry takes the one slot, and when that retry fails too the call gives it
+        // back before asking for the next (Envoy's `resetRetry`), so it may use all three.
+        let budget = RetryBudget {
+            share: crate::model::Fraction::ZERO,
+            min_concurrency: 1,
+        };
+        let mut h = Harness::new(spec(3, Some(budget)));
+        let mut attempt = h.arrive();
+        for _ in 0..3 {
+            let end = h.end(attempt, Outcome::Failed(FailReason::Crash));
+            assert!(matches!(end, CallEnd::Retrying { .. }), "{end:?}");
+            assert_eq!(h.calls.active(), (1, 1));
+            attempt = h.table.insert(request());
+            h.calls.retry_sent(0, attempt, None);
+        }
+        assert!(matches!(
+            h.end(attempt, Outcome::Failed(FailReason::Crash)),
+            CallEnd::Final { .. }
+        ));
+        // Another call's retry still holds the slot against it.
+        let mut h = Harness::new(spec(3, Some(budget)));
+        let (first, second) = (h.arrive(), h.arrive());
+        let crash = Outcome::Failed(FailReason::Crash);
+        assert!(matches!(h.end(first, crash), CallEnd::Retrying { .. }));
+        assert!(matches!(h.end(second, crash), CallEnd::Final { .. }));
     }
 
     #[test]

@@ -698,3 +698,39 @@ fn a_timed_out_attempt_is_one_error_to_outlier_detection_whatever_it_meets_later
     let crash = "[[timeline]]\nat = \"1.5s\"\naction = \"crash\"\nserver = \"web-0\"\n";
     assert_eq!(first_ejection(&slow_web_0(crash)), Some(2.75));
 }
+
+#[test]
+fn a_request_uses_all_its_retries_when_the_budget_allows_one_at_a_time() {
+    // Both servers down, a request a second, three retries each under a budget of one
+    // retry at a time: requests never overlap (each fails within its backoffs, under
+    // 175 ms), so each may use all three, as in Envoy, where a request gives back its own
+    // retry before asking the budget for the next. Counted against itself, each would get
+    // one.
+    let spec = run(r#"
+duration = "10s"
+[workload]
+rate = 1
+arrivals = "constant"
+service = { dist = "constant", mean = "10ms" }
+[[servers]]
+name = "web"
+count = 2
+[client]
+retries = 3
+retry_budget = 0.0
+min_retry_concurrency = 1
+retry_on = ["server-down"]
+[[timeline]]
+at = "0s"
+action = "crash"
+server = "web-0"
+[[timeline]]
+at = "0s"
+action = "crash"
+server = "web-1"
+"#);
+    let result = simulate(&spec, 1);
+    assert_eq!(result.counts.arrived, 9);
+    assert_eq!(result.figures.get(Figure::Retries), Some(27.0));
+    assert_eq!(result.figures.get(Figure::FailedServerDown), Some(9.0));
+}
