@@ -347,6 +347,9 @@ fn a_gray_failure_passes_its_health_checks_and_outlier_detection_ejects_it() {
     // (the probe hits /health, which is fine), so without outlier detection it keeps its
     // share to the end; with it, five consecutive errors (1/32 per response at one half,
     // so within a few dozen responses) eject it.
+    // Envoy's default lets a passed health check end an ejection: the checks, which miss
+    // the gray failure, would bring web-0 back within a second each time (see
+    // `a_passed_health_check_ends_an_ejection_unless_told_not_to`). Off here.
     let gray = |outliers: bool| {
         let mut run = spec(4, Algorithm::RoundRobin, 200.0, 5, 60);
         run.health_check = Some(HealthCheckSpec {
@@ -357,6 +360,7 @@ fn a_gray_failure_passes_its_health_checks_and_outlier_detection_ejects_it() {
         // With four servers Envoy's default 10% allows no ejection at all: allow half.
         run.outlier_detection = outliers.then(|| OutlierSpec {
             max_ejection: Fraction::from_f64(0.5),
+            successful_active_health_check_uneject_host: false,
             ..OutlierSpec::default()
         });
         run.timeline = vec![action(
@@ -851,6 +855,8 @@ fn out_of_rotation(result: &RunResult) -> BTreeMap<String, Vec<(SimTime, SimTime
     for event in &result.events {
         let name = event.server.clone();
         let cause = match event.reason {
+            // A passed check may end an ejection.
+            "health-check" if event.from == "ejected" => "ejection",
             "health-check" => "health",
             "outlier-ejection" => "ejection",
             "timeline" if event.from == "absent" => "health",
@@ -918,4 +924,78 @@ proptest! {
             );
         }
     }
+}
+
+/// Four one-worker servers under round robin at 200 requests a second, checked every
+/// second, outlier detection allowed to eject half of them (`uneject` as given for a
+/// passed check); web-0 answers half its requests with errors from 10 s.
+fn gray_web_0(uneject: bool) -> RunResult {
+    let mut run = spec(4, Algorithm::RoundRobin, 200.0, 5, 60);
+    run.health_check = Some(HealthCheckSpec {
+        interval: SimDuration::from_secs(1),
+        timeout: SimDuration::from_millis(200),
+        ..HealthCheckSpec::default()
+    });
+    run.outlier_detection = Some(OutlierSpec {
+        max_ejection: Fraction::from_f64(0.5),
+        successful_active_health_check_uneject_host: uneject,
+        ..OutlierSpec::default()
+    });
+    run.timeline = vec![action(
+        10.0,
+        Change::SetErrors {
+            server: "web-0".into(),
+            fraction: Fraction::from_f64(0.5),
+        },
+    )];
+    simulate(&run, 8)
+}
+
+#[test]
+fn a_passed_health_check_ends_an_ejection_unless_told_not_to() {
+    // Envoy's `successful_active_health_check_uneject_host`, on by default: web-0's /health
+    // keeps passing, so each ejection (30 s, then 60 s, ...) ends at its next check, at
+    // most 1.1 s later (the interval with 10% jitter, plus the probe's 1 ms), in a row
+    // whose reason is the check. Each return costs a few dozen errors before the next
+    // ejection, so web-0 fails many more requests than when the ejection holds.
+    let unejected = gray_web_0(true);
+    assert!(unejected.counts.is_conserved());
+    let rows: Vec<_> = unejected
+        .events
+        .iter()
+        .filter(|e| e.server == "web-0")
+        .collect();
+    let ejections: Vec<SimTime> = rows
+        .iter()
+        .filter(|e| e.to == "ejected")
+        .map(|e| e.time)
+        .collect();
+    let returns: Vec<SimTime> = rows
+        .iter()
+        .filter(|e| e.from == "ejected")
+        .map(|e| {
+            assert_eq!((e.to, e.reason), ("healthy", "health-check"), "{e:?}");
+            e.time
+        })
+        .collect();
+    assert!(ejections.len() > 10, "{ejections:?}");
+    for (out, back) in ejections.iter().zip(&returns) {
+        assert!(
+            *back - *out <= SimDuration::from_millis(1_101),
+            "{out:?} {back:?}"
+        );
+    }
+    let held = gray_web_0(false);
+    assert!(
+        held.events
+            .iter()
+            .all(|e| !(e.from == "ejected" && e.reason == "health-check"))
+    );
+    let errors = |r: &RunResult| r.figures.get(Figure::FailedErrorResponse).unwrap();
+    assert!(errors(&held) < 400.0, "{}", errors(&held));
+    assert!(
+        errors(&unejected) > 2.0 * errors(&held) + 200.0,
+        "{}",
+        errors(&unejected)
+    );
 }

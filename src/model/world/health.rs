@@ -111,11 +111,16 @@ impl<O: Observer> World<'_, O> {
             return;
         };
         let transition = health.on_result(server, passed);
+        let healthy = health.is_healthy(server);
         let delay = health.next_delay(&mut self.health_rng);
         if self.cluster.server(server).is_member() {
             self.start_timer(self.now + delay, Timer::Check(server), None);
         }
+        let unejected = passed && healthy && self.unejected_by_check(server);
         let Some(transition) = transition else {
+            if unejected {
+                self.update_rotation("health-check");
+            }
             return;
         };
         let (from, to) = match transition {
@@ -140,6 +145,24 @@ impl<O: Observer> World<'_, O> {
             self.measurement.detected(self.now - crashed);
         }
         self.update_rotation("health-check");
+    }
+
+    /// A check of `server` passed, leaving it healthy: Envoy's outlier detector ends its
+    /// ejection then (`successful_active_health_check_uneject_host`), a row of events.csv
+    /// whose reason is the check. Whether it was ejected; the caller updates the rotation.
+    fn unejected_by_check(&mut self, server: ServerId) -> bool {
+        let now = self.now;
+        if !self
+            .outliers
+            .as_mut()
+            .is_some_and(|outliers| outliers.passed_health_check(server, now))
+        {
+            return false;
+        }
+        let back = self.cluster.server(server);
+        self.measurement
+            .rotation_changed(now, back, "ejected", "healthy", "health-check");
+        true
     }
 
     /// A request to `server` got an answer (`ok`) or an error: outlier detection's input.
