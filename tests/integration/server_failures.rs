@@ -10,7 +10,7 @@ use lbsim::engine::{SimDuration, SimTime};
 use lbsim::model::{
     ArrivalPattern, Change, FailReason, Fraction, GeneratedWorkload, HealthCheckSpec, Observed,
     Observer, OutlierSpec, RateSchedule, RequestId, ResourceSpec, RunSpec, ServerGroupSpec,
-    ServiceDist, TimelineAction, WorkloadSpec, simulate, simulate_observed,
+    ServiceDist, SlowStartSpec, TimelineAction, WorkloadSpec, simulate, simulate_observed,
 };
 use lbsim::stats::{Figure, RunResult};
 use proptest::prelude::*;
@@ -998,4 +998,126 @@ fn a_passed_health_check_ends_an_ejection_unless_told_not_to() {
         "{}",
         errors(&unejected)
     );
+}
+
+/// How many of the requests picked for `server` arrived in `[from, to)` seconds.
+fn picks_between(recorder: &Recorder, server: &str, from: f64, to: f64) -> usize {
+    recorder
+        .sent_to(server)
+        .filter(|life| (at(from)..at(to)).contains(&life.arrived))
+        .count()
+}
+
+#[test]
+fn slow_start_does_not_ramp_a_host_back_from_an_ejection() {
+    // Four servers under weighted round robin with a 20 s slow start. web-0 answers only
+    // errors from 1 s to 3 s, is ejected within a few requests for 10 s, and comes back
+    // healthy at about 11 s. Envoy ramps a host from its last passed health check (or its
+    // addition), which an ejection's end is not: web-0 takes its full quarter at once,
+    // where a restarted ramp would give it 10% of its weight, about 3% of the picks.
+    let mut run = spec(4, Algorithm::WeightedRoundRobin, 200.0, 1, 30);
+    run.servers[0].workers = 10;
+    run.slow_start = Some(SlowStartSpec {
+        window: SimDuration::from_secs(20),
+        aggression: 1.0,
+        min_weight: 0.1,
+    });
+    run.outlier_detection = Some(OutlierSpec {
+        max_ejection: Fraction::from_f64(0.5),
+        base_ejection_time: SimDuration::from_secs(10),
+        ..OutlierSpec::default()
+    });
+    run.timeline = vec![
+        action(
+            1.0,
+            Change::SetErrors {
+                server: "web-0".into(),
+                fraction: Fraction::ONE,
+            },
+        ),
+        action(
+            3.0,
+            Change::SetErrors {
+                server: "web-0".into(),
+                fraction: Fraction::ZERO,
+            },
+        ),
+    ];
+    let (recorder, result) = record(&run, 1);
+    let back = result
+        .events
+        .iter()
+        .find(|e| e.from == "ejected")
+        .expect("web-0 comes back")
+        .time
+        .as_secs_f64();
+    assert!((11.0..11.5).contains(&back), "{back}");
+    let (from, to) = (back, back + 4.0);
+    let web_0 = picks_between(&recorder, "web-0", from, to);
+    let web_1 = picks_between(&recorder, "web-1", from, to);
+    assert!(web_0 + 2 >= web_1 && web_1 + 2 >= web_0, "{web_0} {web_1}");
+}
+
+#[test]
+fn slow_start_ramps_a_host_passing_its_checks_back_to_healthy_and_not_one_in_panic() {
+    // Three servers under weighted round robin with a 20 s slow start, checked every
+    // second (one failure takes a server out, twenty passes bring it back). web-0 crashes
+    // at 5 s for 2 s and is taken out; it serves again from 7 s but stays unhealthy
+    // until about 27 s. web-1 crashes for good at 10 s: one healthy host of three is
+    // below the panic threshold, and the balancer puts every host back in rotation. An
+    // unhealthy host in rotation by panic carries its full weight in Envoy (it ramps only
+    // while healthy): web-0 takes as many picks as web-2. When web-0 passes its checks
+    // back to healthy, panic ends and its ramp starts there, at a tenth of its weight.
+    let mut run = spec(3, Algorithm::WeightedRoundRobin, 150.0, 2, 40);
+    run.slow_start = Some(SlowStartSpec {
+        window: SimDuration::from_secs(20),
+        aggression: 1.0,
+        min_weight: 0.1,
+    });
+    run.health_check = Some(HealthCheckSpec {
+        interval: SimDuration::from_secs(1),
+        timeout: SimDuration::from_millis(200),
+        unhealthy_threshold: 1,
+        healthy_threshold: 20,
+        ..HealthCheckSpec::default()
+    });
+    run.timeline = vec![
+        action(
+            5.0,
+            Change::Crash {
+                server: "web-0".into(),
+                downtime: Some(SimDuration::from_secs(2)),
+            },
+        ),
+        action(
+            10.0,
+            Change::Crash {
+                server: "web-1".into(),
+                downtime: None,
+            },
+        ),
+    ];
+    let (recorder, result) = record(&run, 1);
+    let healthy = |server: &str| {
+        result
+            .events
+            .iter()
+            .find(|e| e.server == server && (e.to, e.reason) == ("healthy", "health-check"))
+            .map(|e| e.time.as_secs_f64())
+    };
+    let back = healthy("web-0").expect("web-0 passes its checks again");
+    assert!((25.0..30.0).contains(&back), "{back}");
+    assert!(result.events.iter().any(|e| e.to == "panic"));
+    let (web_0, web_2) = (
+        picks_between(&recorder, "web-0", 12.0, 20.0),
+        picks_between(&recorder, "web-2", 12.0, 20.0),
+    );
+    assert!(web_0 + 2 >= web_2 && web_2 + 2 >= web_0, "{web_0} {web_2}");
+    // Back to healthy: the first two seconds of its ramp give it at most a tenth of
+    // web-2's weight (the ramp's first step, 10%), so about 1/11 of the picks.
+    let (web_0, web_2) = (
+        picks_between(&recorder, "web-0", back, back + 2.0),
+        picks_between(&recorder, "web-2", back, back + 2.0),
+    );
+    assert!(web_0 * 5 < web_2, "{web_0} {web_2}");
 }

@@ -127,6 +127,11 @@ impl<O: Observer> World<'_, O> {
             HealthTransition::BecameUnhealthy => ("healthy", "unhealthy"),
             HealthTransition::BecameHealthy => ("unhealthy", "healthy"),
         };
+        if transition == HealthTransition::BecameHealthy
+            && let Some(slow_starts) = &mut self.slow_starts
+        {
+            slow_starts.ramp_from(server, self.now);
+        }
         let checked = self.cluster.server(server);
         self.measurement
             .rotation_changed(self.now, checked, from, to, "health-check");
