@@ -1121,3 +1121,41 @@ fn slow_start_ramps_a_host_passing_its_checks_back_to_healthy_and_not_one_in_pan
     );
     assert!(web_0 * 5 < web_2, "{web_0} {web_2}");
 }
+
+#[test]
+fn the_deregistration_delay_runs_from_the_removal_and_cuts_a_longer_pre_stop_short() {
+    // web-0, holding requests of 30 s, is removed at 10 s with a 5 s pre-stop and a 10 s
+    // deregistration delay. Kubernetes counts the grace period from the deletion, before
+    // the preStop hook: it drains from 15 s and is cut off at 20 s, not 25 s.
+    let removal = |pre_stop: u64| {
+        let mut run = spec(2, Algorithm::RoundRobin, 2.0, 30_000, 40);
+        run.servers[0].workers = 100;
+        run.servers[0].pre_stop = SimDuration::from_secs(pre_stop);
+        run.servers[0].deregistration_delay = SimDuration::from_secs(10);
+        run.timeline = vec![action(
+            10.0,
+            Change::Remove {
+                server: "web-0".into(),
+                abrupt: false,
+            },
+        )];
+        simulate(&run, 1)
+    };
+    let drained = removal(5);
+    assert_eq!(
+        event_rows(&drained),
+        vec![
+            (at(15.0), "ready", "draining", "timeline"),
+            (at(20.0), "draining", "down", "server-removed"),
+        ]
+    );
+    assert!(drained.figures.get(Figure::FailedServerRemoved).unwrap() > 0.0);
+    // A pre-stop as long as the delay, or longer, never ends: the server is killed at the
+    // delay with what it serves, without draining.
+    for pre_stop in [10, 15] {
+        assert_eq!(
+            event_rows(&removal(pre_stop)),
+            vec![(at(20.0), "ready", "down", "server-removed")]
+        );
+    }
+}

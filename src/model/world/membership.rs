@@ -11,7 +11,7 @@
 
 use super::{World, balancers_view};
 use crate::balancer::Backend;
-use crate::engine::{SimTime, TimerId};
+use crate::engine::{SimDuration, SimTime, TimerId};
 use crate::id::ServerId;
 use crate::model::discovery::Propagation;
 use crate::model::event::Timer;
@@ -128,18 +128,26 @@ impl<O: Observer> World<'_, O> {
 
     /// `server` is told to leave for `reason`: it deregisters, keeps serving for its
     /// group's pre-stop time (Kubernetes' `preStop`: time for discovery to tell the
-    /// balancers), then drains.
+    /// balancers), then drains — all within its deregistration delay, which runs from now:
+    /// Kubernetes' termination grace period counts down from the deletion, before the
+    /// `preStop` hook runs, and AWS ALB's deregistration delay from the deregistration.
     fn retire(&mut self, server: ServerId, reason: &'static str) {
         self.cluster.server_mut(server).leaving = Some(reason);
         self.leave_balancers(server);
-        let pre_stop = self.spec.servers[self.cluster.server(server).group].pre_stop;
+        let group = &self.spec.servers[self.cluster.server(server).group];
+        let (pre_stop, delay) = (group.pre_stop, group.deregistration_delay);
         if pre_stop.is_zero() {
-            self.start_draining(server, reason);
-        } else {
+            self.start_draining(server, reason, self.now + delay);
+        } else if pre_stop < delay {
             // Its failure process goes on: a server may crash in its pre-stop time, and
             // then leaves at once (see `World::crash`).
             let timer = self.start_timer(self.now + pre_stop, Timer::PreStopOver(server), None);
             self.cluster.server_mut(server).departure_timer = Some(timer);
+        } else {
+            // The grace period ends before the pre-stop time does: Kubernetes kills the
+            // pod then, with what it still serves.
+            let deadline = self.start_timer(self.now + delay, Timer::DrainDeadline(server), None);
+            self.cluster.server_mut(server).departure_timer = Some(deadline);
         }
     }
 
@@ -160,12 +168,18 @@ impl<O: Observer> World<'_, O> {
         }
     }
 
-    /// A retiring server's pre-stop time is over: it drains.
+    /// A retiring server's pre-stop time is over: it drains until its deregistration
+    /// delay, counted from when it was told to leave, a pre-stop time ago, is over.
     pub(super) fn pre_stop_over(&mut self, server: ServerId) {
         let leaving = self.cluster.server_mut(server);
         leaving.departure_timer = None;
         let reason = leaving.leaving.unwrap_or("timeline");
-        self.start_draining(server, reason);
+        let group = &self.spec.servers[leaving.group];
+        let left = group
+            .deregistration_delay
+            .as_nanos()
+            .saturating_sub(group.pre_stop.as_nanos());
+        self.start_draining(server, reason, self.now + SimDuration::from_nanos(left));
     }
 
     /// `server` is to leave the balancers: at once, or through the registry. The caller
