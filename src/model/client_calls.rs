@@ -12,14 +12,19 @@
 //! a one-shot timer armed when the attempt reaches its server, cancelled when it ends.
 //! When it fires, the client gives up on the attempt — but the server does not know: the
 //! attempt stays queued or in service there, and the worker spends its full service time
-//! on it, as a real server does for a client that has hung up. Its late answer is dropped
-//! uncounted. That wasted work is what turns a spike into a retry storm that outlasts it
-//! (Bronson et al., "Metastable Failures in Distributed Systems", HotOS 2021).
+//! on it, as a real server does for a client that has hung up. How it ends there — a late
+//! answer, an error answer, a crash — is dropped uncounted: the timeout was its one result,
+//! for the breaker and outlier detection alike (Envoy resets the upstream stream when a
+//! per-try timeout fires, so the host's later answer never reaches it). That wasted work
+//! is what turns a spike into a retry storm that outlasts it (Bronson et al., "Metastable
+//! Failures in Distributed Systems", HotOS 2021).
 //!
 //! **The retry budget** counts what Envoy's `retry_budget` counts: *active requests* are
 //! the calls not yet ended (an attempt out, or waiting out a backoff), *active retries*
 //! those of them whose current or next attempt is a retry. The budget is checked when a
-//! retry is decided, as Envoy checks its retry resource when it schedules one.
+//! retry is decided, as Envoy checks its retry resource when it schedules one, and a call
+//! deciding on a second or later retry first gives back the one it holds (Envoy's
+//! `resetRetry`), so that it is not counted against itself.
 
 use super::event::{Event, Timer};
 use super::outcome::{FailReason, Outcome};
@@ -228,6 +233,17 @@ impl ClientCalls {
         }
     }
 
+    /// Whether attempt `id` is one its client gave up on (its timeout fired) that still
+    /// holds its server: how it ends there is no result for anyone, its timeout having
+    /// been its one result.
+    pub fn is_abandoned(&self, id: RequestId) -> bool {
+        self.attempts
+            .get(id.slot())
+            .copied()
+            .flatten()
+            .is_some_and(|a| a.id == id && a.call.is_none())
+    }
+
     /// The attempt out for `call`, whose timeout just fired.
     pub fn timed_out_attempt(&self, call: u32) -> Option<RequestId> {
         self.calls.get(call as usize).copied().flatten()?.attempt
@@ -273,11 +289,16 @@ impl ClientCalls {
             Outcome::Failed(reason) => RetryCondition::of_failure(reason),
         };
         let call = self.calls[index as usize].expect("a live call");
+        // A call already on a retry holds one of the budget's retries; deciding on its
+        // next one releases it first, as Envoy's `RetryStateImpl::shouldRetry` calls
+        // `resetRetry()` before it asks `retries().canCreate()`: a call is never counted
+        // against its own retry.
+        let other_retries = self.active_retries - u64::from(call.retries > 0);
         match self.policy.decide(
             condition,
             call.retries,
             self.active,
-            self.active_retries,
+            other_retries,
             &mut self.rng,
         ) {
             RetryDecision::Retry { after } => {
@@ -496,6 +517,36 @@ mod tests {
             .collect();
         assert_eq!(ends.iter().filter(|&&r| r).count(), 2, "{ends:?}");
         assert!(ends[0] && ends[1]);
+    }
+
+    #[test]
+    fn a_call_on_a_retry_is_not_counted_against_its_own_next_retry() {
+        // A budget of one retry at a time (no share, a minimum of 1), and one call: its
+        // first retry takes the one slot, and when that retry fails too the call gives it
+        // back before asking for the next (Envoy's `resetRetry`), so it may use all three.
+        let budget = RetryBudget {
+            share: crate::model::Fraction::ZERO,
+            min_concurrency: 1,
+        };
+        let mut h = Harness::new(spec(3, Some(budget)));
+        let mut attempt = h.arrive();
+        for _ in 0..3 {
+            let end = h.end(attempt, Outcome::Failed(FailReason::Crash));
+            assert!(matches!(end, CallEnd::Retrying { .. }), "{end:?}");
+            assert_eq!(h.calls.active(), (1, 1));
+            attempt = h.table.insert(request());
+            h.calls.retry_sent(0, attempt, None);
+        }
+        assert!(matches!(
+            h.end(attempt, Outcome::Failed(FailReason::Crash)),
+            CallEnd::Final { .. }
+        ));
+        // Another call's retry still holds the slot against it.
+        let mut h = Harness::new(spec(3, Some(budget)));
+        let (first, second) = (h.arrive(), h.arrive());
+        let crash = Outcome::Failed(FailReason::Crash);
+        assert!(matches!(h.end(first, crash), CallEnd::Retrying { .. }));
+        assert!(matches!(h.end(second, crash), CallEnd::Final { .. }));
     }
 
     #[test]

@@ -28,6 +28,13 @@
 //! real ejection can last up to one `interval` longer). It calls
 //! [`OutlierDetector::on_interval`] every `interval`. Responses from an ejected server (to
 //! requests sent before the ejection) are ignored: Envoy resets the streak at unejection.
+//!
+//! With active health checks too, a check that passes and leaves the server healthy ends
+//! its ejection at once and clears its counts ([`OutlierDetector::passed_health_check`]):
+//! Envoy's `successful_active_health_check_uneject_host`, on by default. Where the checks
+//! probe something the failing requests do not (a gray failure behind a `/health` that
+//! still answers), that brings a failing server back within a check interval of each
+//! ejection; the key turns it off.
 
 use super::fraction::Fraction;
 use crate::engine::{SimDuration, SimTime};
@@ -51,6 +58,9 @@ pub struct OutlierSpec {
     pub always_eject_one_host: bool,
     /// Failure-rate detection, `None` when off.
     pub failure_rate: Option<FailureRateSpec>,
+    /// Whether a passing active health check ends an ejection (Envoy's
+    /// `successful_active_health_check_uneject_host`); nothing without health checks.
+    pub successful_active_health_check_uneject_host: bool,
 }
 
 /// Envoy's failure-percentage detection.
@@ -75,6 +85,7 @@ impl Default for OutlierSpec {
             max_ejection: Fraction::from_millionths(100_000),
             always_eject_one_host: false,
             failure_rate: None,
+            successful_active_health_check_uneject_host: true,
         }
     }
 }
@@ -111,6 +122,9 @@ struct Record {
     streak: u32,
     /// Envoy's `ejectTimeBackoff`: the next ejection lasts `base × (backoff + 1)`.
     backoff: u32,
+    /// When the current (or last) ejection ends: an ejection a health check ended early
+    /// leaves its timer armed, and that stale timer must not end a later one.
+    ejected_until: SimTime,
     unejected_at: Option<SimTime>,
     /// Answers and failures in the current interval.
     answered: u32,
@@ -204,30 +218,49 @@ impl OutlierDetector {
             record.backoff += 1;
         }
         let length = (u128::from(base) * u128::from(record.backoff)).min(u128::from(max));
+        let until = now + SimDuration::from_nanos(length as u64);
         record.ejected = true;
         record.streak = 0;
+        record.ejected_until = until;
         self.ejected += 1;
-        Some(Ejection {
-            until: now + SimDuration::from_nanos(length as u64),
-            cause,
-        })
+        Some(Ejection { until, cause })
     }
 
-    /// Server `id`'s ejection ended at `now`; false if it was not ejected (it left, and
-    /// the timer is stale).
+    /// Server `id`'s ejection time is over at `now`; false if it is not ejected until then
+    /// (it left, or a health check ended that ejection early: the timer is stale).
     pub fn uneject(&mut self, id: ServerId, now: SimTime) -> bool {
-        let Some(record) = self
+        let due = self
             .servers
-            .get_mut(id.index())
-            .filter(|r| r.tracked && r.ejected)
-        else {
-            return false;
-        };
+            .get(id.index())
+            .is_some_and(|r| r.tracked && r.ejected && r.ejected_until <= now);
+        if due {
+            self.end_ejection(id, now);
+        }
+        due
+    }
+
+    /// An active health check of server `id` passed at `now`, leaving it healthy: with
+    /// `successful_active_health_check_uneject_host` on (Envoy's default), an ejection ends
+    /// at once and the server's counters start over, as Envoy's detector does from the
+    /// health checker's callback (`DetectorImpl::initialize`). True if it was ejected.
+    pub fn passed_health_check(&mut self, id: ServerId, now: SimTime) -> bool {
+        let ejected = self.spec.successful_active_health_check_uneject_host && self.is_ejected(id);
+        if ejected {
+            self.end_ejection(id, now);
+            let record = &mut self.servers[id.index()];
+            record.answered = 0;
+            record.failed = 0;
+        }
+        ejected
+    }
+
+    /// Server `id`, ejected, is back at `now`, its failure streak restarted.
+    fn end_ejection(&mut self, id: ServerId, now: SimTime) {
+        let record = &mut self.servers[id.index()];
         record.ejected = false;
         record.streak = 0;
         record.unejected_at = Some(now);
         self.ejected -= 1;
-        true
     }
 
     pub fn is_ejected(&self, id: ServerId) -> bool {
@@ -359,7 +392,7 @@ mod tests {
         for _ in 0..4 {
             let ejection = fail(&mut d, 0, at(0), 5).expect("ejected");
             lengths.push((ejection.until - at(0)).as_nanos() / SECOND);
-            d.uneject(ServerId(0), at(0));
+            d.uneject(ServerId(0), ejection.until);
         }
         assert_eq!(lengths, [30, 60, 70, 70]);
     }
@@ -422,6 +455,37 @@ mod tests {
         assert_eq!(fail(&mut d, 1, at(1), 5), None);
         d.add_server(ServerId(10));
         assert!(fail(&mut d, 1, at(1), 5).is_some());
+    }
+
+    #[test]
+    fn a_passed_health_check_ends_an_ejection_and_its_stale_timer_ends_no_later_one() {
+        let mut d = detector(10, OutlierSpec::default());
+        fail(&mut d, 0, at(0), 5).expect("ejected until 30 s");
+        // A check passes at 2 s: the host is back, with a clean streak, and the timer at
+        // 30 s is stale.
+        assert!(d.passed_health_check(ServerId(0), at(2)));
+        assert!(!d.is_ejected(ServerId(0)));
+        assert_eq!(d.ejected_count(), 0);
+        assert!(!d.passed_health_check(ServerId(0), at(4)), "not ejected");
+        // Ejected again at 10 s, for 60 s (the second ejection): the first ejection's timer
+        // at 30 s leaves it out.
+        assert_eq!(fail(&mut d, 0, at(10), 4), None);
+        let again = fail(&mut d, 0, at(10), 1).expect("ejected again");
+        assert_eq!(again.until, at(70));
+        assert!(!d.uneject(ServerId(0), at(30)));
+        assert!(d.is_ejected(ServerId(0)));
+        assert!(d.uneject(ServerId(0), at(70)));
+        // Turned off, a passed check changes nothing.
+        let mut d = detector(
+            10,
+            OutlierSpec {
+                successful_active_health_check_uneject_host: false,
+                ..OutlierSpec::default()
+            },
+        );
+        fail(&mut d, 0, at(0), 5).expect("ejected");
+        assert!(!d.passed_health_check(ServerId(0), at(2)));
+        assert!(d.is_ejected(ServerId(0)));
     }
 
     #[test]

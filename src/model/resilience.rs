@@ -14,8 +14,8 @@
 //! fast failure, where HAProxy would redispatch). Each attempt's result feeds its
 //! backend's breaker as its caller sees it: an answer is a success, any other end there a
 //! failure — a crash, a refused connection, a rejection, a timeout (Hystrix counts timeouts
-//! as failures), an error answer, a refusal for memory; the late answer of a timed-out
-//! attempt is not counted again.
+//! as failures), an error answer, a refusal for memory; whatever a timed-out attempt meets
+//! later at its server (a late answer, an error answer, a crash) is not counted again.
 
 use super::circuit_breaker::{BreakerState, BreakerTransition, CircuitBreakers};
 use super::client_calls::{CallEnd, ClientCalls, DueRetry, Kernel};
@@ -151,6 +151,13 @@ impl Resilience {
                 from: BreakerState::Open,
                 to: transition.to(),
             })
+    }
+
+    /// Whether the client gave up on attempt `id` (see [`ClientCalls::is_abandoned`]).
+    pub fn is_abandoned(&self, id: RequestId) -> bool {
+        self.calls
+            .as_ref()
+            .is_some_and(|calls| calls.is_abandoned(id))
     }
 
     /// The attempt out for `call`, whose timeout fired.

@@ -638,3 +638,99 @@ fn a_server_never_counts_more_in_flight_than_it_queues_and_serves() {
         }
     }
 }
+
+/// When outlier detection first ejects a server in `spec`'s run, in seconds.
+fn first_ejection(spec: &RunSpec) -> Option<f64> {
+    simulate(spec, 1)
+        .events
+        .iter()
+        .find(|e| e.to == "ejected")
+        .map(|e| e.time.as_secs_f64())
+}
+
+/// Two servers under round robin with a request every 250 ms (web-0 gets those at 0.25 s,
+/// 0.75 s, 1.25 s, ...), outlier detection ejecting after six errors in a row, clients
+/// giving up after 100 ms without retrying; web-0 works fifty times slower from the start
+/// (500 ms a request), and `trouble` happens to it.
+fn slow_web_0(trouble: &str) -> RunSpec {
+    run(&format!(
+        r#"
+duration = "4s"
+[workload]
+rate = 4
+arrivals = "constant"
+service = {{ dist = "constant", mean = "10ms" }}
+[[servers]]
+name = "web"
+count = 2
+workers = 10
+[balancer]
+algorithm = "round-robin"
+panic_threshold = "off"
+[outlier_detection]
+consecutive_errors = 6
+max_ejection_percent = 50
+[client]
+timeout = "100ms"
+[[timeline]]
+at = "0s"
+action = "set-speed"
+server = "web-0"
+speed = 0.02
+{trouble}
+"#
+    ))
+}
+
+#[test]
+fn a_timed_out_attempt_is_one_error_to_outlier_detection_whatever_it_meets_later() {
+    // Each attempt web-0 gets times out 100 ms after it arrived: one error each, so the
+    // sixth, sent at 2.75 s, ejects web-0 at 2.85 s. Given up on, an attempt still ends at
+    // web-0 — with an error answer 500 ms after it arrived, or failed by a crash — and
+    // that is no second error: Envoy resets the stream when a per-try timeout fires.
+    // Counted twice, the third attempt's error answer at 1.75 s would eject it.
+    let errors = "[[timeline]]\nat = \"0s\"\naction = \"set-errors\"\nserver = \"web-0\"\n\
+                  error_fraction = 1.0\n";
+    assert_eq!(first_ejection(&slow_web_0(errors)), Some(2.85));
+    // A crash at 1.5 s fails the three attempts web-0 still holds, each timed out before;
+    // counted again they would eject it then. Instead the attempts sent to it after the
+    // crash are refused: the fourth, fifth and sixth errors, the last at 2.75 s.
+    let crash = "[[timeline]]\nat = \"1.5s\"\naction = \"crash\"\nserver = \"web-0\"\n";
+    assert_eq!(first_ejection(&slow_web_0(crash)), Some(2.75));
+}
+
+#[test]
+fn a_request_uses_all_its_retries_when_the_budget_allows_one_at_a_time() {
+    // Both servers down, a request a second, three retries each under a budget of one
+    // retry at a time: requests never overlap (each fails within its backoffs, under
+    // 175 ms), so each may use all three, as in Envoy, where a request gives back its own
+    // retry before asking the budget for the next. Counted against itself, each would get
+    // one.
+    let spec = run(r#"
+duration = "10s"
+[workload]
+rate = 1
+arrivals = "constant"
+service = { dist = "constant", mean = "10ms" }
+[[servers]]
+name = "web"
+count = 2
+[client]
+retries = 3
+retry_budget = 0.0
+min_retry_concurrency = 1
+retry_on = ["server-down"]
+[[timeline]]
+at = "0s"
+action = "crash"
+server = "web-0"
+[[timeline]]
+at = "0s"
+action = "crash"
+server = "web-1"
+"#);
+    let result = simulate(&spec, 1);
+    assert_eq!(result.counts.arrived, 9);
+    assert_eq!(result.figures.get(Figure::Retries), Some(27.0));
+    assert_eq!(result.figures.get(Figure::FailedServerDown), Some(9.0));
+}

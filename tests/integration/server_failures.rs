@@ -10,7 +10,7 @@ use lbsim::engine::{SimDuration, SimTime};
 use lbsim::model::{
     ArrivalPattern, Change, FailReason, Fraction, GeneratedWorkload, HealthCheckSpec, Observed,
     Observer, OutlierSpec, RateSchedule, RequestId, ResourceSpec, RunSpec, ServerGroupSpec,
-    ServiceDist, TimelineAction, WorkloadSpec, simulate, simulate_observed,
+    ServiceDist, SlowStartSpec, TimelineAction, WorkloadSpec, simulate, simulate_observed,
 };
 use lbsim::stats::{Figure, RunResult};
 use proptest::prelude::*;
@@ -347,6 +347,9 @@ fn a_gray_failure_passes_its_health_checks_and_outlier_detection_ejects_it() {
     // (the probe hits /health, which is fine), so without outlier detection it keeps its
     // share to the end; with it, five consecutive errors (1/32 per response at one half,
     // so within a few dozen responses) eject it.
+    // Envoy's default lets a passed health check end an ejection: the checks, which miss
+    // the gray failure, would bring web-0 back within a second each time (see
+    // `a_passed_health_check_ends_an_ejection_unless_told_not_to`). Off here.
     let gray = |outliers: bool| {
         let mut run = spec(4, Algorithm::RoundRobin, 200.0, 5, 60);
         run.health_check = Some(HealthCheckSpec {
@@ -357,6 +360,7 @@ fn a_gray_failure_passes_its_health_checks_and_outlier_detection_ejects_it() {
         // With four servers Envoy's default 10% allows no ejection at all: allow half.
         run.outlier_detection = outliers.then(|| OutlierSpec {
             max_ejection: Fraction::from_f64(0.5),
+            successful_active_health_check_uneject_host: false,
             ..OutlierSpec::default()
         });
         run.timeline = vec![action(
@@ -851,6 +855,8 @@ fn out_of_rotation(result: &RunResult) -> BTreeMap<String, Vec<(SimTime, SimTime
     for event in &result.events {
         let name = event.server.clone();
         let cause = match event.reason {
+            // A passed check may end an ejection.
+            "health-check" if event.from == "ejected" => "ejection",
             "health-check" => "health",
             "outlier-ejection" => "ejection",
             "timeline" if event.from == "absent" => "health",
@@ -917,5 +923,239 @@ proptest! {
                 "{server} picked at {when:?} while out of rotation: {intervals:?}"
             );
         }
+    }
+}
+
+/// Four one-worker servers under round robin at 200 requests a second, checked every
+/// second, outlier detection allowed to eject half of them (`uneject` as given for a
+/// passed check); web-0 answers half its requests with errors from 10 s.
+fn gray_web_0(uneject: bool) -> RunResult {
+    let mut run = spec(4, Algorithm::RoundRobin, 200.0, 5, 60);
+    run.health_check = Some(HealthCheckSpec {
+        interval: SimDuration::from_secs(1),
+        timeout: SimDuration::from_millis(200),
+        ..HealthCheckSpec::default()
+    });
+    run.outlier_detection = Some(OutlierSpec {
+        max_ejection: Fraction::from_f64(0.5),
+        successful_active_health_check_uneject_host: uneject,
+        ..OutlierSpec::default()
+    });
+    run.timeline = vec![action(
+        10.0,
+        Change::SetErrors {
+            server: "web-0".into(),
+            fraction: Fraction::from_f64(0.5),
+        },
+    )];
+    simulate(&run, 8)
+}
+
+#[test]
+fn a_passed_health_check_ends_an_ejection_unless_told_not_to() {
+    // Envoy's `successful_active_health_check_uneject_host`, on by default: web-0's /health
+    // keeps passing, so each ejection (30 s, then 60 s, ...) ends at its next check, at
+    // most 1.1 s later (the interval with 10% jitter, plus the probe's 1 ms), in a row
+    // whose reason is the check. Each return costs a few dozen errors before the next
+    // ejection, so web-0 fails many more requests than when the ejection holds.
+    let unejected = gray_web_0(true);
+    assert!(unejected.counts.is_conserved());
+    let rows: Vec<_> = unejected
+        .events
+        .iter()
+        .filter(|e| e.server == "web-0")
+        .collect();
+    let ejections: Vec<SimTime> = rows
+        .iter()
+        .filter(|e| e.to == "ejected")
+        .map(|e| e.time)
+        .collect();
+    let returns: Vec<SimTime> = rows
+        .iter()
+        .filter(|e| e.from == "ejected")
+        .map(|e| {
+            assert_eq!((e.to, e.reason), ("healthy", "health-check"), "{e:?}");
+            e.time
+        })
+        .collect();
+    assert!(ejections.len() > 10, "{ejections:?}");
+    for (out, back) in ejections.iter().zip(&returns) {
+        assert!(
+            *back - *out <= SimDuration::from_millis(1_101),
+            "{out:?} {back:?}"
+        );
+    }
+    let held = gray_web_0(false);
+    assert!(
+        held.events
+            .iter()
+            .all(|e| !(e.from == "ejected" && e.reason == "health-check"))
+    );
+    let errors = |r: &RunResult| r.figures.get(Figure::FailedErrorResponse).unwrap();
+    assert!(errors(&held) < 400.0, "{}", errors(&held));
+    assert!(
+        errors(&unejected) > 2.0 * errors(&held) + 200.0,
+        "{}",
+        errors(&unejected)
+    );
+}
+
+/// How many of the requests picked for `server` arrived in `[from, to)` seconds.
+fn picks_between(recorder: &Recorder, server: &str, from: f64, to: f64) -> usize {
+    recorder
+        .sent_to(server)
+        .filter(|life| (at(from)..at(to)).contains(&life.arrived))
+        .count()
+}
+
+#[test]
+fn slow_start_does_not_ramp_a_host_back_from_an_ejection() {
+    // Four servers under weighted round robin with a 20 s slow start. web-0 answers only
+    // errors from 1 s to 3 s, is ejected within a few requests for 10 s, and comes back
+    // healthy at about 11 s. Envoy ramps a host from its last passed health check (or its
+    // addition), which an ejection's end is not: web-0 takes its full quarter at once,
+    // where a restarted ramp would give it 10% of its weight, about 3% of the picks.
+    let mut run = spec(4, Algorithm::WeightedRoundRobin, 200.0, 1, 30);
+    run.servers[0].workers = 10;
+    run.slow_start = Some(SlowStartSpec {
+        window: SimDuration::from_secs(20),
+        aggression: 1.0,
+        min_weight: 0.1,
+    });
+    run.outlier_detection = Some(OutlierSpec {
+        max_ejection: Fraction::from_f64(0.5),
+        base_ejection_time: SimDuration::from_secs(10),
+        ..OutlierSpec::default()
+    });
+    run.timeline = vec![
+        action(
+            1.0,
+            Change::SetErrors {
+                server: "web-0".into(),
+                fraction: Fraction::ONE,
+            },
+        ),
+        action(
+            3.0,
+            Change::SetErrors {
+                server: "web-0".into(),
+                fraction: Fraction::ZERO,
+            },
+        ),
+    ];
+    let (recorder, result) = record(&run, 1);
+    let back = result
+        .events
+        .iter()
+        .find(|e| e.from == "ejected")
+        .expect("web-0 comes back")
+        .time
+        .as_secs_f64();
+    assert!((11.0..11.5).contains(&back), "{back}");
+    let (from, to) = (back, back + 4.0);
+    let web_0 = picks_between(&recorder, "web-0", from, to);
+    let web_1 = picks_between(&recorder, "web-1", from, to);
+    assert!(web_0 + 2 >= web_1 && web_1 + 2 >= web_0, "{web_0} {web_1}");
+}
+
+#[test]
+fn slow_start_ramps_a_host_passing_its_checks_back_to_healthy_and_not_one_in_panic() {
+    // Three servers under weighted round robin with a 20 s slow start, checked every
+    // second (one failure takes a server out, twenty passes bring it back). web-0 crashes
+    // at 5 s for 2 s and is taken out; it serves again from 7 s but stays unhealthy
+    // until about 27 s. web-1 crashes for good at 10 s: one healthy host of three is
+    // below the panic threshold, and the balancer puts every host back in rotation. An
+    // unhealthy host in rotation by panic carries its full weight in Envoy (it ramps only
+    // while healthy): web-0 takes as many picks as web-2. When web-0 passes its checks
+    // back to healthy, panic ends and its ramp starts there, at a tenth of its weight.
+    let mut run = spec(3, Algorithm::WeightedRoundRobin, 150.0, 2, 40);
+    run.slow_start = Some(SlowStartSpec {
+        window: SimDuration::from_secs(20),
+        aggression: 1.0,
+        min_weight: 0.1,
+    });
+    run.health_check = Some(HealthCheckSpec {
+        interval: SimDuration::from_secs(1),
+        timeout: SimDuration::from_millis(200),
+        unhealthy_threshold: 1,
+        healthy_threshold: 20,
+        ..HealthCheckSpec::default()
+    });
+    run.timeline = vec![
+        action(
+            5.0,
+            Change::Crash {
+                server: "web-0".into(),
+                downtime: Some(SimDuration::from_secs(2)),
+            },
+        ),
+        action(
+            10.0,
+            Change::Crash {
+                server: "web-1".into(),
+                downtime: None,
+            },
+        ),
+    ];
+    let (recorder, result) = record(&run, 1);
+    let healthy = |server: &str| {
+        result
+            .events
+            .iter()
+            .find(|e| e.server == server && (e.to, e.reason) == ("healthy", "health-check"))
+            .map(|e| e.time.as_secs_f64())
+    };
+    let back = healthy("web-0").expect("web-0 passes its checks again");
+    assert!((25.0..30.0).contains(&back), "{back}");
+    assert!(result.events.iter().any(|e| e.to == "panic"));
+    let (web_0, web_2) = (
+        picks_between(&recorder, "web-0", 12.0, 20.0),
+        picks_between(&recorder, "web-2", 12.0, 20.0),
+    );
+    assert!(web_0 + 2 >= web_2 && web_2 + 2 >= web_0, "{web_0} {web_2}");
+    // Back to healthy: the first two seconds of its ramp give it at most a tenth of
+    // web-2's weight (the ramp's first step, 10%), so about 1/11 of the picks.
+    let (web_0, web_2) = (
+        picks_between(&recorder, "web-0", back, back + 2.0),
+        picks_between(&recorder, "web-2", back, back + 2.0),
+    );
+    assert!(web_0 * 5 < web_2, "{web_0} {web_2}");
+}
+
+#[test]
+fn the_deregistration_delay_runs_from_the_removal_and_cuts_a_longer_pre_stop_short() {
+    // web-0, holding requests of 30 s, is removed at 10 s with a 5 s pre-stop and a 10 s
+    // deregistration delay. Kubernetes counts the grace period from the deletion, before
+    // the preStop hook: it drains from 15 s and is cut off at 20 s, not 25 s.
+    let removal = |pre_stop: u64| {
+        let mut run = spec(2, Algorithm::RoundRobin, 2.0, 30_000, 40);
+        run.servers[0].workers = 100;
+        run.servers[0].pre_stop = SimDuration::from_secs(pre_stop);
+        run.servers[0].deregistration_delay = SimDuration::from_secs(10);
+        run.timeline = vec![action(
+            10.0,
+            Change::Remove {
+                server: "web-0".into(),
+                abrupt: false,
+            },
+        )];
+        simulate(&run, 1)
+    };
+    let drained = removal(5);
+    assert_eq!(
+        event_rows(&drained),
+        vec![
+            (at(15.0), "ready", "draining", "timeline"),
+            (at(20.0), "draining", "down", "server-removed"),
+        ]
+    );
+    assert!(drained.figures.get(Figure::FailedServerRemoved).unwrap() > 0.0);
+    // A pre-stop as long as the delay, or longer, never ends: the server is killed at the
+    // delay with what it serves, without draining.
+    for pre_stop in [10, 15] {
+        assert_eq!(
+            event_rows(&removal(pre_stop)),
+            vec![(at(20.0), "ready", "down", "server-removed")]
+        );
     }
 }

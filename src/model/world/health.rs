@@ -111,17 +111,27 @@ impl<O: Observer> World<'_, O> {
             return;
         };
         let transition = health.on_result(server, passed);
+        let healthy = health.is_healthy(server);
         let delay = health.next_delay(&mut self.health_rng);
         if self.cluster.server(server).is_member() {
             self.start_timer(self.now + delay, Timer::Check(server), None);
         }
+        let unejected = passed && healthy && self.unejected_by_check(server);
         let Some(transition) = transition else {
+            if unejected {
+                self.update_rotation("health-check");
+            }
             return;
         };
         let (from, to) = match transition {
             HealthTransition::BecameUnhealthy => ("healthy", "unhealthy"),
             HealthTransition::BecameHealthy => ("unhealthy", "healthy"),
         };
+        if transition == HealthTransition::BecameHealthy
+            && let Some(slow_starts) = &mut self.slow_starts
+        {
+            slow_starts.ramp_from(server, self.now);
+        }
         let checked = self.cluster.server(server);
         self.measurement
             .rotation_changed(self.now, checked, from, to, "health-check");
@@ -142,6 +152,24 @@ impl<O: Observer> World<'_, O> {
         self.update_rotation("health-check");
     }
 
+    /// A check of `server` passed, leaving it healthy: Envoy's outlier detector ends its
+    /// ejection then (`successful_active_health_check_uneject_host`), a row of events.csv
+    /// whose reason is the check. Whether it was ejected; the caller updates the rotation.
+    fn unejected_by_check(&mut self, server: ServerId) -> bool {
+        let now = self.now;
+        if !self
+            .outliers
+            .as_mut()
+            .is_some_and(|outliers| outliers.passed_health_check(server, now))
+        {
+            return false;
+        }
+        let back = self.cluster.server(server);
+        self.measurement
+            .rotation_changed(now, back, "ejected", "healthy", "health-check");
+        true
+    }
+
     /// A request to `server` got an answer (`ok`) or an error: outlier detection's input.
     pub(super) fn answered(&mut self, server: ServerId, ok: bool) {
         let Some(outliers) = &mut self.outliers else {
@@ -149,6 +177,18 @@ impl<O: Observer> World<'_, O> {
         };
         if let Some(ejection) = outliers.on_response(server, self.now, ok) {
             self.ejected(server, ejection);
+        }
+    }
+
+    /// Attempt `id` ended at `server` with an answer (`ok`) or an error: outlier
+    /// detection's input — unless its client had already given up on it, when its timeout
+    /// was its one result (Envoy resets the stream when a per-try timeout fires, so what
+    /// the host does with the request after that reaches no detector). For the ends that
+    /// may follow a timeout: an error answer, a crash, a removal, a drain deadline.
+    pub(super) fn attempt_answered(&mut self, id: RequestId, server: ServerId, ok: bool) {
+        let given_up = || self.resilience.as_ref().is_some_and(|r| r.is_abandoned(id));
+        if self.outliers.is_some() && !given_up() {
+            self.answered(server, ok);
         }
     }
 

@@ -4,7 +4,7 @@
 use rand_distr::{Distribution, Exp1};
 
 use super::World;
-use crate::engine::{SimDuration, stream};
+use crate::engine::{SimDuration, SimTime, stream};
 use crate::id::ServerId;
 use crate::model::database;
 use crate::model::event::Timer;
@@ -161,10 +161,15 @@ impl<O: Observer> World<'_, O> {
     }
 
     /// `server`, out of rotation (or soon to be, once discovery tells the balancers),
-    /// finishes what it holds, then goes down — for at most its group's deregistration
-    /// delay, whose one-shot timer fails what is left (AWS ALB's `deregistration_delay`,
-    /// Kubernetes' termination grace period).
-    pub(super) fn start_draining(&mut self, server: ServerId, reason: &'static str) {
+    /// finishes what it holds, then goes down — by `deadline` at the latest, the end of
+    /// its deregistration delay, whose one-shot timer fails what is left (AWS ALB's
+    /// `deregistration_delay`, Kubernetes' termination grace period).
+    pub(super) fn start_draining(
+        &mut self,
+        server: ServerId,
+        reason: &'static str,
+        deadline: SimTime,
+    ) {
         let from = self.cluster.server(server).state;
         self.cluster.server_mut(server).state = ServerState::Draining;
         self.state_changed(server, Some(from), Some(ServerState::Draining), reason);
@@ -172,8 +177,7 @@ impl<O: Observer> World<'_, O> {
             self.go_down(server, "drained");
             return;
         }
-        let delay = self.spec.servers[self.cluster.server(server).group].deregistration_delay;
-        let deadline = self.start_timer(self.now + delay, Timer::DrainDeadline(server), None);
+        let deadline = self.start_timer(deadline, Timer::DrainDeadline(server), None);
         self.cluster.server_mut(server).departure_timer = Some(deadline);
     }
 
@@ -200,7 +204,7 @@ impl<O: Observer> World<'_, O> {
             }
             self.frontend
                 .finished(request.balancer, server, self.now - request.arrived, false);
-            self.answered(server, false);
+            self.attempt_answered(id, server, false);
             if request.hop == database::HOP {
                 self.in_database(|database, ctx| database.withdraw(id, ctx));
             } else if request.hop > 0 {

@@ -1,6 +1,6 @@
 //! Who is in the cluster and whom the balancers send traffic to: servers launched,
 //! serving, told to leave; service discovery telling the balancers late; and slow start
-//! ramping a newcomer's weight once it is in rotation.
+//! ramping the weight of a newcomer, or of a server back to health from failed checks.
 //!
 //! A server's way in: launched (booting, or ready at once from the timeline), then it
 //! serves (equipped, health-checked, its failure process started) and is announced — to the
@@ -20,12 +20,16 @@ use crate::model::server::ServerState;
 use crate::model::{SlowStart, SlowStartSpec};
 use crate::stats::UNKNOWN;
 
-/// The servers in slow start: each with the time it entered rotation.
+/// The servers in slow start: each with the time its ramp started.
 pub(super) struct SlowStarts {
     ramp: SlowStart,
     ramping: Vec<(ServerId, SimTime)>,
     /// The periodic timer raising their weights, while any ramps.
     tick: Option<TimerId>,
+    /// Per server, when the balancers last added it or it last passed its health checks
+    /// back to healthy: Envoy's `lastHcPassTime`, from which its ramp runs. `None` for the
+    /// servers of the warm cluster the run starts with, which never ramp until then.
+    since: Vec<Option<SimTime>>,
 }
 
 impl SlowStarts {
@@ -34,7 +38,28 @@ impl SlowStarts {
             ramp: SlowStart::new(spec),
             ramping: Vec::new(),
             tick: None,
+            since: Vec::new(),
         }
+    }
+
+    /// `server` joined the balancers' hosts, or passed its checks back to healthy, at
+    /// `now`: its ramp starts afresh. Envoy sets `lastHcPassTime` on exactly these two
+    /// occasions; the end of an outlier ejection is neither.
+    pub(super) fn ramp_from(&mut self, server: ServerId, now: SimTime) {
+        let index = server.index();
+        if self.since.len() <= index {
+            self.since.resize(index + 1, None);
+        }
+        self.since[index] = Some(now);
+    }
+
+    /// When `server`'s ramp started, if it is still within its window at `now`.
+    fn ramping_since(&self, server: ServerId, now: SimTime) -> Option<SimTime> {
+        self.since
+            .get(server.index())
+            .copied()
+            .flatten()
+            .filter(|&since| self.ramp.is_ramping(now.since(since)))
     }
 
     /// The balancer weight of a server of weight `base` out of slow start: weights are
@@ -83,6 +108,9 @@ impl<O: Observer> World<'_, O> {
         if self.discovery.is_some() {
             self.register(id, true);
         } else {
+            if let Some(slow_starts) = &mut self.slow_starts {
+                slow_starts.ramp_from(id, self.now);
+            }
             self.refresh_rotation(id);
         }
         self.start_failure_process(id);
@@ -100,18 +128,26 @@ impl<O: Observer> World<'_, O> {
 
     /// `server` is told to leave for `reason`: it deregisters, keeps serving for its
     /// group's pre-stop time (Kubernetes' `preStop`: time for discovery to tell the
-    /// balancers), then drains.
+    /// balancers), then drains — all within its deregistration delay, which runs from now:
+    /// Kubernetes' termination grace period counts down from the deletion, before the
+    /// `preStop` hook runs, and AWS ALB's deregistration delay from the deregistration.
     fn retire(&mut self, server: ServerId, reason: &'static str) {
         self.cluster.server_mut(server).leaving = Some(reason);
         self.leave_balancers(server);
-        let pre_stop = self.spec.servers[self.cluster.server(server).group].pre_stop;
+        let group = &self.spec.servers[self.cluster.server(server).group];
+        let (pre_stop, delay) = (group.pre_stop, group.deregistration_delay);
         if pre_stop.is_zero() {
-            self.start_draining(server, reason);
-        } else {
+            self.start_draining(server, reason, self.now + delay);
+        } else if pre_stop < delay {
             // Its failure process goes on: a server may crash in its pre-stop time, and
             // then leaves at once (see `World::crash`).
             let timer = self.start_timer(self.now + pre_stop, Timer::PreStopOver(server), None);
             self.cluster.server_mut(server).departure_timer = Some(timer);
+        } else {
+            // The grace period ends before the pre-stop time does: Kubernetes kills the
+            // pod then, with what it still serves.
+            let deadline = self.start_timer(self.now + delay, Timer::DrainDeadline(server), None);
+            self.cluster.server_mut(server).departure_timer = Some(deadline);
         }
     }
 
@@ -132,12 +168,18 @@ impl<O: Observer> World<'_, O> {
         }
     }
 
-    /// A retiring server's pre-stop time is over: it drains.
+    /// A retiring server's pre-stop time is over: it drains until its deregistration
+    /// delay, counted from when it was told to leave, a pre-stop time ago, is over.
     pub(super) fn pre_stop_over(&mut self, server: ServerId) {
         let leaving = self.cluster.server_mut(server);
         leaving.departure_timer = None;
         let reason = leaving.leaving.unwrap_or("timeline");
-        self.start_draining(server, reason);
+        let group = &self.spec.servers[leaving.group];
+        let left = group
+            .deregistration_delay
+            .as_nanos()
+            .saturating_sub(group.pre_stop.as_nanos());
+        self.start_draining(server, reason, self.now + SimDuration::from_nanos(left));
     }
 
     /// `server` is to leave the balancers: at once, or through the registry. The caller
@@ -205,8 +247,12 @@ impl<O: Observer> World<'_, O> {
         }
     }
 
-    /// The balancers' view of `server` changed: a row of events.csv, and its rotation.
+    /// The balancers' view of `server` changed: a row of events.csv, and its rotation. A
+    /// server they hear of is a new host to them, whose slow start begins.
     fn balancers_heard(&mut self, server: ServerId, registered: bool) {
+        if registered && let Some(slow_starts) = &mut self.slow_starts {
+            slow_starts.ramp_from(server, self.now);
+        }
         let view = balancers_view(&self.health, &self.outliers, &None, server);
         let (from, to) = if registered {
             (UNKNOWN, view)
@@ -268,6 +314,7 @@ impl<O: Observer> World<'_, O> {
                     slow_starts.ramping.retain(|&(ramping, _)| ramping != id);
                 }
             }
+            (true, true) if self.slow_starts.is_some() => self.reweigh(id),
             _ => {}
         }
     }
@@ -288,30 +335,82 @@ impl<O: Observer> World<'_, O> {
         }
     }
 
-    /// `id` enters rotation — in slow start, at a share of its weight, when that is on.
+    /// `id` enters rotation — in slow start, at a share of its weight, if it ramps.
     fn enter_rotation(&mut self, id: ServerId) {
-        let base = self.cluster.server(id).weight;
-        let weight = match &mut self.slow_starts {
-            None => base,
-            Some(slow_starts) => {
-                slow_starts.ramping.push((id, self.now));
-                slow_starts.ramp.weight(base, SimDuration::ZERO)
-            }
-        };
+        let ramp = self.ramp_start(id);
+        let weight = self.slow_start_weight(id, ramp);
         let server = self.cluster.server(id);
         self.frontend.add(Backend {
             id,
             name: &server.name,
             weight,
         });
-        if let Some(slow_starts) = &self.slow_starts
-            && slow_starts.tick.is_none()
-        {
+        if let Some(since) = ramp {
+            self.start_ramp(id, since);
+        }
+    }
+
+    /// When `id`'s ramp began, if it ramps now: Envoy's `applySlowStartFactor` ramps a
+    /// host whose `lastHcPassTime` is within the window only while it is healthy. A host
+    /// in rotation only because the balancer panics — failing its checks, or ejected —
+    /// carries its full weight, and one back from an ejection ramps only if its window is
+    /// not over.
+    fn ramp_start(&self, id: ServerId) -> Option<SimTime> {
+        let healthy = self.health.as_ref().is_none_or(|h| h.is_healthy(id))
+            && self.outliers.as_ref().is_none_or(|o| !o.is_ejected(id));
+        healthy
+            .then(|| self.slow_starts.as_ref()?.ramping_since(id, self.now))
+            .flatten()
+    }
+
+    /// `id`'s balancer weight: its ramp's share of its weight since `ramp`, or all of it.
+    fn slow_start_weight(&self, id: ServerId, ramp: Option<SimTime>) -> u32 {
+        let base = self.cluster.server(id).weight;
+        match (&self.slow_starts, ramp) {
+            (None, _) => base,
+            (Some(slow_starts), Some(since)) => {
+                slow_starts.ramp.weight(base, self.now.since(since))
+            }
+            (Some(_), None) => SlowStart::full_weight(base),
+        }
+    }
+
+    /// `id`, in rotation, ramps from `since`: the tick raises its weight from now on.
+    fn start_ramp(&mut self, id: ServerId, since: SimTime) {
+        let Some(slow_starts) = &mut self.slow_starts else {
+            return;
+        };
+        slow_starts.ramping.push((id, since));
+        if slow_starts.tick.is_none() {
             let tick = slow_starts.ramp.tick();
             let timer = self.start_timer(self.now + tick, Timer::SlowStartTick, Some(tick));
             if let Some(slow_starts) = &mut self.slow_starts {
                 slow_starts.tick = Some(timer);
             }
+        }
+    }
+
+    /// `id` stays in rotation while its health changed: it starts ramping when it passed
+    /// its checks back to healthy (in rotation already, by the balancer's panic), and
+    /// stops, at its full weight, when it no longer is healthy.
+    fn reweigh(&mut self, id: ServerId) {
+        let ramp = self.ramp_start(id);
+        let Some(slow_starts) = &mut self.slow_starts else {
+            return;
+        };
+        let current = slow_starts
+            .ramping
+            .iter()
+            .find(|&&(ramping, _)| ramping == id)
+            .map(|&(_, since)| since);
+        if current == ramp {
+            return;
+        }
+        slow_starts.ramping.retain(|&(ramping, _)| ramping != id);
+        let weight = self.slow_start_weight(id, ramp);
+        self.frontend.set_weight(id, weight);
+        if let Some(since) = ramp {
+            self.start_ramp(id, since);
         }
     }
 

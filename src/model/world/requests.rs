@@ -348,7 +348,7 @@ impl<O: Observer> World<'_, O> {
     #[inline(never)]
     fn answer_with_error(&mut self, id: RequestId, request: &Request) {
         self.end_on_server(id, false);
-        self.answered(request.server, false);
+        self.attempt_answered(id, request.server, false);
         let outcome = Outcome::Failed(FailReason::ErrorResponse);
         self.attempt_failed(id, request.measured, outcome, Some(request.server));
     }

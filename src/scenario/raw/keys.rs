@@ -206,6 +206,7 @@ pub const OUTLIER_DETECTION_KEYS: &[Key] = &[
     value("failure_rate"),
     value("minimum_hosts"),
     value("request_volume"),
+    value("successful_active_health_check_uneject_host"),
 ];
 
 /// `[circuit_breaker]` keys.

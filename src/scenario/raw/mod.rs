@@ -271,6 +271,7 @@ pub struct RawOutlierDetection {
     pub failure_rate: Option<Spanned<RawSwitch>>,
     pub minimum_hosts: Option<Spanned<Int>>,
     pub request_volume: Option<Spanned<Int>>,
+    pub successful_active_health_check_uneject_host: Option<Spanned<bool>>,
 }
 
 /// `[circuit_breaker]`: a breaker per backend.

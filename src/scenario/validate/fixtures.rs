@@ -451,6 +451,7 @@ fn the_resilience_fixture_fills_every_section_and_sweeps_the_budget_off() {
                 minimum_hosts: 3,
                 request_volume: 25,
             }),
+            successful_active_health_check_uneject_host: false,
         })
     );
     assert_eq!(

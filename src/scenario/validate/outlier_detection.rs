@@ -78,6 +78,12 @@ impl Checker<'_> {
             .always_eject_one_host
             .as_ref()
             .map_or(default.always_eject_one_host, |a| *a.get_ref());
+        let successful_active_health_check_uneject_host = raw
+            .successful_active_health_check_uneject_host
+            .as_ref()
+            .map_or(default.successful_active_health_check_uneject_host, |u| {
+                *u.get_ref()
+            });
         let threshold = match &raw.failure_rate {
             None => Some(None),
             Some(rate) => self.number_or_off(
@@ -110,6 +116,7 @@ impl Checker<'_> {
             max_ejection: max_ejection?,
             always_eject_one_host,
             failure_rate,
+            successful_active_health_check_uneject_host,
         }))
     }
 }
@@ -127,6 +134,11 @@ pub(super) mod tests {
             "outlier_percent_out_of_range",
             "13:24: outlier_detection.max_ejection_percent: ",
             "expected a percentage from 0 to 100, found 150",
+        ),
+        (
+            "outlier_uneject_not_a_boolean",
+            "14:47: outlier_detection.successful_active_health_check_uneject_host: ",
+            "invalid type: string \"yes\", expected a boolean",
         ),
         (
             "outlier_zero_failure_rate",
@@ -157,7 +169,7 @@ pub(super) mod tests {
             "consecutive_errors = 3\ninterval = \"5s\"\nbase_ejection_time = \"10s\"\n\
              max_ejection_time = \"40s\"\nmax_ejection_percent = 50\n\
              always_eject_one_host = true\nfailure_rate = 0.9\nminimum_hosts = 2\n\
-             request_volume = 7",
+             request_volume = 7\nsuccessful_active_health_check_uneject_host = false",
         );
         assert_eq!(
             read,
@@ -173,6 +185,7 @@ pub(super) mod tests {
                     minimum_hosts: 2,
                     request_volume: 7,
                 }),
+                successful_active_health_check_uneject_host: false,
             })
         );
     }
@@ -236,6 +249,11 @@ pub(super) mod tests {
             (
                 "minimum_hosts = 0",
                 "outlier_detection.minimum_hosts: expected a positive integer, found 0",
+            ),
+            (
+                "successful_active_health_check_uneject_host = 0",
+                "outlier_detection.successful_active_health_check_uneject_host: invalid type: \
+                 integer `0`, expected a boolean",
             ),
             (
                 "always_eject_one_host = 1",
