@@ -279,6 +279,16 @@ impl Balancer for ZoneAware {
             None => self.all.explain(request, picked),
         }
     }
+
+    /// The pool of all's count, which the server's zone pool must share.
+    #[cfg(test)]
+    fn open_requests(&self, server: ServerId) -> Option<u32> {
+        let all = self.all.open_requests(server);
+        if let Some(&zone) = self.server_zone.get(server.index()) {
+            assert_eq!(self.pools[zone].open_requests(server), all, "{server:?}");
+        }
+        all
+    }
 }
 
 #[cfg(test)]
