@@ -92,8 +92,11 @@ impl Frontend {
         }
     }
 
-    /// `backend` enters rotation on every instance; an idle newcomer reports idle.
-    pub fn add(&mut self, backend: Backend<'_>) {
+    /// `backend` enters rotation on every instance, and reports idle if it is (`idle`: the
+    /// world's word, by the rule of [`Self::server_idle`]'s callers). A busy server coming
+    /// back from an ejection or a panic reports when a worker frees, as any other; reported
+    /// on entering, it would sit in an idle queue while it still serves what it held.
+    pub fn add(&mut self, backend: Backend<'_>, idle: bool) {
         let index = backend.id.index();
         if self.in_rotation.len() <= index {
             self.in_rotation.resize(index + 1, false);
@@ -102,7 +105,9 @@ impl Frontend {
         for instance in &mut self.instances {
             instance.add(backend);
         }
-        self.server_idle(backend.id);
+        if idle {
+            self.server_idle(backend.id);
+        }
     }
 
     /// `server` leaves rotation: no instance picks it again.
@@ -259,11 +264,12 @@ mod tests {
         // Round robin over three servers: 0, 1, 2, 0, ... Each reselection is the next.
         let mut frontend = Frontend::new(&BalancerSpec::new(Algorithm::RoundRobin), 3, 1);
         for id in 0..3 {
-            frontend.add(Backend {
+            let backend = Backend {
                 id: ServerId(id),
                 name: "s",
                 weight: 1,
-            });
+            };
+            frontend.add(backend, true);
         }
         let request = RequestKey {
             client: ClientAddr(1),
@@ -294,11 +300,12 @@ mod tests {
         };
         let mut frontend = Frontend::new(&spec, 2, 1);
         for id in 0..2 {
-            frontend.add(Backend {
+            let backend = Backend {
                 id: ServerId(id),
                 name: "s",
                 weight: 1,
-            });
+            };
+            frontend.add(backend, true);
         }
         frontend.set_weight(ServerId(0), 3);
         // Not in rotation (never added): ignored.
@@ -327,6 +334,48 @@ mod tests {
         for _ in 0..10 {
             assert_eq!(frontend.pick(&request).unwrap().server, ServerId(0));
         }
+    }
+
+    #[test]
+    fn a_busy_server_coming_back_to_rotation_does_not_report_idle() {
+        let mut frontend = Frontend::new(&BalancerSpec::new(Algorithm::JoinIdleQueue), 3, 1);
+        for id in 0..3 {
+            let backend = Backend {
+                id: ServerId(id),
+                name: "s",
+                weight: 1,
+            };
+            frontend.add(backend, true);
+        }
+        let request = RequestKey {
+            client: ClientAddr(1),
+            session: None,
+        };
+        let pick = |frontend: &mut Frontend| {
+            let pick = frontend.pick(&request).expect("a pool");
+            frontend.dispatched(pick);
+            let queued = frontend.explain(&request, pick).compared == [(pick.server, 1.0)];
+            (pick.server.0, queued)
+        };
+        // Server 0 takes a request from the idle queue, is ejected, and comes back busy;
+        // server 1 comes back idle, at the tail of the queue.
+        assert_eq!(pick(&mut frontend), (0, true));
+        frontend.remove(ServerId(0));
+        frontend.remove(ServerId(1));
+        let back = |id| Backend {
+            id: ServerId(id),
+            name: "s",
+            weight: 1,
+        };
+        frontend.add(back(0), false);
+        frontend.add(back(1), true);
+        assert_eq!(pick(&mut frontend), (2, true));
+        assert_eq!(pick(&mut frontend), (1, true));
+        // The queue is empty: server 0 was never in it. The next pick is drawn.
+        assert!(!pick(&mut frontend).1);
+        // When its worker frees, it reports.
+        frontend.server_idle(ServerId(0));
+        assert_eq!(pick(&mut frontend), (0, true));
     }
 
     /// Six servers, three in zone a (`wa-0`..) and three in zone b (`wb-0`..).
@@ -367,8 +416,8 @@ mod tests {
         End(usize, bool),
         /// Server `n` leaves rotation (failed checks, an ejection, the end of a panic).
         Out(usize),
-        /// Server `n` enters rotation, for the first time or again.
-        In(usize),
+        /// Server `n` enters rotation, for the first time or again, idle or busy.
+        In(usize, bool),
         /// Server `n` reports idle.
         Idle(usize),
         /// Server `n`'s weight changes (slow start).
@@ -380,7 +429,7 @@ mod tests {
             6 => (0..50u32).prop_map(Op::Arrive),
             4 => (any::<usize>(), prop::bool::weighted(0.8)).prop_map(|(n, ok)| Op::End(n, ok)),
             1 => (0..6usize).prop_map(Op::Out),
-            2 => (0..6usize).prop_map(Op::In),
+            2 => (0..6usize, any::<bool>()).prop_map(|(n, idle)| Op::In(n, idle)),
             1 => (0..6usize).prop_map(Op::Idle),
             1 => (0..6usize, 1..4u32).prop_map(|(n, weight)| Op::Weigh(n, weight)),
         ]
@@ -432,9 +481,10 @@ mod tests {
                     }
                     Op::End(..) => {}
                     Op::Out(n) => frontend.remove(ServerId(n as u32)),
-                    Op::In(n) => {
+                    Op::In(n, idle) => {
                         joined[n] = true;
-                        frontend.add(Backend { id: ServerId(n as u32), name: NAMES[n], weight: 1 });
+                        let backend = Backend { id: ServerId(n as u32), name: NAMES[n], weight: 1 };
+                        frontend.add(backend, idle);
                     }
                     Op::Idle(n) => frontend.server_idle(ServerId(n as u32)),
                     Op::Weigh(n, weight) => frontend.set_weight(ServerId(n as u32), weight),

@@ -81,7 +81,8 @@ fn ejected_with_requests_open(algorithm: Algorithm, (speed, slow, ejection): Cas
 }
 
 /// Per request picked: its server and whether it reached it. Per server: the requests it
-/// holds. At every pick, the counts the balancer compared against those held.
+/// holds. At every pick, the counts the balancer compared against those held (for
+/// join-idle-queue, none held by a server taken from the idle queue).
 #[derive(Default)]
 struct Counts {
     picked: BTreeMap<RequestId, (ServerId, bool)>,
@@ -125,9 +126,13 @@ impl Observer for Counts {
                 ..
             } => {
                 for (compared, figure) in why.compared {
-                    // Power of two choices compares (open + 1) / weight, of weight 1 here.
                     let count = match why.measure {
+                        // Power of two choices compares (open + 1) / weight, of weight 1.
                         "(open connections + 1) / weight" => figure - 1.0,
+                        // Join-idle-queue: 1 for a pick from the idle queue, whose server
+                        // should hold nothing; a drawn one may hold anything.
+                        "from the idle queue" if figure == 1.0 => 0.0,
+                        "from the idle queue" => continue,
                         _ => figure,
                     };
                     let held = self.held.get(&compared).copied().unwrap_or(0);
@@ -231,4 +236,33 @@ fn a_server_ejected_with_requests_open_comes_back_at_its_true_count() {
             "{algorithm} at {speed}: {web3} against {mean}"
         );
     }
+}
+
+/// Join-idle-queue's queue holds servers with their worker free: a pick from it finds the
+/// server holding nothing (one worker, no session pinned, no zones), even when web-3,
+/// ejected for a second at a time, comes back still busy with requests sent before. It
+/// then reports idle when its worker frees, not on its return.
+#[test]
+fn join_idle_queue_takes_back_a_busy_server_only_once_it_idles() {
+    let run = ejected_with_requests_open(Algorithm::JoinIdleQueue, HELD_ON_RETURN);
+    let mut counts = Counts::default();
+    let result = simulate_observed(&run, 2, &mut counts);
+    assert!(result.counts.is_conserved());
+    let returns: Vec<SimTime> = result
+        .events
+        .iter()
+        .filter(|e| e.server == "web-3" && e.to == "healthy")
+        .map(|e| e.time)
+        .collect();
+    assert!(
+        returns.iter().any(|&t| counts.web3_held_at(t) > 0),
+        "web-3 never came back busy: {returns:?}"
+    );
+    assert!(counts.checked > 100_000, "{}", counts.checked);
+    assert!(
+        counts.wrong.is_empty(),
+        "{} picks from the queue found their server busy, the first {:?}",
+        counts.wrong.len(),
+        counts.wrong.first()
+    );
 }

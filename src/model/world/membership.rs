@@ -299,11 +299,14 @@ impl<O: Observer> World<'_, O> {
             }
         };
         let server = self.cluster.server(id);
-        self.frontend.add(Backend {
+        // Idle as `server_went_idle` reports it: taking connections, with a worker free.
+        let idle = server.accepts_connections() && server.station.has_free_worker();
+        let backend = Backend {
             id,
             name: &server.name,
             weight,
-        });
+        };
+        self.frontend.add(backend, idle);
         if let Some(slow_starts) = &self.slow_starts
             && slow_starts.tick.is_none()
         {
