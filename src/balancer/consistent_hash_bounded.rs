@@ -1,5 +1,5 @@
 //! Consistent hashing with bounded loads (Mirrokni, Thorup and Zadimoghaddam, SODA 2018),
-//! as HAProxy's `hash-balance-factor` and Envoy's `hash_balance_factor` run it.
+//! as HAProxy's `hash-balance-factor` runs it.
 //!
 //! The ring is [`ConsistentHash`]'s (points in proportion to weight, placed by name). Each
 //! server has a capacity: with `m` connections open over the pool and the new request,
@@ -7,7 +7,11 @@
 //! `balance_factor`, > 1). A request goes to the first server clockwise from its hash that
 //! is below its capacity: a full server passes the key on. HAProxy computes the same
 //! bound (`chash_server_is_eligible`: `(served + 1) × factor` slots shared by weight) and
-//! Envoy (`hash_balance_factor`, in percent, at least 100) likewise.
+//! walks its tree clockwise past full servers likewise. Envoy's `hash_balance_factor` (in
+//! percent, at least 100) sets a like bound but passes the key on differently: a full
+//! host's key tries the other hosts in a random order seeded by the key's hash, not the
+//! next clockwise, so the keys of one full server spread over all the others rather than
+//! onto its neighbours on the ring.
 //!
 //! Why `c > 1`: the capacities then sum to more than `m + 1`, so some server always has
 //! room, and at most `1/c` of the servers can be full, so the walk passes an expected

@@ -1,5 +1,9 @@
-//! Least response time, as Finagle and Linkerd run it: the server with the lowest peak-EWMA
-//! cost `estimate × (open connections + 1)`, where the estimate ages with time.
+//! Least response time: the server with the lowest peak-EWMA cost
+//! `estimate × (open connections + 1)`, where the estimate ages with time. The cost is
+//! Finagle's peak EWMA; the pick is a full comparison, the cheapest of every server, as
+//! NGINX Plus's `least_time` compares all servers. Finagle (`Balancers.p2cPeakEwma`),
+//! Linkerd (tower's p2c over `PeakEwma`) and Envoy's peak EWMA do not: they draw two
+//! servers at random and take the cheaper of the two.
 //!
 //! The estimate follows Finagle's `PeakEwma` (finagle-core `loadbalancer/PeakEwma.scala`)
 //! and tower's `load::PeakEwma` (Linkerd's proxy), with the time constant τ (`decay`,
@@ -153,6 +157,7 @@ impl Balancer for LeastResponseTime {
         self.now = self.now.max(now);
     }
 
+    /// The cheapest of every member (not the cheaper of two drawn, as Finagle's p2c).
     fn pick(&mut self, _request: &RequestKey, _rng: &mut SimRng) -> Option<ServerId> {
         match self.unmeasured.peek() {
             // Never measured and idle: cost 0.

@@ -2,9 +2,9 @@
 //! connections + 1)`, where the EWMA moves only when a response comes back.
 //!
 //! Kept as `least-response-time-naive` to show the failure mode the peak-EWMA version
-//! (`least-response-time`, as Finagle and Linkerd run it) fixes: the average forgets nothing
-//! with time. A few long requests raise a server's EWMA above its peers' score; it then
-//! gets no traffic, so no response, so its EWMA never comes down again, and the server
+//! (`least-response-time`, whose cost is Finagle's peak EWMA) fixes: the average forgets
+//! nothing with time. A few long requests raise a server's EWMA above its peers' score; it
+//! then gets no traffic, so no response, so its EWMA never comes down again, and the server
 //! starves while its peers queue (healthy-0 in `scenarios/slow-servers.toml` sat idle for
 //! ~23 s at a time while its peers ran at 75%).
 //!

@@ -9,9 +9,12 @@
 //! unequal weights each is drawn in proportion to its weight (a Fenwick tree, O(log n)),
 //! independently, as HAProxy's `random(2)` draws from its weighted consistent-hash tree;
 //! the same server may then come twice, and is picked. HAProxy compares `served / weight`;
-//! the `+ 1` counts the request about to be placed, as least-connections does, and only
-//! changes which of two idle servers wins (the heavier). With one server in the pool, that
-//! server.
+//! the `+ 1` counts the request about to be placed, as least-connections does. With equal
+//! weights it changes nothing (the order is the counts'); with unequal ones it favours the
+//! heavier server beyond breaking ties: of two idle servers the heavier wins, and an idle
+//! server can lose to a busy heavier one (idle of weight 1: 1 / 1; one open of weight 4:
+//! 2 / 4), where `served / weight` always sends to the idle one. With one server in the
+//! pool, that server.
 //!
 //! Ties go to the first server drawn, so they are settled by the draw, not by server order.
 //! Loads are compared exactly, by cross-multiplication. Cost: O(1) per pick with equal
