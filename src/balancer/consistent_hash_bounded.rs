@@ -1,5 +1,5 @@
 //! Consistent hashing with bounded loads (Mirrokni, Thorup and Zadimoghaddam, SODA 2018),
-//! as HAProxy's `hash-balance-factor` and Envoy's `hash_balance_factor` run it.
+//! as HAProxy's `hash-balance-factor` runs it.
 //!
 //! The ring is [`ConsistentHash`]'s (points in proportion to weight, placed by name). Each
 //! server has a capacity: with `m` connections open over the pool and the new request,
@@ -7,13 +7,18 @@
 //! `balance_factor`, > 1). A request goes to the first server clockwise from its hash that
 //! is below its capacity: a full server passes the key on. HAProxy computes the same
 //! bound (`chash_server_is_eligible`: `(served + 1) × factor` slots shared by weight) and
-//! Envoy (`hash_balance_factor`, in percent, at least 100) likewise.
+//! walks its tree clockwise past full servers likewise. Envoy's `hash_balance_factor` (in
+//! percent, at least 100) sets a like bound but passes the key on differently: a full
+//! host's key tries the other hosts in a random order seeded by the key's hash, not the
+//! next clockwise, so the keys of one full server spread over all the others rather than
+//! onto its neighbours on the ring.
 //!
 //! Why `c > 1`: the capacities then sum to more than `m + 1`, so some server always has
 //! room, and at most `1/c` of the servers can be full, so the walk passes an expected
 //! `O(1 / (1 - 1/c))` servers — O(1) for moderate `c` (the paper's bound is
 //! `O(1/(c - 1)^2)` probes with linear probing). The load counted is the open connections
-//! this balancer instance dispatched, as HAProxy's `served`.
+//! this balancer instance dispatched, as HAProxy's `served`, counted for a server out of
+//! the pool too, so that one coming back holds what it still serves; `m` is the members'.
 //!
 //! [`Balancer::route`] answers where a key maps when no server is full — the ring's owner
 //! — so that the share of keys a membership change moves is measured as for the ring.
@@ -27,12 +32,19 @@ use crate::id::{RequestKey, ServerId};
 pub struct ConsistentHashBounded {
     ring: ConsistentHash,
     balance_factor: f64,
-    /// Per server id: open connections dispatched by this balancer.
-    load: Vec<u32>,
-    /// Per server id: its effective weight, 0 for non-members.
-    weight: Vec<u64>,
+    /// Per server id: what the walk and the counts read of it, side by side.
+    servers: Vec<Slot>,
+    /// The members' open connections.
     total_load: u64,
     total_weight: u64,
+}
+
+#[derive(Copy, Clone, Debug, Default)]
+struct Slot {
+    /// Open connections dispatched by this balancer, in the pool or out of it.
+    load: u32,
+    /// Its effective weight, 0 for non-members.
+    weight: u64,
 }
 
 impl ConsistentHashBounded {
@@ -42,8 +54,7 @@ impl ConsistentHashBounded {
         ConsistentHashBounded {
             ring: ConsistentHash::new(virtual_nodes).keyed_by(hash_on),
             balance_factor,
-            load: Vec::new(),
-            weight: Vec::new(),
+            servers: Vec::new(),
             total_load: 0,
             total_weight: 0,
         }
@@ -56,10 +67,10 @@ impl ConsistentHashBounded {
         let hash = self.ring.ring_position(request);
         let (factor, total_load, total_weight) =
             (self.balance_factor, self.total_load, self.total_weight);
-        let (load, weight) = (&self.load, &self.weight);
+        let servers = &self.servers;
         self.ring.first_accepted(hash, attempt, |server| {
-            let index = server.index();
-            u64::from(load[index]) < capacity(factor, total_load, weight[index], total_weight)
+            let Slot { load, weight } = servers[server.index()];
+            u64::from(load) < capacity(factor, total_load, weight, total_weight)
         })
     }
 
@@ -69,7 +80,7 @@ impl ConsistentHashBounded {
         capacity(
             self.balance_factor,
             self.total_load,
-            self.weight[server.index()],
+            self.servers[server.index()].weight,
             self.total_weight,
         )
     }
@@ -84,27 +95,30 @@ fn capacity(factor: f64, load: u64, weight: u64, total_weight: u64) -> u64 {
 impl Balancer for ConsistentHashBounded {
     fn add(&mut self, backend: Backend<'_>) {
         let index = backend.id.index();
-        if self.weight.len() <= index {
-            self.weight.resize(index + 1, 0);
-            self.load.resize(index + 1, 0);
+        if self.servers.len() <= index {
+            self.servers.resize(index + 1, Slot::default());
         }
-        if self.weight[index] != 0 {
+        let slot = &mut self.servers[index];
+        if slot.weight != 0 {
             return;
         }
-        self.weight[index] = effective(backend.weight);
-        self.total_weight += self.weight[index];
+        slot.weight = effective(backend.weight);
+        self.total_weight += slot.weight;
+        self.total_load += u64::from(slot.load);
         self.ring.add(backend);
     }
 
     fn remove(&mut self, server: ServerId) {
-        let index = server.index();
-        if self.weight.get(index).copied().unwrap_or(0) == 0 {
+        let Some(slot) = self
+            .servers
+            .get_mut(server.index())
+            .filter(|s| s.weight != 0)
+        else {
             return;
-        }
-        self.total_weight -= self.weight[index];
-        self.total_load -= u64::from(self.load[index]);
-        self.weight[index] = 0;
-        self.load[index] = 0;
+        };
+        self.total_weight -= slot.weight;
+        self.total_load -= u64::from(slot.load);
+        slot.weight = 0;
         self.ring.remove(server);
     }
 
@@ -126,22 +140,22 @@ impl Balancer for ConsistentHashBounded {
     }
 
     fn dispatched(&mut self, server: ServerId) {
-        if let Some(load) = self.load.get_mut(server.index()) {
-            *load += 1;
-            self.total_load += 1;
+        if let Some(slot) = self.servers.get_mut(server.index()) {
+            slot.load += 1;
+            self.total_load += u64::from(slot.weight != 0);
         }
     }
 
     fn prefetch_server(&self, server: ServerId) {
-        prefetch(self.load.as_ptr().wrapping_add(server.index()));
+        prefetch(self.servers.as_ptr().wrapping_add(server.index()));
     }
 
     fn finished(&mut self, server: ServerId, _elapsed: crate::engine::SimDuration, _ok: bool) {
-        if let Some(load) = self.load.get_mut(server.index())
-            && *load > 0
+        if let Some(slot) = self.servers.get_mut(server.index())
+            && slot.load > 0
         {
-            *load -= 1;
-            self.total_load -= 1;
+            slot.load -= 1;
+            self.total_load -= u64::from(slot.weight != 0);
         }
     }
 
@@ -153,9 +167,14 @@ impl Balancer for ConsistentHashBounded {
     fn explain(&self, request: &RequestKey, picked: ServerId) -> Explanation {
         Explanation {
             measure: "open connections",
-            compared: vec![(picked, f64::from(self.load[picked.index()]))],
+            compared: vec![(picked, f64::from(self.servers[picked.index()].load))],
             ..self.ring.explain(request, picked)
         }
+    }
+
+    #[cfg(test)]
+    fn open_requests(&self, server: ServerId) -> Option<u32> {
+        Some(self.servers.get(server.index()).map_or(0, |s| s.load))
     }
 }
 
@@ -243,8 +262,10 @@ mod tests {
         Request(u32),
         /// The `n`-th open connection (modulo) finishes.
         Finish(usize),
-        /// Server `n` (modulo the ids used so far) leaves, if the pool keeps one.
+        /// Member `n` (modulo the members) leaves, if the pool keeps one.
         Leave(u32),
+        /// Server `n` (modulo those out of the pool) comes back.
+        Return(u32),
         /// A new server joins, with this weight.
         Join(u32),
     }
@@ -254,13 +275,15 @@ mod tests {
             6 => (0u32..50).prop_map(Op::Request),
             3 => any::<usize>().prop_map(Op::Finish),
             1 => any::<u32>().prop_map(Op::Leave),
+            1 => any::<u32>().prop_map(Op::Return),
             1 => (1u32..4).prop_map(Op::Join),
         ]
     }
 
     proptest! {
-        /// Whatever the sequence of requests, completions, joins and leaves, no server is
-        /// given a connection that takes it past its capacity.
+        /// Whatever the sequence of requests, completions, joins, leaves and returns, no
+        /// server is given a connection that takes it past its capacity, every server's
+        /// load is its open connections, in the pool or out, and the total is the members'.
         #[test]
         fn no_server_ever_exceeds_its_cap(
             factor in 1.05f64..3.0,
@@ -269,6 +292,7 @@ mod tests {
             let mut balancer = balancer(5, factor);
             let mut next_id = 5u32;
             let mut members: Vec<ServerId> = (0..5).map(ServerId).collect();
+            let mut out: Vec<ServerId> = Vec::new();
             let mut open: Vec<ServerId> = Vec::new();
             let mut rng = stream(1, 0, 0);
             for op in ops {
@@ -279,21 +303,26 @@ mod tests {
                         let limit = cap(&balancer, server);
                         balancer.dispatched(server);
                         open.push(server);
-                        prop_assert!(u64::from(balancer.load[server.index()]) <= limit);
+                        prop_assert!(u64::from(balancer.servers[server.index()].load) <= limit);
                         prop_assert!(members.contains(&server));
                     }
                     Op::Finish(n) if !open.is_empty() => {
                         let server = open.swap_remove(n % open.len());
-                        if members.contains(&server) {
-                            balancer.finished(server, crate::engine::SimDuration::ZERO, true);
-                        }
+                        balancer.finished(server, crate::engine::SimDuration::ZERO, true);
                     }
                     Op::Finish(_) => {}
                     Op::Leave(n) if members.len() > 1 => {
                         let server = members.remove(n as usize % members.len());
                         balancer.remove(server);
+                        out.push(server);
                     }
                     Op::Leave(_) => {}
+                    Op::Return(n) if !out.is_empty() => {
+                        let id = out.remove(n as usize % out.len());
+                        balancer.add(Backend { id, name: &format!("web-{}", id.0), weight: 1 });
+                        members.push(id);
+                    }
+                    Op::Return(_) => {}
                     Op::Join(weight) => {
                         let id = ServerId(next_id);
                         next_id += 1;
@@ -301,7 +330,11 @@ mod tests {
                         members.push(id);
                     }
                 }
-                let total: u64 = balancer.load.iter().map(|&l| u64::from(l)).sum();
+                for id in 0..next_id {
+                    let count = open.iter().filter(|&&s| s == ServerId(id)).count();
+                    prop_assert_eq!(balancer.open_requests(ServerId(id)), Some(count as u32));
+                }
+                let total: u64 = members.iter().map(|s| u64::from(balancer.servers[s.index()].load)).sum();
                 prop_assert_eq!(total, balancer.total_load);
             }
         }

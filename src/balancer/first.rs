@@ -5,8 +5,9 @@
 //! server is used." Traffic packs onto as few servers as possible, so that the rest can be
 //! stopped or scaled in; the price is that the first servers run at their limit.
 //!
-//! Open connections are the balancer's own count (`dispatched` +1, `finished` -1) and a
-//! server is full at `max_connections` of them. When every server is full HAProxy holds the
+//! Open connections are the balancer's own count (`dispatched` +1, `finished` -1, for a
+//! server out of the pool too, so that one coming back is as full as it is) and a server
+//! is full at `max_connections` of them. When every server is full HAProxy holds the
 //! request in the backend queue until a connection ends somewhere, and the first server to
 //! free a slot takes it. A balancer here must name a server at once, so it names the one
 //! with the fewest open connections (ties: the lowest id), which is where a slot is likely
@@ -22,8 +23,9 @@ use crate::engine::{SimDuration, SimRng, prefetch};
 use crate::id::{RequestKey, ServerId};
 
 pub struct First {
-    /// Open connections per `ServerId`; `None` for non-members.
-    connections: Vec<Option<u32>>,
+    /// Open connections per `ServerId`, in the pool or out of it.
+    connections: Vec<u32>,
+    /// The members, by their key.
     heap: IndexedHeap<(bool, u32)>,
     max_connections: u32,
 }
@@ -46,9 +48,12 @@ impl First {
         }
     }
 
+    /// Records `server`'s `connections` and, if it is a member, its key.
     fn set(&mut self, server: ServerId, connections: u32) {
-        self.connections[server.index()] = Some(connections);
-        self.heap.insert(server, self.key(connections));
+        self.connections[server.index()] = connections;
+        if self.heap.contains(server) {
+            self.heap.insert(server, self.key(connections));
+        }
     }
 }
 
@@ -56,18 +61,15 @@ impl Balancer for First {
     fn add(&mut self, backend: Backend<'_>) {
         let id = backend.id;
         if self.connections.len() <= id.index() {
-            self.connections.resize(id.index() + 1, None);
+            self.connections.resize(id.index() + 1, 0);
         }
-        if self.connections[id.index()].is_none() {
-            self.set(id, 0);
+        if !self.heap.contains(id) {
+            self.heap.insert(id, self.key(self.connections[id.index()]));
         }
     }
 
     fn remove(&mut self, server: ServerId) {
-        if let Some(slot) = self.connections.get_mut(server.index()) {
-            *slot = None;
-            self.heap.remove(server);
-        }
+        self.heap.remove(server);
     }
 
     fn pick(&mut self, _request: &RequestKey, _rng: &mut SimRng) -> Option<ServerId> {
@@ -75,7 +77,7 @@ impl Balancer for First {
     }
 
     fn dispatched(&mut self, server: ServerId) {
-        if let Some(&Some(count)) = self.connections.get(server.index()) {
+        if let Some(&count) = self.connections.get(server.index()) {
             self.set(server, count + 1);
         }
     }
@@ -85,7 +87,7 @@ impl Balancer for First {
     }
 
     fn finished(&mut self, server: ServerId, _elapsed: SimDuration, _succeeded: bool) {
-        if let Some(&Some(count)) = self.connections.get(server.index()) {
+        if let Some(&count) = self.connections.get(server.index()) {
             self.set(server, count.saturating_sub(1));
         }
     }
@@ -95,7 +97,8 @@ impl Balancer for First {
     fn explain(&self, _request: &RequestKey, picked: ServerId) -> Explanation {
         let all_full = self.heap.peek().is_some_and(|(_, (full, _))| full);
         let compared = (0..self.connections.len())
-            .filter_map(|i| self.connections[i].map(|count| (ServerId(i as u32), count)))
+            .map(|i| (ServerId(i as u32), self.connections[i]))
+            .filter(|&(id, _)| self.heap.contains(id))
             .take_while(|&(id, _)| all_full || id <= picked)
             .map(|(id, count)| (id, f64::from(count)))
             .collect();
@@ -104,6 +107,11 @@ impl Balancer for First {
             compared,
             hash: None,
         }
+    }
+
+    #[cfg(test)]
+    fn open_requests(&self, server: ServerId) -> Option<u32> {
+        Some(self.connections.get(server.index()).copied().unwrap_or(0))
     }
 }
 
@@ -163,5 +171,18 @@ mod tests {
         balancer.remove(ServerId(1));
         balancer.remove(ServerId(3));
         assert_eq!(pick(&mut balancer), None);
+    }
+
+    #[test]
+    fn a_server_that_comes_back_holds_what_it_still_serves() {
+        let mut balancer = balancer(2, 2);
+        assert_eq!(picks_dispatched(&mut balancer, 2), vec![0, 0]);
+        // Server 0 leaves full; one of its two ends while it is out.
+        balancer.remove(ServerId(0));
+        balancer.finished(ServerId(0), SimDuration::ZERO, true);
+        balancer.add(backend(0));
+        // One slot free: it is first again, then full after one more.
+        assert_eq!(picks_dispatched(&mut balancer, 2), vec![0, 1]);
+        assert_eq!(balancer.open_requests(ServerId(0)), Some(2));
     }
 }

@@ -1,9 +1,17 @@
 //! IP hash: the server at index `hash(client address) % len` of the pool's current order,
-//! like `servers[hash(ip) % len(servers)]`.
+//! like `servers[hash(ip) % len(servers)]` — a modulo over the servers in rotation.
 //!
 //! The same client keeps landing on the same server as long as the pool does not change;
 //! any join or leave changes the modulus and so remaps most clients (about `1 - 1/N` of
-//! them), which is the weakness consistent hashing fixes. When a server leaves, the last
+//! them), which is the weakness consistent hashing fixes. A leave here is any exit from
+//! rotation, a failed health check or an ejection included. That is not NGINX's
+//! `ip_hash`, which hashes the first three octets of an IPv4 address (a /24 shares a
+//! server), weighs its peers, and keeps the modulus over the configured peers: a peer
+//! that is down or failing is passed over by hashing again (up to 20 tries, then round
+//! robin), so a health-check removal moves only that server's clients in NGINX, and most
+//! clients here. Only a change of the configuration (a peer added or deleted) moves most
+//! clients in NGINX as it does here. This ip-hash hashes the whole address and ignores
+//! weights. When a server leaves, the last
 //! server of the pool takes its index (the pool's swap-remove). Ties cannot arise. The hash
 //! is the stable FNV-1a + fmix64 of the address's four big-endian bytes (see `hash.rs`).
 //! Cost: O(1) per pick, join and leave.
@@ -54,8 +62,9 @@ impl Balancer for IpHash {
         self.route(request)
     }
 
-    /// Maglev's reselection hash (Envoy's): NGINX's `ip_hash` likewise rehashes to pass
-    /// over a peer it already tried.
+    /// Maglev's reselection hash (Envoy's), modulo the servers in rotation. NGINX's
+    /// `ip_hash` likewise hashes again to pass over a peer it already tried (or one down),
+    /// though modulo its configured peers.
     fn pick_again(
         &mut self,
         request: &RequestKey,

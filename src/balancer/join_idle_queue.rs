@@ -10,9 +10,12 @@
 //! balancer told of every idle server no request waits behind another while a server idles.
 //!
 //! A server that joins the pool is not queued by joining: like any idle server it reports
-//! to one balancer (the world reports an idle newcomer, and with several balancers only one
-//! of them hears it, as in the paper). A server is never in the queue twice (a second
-//! report while queued changes nothing) and a server that leaves is taken out of it. The
+//! to one balancer (the world reports a newcomer, or a server back in rotation, if it is
+//! idle, and with several balancers only one of them hears it, as in the paper). A server
+//! is never in the queue twice (a second report while queued changes nothing), a server
+//! that leaves is taken out of it, and so is one sent a request other than by a pick from
+//! the queue (a session pinned to it; under zone-aware routing, a pick by the other pool
+//! that holds it, the zone's or that of all servers): it is no longer idle. The
 //! queue is a FIFO doubly linked list threaded through per-server indices: every operation
 //! is O(1) and none allocates once the largest id has been seen.
 
@@ -145,6 +148,13 @@ impl Balancer for JoinIdleQueue {
         true
     }
 
+    /// `server` is busy now: out of the queue, if a pick from it did not take it out.
+    fn dispatched(&mut self, server: ServerId) {
+        if server.index() < self.links.len() {
+            self.unlink(server.0);
+        }
+    }
+
     fn server_idle(&mut self, server: ServerId) {
         if self.pool.contains(server) {
             self.push_back(server);
@@ -214,6 +224,17 @@ mod tests {
         balancer.server_idle(ServerId(1));
         assert_eq!(pick(&mut balancer), Some(1));
         assert!(balancer.wants_idle_reports());
+    }
+
+    #[test]
+    fn a_server_sent_a_request_otherwise_than_from_the_queue_leaves_it() {
+        let mut balancer = balancer(3);
+        balancer.dispatched(ServerId(1));
+        assert_eq!(balancer.queue(), vec![0, 2]);
+        // Picked from the queue, then told of the dispatch: nothing more changes.
+        assert_eq!(pick(&mut balancer), Some(0));
+        balancer.dispatched(ServerId(0));
+        assert_eq!(balancer.queue(), vec![2]);
     }
 
     #[test]

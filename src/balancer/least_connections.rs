@@ -24,8 +24,12 @@
 //! Idle servers therefore take turns (0, 1, 2, 0, ...) instead of server 0 getting every
 //! request that arrives while all are idle.
 //!
-//! A server that leaves is unlinked with its open connections; `finished` (and
-//! `dispatched`) for a server that is not in the pool are ignored. A weight change moves
+//! A server that leaves is unlinked but keeps its count: its requests still open end
+//! through `finished`, which counts them down out of the pool too (and `dispatched` counts
+//! up), and a server that comes back joins the tail of its count's bucket, as HAProxy keeps
+//! a server's `served` through maintenance. Reset on its return, it would count requests
+//! sent before it left and ending after as below zero; kept but not counted down while
+//! out, it would carry requests long ended. A weight change moves
 //! the server, with its open connections, to its new weight's class, at the tail of its
 //! bucket: HAProxy's `fwlc_update_server_weight` likewise dequeues the server and queues it
 //! again under its new key, behind the servers already there. A class left without members
@@ -54,6 +58,7 @@ struct Node {
     class: u32,
     /// When `connections` last changed (or the server joined): the FIFO order.
     stamp: u64,
+    /// In the pool, linked in its bucket; out of it, only `connections` means anything.
     member: bool,
 }
 
@@ -296,12 +301,13 @@ impl Balancer for LeastConnections {
             self.nodes.resize(id.index() + 1, DETACHED);
         }
         let class = self.class_for(effective(backend.weight));
+        let connections = self.nodes[id.index()].connections;
         self.nodes[id.index()] = Node {
             member: true,
             class,
             ..DETACHED
         };
-        self.join_class(id.0, 0);
+        self.join_class(id.0, connections);
     }
 
     fn remove(&mut self, server: ServerId) {
@@ -309,7 +315,11 @@ impl Balancer for LeastConnections {
             return;
         }
         self.leave_class(server.0);
-        self.nodes[server.index()] = DETACHED;
+        let connections = self.nodes[server.index()].connections;
+        self.nodes[server.index()] = Node {
+            connections,
+            ..DETACHED
+        };
     }
 
     fn set_weight(&mut self, server: ServerId, weight: u32) {
@@ -356,10 +366,15 @@ impl Balancer for LeastConnections {
     }
 
     fn dispatched(&mut self, server: ServerId) {
-        let Some(&node) = self.nodes.get(server.index()).filter(|n| n.member) else {
+        let Some(node) = self.nodes.get_mut(server.index()) else {
             return;
         };
         let count = node.connections;
+        if !node.member {
+            node.connections = count + 1;
+            return;
+        }
+        let node = *node;
         let class = self.move_to(server.0, node, count + 1);
         if class.min == count as usize && class.bucket_is_empty(count as usize) {
             class.min += 1;
@@ -367,13 +382,18 @@ impl Balancer for LeastConnections {
     }
 
     fn finished(&mut self, server: ServerId, _elapsed: SimDuration, _succeeded: bool) {
-        let Some(&node) = self.nodes.get(server.index()).filter(|n| n.member) else {
+        let Some(node) = self.nodes.get_mut(server.index()) else {
             return;
         };
         let count = node.connections;
         if count == 0 {
             return;
         }
+        if !node.member {
+            node.connections = count - 1;
+            return;
+        }
+        let node = *node;
         let class = self.move_to(server.0, node, count - 1);
         class.min = class.min.min(count as usize - 1);
     }
@@ -393,6 +413,11 @@ impl Balancer for LeastConnections {
             compared,
             hash: None,
         }
+    }
+
+    #[cfg(test)]
+    fn open_requests(&self, server: ServerId) -> Option<u32> {
+        Some(self.nodes.get(server.index()).map_or(0, |n| n.connections))
     }
 }
 
@@ -458,9 +483,11 @@ mod tests {
         balancer.remove(ServerId(0));
         // The lowest bucket (1 connection) emptied: the next one holds both remaining.
         assert_eq!(pick(&mut balancer), Some(1));
-        // Late completions for the removed server change nothing.
+        // Late completions for the removed server count it down out of the pool (to 0,
+        // and no further) and change no pick.
         done(&mut balancer, 0);
         done(&mut balancer, 0);
+        assert_eq!(balancer.nodes[0].connections, 0);
         assert_eq!(pick(&mut balancer), Some(1));
         done(&mut balancer, 2);
         assert_eq!(pick(&mut balancer), Some(2));
@@ -639,50 +666,62 @@ mod tests {
         ]
     }
 
-    /// The specification, by brute force: per member, its count, when it last changed and
-    /// its weight; pick the lowest key (0 when idle, else (count + 1) / weight, compared in
-    /// floating point, exact for these small numbers), the earliest change among equals. A
-    /// change of weight is a change (HAProxy requeues the server), unless the weight is the
-    /// same; weight 0 counts as 1.
+    /// The specification, by brute force: per server, its count, in the pool or not;
+    /// per member, when its count last changed (or it joined) and its weight; pick the
+    /// lowest key (0 when idle, else (count + 1) / weight, compared in floating point,
+    /// exact for these small numbers), the earliest change among equals. A change of
+    /// weight is a change (HAProxy requeues the server), unless the weight is the same;
+    /// weight 0 counts as 1. A server out of the pool is counted up and down all the same
+    /// and comes back at its count.
     #[derive(Default)]
     struct Model {
-        servers: [Option<(u32, u64, u32)>; 12],
+        open: [u32; 12],
+        members: [Option<(u64, u32)>; 12],
+        /// Whether each server has ever joined: only those are dispatched to.
+        seen: [bool; 12],
         clock: u64,
     }
 
     impl Model {
-        fn set(&mut self, id: u32, count: u32, weight: u32) {
+        fn stamp(&mut self, id: u32, weight: u32) {
             self.clock += 1;
-            self.servers[id as usize] = Some((count, self.clock, weight));
+            self.members[id as usize] = Some((self.clock, weight));
         }
 
-        fn apply(&mut self, op: &Op) {
+        /// Applies `op`; false if it is a dispatch or finish for a server that never
+        /// joined, which the world never makes.
+        fn apply(&mut self, op: &Op) -> bool {
             match *op {
-                Op::Add(id, weight) if self.servers[id as usize].is_none() => {
-                    self.set(id, 0, weight)
+                Op::Add(id, weight) if self.members[id as usize].is_none() => {
+                    self.seen[id as usize] = true;
+                    self.stamp(id, weight);
                 }
-                Op::Remove(id) => self.servers[id as usize] = None,
+                Op::Add(..) => {}
+                Op::Remove(id) => self.members[id as usize] = None,
+                Op::Dispatch(id) | Op::Finish(id) if !self.seen[id as usize] => return false,
                 Op::Dispatch(id) => {
-                    if let Some((count, _, weight)) = self.servers[id as usize] {
-                        self.set(id, count + 1, weight);
+                    self.open[id as usize] += 1;
+                    if let Some((_, weight)) = self.members[id as usize] {
+                        self.stamp(id, weight);
                     }
                 }
                 Op::Finish(id) => {
-                    if let Some((count, _, weight)) = self.servers[id as usize]
-                        && count > 0
-                    {
-                        self.set(id, count - 1, weight);
+                    if self.open[id as usize] > 0 {
+                        self.open[id as usize] -= 1;
+                        if let Some((_, weight)) = self.members[id as usize] {
+                            self.stamp(id, weight);
+                        }
                     }
                 }
                 Op::SetWeight(id, weight) => {
-                    if let Some((count, _, old)) = self.servers[id as usize]
+                    if let Some((_, old)) = self.members[id as usize]
                         && old != weight.max(1)
                     {
-                        self.set(id, count, weight.max(1));
+                        self.stamp(id, weight.max(1));
                     }
                 }
-                Op::Add(..) => {}
             }
+            true
         }
 
         fn pick(&self) -> Option<u32> {
@@ -695,8 +734,8 @@ mod tests {
             };
             (0..12u32)
                 .filter_map(|id| {
-                    self.servers[id as usize]
-                        .map(|(count, stamp, weight)| (key(count, weight), stamp, id))
+                    self.members[id as usize]
+                        .map(|(stamp, weight)| (key(self.open[id as usize], weight), stamp, id))
                 })
                 .min_by(|a, b| a.0.total_cmp(&b.0).then(a.1.cmp(&b.1)))
                 .map(|(_, _, id)| id)
@@ -709,6 +748,9 @@ mod tests {
             let mut balancer = LeastConnections::with_capacity(2);
             let mut model = Model::default();
             for op in &ops {
+                if !model.apply(op) {
+                    continue;
+                }
                 match *op {
                     Op::Add(id, weight) => balancer.add(Backend {
                         id: ServerId(id),
@@ -720,8 +762,13 @@ mod tests {
                     Op::Finish(id) => done(&mut balancer, id),
                     Op::SetWeight(id, weight) => balancer.set_weight(ServerId(id), weight),
                 }
-                model.apply(op);
                 prop_assert_eq!(pick(&mut balancer), model.pick());
+                for id in 0..12u32 {
+                    prop_assert_eq!(
+                        balancer.open_requests(ServerId(id)),
+                        Some(model.open[id as usize])
+                    );
+                }
             }
         }
     }

@@ -31,7 +31,9 @@
 //! a slow start begins with, where Envoy's lag would hold each step of the ramp back.
 //!
 //! Active requests are the balancer's own count: `dispatched` adds one, `finished` takes
-//! one away.
+//! one away, for a server out of the pool too, so that one coming back is compared (and
+//! scheduled) at the requests it still holds, as Envoy keeps a host's `rq_active` for the
+//! host's life.
 
 use rand::RngExt;
 
@@ -47,7 +49,7 @@ pub struct LeastRequest {
     census: Census,
     /// Effective weight per `ServerId`.
     weights: Vec<u64>,
-    /// Active requests per `ServerId`; kept for servers that have left, harmlessly.
+    /// Active requests per `ServerId`, counted in the pool and out of it.
     active: Vec<u32>,
     choice_count: usize,
     bias: f64,
@@ -103,7 +105,8 @@ impl LeastRequest {
         }
     }
 
-    /// Puts `server` in the schedule at `clock + 1 / w'`, after every entry already due then.
+    /// Puts `server` in the schedule at `clock + 1 / w'`, after every entry already due
+    /// then.
     fn schedule(&mut self, server: ServerId) {
         let deadline = self.clock + 1.0 / self.schedule_weight(server);
         self.entries += 1;
@@ -224,6 +227,11 @@ impl Balancer for LeastRequest {
             compared: self.compared.clone(),
             hash: None,
         }
+    }
+
+    #[cfg(test)]
+    fn open_requests(&self, server: ServerId) -> Option<u32> {
+        Some(self.active(server))
     }
 }
 

@@ -1,5 +1,9 @@
-//! Least response time, as Finagle and Linkerd run it: the server with the lowest peak-EWMA
-//! cost `estimate × (open connections + 1)`, where the estimate ages with time.
+//! Least response time: the server with the lowest peak-EWMA cost
+//! `estimate × (open connections + 1)`, where the estimate ages with time. The cost is
+//! Finagle's peak EWMA; the pick is a full comparison, the cheapest of every server, as
+//! NGINX Plus's `least_time` compares all servers. Finagle (`Balancers.p2cPeakEwma`),
+//! Linkerd (tower's p2c over `PeakEwma`) and Envoy's peak EWMA do not: they draw two
+//! servers at random and take the cheaper of the two.
 //!
 //! The estimate follows Finagle's `PeakEwma` (finagle-core `loadbalancer/PeakEwma.scala`)
 //! and tower's `load::PeakEwma` (Linkerd's proxy), with the time constant τ (`decay`,
@@ -24,13 +28,15 @@
 //!
 //! A server with no response yet is Finagle's: cost 0 while it holds no request, so it
 //! takes one at once, and a penalty above every measured cost once it holds some, so it
-//! gets no more until its first response tells what it costs — a newcomer gets one probe
-//! at a time, not a thundering herd. Among penalised servers the one with fewer requests
-//! goes first, so at the start of a run, before any response, the rule is least
-//! connections. Failed requests release their connection but leave the estimate alone: the
-//! model has no failure accrual to eject a server that fails fast, and a fast failure read
-//! as a fast response would make it the most attractive server (the black hole). Ties: fewer
-//! connections, then the lowest `ServerId`.
+//! gets no more until its first response tells what it costs — a newcomer gets one probe at
+//! a time, not a thundering herd. Among penalised servers the one with fewer requests goes
+//! first, so at the start of a run, before any response, the rule is least connections. A
+//! server that comes back to the pool (ejected, then trusted again) is measured afresh, as
+//! a newcomer, at the connections it still holds, counted while it was out: holding some,
+//! it waits, penalised, for its first response. Failed requests release their connection
+//! but leave the estimate alone: the model has no failure accrual to eject a server that
+//! fails fast, and a fast failure read as a fast response would make it the most attractive
+//! server (the black hole). Ties: fewer connections, then the lowest `ServerId`.
 //!
 //! Picking the least cost among all servers in O(log n) despite the decay: every
 //! estimate decays by the same factor `e^(-t/τ)` between responses, so
@@ -121,8 +127,11 @@ impl Balancer for LeastResponseTime {
             self.servers
                 .resize(backend.id.index() + 1, Server::default());
         }
+        // Measured afresh, but at the connections it still holds.
+        let connections = self.servers[backend.id.index()].connections;
         self.servers[backend.id.index()] = Server {
             member: true,
+            connections,
             ..Server::default()
         };
         self.rekey(backend.id);
@@ -148,6 +157,7 @@ impl Balancer for LeastResponseTime {
         self.now = self.now.max(now);
     }
 
+    /// The cheapest of every member (not the cheaper of two drawn, as Finagle's p2c).
     fn pick(&mut self, _request: &RequestKey, _rng: &mut SimRng) -> Option<ServerId> {
         match self.unmeasured.peek() {
             // Never measured and idle: cost 0.
@@ -161,11 +171,13 @@ impl Balancer for LeastResponseTime {
     }
 
     fn dispatched(&mut self, server: ServerId) {
-        if self.member(server).is_none() {
+        let Some(s) = self.servers.get_mut(server.index()) else {
             return;
+        };
+        s.connections += 1;
+        if s.member {
+            self.rekey(server);
         }
-        self.servers[server.index()].connections += 1;
-        self.rekey(server);
     }
 
     fn prefetch_server(&self, server: ServerId) {
@@ -174,6 +186,11 @@ impl Balancer for LeastResponseTime {
 
     fn finished(&mut self, server: ServerId, elapsed: SimDuration, succeeded: bool) {
         let Some(mut s) = self.member(server) else {
+            // Out of the pool: its count goes down, and what the response says is left
+            // alone, as the server is measured afresh when it comes back.
+            if let Some(s) = self.servers.get_mut(server.index()) {
+                s.connections = s.connections.saturating_sub(1);
+            }
             return;
         };
         s.connections = s.connections.saturating_sub(1);
@@ -216,6 +233,15 @@ impl Balancer for LeastResponseTime {
             compared,
             hash: None,
         }
+    }
+
+    #[cfg(test)]
+    fn open_requests(&self, server: ServerId) -> Option<u32> {
+        Some(
+            self.servers
+                .get(server.index())
+                .map_or(0, |s| s.connections),
+        )
     }
 }
 
@@ -364,13 +390,21 @@ mod tests {
     }
 
     #[test]
-    fn removed_servers_are_never_picked_and_their_late_responses_are_ignored() {
+    fn removed_servers_are_never_picked_and_their_late_responses_only_count_down() {
         let mut balancer = balancer(2);
         respond(&mut balancer, 0, 10);
+        balancer.dispatched(ServerId(1));
         balancer.dispatched(ServerId(1));
         balancer.remove(ServerId(1));
         balancer.finished(ServerId(1), SimDuration::from_millis(1), true);
         assert_eq!(balancer.member(ServerId(1)).map(|s| s.measured), None);
+        assert_eq!(balancer.servers[1].connections, 1);
+        // Back with one still open: unmeasured and busy, so penalised behind server 0.
+        balancer.add(backend(1));
+        assert_eq!(pick(&mut balancer), Some(0));
+        balancer.finished(ServerId(1), SimDuration::from_millis(1), true);
+        assert_eq!(pick(&mut balancer), Some(1));
+        balancer.remove(ServerId(1));
         open(&mut balancer, 0, 5);
         assert_eq!(pick(&mut balancer), Some(0));
         balancer.remove(ServerId(0));

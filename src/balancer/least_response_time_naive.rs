@@ -2,9 +2,9 @@
 //! connections + 1)`, where the EWMA moves only when a response comes back.
 //!
 //! Kept as `least-response-time-naive` to show the failure mode the peak-EWMA version
-//! (`least-response-time`, as Finagle and Linkerd run it) fixes: the average forgets nothing
-//! with time. A few long requests raise a server's EWMA above its peers' score; it then
-//! gets no traffic, so no response, so its EWMA never comes down again, and the server
+//! (`least-response-time`, whose cost is Finagle's peak EWMA) fixes: the average forgets
+//! nothing with time. A few long requests raise a server's EWMA above its peers' score; it
+//! then gets no traffic, so no response, so its EWMA never comes down again, and the server
 //! starves while its peers queue (healthy-0 in `scenarios/slow-servers.toml` sat idle for
 //! ~23 s at a time while its peers ran at 75%).
 //!
@@ -12,7 +12,9 @@
 //! failure that ends fast says nothing about how fast the server answers); it uses
 //! `alpha = 2 / (N + 1)` with `N = 10`, a window of ~10 responses, and starts at a server's
 //! first response. Open connections are the balancer's own count (`dispatched` +1,
-//! `finished` -1, success or not). Ties: fewer open connections, then lowest `ServerId`.
+//! `finished` -1, success or not), kept for a server out of the pool too: one that comes
+//! back is measured afresh, as a newcomer, at the connections it still holds. Ties: fewer
+//! open connections, then lowest `ServerId`.
 //!
 //! A server with no response yet is scored as if its EWMA were the mean EWMA of the
 //! servers that have one (a running sum and count, O(1)), or 0 if none do. Scoring it at 0
@@ -112,8 +114,11 @@ impl Balancer for LeastResponseTimeNaive {
             self.servers
                 .resize(backend.id.index() + 1, Server::default());
         }
+        // Measured afresh, but at the connections it still holds.
+        let connections = self.servers[backend.id.index()].connections;
         self.servers[backend.id.index()] = Server {
             member: true,
+            connections,
             ..Server::default()
         };
         self.rekey(backend.id);
@@ -148,11 +153,13 @@ impl Balancer for LeastResponseTimeNaive {
     }
 
     fn dispatched(&mut self, server: ServerId) {
-        if self.member(server).is_none() {
+        let Some(s) = self.servers.get_mut(server.index()) else {
             return;
+        };
+        s.connections += 1;
+        if s.member {
+            self.rekey(server);
         }
-        self.servers[server.index()].connections += 1;
-        self.rekey(server);
     }
 
     fn prefetch_server(&self, server: ServerId) {
@@ -161,6 +168,11 @@ impl Balancer for LeastResponseTimeNaive {
 
     fn finished(&mut self, server: ServerId, elapsed: SimDuration, succeeded: bool) {
         let Some(mut s) = self.member(server) else {
+            // Out of the pool: its count goes down, and what the response says is left
+            // alone, as the server is measured afresh when it comes back.
+            if let Some(s) = self.servers.get_mut(server.index()) {
+                s.connections = s.connections.saturating_sub(1);
+            }
             return;
         };
         s.connections = s.connections.saturating_sub(1);
@@ -201,6 +213,15 @@ impl Balancer for LeastResponseTimeNaive {
             compared,
             hash: None,
         }
+    }
+
+    #[cfg(test)]
+    fn open_requests(&self, server: ServerId) -> Option<u32> {
+        Some(
+            self.servers
+                .get(server.index())
+                .map_or(0, |s| s.connections),
+        )
     }
 }
 

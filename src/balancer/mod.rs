@@ -2,10 +2,11 @@
 //!
 //! A balancer only knows what it has been told: which servers are in its pool
 //! ([`Balancer::add`], [`Balancer::remove`]) and what happened to the requests it sent
-//! ([`Balancer::dispatched`], [`Balancer::finished`]). It keeps its own index structures,
-//! updated on each of those calls, so that [`Balancer::pick`] costs O(1) or O(log n) in the
-//! number of servers and never scans them all. Randomness comes in through `rng`, so a
-//! balancer is a pure, unit-testable state machine.
+//! ([`Balancer::dispatched`], [`Balancer::finished`], told whether or not the server is
+//! still in the pool, so that a count of open requests is always true). It keeps its own
+//! index structures, updated on each of those calls, so that [`Balancer::pick`] costs O(1)
+//! or O(log n) in the number of servers and never scans them all. Randomness comes in
+//! through `rng`, so a balancer is a pure, unit-testable state machine.
 
 mod consistent_hash;
 mod consistent_hash_bounded;
@@ -61,10 +62,20 @@ pub struct Backend<'a> {
 
 /// A load-balancing algorithm.
 pub trait Balancer: Send {
-    /// A server joins the pool. Its id has never been used in this run.
+    /// A server joins the pool: a newcomer, or a server coming back under the id it had
+    /// (health checks, outlier ejection, panic and service discovery take a server out of
+    /// rotation and put it back; an id never passes to another server). An algorithm that
+    /// counts a server's open requests has counted them all along, out of the pool too
+    /// ([`Balancer::finished`]), and takes it back at that count, as Envoy keeps a host's
+    /// `rq_active` for the host's life and HAProxy a server's `served` through maintenance:
+    /// requests sent before it left and still open are load on it. (A server that left
+    /// the cluster for good had every request it held ended first, so nothing of it is
+    /// left to count.) A member already: nothing.
     fn add(&mut self, backend: Backend<'_>);
 
-    /// A server leaves the pool; later picks never return it.
+    /// A server leaves the pool; picks never return it until it is added again. What the
+    /// balancer counts of it stays: the requests it holds still end, through
+    /// [`Balancer::finished`].
     fn remove(&mut self, server: ServerId);
 
     /// `server`, in the pool, now weighs `weight`; everything else this balancer knows of
@@ -126,11 +137,15 @@ pub trait Balancer: Send {
     /// nothing.
     fn prefetch_server(&self, _server: ServerId) {}
 
-    /// The request picked for `server` was accepted there: one more open connection.
+    /// The request this balancer picked `server` for was accepted there: one more open
+    /// connection.
     fn dispatched(&mut self, _server: ServerId) {}
 
-    /// A request dispatched to `server` ended after `elapsed` (dispatch to response);
-    /// `succeeded` is false when it ended without a response.
+    /// A request this balancer dispatched to `server` ended after `elapsed` (dispatch to
+    /// response); `succeeded` is false when it ended without a response. Told whether or
+    /// not `server` is still in the pool: every dispatch has its one end, on the balancer
+    /// that dispatched it, so that a balancer's count of a server is always the requests
+    /// it sent there that have not ended.
     fn finished(&mut self, _server: ServerId, _elapsed: SimDuration, _succeeded: bool) {}
 
     /// Where `request` maps for an algorithm whose pick depends only on the request's key
@@ -161,6 +176,14 @@ pub trait Balancer: Send {
     /// so it may take O(n). Changes nothing.
     fn explain(&self, _request: &RequestKey, _picked: ServerId) -> Explanation {
         Explanation::default()
+    }
+
+    /// The open requests this balancer counts on `server`, in the pool or not; `None` for
+    /// an algorithm that counts none. For the tests that hold the count to the requests
+    /// dispatched there and not yet finished, which `explain` shows only in part.
+    #[cfg(test)]
+    fn open_requests(&self, _server: ServerId) -> Option<u32> {
+        None
     }
 }
 

@@ -2,14 +2,19 @@
 //! the lower weighted load `(open connections + 1) / weight`.
 //!
 //! Open connections are the balancer's own count: `dispatched` adds one, `finished` takes
-//! one away. With all weights equal the two are drawn uniformly and distinct: the second
-//! draw is `random_range(0..len - 1)`, shifted past the first, so the pair is uniform over
-//! ordered pairs, and the comparison is that of the counts. With unequal weights each is
-//! drawn in proportion to its weight (a Fenwick tree, O(log n)), independently, as
-//! HAProxy's `random(2)` draws from its weighted consistent-hash tree; the same server may
-//! then come twice, and is picked. HAProxy compares `served / weight`; the `+ 1` counts the
-//! request about to be placed, as least-connections does, and only changes which of two
-//! idle servers wins (the heavier). With one server in the pool, that server.
+//! one away, for a server out of the pool too, so that one coming back is compared at the
+//! requests it still holds. With all weights equal the two are drawn uniformly and
+//! distinct: the second draw is `random_range(0..len - 1)`, shifted past the first, so the
+//! pair is uniform over ordered pairs, and the comparison is that of the counts. With
+//! unequal weights each is drawn in proportion to its weight (a Fenwick tree, O(log n)),
+//! independently, as HAProxy's `random(2)` draws from its weighted consistent-hash tree;
+//! the same server may then come twice, and is picked. HAProxy compares `served / weight`;
+//! the `+ 1` counts the request about to be placed, as least-connections does. With equal
+//! weights it changes nothing (the order is the counts'); with unequal ones it favours the
+//! heavier server beyond breaking ties: of two idle servers the heavier wins, and an idle
+//! server can lose to a busy heavier one (idle of weight 1: 1 / 1; one open of weight 4:
+//! 2 / 4), where `served / weight` always sends to the idle one. With one server in the
+//! pool, that server.
 //!
 //! Ties go to the first server drawn, so they are settled by the draw, not by server order.
 //! Loads are compared exactly, by cross-multiplication. Cost: O(1) per pick with equal
@@ -25,7 +30,8 @@ use crate::id::{RequestKey, ServerId};
 
 pub struct PowerOfTwoChoices {
     members: WeightedPool,
-    /// Open connections, indexed by `ServerId`; kept for servers that have left, harmlessly.
+    /// Open connections, indexed by `ServerId`, counted in the pool and out of it: a server
+    /// that comes back is compared at the requests it still holds.
     connections: Vec<u32>,
     /// The two servers the last pick compared, for `explain`.
     drawn: Option<(ServerId, ServerId)>,
@@ -125,6 +131,11 @@ impl Balancer for PowerOfTwoChoices {
                 .unwrap_or_default(),
             hash: None,
         }
+    }
+
+    #[cfg(test)]
+    fn open_requests(&self, server: ServerId) -> Option<u32> {
+        Some(self.connections(server))
     }
 }
 

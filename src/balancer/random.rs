@@ -1,5 +1,6 @@
 //! Random: a server drawn from the pool with probability proportional to its weight,
-//! ignoring load and the request, as NGINX's `random` and HAProxy's `random` draw.
+//! ignoring load and the request, as NGINX's `random` and HAProxy's `random(1)` draw
+//! (HAProxy's plain `random` draws two and takes the less loaded: power of two choices).
 //!
 //! With all weights equal, one `rng.random_range(0..len)` per pick indexes the pool's
 //! current order (O(1)). With unequal weights, one `rng.random_range(0..total weight)` per

@@ -174,11 +174,12 @@ mod tests {
     fn frontend(servers: u32) -> Frontend {
         let mut frontend = Frontend::new(&BalancerSpec::new(Algorithm::RoundRobin), 8, 1);
         for id in 0..servers {
-            frontend.add(Backend {
+            let backend = Backend {
                 id: ServerId(id),
                 name: "s",
                 weight: 1,
-            });
+            };
+            frontend.add(backend, true);
         }
         frontend
     }

@@ -4,12 +4,16 @@
 //! its own random stream — as separate load-balancer processes do; requests are spread
 //! over them at random or by client hash. With one instance (the default) nothing is drawn
 //! to choose it. The component also keeps which servers are in rotation, so that an
-//! algorithm is only ever told about servers in its pool.
+//! algorithm is told a server joins or leaves its pool only when it enters or leaves
+//! rotation. A request's dispatch and end reach the instance that picked it (the request
+//! records which) whether or not its server is in rotation then, so that every instance's
+//! count of a server is the requests it sent there that have not ended, across the
+//! server's ejections and returns.
 
 use rand::RngExt;
 
 use crate::balancer::{Backend, Balancer, BalancerSpec, Explanation, Spread};
-use crate::engine::{SimDuration, SimRng, SimTime, prefetch, stream};
+use crate::engine::{SimDuration, SimRng, SimTime, stream};
 use crate::hash::hash_addr;
 use crate::id::{RequestKey, ServerId};
 
@@ -88,8 +92,11 @@ impl Frontend {
         }
     }
 
-    /// `backend` enters rotation on every instance; an idle newcomer reports idle.
-    pub fn add(&mut self, backend: Backend<'_>) {
+    /// `backend` enters rotation on every instance, and reports idle if it is (`idle`: the
+    /// world's word, by the rule of [`Self::server_idle`]'s callers). A busy server coming
+    /// back from an ejection or a panic reports when a worker frees, as any other; reported
+    /// on entering, it would sit in an idle queue while it still serves what it held.
+    pub fn add(&mut self, backend: Backend<'_>, idle: bool) {
         let index = backend.id.index();
         if self.in_rotation.len() <= index {
             self.in_rotation.resize(index + 1, false);
@@ -98,7 +105,9 @@ impl Frontend {
         for instance in &mut self.instances {
             instance.add(backend);
         }
-        self.server_idle(backend.id);
+        if idle {
+            self.server_idle(backend.id);
+        }
     }
 
     /// `server` leaves rotation: no instance picks it again.
@@ -141,7 +150,6 @@ impl Frontend {
     /// starts loading. With one instance only: with several, which one is told is not
     /// known yet.
     pub fn prefetch_server(&self, server: ServerId) {
-        prefetch(self.in_rotation.as_ptr().wrapping_add(server.index()));
         if let [instance] = self.instances.as_slice() {
             instance.prefetch_server(server);
         }
@@ -207,18 +215,17 @@ impl Frontend {
         }
     }
 
-    /// The request `pick` chose a server for was accepted there.
+    /// The request `pick` chose a server for was accepted there: the instance that picked
+    /// it counts it.
     pub fn dispatched(&mut self, pick: Pick) {
-        if self.is_in_rotation(pick.server) {
-            self.instances[usize::from(pick.instance)].dispatched(pick.server);
-        }
+        self.instances[usize::from(pick.instance)].dispatched(pick.server);
     }
 
-    /// A request dispatched by `instance` to `server` ended after `elapsed`.
+    /// A request dispatched by `instance` to `server` ended after `elapsed`: that instance
+    /// is told, in rotation or not, so that a server taken out with requests open comes
+    /// back without them once they have ended (and with them while they have not).
     pub fn finished(&mut self, instance: u8, server: ServerId, elapsed: SimDuration, ok: bool) {
-        if self.is_in_rotation(server) {
-            self.instances[usize::from(instance)].finished(server, elapsed, ok);
-        }
+        self.instances[usize::from(instance)].finished(server, elapsed, ok);
     }
 
     /// `server` has nothing in service or queued: with join-idle-queue it reports to one
@@ -250,17 +257,19 @@ mod tests {
     use super::*;
     use crate::balancer::Algorithm;
     use crate::id::ClientAddr;
+    use proptest::prelude::*;
 
     #[test]
     fn a_pick_avoiding_tried_hosts_reselects_at_most_as_often_as_allowed() {
         // Round robin over three servers: 0, 1, 2, 0, ... Each reselection is the next.
         let mut frontend = Frontend::new(&BalancerSpec::new(Algorithm::RoundRobin), 3, 1);
         for id in 0..3 {
-            frontend.add(Backend {
+            let backend = Backend {
                 id: ServerId(id),
                 name: "s",
                 weight: 1,
-            });
+            };
+            frontend.add(backend, true);
         }
         let request = RequestKey {
             client: ClientAddr(1),
@@ -291,11 +300,12 @@ mod tests {
         };
         let mut frontend = Frontend::new(&spec, 2, 1);
         for id in 0..2 {
-            frontend.add(Backend {
+            let backend = Backend {
                 id: ServerId(id),
                 name: "s",
                 weight: 1,
-            });
+            };
+            frontend.add(backend, true);
         }
         frontend.set_weight(ServerId(0), 3);
         // Not in rotation (never added): ignored.
@@ -323,6 +333,177 @@ mod tests {
         };
         for _ in 0..10 {
             assert_eq!(frontend.pick(&request).unwrap().server, ServerId(0));
+        }
+    }
+
+    #[test]
+    fn a_busy_server_coming_back_to_rotation_does_not_report_idle() {
+        let mut frontend = Frontend::new(&BalancerSpec::new(Algorithm::JoinIdleQueue), 3, 1);
+        for id in 0..3 {
+            let backend = Backend {
+                id: ServerId(id),
+                name: "s",
+                weight: 1,
+            };
+            frontend.add(backend, true);
+        }
+        let request = RequestKey {
+            client: ClientAddr(1),
+            session: None,
+        };
+        let pick = |frontend: &mut Frontend| {
+            let pick = frontend.pick(&request).expect("a pool");
+            frontend.dispatched(pick);
+            let queued = frontend.explain(&request, pick).compared == [(pick.server, 1.0)];
+            (pick.server.0, queued)
+        };
+        // Server 0 takes a request from the idle queue, is ejected, and comes back busy;
+        // server 1 comes back idle, at the tail of the queue.
+        assert_eq!(pick(&mut frontend), (0, true));
+        frontend.remove(ServerId(0));
+        frontend.remove(ServerId(1));
+        let back = |id| Backend {
+            id: ServerId(id),
+            name: "s",
+            weight: 1,
+        };
+        frontend.add(back(0), false);
+        frontend.add(back(1), true);
+        assert_eq!(pick(&mut frontend), (2, true));
+        assert_eq!(pick(&mut frontend), (1, true));
+        // The queue is empty: server 0 was never in it. The next pick is drawn.
+        assert!(!pick(&mut frontend).1);
+        // When its worker frees, it reports.
+        frontend.server_idle(ServerId(0));
+        assert_eq!(pick(&mut frontend), (0, true));
+    }
+
+    /// Six servers, three in zone a (`wa-0`..) and three in zone b (`wb-0`..).
+    const NAMES: [&str; 6] = ["wa-0", "wa-1", "wa-2", "wb-0", "wb-1", "wb-2"];
+
+    /// `algorithm` over `instances` instances spread `spread`, or, `zoned`, one instance
+    /// wrapped in zone-aware routing over zones a and b.
+    fn frontend(algorithm: Algorithm, instances: u32, spread: Spread, zoned: bool) -> Frontend {
+        use crate::model::spec::ServerGroupSpec;
+        use crate::model::zone_aware::{ZoneAware, ZoneAwareSpec};
+        let spec = BalancerSpec {
+            max_connections: Some(2),
+            instances: if zoned { 1 } else { instances },
+            spread,
+            ..BalancerSpec::new(algorithm)
+        };
+        let mut frontend = Frontend::new(&spec, 6, 7);
+        if zoned {
+            let groups = ["a", "b"].map(|zone| ServerGroupSpec {
+                zone: zone.into(),
+                ..ServerGroupSpec::new(&format!("w{zone}"), 3)
+            });
+            let zones = ZoneAwareSpec {
+                client_zones: vec![("a".into(), 500_000), ("b".into(), 500_000)],
+                // Low enough that routing goes by zone with a few servers in rotation.
+                min_cluster_size: 2,
+            };
+            frontend.route_by_zone(|all| Box::new(ZoneAware::new(&zones, &groups, &spec, all, 7)));
+        }
+        frontend
+    }
+
+    #[derive(Clone, Debug)]
+    enum Op {
+        /// A request from this client is picked for and dispatched.
+        Arrive(u32),
+        /// The `n`-th open request (modulo) ends, answered or not.
+        End(usize, bool),
+        /// Server `n` leaves rotation (failed checks, an ejection, the end of a panic).
+        Out(usize),
+        /// Server `n` enters rotation, for the first time or again, idle or busy.
+        In(usize, bool),
+        /// Server `n` reports idle.
+        Idle(usize),
+        /// Server `n`'s weight changes (slow start).
+        Weigh(usize, u32),
+    }
+
+    fn op() -> impl Strategy<Value = Op> {
+        prop_oneof![
+            6 => (0..50u32).prop_map(Op::Arrive),
+            4 => (any::<usize>(), prop::bool::weighted(0.8)).prop_map(|(n, ok)| Op::End(n, ok)),
+            1 => (0..6usize).prop_map(Op::Out),
+            2 => (0..6usize, any::<bool>()).prop_map(|(n, idle)| Op::In(n, idle)),
+            1 => (0..6usize).prop_map(Op::Idle),
+            1 => (0..6usize, 1..4u32).prop_map(|(n, weight)| Op::Weigh(n, weight)),
+        ]
+    }
+
+    /// Whether `algorithm` counts each server's open requests.
+    fn counts(algorithm: Algorithm) -> bool {
+        matches!(
+            algorithm,
+            Algorithm::LeastConnections
+                | Algorithm::LeastResponseTime
+                | Algorithm::LeastResponseTimeNaive
+                | Algorithm::PowerOfTwoChoices
+                | Algorithm::LeastRequest
+                | Algorithm::First
+                | Algorithm::ConsistentHashBounded
+        )
+    }
+
+    proptest! {
+        /// Whatever servers leave rotation and come back, with requests open or not, each
+        /// instance of every algorithm that counts holds, for every server, exactly the
+        /// requests it dispatched there that have not ended; picks are in rotation.
+        #[test]
+        fn every_instance_counts_exactly_its_open_requests_across_rotation_changes(
+            algorithm in prop::sample::select(Algorithm::ALL.to_vec()),
+            instances in 1..4u32,
+            spread in prop::sample::select(Spread::ALL.to_vec()),
+            zoned in any::<bool>(),
+            ops in prop::collection::vec(op(), 0..200),
+        ) {
+            let mut frontend = frontend(algorithm, instances, spread, zoned);
+            let mut open: Vec<Pick> = Vec::new();
+            let mut joined = [false; 6];
+            for op in ops {
+                match op {
+                    Op::Arrive(client) => {
+                        let request = RequestKey { client: ClientAddr(client), session: None };
+                        if let Some(pick) = frontend.pick(&request) {
+                            prop_assert!(frontend.is_in_rotation(pick.server));
+                            frontend.dispatched(pick);
+                            open.push(pick);
+                        }
+                    }
+                    Op::End(n, ok) if !open.is_empty() => {
+                        let pick = open.swap_remove(n % open.len());
+                        let elapsed = SimDuration::from_millis(n as u64 % 50);
+                        frontend.finished(pick.instance, pick.server, elapsed, ok);
+                    }
+                    Op::End(..) => {}
+                    Op::Out(n) => frontend.remove(ServerId(n as u32)),
+                    Op::In(n, idle) => {
+                        joined[n] = true;
+                        let backend = Backend { id: ServerId(n as u32), name: NAMES[n], weight: 1 };
+                        frontend.add(backend, idle);
+                    }
+                    Op::Idle(n) => frontend.server_idle(ServerId(n as u32)),
+                    Op::Weigh(n, weight) => frontend.set_weight(ServerId(n as u32), weight),
+                }
+                for (instance, balancer) in frontend.instances.iter().enumerate() {
+                    for server in (0..6u32).map(ServerId).filter(|s| joined[s.index()]) {
+                        let expected = open
+                            .iter()
+                            .filter(|p| usize::from(p.instance) == instance && p.server == server)
+                            .count() as u32;
+                        let counted = balancer.open_requests(server);
+                        prop_assert_eq!(
+                            counted,
+                            counts(algorithm).then_some(expected),
+                            "instance {}, {:?}", instance, server
+                        );
+                    }
+                }
+            }
         }
     }
 }

@@ -138,6 +138,12 @@ impl Station {
         self.queue.len() as u32
     }
 
+    /// A worker is free, so nothing waits: what a server reports to a join-idle-queue
+    /// balancer when one frees.
+    pub fn has_free_worker(&self) -> bool {
+        (self.serving.len() as u32) < self.workers
+    }
+
     /// Nothing in service and nothing waiting.
     pub fn is_idle(&self) -> bool {
         self.serving.is_empty()

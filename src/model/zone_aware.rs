@@ -9,7 +9,8 @@
 //! server; when routing is off (too few healthy hosts, a single zone, no healthy local
 //! host, panic) the pool of every server picks, as Envoy then balances over all hosts.
 //! Every pool is told of every dispatch and completion of its servers, so a zone's
-//! least-connections sees the same connection counts as the pool of all.
+//! least-connections sees the same connection counts as the pool of all, and a server one
+//! join-idle-queue pool gives leaves the other's idle queue.
 //!
 //! The callers are the clients: a client address belongs to a zone by a hash of the
 //! address against the zones' shares, so replayed and generated traffic alike are placed,
@@ -267,6 +268,8 @@ impl Balancer for ZoneAware {
         self.all.wants_idle_reports()
     }
 
+    /// Both pools queue it; the dispatch of the request either gives it takes it out of
+    /// both.
     fn server_idle(&mut self, server: ServerId) {
         let zone = self.zone_of(server);
         self.all.server_idle(server);
@@ -278,6 +281,16 @@ impl Balancer for ZoneAware {
             Some(zone) => self.pools[zone].explain(request, picked),
             None => self.all.explain(request, picked),
         }
+    }
+
+    /// The pool of all's count, which the server's zone pool must share.
+    #[cfg(test)]
+    fn open_requests(&self, server: ServerId) -> Option<u32> {
+        let all = self.all.open_requests(server);
+        if let Some(&zone) = self.server_zone.get(server.index()) {
+            assert_eq!(self.pools[zone].open_requests(server), all, "{server:?}");
+        }
+        all
     }
 }
 
@@ -457,6 +470,44 @@ mod tests {
         // In panic the pool of all picks (weights 4, 1, 1, 1, 1, 1): cycles of 9.
         zones.set_panic(true);
         assert_eq!(shares(&mut zones, 90), [40, 10, 10, 10, 10, 10]);
+    }
+
+    #[test]
+    fn a_server_picked_from_one_pools_idle_queue_leaves_the_others() {
+        let mut zones = zone_aware_with(Algorithm::JoinIdleQueue, 3, 3);
+        for id in 0..6 {
+            zones.server_idle(ServerId(id));
+        }
+        let client_in = |zone| {
+            let client = (0..)
+                .map(ClientPopulation::address)
+                .find(|&c| zones.client_zone(c) == zone)
+                .expect("a client in the zone");
+            RequestKey {
+                client,
+                session: None,
+            }
+        };
+        let (a, b) = (client_in(0), client_in(1));
+        let mut rng = stream(1, 0, 0);
+        let mut send = |zones: &mut ZoneAware, request: &RequestKey| {
+            let server = zones.pick(request, &mut rng).expect("a pool");
+            zones.dispatched(server);
+            let queued = zones.explain(request, server).compared == [(server, 1.0)];
+            (server.0, queued)
+        };
+        // Zone a's queue gives server 0, which leaves the queue of all too: in panic, the
+        // pool of all gives the other five, not server 0 again.
+        assert_eq!(send(&mut zones, &a), (0, true));
+        zones.set_panic(true);
+        let picks: Vec<(u32, bool)> = (0..5).map(|_| send(&mut zones, &a)).collect();
+        assert_eq!(picks, [1, 2, 3, 4, 5].map(|id| (id, true)));
+        // Server 3 idles again and is taken from the queue of all: zone b's queue, which
+        // it had joined too, no longer holds it, and a pick there is drawn.
+        zones.server_idle(ServerId(3));
+        assert_eq!(send(&mut zones, &b), (3, true));
+        zones.set_panic(false);
+        assert!(!send(&mut zones, &b).1);
     }
 
     #[test]

@@ -37,7 +37,9 @@ pub enum ZoneRouting {
     Direct { local: usize },
     /// `local_share` basis points of requests to the local zone; the rest to another zone
     /// drawn in proportion to `residual` (basis points of spare capacity per zone, zero for
-    /// the local zone and for zones without spare capacity).
+    /// the local zone and for zones without spare capacity) — or, when rounding leaves no
+    /// zone with spare capacity, to any zone with healthy hosts (`residual` then 1 for each
+    /// of them, the local one included, and 0 for the others).
     Residual {
         local: usize,
         local_share: u64,
@@ -65,7 +67,7 @@ impl ZoneRouting {
         if upstream_local >= callers_local {
             return ZoneRouting::Direct { local };
         }
-        let residual = callers
+        let mut residual: Vec<u64> = callers
             .iter()
             .zip(healthy)
             .enumerate()
@@ -74,6 +76,11 @@ impl ZoneRouting {
                 if zone == local { 0 } else { spare }
             })
             .collect();
+        if residual.iter().all(|&spare| spare == 0) {
+            // Only by rounding. Envoy then picks any locality (`lb_zone_no_capacity_left`);
+            // one with no healthy host has nothing to pick from, so only the others, alike.
+            residual = healthy.iter().map(|&h| u64::from(h > 0)).collect();
+        }
         ZoneRouting::Residual {
             local,
             local_share: upstream_local * WHOLE / callers_local,
@@ -95,12 +102,10 @@ impl ZoneRouting {
                 if rng.random_range(0..WHOLE) < *local_share {
                     return Some(*local);
                 }
+                // Never 0 as computed, which leaves the local zone, with healthy hosts, at
+                // least 1; a hand-made one of zeros finds no zone and balances over all.
                 let total: u64 = residual.iter().sum();
-                if total == 0 {
-                    // Only by rounding: Envoy then picks any zone.
-                    return Some(rng.random_range(0..residual.len()));
-                }
-                let mut point = rng.random_range(0..total);
+                let mut point = rng.random_range(0..total.max(1));
                 residual.iter().position(|&spare| {
                     let here = point < spare;
                     point = point.saturating_sub(spare);
@@ -142,6 +147,37 @@ mod tests {
                 residual: vec![0, 1000, 500],
             }
         );
+    }
+
+    #[test]
+    fn when_rounding_leaves_no_spare_capacity_spill_goes_only_to_zones_with_healthy_hosts() {
+        // Callers 28.58/28.57/42.85/0%, upstream 2/2/3/0 hosts (2857/2857/4285/0 bp, one
+        // lost to rounding): zone 0 keeps 2857 × 10000 / 2858 = 9996 bp, and no zone has
+        // spare capacity. Zone 3 has no healthy host: it is never drawn.
+        let routing = ZoneRouting::compute(0, &[2858, 2857, 4285, 0], &[2, 2, 3, 0], 6);
+        assert_eq!(
+            routing,
+            ZoneRouting::Residual {
+                local: 0,
+                local_share: 9996,
+                residual: vec![1, 1, 1, 0],
+            }
+        );
+        let mut rng = stream(10, 0, 0);
+        let mut counts = [0u32; 4];
+        for _ in 0..1_000_000 {
+            counts[routing.pick(&mut rng).expect("a zone")] += 1;
+        }
+        // 4 in 10,000 spill, about 400 of the million, a third to each zone with hosts.
+        assert_eq!(counts[3], 0, "{counts:?}");
+        assert!(counts[1] > 50 && counts[2] > 50, "{counts:?}");
+        // A hand-made residual of zeros spills to no zone: routing ignores zones.
+        let none = ZoneRouting::Residual {
+            local: 0,
+            local_share: 0,
+            residual: vec![0, 0],
+        };
+        assert_eq!(none.pick(&mut rng), None);
     }
 
     #[test]

@@ -17,6 +17,7 @@ mod properties;
 mod queueing_theory;
 mod resilience;
 mod robustness;
+mod rotation_counts;
 mod scenarios;
 mod schema;
 mod server_failures;

@@ -340,11 +340,14 @@ impl<O: Observer> World<'_, O> {
         let ramp = self.ramp_start(id);
         let weight = self.slow_start_weight(id, ramp);
         let server = self.cluster.server(id);
-        self.frontend.add(Backend {
+        // Idle as `server_went_idle` reports it: taking connections, with a worker free.
+        let idle = server.accepts_connections() && server.station.has_free_worker();
+        let backend = Backend {
             id,
             name: &server.name,
             weight,
-        });
+        };
+        self.frontend.add(backend, idle);
         if let Some(since) = ramp {
             self.start_ramp(id, since);
         }

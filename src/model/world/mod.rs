@@ -193,12 +193,14 @@ impl<'a, O: Observer> World<'a, O> {
         let slow_starts = spec.slow_start.map(SlowStarts::new);
         for server in cluster.servers() {
             measurement.server_joined(server.id);
-            // The run starts with a warm cluster: no server is in slow start.
-            frontend.add(Backend {
+            // The run starts with a warm cluster: no server is in slow start, and every
+            // one is ready and idle.
+            let backend = Backend {
                 id: server.id,
                 name: &server.name,
                 weight: SlowStarts::full_weight(slow_starts.as_ref(), server.weight),
-            });
+            };
+            frontend.add(backend, true);
         }
         let remap_clients = if spec
             .timeline
