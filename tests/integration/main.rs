@@ -20,6 +20,7 @@ mod robustness;
 mod scenarios;
 mod schema;
 mod server_failures;
+mod sessions;
 mod shard;
 #[cfg(unix)]
 mod slurm;

@@ -6,6 +6,7 @@
 use super::{NO_SERVER, World, report_queued};
 use crate::engine::SimDuration;
 use crate::id::{RequestKey, ServerId};
+use crate::model::arrivals::Arrival;
 use crate::model::client_calls::CallEnd;
 use crate::model::database;
 use crate::model::event::Event;
@@ -43,10 +44,7 @@ impl<O: Observer> World<'_, O> {
         };
         let (id, pick) = self.new_attempt(&key, arrival.work, measured);
         if self.sessions.is_some() {
-            let relogin = self.session_state(&arrival, pick);
-            if let Some(request) = self.requests.get_mut(id) {
-                request.work = request.work + relogin;
-            }
+            self.session_sent(&arrival);
         }
         if O::ACTIVE {
             self.observe(Observed::Arrived {
@@ -56,8 +54,7 @@ impl<O: Observer> World<'_, O> {
             });
         }
         if self.resilience.is_some() {
-            let work = self.requests.get(id).map_or(arrival.work, |r| r.work);
-            self.call_started(id, key, work, measured, pick);
+            self.call_started(id, key, arrival.work, measured, pick);
         }
         self.dispatch(id, &key, pick, measured);
         self.schedule_next_arrival();
@@ -127,20 +124,13 @@ impl<O: Observer> World<'_, O> {
         }
     }
 
-    /// The session state `arrival` finds where `pick` sends it: the re-login work it adds
-    /// when the state is gone. Out of line, as [`Self::route_by_affinity`].
+    /// `arrival`, of a session, is sent: its session starts with its first request and
+    /// ends after its last. Out of line, as [`Self::route_by_affinity`].
     #[inline(never)]
-    fn session_state(
-        &mut self,
-        arrival: &crate::model::arrivals::Arrival,
-        pick: Result<Pick, FailReason>,
-    ) -> SimDuration {
-        let (Some(sessions), Some(session)) = (&mut self.sessions, arrival.session) else {
-            return SimDuration::ZERO;
-        };
-        let reached = pick.ok().map(|p| p.server);
-        let serving = reached.filter(|&s| self.cluster.server(s).is_serving());
-        sessions.on_request(session, arrival.client, serving, arrival.ends_session)
+    fn session_sent(&mut self, arrival: &Arrival) {
+        if let (Some(sessions), Some(session)) = (&mut self.sessions, arrival.session) {
+            sessions.sent(session, arrival.client, arrival.ends_session);
+        }
     }
 
     /// Offers request `id`, picked for `pick.server`, to that server.
@@ -190,12 +180,12 @@ impl<O: Observer> World<'_, O> {
         match server.station.admit(self.now, id) {
             Admission::Start => {
                 self.frontend.dispatched(pick);
-                self.attempt_sent(id);
+                self.attempt_sent(id, pick.server);
                 self.start_service(id, pick.server);
             }
             Admission::Queued { ahead } => {
                 self.frontend.dispatched(pick);
-                self.attempt_sent(id);
+                self.attempt_sent(id, pick.server);
                 if O::ACTIVE {
                     let station = &self.cluster.server(pick.server).name;
                     report_queued(&mut self.observer, self.now, id, station, ahead);
@@ -209,9 +199,27 @@ impl<O: Observer> World<'_, O> {
         }
     }
 
-    /// Attempt `id` reached its server: the client's timeout on it starts.
+    /// Attempt `id` reached `server`, which took it: the components that learn of it do,
+    /// before a worker starts on it.
     #[inline(always)]
-    fn attempt_sent(&mut self, id: RequestId) {
+    fn attempt_sent(&mut self, id: RequestId, server: ServerId) {
+        if self.attempt_hooks {
+            self.attempt_taken(id, server);
+        }
+    }
+
+    /// Attempt `id` was taken by `server`: its session's state, if a session's, is looked
+    /// for there (a re-login adds to its work), and the client's timeout on it starts.
+    /// Out of line, behind one flag, as [`Self::before_answer`]: a run with neither pays
+    /// one branch per attempt.
+    #[inline(never)]
+    fn attempt_taken(&mut self, id: RequestId, server: ServerId) {
+        if let Some(sessions) = &mut self.sessions {
+            let relogin = sessions.taken(server);
+            if let Some(request) = self.requests.get_mut(id) {
+                request.work = request.work + relogin;
+            }
+        }
         if self.resilience.is_some() {
             self.start_timeout(id);
         }
@@ -408,6 +416,11 @@ impl<O: Observer> World<'_, O> {
         outcome: Outcome,
         server: Option<ServerId>,
     ) {
+        if let Some(sessions) = &mut self.sessions {
+            // The attempt being dispatched, if a session's, failed before a server took
+            // it: it moved nothing. (A failure after that finds none being dispatched.)
+            sessions.refused();
+        }
         if let Some(end) = self.call_ended(id, server, outcome) {
             match end {
                 // Its end at its server was counted when the client gave up on it.

@@ -1,0 +1,111 @@
+//! Sessions in whole runs, where the state's moves depend on more than one component: the
+//! state is looked for where a server takes an attempt — a retry's as much as a first
+//! try's — and an attempt no server takes moves nothing.
+
+use std::path::Path;
+
+use lbsim::model::{RunSpec, simulate};
+use lbsim::scenario::Scenario;
+use lbsim::stats::{Figure, RunResult};
+
+use crate::support::write;
+
+/// The first variant of scenario `source`, read as `dir/x.toml`.
+fn run(dir: &Path, source: &str) -> RunSpec {
+    let path = write(dir, "x.toml", source);
+    Scenario::from_path(&path)
+        .unwrap_or_else(|e| panic!("{e}"))
+        .variants
+        .remove(0)
+        .run
+}
+
+/// Started, completed, lost and live sessions.
+fn sessions(result: &RunResult) -> [u64; 4] {
+    [
+        Figure::SessionsStarted,
+        Figure::SessionsCompleted,
+        Figure::SessionsLost,
+        Figure::SessionsLive,
+    ]
+    .map(|figure| result.figures.get(figure).unwrap_or(0.0) as u64)
+}
+
+#[test]
+fn a_retry_another_server_takes_logs_in_again_there_and_loses_a_finished_session() {
+    let dir = tempfile::tempdir().unwrap();
+    // One session of two requests, at 2 s and 3 s, over three servers in turn. The first
+    // is served by web-0; the second is picked for web-1, crashed meanwhile (and still in
+    // rotation: no health checks), and its retry goes to web-2, where the session's state
+    // is not. The retry is the session's last request.
+    let spec = run(
+        dir.path(),
+        "duration = \"4s\"\n\
+         [workload]\nclients = 10\narrivals = \"constant\"\n\
+         service = { dist = \"constant\", mean = \"10ms\" }\n\
+         [workload.sessions]\nrate = 0.5\nrequests = { dist = \"constant\", mean = 2 }\n\
+         think = { dist = \"constant\", mean = \"1s\" }\n\
+         relogin = { dist = \"constant\", mean = \"500ms\" }\n\
+         [[servers]]\nname = \"web\"\ncount = 3\n\
+         [balancer]\nalgorithm = \"round-robin\"\n\
+         [client]\nretries = 1\n\
+         [[timeline]]\nat = \"2.5s\"\naction = \"crash\"\nserver = \"web-1\"\n",
+    );
+    let result = simulate(&spec, 1);
+    assert_eq!(sessions(&result), [1, 0, 1, 0]);
+    // The retry's backoff (under 50 ms), the re-login's 500 ms and the request's 10 ms.
+    let slowest = result.latency.max_ms();
+    assert!((510.0..560.0).contains(&slowest), "{slowest}");
+}
+
+/// A trace of one long request (session `x`, 10 s on web-0) and three of session `a`, a
+/// second apart from 1 s: round robin sends them to web-1, web-0 and web-1.
+const TRACE: &str = "timestamp,client,session,service_ms\n\
+                     0.0,10.0.0.1,x,10000\n\
+                     1.0,10.0.0.2,a,10\n\
+                     2.0,10.0.0.2,a,10\n\
+                     3.0,10.0.0.2,a,10\n";
+
+/// Two servers in turn replaying [`TRACE`], with `more` to the scenario.
+fn replay(dir: &Path, more: &str) -> RunResult {
+    write(dir, "trace.csv", TRACE);
+    let spec = run(
+        dir,
+        &format!(
+            "duration = \"4s\"\n\
+             [workload]\ntrace = {{ path = \"trace.csv\", format = \"csv\" }}\n\
+             [balancer]\nalgorithm = \"round-robin\"\n{more}"
+        ),
+    );
+    simulate(&spec, 1)
+}
+
+#[test]
+fn an_attempt_a_full_queue_rejects_leaves_the_sessions_state_where_it_is() {
+    let dir = tempfile::tempdir().unwrap();
+    // web-0 has one worker, busy with `x`, and no queue: `a`'s second request is
+    // rejected there, and its third finds the state on web-1.
+    let result = replay(
+        dir.path(),
+        "[[servers]]\nname = \"web\"\ncount = 2\nworkers = 1\nqueue = 0\n",
+    );
+    assert_eq!(result.counts.rejected, 1);
+    // A trace's sessions never end: both are live, neither lost.
+    assert_eq!(sessions(&result), [2, 0, 0, 2]);
+}
+
+#[test]
+fn an_attempt_a_draining_server_refuses_leaves_the_sessions_state_where_it_is() {
+    let dir = tempfile::tempdir().unwrap();
+    // web-0 leaves gracefully at 0.5 s and drains `x`; the balancer hears of it 5 s
+    // later, so `a`'s second request is still sent there and refused.
+    let result = replay(
+        dir.path(),
+        "[[servers]]\nname = \"web\"\ncount = 2\n\
+         [discovery]\nmode = \"watch\"\ndelay = \"5s\"\n\
+         [[timeline]]\nat = \"0.5s\"\naction = \"remove\"\nserver = \"web-0\"\n",
+    );
+    let refused = result.figures.get(Figure::FailedServerDown).unwrap_or(0.0);
+    assert_eq!(refused, 1.0);
+    assert_eq!(sessions(&result), [2, 0, 0, 2]);
+}
