@@ -474,9 +474,9 @@ mod in_a_run {
     use crate::balancer::{Algorithm, BalancerSpec, HashOn};
     use crate::engine::{SimDuration, SimTime};
     use crate::model::{
-        AffinitySpec, ArrivalPattern, Change, FailureProcess, GeneratedWorkload, OnUnavailable,
-        RateSchedule, RunSpec, ServerGroupSpec, ServiceDist, SessionLength, SessionsSpec, TierSpec,
-        TimelineAction, WorkloadSpec, simulate,
+        AffinitySpec, ArrivalPattern, Change, Draining, FailureProcess, GeneratedWorkload,
+        OnUnavailable, RateSchedule, RunSpec, ServerGroupSpec, ServiceDist, SessionLength,
+        SessionsSpec, TierSpec, TimelineAction, WorkloadSpec, simulate,
     };
     use crate::stats::{Figure, RunResult};
 
@@ -538,6 +538,7 @@ mod in_a_run {
             refresh: true,
             sweep_interval: SimDuration::from_secs(1),
             on_unavailable: OnUnavailable::Repin,
+            draining: Draining::Move,
         })
     }
 

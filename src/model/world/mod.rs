@@ -497,6 +497,7 @@ impl<'a, O: Observer> World<'a, O> {
                 if let Some(affinity) = &mut self.affinity {
                     affinity.sweep(self.now);
                 }
+                self.affinity_swept();
             }
             Timer::CheckTimeout(server) => {
                 if self.cluster.server_mut(server).check.take().is_some() {

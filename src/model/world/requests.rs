@@ -6,6 +6,7 @@
 use super::{NO_SERVER, World, report_queued};
 use crate::engine::SimDuration;
 use crate::id::{RequestKey, ServerId};
+use crate::model::affinity::Draining;
 use crate::model::arrivals::Arrival;
 use crate::model::client_calls::CallEnd;
 use crate::model::database;
@@ -118,8 +119,14 @@ impl<O: Observer> World<'_, O> {
     /// not carry its code in their arrival path.
     #[inline(never)]
     fn route_by_affinity(&mut self, key: &RequestKey) -> Result<Pick, FailReason> {
+        let cluster = &self.cluster;
+        // Out of rotation yet serving: its pre-stop time or its drain.
+        let leaving = |id| {
+            let server = cluster.server(id);
+            server.is_leaving() && server.is_serving()
+        };
         match &mut self.affinity {
-            Some(affinity) => affinity.route(self.now, key, &mut self.frontend),
+            Some(affinity) => affinity.route(self.now, key, &mut self.frontend, leaving),
             None => self.frontend.pick(key).ok_or(FailReason::NoServer),
         }
     }
@@ -158,19 +165,18 @@ impl<O: Observer> World<'_, O> {
             return;
         }
         self.measurement.routed(pick.server);
-        let server = self.cluster.server_mut(pick.server);
-        if !server.accepts_connections() {
-            // Down, booting or draining: the connection is refused.
-            if measured && (server.is_leaving() || !server.is_member()) {
-                // The balancer had not yet heard that it left.
-                self.measurement.report(Figure::StaleRoutes, 1);
-            }
-            self.requests.remove(id);
-            let outcome = Outcome::Failed(FailReason::ServerDown);
-            self.attempt_failed(id, measured, outcome, Some(pick.server));
-            self.answered(pick.server, false);
+        if !self.cluster.server(pick.server).accepts_connections() {
+            self.not_accepted(id, pick, measured);
             return;
         }
+        self.take(id, pick, measured);
+    }
+
+    /// Attempt `id` reached `pick.server`, which takes connections: it is taken there,
+    /// unless the server has no memory left or its queue is full.
+    #[inline(always)]
+    fn take(&mut self, id: RequestId, pick: Pick, measured: bool) {
+        let server = self.cluster.server_mut(pick.server);
         if let Some(resources) = &self.resources
             && resources.refuses(server)
         {
@@ -197,6 +203,34 @@ impl<O: Observer> World<'_, O> {
                 self.answered(pick.server, false);
             }
         }
+    }
+
+    /// Attempt `id` reached `pick.server`, which takes no new connection (down, booting or
+    /// draining): the connection is refused — but for a draining server whose sessions
+    /// cookie affinity keeps (`draining = "keep"`), which keeps its listener open, as a
+    /// server in HAProxy's `drain` state is still up and accepts persistent connections;
+    /// the balancers send it only those sessions' requests (or any, while they have not
+    /// heard that it left). Out of line: a refusal is the rare path.
+    #[inline(never)]
+    fn not_accepted(&mut self, id: RequestId, pick: Pick, measured: bool) {
+        let server = self.cluster.server(pick.server);
+        let keeps_listening = server.state == ServerState::Draining
+            && self
+                .affinity
+                .as_ref()
+                .is_some_and(|a| a.draining() == Draining::Keep);
+        if keeps_listening {
+            self.take(id, pick, measured);
+            return;
+        }
+        if measured && (server.is_leaving() || !server.is_member()) {
+            // The balancer had not yet heard that it left.
+            self.measurement.report(Figure::StaleRoutes, 1);
+        }
+        self.requests.remove(id);
+        let outcome = Outcome::Failed(FailReason::ServerDown);
+        self.attempt_failed(id, measured, outcome, Some(pick.server));
+        self.answered(pick.server, false);
     }
 
     /// Attempt `id` reached `server`, which took it: the components that learn of it do,
@@ -392,15 +426,60 @@ impl<O: Observer> World<'_, O> {
     }
 
     /// A worker of `server` has nothing left to do: a draining server goes down once its
-    /// last worker is free, another reports idle.
+    /// last worker is free (unless affinity keeps it: [`Self::drained`]), another reports
+    /// idle.
     pub(super) fn server_went_idle(&mut self, server: ServerId) {
         let idle = self.cluster.server(server);
         if idle.state == ServerState::Draining {
             if idle.station.is_idle() {
-                self.go_down(server, "drained");
+                self.drained(server);
             }
         } else {
             self.frontend.server_idle(server);
+        }
+    }
+
+    /// Draining `server` holds nothing: it goes down, unless cookie affinity keeps it for
+    /// the sessions pinned to it. Out of line: inlined, its check would cost every idle
+    /// report of every run (its caller's registers).
+    #[inline(never)]
+    fn drained(&mut self, server: ServerId) {
+        if !self.kept_for_sessions(server) {
+            self.go_down(server, "drained");
+        }
+    }
+
+    /// Whether draining `server` stays up for the sessions pinned to it, though it holds
+    /// nothing: cookie affinity with `draining = "keep"`, while an entry pins one there.
+    pub(super) fn kept_for_sessions(&self, server: ServerId) -> bool {
+        self.affinity
+            .as_ref()
+            .is_some_and(|a| a.keeps_server(server))
+    }
+
+    /// The session table was swept: a draining server kept for its sessions whose last
+    /// entry went, and that holds nothing, goes down. Without `draining = keep` a draining
+    /// server went down when it emptied, and there is nothing to do. Out of line: it runs
+    /// once a sweep, and inlined it would grow the event loop every run turns.
+    #[inline(never)]
+    pub(super) fn affinity_swept(&mut self) {
+        if self
+            .affinity
+            .as_ref()
+            .is_none_or(|a| a.draining() != Draining::Keep)
+        {
+            return;
+        }
+        let drained: Vec<ServerId> = self
+            .cluster
+            .servers()
+            .iter()
+            .filter(|s| s.state == ServerState::Draining && s.station.is_idle())
+            .map(|s| s.id)
+            .filter(|&id| !self.kept_for_sessions(id))
+            .collect();
+        for server in drained {
+            self.go_down(server, "drained");
         }
     }
 
