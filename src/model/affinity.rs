@@ -11,12 +11,26 @@
 //! session's *idle* time. With `refresh = false` an entry lives `ttl` from its creation,
 //! as a store entry written once with a fixed expiry (Redis `SET ... EX 3600`) would.
 //!
-//! When the pinned server is no longer in rotation (it left, drains, failed its health
-//! checks, was ejected), the request is either re-pinned through the algorithm and counted
-//! (`repin`, HAProxy's `option redispatch`, NGINX's behaviour when the server is down), or
-//! fails (`fail`, HAProxy without `redispatch`). A server that crashed but is still in
+//! When the pinned server is no longer in rotation (it failed its health checks, was
+//! ejected, left), the request is either re-pinned through the algorithm and counted
+//! (`repin`: HAProxy's `option redispatch`, which breaks the persistence of a server that
+//! is down; NGINX's behaviour when "the designated server cannot process a request"), or
+//! fails (`fail`: HAProxy without `redispatch`). A server that crashed but is still in
 //! rotation — the balancer has not noticed — keeps its sessions, whose requests then meet
 //! a refused connection, as in the real thing.
+//!
+//! A server that leaves gracefully (its pre-stop time, then its drain) is out of
+//! rotation too, but it still serves, and what becomes of its sessions is a choice of
+//! its own (`draining`). `move` treats it as any server out of rotation: its sessions
+//! move at once, as AWS ALB stops routing to a deregistering target, sticky or not.
+//! `keep` sends them on to it while it serves: HAProxy's `drain` state ("set server ...
+//! state drain" only removes a server from load balancing; it still accepts persistent
+//! connections) and NGINX Plus's `drain` parameter ("only requests bound to the server
+//! will be proxied to it"). Draining is then for the sessions, not only the requests in
+//! flight: the server keeps its listener open for them (a draining server otherwise
+//! takes no new connection), and it goes down only once idle with no entry of the table
+//! pinning a session to it — or when its deregistration delay ends, failing what it
+//! holds. The table counts its entries per server for this.
 //!
 //! Memory stays bounded: an expired entry is never used (a lookup checks its expiry), and
 //! a periodic sweep removes expired entries, so no entry outlives `ttl + sweep_interval`
@@ -41,6 +55,8 @@ pub struct AffinitySpec {
     /// How often expired entries are swept from the table.
     pub sweep_interval: SimDuration,
     pub on_unavailable: OnUnavailable,
+    /// What the sessions pinned to a server that leaves gracefully do while it drains.
+    pub draining: Draining,
 }
 
 impl AffinitySpec {
@@ -68,6 +84,28 @@ impl OnUnavailable {
     }
 }
 
+/// What the sessions pinned to a server that leaves gracefully do while it still serves
+/// (its pre-stop time, its drain).
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+pub enum Draining {
+    /// They go elsewhere at once, as from any server out of rotation (`on_unavailable`):
+    /// AWS ALB's deregistration.
+    Move,
+    /// They stay with it until it goes down: HAProxy's `drain` state, NGINX Plus's `drain`.
+    Keep,
+}
+
+impl Draining {
+    pub const ALL: [Draining; 2] = [Draining::Move, Draining::Keep];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Draining::Move => "move",
+            Draining::Keep => "keep",
+        }
+    }
+}
+
 #[derive(Copy, Clone, Debug)]
 struct Pin {
     server: ServerId,
@@ -77,6 +115,12 @@ struct Pin {
 pub struct Affinity {
     spec: AffinitySpec,
     table: HashMap<SessionId, Pin>,
+    /// Per server, the table's entries that pin a session to it, expired ones included
+    /// until swept: a draining server kept for its sessions stays up while it has any. A
+    /// map, not a vector: a vector's capacity would become the niche of the world's
+    /// `Option<Affinity>`, and testing it costs every request of every run two more
+    /// instructions than the flag the niche is now.
+    pins: HashMap<ServerId, u32>,
     hits: u64,
     repins: u64,
     /// The most entries the table ever held.
@@ -88,6 +132,7 @@ impl Affinity {
         Affinity {
             spec: spec.clone(),
             table: HashMap::new(),
+            pins: HashMap::new(),
             hits: 0,
             repins: 0,
             peak: 0,
@@ -98,13 +143,20 @@ impl Affinity {
         self.spec.sweep_interval
     }
 
+    /// What the sessions pinned to a server that leaves gracefully do.
+    pub fn draining(&self) -> Draining {
+        self.spec.draining
+    }
+
     /// Where `request` goes at `now`: its pinned server, or the algorithm's pick (then
-    /// pinned), or a failure.
+    /// pinned), or a failure. `leaving` says whether a server out of rotation leaves
+    /// gracefully and still serves, for `draining = keep`.
     pub fn route(
         &mut self,
         now: SimTime,
         request: &RequestKey,
         frontend: &mut Frontend,
+        leaving: impl Fn(ServerId) -> bool,
     ) -> Result<Pick, FailReason> {
         let Some(session) = request.session else {
             return frontend.pick(request).ok_or(FailReason::NoServer);
@@ -113,7 +165,9 @@ impl Affinity {
         if let Some(pin) = self.table.get_mut(&session)
             && pin.expires > now
         {
-            if frontend.is_in_rotation(pin.server) {
+            if frontend.is_in_rotation(pin.server)
+                || (self.spec.draining == Draining::Keep && leaving(pin.server))
+            {
                 self.hits += 1;
                 if self.spec.refresh {
                     pin.expires = now + self.spec.ttl;
@@ -127,20 +181,42 @@ impl Affinity {
         }
         let pick = frontend.pick(request).ok_or(FailReason::NoServer)?;
         self.repins += u64::from(repin);
-        self.table.insert(
-            session,
-            Pin {
-                server: pick.server,
-                expires: now + self.spec.ttl,
-            },
-        );
+        let pin = Pin {
+            server: pick.server,
+            expires: now + self.spec.ttl,
+        };
+        if let Some(old) = self.table.insert(session, pin) {
+            Self::unpin(&mut self.pins, old.server);
+        }
+        *self.pins.entry(pick.server).or_insert(0) += 1;
         self.peak = self.peak.max(self.table.len());
         Ok(pick)
     }
 
+    /// An entry pinning a session to `server` left the table.
+    fn unpin(pins: &mut HashMap<ServerId, u32>, server: ServerId) {
+        if let Some(count) = pins.get_mut(&server) {
+            *count = count.saturating_sub(1);
+        }
+    }
+
+    /// Whether draining `server` stays up for the sessions pinned to it: with `draining =
+    /// keep`, while an entry of the table pins one there.
+    pub fn keeps_server(&self, server: ServerId) -> bool {
+        self.spec.draining == Draining::Keep
+            && self.pins.get(&server).is_some_and(|&count| count > 0)
+    }
+
     /// Removes every entry expired at `now`.
     pub fn sweep(&mut self, now: SimTime) {
-        self.table.retain(|_, pin| pin.expires > now);
+        let pins = &mut self.pins;
+        self.table.retain(|_, pin| {
+            let live = pin.expires > now;
+            if !live {
+                Self::unpin(pins, pin.server);
+            }
+            live
+        });
     }
 
     /// Entries in the table, expired or not.
@@ -190,6 +266,7 @@ mod tests {
             refresh,
             sweep_interval: SimDuration::from_secs(1),
             on_unavailable,
+            draining: Draining::Move,
         }
     }
 
@@ -212,10 +289,13 @@ mod tests {
     fn a_pinned_session_stays_on_its_server_while_it_is_in_rotation() {
         let mut frontend = frontend(4);
         let mut affinity = Affinity::new(&spec(OnUnavailable::Repin, true));
-        let first = server(affinity.route(at(0), &key(7), &mut frontend));
+        let first = server(affinity.route(at(0), &key(7), &mut frontend, |_| false));
         for t in 1..50 {
             // Round robin would move it every time; the pin holds it.
-            assert_eq!(server(affinity.route(at(t), &key(7), &mut frontend)), first);
+            assert_eq!(
+                server(affinity.route(at(t), &key(7), &mut frontend, |_| false)),
+                first
+            );
         }
         assert_eq!(affinity.figures()[0], (Figure::AffinityHits, 49));
     }
@@ -225,13 +305,16 @@ mod tests {
         for (refresh, still_pinned_at_15) in [(true, true), (false, false)] {
             let mut frontend = frontend(4);
             let mut affinity = Affinity::new(&spec(OnUnavailable::Repin, refresh));
-            let first = server(affinity.route(at(0), &key(7), &mut frontend));
-            assert_eq!(server(affinity.route(at(8), &key(7), &mut frontend)), first);
+            let first = server(affinity.route(at(0), &key(7), &mut frontend, |_| false));
+            assert_eq!(
+                server(affinity.route(at(8), &key(7), &mut frontend, |_| false)),
+                first
+            );
             // Round robin has moved on: a new pick lands elsewhere.
-            let at_15 = server(affinity.route(at(15), &key(7), &mut frontend));
+            let at_15 = server(affinity.route(at(15), &key(7), &mut frontend, |_| false));
             assert_eq!(at_15 == first, still_pinned_at_15, "refresh {refresh}");
             // Idle past its TTL: a fresh pin, not a re-pin.
-            let at_40 = server(affinity.route(at(40), &key(7), &mut frontend));
+            let at_40 = server(affinity.route(at(40), &key(7), &mut frontend, |_| false));
             assert_ne!(at_40, at_15);
             assert_eq!(affinity.figures()[1], (Figure::Repins, 0));
         }
@@ -241,22 +324,77 @@ mod tests {
     fn a_pinned_server_out_of_rotation_repins_and_counts_or_fails() {
         let mut frontend_a = frontend(3);
         let mut repin = Affinity::new(&spec(OnUnavailable::Repin, true));
-        let first = server(repin.route(at(0), &key(1), &mut frontend_a));
+        let first = server(repin.route(at(0), &key(1), &mut frontend_a, |_| false));
         frontend_a.remove(ServerId(first));
-        let second = server(repin.route(at(1), &key(1), &mut frontend_a));
+        let second = server(repin.route(at(1), &key(1), &mut frontend_a, |_| false));
         assert_ne!(second, first);
-        assert_eq!(server(repin.route(at(2), &key(1), &mut frontend_a)), second);
+        assert_eq!(
+            server(repin.route(at(2), &key(1), &mut frontend_a, |_| false)),
+            second
+        );
         assert_eq!(repin.figures()[1], (Figure::Repins, 1));
 
         let mut frontend_b = frontend(3);
         let mut fail = Affinity::new(&spec(OnUnavailable::Fail, true));
-        let first = server(fail.route(at(0), &key(1), &mut frontend_b));
+        let first = server(fail.route(at(0), &key(1), &mut frontend_b, |_| false));
         frontend_b.remove(ServerId(first));
         assert_eq!(
-            fail.route(at(1), &key(1), &mut frontend_b)
+            fail.route(at(1), &key(1), &mut frontend_b, |_| false)
                 .map(|p| p.server),
             Err(FailReason::PinnedUnavailable)
         );
+    }
+
+    #[test]
+    fn with_keep_a_leaving_servers_sessions_stay_while_it_serves() {
+        for draining in Draining::ALL {
+            let mut frontend = frontend(3);
+            let keep = AffinitySpec {
+                draining,
+                ..spec(OnUnavailable::Repin, true)
+            };
+            let mut affinity = Affinity::new(&keep);
+            let first = server(affinity.route(at(0), &key(1), &mut frontend, |_| false));
+            // It leaves gracefully: out of rotation, still serving.
+            frontend.remove(ServerId(first));
+            let leaving = |s: ServerId| s.0 == first;
+            let kept = draining == Draining::Keep;
+            let next = server(affinity.route(at(1), &key(1), &mut frontend, leaving));
+            assert_eq!(next == first, kept, "{draining:?}");
+            assert_eq!(affinity.keeps_server(ServerId(first)), kept);
+            // A new session is never placed there.
+            assert_ne!(
+                server(affinity.route(at(1), &key(2), &mut frontend, leaving)),
+                first
+            );
+            // Once it no longer serves, a kept session moves too, and counts.
+            let last = server(affinity.route(at(2), &key(1), &mut frontend, |_| false));
+            assert_ne!(last, first);
+            assert_eq!(affinity.figures()[1], (Figure::Repins, 1));
+            assert!(!affinity.keeps_server(ServerId(first)));
+        }
+    }
+
+    #[test]
+    fn a_kept_server_holds_its_sessions_until_their_entries_are_swept() {
+        let mut frontend = frontend(2);
+        let keep = AffinitySpec {
+            draining: Draining::Keep,
+            ..spec(OnUnavailable::Repin, true)
+        };
+        let mut affinity = Affinity::new(&keep);
+        // Round robin: sessions 0, 2, 4 on one server, 1, 3, 5 on the other.
+        let servers: Vec<u32> = (0..6)
+            .map(|s| server(affinity.route(at(s), &key(s), &mut frontend, |_| false)))
+            .collect();
+        let held = ServerId(servers[0]);
+        assert!(affinity.keeps_server(held));
+        // Entries of 0 to 5 s expire at 10 to 15 s: at 13 s those of sessions 4 and 5 are
+        // left, one on each server.
+        affinity.sweep(at(13));
+        assert!(affinity.keeps_server(held));
+        affinity.sweep(at(15));
+        assert!(!affinity.keeps_server(held));
     }
 
     #[test]
@@ -265,7 +403,7 @@ mod tests {
         let mut affinity = Affinity::new(&spec(OnUnavailable::Repin, true));
         for session in 0..100 {
             affinity
-                .route(at(session / 10), &key(session), &mut frontend)
+                .route(at(session / 10), &key(session), &mut frontend, |_| false)
                 .unwrap();
         }
         assert_eq!(affinity.len(), 100);

@@ -219,6 +219,12 @@ impl ClientCalls {
             .and_then(|a| a.call)
     }
 
+    /// Who sent attempt `id` and in which session, while its call is live.
+    pub fn caller(&self, id: RequestId) -> Option<RequestKey> {
+        let call = self.call_of(id)?;
+        Some(self.calls.get(call as usize).copied().flatten()?.key)
+    }
+
     /// Attempt `id` reached its server: its timeout starts.
     pub fn sent(&mut self, id: RequestId, kernel: &mut Kernel<'_>) {
         let Some(timeout) = self.policy.timeout() else {

@@ -46,7 +46,7 @@ mod world;
 mod zone_aware;
 mod zone_routing;
 
-pub use affinity::{AffinitySpec, OnUnavailable};
+pub use affinity::{AffinitySpec, Draining, OnUnavailable};
 pub use autoscaling::{
     Adjustment, Autoscaler, AutoscalerSpec, DECISION_REASONS, Datapoint, Decision, DiscoveryMode,
     DiscoverySpec, Metric, MetricValues, MetricsSpec, PolicySpec, RateLimit, ScheduledAction,

@@ -85,6 +85,11 @@ impl Resilience {
         }
     }
 
+    /// Who sent attempt `id` and in which session, while its call is live.
+    pub fn caller(&self, id: RequestId) -> Option<RequestKey> {
+        self.calls.as_ref()?.caller(id)
+    }
+
     /// Whether `server`'s breaker lets an attempt through, with `queued` waiting there.
     pub fn allows(&mut self, server: ServerId, queued: u32) -> bool {
         self.breakers

@@ -140,7 +140,9 @@ impl Server {
 
     /// Whether it takes a new connection: only when ready. A draining server finishes what
     /// it holds but has closed its listener (NGINX's and Envoy's graceful shutdown), so a
-    /// balancer that still routes to it — not yet told by service discovery — is refused.
+    /// balancer that still routes to it — not yet told by service discovery — is refused;
+    /// with cookie affinity's `draining = "keep"` it keeps its listener open for its
+    /// sessions' requests (the world's admission).
     pub fn accepts_connections(&self) -> bool {
         self.state == ServerState::Ready
     }

@@ -1,23 +1,33 @@
 //! Sessions and their state: which sessions are live, where each one's state is, and what
 //! it costs when the state is gone.
 //!
-//! A session's state (a logged-in user's cart, say) is created by its first request, on
-//! the server that serves it. It lives either in that server's memory (`local`, the
+//! A session's state (a logged-in user's cart, say) is created by its first request a
+//! server takes, on that server. It lives either in that server's memory (`local`, the
 //! default) or in a shared store every server reads ([`super::tier::Tier`] built from
 //! `[session_store]`, which every request then calls).
 //!
-//! Local state is lost when its server crashes or leaves (a restart starts with empty
-//! memory), and a request of the session that lands on any other server does not find it
-//! either — without affinity, that is most of them. A request that does not find its
-//! session's state pays a re-login (the `relogin` work added to its own, on the server it
-//! landed on, whose memory then holds the new state), and the session counts as lost —
-//! once, however many times it happens to it. With the shared store state is never lost.
+//! The state is looked for when a server *takes* an attempt of one of the session's
+//! requests (starts it or queues it), every attempt — a client's retry as much as its
+//! first try: that is where the request is served, and where the user would log in again.
+//! An attempt that no server takes (the connection refused, the queue full, no server to
+//! pick) moves nothing.
 //!
-//! Every session ends exactly once, as completed (its last request sent with its state
-//! intact) or lost, so `started = completed + lost + live` at every instant; the counts
-//! cover the whole run, warmup included, since a session straddles it. A replayed trace
-//! says when a session starts (its first line) but not when it ends: its sessions stay
-//! live unless lost.
+//! Local state is lost when its server crashes or leaves (a restart starts with empty
+//! memory), and a request of the session that a server other than the state's takes does
+//! not find it either — without affinity, that is most of them. A request that does not
+//! find its session's state pays a re-login (the `relogin` work added to its own, on the
+//! server that took it, whose memory then holds the new state), and the session counts as
+//! lost — once, however many times it happens to it. With the shared store state is never
+//! lost.
+//!
+//! Every session ends exactly once, as completed (its state intact to the end) or lost, so
+//! `started = completed + lost + live` at every instant; the counts cover the whole run,
+//! warmup included, since a session straddles it. A session ends once its last request has
+//! been sent and none of its requests may still reach a server: without client retries at
+//! once, as the attempt is taken or refused when it is sent; with them when the last of its
+//! calls is over, since a retry of any of them may still land on another server. A
+//! replayed trace says when a session starts (its first line) but not when it ends: its
+//! sessions stay live unless lost.
 
 use std::collections::HashMap;
 
@@ -97,10 +107,23 @@ struct Session {
     lost: bool,
     /// The address its requests come from, for hashing it.
     client: ClientAddr,
+    /// Its requests sent and not yet over: an attempt of any of them may still be taken.
+    open: u32,
+    /// Its last request has been sent: it ends when none of its requests is open.
+    last_sent: bool,
 }
 
 pub struct Sessions {
     live: HashMap<SessionId, Session>,
+    /// Clients make calls (`[client]`): a request may be sent again after its attempt
+    /// ended, and is over when its call ends ([`Self::request_over`]). Without, a request
+    /// is its one attempt, over once a server takes it or it is refused.
+    calls: bool,
+    /// The session of the attempt being dispatched, from [`Self::sent`] or
+    /// [`Self::retried`] until a server takes it ([`Self::taken`]) or it is refused
+    /// ([`Self::refused`]). The world dispatches an attempt at once, so no other one comes
+    /// in between, and the world's hot path need not carry the session to the server.
+    dispatching: Option<SessionId>,
     /// State is in a shared store: never lost.
     shared_store: bool,
     /// Per server: how many times its memory has been wiped (crash, leave).
@@ -116,10 +139,13 @@ pub struct Sessions {
 
 impl Sessions {
     /// Sessions whose state is in a shared store (`shared_store`) or local, a lost one
-    /// costing `relogin` (none for a trace without a session workload: no penalty).
-    pub fn new(shared_store: bool, relogin: Option<&ServiceDist>, seed: u64) -> Self {
+    /// costing `relogin` (none for a trace without a session workload: no penalty), sent
+    /// by clients that make calls (`calls`) or single attempts.
+    pub fn new(shared_store: bool, relogin: Option<&ServiceDist>, calls: bool, seed: u64) -> Self {
         Sessions {
             live: HashMap::new(),
+            calls,
+            dispatching: None,
             shared_store,
             lives: Vec::new(),
             relogin: relogin
@@ -131,52 +157,101 @@ impl Sessions {
         }
     }
 
-    /// A request of `session` from `client` reached `server` (`None`: it reached no
-    /// server that serves), ending the session if `ends_session`: the extra work it pays
-    /// to log in again if its state is not there.
-    pub fn on_request(
-        &mut self,
-        session: SessionId,
-        client: ClientAddr,
-        server: Option<ServerId>,
-        ends_session: bool,
-    ) -> SimDuration {
-        let here = server.map(|s| (s, self.life(s)));
-        let mut relogin = false;
-        match self.live.get_mut(&session) {
-            None => {
-                self.started += 1;
-                self.live.insert(
-                    session,
-                    Session {
-                        home: here,
-                        lost: false,
-                        client,
-                    },
-                );
+    /// A request of `session` from `client` is sent, its last if `ends_session`: the
+    /// session starts with its first.
+    pub fn sent(&mut self, session: SessionId, client: ClientAddr, ends_session: bool) {
+        let state = self.live.entry(session).or_insert_with(|| {
+            self.started += 1;
+            Session {
+                home: None,
+                lost: false,
+                client,
+                open: 0,
+                last_sent: false,
             }
-            Some(state) if state.home.is_none() => state.home = here,
-            Some(state) => {
-                let found = self.shared_store || state.home == here;
-                if !found && here.is_some() {
-                    relogin = true;
-                    state.home = here;
-                    if !state.lost {
-                        state.lost = true;
-                        self.lost += 1;
-                    }
+        });
+        state.open += 1;
+        state.last_sent |= ends_session;
+        self.dispatch(session);
+    }
+
+    /// A client's retry of a request of `session` is dispatched.
+    pub fn retried(&mut self, session: SessionId) {
+        self.dispatch(session);
+    }
+
+    /// An attempt of a request of `session` is dispatched.
+    fn dispatch(&mut self, session: SessionId) {
+        if let Some(previous) = self.dispatching.replace(session) {
+            // Its attempt was neither taken nor refused: it moved nothing.
+            self.settled(previous);
+        }
+    }
+
+    /// `server` took the attempt being dispatched (started or queued it): the extra work
+    /// it pays to log in again if its session's state is not there.
+    pub fn taken(&mut self, server: ServerId) -> SimDuration {
+        let Some(session) = self.dispatching.take() else {
+            return SimDuration::ZERO;
+        };
+        let relogin = self.look_for_state(session, server);
+        self.settled(session);
+        relogin
+    }
+
+    /// The attempt being dispatched was refused (no server, the connection refused, the
+    /// queue full, ...): it moved nothing.
+    pub fn refused(&mut self) {
+        if let Some(session) = self.dispatching.take() {
+            self.settled(session);
+        }
+    }
+
+    /// An attempt of a request of `session` was taken or refused: without calls, that
+    /// request is over.
+    fn settled(&mut self, session: SessionId) {
+        if !self.calls {
+            self.request_over(session);
+        }
+    }
+
+    /// [`Self::taken`]'s look for `session`'s state on `server`, which then holds it: the
+    /// re-login if it was not there.
+    fn look_for_state(&mut self, session: SessionId, server: ServerId) -> SimDuration {
+        let here = (server, self.life(server));
+        let Some(state) = self.live.get_mut(&session) else {
+            return SimDuration::ZERO;
+        };
+        match state.home {
+            None => state.home = Some(here),
+            Some(home) if self.shared_store || home == here => {}
+            Some(_) => {
+                state.home = Some(here);
+                if !state.lost {
+                    state.lost = true;
+                    self.lost += 1;
+                }
+                if let Some(sampler) = &mut self.relogin {
+                    return sampler.sample();
                 }
             }
         }
-        if ends_session
+        SimDuration::ZERO
+    }
+
+    /// A request of `session` is over: no attempt of it will reach a server any more. The
+    /// session ends with the last of its requests.
+    pub fn request_over(&mut self, session: SessionId) {
+        let Some(state) = self.live.get_mut(&session) else {
+            return;
+        };
+        state.open = state.open.saturating_sub(1);
+        if state.last_sent
+            && state.open == 0
             && let Some(state) = self.live.remove(&session)
             && !state.lost
         {
             self.completed += 1;
-        }
-        match (&mut self.relogin, relogin) {
-            (Some(sampler), true) => sampler.sample(),
-            _ => SimDuration::ZERO,
         }
     }
 
@@ -252,36 +327,50 @@ mod tests {
         sessions.figures().map(|(_, n)| n)
     }
 
+    /// A request of `session`, its last if `ends`, sent and over at once, with one attempt
+    /// taken by `server` (`None`: refused): the re-login it paid.
+    fn request(
+        sessions: &mut Sessions,
+        session: SessionId,
+        server: Option<u32>,
+        ends: bool,
+    ) -> SimDuration {
+        sessions.sent(session, C, ends);
+        let paid = match server {
+            Some(s) => sessions.taken(ServerId(s)),
+            None => {
+                sessions.refused();
+                SimDuration::ZERO
+            }
+        };
+        sessions.request_over(session);
+        paid
+    }
+
     #[test]
     fn local_state_is_found_on_its_server_and_lost_elsewhere_once() {
-        let mut sessions = Sessions::new(false, Some(&relogin()), 1);
-        let at = |s| Some(ServerId(s));
-        assert_eq!(sessions.on_request(S, C, at(0), false), SimDuration::ZERO);
-        assert_eq!(sessions.on_request(S, C, at(0), false), SimDuration::ZERO);
-        assert_eq!(
-            sessions.on_request(S, C, at(1), false),
-            SimDuration::from_millis(50)
-        );
+        let mut sessions = Sessions::new(false, Some(&relogin()), true, 1);
+        let relogin = SimDuration::from_millis(50);
+        assert_eq!(request(&mut sessions, S, Some(0), false), SimDuration::ZERO);
+        assert_eq!(request(&mut sessions, S, Some(0), false), SimDuration::ZERO);
+        assert_eq!(request(&mut sessions, S, Some(1), false), relogin);
         // Its state now lives on server 1; moving again costs again, counts once.
-        assert_eq!(sessions.on_request(S, C, at(1), false), SimDuration::ZERO);
-        assert_eq!(
-            sessions.on_request(S, C, at(0), false),
-            SimDuration::from_millis(50)
-        );
+        assert_eq!(request(&mut sessions, S, Some(1), false), SimDuration::ZERO);
+        assert_eq!(request(&mut sessions, S, Some(0), false), relogin);
         assert_eq!(counts(&sessions), [1, 0, 1, 0]);
-        sessions.on_request(S, C, at(0), true);
+        request(&mut sessions, S, Some(0), true);
         assert_eq!(counts(&sessions), [1, 0, 1, 0]);
     }
 
     #[test]
     fn a_wiped_server_loses_its_sessions_and_the_store_never_does() {
         for shared_store in [false, true] {
-            let mut sessions = Sessions::new(shared_store, Some(&relogin()), 1);
-            sessions.on_request(S, C, Some(ServerId(2)), false);
-            sessions.on_request(SessionId(2), C, Some(ServerId(3)), false);
+            let mut sessions = Sessions::new(shared_store, Some(&relogin()), true, 1);
+            request(&mut sessions, S, Some(2), false);
+            request(&mut sessions, SessionId(2), Some(3), false);
             sessions.server_lost_memory(ServerId(2));
-            let paid = sessions.on_request(S, C, Some(ServerId(2)), true);
-            sessions.on_request(SessionId(2), C, Some(ServerId(3)), true);
+            let paid = request(&mut sessions, S, Some(2), true);
+            request(&mut sessions, SessionId(2), Some(3), true);
             let expected = if shared_store {
                 ([2, 2, 0, 0], SimDuration::ZERO)
             } else {
@@ -292,17 +381,87 @@ mod tests {
     }
 
     #[test]
+    fn an_attempt_no_server_takes_moves_nothing() {
+        let mut sessions = Sessions::new(false, Some(&relogin()), true, 1);
+        // A first request refused: the session starts, with its state nowhere yet.
+        request(&mut sessions, S, None, false);
+        assert_eq!(request(&mut sessions, S, Some(1), false), SimDuration::ZERO);
+        // Refused elsewhere (a draining server, a full queue): the state stays on 1.
+        request(&mut sessions, S, None, false);
+        assert_eq!(request(&mut sessions, S, Some(1), false), SimDuration::ZERO);
+        // The last request refused for good: the session ends with its state intact.
+        request(&mut sessions, S, None, true);
+        assert_eq!(counts(&sessions), [1, 1, 0, 0]);
+    }
+
+    #[test]
+    fn without_calls_a_request_is_over_once_its_attempt_is_taken_or_refused() {
+        let mut sessions = Sessions::new(false, Some(&relogin()), false, 1);
+        sessions.sent(S, C, false);
+        sessions.taken(ServerId(0));
+        sessions.sent(S, C, false);
+        sessions.refused();
+        assert_eq!(counts(&sessions), [1, 0, 0, 1]);
+        // Its last request, taken where its state is: the session completes.
+        sessions.sent(S, C, true);
+        assert_eq!(counts(&sessions), [1, 0, 0, 1]);
+        sessions.taken(ServerId(0));
+        assert_eq!(counts(&sessions), [1, 1, 0, 0]);
+        // A failure after the attempt was taken (a crash) refuses nothing.
+        sessions.sent(SessionId(2), C, true);
+        sessions.taken(ServerId(1));
+        sessions.refused();
+        assert_eq!(counts(&sessions), [2, 2, 0, 0]);
+    }
+
+    #[test]
+    fn a_retry_taken_elsewhere_loses_the_session_even_after_its_last_request() {
+        let mut sessions = Sessions::new(false, Some(&relogin()), true, 1);
+        request(&mut sessions, S, Some(0), false);
+        // Its second request is refused and waits out a backoff while its third, the
+        // last, is sent and served where the state is: the session is not over.
+        sessions.sent(S, C, false);
+        sessions.refused();
+        assert_eq!(request(&mut sessions, S, Some(0), true), SimDuration::ZERO);
+        assert_eq!(counts(&sessions), [1, 0, 0, 1]);
+        // The retry lands on server 1: a re-login, and the session is lost.
+        sessions.retried(S);
+        assert_eq!(sessions.taken(ServerId(1)), SimDuration::from_millis(50));
+        sessions.request_over(S);
+        assert_eq!(counts(&sessions), [1, 0, 1, 0]);
+    }
+
+    #[test]
     fn sessions_are_conserved_at_every_step() {
-        let mut sessions = Sessions::new(false, Some(&relogin()), 1);
+        let mut sessions = Sessions::new(false, Some(&relogin()), true, 1);
         let mut rng = stream(5, 0, 0);
-        for _ in 0..10_000 {
-            let session = SessionId(rng.random_range(0..200));
-            let server = rng.random_range(0..5u32);
-            if rng.random_range(0..100) == 0 {
-                sessions.server_lost_memory(ServerId(server));
+        // Requests sent and not over, each with its session; a session sends no more
+        // after its last.
+        let mut open: Vec<SessionId> = Vec::new();
+        let mut ended = [false; 200];
+        for _ in 0..20_000 {
+            let server = ServerId(rng.random_range(0..5u32));
+            match rng.random_range(0..4) {
+                0 if !open.is_empty() => {
+                    let session = open.swap_remove(rng.random_range(0..open.len()));
+                    sessions.request_over(session);
+                }
+                1 if !open.is_empty() => {
+                    sessions.retried(open[rng.random_range(0..open.len())]);
+                    sessions.taken(server);
+                }
+                2 => sessions.server_lost_memory(server),
+                _ => {
+                    let index = rng.random_range(0..200);
+                    if !ended[index] {
+                        let ends = rng.random_range(0..10) == 0;
+                        ended[index] = ends;
+                        sessions.sent(SessionId(index as u64), C, ends);
+                        sessions.refused();
+                        open.push(SessionId(index as u64));
+                    }
+                }
             }
-            let ends = rng.random_range(0..10) == 0;
-            sessions.on_request(session, C, Some(ServerId(server)), ends);
             let [started, completed, lost, live] = counts(&sessions);
             assert_eq!(started, completed + lost + live);
         }
@@ -315,9 +474,9 @@ mod in_a_run {
     use crate::balancer::{Algorithm, BalancerSpec, HashOn};
     use crate::engine::{SimDuration, SimTime};
     use crate::model::{
-        AffinitySpec, ArrivalPattern, Change, FailureProcess, GeneratedWorkload, OnUnavailable,
-        RateSchedule, RunSpec, ServerGroupSpec, ServiceDist, SessionLength, SessionsSpec, TierSpec,
-        TimelineAction, WorkloadSpec, simulate,
+        AffinitySpec, ArrivalPattern, Change, Draining, FailureProcess, GeneratedWorkload,
+        OnUnavailable, RateSchedule, RunSpec, ServerGroupSpec, ServiceDist, SessionLength,
+        SessionsSpec, TierSpec, TimelineAction, WorkloadSpec, simulate,
     };
     use crate::stats::{Figure, RunResult};
 
@@ -379,6 +538,7 @@ mod in_a_run {
             refresh: true,
             sweep_interval: SimDuration::from_secs(1),
             on_unavailable: OnUnavailable::Repin,
+            draining: Draining::Move,
         })
     }
 

@@ -21,6 +21,7 @@ mod rotation_counts;
 mod scenarios;
 mod schema;
 mod server_failures;
+mod sessions;
 mod shard;
 #[cfg(unix)]
 mod slurm;

@@ -98,6 +98,9 @@ impl<O: Observer> World<'_, O> {
         if let Some(resilience) = &mut self.resilience {
             resilience.retry_sent(call, id, pick.ok().map(|p| p.server));
         }
+        if let (Some(sessions), Some(session)) = (&mut self.sessions, due.key.session) {
+            sessions.retried(session);
+        }
         if O::ACTIVE
             && let Some(previous) = due.previous
         {
@@ -177,7 +180,7 @@ impl<O: Observer> World<'_, O> {
 
     /// Attempt `id` (at `server`, if it got that far) ended with `outcome`: what its
     /// client does with the call — `None` without client calls. A change of the server's
-    /// circuit breaker is logged.
+    /// circuit breaker is logged, and a call that ends is a request of its session over.
     pub(super) fn call_ended(
         &mut self,
         id: RequestId,
@@ -185,6 +188,10 @@ impl<O: Observer> World<'_, O> {
         outcome: Outcome,
     ) -> Option<CallEnd> {
         let resilience = self.resilience.as_mut()?;
+        let session = self
+            .sessions
+            .as_ref()
+            .and_then(|_| resilience.caller(id)?.session);
         let (end, change) = resilience.ended(
             id,
             server,
@@ -197,6 +204,11 @@ impl<O: Observer> World<'_, O> {
         );
         if let Some(change) = change {
             self.breaker_changed(change);
+        }
+        if let (Some(session), CallEnd::Final { .. }, Some(sessions)) =
+            (session, end, &mut self.sessions)
+        {
+            sessions.request_over(session);
         }
         Some(end)
     }

@@ -161,8 +161,9 @@ impl<O: Observer> World<'_, O> {
     }
 
     /// `server`, out of rotation (or soon to be, once discovery tells the balancers),
-    /// finishes what it holds, then goes down — by `deadline` at the latest, the end of
-    /// its deregistration delay, whose one-shot timer fails what is left (AWS ALB's
+    /// finishes what it holds (and serves the sessions affinity keeps pinned to it:
+    /// [`Self::kept_for_sessions`]), then goes down — by `deadline` at the latest, the end
+    /// of its deregistration delay, whose one-shot timer fails what is left (AWS ALB's
     /// `deregistration_delay`, Kubernetes' termination grace period).
     pub(super) fn start_draining(
         &mut self,
@@ -173,7 +174,7 @@ impl<O: Observer> World<'_, O> {
         let from = self.cluster.server(server).state;
         self.cluster.server_mut(server).state = ServerState::Draining;
         self.state_changed(server, Some(from), Some(ServerState::Draining), reason);
-        if self.cluster.server(server).station.is_idle() {
+        if self.cluster.server(server).station.is_idle() && !self.kept_for_sessions(server) {
             self.go_down(server, "drained");
             return;
         }

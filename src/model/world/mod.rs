@@ -159,6 +159,9 @@ struct World<'a, O: Observer> {
     slow_starts: Option<SlowStarts>,
     /// Whether any component changes or learns of answers (see [`Self::before_answer`]).
     answer_hooks: bool,
+    /// Whether any component learns of the attempts servers take (see
+    /// [`Self::attempt_taken`]).
+    attempt_hooks: bool,
     /// Whether to start loading what the next completions will read as each event pops
     /// (see [`Self::look_ahead`]): from the time [`LOOK_AHEAD_SERVERS`] servers have been
     /// part of the run.
@@ -251,7 +254,8 @@ impl<'a, O: Observer> World<'a, O> {
             affinity: spec.affinity.as_ref().map(Affinity::new),
             sessions: has_sessions(spec).then(|| {
                 let relogin = spec.sessions.as_ref().map(|s| &s.relogin);
-                Sessions::new(spec.session_store.is_some(), relogin, seed)
+                let calls = spec.client.is_some();
+                Sessions::new(spec.session_store.is_some(), relogin, calls, seed)
             }),
             scaling: spec
                 .autoscaler
@@ -260,6 +264,7 @@ impl<'a, O: Observer> World<'a, O> {
             discovery: spec.discovery.as_ref().map(|d| Discovery::new(d, n)),
             slow_starts,
             answer_hooks: false,
+            attempt_hooks: false,
             look_ahead: n >= LOOK_AHEAD_SERVERS,
             observer,
         };
@@ -268,6 +273,7 @@ impl<'a, O: Observer> World<'a, O> {
             || world.outliers.is_some()
             || world.scaling.is_some()
             || world.database.is_some();
+        world.attempt_hooks = world.sessions.is_some() || world.resilience.is_some();
         world
     }
 
@@ -493,6 +499,7 @@ impl<'a, O: Observer> World<'a, O> {
                 if let Some(affinity) = &mut self.affinity {
                     affinity.sweep(self.now);
                 }
+                self.affinity_swept();
             }
             Timer::CheckTimeout(server) => {
                 if self.cluster.server_mut(server).check.take().is_some() {

@@ -6,6 +6,8 @@
 use super::{NO_SERVER, World, report_queued};
 use crate::engine::SimDuration;
 use crate::id::{RequestKey, ServerId};
+use crate::model::affinity::Draining;
+use crate::model::arrivals::Arrival;
 use crate::model::client_calls::CallEnd;
 use crate::model::database;
 use crate::model::event::Event;
@@ -43,10 +45,7 @@ impl<O: Observer> World<'_, O> {
         };
         let (id, pick) = self.new_attempt(&key, arrival.work, measured);
         if self.sessions.is_some() {
-            let relogin = self.session_state(&arrival, pick);
-            if let Some(request) = self.requests.get_mut(id) {
-                request.work = request.work + relogin;
-            }
+            self.session_sent(&arrival);
         }
         if O::ACTIVE {
             self.observe(Observed::Arrived {
@@ -56,8 +55,7 @@ impl<O: Observer> World<'_, O> {
             });
         }
         if self.resilience.is_some() {
-            let work = self.requests.get(id).map_or(arrival.work, |r| r.work);
-            self.call_started(id, key, work, measured, pick);
+            self.call_started(id, key, arrival.work, measured, pick);
         }
         self.dispatch(id, &key, pick, measured);
         self.schedule_next_arrival();
@@ -121,26 +119,25 @@ impl<O: Observer> World<'_, O> {
     /// not carry its code in their arrival path.
     #[inline(never)]
     fn route_by_affinity(&mut self, key: &RequestKey) -> Result<Pick, FailReason> {
+        let cluster = &self.cluster;
+        // Out of rotation yet serving: its pre-stop time or its drain.
+        let leaving = |id| {
+            let server = cluster.server(id);
+            server.is_leaving() && server.is_serving()
+        };
         match &mut self.affinity {
-            Some(affinity) => affinity.route(self.now, key, &mut self.frontend),
+            Some(affinity) => affinity.route(self.now, key, &mut self.frontend, leaving),
             None => self.frontend.pick(key).ok_or(FailReason::NoServer),
         }
     }
 
-    /// The session state `arrival` finds where `pick` sends it: the re-login work it adds
-    /// when the state is gone. Out of line, as [`Self::route_by_affinity`].
+    /// `arrival`, of a session, is sent: its session starts with its first request and
+    /// ends after its last. Out of line, as [`Self::route_by_affinity`].
     #[inline(never)]
-    fn session_state(
-        &mut self,
-        arrival: &crate::model::arrivals::Arrival,
-        pick: Result<Pick, FailReason>,
-    ) -> SimDuration {
-        let (Some(sessions), Some(session)) = (&mut self.sessions, arrival.session) else {
-            return SimDuration::ZERO;
-        };
-        let reached = pick.ok().map(|p| p.server);
-        let serving = reached.filter(|&s| self.cluster.server(s).is_serving());
-        sessions.on_request(session, arrival.client, serving, arrival.ends_session)
+    fn session_sent(&mut self, arrival: &Arrival) {
+        if let (Some(sessions), Some(session)) = (&mut self.sessions, arrival.session) {
+            sessions.sent(session, arrival.client, arrival.ends_session);
+        }
     }
 
     /// Offers request `id`, picked for `pick.server`, to that server.
@@ -168,19 +165,18 @@ impl<O: Observer> World<'_, O> {
             return;
         }
         self.measurement.routed(pick.server);
-        let server = self.cluster.server_mut(pick.server);
-        if !server.accepts_connections() {
-            // Down, booting or draining: the connection is refused.
-            if measured && (server.is_leaving() || !server.is_member()) {
-                // The balancer had not yet heard that it left.
-                self.measurement.report(Figure::StaleRoutes, 1);
-            }
-            self.requests.remove(id);
-            let outcome = Outcome::Failed(FailReason::ServerDown);
-            self.attempt_failed(id, measured, outcome, Some(pick.server));
-            self.answered(pick.server, false);
+        if !self.cluster.server(pick.server).accepts_connections() {
+            self.not_accepted(id, pick, measured);
             return;
         }
+        self.take(id, pick, measured);
+    }
+
+    /// Attempt `id` reached `pick.server`, which takes connections: it is taken there,
+    /// unless the server has no memory left or its queue is full.
+    #[inline(always)]
+    fn take(&mut self, id: RequestId, pick: Pick, measured: bool) {
+        let server = self.cluster.server_mut(pick.server);
         if let Some(resources) = &self.resources
             && resources.refuses(server)
         {
@@ -190,12 +186,12 @@ impl<O: Observer> World<'_, O> {
         match server.station.admit(self.now, id) {
             Admission::Start => {
                 self.frontend.dispatched(pick);
-                self.attempt_sent(id);
+                self.attempt_sent(id, pick.server);
                 self.start_service(id, pick.server);
             }
             Admission::Queued { ahead } => {
                 self.frontend.dispatched(pick);
-                self.attempt_sent(id);
+                self.attempt_sent(id, pick.server);
                 if O::ACTIVE {
                     let station = &self.cluster.server(pick.server).name;
                     report_queued(&mut self.observer, self.now, id, station, ahead);
@@ -209,9 +205,55 @@ impl<O: Observer> World<'_, O> {
         }
     }
 
-    /// Attempt `id` reached its server: the client's timeout on it starts.
+    /// Attempt `id` reached `pick.server`, which takes no new connection (down, booting or
+    /// draining): the connection is refused — but for a draining server whose sessions
+    /// cookie affinity keeps (`draining = "keep"`), which keeps its listener open, as a
+    /// server in HAProxy's `drain` state is still up and accepts persistent connections;
+    /// the balancers send it only those sessions' requests (or any, while they have not
+    /// heard that it left). Out of line: a refusal is the rare path.
+    #[inline(never)]
+    fn not_accepted(&mut self, id: RequestId, pick: Pick, measured: bool) {
+        let server = self.cluster.server(pick.server);
+        let keeps_listening = server.state == ServerState::Draining
+            && self
+                .affinity
+                .as_ref()
+                .is_some_and(|a| a.draining() == Draining::Keep);
+        if keeps_listening {
+            self.take(id, pick, measured);
+            return;
+        }
+        if measured && (server.is_leaving() || !server.is_member()) {
+            // The balancer had not yet heard that it left.
+            self.measurement.report(Figure::StaleRoutes, 1);
+        }
+        self.requests.remove(id);
+        let outcome = Outcome::Failed(FailReason::ServerDown);
+        self.attempt_failed(id, measured, outcome, Some(pick.server));
+        self.answered(pick.server, false);
+    }
+
+    /// Attempt `id` reached `server`, which took it: the components that learn of it do,
+    /// before a worker starts on it.
     #[inline(always)]
-    fn attempt_sent(&mut self, id: RequestId) {
+    fn attempt_sent(&mut self, id: RequestId, server: ServerId) {
+        if self.attempt_hooks {
+            self.attempt_taken(id, server);
+        }
+    }
+
+    /// Attempt `id` was taken by `server`: its session's state, if a session's, is looked
+    /// for there (a re-login adds to its work), and the client's timeout on it starts.
+    /// Out of line, behind one flag, as [`Self::before_answer`]: a run with neither pays
+    /// one branch per attempt.
+    #[inline(never)]
+    fn attempt_taken(&mut self, id: RequestId, server: ServerId) {
+        if let Some(sessions) = &mut self.sessions {
+            let relogin = sessions.taken(server);
+            if let Some(request) = self.requests.get_mut(id) {
+                request.work = request.work + relogin;
+            }
+        }
         if self.resilience.is_some() {
             self.start_timeout(id);
         }
@@ -384,15 +426,60 @@ impl<O: Observer> World<'_, O> {
     }
 
     /// A worker of `server` has nothing left to do: a draining server goes down once its
-    /// last worker is free, another reports idle.
+    /// last worker is free (unless affinity keeps it: [`Self::drained`]), another reports
+    /// idle.
     pub(super) fn server_went_idle(&mut self, server: ServerId) {
         let idle = self.cluster.server(server);
         if idle.state == ServerState::Draining {
             if idle.station.is_idle() {
-                self.go_down(server, "drained");
+                self.drained(server);
             }
         } else {
             self.frontend.server_idle(server);
+        }
+    }
+
+    /// Draining `server` holds nothing: it goes down, unless cookie affinity keeps it for
+    /// the sessions pinned to it. Out of line: inlined, its check would cost every idle
+    /// report of every run (its caller's registers).
+    #[inline(never)]
+    fn drained(&mut self, server: ServerId) {
+        if !self.kept_for_sessions(server) {
+            self.go_down(server, "drained");
+        }
+    }
+
+    /// Whether draining `server` stays up for the sessions pinned to it, though it holds
+    /// nothing: cookie affinity with `draining = "keep"`, while an entry pins one there.
+    pub(super) fn kept_for_sessions(&self, server: ServerId) -> bool {
+        self.affinity
+            .as_ref()
+            .is_some_and(|a| a.keeps_server(server))
+    }
+
+    /// The session table was swept: a draining server kept for its sessions whose last
+    /// entry went, and that holds nothing, goes down. Without `draining = keep` a draining
+    /// server went down when it emptied, and there is nothing to do. Out of line: it runs
+    /// once a sweep, and inlined it would grow the event loop every run turns.
+    #[inline(never)]
+    pub(super) fn affinity_swept(&mut self) {
+        if self
+            .affinity
+            .as_ref()
+            .is_none_or(|a| a.draining() != Draining::Keep)
+        {
+            return;
+        }
+        let drained: Vec<ServerId> = self
+            .cluster
+            .servers()
+            .iter()
+            .filter(|s| s.state == ServerState::Draining && s.station.is_idle())
+            .map(|s| s.id)
+            .filter(|&id| !self.kept_for_sessions(id))
+            .collect();
+        for server in drained {
+            self.go_down(server, "drained");
         }
     }
 
@@ -408,6 +495,11 @@ impl<O: Observer> World<'_, O> {
         outcome: Outcome,
         server: Option<ServerId>,
     ) {
+        if let Some(sessions) = &mut self.sessions {
+            // The attempt being dispatched, if a session's, failed before a server took
+            // it: it moved nothing. (A failure after that finds none being dispatched.)
+            sessions.refused();
+        }
         if let Some(end) = self.call_ended(id, server, outcome) {
             match end {
                 // Its end at its server was counted when the client gave up on it.

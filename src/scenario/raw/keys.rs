@@ -112,6 +112,7 @@ pub const AFFINITY_KEYS: &[Key] = &[
     value("refresh"),
     value("sweep_interval"),
     value("on_unavailable"),
+    value("draining"),
 ];
 
 /// `[session_store]` keys.

@@ -111,6 +111,7 @@ pub struct RawAffinity {
     pub refresh: Option<Spanned<bool>>,
     pub sweep_interval: Option<Spanned<DurationText>>,
     pub on_unavailable: Option<Spanned<String>>,
+    pub draining: Option<Spanned<String>>,
 }
 
 /// `[session_store]`: a shared store of session state, a station every request calls.

@@ -7,7 +7,8 @@ use super::checker::Checker;
 use super::values::Bound;
 use crate::engine::SimDuration;
 use crate::model::{
-    AffinitySpec, OnUnavailable, RateSchedule, ServiceDist, SessionLength, SessionsSpec, TierSpec,
+    AffinitySpec, Draining, OnUnavailable, RateSchedule, ServiceDist, SessionLength, SessionsSpec,
+    TierSpec,
 };
 use crate::scenario::raw::{RawAffinity, RawLength, RawSessionStore, RawWorkload};
 
@@ -270,6 +271,15 @@ impl Checker<'_> {
                 })
             }
         };
+        let draining = match &table.draining {
+            None => Some(Draining::Move),
+            Some(name) => {
+                let names = Draining::ALL.map(Draining::name);
+                self.choice(name, "affinity.draining", "choice", &names, |name| {
+                    Draining::ALL.into_iter().find(|d| d.name() == name)
+                })
+            }
+        };
         if cookie == Some(true) && !has_sessions {
             let offset = table
                 .mode
@@ -288,6 +298,7 @@ impl Checker<'_> {
             refresh: table.refresh.as_ref().is_none_or(|r| *r.get_ref()),
             sweep_interval: sweep_interval?,
             on_unavailable: on_unavailable?,
+            draining: draining?,
         };
         Some(cookie?.then_some(spec))
     }
@@ -355,7 +366,7 @@ pub(super) fn request_rate(sessions: &SessionsSpec) -> RateSchedule {
 
 #[cfg(test)]
 pub(super) mod tests {
-    use crate::model::{OnUnavailable, SessionLength};
+    use crate::model::{Draining, OnUnavailable, SessionLength};
     use crate::scenario::validate::testing::{
         MINIMAL, assert_bad_fixtures, error, generated, valid,
     };
@@ -379,6 +390,7 @@ pub(super) mod tests {
     fn affinity_and_the_store_are_read() {
         let source = format!(
             "{}[affinity]\nttl = \"30s\"\nrefresh = false\non_unavailable = \"fail\"\n\
+             draining = \"keep\"\n\
              [session_store]\nworkers = 2\nservice = {{ dist = \"constant\", mean = \"1ms\" }}\n",
             sessions(
                 "rate = 4\nstate = \"store\"\nrequests = { dist = \"uniform\", min = 2, max = 5 }"
@@ -389,6 +401,7 @@ pub(super) mod tests {
         let affinity = run.affinity.as_ref().unwrap();
         assert!(!affinity.refresh);
         assert_eq!(affinity.on_unavailable, OnUnavailable::Fail);
+        assert_eq!(affinity.draining, Draining::Keep);
         assert_eq!(affinity.sweep_interval.as_nanos(), 3_000_000_000);
         assert_eq!(run.session_store.as_ref().unwrap().workers, 2);
         let source = format!("{}[affinity]\nmode = \"none\"\n", sessions("rate = 4"));
@@ -417,6 +430,11 @@ pub(super) mod tests {
             "affinity_negative_ttl",
             "9:7: affinity.ttl: ",
             "non-negative",
+        ),
+        (
+            "affinity_unknown_draining",
+            "9:12: affinity.draining: ",
+            "did you mean \"keep\"?",
         ),
         (
             "affinity_without_sessions",
