@@ -19,7 +19,7 @@ use crate::model::autoscaling::{
 };
 use crate::model::event::Timer;
 use crate::model::observer::Observer;
-use crate::model::server::ServerState;
+use crate::model::server::{Server, ServerState};
 use crate::model::{AutoscalerSpec, ServerGroupSpec, VictimOrder};
 use crate::stats::Figure;
 
@@ -195,21 +195,21 @@ impl<O: Observer> World<'_, O> {
     /// ([`Fleet::cpu_ready`]). A leaving instance is a pod being deleted, which the HPA
     /// leaves out altogether.
     fn cpu_ready(&self) -> u32 {
-        let Some(scaling) = &self.scaling else {
-            return 0;
-        };
-        self.cluster
-            .servers()
-            .iter()
-            .filter(|s| s.group == scaling.group && s.is_member() && !s.is_leaving())
-            .filter(|s| s.state == ServerState::Ready && scaling.cpu_settled(s.id, self.now))
-            .count() as u32
+        let now = self.now;
+        self.count_staying(|scaling, s| {
+            s.state == ServerState::Ready && scaling.cpu_settled(s.id, now)
+        })
     }
 
     /// The scaled group's instances launched and not yet ready, not leaving
     /// ([`Fleet::warming`]); a server restarting after a crash has served before and is no
     /// new instance.
     fn warming(&self) -> u32 {
+        self.count_staying(|_, s| s.state == ServerState::Booting && !s.served)
+    }
+
+    /// How many of the scaled group's members not leaving are `counted`.
+    fn count_staying(&self, counted: impl Fn(&Scaling, &Server) -> bool) -> u32 {
         let Some(scaling) = &self.scaling else {
             return 0;
         };
@@ -217,7 +217,7 @@ impl<O: Observer> World<'_, O> {
             .servers()
             .iter()
             .filter(|s| s.group == scaling.group && s.is_member() && !s.is_leaving())
-            .filter(|s| s.state == ServerState::Booting && !s.served)
+            .filter(|s| counted(scaling, s))
             .count() as u32
     }
 
@@ -240,14 +240,7 @@ impl<O: Observer> World<'_, O> {
     /// The scaled group's instances launched and not leaving: booting, ready, or crashed
     /// and restarting — not deregistered, and not down for good.
     fn current_capacity(&self) -> u32 {
-        let Some(scaling) = &self.scaling else {
-            return 0;
-        };
-        self.cluster
-            .servers()
-            .iter()
-            .filter(|s| s.group == scaling.group && counts_as_capacity(s))
-            .count() as u32
+        self.count_staying(|_, s| counts_as_capacity(s))
     }
 
     /// Each member of the scaled group that crashed with no restart leaves the group, and
@@ -376,7 +369,7 @@ impl<O: Observer> World<'_, O> {
 
 /// Whether `server` counts toward its group's capacity: a member not leaving that is
 /// booting, ready, or crashed with its restart pending (its one lifecycle timer).
-fn counts_as_capacity(server: &crate::model::server::Server) -> bool {
+fn counts_as_capacity(server: &Server) -> bool {
     server.is_member()
         && !server.is_leaving()
         && match server.state {
