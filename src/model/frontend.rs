@@ -259,11 +259,9 @@ mod tests {
     use crate::id::ClientAddr;
     use proptest::prelude::*;
 
-    #[test]
-    fn a_pick_avoiding_tried_hosts_reselects_at_most_as_often_as_allowed() {
-        // Round robin over three servers: 0, 1, 2, 0, ... Each reselection is the next.
-        let mut frontend = Frontend::new(&BalancerSpec::new(Algorithm::RoundRobin), 3, 1);
-        for id in 0..3 {
+    /// Servers `0..count`, of weight 1, enter rotation idle.
+    fn add_idle(frontend: &mut Frontend, count: u32) {
+        for id in 0..count {
             let backend = Backend {
                 id: ServerId(id),
                 name: "s",
@@ -271,6 +269,13 @@ mod tests {
             };
             frontend.add(backend, true);
         }
+    }
+
+    #[test]
+    fn a_pick_avoiding_tried_hosts_reselects_at_most_as_often_as_allowed() {
+        // Round robin over three servers: 0, 1, 2, 0, ... Each reselection is the next.
+        let mut frontend = Frontend::new(&BalancerSpec::new(Algorithm::RoundRobin), 3, 1);
+        add_idle(&mut frontend, 3);
         let request = RequestKey {
             client: ClientAddr(1),
             session: None,
@@ -299,14 +304,7 @@ mod tests {
             ..BalancerSpec::new(Algorithm::WeightedRoundRobin)
         };
         let mut frontend = Frontend::new(&spec, 2, 1);
-        for id in 0..2 {
-            let backend = Backend {
-                id: ServerId(id),
-                name: "s",
-                weight: 1,
-            };
-            frontend.add(backend, true);
-        }
+        add_idle(&mut frontend, 2);
         frontend.set_weight(ServerId(0), 3);
         // Not in rotation (never added): ignored.
         frontend.set_weight(ServerId(7), 3);
@@ -339,14 +337,7 @@ mod tests {
     #[test]
     fn a_busy_server_coming_back_to_rotation_does_not_report_idle() {
         let mut frontend = Frontend::new(&BalancerSpec::new(Algorithm::JoinIdleQueue), 3, 1);
-        for id in 0..3 {
-            let backend = Backend {
-                id: ServerId(id),
-                name: "s",
-                weight: 1,
-            };
-            frontend.add(backend, true);
-        }
+        add_idle(&mut frontend, 3);
         let request = RequestKey {
             client: ClientAddr(1),
             session: None,

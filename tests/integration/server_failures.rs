@@ -350,28 +350,7 @@ fn a_gray_failure_passes_its_health_checks_and_outlier_detection_ejects_it() {
     // Envoy's default lets a passed health check end an ejection: the checks, which miss
     // the gray failure, would bring web-0 back within a second each time (see
     // `a_passed_health_check_ends_an_ejection_unless_told_not_to`). Off here.
-    let gray = |outliers: bool| {
-        let mut run = spec(4, Algorithm::RoundRobin, 200.0, 5, 60);
-        run.health_check = Some(HealthCheckSpec {
-            interval: SimDuration::from_secs(1),
-            timeout: SimDuration::from_millis(200),
-            ..HealthCheckSpec::default()
-        });
-        // With four servers Envoy's default 10% allows no ejection at all: allow half.
-        run.outlier_detection = outliers.then(|| OutlierSpec {
-            max_ejection: Fraction::from_f64(0.5),
-            successful_active_health_check_uneject_host: false,
-            ..OutlierSpec::default()
-        });
-        run.timeline = vec![action(
-            10.0,
-            Change::SetErrors {
-                server: "web-0".into(),
-                fraction: Fraction::from_f64(0.5),
-            },
-        )];
-        record(&run, 8)
-    };
+    let gray = |outliers: bool| record(&gray_web_0(outliers.then_some(false)), 8);
     let (recorder, missed) = gray(false);
     assert!(missed.counts.is_conserved());
     assert!(!missed.events.iter().any(|e| e.reason == "health-check"));
@@ -927,16 +906,17 @@ proptest! {
 }
 
 /// Four one-worker servers under round robin at 200 requests a second, checked every
-/// second, outlier detection allowed to eject half of them (`uneject` as given for a
-/// passed check); web-0 answers half its requests with errors from 10 s.
-fn gray_web_0(uneject: bool) -> RunResult {
+/// second; web-0 answers half its requests with errors from 10 s. With `uneject`, outlier
+/// detection is on, allowed to eject half of them (with four servers Envoy's default 10%
+/// allows no ejection at all), a passed check ending an ejection as `uneject` says.
+fn gray_web_0(uneject: Option<bool>) -> RunSpec {
     let mut run = spec(4, Algorithm::RoundRobin, 200.0, 5, 60);
     run.health_check = Some(HealthCheckSpec {
         interval: SimDuration::from_secs(1),
         timeout: SimDuration::from_millis(200),
         ..HealthCheckSpec::default()
     });
-    run.outlier_detection = Some(OutlierSpec {
+    run.outlier_detection = uneject.map(|uneject| OutlierSpec {
         max_ejection: Fraction::from_f64(0.5),
         successful_active_health_check_uneject_host: uneject,
         ..OutlierSpec::default()
@@ -948,7 +928,7 @@ fn gray_web_0(uneject: bool) -> RunResult {
             fraction: Fraction::from_f64(0.5),
         },
     )];
-    simulate(&run, 8)
+    run
 }
 
 #[test]
@@ -958,7 +938,7 @@ fn a_passed_health_check_ends_an_ejection_unless_told_not_to() {
     // most 1.1 s later (the interval with 10% jitter, plus the probe's 1 ms), in a row
     // whose reason is the check. Each return costs a few dozen errors before the next
     // ejection, so web-0 fails many more requests than when the ejection holds.
-    let unejected = gray_web_0(true);
+    let unejected = simulate(&gray_web_0(Some(true)), 8);
     assert!(unejected.counts.is_conserved());
     let rows: Vec<_> = unejected
         .events
@@ -985,7 +965,7 @@ fn a_passed_health_check_ends_an_ejection_unless_told_not_to() {
             "{out:?} {back:?}"
         );
     }
-    let held = gray_web_0(false);
+    let held = simulate(&gray_web_0(Some(false)), 8);
     assert!(
         held.events
             .iter()
