@@ -32,7 +32,7 @@ pub struct SessionId(pub u64);
 
 /// What a balancer may look at in a request: who sent it and, for traffic made of
 /// sessions, which session it belongs to.
-#[derive(Copy, Clone, Debug)]
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
 pub struct RequestKey {
     pub client: ClientAddr,
     pub session: Option<SessionId>,

@@ -19,6 +19,14 @@
 //! is what turns a spike into a retry storm that outlasts it (Bronson et al., "Metastable
 //! Failures in Distributed Systems", HotOS 2021).
 //!
+//! **A request timeout** bounds a call as a whole (Envoy's route `timeout`, 15 s there by
+//! default; gRPC's deadline): a one-shot timer armed at its first arrival, cancelled when
+//! it ends. When it fires, the call ends with a timeout whatever it is doing: an attempt
+//! out is given up on as at a per-attempt timeout (its server goes on with it, and it
+//! counts as a timeout for the breaker and outlier detection, as Envoy's
+//! `onResponseTimeout` records one for the upstream request it resets), and is not
+//! retried; a backoff is cut short and its retry never sent.
+//!
 //! **The retry budget** counts what Envoy's `retry_budget` counts: *active requests* are
 //! the calls not yet ended (an attempt out, or waiting out a backoff), *active retries*
 //! those of them whose current or next attempt is a retry. The budget is checked when a
@@ -66,6 +74,12 @@ struct Call {
     previous: Option<RequestId>,
     /// The timeout armed on its attempt.
     timeout: Option<TimerId>,
+    /// The timeout armed on the call as a whole.
+    deadline: Option<TimerId>,
+    /// The retry armed at the end of its backoff, while it waits one out.
+    retry_due: Option<TimerId>,
+    /// Its request timeout fired: whatever its attempt meets ends it, unretried.
+    expired: bool,
 }
 
 /// What became of a call when one of its attempts ended.
@@ -79,6 +93,21 @@ pub enum CallEnd {
     Final { origin: Option<SimTime> },
     /// The call sends another attempt `after` a backoff.
     Retrying { after: SimDuration },
+}
+
+/// What a call's request timeout found when it fired.
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+pub enum Expiry {
+    /// An attempt out, which the world gives up on as at its own timeout: the call ends
+    /// with it.
+    AttemptOut,
+    /// The call was waiting out a backoff, and has ended: its retry is cancelled.
+    InBackoff {
+        key: RequestKey,
+        measured: bool,
+        /// Its last attempt.
+        previous: Option<RequestId>,
+    },
 }
 
 /// A retry whose backoff is over: what the world needs to send it.
@@ -113,6 +142,8 @@ pub struct ClientCalls {
     /// Of measured calls: retries sent, and attempts timed out.
     retries_sent: u64,
     timeouts: u64,
+    /// Of measured calls: those ended by their request timeout.
+    request_timeouts: u64,
     /// The retry host predicate, when on.
     previous_hosts: Option<PreviousHosts>,
     /// Per call slot, with the predicate on: the hosts its attempts were sent to (Envoy's
@@ -133,31 +164,35 @@ impl ClientCalls {
             active_retries: 0,
             retries_sent: 0,
             timeouts: 0,
+            request_timeouts: 0,
             previous_hosts: spec.previous_hosts,
             tried: Vec::new(),
         }
     }
 
     /// A client sends a new request, as attempt `id`, which the balancer sent to `host`
-    /// (`None` when it found none).
+    /// (`None` when it found none); its request timeout starts.
     pub fn arrived(
         &mut self,
         id: RequestId,
         key: RequestKey,
         work: SimDuration,
-        now: SimTime,
         measured: bool,
         host: Option<ServerId>,
+        kernel: &mut Kernel<'_>,
     ) {
         let call = Call {
             key,
             work,
-            origin: now,
+            origin: kernel.now,
             measured,
             retries: 0,
             attempt: None,
             previous: None,
             timeout: None,
+            deadline: None,
+            retry_due: None,
+            expired: false,
         };
         let index = match self.free.pop() {
             Some(index) => {
@@ -171,6 +206,12 @@ impl ClientCalls {
         };
         self.active += 1;
         self.link(index, id);
+        if let Some(timeout) = self.policy.request_timeout() {
+            let timer = kernel.arm(kernel.now + timeout, Timer::RequestTimeout(index));
+            if let Some(call) = &mut self.calls[index as usize] {
+                call.deadline = Some(timer);
+            }
+        }
         if self.previous_hosts.is_some() {
             if self.tried.len() <= index as usize {
                 self.tried.resize_with(index as usize + 1, Vec::new);
@@ -289,8 +330,12 @@ impl ClientCalls {
         if timed_out && call.measured {
             self.timeouts += 1;
         }
+        if call.expired {
+            // Its request timeout gave up on this attempt: the call ends with it.
+            return self.finish(index, kernel);
+        }
         let condition = match outcome {
-            Outcome::Completed => return self.finish(index),
+            Outcome::Completed => return self.finish(index, kernel),
             Outcome::Rejected => RetryCondition::Rejected,
             Outcome::Failed(reason) => RetryCondition::of_failure(reason),
         };
@@ -313,18 +358,45 @@ impl ClientCalls {
                     self.active_retries += 1;
                 }
                 call.retries += 1;
-                kernel.arm(kernel.now + after, Timer::RetryDue(index));
+                call.retry_due = Some(kernel.arm(kernel.now + after, Timer::RetryDue(index)));
                 CallEnd::Retrying { after }
             }
             RetryDecision::NotRetryable | RetryDecision::Exhausted | RetryDecision::OverBudget => {
-                self.finish(index)
+                self.finish(index, kernel)
             }
         }
     }
 
-    /// `call` ends: its slot is freed.
-    fn finish(&mut self, index: u32) -> CallEnd {
+    /// `call`'s request timeout fired: an attempt out is left to the world to give up on
+    /// (the call then ends through [`Self::ended`]), a backoff ends the call now.
+    pub fn expire(&mut self, index: u32, kernel: &mut Kernel<'_>) -> Option<Expiry> {
+        let call = self.calls.get_mut(index as usize)?.as_mut()?;
+        call.deadline = None;
+        call.expired = true;
+        if call.measured {
+            self.request_timeouts += 1;
+        }
+        if call.attempt.is_some() {
+            return Some(Expiry::AttemptOut);
+        }
+        let expiry = Expiry::InBackoff {
+            key: call.key,
+            measured: call.measured,
+            previous: call.previous,
+        };
+        if let Some(timer) = call.retry_due.take() {
+            kernel.timers.cancel(timer);
+        }
+        self.finish(index, kernel);
+        Some(expiry)
+    }
+
+    /// `call` ends: its slot is freed, and its request timeout cancelled.
+    fn finish(&mut self, index: u32, kernel: &mut Kernel<'_>) -> CallEnd {
         let call = self.calls[index as usize].take().expect("a call ends once");
+        if let Some(timer) = call.deadline {
+            kernel.timers.cancel(timer);
+        }
         self.free.push(index);
         self.active -= 1;
         if call.retries > 0 {
@@ -351,8 +423,11 @@ impl ClientCalls {
     /// The retry of `call` is sent as attempt `id`, to `host` (`None` when the balancer
     /// found none).
     pub fn retry_sent(&mut self, call: u32, id: RequestId, host: Option<ServerId>) {
-        if self.calls[call as usize].is_some_and(|c| c.measured) {
-            self.retries_sent += 1;
+        if let Some(c) = &mut self.calls[call as usize] {
+            c.retry_due = None;
+            if c.measured {
+                self.retries_sent += 1;
+            }
         }
         self.link(call, id);
         self.attempted(call, host);
@@ -375,6 +450,11 @@ impl ClientCalls {
     /// Attempts of measured calls that timed out.
     pub fn timeouts(&self) -> u64 {
         self.timeouts
+    }
+
+    /// Measured calls that their request timeout ended.
+    pub fn request_timeouts(&self) -> u64 {
+        self.request_timeouts
     }
 
     /// Calls not yet ended: the requests in flight, whether an attempt of theirs is out,
@@ -433,15 +513,26 @@ mod tests {
 
         fn arrive(&mut self) -> RequestId {
             let id = self.table.insert(request());
-            self.calls.arrived(
+            let (calls, mut kernel) = self.kernel(SimTime::ZERO);
+            calls.arrived(
                 id,
                 KEY,
                 SimDuration::from_millis(1),
-                SimTime::ZERO,
                 true,
                 None,
+                &mut kernel,
             );
             id
+        }
+
+        /// The timers due, in order, with whether each still fires.
+        fn due_timers(&mut self) -> Vec<(Timer, bool)> {
+            std::iter::from_fn(|| self.events.pop())
+                .map(|(_, event)| match event {
+                    Event::Timer(id, timer) => (timer, self.timers.fire(id).is_some()),
+                    other => panic!("only timers are scheduled here, not {other:?}"),
+                })
+                .collect()
         }
 
         fn end(&mut self, id: RequestId, outcome: Outcome) -> CallEnd {
@@ -453,6 +544,7 @@ mod tests {
     fn spec(retries: u32, budget: Option<RetryBudget>) -> ClientSpec {
         ClientSpec {
             timeout: Some(SimDuration::from_millis(100)),
+            request_timeout: None,
             retries,
             retry_budget: budget,
             ..ClientSpec::default()
@@ -573,5 +665,94 @@ mod tests {
             panic!("a timeout event")
         };
         assert_eq!(h.timers.fire(timer), None, "cancelled");
+    }
+
+    fn with_request_timeout(request_timeout: SimDuration) -> ClientSpec {
+        ClientSpec {
+            request_timeout: Some(request_timeout),
+            // Retries left, and `timeout` retryable: only the request timeout stops them.
+            ..spec(3, None)
+        }
+    }
+
+    impl Harness {
+        /// Pops the next event, a timer, and fires it: it must still be armed.
+        fn fire_next(&mut self) -> Timer {
+            let (_, Event::Timer(id, timer)) = self.events.pop().expect("an event") else {
+                panic!("only timers are scheduled here")
+            };
+            assert!(self.timers.fire(id).is_some(), "{timer:?} was cancelled");
+            timer
+        }
+    }
+
+    #[test]
+    fn a_request_timeout_ends_the_call_with_its_attempt_unretried() {
+        // 50 ms for the request, 100 ms for its attempt: the request's fires first.
+        let mut h = Harness::new(with_request_timeout(SimDuration::from_millis(50)));
+        let id = h.arrive();
+        let (calls, mut kernel) = h.kernel(SimTime::ZERO);
+        calls.sent(id, &mut kernel);
+        assert_eq!(h.fire_next(), Timer::RequestTimeout(0));
+        let (calls, mut kernel) = h.kernel(SimTime::from_nanos(50_000_000));
+        assert_eq!(calls.expire(0, &mut kernel), Some(Expiry::AttemptOut));
+        // The world gives the attempt up, as at its own timeout: the call ends with it.
+        assert_eq!(
+            h.end(id, Outcome::Failed(FailReason::Timeout)),
+            CallEnd::Final {
+                origin: Some(SimTime::ZERO)
+            }
+        );
+        assert_eq!(h.calls.active(), (0, 0));
+        // The attempt counts as timed out too: a timeout gave it up.
+        assert_eq!((h.calls.request_timeouts(), h.calls.timeouts()), (1, 1));
+        // Its server answers later: nobody is waiting.
+        assert_eq!(h.end(id, Outcome::Completed), CallEnd::Abandoned);
+        // The attempt's own timeout was cancelled when the call ended.
+        assert_eq!(h.due_timers(), vec![(Timer::AttemptTimeout(0), false)]);
+    }
+
+    #[test]
+    fn a_request_timeout_in_a_backoff_cancels_the_retry() {
+        // A 1 ns request timeout, and a backoff drawn from [0, 25 ms]: the request's
+        // timeout fires during it (a draw of 0 ns would be a 1 in 25 million chance).
+        let mut h = Harness::new(with_request_timeout(SimDuration::from_nanos(1)));
+        let id = h.arrive();
+        assert!(matches!(
+            h.end(id, Outcome::Rejected),
+            CallEnd::Retrying { .. }
+        ));
+        assert_eq!(h.fire_next(), Timer::RequestTimeout(0));
+        let (calls, mut kernel) = h.kernel(SimTime::from_nanos(1));
+        assert_eq!(
+            calls.expire(0, &mut kernel),
+            Some(Expiry::InBackoff {
+                key: KEY,
+                measured: true,
+                previous: Some(id),
+            })
+        );
+        assert_eq!(
+            (h.calls.active(), h.calls.measured_in_backoff()),
+            ((0, 0), 0)
+        );
+        assert!(h.calls.retry_due(0).is_none(), "the call is over");
+        assert_eq!(h.due_timers(), vec![(Timer::RetryDue(0), false)]);
+        // Fired again, it finds no call.
+        let (calls, mut kernel) = h.kernel(SimTime::from_nanos(1));
+        assert_eq!(calls.expire(0, &mut kernel), None);
+        assert_eq!(h.calls.request_timeouts(), 1);
+    }
+
+    #[test]
+    fn a_call_that_ends_in_time_cancels_its_request_timeout() {
+        let mut h = Harness::new(with_request_timeout(SimDuration::from_millis(50)));
+        let id = h.arrive();
+        assert!(matches!(
+            h.end(id, Outcome::Completed),
+            CallEnd::Final { .. }
+        ));
+        assert_eq!(h.due_timers(), vec![(Timer::RequestTimeout(0), false)]);
+        assert_eq!(h.calls.request_timeouts(), 0);
     }
 }

@@ -48,6 +48,9 @@ pub enum Timer {
     AttemptTimeout(u32),
     /// A call's backoff is over: its next attempt is sent.
     RetryDue(u32),
+    /// The client's timeout on a call as a whole (its index in
+    /// [`ClientCalls`](super::client_calls::ClientCalls)) fires.
+    RequestTimeout(u32),
     /// A backend's circuit breaker has been open for its `open_for`: it half-opens.
     HalfOpen(ServerId),
     /// The first connection wait of a server's pool may have timed out.
@@ -119,7 +122,10 @@ impl Prioritized for Event {
             ) => 1,
             // A timeout at the instant of its answer loses to it (the answer was in time);
             // a retry due at `t` is sent like an arrival at `t`, after completions.
-            Event::Timer(_, Timer::AttemptTimeout(_) | Timer::RetryDue(_)) => 3,
+            Event::Timer(
+                _,
+                Timer::AttemptTimeout(_) | Timer::RequestTimeout(_) | Timer::RetryDue(_),
+            ) => 3,
             Event::Done(_) => 2,
             Event::Arrival => 3,
         }

@@ -18,7 +18,7 @@
 //! later at its server (a late answer, an error answer, a crash) is not counted again.
 
 use super::circuit_breaker::{BreakerState, BreakerTransition, CircuitBreakers};
-use super::client_calls::{CallEnd, ClientCalls, DueRetry, Kernel};
+use super::client_calls::{CallEnd, ClientCalls, DueRetry, Expiry, Kernel};
 use super::event::Timer;
 use super::outcome::Outcome;
 use super::request::RequestId;
@@ -76,13 +76,17 @@ impl Resilience {
         id: RequestId,
         key: RequestKey,
         work: SimDuration,
-        now: SimTime,
         measured: bool,
         host: Option<ServerId>,
+        kernel: &mut Kernel<'_>,
     ) {
         if let Some(calls) = &mut self.calls {
-            calls.arrived(id, key, work, now, measured, host);
+            calls.arrived(id, key, work, measured, host, kernel);
         }
+    }
+
+    pub fn expire(&mut self, call: u32, kernel: &mut Kernel<'_>) -> Option<Expiry> {
+        self.calls.as_mut()?.expire(call, kernel)
     }
 
     /// Who sent attempt `id` and in which session, while its call is live.
@@ -202,11 +206,15 @@ impl Resilience {
     }
 
     /// The counts of a run's summary, `(figure, value)`.
-    pub fn figures(&self) -> [(Figure, u64); 2] {
+    pub fn figures(&self) -> [(Figure, u64); 3] {
         let calls = self.calls.as_ref();
         [
             (Figure::Retries, calls.map_or(0, ClientCalls::retries_sent)),
             (Figure::Timeouts, calls.map_or(0, ClientCalls::timeouts)),
+            (
+                Figure::RequestTimeouts,
+                calls.map_or(0, ClientCalls::request_timeouts),
+            ),
         ]
     }
 }

@@ -37,6 +37,9 @@ pub struct ClientSpec {
     /// How long an attempt may take before the client gives up on it; `None` waits
     /// forever.
     pub timeout: Option<SimDuration>,
+    /// How long a request may take over all its attempts and backoffs, from its first
+    /// arrival (Envoy's route `timeout`); `None` waits forever.
+    pub request_timeout: Option<SimDuration>,
     /// Retries per request at most (attempts are one more).
     pub retries: u32,
     pub backoff: Backoff,
@@ -70,6 +73,7 @@ impl Default for ClientSpec {
     fn default() -> Self {
         ClientSpec {
             timeout: None,
+            request_timeout: None,
             retries: 0,
             backoff: Backoff::DEFAULT,
             retry_budget: Some(RetryBudget::DEFAULT),
@@ -263,6 +267,11 @@ impl RetryPolicy {
     /// The timeout of every attempt, if any.
     pub fn timeout(&self) -> Option<SimDuration> {
         self.spec.timeout
+    }
+
+    /// The timeout of a request over all its attempts, if any.
+    pub fn request_timeout(&self) -> Option<SimDuration> {
+        self.spec.request_timeout
     }
 
     /// The delay before the `retry`th retry (1 for the first), drawn from `rng`.

@@ -46,7 +46,8 @@ pub enum Figure {
     FailedCircuitOpen,
     /// Retries the clients sent for measured requests (attempts beyond the first).
     Retries,
-    /// Attempts of measured requests on which the client's timeout fired, retried or not.
+    /// Attempts of measured requests the client gave up on, by their own timeout or by the
+    /// request's, retried or not.
     Timeouts,
     /// Measured requests failed because a query waited too long for a pool connection.
     FailedPoolTimeout,
@@ -115,6 +116,8 @@ pub enum Figure {
     /// Seconds of the measured period the balancer spent in panic (every host in rotation,
     /// healthy or not); only with health checks or outlier detection.
     PanicS,
+    /// Measured requests whose client's request timeout (over all attempts) ended them.
+    RequestTimeouts,
 }
 
 /// How a value is kept and written; shared by figures and the summary's other columns.
@@ -156,7 +159,7 @@ pub struct Declaration {
 }
 
 /// Every figure, in column order: entry `i` declares the variant whose index is `i`.
-pub const FIGURES: [Declaration; 43] = [
+pub const FIGURES: [Declaration; 44] = [
     Declaration {
         figure: Figure::RemappedShare,
         name: "remapped_share",
@@ -220,6 +223,7 @@ pub const FIGURES: [Declaration; 43] = [
     real(Figure::Cost, "cost", 4),
     real(Figure::SloViolationS, "slo_violation_s", 3),
     real(Figure::PanicS, "panic_s", 3),
+    count(Figure::RequestTimeouts, "request_timeouts"),
 ];
 
 const fn real(figure: Figure, name: &'static str, decimals: usize) -> Declaration {

@@ -106,8 +106,9 @@ impl Observer for Calls {
 }
 
 /// A cluster of `servers` with queues of `queue`, under `rate`, with clients timing out
-/// after `timeout_ms` and retrying `retries` times (budget `budget`, or none), and web-1
-/// crashing for a while.
+/// after `timeout_ms` and retrying `retries` times (budget `budget`, or none) within a
+/// request timeout (`request_timeout`, a duration or "off"), and web-1 crashing for a
+/// while.
 fn stormy(
     servers: u32,
     queue: u32,
@@ -115,6 +116,7 @@ fn stormy(
     timeout_ms: u32,
     retries: u32,
     budget: &str,
+    request_timeout: &str,
 ) -> String {
     format!(
         "duration = \"20s\"\n\
@@ -123,6 +125,7 @@ fn stormy(
          [[servers]]\nname = \"web\"\ncount = {servers}\nqueue = {queue}\n\
          [balancer]\nalgorithm = \"least-connections\"\n\
          [client]\ntimeout = \"{timeout_ms}ms\"\nretries = {retries}\nretry_budget = {budget}\n\
+         request_timeout = \"{request_timeout}\"\n\
          retry_on = [\"timeout\", \"crash\", \"server-down\", \"rejected\", \"circuit-open\"]\n\
          [circuit_breaker]\nwindow = \"2s\"\nmin_requests = 10\nopen_for = \"500ms\"\n\
          [[timeline]]\nat = \"10s\"\naction = \"crash\"\nserver = \"web-1\"\ndowntime = \"3s\"\n",
@@ -133,7 +136,7 @@ fn stormy(
 proptest! {
     #![proptest_config(ProptestConfig::with_cases(12))]
 
-    /// Whatever the timeout, retries and budget: every request ends in exactly one outcome
+    /// Whatever the timeouts, retries and budget: every request ends in exactly one outcome
     /// or is still in flight, failures split exactly by reason, no timed-out attempt is
     /// ever answered, and the counts the run reports are those the observer saw.
     #[test]
@@ -144,10 +147,11 @@ proptest! {
         timeout_ms in 20u32..400,
         retries in 0u32..4,
         budget in prop_oneof![Just("\"off\"".to_string()), (0u32..=100).prop_map(|p| format!("{}", f64::from(p) / 100.0))],
+        request_timeout in prop_oneof![Just("off".to_string()), (10u32..1500).prop_map(|ms| format!("{ms}ms"))],
         seed in 0u64..1000,
     ) {
         let rate = servers * 100 * load / 100;
-        let spec = run(&stormy(servers, queue, rate, timeout_ms, retries, &budget));
+        let spec = run(&stormy(servers, queue, rate, timeout_ms, retries, &budget, &request_timeout));
         let mut calls = Calls::default();
         let result = simulate_observed(&spec, seed, &mut calls);
         let c = result.counts;
@@ -233,6 +237,88 @@ fn a_timed_out_request_keeps_its_server_busy_and_is_never_answered() {
         result.utilization
     );
     assert!(calls.answered_after_timeout.is_empty());
+}
+
+#[test]
+fn a_request_timeout_bounds_a_request_over_all_its_attempts() {
+    // One server, 30 ms of work per attempt, a request every 200 ms; each attempt timed
+    // out after 20 ms and retried (10 retries allowed) after at most 1 ms, within a
+    // 100 ms request timeout. Attempts go out at about 0, 20.5, 41, 61.5 and 82 ms (at
+    // most 84): the fifth, whose own timeout would fire at 102 ms or later, is given up on
+    // by the request timeout at 100 ms, and no sixth is sent — whatever the backoff draws.
+    // Each attempt, abandoned, still costs the server its 30 ms: 150 ms per request, done
+    // before the next arrives.
+    let source = |request_timeout: &str| {
+        format!(
+            "duration = \"10s\"\n\
+             [workload]\nrate = 5\narrivals = \"constant\"\n\
+             service = {{ dist = \"constant\", mean = \"30ms\" }}\n\
+             [[servers]]\nname = \"web\"\ncount = 1\n\
+             [client]\ntimeout = \"20ms\"\nretries = 10\n\
+             backoff = {{ base = \"1ms\", max = \"1ms\" }}\nretry_budget = \"off\"\n\
+             request_timeout = \"{request_timeout}\"\n"
+        )
+    };
+    let mut calls = Calls::default();
+    let result = simulate_observed(&run(&source("100ms")), 1, &mut calls);
+    let c = result.counts;
+    // Arrivals at 0.2 s, 0.4 s, ..., 9.8 s: 49, each failed at its request timeout.
+    assert_eq!((c.arrived, c.failed, c.in_flight), (49, 49, 0));
+    assert_eq!(result.figures.get(Figure::RequestTimeouts), Some(49.0));
+    assert_eq!(result.figures.get(Figure::FailedTimeout), Some(49.0));
+    assert_eq!(result.figures.get(Figure::Retries), Some(4.0 * 49.0));
+    assert_eq!(result.figures.get(Figure::Timeouts), Some(5.0 * 49.0));
+    assert!(calls.ends.iter().all(|&n| n == 1));
+    assert!(calls.answered_after_timeout.is_empty());
+    // 49 × 5 attempts × 30 ms of work in 10 s.
+    assert!(
+        (result.utilization - 0.735).abs() < 1e-9,
+        "{}",
+        result.utilization
+    );
+    // Without it, each request goes on to all ten retries, eleven attempts of 30 ms each
+    // 200 ms: the server falls behind, and only the last request may not have sent
+    // all of its retries by the end.
+    let result = simulate(&run(&source("off")), 1);
+    assert_eq!(result.figures.get(Figure::RequestTimeouts), Some(0.0));
+    let retries = result.figures.get(Figure::Retries).unwrap();
+    assert!((10.0 * 48.0..=10.0 * 49.0).contains(&retries), "{retries}");
+}
+
+#[test]
+fn a_request_timeout_during_a_backoff_ends_the_request_and_cancels_its_retry() {
+    // One server down from the start (crashed, never restarting within the run): every
+    // attempt is refused at once and retried after a backoff of up to 400 ms, against a
+    // 50 ms request timeout. A request ends at its request timeout in a backoff unless
+    // its draws fit five refusals within 50 ms; it fails with `timeout`, not `server-down`,
+    // and no retry of it is sent after it ended.
+    let spec = run("duration = \"20s\"\n\
+         [workload]\nrate = 10\narrivals = \"constant\"\n\
+         service = { dist = \"constant\", mean = \"10ms\" }\n\
+         [[servers]]\nname = \"web\"\ncount = 1\n\
+         [client]\nretries = 5\nbackoff = { base = \"400ms\", max = \"400ms\" }\n\
+         retry_budget = \"off\"\nrequest_timeout = \"50ms\"\n\
+         [[timeline]]\nat = \"1ms\"\naction = \"crash\"\nserver = \"web-0\"\n");
+    let mut calls = Calls::default();
+    let result = simulate_observed(&spec, 1, &mut calls);
+    let c = result.counts;
+    assert_eq!((c.arrived, c.failed, c.in_flight), (199, 199, 0));
+    let timed_out = result.figures.get(Figure::RequestTimeouts).unwrap();
+    let refused = result.figures.get(Figure::FailedServerDown).unwrap();
+    assert_eq!(timed_out + refused, 199.0);
+    assert_eq!(result.figures.get(Figure::FailedTimeout), Some(timed_out));
+    // Five retries within 50 ms need five uniform draws on [0, 400 ms] summing under
+    // 50 ms: probability (50/400)^5 / 5! < 3e-7. Every request but such a one times out.
+    assert_eq!(timed_out, 199.0);
+    // A backoff of under 50 ms sends a retry in time: each is at most 50/400 likely, so
+    // over 199 requests about 25 are sent, and at least one with near certainty.
+    let retries = result.figures.get(Figure::Retries).unwrap();
+    assert!((1.0..199.0).contains(&retries), "{retries}");
+    assert_eq!(calls.retried as f64, retries);
+    assert!(
+        calls.ends.iter().all(|&n| n == 1),
+        "every request ends once"
+    );
 }
 
 #[test]

@@ -8,7 +8,7 @@
 use super::World;
 use crate::engine::{SimDuration, SimTime};
 use crate::id::{RequestKey, ServerId};
-use crate::model::client_calls::{CallEnd, Kernel};
+use crate::model::client_calls::{CallEnd, Expiry, Kernel};
 use crate::model::frontend::Pick;
 use crate::model::observer::{Observed, Observer};
 use crate::model::outcome::{FailReason, Outcome};
@@ -29,7 +29,12 @@ impl<O: Observer> World<'_, O> {
     ) {
         if let Some(resilience) = &mut self.resilience {
             let host = pick.ok().map(|p| p.server);
-            resilience.arrived(id, key, work, self.now, measured, host);
+            let kernel = &mut Kernel {
+                now: self.now,
+                timers: &mut self.timers,
+                events: &mut self.events,
+            };
+            resilience.arrived(id, key, work, measured, host, kernel);
         }
     }
 
@@ -86,6 +91,44 @@ impl<O: Observer> World<'_, O> {
             Outcome::Failed(FailReason::Timeout),
             Some(server),
         );
+    }
+
+    /// `call`'s request timeout fired: an attempt out is given up on as at its own timeout
+    /// (and the call, expired, ends with it); a call waiting out a backoff ends now, failed
+    /// with `timeout`.
+    #[inline(never)]
+    pub(super) fn request_timed_out(&mut self, call: u32) {
+        let Some(resilience) = &mut self.resilience else {
+            return;
+        };
+        let kernel = &mut Kernel {
+            now: self.now,
+            timers: &mut self.timers,
+            events: &mut self.events,
+        };
+        match resilience.expire(call, kernel) {
+            None => {}
+            Some(Expiry::AttemptOut) => self.timed_out(call),
+            Some(Expiry::InBackoff {
+                key,
+                measured,
+                previous,
+            }) => {
+                let outcome = Outcome::Failed(FailReason::Timeout);
+                if let (Some(session), Some(sessions)) = (key.session, &mut self.sessions) {
+                    sessions.request_over(session);
+                }
+                self.measurement.ended(measured, outcome, None);
+                if O::ACTIVE
+                    && let Some(request) = previous
+                {
+                    self.observe(Observed::Failed {
+                        request,
+                        reason: FailReason::Timeout,
+                    });
+                }
+            }
+        }
     }
 
     /// `call`'s backoff is over: its next attempt goes to the balancer like a new arrival.

@@ -513,6 +513,7 @@ impl<'a, O: Observer> World<'a, O> {
             }
             Timer::AttemptTimeout(call) => self.timed_out(call),
             Timer::RetryDue(call) => self.retry(call),
+            Timer::RequestTimeout(call) => self.request_timed_out(call),
             Timer::HalfOpen(server) => self.half_open(server),
             Timer::PoolTimeout(server) => {
                 self.in_database(|database, ctx| database.pool_timeout(server, ctx));

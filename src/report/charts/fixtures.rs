@@ -259,6 +259,7 @@ pub fn breaker() -> Fixture {
     let mut run = spec(Algorithm::RoundRobin, 200.0, 4, 12);
     run.client = Some(ClientSpec {
         timeout: Some(SimDuration::from_millis(100)),
+        request_timeout: None,
         ..ClientSpec::default()
     });
     run.circuit_breaker = Some(CircuitBreakerSpec {

@@ -226,6 +226,7 @@ pub const BACKOFF_KEYS: &[Key] = &[value("base"), value("max")];
 /// `[client]` keys.
 pub const CLIENT_KEYS: &[Key] = &[
     value("timeout"),
+    value("request_timeout"),
     value("retries"),
     Key {
         name: "backoff",

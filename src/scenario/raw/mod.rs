@@ -468,6 +468,7 @@ pub struct RawSlo {
 #[serde(deny_unknown_fields)]
 pub struct RawClient {
     pub timeout: Option<Spanned<DurationText>>,
+    pub request_timeout: Option<Spanned<DurationText>>,
     pub retries: Option<Spanned<Int>>,
     pub backoff: Option<Spanned<RawBackoff>>,
     pub retry_budget: Option<Spanned<RawSwitch>>,

@@ -37,6 +37,10 @@ impl Checker<'_> {
             None => Some(default.timeout),
             Some(timeout) => self.duration_or_off(timeout, "client.timeout"),
         };
+        let request_timeout = match &raw.request_timeout {
+            None => Some(default.request_timeout),
+            Some(timeout) => self.duration_or_off(timeout, "client.request_timeout"),
+        };
         let retries = match &raw.retries {
             None => Some(default.retries),
             Some(retries) => self
@@ -65,6 +69,7 @@ impl Checker<'_> {
         let min_concurrency = min_concurrency?;
         Some(Some(ClientSpec {
             timeout: timeout?,
+            request_timeout: request_timeout?,
             retries: retries?,
             backoff: backoff?,
             retry_budget: share?.map(|share| RetryBudget {
@@ -246,6 +251,7 @@ pub(super) mod tests {
             read,
             Some(ClientSpec {
                 timeout: Some(SimDuration::from_secs(1)),
+                request_timeout: None,
                 retries: 2,
                 backoff: Backoff {
                     base: SimDuration::from_millis(10),
@@ -295,6 +301,14 @@ pub(super) mod tests {
                 "client.timeout: expected a positive duration or \"off\", found \"0s\"",
             ),
             ("timeout = \"of\"", "(or \"off\"); did you mean \"off\"?"),
+            (
+                "request_timeout = \"0s\"",
+                "client.request_timeout: expected a positive duration or \"off\", found \"0s\"",
+            ),
+            (
+                "request_timout = \"1s\"",
+                "did you mean \"request_timeout\"?",
+            ),
             (
                 "retries = -1",
                 "client.retries: expected a non-negative integer, found -1",

@@ -473,6 +473,7 @@ fn the_resilience_fixture_fills_every_section_and_sweeps_the_budget_off() {
         run.client,
         Some(ClientSpec {
             timeout: Some(SimDuration::from_millis(500)),
+            request_timeout: None,
             retries: 2,
             backoff: Backoff {
                 base: SimDuration::from_millis(10),
