@@ -16,12 +16,30 @@
 //! streak restarts, so a refused server must fail `consecutive_errors` more times before it
 //! is considered again.
 //!
-//! Optionally (Envoy's failure-percentage detection, off by default as in Envoy, whose
-//! `enforcing_failure_percentage` defaults to 0), every `interval` each server that
-//! answered at least `request_volume` requests in that interval is ejected if its share of
-//! failures reached `failure_rate` — provided at least `minimum_hosts` servers had that
-//! volume, so that one busy host is not judged alone. Envoy's success-rate (standard
-//! deviation) detection is not modelled.
+//! Every `interval`, on each server's answers over the interval just ended, as Envoy's
+//! `DetectorImpl::onIntervalTimer` and `processSuccessRateEjections` do:
+//!
+//! - **Success rate** (Envoy's standard-deviation detection, on by default as in Envoy,
+//!   whose `enforcing_success_rate` defaults to 100): the servers not ejected that answered
+//!   at least `success_rate_request_volume` requests (100) take part, provided there are at
+//!   least `success_rate_minimum_hosts` of them (5). With their success rates in percent,
+//!   their mean and population standard deviation, each whose rate is below
+//!   `mean − success_rate_stdev_factor × stdev` (1.9) is ejected — in `f64`, as Envoy
+//!   computes it in `double` (`successRateEjectionThreshold`). One server failing among
+//!   `n` that do not is below it whenever `√(n − 1) > 1.9`, so from five servers on,
+//!   however few its errors; servers that fail alike are never below it (stdev 0).
+//! - **Failure percentage** (off by default as in Envoy, whose
+//!   `enforcing_failure_percentage` defaults to 0): each server that answered at least
+//!   `request_volume` requests is ejected if its share of failures reached `failure_rate` —
+//!   provided at least `minimum_hosts` servers had that volume, so that one busy host is not
+//!   judged alone.
+//!
+//! The success rate goes first; which servers each judges, and whether enough have the
+//! volume, is settled before either ejects, as in Envoy; a server the success rate ejected
+//! is not ejected again for its failure rate. Both count the same answers as consecutive
+//! errors: a success is a completed request, a failure any error. A success-rate ejection's
+//! row in events.csv has reason `outlier-success-rate` ([`EjectionCause::reason`]), as
+//! Envoy's event log tells its `SUCCESS_RATE` ejections apart.
 //!
 //! The world arms a timer at each ejection's end and calls [`OutlierDetector::uneject`]:
 //! the server is back at exactly that instant (Envoy looks at each interval tick, so a
