@@ -63,7 +63,7 @@ pub use health_check::{HealthCheckSpec, HealthChecks, HealthTransition};
 pub use observer::{Observed, Observer, Unobserved};
 pub use outcome::FailReason;
 pub use outlier_detector::{
-    Ejection, EjectionCause, FailureRateSpec, OutlierDetector, OutlierSpec,
+    Ejection, EjectionCause, FailureRateSpec, OutlierDetector, OutlierSpec, SuccessRateSpec,
 };
 pub use panic_mode::DEFAULT_PANIC_THRESHOLD;
 pub use request::RequestId;

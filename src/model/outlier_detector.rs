@@ -16,12 +16,30 @@
 //! streak restarts, so a refused server must fail `consecutive_errors` more times before it
 //! is considered again.
 //!
-//! Optionally (Envoy's failure-percentage detection, off by default as in Envoy, whose
-//! `enforcing_failure_percentage` defaults to 0), every `interval` each server that
-//! answered at least `request_volume` requests in that interval is ejected if its share of
-//! failures reached `failure_rate` — provided at least `minimum_hosts` servers had that
-//! volume, so that one busy host is not judged alone. Envoy's success-rate (standard
-//! deviation) detection is not modelled.
+//! Every `interval`, on each server's answers over the interval just ended, as Envoy's
+//! `DetectorImpl::onIntervalTimer` and `processSuccessRateEjections` do:
+//!
+//! - **Success rate** (Envoy's standard-deviation detection, on by default as in Envoy,
+//!   whose `enforcing_success_rate` defaults to 100): the servers not ejected that answered
+//!   at least `success_rate_request_volume` requests (100) take part, provided there are at
+//!   least `success_rate_minimum_hosts` of them (5). With their success rates in percent,
+//!   their mean and population standard deviation, each whose rate is below
+//!   `mean − success_rate_stdev_factor × stdev` (1.9) is ejected — in `f64`, as Envoy
+//!   computes it in `double` (`successRateEjectionThreshold`). One server failing among
+//!   `n` that do not is below it whenever `√(n − 1) > 1.9`, so from five servers on,
+//!   however few its errors; servers that fail alike are never below it (stdev 0).
+//! - **Failure percentage** (off by default as in Envoy, whose
+//!   `enforcing_failure_percentage` defaults to 0): each server that answered at least
+//!   `request_volume` requests is ejected if its share of failures reached `failure_rate` —
+//!   provided at least `minimum_hosts` servers had that volume, so that one busy host is not
+//!   judged alone.
+//!
+//! The success rate goes first; which servers each judges, and whether enough have the
+//! volume, is settled before either ejects, as in Envoy; a server the success rate ejected
+//! is not ejected again for its failure rate. Both count the same answers as consecutive
+//! errors: a success is a completed request, a failure any error. A success-rate ejection's
+//! row in events.csv has reason `outlier-success-rate` ([`EjectionCause::reason`]), as
+//! Envoy's event log tells its `SUCCESS_RATE` ejections apart.
 //!
 //! The world arms a timer at each ejection's end and calls [`OutlierDetector::uneject`]:
 //! the server is back at exactly that instant (Envoy looks at each interval tick, so a
@@ -56,11 +74,25 @@ pub struct OutlierSpec {
     pub max_ejection: Fraction,
     /// Whether one server may always be ejected, whatever `max_ejection` says.
     pub always_eject_one_host: bool,
+    /// Success-rate (standard deviation) detection, `None` when off.
+    pub success_rate: Option<SuccessRateSpec>,
     /// Failure-rate detection, `None` when off.
     pub failure_rate: Option<FailureRateSpec>,
     /// Whether a passing active health check ends an ejection (Envoy's
     /// `successful_active_health_check_uneject_host`); nothing without health checks.
     pub successful_active_health_check_uneject_host: bool,
+}
+
+/// Envoy's success-rate detection.
+#[derive(Copy, Clone, Debug, PartialEq)]
+pub struct SuccessRateSpec {
+    /// A server whose success rate in the last interval is below the judged servers' mean
+    /// less this many (population) standard deviations is ejected.
+    pub stdev_factor: f64,
+    /// Servers with `request_volume` requests needed in the interval before any is judged.
+    pub minimum_hosts: u32,
+    /// Requests a server must have answered in the interval to be judged.
+    pub request_volume: u32,
 }
 
 /// Envoy's failure-percentage detection.
@@ -84,10 +116,21 @@ impl Default for OutlierSpec {
             max_ejection_time: SimDuration::from_secs(300),
             max_ejection: Fraction::from_millionths(100_000),
             always_eject_one_host: false,
+            success_rate: Some(SuccessRateSpec::DEFAULT),
             failure_rate: None,
             successful_active_health_check_uneject_host: true,
         }
     }
+}
+
+impl SuccessRateSpec {
+    /// Envoy's defaults: 1.9 standard deviations (`success_rate_stdev_factor` 1900, in
+    /// thousandths), 5 hosts, 100 requests; enforced (`enforcing_success_rate` 100).
+    pub const DEFAULT: SuccessRateSpec = SuccessRateSpec {
+        stdev_factor: 1.9,
+        minimum_hosts: 5,
+        request_volume: 100,
+    };
 }
 
 impl FailureRateSpec {
@@ -103,7 +146,21 @@ impl FailureRateSpec {
 #[derive(Copy, Clone, Debug, PartialEq, Eq)]
 pub enum EjectionCause {
     ConsecutiveErrors,
+    /// Envoy's success-rate (standard deviation) detection.
+    SuccessRate,
+    /// Envoy's failure-percentage detection.
     FailureRate,
+}
+
+impl EjectionCause {
+    /// The reason of the ejection's row in events.csv: `outlier-success-rate` for a
+    /// success-rate ejection, `outlier-ejection` for the others.
+    pub fn reason(self) -> &'static str {
+        match self {
+            EjectionCause::ConsecutiveErrors | EjectionCause::FailureRate => "outlier-ejection",
+            EjectionCause::SuccessRate => "outlier-success-rate",
+        }
+    }
 }
 
 /// A server was ejected until `until`: the world arms a timer then to uneject it.
@@ -274,27 +331,51 @@ impl OutlierDetector {
         self.ejected
     }
 
-    /// An interval ended at `now`: failure-rate ejections (pushed onto `ejections`, in id
-    /// order), then every server in service for at least an interval since its last
-    /// ejection has its ejection multiplier decay by one, and the interval's counts start
-    /// over. O(servers), once per interval.
+    /// An interval ended at `now`: success-rate ejections, then failure-rate ones (each
+    /// pushed onto `ejections`, in id order), then every server in service for at least an
+    /// interval since its last ejection has its ejection multiplier decay by one, and the
+    /// interval's counts start over. O(servers), once per interval.
+    ///
+    /// As in Envoy's `processSuccessRateEjections`, both detectors judge the servers not
+    /// ejected when the interval ended, with their counts over it: which servers have the
+    /// volume, and whether enough do, is settled before either ejects, and a server the
+    /// success rate ejected is not ejected again for its failure rate.
     pub fn on_interval(&mut self, now: SimTime, ejections: &mut Vec<(ServerId, Ejection)>) {
-        if let Some(rate) = self.spec.failure_rate {
-            let judged = |r: &Record| r.tracked && !r.ejected && r.answered >= rate.request_volume;
-            let volume_hosts = self.servers.iter().filter(|r| judged(r)).count();
-            if volume_hosts >= rate.minimum_hosts as usize {
-                let threshold = rate.threshold;
-                for index in 0..self.servers.len() {
-                    let record = &self.servers[index];
-                    if judged(record)
-                        && threshold
-                            .ratio_cmp(u64::from(record.failed), u64::from(record.answered))
-                            .is_ge()
-                    {
-                        let id = ServerId(index as u32);
-                        if let Some(ejection) = self.eject(id, now, EjectionCause::FailureRate) {
-                            ejections.push((id, ejection));
-                        }
+        let with_volume = |volume: u32| {
+            self.servers
+                .iter()
+                .filter(|r| r.tracked && !r.ejected && r.answered >= volume)
+                .count()
+        };
+        let success_hosts = self
+            .spec
+            .success_rate
+            .map_or(0, |rate| with_volume(rate.request_volume));
+        let failure_hosts = self
+            .spec
+            .failure_rate
+            .map_or(0, |rate| with_volume(rate.request_volume));
+        if let Some(rate) = self.spec.success_rate
+            && success_hosts >= rate.minimum_hosts as usize
+        {
+            self.success_rate_ejections(rate, success_hosts, now, ejections);
+        }
+        if let Some(rate) = self.spec.failure_rate
+            && failure_hosts >= rate.minimum_hosts as usize
+        {
+            let threshold = rate.threshold;
+            for index in 0..self.servers.len() {
+                let record = &self.servers[index];
+                if record.tracked
+                    && !record.ejected
+                    && record.answered >= rate.request_volume
+                    && threshold
+                        .ratio_cmp(u64::from(record.failed), u64::from(record.answered))
+                        .is_ge()
+                {
+                    let id = ServerId(index as u32);
+                    if let Some(ejection) = self.eject(id, now, EjectionCause::FailureRate) {
+                        ejections.push((id, ejection));
                     }
                 }
             }
@@ -313,6 +394,49 @@ impl OutlierDetector {
             record.failed = 0;
         }
     }
+
+    /// Envoy's success-rate detection over the `hosts` servers not ejected with
+    /// `rate.request_volume` answers in the interval (at least `rate.minimum_hosts`): the
+    /// mean and population standard deviation of their success rates, in percent, and the
+    /// ejection of each, in id order, whose rate is below `mean − stdev_factor × stdev`.
+    /// In `f64`, as Envoy computes it in `double` (`successRateEjectionThreshold`), and
+    /// in id order, so the same on every run.
+    fn success_rate_ejections(
+        &mut self,
+        rate: SuccessRateSpec,
+        hosts: usize,
+        now: SimTime,
+        ejections: &mut Vec<(ServerId, Ejection)>,
+    ) {
+        let judged = |r: &Record| r.tracked && !r.ejected && r.answered >= rate.request_volume;
+        let rates = || self.servers.iter().filter(|r| judged(r)).map(success_rate);
+        let threshold = success_rate_threshold(rates(), hosts, rate.stdev_factor);
+        for index in 0..self.servers.len() {
+            let record = &self.servers[index];
+            if judged(record) && success_rate(record) < threshold {
+                let id = ServerId(index as u32);
+                if let Some(ejection) = self.eject(id, now, EjectionCause::SuccessRate) {
+                    ejections.push((id, ejection));
+                }
+            }
+        }
+    }
+}
+
+/// A server's success rate over the interval, in percent, as Envoy's
+/// `SuccessRateAccumulator::getSuccessRateAndVolume` computes it: successes × 100 / answers.
+fn success_rate(record: &Record) -> f64 {
+    f64::from(record.answered - record.failed) * 100.0 / f64::from(record.answered)
+}
+
+/// Envoy's `successRateEjectionThreshold`: the mean of the `n` success `rates` less
+/// `factor` population standard deviations (the square root of the mean squared
+/// difference from the mean).
+fn success_rate_threshold(rates: impl Iterator<Item = f64> + Clone, n: usize, factor: f64) -> f64 {
+    let n = n as f64;
+    let mean = rates.clone().sum::<f64>() / n;
+    let variance = rates.map(|r| (r - mean) * (r - mean)).sum::<f64>() / n;
+    mean - factor * variance.sqrt()
 }
 
 #[cfg(test)]
@@ -501,6 +625,7 @@ mod tests {
             // Consecutive errors out of the way; room for every ejection.
             consecutive_errors: u32::MAX,
             max_ejection: Fraction::ONE,
+            success_rate: None,
             failure_rate: Some(FailureRateSpec {
                 threshold: Fraction::from_millionths(500_000),
                 minimum_hosts: 3,
@@ -553,5 +678,240 @@ mod tests {
         let mut out = Vec::new();
         d.on_interval(at(10), &mut out);
         assert!(out.is_empty(), "only 2 servers had 10 requests");
+    }
+
+    /// Success-rate detection at Envoy's defaults (1.9 sd, 5 hosts, 100 requests), the
+    /// other detectors out of the way and room for every ejection.
+    fn success_spec() -> OutlierSpec {
+        OutlierSpec {
+            consecutive_errors: u32::MAX,
+            max_ejection: Fraction::ONE,
+            ..OutlierSpec::default()
+        }
+    }
+
+    /// The success-rate ejections at the end of an interval in which server `i` answered
+    /// `counts[i] = (ok, failed)`.
+    fn success_rate_ejections(spec: OutlierSpec, counts: &[(u32, u32)]) -> Vec<ServerId> {
+        let mut d = detector(counts.len() as u32, spec);
+        for (id, &(ok, failed)) in counts.iter().enumerate() {
+            answer(&mut d, id as u32, ok, failed);
+        }
+        let mut out = Vec::new();
+        d.on_interval(at(10), &mut out);
+        assert!(
+            out.iter()
+                .all(|(_, e)| e.cause == EjectionCause::SuccessRate)
+        );
+        out.into_iter().map(|(id, _)| id).collect()
+    }
+
+    /// Mean and population standard deviation of success rates in percent, as a test
+    /// recomputes them from the formula.
+    fn mean_and_sd(rates: &[f64]) -> (f64, f64) {
+        let n = rates.len() as f64;
+        let mean = rates.iter().sum::<f64>() / n;
+        let var = rates.iter().map(|r| (r - mean).powi(2)).sum::<f64>() / n;
+        (mean, var.sqrt())
+    }
+
+    /// Eight servers at 100% and two at `a` and `b` successes of 1,000.
+    fn eight_perfect_and(a: u32, b: u32) -> [(u32, u32); 10] {
+        let mut counts = [(1000, 0); 10];
+        counts[8] = (a, 1000 - a);
+        counts[9] = (b, 1000 - b);
+        counts
+    }
+
+    #[test]
+    fn success_rate_ejects_a_server_below_mean_less_1_9_sd_and_keeps_one_just_above() {
+        // Rates 8 × 100%, 87.0%, 88.0%: mean 97.5, population sd √((8 × 2.5² + 10.5² +
+        // 9.5²) / 10) = √25.05 = 5.005, threshold 97.5 − 1.9 × 5.005 = 87.9905: 87.0%
+        // below, 88.0% above by less than 0.01 point.
+        let (mean, sd) = mean_and_sd(&[
+            100.0, 100.0, 100.0, 100.0, 100.0, 100.0, 100.0, 100.0, 87.0, 88.0,
+        ]);
+        let threshold = mean - 1.9 * sd;
+        assert!(
+            87.0 < threshold && 88.0 > threshold && 88.0 - threshold < 0.01,
+            "{threshold}"
+        );
+        let ejected = success_rate_ejections(success_spec(), &eight_perfect_and(870, 880));
+        assert_eq!(ejected, [ServerId(8)]);
+        // One more failure at the second (87.9%): mean 97.49, sd 5.024, threshold 97.49 −
+        // 1.9 × 5.024 = 87.944, and 87.9% is below it. (With the sample standard deviation,
+        // ÷ 9, the threshold would be 87.428 and it would stay.)
+        let (mean, sd) = mean_and_sd(&[
+            100.0, 100.0, 100.0, 100.0, 100.0, 100.0, 100.0, 100.0, 87.0, 87.9,
+        ]);
+        let threshold = mean - 1.9 * sd;
+        assert!(87.9 < threshold, "{threshold}");
+        let ejected = success_rate_ejections(success_spec(), &eight_perfect_and(870, 879));
+        assert_eq!(ejected, [ServerId(8), ServerId(9)]);
+        // A wider factor keeps both: 97.49 − 2.5 × 5.024 = 84.93.
+        let wide = OutlierSpec {
+            success_rate: Some(SuccessRateSpec {
+                stdev_factor: 2.5,
+                ..SuccessRateSpec::DEFAULT
+            }),
+            ..success_spec()
+        };
+        assert!(success_rate_ejections(wide, &eight_perfect_and(870, 879)).is_empty());
+    }
+
+    #[test]
+    fn success_rate_ejects_nobody_when_every_server_fails_alike() {
+        // sd 0: the threshold is the mean, and no rate is below it.
+        assert!(success_rate_ejections(success_spec(), &[(900, 100); 10]).is_empty());
+    }
+
+    #[test]
+    fn success_rate_needs_minimum_hosts_with_request_volume() {
+        // Rates 4 × 100% and 50%, 100 requests each: mean 90, sd √((4 × 10² + 40²) / 5) =
+        // 20, threshold 90 − 1.9 × 20 = 52: the 50% server is below it — with five hosts.
+        let (mean, sd) = mean_and_sd(&[100.0, 100.0, 100.0, 100.0, 50.0]);
+        assert!(50.0 < mean - 1.9 * sd);
+        let five = [(100, 0), (100, 0), (100, 0), (100, 0), (50, 50)];
+        assert_eq!(success_rate_ejections(success_spec(), &five), [ServerId(4)]);
+        // One of them with 99 requests: four hosts of 100 are fewer than five, no judgement.
+        let mut four = five;
+        four[0] = (99, 0);
+        assert!(success_rate_ejections(success_spec(), &four).is_empty());
+        // With a minimum of four those four are judged: rates 3 × 100% and 50%, mean 87.5,
+        // sd √((3 × 12.5² + 37.5²) / 4) = 21.65. At 1.9 sd (threshold 46.4) a lone outlier
+        // among four is never below (one among n is below only when √(n − 1) > 1.9, so
+        // from five hosts on), but at 1.5 sd the threshold is 87.5 − 32.5 = 55.
+        let (mean, sd) = mean_and_sd(&[100.0, 100.0, 100.0, 50.0]);
+        assert!(50.0 > mean - 1.9 * sd && 50.0 < mean - 1.5 * sd);
+        let four_hosts = OutlierSpec {
+            success_rate: Some(SuccessRateSpec {
+                stdev_factor: 1.5,
+                minimum_hosts: 4,
+                ..SuccessRateSpec::DEFAULT
+            }),
+            ..success_spec()
+        };
+        assert_eq!(
+            success_rate_ejections(four_hosts.clone(), &four),
+            [ServerId(4)]
+        );
+        let five_hosts = OutlierSpec {
+            success_rate: Some(SuccessRateSpec {
+                stdev_factor: 1.5,
+                ..SuccessRateSpec::DEFAULT
+            }),
+            ..four_hosts
+        };
+        assert!(success_rate_ejections(five_hosts, &four).is_empty());
+    }
+
+    #[test]
+    fn a_server_under_the_request_volume_takes_no_part_in_the_success_rate() {
+        // Six servers at 100% and one at 0% of 99 requests: it is not judged, nor counted
+        // in the mean — which, with it, would be 85.7, sd 35.0, and a 60% server (the
+        // sixth) would be above the threshold 85.7 − 1.9 × 35.0 = 19.2 anyway; without it
+        // the five of 100 requests have mean 92, sd 16, threshold 92 − 1.9 × 16 = 61.6,
+        // and the 60% server is below it.
+        let (mean, sd) = mean_and_sd(&[100.0, 100.0, 100.0, 100.0, 60.0]);
+        assert!(60.0 < mean - 1.9 * sd);
+        let (mean, sd) = mean_and_sd(&[100.0, 100.0, 100.0, 100.0, 60.0, 0.0]);
+        assert!(60.0 > mean - 1.9 * sd);
+        let counts = [(100, 0), (100, 0), (100, 0), (100, 0), (60, 40), (0, 99)];
+        assert_eq!(
+            success_rate_ejections(success_spec(), &counts),
+            [ServerId(4)]
+        );
+    }
+
+    #[test]
+    fn success_rate_respects_max_ejection_percent_and_skips_the_ejected() {
+        // Two outliers among ten: at the default 10% only the first (in id order) goes.
+        let spec = OutlierSpec {
+            max_ejection: Fraction::from_millionths(100_000),
+            ..success_spec()
+        };
+        let mut d = detector(10, spec);
+        for id in 0..8 {
+            answer(&mut d, id, 1000, 0);
+        }
+        answer(&mut d, 8, 500, 500);
+        answer(&mut d, 9, 500, 500);
+        let mut out = Vec::new();
+        d.on_interval(at(10), &mut out);
+        assert_eq!(
+            out,
+            [(
+                ServerId(8),
+                Ejection {
+                    until: at(40),
+                    cause: EjectionCause::SuccessRate
+                }
+            )]
+        );
+        assert_eq!(d.ejected_count(), 1);
+        // Next interval, the same rates: web 8 is ejected and not judged; web 9 alone
+        // among nine is below (mean 94.4, sd 15.7, threshold 64.6), but a second ejection
+        // is 20% of the servers: refused.
+        for id in 0..8 {
+            answer(&mut d, id, 1000, 0);
+        }
+        answer(&mut d, 9, 500, 500);
+        out.clear();
+        d.on_interval(at(20), &mut out);
+        assert!(out.is_empty());
+        assert!(!d.is_ejected(ServerId(9)));
+    }
+
+    #[test]
+    fn success_rate_ejects_before_failure_rate_on_the_same_counts() {
+        // A server at 0% of 100 among nine at 100%: both detectors would eject it; Envoy
+        // runs the success rate first, and the failure rate does not eject it again. The
+        // failure rate's count of hosts with volume is taken before either ejects: with
+        // minimum_hosts 10 it is 10, so the ninth server, at 10% failures — not a
+        // success-rate outlier at 2 sd — is still judged, and ejected.
+        let spec = OutlierSpec {
+            success_rate: Some(SuccessRateSpec {
+                stdev_factor: 2.0,
+                ..SuccessRateSpec::DEFAULT
+            }),
+            failure_rate: Some(FailureRateSpec {
+                threshold: Fraction::from_millionths(100_000),
+                minimum_hosts: 10,
+                request_volume: 100,
+            }),
+            ..success_spec()
+        };
+        let mut counts = [(100, 0); 10];
+        counts[3] = (0, 100);
+        counts[9] = (90, 10);
+        let rates: Vec<f64> = counts.iter().map(|&(ok, _)| f64::from(ok)).collect();
+        let (mean, sd) = mean_and_sd(&rates);
+        // mean 89, sd 29.8, threshold 89 − 2 × 29.8 = 29.3: 0% below, 90% above.
+        assert!(0.0 < mean - 2.0 * sd && 90.0 > mean - 2.0 * sd);
+        let mut d = detector(10, spec);
+        for (id, &(ok, failed)) in counts.iter().enumerate() {
+            answer(&mut d, id as u32, ok, failed);
+        }
+        let mut out = Vec::new();
+        d.on_interval(at(10), &mut out);
+        let causes: Vec<(ServerId, EjectionCause)> =
+            out.iter().map(|&(id, e)| (id, e.cause)).collect();
+        assert_eq!(
+            causes,
+            [
+                (ServerId(3), EjectionCause::SuccessRate),
+                (ServerId(9), EjectionCause::FailureRate)
+            ]
+        );
+        assert_eq!(d.ejected_count(), 2);
+    }
+
+    #[test]
+    fn success_rate_off_ejects_nothing() {
+        let spec = OutlierSpec {
+            success_rate: None,
+            ..success_spec()
+        };
+        assert!(success_rate_ejections(spec, &eight_perfect_and(500, 1000)).is_empty());
     }
 }

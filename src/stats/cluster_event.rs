@@ -54,7 +54,8 @@ pub const STATE_NAMES: &[&str] = &[
 /// Every reason a [`ClusterEvent`] may give, in kebab-case, for the same purpose: a change
 /// the scenario's timeline scheduled, a drain that finished, a server taken out, a speed
 /// change, a crash, the restart and boot after it, a recovery, a health check's or an
-/// outlier ejection's verdict, a circuit breaker's transition (its states `closed`,
+/// outlier ejection's verdict (`outlier-success-rate` when the success-rate detector
+/// ejected it), a circuit breaker's transition (its states `closed`,
 /// `open`, `half-open`), an autoscaler's decision and the replacement of a crashed
 /// instance, the end of a slow start, service discovery catching up; a database node
 /// failing, a failed primary coming back, a replica promoted to primary, a node created by
@@ -81,6 +82,7 @@ pub const REASON_NAMES: &[&str] = &[
     "reshard",
     "replaced",
     "replacement",
+    "outlier-success-rate",
 ];
 
 /// The `from` and `to` of an autoscaler's decision row, whose `server` is the group it

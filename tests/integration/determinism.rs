@@ -305,3 +305,39 @@ fn a_changing_data_tier_gives_the_same_bytes_for_any_jobs_and_across_shards() {
         "no rows of the new shard"
     );
 }
+
+/// A server failing 5% of its requests among nine that do not, ejected by Envoy's
+/// success-rate detection (consecutive_errors out of reach), two replications.
+const SUCCESS_RATE: &str = r#"
+name = "success-rate"
+seed = 4
+duration = "30s"
+replications = 2
+
+[workload]
+rate = 1000
+service = { dist = "exponential", mean = "5ms" }
+
+[[servers]]
+name = "web"
+count = 9
+
+[[servers]]
+name = "bad"
+count = 1
+error_fraction = 0.05
+
+[outlier_detection]
+consecutive_errors = 1000
+"#;
+
+#[test]
+fn success_rate_ejections_give_the_same_bytes_for_any_jobs_and_across_shards() {
+    let one = same_bytes_for_any_jobs_and_across_shards("success-rate", SUCCESS_RATE);
+    let events = &one[&PathBuf::from("success-rate/events.csv")];
+    let text = String::from_utf8_lossy(events);
+    assert!(
+        text.contains(",bad-0,healthy,ejected,outlier-success-rate,"),
+        "no success-rate ejection:\n{text}"
+    );
+}

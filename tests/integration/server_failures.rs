@@ -4,6 +4,7 @@
 
 use std::collections::BTreeMap;
 use std::ops::Range;
+use std::path::Path;
 
 use lbsim::balancer::{Algorithm, BalancerSpec};
 use lbsim::engine::{SimDuration, SimTime};
@@ -12,6 +13,7 @@ use lbsim::model::{
     Observer, OutlierSpec, RateSchedule, RequestId, ResourceSpec, RunSpec, ServerGroupSpec,
     ServiceDist, SlowStartSpec, TimelineAction, WorkloadSpec, simulate, simulate_observed,
 };
+use lbsim::scenario::Scenario;
 use lbsim::stats::{Figure, RunResult};
 use proptest::prelude::*;
 
@@ -837,7 +839,7 @@ fn out_of_rotation(result: &RunResult) -> BTreeMap<String, Vec<(SimTime, SimTime
             // A passed check may end an ejection.
             "health-check" if event.from == "ejected" => "ejection",
             "health-check" => "health",
-            "outlier-ejection" => "ejection",
+            "outlier-ejection" | "outlier-success-rate" => "ejection",
             "timeline" if event.from == "absent" => "health",
             "timeline" | "drained" | "server-removed" => "leaving",
             _ => continue,
@@ -1138,4 +1140,76 @@ fn the_deregistration_delay_runs_from_the_removal_and_cuts_a_longer_pre_stop_sho
             vec![(at(20.0), "ready", "down", "server-removed")]
         );
     }
+}
+
+/// Ten servers under round robin at 1,000 requests a second, 100 each; web-9 answers 5% of
+/// its requests with errors from the start. consecutive_errors is 1,000, out of reach; the
+/// success-rate detection is at Envoy's defaults, `stdev_factor` as given.
+fn five_percent_errors_on_web_9(stdev_factor: &str) -> RunSpec {
+    let source = format!(
+        r#"
+name = "success-rate"
+seed = 5
+duration = "60s"
+
+[workload]
+rate = 1000
+service = {{ dist = "exponential", mean = "5ms" }}
+
+[[servers]]
+name = "web"
+count = 9
+
+[[servers]]
+name = "bad"
+count = 1
+error_fraction = 0.05
+
+[balancer]
+algorithm = "round-robin"
+
+[outlier_detection]
+consecutive_errors = 1000
+success_rate_stdev_factor = {stdev_factor}
+"#
+    );
+    let scenario =
+        Scenario::from_source(&source, Path::new("x.toml")).unwrap_or_else(|e| panic!("{e}"));
+    scenario.variants[0].run.clone()
+}
+
+#[test]
+fn success_rate_detection_ejects_a_server_failing_five_percent_that_consecutive_errors_miss() {
+    // Each server answers about 1,000 requests per 10 s interval, over the 100 needed, and
+    // all ten take part (5 needed). Nine succeed 100%; bad-0 about 95%, d = 5 points short.
+    // One server d short among n: mean 100 − d/n, population sd d√(n − 1)/n, so the
+    // threshold is 100 − d(1 + 1.9√(n − 1))/n = 100 − 0.67 d at n = 10 — above bad-0's
+    // 100 − d whatever d > 0 is: it is ejected at the first interval, at 10 s, for 30 s
+    // (10% of 10 servers allows one). Back at 40 s it is judged again at 50 s, on its
+    // counts since 40 s (~1,000 requests), and ejected for 60 s. Between ejections the
+    // nine others are all at 100%: sd 0, no rate below the mean, none ejected.
+    // (Five errors in a row at 5% is 3 × 10⁻⁷ a request: even Envoy's default
+    // consecutive_5xx would hardly ever fire.)
+    let on = simulate(&five_percent_errors_on_web_9("1.9"), 1);
+    assert!(on.counts.is_conserved());
+    let rows: Vec<(SimTime, &str, &str, &str)> = on
+        .events
+        .iter()
+        .map(|e| (e.time, e.server.as_str(), e.to, e.reason))
+        .collect();
+    assert_eq!(
+        rows,
+        [
+            (at(10.0), "bad-0", "ejected", "outlier-success-rate"),
+            (at(40.0), "bad-0", "healthy", "outlier-ejection"),
+            (at(50.0), "bad-0", "ejected", "outlier-success-rate"),
+        ]
+    );
+    // Off, nothing ejects it, and it fails 5% of its tenth of the 60,000 arrivals, ~300
+    // (sd 17); ejected 10 s to 40 s and from 50 s, only ~100 in the 20 s it serves.
+    let off = simulate(&five_percent_errors_on_web_9("\"off\""), 1);
+    assert!(off.events.is_empty(), "{:?}", off.events);
+    let errors = |result: &RunResult| result.figures.get(Figure::FailedErrorResponse).unwrap();
+    assert!((220.0..380.0).contains(&errors(&off)), "{}", errors(&off));
+    assert!((60.0..140.0).contains(&errors(&on)), "{}", errors(&on));
 }

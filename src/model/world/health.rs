@@ -192,22 +192,25 @@ impl<O: Observer> World<'_, O> {
         }
     }
 
-    /// Outlier detection ejected `server` until `ejection.until`.
+    /// Outlier detection ejected `server` until `ejection.until`: a row of events.csv
+    /// whose reason says which detector (`outlier-success-rate` for the success rate,
+    /// `outlier-ejection` for the others), as does a panic row it starts.
     pub(super) fn ejected(&mut self, server: ServerId, ejection: Ejection) {
         self.start_timer(ejection.until, Timer::Uneject(server), None);
         let out = self.cluster.server(server);
+        let reason = ejection.cause.reason();
         self.measurement
-            .rotation_changed(self.now, out, "healthy", "ejected", "outlier-ejection");
+            .rotation_changed(self.now, out, "healthy", "ejected", reason);
         if let Some(crashed) = out.crashed {
             self.measurement.detected(self.now - crashed);
         }
-        self.update_rotation("outlier-ejection");
+        self.update_rotation(reason);
     }
 
     /// Puts in rotation exactly the servers the balancers know and trust — or, in panic
     /// (too few of the hosts healthy), every known host but those draining. `cause` is what
-    /// changed a server's health (`health-check` or `outlier-ejection`): the reason of a
-    /// panic row it starts or ends.
+    /// changed a server's health (`health-check`, `outlier-ejection` or
+    /// `outlier-success-rate`): the reason of a panic row it starts or ends.
     pub(super) fn update_rotation(&mut self, cause: &'static str) {
         if self.health.is_some() || self.outliers.is_some() {
             self.update_panic(cause);

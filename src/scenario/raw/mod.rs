@@ -258,8 +258,9 @@ pub struct RawHealthCheck {
     pub work: Option<Spanned<DurationText>>,
 }
 
-/// `[outlier_detection]`: ejecting servers whose requests fail. The failure-rate keys are
-/// accepted with `failure_rate = "off"`, so that a sweep can turn it on and off.
+/// `[outlier_detection]`: ejecting servers whose requests fail. The success-rate and
+/// failure-rate keys are accepted with their detector `"off"`, so that a sweep can turn it
+/// on and off.
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct RawOutlierDetection {
@@ -269,6 +270,9 @@ pub struct RawOutlierDetection {
     pub max_ejection_time: Option<Spanned<DurationText>>,
     pub max_ejection_percent: Option<Spanned<Number>>,
     pub always_eject_one_host: Option<Spanned<bool>>,
+    pub success_rate_stdev_factor: Option<Spanned<RawSwitch>>,
+    pub success_rate_minimum_hosts: Option<Spanned<Int>>,
+    pub success_rate_request_volume: Option<Spanned<Int>>,
     pub failure_rate: Option<Spanned<RawSwitch>>,
     pub minimum_hosts: Option<Spanned<Int>>,
     pub request_volume: Option<Spanned<Int>>,

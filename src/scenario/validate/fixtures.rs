@@ -10,8 +10,8 @@ use crate::model::{
     DiscoveryMode, DiscoverySpec, FailureRateSpec, Fraction, GeneratedWorkload, HealthCheckSpec,
     Metric, MetricsSpec, OutlierSpec, PolicySpec, RateLimit, RateSchedule, RetryBudget,
     RetryCondition, RetryOn, RunSpec, ScheduledAction, ServerGroupSpec, ServiceDist, SloSpec,
-    SlowStartSpec, Statistic, Step, StepSpec, TargetTrackingSpec, ThresholdSpec, TraceReplay,
-    VictimOrder, WorkloadSpec,
+    SlowStartSpec, Statistic, Step, StepSpec, SuccessRateSpec, TargetTrackingSpec, ThresholdSpec,
+    TraceReplay, VictimOrder, WorkloadSpec,
 };
 
 /// For each bad fixture: where its one mistake is reported (`line:col: path: ` in the
@@ -446,6 +446,11 @@ fn the_resilience_fixture_fills_every_section_and_sweeps_the_budget_off() {
             max_ejection_time: SimDuration::from_secs(120),
             max_ejection: Fraction::from_millionths(200_000),
             always_eject_one_host: true,
+            success_rate: Some(SuccessRateSpec {
+                stdev_factor: 2.5,
+                minimum_hosts: 3,
+                request_volume: 40,
+            }),
             failure_rate: Some(FailureRateSpec {
                 threshold: Fraction::from_millionths(800_000),
                 minimum_hosts: 3,

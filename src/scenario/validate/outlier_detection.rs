@@ -1,12 +1,14 @@
 //! `[outlier_detection]`: ejecting servers whose requests fail, with Envoy's defaults
 //! ([`OutlierSpec::default`]). `minimum_hosts` and `request_volume` only matter with a
-//! `failure_rate`; they are accepted with it `"off"`, so that a sweep can turn it on.
+//! `failure_rate`, `success_rate_minimum_hosts` and `success_rate_request_volume` with a
+//! `success_rate_stdev_factor`; they are accepted with it `"off"`, so that a sweep can turn
+//! it on.
 
 use toml::Spanned;
 
 use super::checker::Checker;
 use super::values::Bound;
-use crate::model::{FailureRateSpec, Fraction, OutlierSpec};
+use crate::model::{FailureRateSpec, Fraction, OutlierSpec, SuccessRateSpec};
 use crate::scenario::raw::RawOutlierDetection;
 
 impl Checker<'_> {
@@ -84,6 +86,24 @@ impl Checker<'_> {
             .map_or(default.successful_active_health_check_uneject_host, |u| {
                 *u.get_ref()
             });
+        let stdev_factor = match &raw.success_rate_stdev_factor {
+            None => Some(Some(SuccessRateSpec::DEFAULT.stdev_factor)),
+            Some(factor) => self.number_or_off(
+                factor,
+                "outlier_detection.success_rate_stdev_factor",
+                Bound::Positive,
+            ),
+        };
+        let success_minimum_hosts = self.count(
+            raw.success_rate_minimum_hosts.as_ref(),
+            "outlier_detection.success_rate_minimum_hosts",
+            SuccessRateSpec::DEFAULT.minimum_hosts,
+        );
+        let success_request_volume = self.count(
+            raw.success_rate_request_volume.as_ref(),
+            "outlier_detection.success_rate_request_volume",
+            SuccessRateSpec::DEFAULT.request_volume,
+        );
         let threshold = match &raw.failure_rate {
             None => Some(None),
             Some(rate) => self.number_or_off(
@@ -102,6 +122,13 @@ impl Checker<'_> {
             "outlier_detection.request_volume",
             FailureRateSpec::DEFAULT.request_volume,
         );
+        let (success_minimum_hosts, success_request_volume) =
+            (success_minimum_hosts?, success_request_volume?);
+        let success_rate = stdev_factor?.map(|stdev_factor| SuccessRateSpec {
+            stdev_factor,
+            minimum_hosts: success_minimum_hosts,
+            request_volume: success_request_volume,
+        });
         let (minimum_hosts, request_volume) = (minimum_hosts?, request_volume?);
         let failure_rate = threshold?.map(|threshold| FailureRateSpec {
             threshold: Fraction::from_f64(threshold),
@@ -115,6 +142,7 @@ impl Checker<'_> {
             max_ejection_time: max_ejection_time?,
             max_ejection: max_ejection?,
             always_eject_one_host,
+            success_rate,
             failure_rate,
             successful_active_health_check_uneject_host,
         }))
@@ -124,7 +152,7 @@ impl Checker<'_> {
 #[cfg(test)]
 pub(super) mod tests {
     use crate::engine::SimDuration;
-    use crate::model::{FailureRateSpec, Fraction, OutlierSpec};
+    use crate::model::{FailureRateSpec, Fraction, OutlierSpec, SuccessRateSpec};
     use crate::scenario::validate::testing::{MINIMAL, assert_bad_fixtures, error, valid, with};
 
     /// Each fixture under tests/fixtures/bad for this section, the location and key path
@@ -134,6 +162,11 @@ pub(super) mod tests {
             "outlier_percent_out_of_range",
             "13:24: outlier_detection.max_ejection_percent: ",
             "expected a percentage from 0 to 100, found 150",
+        ),
+        (
+            "outlier_success_rate_factor_misspelled_off",
+            "12:29: outlier_detection.success_rate_stdev_factor: ",
+            "expected a positive number or \"off\", found \"of\"; did you mean \"off\"?",
         ),
         (
             "outlier_uneject_not_a_boolean",
@@ -168,7 +201,9 @@ pub(super) mod tests {
         let read = spec(
             "consecutive_errors = 3\ninterval = \"5s\"\nbase_ejection_time = \"10s\"\n\
              max_ejection_time = \"40s\"\nmax_ejection_percent = 50\n\
-             always_eject_one_host = true\nfailure_rate = 0.9\nminimum_hosts = 2\n\
+             always_eject_one_host = true\nsuccess_rate_stdev_factor = 1.5\n\
+             success_rate_minimum_hosts = 4\nsuccess_rate_request_volume = 30\n\
+             failure_rate = 0.9\nminimum_hosts = 2\n\
              request_volume = 7\nsuccessful_active_health_check_uneject_host = false",
         );
         assert_eq!(
@@ -180,6 +215,11 @@ pub(super) mod tests {
                 max_ejection_time: SimDuration::from_secs(40),
                 max_ejection: Fraction::from_millionths(500_000),
                 always_eject_one_host: true,
+                success_rate: Some(SuccessRateSpec {
+                    stdev_factor: 1.5,
+                    minimum_hosts: 4,
+                    request_volume: 30,
+                }),
                 failure_rate: Some(FailureRateSpec {
                     threshold: Fraction::from_millionths(900_000),
                     minimum_hosts: 2,
@@ -194,6 +234,23 @@ pub(super) mod tests {
     fn the_failure_rate_keys_are_accepted_while_it_is_off() {
         let read = spec("failure_rate = \"off\"\nminimum_hosts = 2");
         assert_eq!(read.map(|s| s.failure_rate), Some(None));
+    }
+
+    #[test]
+    fn success_rate_detection_is_on_by_default_and_its_keys_are_accepted_while_it_is_off() {
+        assert_eq!(
+            spec("").and_then(|s| s.success_rate),
+            Some(SuccessRateSpec {
+                stdev_factor: 1.9,
+                minimum_hosts: 5,
+                request_volume: 100,
+            })
+        );
+        let read = spec(
+            "success_rate_stdev_factor = \"off\"\nsuccess_rate_minimum_hosts = 2\n\
+             success_rate_request_volume = 10",
+        );
+        assert_eq!(read.map(|s| s.success_rate), Some(None));
     }
 
     #[test]
@@ -245,6 +302,31 @@ pub(super) mod tests {
                 "failure_rate = 85",
                 "outlier_detection.failure_rate: expected a fraction greater than 0 and at \
                  most 1 or \"off\", found 85",
+            ),
+            (
+                "success_rate_stdev_factor = 0",
+                "outlier_detection.success_rate_stdev_factor: expected a positive number or \
+                 \"off\", found 0",
+            ),
+            (
+                "success_rate_stdev_factor = -1.9",
+                "outlier_detection.success_rate_stdev_factor: expected a positive number or \
+                 \"off\", found -1.9",
+            ),
+            (
+                "success_rate_stdev_factor = \"on\"",
+                "outlier_detection.success_rate_stdev_factor: expected a positive number or \
+                 \"off\", found \"on\"",
+            ),
+            (
+                "success_rate_minimum_hosts = 0",
+                "outlier_detection.success_rate_minimum_hosts: expected a positive integer, \
+                 found 0",
+            ),
+            (
+                "success_rate_request_volume = 1.5",
+                "outlier_detection.success_rate_request_volume: invalid type: floating point \
+                 `1.5`, expected an integer",
             ),
             (
                 "minimum_hosts = 0",
