@@ -807,10 +807,10 @@ mod tests {
 
     #[test]
     fn a_server_under_the_request_volume_takes_no_part_in_the_success_rate() {
-        // Six servers at 100% and one at 0% of 99 requests: it is not judged, nor counted
-        // in the mean — which, with it, would be 85.7, sd 35.0, and a 60% server (the
-        // sixth) would be above the threshold 85.7 − 1.9 × 35.0 = 19.2 anyway; without it
-        // the five of 100 requests have mean 92, sd 16, threshold 92 − 1.9 × 16 = 61.6,
+        // Four servers at 100% and one at 60% of 100 requests, and one at 0% of 99: the
+        // last is not judged, nor counted in the mean — with it, the mean would be 76.7,
+        // sd 37.3, and the 60% server above the threshold 76.7 − 1.9 × 37.3 = 5.9; without
+        // it the five of 100 requests have mean 92, sd 16, threshold 92 − 1.9 × 16 = 61.6,
         // and the 60% server is below it.
         let (mean, sd) = mean_and_sd(&[100.0, 100.0, 100.0, 100.0, 60.0]);
         assert!(60.0 < mean - 1.9 * sd);
