@@ -12,8 +12,8 @@ use lbsim::balancer::{Algorithm, BalancerSpec};
 use lbsim::engine::{SimDuration, SimTime, derive_seed};
 use lbsim::model::{
     ArrivalPattern, Change, DatabaseSpec, GeneratedWorkload, KeyDist, NodeFailure, NodeRole,
-    PoolSpec, PrimaryFailure, QueryCount, RateSchedule, Reshard, RunSpec, ServerGroupSpec,
-    ServiceDist, Sharding, TimelineAction, WorkloadSpec, simulate,
+    PoolSpec, PrimaryFailure, QueryCount, RateSchedule, ReplicationMode, Reshard, RunSpec,
+    ServerGroupSpec, ServiceDist, Sharding, TimelineAction, WorkloadSpec, simulate,
 };
 use lbsim::stats::{Figure, RunResult};
 use rayon::prelude::*;
@@ -40,6 +40,7 @@ fn database(service: ServiceDist) -> DatabaseSpec {
         replication_lag: ServiceDist::Constant {
             mean: SimDuration::ZERO,
         },
+        replication: ReplicationMode::Async,
         read_your_writes: false,
         shards: 1,
         sharding: Sharding::Modulo,

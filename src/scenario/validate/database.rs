@@ -8,8 +8,8 @@ use super::values::Bound;
 use crate::balancer::Algorithm;
 use crate::engine::SimDuration;
 use crate::model::{
-    DatabaseSpec, KeyDist, NodeFailure, NodeRole, PoolSpec, PrimaryFailure, QueryCount, Reshard,
-    ServiceDist, Sharding,
+    DatabaseSpec, KeyDist, NodeFailure, NodeRole, PoolSpec, PrimaryFailure, QueryCount,
+    ReplicationMode, Reshard, ServiceDist, Sharding,
 };
 use crate::scenario::raw::{Int, RawDatabase, RawNodeFailure, RawPool, RawReshard};
 
@@ -80,6 +80,18 @@ impl Checker<'_> {
             ),
         };
         let replication_lag = self.replication_lag(raw);
+        // Asynchronous by default, as PostgreSQL's streaming replication (no
+        // `synchronous_standby_names`) and MySQL's (the semi-synchronous plugin off) are.
+        let replication = match &raw.replication {
+            None => Some(ReplicationMode::Async),
+            Some(name) => self.choice(
+                name,
+                "database.replication",
+                "replication mode",
+                &ReplicationMode::NAMES,
+                ReplicationMode::from_name,
+            ),
+        };
         let read_your_writes = raw.read_your_writes.as_ref().is_some_and(|r| *r.get_ref());
         let shards = self.bounded(raw.shards.as_ref(), "database.shards", 1, MAX_SHARDS, 1);
         let sharding = self.sharding(raw);
@@ -127,6 +139,7 @@ impl Checker<'_> {
             replicas: replicas?,
             replica_balancer: replica_balancer?,
             replication_lag: replication_lag?,
+            replication: replication?,
             read_your_writes,
             shards: shards?,
             sharding: sharding?,
