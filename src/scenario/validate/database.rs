@@ -419,7 +419,7 @@ impl Checker<'_> {
 
 #[cfg(test)]
 pub(super) mod tests {
-    use crate::model::{KeyDist, PrimaryFailure, QueryCount, Sharding};
+    use crate::model::{KeyDist, PrimaryFailure, QueryCount, ReplicationMode, Sharding};
     use crate::scenario::validate::testing::{MINIMAL, assert_bad_fixtures, error, valid};
 
     pub(in crate::scenario::validate) const BAD: &[(&str, &str, &str)] = &[
@@ -427,6 +427,12 @@ pub(super) mod tests {
             "database_read_share",
             "13:14: database.read_share: ",
             "expected a fraction from 0 to 1, found 1.5",
+        ),
+        (
+            "database_replication",
+            "13:15: database.replication: ",
+            "unknown replication mode \"synch\", expected one of \"async\", \"sync\"; \
+             did you mean \"sync\"?",
         ),
         (
             "database_zero_shards",
@@ -476,6 +482,11 @@ pub(super) mod tests {
         assert_eq!((db.replicas, db.shards, db.workers), (0, 1, 1));
         assert_eq!(db.sharding, Sharding::Modulo);
         assert_eq!(db.on_primary_failure, PrimaryFailure::Fail);
+        assert_eq!(db.replication, ReplicationMode::Async);
+        assert_eq!(
+            database("replication = \"sync\"").replication,
+            ReplicationMode::Sync
+        );
         assert!(db.pool.is_none() && db.failures.is_empty() && db.reshard.is_none());
     }
 
