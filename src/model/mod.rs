@@ -55,8 +55,8 @@ pub use autoscaling::{
 };
 pub use circuit_breaker::{BreakerState, BreakerTransition, CircuitBreakerSpec, CircuitBreakers};
 pub use database::{
-    DatabaseSpec, KeyDist, NodeFailure, NodeRole, PoolSpec, PrimaryFailure, QueryCount, Reshard,
-    Sharding,
+    DatabaseSpec, KeyDist, NodeFailure, NodeRole, PoolSpec, PrimaryFailure, QueryCount,
+    ReplicationMode, Reshard, Sharding,
 };
 pub use fraction::Fraction;
 pub use health_check::{HealthCheckSpec, HealthChecks, HealthTransition};

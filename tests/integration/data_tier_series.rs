@@ -12,8 +12,8 @@ use lbsim::balancer::{Algorithm, BalancerSpec};
 use lbsim::engine::SimDuration;
 use lbsim::model::{
     ArrivalPattern, DatabaseSpec, GeneratedWorkload, KeyDist, PrimaryFailure, QueryCount,
-    RateSchedule, RunSpec, ServerGroupSpec, ServiceDist, Sharding, TierSpec, WorkloadSpec,
-    simulate,
+    RateSchedule, ReplicationMode, RunSpec, ServerGroupSpec, ServiceDist, Sharding, TierSpec,
+    WorkloadSpec, simulate,
 };
 use lbsim::stats::{Figure, TierTimes};
 
@@ -354,6 +354,7 @@ fn unqueued(warmup: SimDuration) -> RunSpec {
             replication_lag: ServiceDist::Constant {
                 mean: SimDuration::ZERO,
             },
+            replication: ReplicationMode::Async,
             read_your_writes: false,
             shards: 2,
             sharding: Sharding::Modulo,

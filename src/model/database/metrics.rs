@@ -24,6 +24,8 @@ pub struct Metrics {
     pub time_in_tier: u128,
     /// The share of keys the reshard moved, if one happened.
     pub moved_share: Option<f64>,
+    /// Measured writes lost at failovers: committed, not yet on the replica promoted.
+    pub lost_writes: u64,
 }
 
 impl Metrics {
@@ -37,6 +39,7 @@ impl Metrics {
             fresh_reads: 0,
             time_in_tier: 0,
             moved_share: None,
+            lost_writes: 0,
         }
     }
 
@@ -71,6 +74,7 @@ impl Metrics {
         figures.add(Figure::DbQueries, queries);
         figures.add(Figure::StaleReads, self.stale_reads);
         figures.add(Figure::FreshReads, self.fresh_reads);
+        figures.add(Figure::LostWrites, self.lost_writes);
         if self.reads > 0 {
             figures.set(
                 Figure::StaleReadShare,

@@ -46,8 +46,8 @@ use rand::RngExt;
 use rand_distr::{Distribution, Poisson};
 
 pub use spec::{
-    DatabaseSpec, KeyDist, NodeFailure, NodeRole, PoolSpec, PrimaryFailure, QueryCount, Reshard,
-    Sharding,
+    DatabaseSpec, KeyDist, NodeFailure, NodeRole, PoolSpec, PrimaryFailure, QueryCount,
+    ReplicationMode, Reshard, Sharding,
 };
 
 use self::keys::KeySampler;
@@ -192,6 +192,7 @@ impl Database {
                     &spec.replication_lag,
                     stream(seed, streams::REPLICATION_LAG, 0),
                 ),
+                may_lose_writes(spec),
             ),
             pools: Vec::new(),
             visits: Vec::new(),
@@ -423,11 +424,18 @@ impl Database {
     /// A worker of node `node` takes the query of request `id` now. A read on a replica
     /// is served from what the replica has applied by now: stale if a write committed
     /// before the read was sent has not reached it (a write committed since is concurrent
-    /// with the read, and either answer is correct).
+    /// with the read, and either answer is correct). A write lost at a failover since the
+    /// read was sent no longer exists: missing it is not stale.
     fn start_query(&mut self, node: usize, id: RequestId, ctx: &mut Context) {
         if self.is_replica(node) {
-            let visit = self.visit(id.slot());
-            visit.stale = !visit.write && ctx.now < visit.fresh_from;
+            let lost_since = self.replication.may_lose();
+            let visit = *self.visit(id.slot());
+            let mut fresh_from = visit.fresh_from;
+            if lost_since {
+                // Visibility only grows but at a loss, which lowers it.
+                fresh_from = fresh_from.min(self.replication.visible_from(visit.key));
+            }
+            self.visit(id.slot()).stale = !visit.write && ctx.now < fresh_from;
         }
         let service = self.nodes[node].draw_service();
         ctx.events.schedule(ctx.now + service, Event::Done(id));
@@ -460,7 +468,9 @@ impl Database {
         }
         self.read_ended(node, visit.sent, ctx.now, true);
         if visit.write {
-            self.replication.committed(visit.key, ctx.now);
+            let shard = self.nodes[node].shard;
+            self.replication
+                .committed(visit.key, shard, visit.measured, ctx.now);
         }
         if visit.measured {
             self.nodes[node].completions += 1;
@@ -606,6 +616,11 @@ impl Database {
         if was_replica {
             self.shards[shard].remove_replica(node);
         } else {
+            if self.shards[shard].has_live_replica() {
+                // A replica will be promoted (unless every one fails first): what it lacks
+                // now is lost, counted at the promotion.
+                self.shards[shard].lost_writes = self.replication.lose(shard as u32, ctx.now);
+            }
             self.shards[shard].primary = None;
             self.shards[shard].failed_primary = Some(node);
             ctx.start_timer(ctx.now + self.spec.failover, Timer::Promotion(shard as u32));
@@ -628,10 +643,11 @@ impl Database {
 
     /// The failover delay of shard `shard` has passed: its first live replica becomes its
     /// primary (MySQL Orchestrator, Patroni, RDS Multi-AZ promote a standby), or, without
-    /// one, the failed primary comes back; the queries that waited go to it. A
-    /// simplification: the new primary has every committed write, none lost in flight to
-    /// the replicas (as semi-synchronous replication would keep them), so the failover
-    /// costs time, never data.
+    /// one, the failed primary comes back; the queries that waited go to it. The promoted
+    /// replica has what had reached the replicas when the primary failed: under
+    /// `replication = "async"` the writes still in flight then are lost (taken out of the
+    /// replication at the failure, counted here); under `"sync"` none is. A primary that
+    /// comes back has all its writes: nothing is lost then.
     pub fn promote(&mut self, shard: u32, ctx: &mut Context) {
         let index = shard as usize;
         let candidate = self.shards[index]
@@ -639,8 +655,10 @@ impl Database {
             .iter()
             .copied()
             .find(|&node| self.nodes[node].up);
+        let lost = std::mem::take(&mut self.shards[index].lost_writes);
         let primary = match candidate {
             Some(replica) => {
+                self.metrics.lost_writes += lost;
                 self.shards[index].remove_replica(replica);
                 self.node_changed(ctx.now, replica, "replica", "primary", "promotion");
                 replica
@@ -711,6 +729,17 @@ impl Database {
             result.events = merge_by_time(servers, self.events);
         }
     }
+}
+
+/// Whether a failover of `spec` may lose writes, so that its replication must keep the
+/// writes in flight: asynchronous replication, a replica to promote and a primary failure.
+fn may_lose_writes(spec: &DatabaseSpec) -> bool {
+    spec.replication == ReplicationMode::Async
+        && spec.replicas > 0
+        && spec
+            .failures
+            .iter()
+            .any(|failure| failure.node == NodeRole::Primary)
 }
 
 /// The role the tier routes to node number `index` in: `primary`, `replica`, or none

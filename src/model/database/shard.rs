@@ -29,6 +29,8 @@ pub struct Shard {
     pub waiting_for_primary: VecDeque<RequestId>,
     /// Queries of measured requests routed here.
     pub queries: u64,
+    /// Measured writes its failed primary took with it, lost if a replica is promoted.
+    pub lost_writes: u64,
 }
 
 impl Shard {
@@ -44,6 +46,7 @@ impl Shard {
             rng: stream(seed, streams::DATABASE_REPLICA_CHOICE, index),
             waiting_for_primary: VecDeque::new(),
             queries: 0,
+            lost_writes: 0,
         }
     }
 
@@ -61,6 +64,11 @@ impl Shard {
     pub fn remove_replica(&mut self, node: usize) {
         self.balancer.remove(ServerId(node as u32));
         self.live_replicas -= 1;
+    }
+
+    /// Whether a replica is up to serve reads, or to be promoted.
+    pub fn has_live_replica(&self) -> bool {
+        self.live_replicas > 0
     }
 
     /// The replica that serves a read of `key`, or `None` when no replica is up.

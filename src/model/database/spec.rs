@@ -29,6 +29,8 @@ pub struct DatabaseSpec {
     pub replica_balancer: Algorithm,
     /// The time from a write's commit on the primary to its visibility on the replicas.
     pub replication_lag: ServiceDist,
+    /// Whether a commit waits for a replica: what a failover loses.
+    pub replication: ReplicationMode,
     /// Reads of a key with a write — by any request — not yet on the replicas go to the
     /// primary: a per-key oracle of replication, so that a scenario can show what stale
     /// reads cost against the best routing by freshness. It is not session read-your-
@@ -106,6 +108,35 @@ pub struct PoolSpec {
     pub max_connections: u32,
     /// How long a query waits for a connection before its request fails `pool-timeout`.
     pub timeout: SimDuration,
+}
+
+/// How a commit relates to the replicas, which decides what a promotion loses.
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+pub enum ReplicationMode {
+    /// The primary answers a commit before any replica has it, PostgreSQL's and MySQL's
+    /// default: a promoted replica lacks the writes that had not reached it when the
+    /// primary failed, and they are lost.
+    Async,
+    /// A commit waits for a replica's acknowledgement that it has the write (MySQL's
+    /// semi-synchronous replication with `rpl_semi_sync_source_wait_point = AFTER_SYNC`,
+    /// its default: "failover to the replica is lossless"; PostgreSQL's
+    /// `synchronous_commit = on` with a synchronous standby, which Patroni's
+    /// `synchronous_mode` sets up, promoting only a standby "certain" to hold every
+    /// transaction that returned a successful commit): a promoted replica has every
+    /// committed write. The wait itself, a round trip to the replica, is not modelled.
+    Sync,
+}
+
+impl ReplicationMode {
+    pub const NAMES: [&'static str; 2] = ["async", "sync"];
+
+    pub fn from_name(name: &str) -> Option<Self> {
+        match name {
+            "async" => Some(ReplicationMode::Async),
+            "sync" => Some(ReplicationMode::Sync),
+            _ => None,
+        }
+    }
 }
 
 /// What a query needing the primary does while its shard's primary is down.

@@ -8,8 +8,8 @@ use crate::engine::{SimDuration, SimTime, derive_seed};
 use crate::model::{
     ArrivalPattern, Change, CircuitBreakerSpec, ClientSpec, DatabaseSpec, DiscoveryMode,
     DiscoverySpec, GeneratedWorkload, HealthCheckSpec, KeyDist, NodeFailure, NodeRole,
-    PrimaryFailure, QueryCount, RateSchedule, RunSpec, ServerGroupSpec, ServiceDist, Sharding,
-    TimelineAction, WorkloadSpec, simulate,
+    PrimaryFailure, QueryCount, RateSchedule, ReplicationMode, RunSpec, ServerGroupSpec,
+    ServiceDist, Sharding, TimelineAction, WorkloadSpec, simulate,
 };
 use crate::report::ScenarioResults;
 use crate::scenario::{Scenario, Variant};
@@ -318,6 +318,7 @@ pub fn failover() -> Fixture {
         replication_lag: ServiceDist::Constant {
             mean: SimDuration::ZERO,
         },
+        replication: ReplicationMode::Async,
         read_your_writes: false,
         shards: 1,
         sharding: Sharding::Modulo,

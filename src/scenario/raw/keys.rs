@@ -269,6 +269,7 @@ pub const DATABASE_KEYS: &[Key] = &[
     value("replica_balancer"),
     value("replication_lag"),
     value("replication_lag_dist"),
+    value("replication"),
     value("read_your_writes"),
     value("shards"),
     value("sharding"),

@@ -308,6 +308,7 @@ pub struct RawDatabase {
     pub replica_balancer: Option<Spanned<String>>,
     pub replication_lag: Option<Spanned<DurationText>>,
     pub replication_lag_dist: Option<Spanned<String>>,
+    pub replication: Option<Spanned<String>>,
     pub read_your_writes: Option<Spanned<bool>>,
     pub shards: Option<Spanned<Int>>,
     pub sharding: Option<Spanned<String>>,

@@ -8,8 +8,8 @@ use super::values::Bound;
 use crate::balancer::Algorithm;
 use crate::engine::SimDuration;
 use crate::model::{
-    DatabaseSpec, KeyDist, NodeFailure, NodeRole, PoolSpec, PrimaryFailure, QueryCount, Reshard,
-    ServiceDist, Sharding,
+    DatabaseSpec, KeyDist, NodeFailure, NodeRole, PoolSpec, PrimaryFailure, QueryCount,
+    ReplicationMode, Reshard, ServiceDist, Sharding,
 };
 use crate::scenario::raw::{Int, RawDatabase, RawNodeFailure, RawPool, RawReshard};
 
@@ -80,6 +80,18 @@ impl Checker<'_> {
             ),
         };
         let replication_lag = self.replication_lag(raw);
+        // Asynchronous by default, as PostgreSQL's streaming replication (no
+        // `synchronous_standby_names`) and MySQL's (the semi-synchronous plugin off) are.
+        let replication = match &raw.replication {
+            None => Some(ReplicationMode::Async),
+            Some(name) => self.choice(
+                name,
+                "database.replication",
+                "replication mode",
+                &ReplicationMode::NAMES,
+                ReplicationMode::from_name,
+            ),
+        };
         let read_your_writes = raw.read_your_writes.as_ref().is_some_and(|r| *r.get_ref());
         let shards = self.bounded(raw.shards.as_ref(), "database.shards", 1, MAX_SHARDS, 1);
         let sharding = self.sharding(raw);
@@ -127,6 +139,7 @@ impl Checker<'_> {
             replicas: replicas?,
             replica_balancer: replica_balancer?,
             replication_lag: replication_lag?,
+            replication: replication?,
             read_your_writes,
             shards: shards?,
             sharding: sharding?,
@@ -406,7 +419,7 @@ impl Checker<'_> {
 
 #[cfg(test)]
 pub(super) mod tests {
-    use crate::model::{KeyDist, PrimaryFailure, QueryCount, Sharding};
+    use crate::model::{KeyDist, PrimaryFailure, QueryCount, ReplicationMode, Sharding};
     use crate::scenario::validate::testing::{MINIMAL, assert_bad_fixtures, error, valid};
 
     pub(in crate::scenario::validate) const BAD: &[(&str, &str, &str)] = &[
@@ -414,6 +427,12 @@ pub(super) mod tests {
             "database_read_share",
             "13:14: database.read_share: ",
             "expected a fraction from 0 to 1, found 1.5",
+        ),
+        (
+            "database_replication",
+            "13:15: database.replication: ",
+            "unknown replication mode \"synch\", expected one of \"async\", \"sync\"; \
+             did you mean \"sync\"?",
         ),
         (
             "database_zero_shards",
@@ -463,6 +482,11 @@ pub(super) mod tests {
         assert_eq!((db.replicas, db.shards, db.workers), (0, 1, 1));
         assert_eq!(db.sharding, Sharding::Modulo);
         assert_eq!(db.on_primary_failure, PrimaryFailure::Fail);
+        assert_eq!(db.replication, ReplicationMode::Async);
+        assert_eq!(
+            database("replication = \"sync\"").replication,
+            ReplicationMode::Sync
+        );
         assert!(db.pool.is_none() && db.failures.is_empty() && db.reshard.is_none());
     }
 
