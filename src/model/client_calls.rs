@@ -82,6 +82,10 @@ struct Call {
     expired: bool,
 }
 
+/// With hedging on (`hedge_on_per_try_timeout`), the attempts of a call whose per-try
+/// timeout fired and that are still out: the call still waits for their answers.
+type HedgedOver = Vec<RequestId>;
+
 /// What became of a call when one of its attempts ended.
 #[derive(Copy, Clone, Debug, PartialEq, Eq)]
 pub enum CallEnd {
@@ -89,19 +93,35 @@ pub enum CallEnd {
     /// failure, reaches nobody and counts for nothing.
     Abandoned,
     /// The call ends with this attempt's outcome; its latency runs from `origin`, its
-    /// first arrival (`None` for a request no client tracks: its attempt's own arrival).
-    Final { origin: Option<SimTime> },
+    /// first arrival, and it counts if `measured` (both `None` for a request no client
+    /// tracks: its attempt's own arrival and flag — an attempt hedged over no longer
+    /// counts as its call's in flight, and may still end it).
+    Final {
+        origin: Option<SimTime>,
+        measured: Option<bool>,
+    },
     /// The call sends another attempt `after` a backoff.
     Retrying { after: SimDuration },
+    /// Hedging on, the attempt's per-try timeout fired: the client still waits for its
+    /// answer (it stays the call's, out on its server), and sends another attempt `after`
+    /// a backoff — `None` when no retry is allowed (none left, or the budget spent), the
+    /// call then waiting for the attempts it has out.
+    Hedging { after: Option<SimDuration> },
+    /// The attempt failed, unretried, while another attempt of its call is out or a
+    /// retry is due: the call goes on without it (Envoy's router: "there are other
+    /// in-flight requests that might see an upstream response"). `counted` is false for
+    /// an attempt hedged over, whose per-try timeout was its one result at its server.
+    Waiting { counted: bool },
 }
 
 /// What a call's request timeout found when it fired.
 #[derive(Copy, Clone, Debug, PartialEq, Eq)]
 pub enum Expiry {
     /// An attempt out, which the world gives up on as at its own timeout: the call ends
-    /// with it.
+    /// with it (and any attempt hedged over still out is given up on too).
     AttemptOut,
-    /// The call was waiting out a backoff, and has ended: its retry is cancelled.
+    /// The call was waiting out a backoff, or (hedging) only for attempts hedged over,
+    /// and has ended: its retry is cancelled, the attempts out given up on.
     InBackoff {
         key: RequestKey,
         measured: bool,
@@ -120,14 +140,18 @@ pub struct DueRetry {
     pub previous: Option<RequestId>,
     /// 1 for the first retry.
     pub retry: u32,
+    /// Sent while an earlier attempt of its request is still out (hedging).
+    pub hedge: bool,
 }
 
 /// An attempt and the call it belongs to; `call` is `None` once the client has given up
-/// on it.
+/// on it. `hedged` once its per-try timeout fired with hedging on: still its call's, but
+/// no longer its current attempt, and never retried itself.
 #[derive(Copy, Clone, Debug)]
 struct Attempt {
     id: RequestId,
     call: Option<u32>,
+    hedged: bool,
 }
 
 pub struct ClientCalls {
@@ -144,6 +168,15 @@ pub struct ClientCalls {
     timeouts: u64,
     /// Of measured calls: those ended by their request timeout.
     request_timeouts: u64,
+    /// Of measured calls: retries sent while an earlier attempt was still out.
+    hedges_sent: u64,
+    /// `hedge_on_per_try_timeout`.
+    hedging: bool,
+    /// Per call slot, with hedging on: its attempts hedged over, still out. Cleared, not
+    /// freed, as `tried`.
+    hedged: Vec<HedgedOver>,
+    /// The attempts hedged over that the last call to end left out: given up on.
+    reset: Vec<RequestId>,
     /// The retry host predicate, when on.
     previous_hosts: Option<PreviousHosts>,
     /// Per call slot, with the predicate on: the hosts its attempts were sent to (Envoy's
@@ -165,6 +198,10 @@ impl ClientCalls {
             retries_sent: 0,
             timeouts: 0,
             request_timeouts: 0,
+            hedges_sent: 0,
+            hedging: spec.hedge_on_per_try_timeout,
+            hedged: Vec::new(),
+            reset: Vec::new(),
             previous_hosts: spec.previous_hosts,
             tried: Vec::new(),
         }
@@ -212,6 +249,9 @@ impl ClientCalls {
                 call.deadline = Some(timer);
             }
         }
+        if self.hedging && self.hedged.len() <= index as usize {
+            self.hedged.resize_with(index as usize + 1, Vec::new);
+        }
         if self.previous_hosts.is_some() {
             if self.tried.len() <= index as usize {
                 self.tried.resize_with(index as usize + 1, Vec::new);
@@ -247,6 +287,7 @@ impl ClientCalls {
         self.attempts[id.slot()] = Some(Attempt {
             id,
             call: Some(call),
+            hedged: false,
         });
     }
 
@@ -281,14 +322,32 @@ impl ClientCalls {
     }
 
     /// Whether attempt `id` is one its client gave up on (its timeout fired) that still
-    /// holds its server: how it ends there is no result for anyone, its timeout having
-    /// been its one result.
+    /// holds its server — or, hedging, one whose per-try timeout fired and that its call
+    /// still waits for: how it ends there is no result for the breaker or outlier
+    /// detection, its timeout having been its one result.
     pub fn is_abandoned(&self, id: RequestId) -> bool {
         self.attempts
             .get(id.slot())
             .copied()
             .flatten()
-            .is_some_and(|a| a.id == id && a.call.is_none())
+            .is_some_and(|a| a.id == id && (a.call.is_none() || a.hedged))
+    }
+
+    /// Whether the timeout of `call`'s attempt, firing now, leaves the attempt out
+    /// (hedging on, and not the request's timeout).
+    pub fn hedges_at_timeout(&self, call: u32) -> bool {
+        self.hedging
+            && self
+                .calls
+                .get(call as usize)
+                .copied()
+                .flatten()
+                .is_some_and(|c| !c.expired)
+    }
+
+    /// The attempts hedged over that the call last ended left out, given up on with it.
+    pub fn reset_attempts(&self) -> &[RequestId] {
+        &self.reset
     }
 
     /// The attempt out for `call`, whose timeout just fired.
@@ -306,16 +365,53 @@ impl ClientCalls {
         else {
             // Not a client's attempt: the world's own (a health check's probe never
             // comes here), so the call is the attempt.
-            return CallEnd::Final { origin: None };
+            return CallEnd::Final {
+                origin: None,
+                measured: None,
+            };
         };
         let timed_out = outcome == Outcome::Failed(FailReason::Timeout);
-        let Some(index) = link.and_then(|a| a.call) else {
+        let Some(Attempt {
+            call: Some(index),
+            hedged,
+            ..
+        }) = *link
+        else {
             *link = None;
             return CallEnd::Abandoned;
         };
-        if timed_out {
+        if hedged {
+            // Its timeout was its one result: an answer that ends its call, too, is not
+            // counted again (its link, given up on, says so until the slot is reused).
+            *link = if outcome == Outcome::Completed {
+                Some(Attempt {
+                    id,
+                    call: None,
+                    hedged: false,
+                })
+            } else {
+                None
+            };
+            return self.hedged_over_ended(index, id, outcome, kernel);
+        }
+        let hedge =
+            timed_out && self.hedging && !self.calls[index as usize].is_some_and(|c| c.expired);
+        if hedge {
+            // Envoy's `onSoftPerTryTimeout`: the attempt is not reset, and its call waits
+            // for it still.
+            *link = Some(Attempt {
+                id,
+                call: Some(index),
+                hedged: true,
+            });
+            self.hedged[index as usize].push(id);
+        } else if timed_out {
             // The attempt stays on its server, given up on.
-            *link = Some(Attempt { id, call: None });
+            *link = Some(Attempt {
+                id,
+                call: None,
+                hedged: false,
+            });
         } else {
             *link = None;
         }
@@ -336,22 +432,58 @@ impl ClientCalls {
         }
         let condition = match outcome {
             Outcome::Completed => return self.finish(index, kernel),
-            Outcome::Rejected => RetryCondition::Rejected,
-            Outcome::Failed(reason) => RetryCondition::of_failure(reason),
+            // Envoy's `shouldHedgeRetryPerTryTimeout`: "A hedged retry on per try timeout
+            // is always retried if there are retries left", whatever `retry_on` says.
+            _ if hedge => None,
+            Outcome::Rejected => Some(RetryCondition::Rejected),
+            Outcome::Failed(reason) => Some(RetryCondition::of_failure(reason)),
         };
+        match self.decide(index, condition, kernel) {
+            Some(after) if hedge => CallEnd::Hedging { after: Some(after) },
+            Some(after) => CallEnd::Retrying { after },
+            None if hedge => CallEnd::Hedging { after: None },
+            None if self
+                .hedged
+                .get(index as usize)
+                .is_some_and(|h| !h.is_empty()) =>
+            {
+                // Envoy's `onUpstreamReset`: "If there are other in-flight requests that
+                // might see an upstream response, don't return anything downstream."
+                CallEnd::Waiting { counted: true }
+            }
+            None => self.finish(index, kernel),
+        }
+    }
+
+    /// Whether `call` retries an attempt that ended for `condition` (`None`: a per-try
+    /// timeout with hedging on, retried whatever `retry_on` names), and after how long;
+    /// a retry is scheduled.
+    fn decide(
+        &mut self,
+        index: u32,
+        condition: Option<RetryCondition>,
+        kernel: &mut Kernel<'_>,
+    ) -> Option<SimDuration> {
         let call = self.calls[index as usize].expect("a live call");
         // A call already on a retry holds one of the budget's retries; deciding on its
         // next one releases it first, as Envoy's `RetryStateImpl::shouldRetry` calls
         // `resetRetry()` before it asks `retries().canCreate()`: a call is never counted
         // against its own retry.
         let other_retries = self.active_retries - u64::from(call.retries > 0);
-        match self.policy.decide(
-            condition,
-            call.retries,
-            self.active,
-            other_retries,
-            &mut self.rng,
-        ) {
+        let decision = match condition {
+            Some(condition) => self.policy.decide(
+                condition,
+                call.retries,
+                self.active,
+                other_retries,
+                &mut self.rng,
+            ),
+            None => {
+                self.policy
+                    .decide_hedge(call.retries, self.active, other_retries, &mut self.rng)
+            }
+        };
+        match decision {
             RetryDecision::Retry { after } => {
                 let call = self.calls[index as usize].as_mut().expect("a live call");
                 if call.retries == 0 {
@@ -359,16 +491,42 @@ impl ClientCalls {
                 }
                 call.retries += 1;
                 call.retry_due = Some(kernel.arm(kernel.now + after, Timer::RetryDue(index)));
-                CallEnd::Retrying { after }
+                Some(after)
             }
             RetryDecision::NotRetryable | RetryDecision::Exhausted | RetryDecision::OverBudget => {
-                self.finish(index, kernel)
+                None
             }
         }
     }
 
+    /// Attempt `id` of `call`, hedged over, ended with `outcome`: an answer ends the call,
+    /// a failure is never retried (Envoy's `maybeRetryReset` and `onUpstreamHeaders` do
+    /// not retry an upstream request already `retried()`) and ends the call only if
+    /// nothing else of it is out or due.
+    fn hedged_over_ended(
+        &mut self,
+        index: u32,
+        id: RequestId,
+        outcome: Outcome,
+        kernel: &mut Kernel<'_>,
+    ) -> CallEnd {
+        let hedged = &mut self.hedged[index as usize];
+        if let Some(at) = hedged.iter().position(|&h| h == id) {
+            hedged.swap_remove(at);
+        }
+        let others = !hedged.is_empty();
+        let call = self.calls[index as usize].expect("a linked attempt's call is live");
+        if outcome == Outcome::Completed
+            || !(others || call.attempt.is_some() || call.retry_due.is_some())
+        {
+            return self.finish(index, kernel);
+        }
+        CallEnd::Waiting { counted: false }
+    }
+
     /// `call`'s request timeout fired: an attempt out is left to the world to give up on
-    /// (the call then ends through [`Self::ended`]), a backoff ends the call now.
+    /// (the call then ends through [`Self::ended`]); a backoff, or attempts hedged over
+    /// alone, end the call now.
     pub fn expire(&mut self, index: u32, kernel: &mut Kernel<'_>) -> Option<Expiry> {
         let call = self.calls.get_mut(index as usize)?.as_mut()?;
         call.deadline = None;
@@ -391,11 +549,43 @@ impl ClientCalls {
         Some(expiry)
     }
 
-    /// `call` ends: its slot is freed, and its request timeout cancelled.
+    /// `call` ends: its slot is freed, its request timeout cancelled, and its attempts
+    /// hedged over still out are given up on (Envoy's `resetOtherUpstreams`; their
+    /// servers go on with them).
     fn finish(&mut self, index: u32, kernel: &mut Kernel<'_>) -> CallEnd {
         let call = self.calls[index as usize].take().expect("a call ends once");
         if let Some(timer) = call.deadline {
             kernel.timers.cancel(timer);
+        }
+        if self.hedging {
+            self.reset.clear();
+            if let Some(timer) = call.retry_due {
+                kernel.timers.cancel(timer);
+            }
+            // Its current attempt, still out when an attempt hedged over wins.
+            if let Some(id) = call.attempt {
+                if let Some(timer) = call.timeout {
+                    kernel.timers.cancel(timer);
+                }
+                self.reset.push(id);
+                self.attempts[id.slot()] = Some(Attempt {
+                    id,
+                    call: None,
+                    hedged: false,
+                });
+            }
+            if let Some(hedged) = self.hedged.get_mut(index as usize) {
+                for id in hedged.drain(..) {
+                    if let Some(link) = self.attempts.get_mut(id.slot()) {
+                        *link = Some(Attempt {
+                            id,
+                            call: None,
+                            hedged: false,
+                        });
+                    }
+                    self.reset.push(id);
+                }
+            }
         }
         self.free.push(index);
         self.active -= 1;
@@ -404,6 +594,7 @@ impl ClientCalls {
         }
         CallEnd::Final {
             origin: Some(call.origin),
+            measured: Some(call.measured),
         }
     }
 
@@ -417,6 +608,10 @@ impl ClientCalls {
             measured: c.measured,
             previous: c.previous,
             retry: c.retries,
+            hedge: self
+                .hedged
+                .get(call as usize)
+                .is_some_and(|h| !h.is_empty()),
         })
     }
 
@@ -427,13 +622,22 @@ impl ClientCalls {
             c.retry_due = None;
             if c.measured {
                 self.retries_sent += 1;
+                if self
+                    .hedged
+                    .get(call as usize)
+                    .is_some_and(|h| !h.is_empty())
+                {
+                    self.hedges_sent += 1;
+                }
             }
         }
         self.link(call, id);
         self.attempted(call, host);
     }
 
-    /// Measured calls waiting out a backoff: in flight, though no attempt is.
+    /// Measured calls waiting out a backoff, or for attempts hedged over alone: in
+    /// flight, though no attempt counted as theirs is (an attempt hedged over no longer
+    /// counts as its call's in the request table).
     pub fn measured_in_backoff(&self) -> u64 {
         self.calls
             .iter()
@@ -455,6 +659,11 @@ impl ClientCalls {
     /// Measured calls that their request timeout ended.
     pub fn request_timeouts(&self) -> u64 {
         self.request_timeouts
+    }
+
+    /// Retries of measured calls sent while an earlier attempt was still out (hedges).
+    pub fn hedges_sent(&self) -> u64 {
+        self.hedges_sent
     }
 
     /// Calls not yet ended: the requests in flight, whether an attempt of theirs is out,
@@ -588,7 +797,8 @@ mod tests {
         assert_eq!(
             h.end(third, rejected),
             CallEnd::Final {
-                origin: Some(SimTime::ZERO)
+                origin: Some(SimTime::ZERO),
+                measured: Some(true),
             }
         );
         assert_eq!(h.calls.active(), (0, 0));
@@ -656,7 +866,8 @@ mod tests {
         assert_eq!(
             h.end(id, Outcome::Completed),
             CallEnd::Final {
-                origin: Some(SimTime::ZERO)
+                origin: Some(SimTime::ZERO),
+                measured: Some(true),
             }
         );
         let (_, Event::Timer(timer, Timer::AttemptTimeout(0))) =
@@ -700,7 +911,8 @@ mod tests {
         assert_eq!(
             h.end(id, Outcome::Failed(FailReason::Timeout)),
             CallEnd::Final {
-                origin: Some(SimTime::ZERO)
+                origin: Some(SimTime::ZERO),
+                measured: Some(true),
             }
         );
         assert_eq!(h.calls.active(), (0, 0));

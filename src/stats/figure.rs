@@ -118,6 +118,9 @@ pub enum Figure {
     PanicS,
     /// Measured requests whose client's request timeout (over all attempts) ended them.
     RequestTimeouts,
+    /// Retries of measured requests sent while an earlier attempt of theirs was still out
+    /// (`hedge_on_per_try_timeout`); also counted in `retries`.
+    Hedges,
 }
 
 /// How a value is kept and written; shared by figures and the summary's other columns.
@@ -159,7 +162,7 @@ pub struct Declaration {
 }
 
 /// Every figure, in column order: entry `i` declares the variant whose index is `i`.
-pub const FIGURES: [Declaration; 44] = [
+pub const FIGURES: [Declaration; 45] = [
     Declaration {
         figure: Figure::RemappedShare,
         name: "remapped_share",
@@ -224,6 +227,7 @@ pub const FIGURES: [Declaration; 44] = [
     real(Figure::SloViolationS, "slo_violation_s", 3),
     real(Figure::PanicS, "panic_s", 3),
     count(Figure::RequestTimeouts, "request_timeouts"),
+    count(Figure::Hedges, "hedges"),
 ];
 
 const fn real(figure: Figure, name: &'static str, decimals: usize) -> Declaration {
