@@ -967,4 +967,250 @@ mod tests {
         assert_eq!(h.due_timers(), vec![(Timer::RequestTimeout(0), false)]);
         assert_eq!(h.calls.request_timeouts(), 0);
     }
+
+    fn hedging(retries: u32, budget: Option<RetryBudget>) -> ClientSpec {
+        ClientSpec {
+            hedge_on_per_try_timeout: true,
+            ..spec(retries, budget)
+        }
+    }
+
+    impl Harness {
+        /// Attempt `id` reached its server: its timeout starts.
+        fn send(&mut self, id: RequestId) {
+            let (calls, mut kernel) = self.kernel(SimTime::ZERO);
+            calls.sent(id, &mut kernel);
+        }
+
+        /// The retry due for call 0 is sent, as a new attempt.
+        fn send_retry(&mut self) -> RequestId {
+            let id = self.table.insert(request());
+            self.calls.retry_sent(0, id, None);
+            self.send(id);
+            id
+        }
+    }
+
+    const TIMEOUT: Outcome = Outcome::Failed(FailReason::Timeout);
+
+    #[test]
+    fn a_hedge_answering_first_ends_the_call_and_the_first_attempt_is_abandoned() {
+        let mut h = Harness::new(hedging(1, None));
+        let first = h.arrive();
+        h.send(first);
+        let CallEnd::Hedging { after: Some(_) } = h.end(first, TIMEOUT) else {
+            panic!("a hedge is scheduled")
+        };
+        // Still its call's: counted once as a timeout, and not given up on.
+        assert_eq!(h.calls.timeouts(), 1);
+        assert!(
+            h.calls.is_abandoned(first),
+            "its timeout was its one result"
+        );
+        assert_eq!(h.calls.caller(first), Some(KEY));
+        let due = h.calls.retry_due(0).expect("a hedge is due");
+        assert_eq!((due.retry, due.previous, due.hedge), (1, Some(first), true));
+        let hedge = h.send_retry();
+        assert_eq!((h.calls.retries_sent(), h.calls.hedges_sent()), (1, 1));
+        // Two attempts out, none waiting: the call is in flight once, not in backoff.
+        assert_eq!((h.calls.in_flight(), h.calls.measured_in_backoff()), (1, 0));
+        assert_eq!(
+            h.end(hedge, Outcome::Completed),
+            CallEnd::Final {
+                origin: Some(SimTime::ZERO),
+                measured: Some(true),
+            }
+        );
+        // The first attempt, still out, is reset with the call.
+        assert_eq!(h.calls.reset_attempts(), &[first]);
+        assert_eq!(h.calls.active(), (0, 0));
+        assert_eq!(h.end(first, Outcome::Completed), CallEnd::Abandoned);
+    }
+
+    #[test]
+    fn the_first_attempt_answering_before_its_hedge_wins_and_the_hedge_is_abandoned() {
+        let mut h = Harness::new(hedging(1, None));
+        let first = h.arrive();
+        h.send(first);
+        assert!(matches!(h.end(first, TIMEOUT), CallEnd::Hedging { .. }));
+        let hedge = h.send_retry();
+        assert_eq!(
+            h.end(first, Outcome::Completed),
+            CallEnd::Final {
+                origin: Some(SimTime::ZERO),
+                measured: Some(true),
+            }
+        );
+        assert_eq!(h.calls.reset_attempts(), &[hedge]);
+        // The winner's answer counted nothing more: its timeout was its one result.
+        assert!(h.calls.is_abandoned(first));
+        // The hedge, given up on, answers into the void; its timeout was cancelled.
+        assert_eq!(h.end(hedge, Outcome::Completed), CallEnd::Abandoned);
+        assert!(h.calls.is_abandoned(hedge) || h.calls.caller(hedge).is_none());
+        let timers = h.due_timers();
+        assert!(
+            timers.contains(&(Timer::AttemptTimeout(0), false)),
+            "{timers:?}"
+        );
+    }
+
+    #[test]
+    fn the_first_attempt_answering_during_the_backoff_cancels_the_hedge() {
+        let mut h = Harness::new(hedging(1, None));
+        let first = h.arrive();
+        h.send(first);
+        assert!(matches!(h.end(first, TIMEOUT), CallEnd::Hedging { .. }));
+        // In flight, with no attempt of its own counted: waiting out the backoff.
+        assert_eq!(h.calls.measured_in_backoff(), 1);
+        assert!(matches!(
+            h.end(first, Outcome::Completed),
+            CallEnd::Final { .. }
+        ));
+        assert!(h.calls.reset_attempts().is_empty());
+        let timers = h.due_timers();
+        assert!(timers.contains(&(Timer::RetryDue(0), false)), "{timers:?}");
+        assert_eq!(h.calls.retries_sent(), 0);
+    }
+
+    #[test]
+    fn a_failure_while_another_attempt_is_out_does_not_end_the_call() {
+        // The hedge fails, and may be retried (it had not timed out): the first attempt
+        // is still out meanwhile.
+        let mut h = Harness::new(hedging(2, None));
+        let first = h.arrive();
+        h.send(first);
+        assert!(matches!(h.end(first, TIMEOUT), CallEnd::Hedging { .. }));
+        let hedge = h.send_retry();
+        let crash = Outcome::Failed(FailReason::Crash);
+        assert!(matches!(h.end(hedge, crash), CallEnd::Retrying { .. }));
+        // The first attempt fails too: hedged over, it is never retried itself, and the
+        // retry due keeps the call going.
+        assert_eq!(h.end(first, crash), CallEnd::Waiting { counted: false });
+        assert_eq!(h.calls.active(), (1, 1));
+        let third = h.send_retry();
+        let due = h.calls.retries_sent();
+        assert_eq!((due, h.calls.hedges_sent()), (2, 1), "the third went alone");
+        assert!(matches!(h.end(third, crash), CallEnd::Final { .. }));
+
+        // Retries spent: the hedge's failure waits for the first attempt, whose own
+        // failure then ends the call.
+        let mut h = Harness::new(hedging(1, None));
+        let first = h.arrive();
+        h.send(first);
+        assert!(matches!(h.end(first, TIMEOUT), CallEnd::Hedging { .. }));
+        let hedge = h.send_retry();
+        assert_eq!(h.end(hedge, crash), CallEnd::Waiting { counted: true });
+        assert_eq!(h.calls.active(), (1, 1));
+        assert_eq!(
+            h.end(first, crash),
+            CallEnd::Final {
+                origin: Some(SimTime::ZERO),
+                measured: Some(true),
+            }
+        );
+        assert_eq!(h.calls.active(), (0, 0));
+    }
+
+    #[test]
+    fn hedges_count_as_retries_against_the_count_and_the_budget() {
+        // One retry: the first timeout hedges, the hedge's own timeout cannot, and the
+        // call waits for both.
+        let mut h = Harness::new(hedging(1, None));
+        let first = h.arrive();
+        h.send(first);
+        assert!(matches!(
+            h.end(first, TIMEOUT),
+            CallEnd::Hedging { after: Some(_) }
+        ));
+        let hedge = h.send_retry();
+        assert_eq!(h.end(hedge, TIMEOUT), CallEnd::Hedging { after: None });
+        assert_eq!(h.calls.timeouts(), 2);
+        assert_eq!(h.calls.active(), (1, 1));
+        assert!(matches!(
+            h.end(hedge, Outcome::Completed),
+            CallEnd::Final { .. }
+        ));
+        assert_eq!(h.calls.reset_attempts(), &[first]);
+
+        // A budget of one retry at a time: a second call's timeout finds it held by the
+        // first call's hedge, and waits for its attempt without one.
+        let budget = RetryBudget {
+            share: crate::model::Fraction::ZERO,
+            min_concurrency: 1,
+        };
+        let mut h = Harness::new(hedging(3, Some(budget)));
+        let (a, b) = (h.arrive(), h.arrive());
+        h.send(a);
+        h.send(b);
+        assert!(matches!(
+            h.end(a, TIMEOUT),
+            CallEnd::Hedging { after: Some(_) }
+        ));
+        assert_eq!(h.end(b, TIMEOUT), CallEnd::Hedging { after: None });
+        assert_eq!(h.calls.active(), (2, 1));
+        // `retry_on` does not filter a hedge (Envoy's `shouldHedgeRetryPerTryTimeout`).
+        let mut h = Harness::new(ClientSpec {
+            retry_on: crate::model::RetryOn::NONE,
+            ..hedging(1, None)
+        });
+        let first = h.arrive();
+        h.send(first);
+        assert!(matches!(
+            h.end(first, TIMEOUT),
+            CallEnd::Hedging { after: Some(_) }
+        ));
+    }
+
+    #[test]
+    fn a_request_timeout_gives_up_on_every_attempt_out() {
+        let mut h = Harness::new(ClientSpec {
+            request_timeout: Some(SimDuration::from_millis(500)),
+            ..hedging(1, None)
+        });
+        let first = h.arrive();
+        h.send(first);
+        assert!(matches!(h.end(first, TIMEOUT), CallEnd::Hedging { .. }));
+        let hedge = h.send_retry();
+        let (calls, mut kernel) = h.kernel(SimTime::from_nanos(500_000_000));
+        assert_eq!(calls.expire(0, &mut kernel), Some(Expiry::AttemptOut));
+        // Not a hedge now: the world gives the hedge up, and the call ends with it.
+        assert!(!h.calls.hedges_at_timeout(0));
+        assert!(matches!(h.end(hedge, TIMEOUT), CallEnd::Final { .. }));
+        assert_eq!(h.calls.reset_attempts(), &[first]);
+        assert_eq!(h.end(first, Outcome::Completed), CallEnd::Abandoned);
+        assert_eq!(h.calls.request_timeouts(), 1);
+
+        // Only an attempt hedged over out (no retry left): the call ends at once.
+        let mut h = Harness::new(ClientSpec {
+            request_timeout: Some(SimDuration::from_millis(500)),
+            ..hedging(0, None)
+        });
+        let first = h.arrive();
+        h.send(first);
+        assert_eq!(h.end(first, TIMEOUT), CallEnd::Hedging { after: None });
+        let (calls, mut kernel) = h.kernel(SimTime::from_nanos(500_000_000));
+        assert!(matches!(
+            calls.expire(0, &mut kernel),
+            Some(Expiry::InBackoff { .. })
+        ));
+        assert_eq!(h.calls.reset_attempts(), &[first]);
+        assert_eq!(h.end(first, Outcome::Completed), CallEnd::Abandoned);
+    }
+
+    #[test]
+    fn without_hedging_a_timeout_still_gives_the_attempt_up() {
+        let mut h = Harness::new(spec(1, None));
+        let first = h.arrive();
+        h.send(first);
+        assert!(!h.calls.hedges_at_timeout(0));
+        assert!(matches!(h.end(first, TIMEOUT), CallEnd::Retrying { .. }));
+        let retry = h.send_retry();
+        assert!(!h.calls.retry_due(0).is_some_and(|d| d.hedge));
+        assert!(matches!(
+            h.end(retry, Outcome::Completed),
+            CallEnd::Final { .. }
+        ));
+        assert_eq!(h.calls.hedges_sent(), 0);
+        assert!(h.calls.reset_attempts().is_empty());
+    }
 }
