@@ -125,7 +125,6 @@ impl<O: Observer> World<'_, O> {
                     sessions.request_over(session);
                 }
                 self.measurement.ended(measured, outcome, None);
-                self.attempts_reset();
                 if O::ACTIVE
                     && let Some(request) = previous
                 {
@@ -134,6 +133,8 @@ impl<O: Observer> World<'_, O> {
                         reason: FailReason::Timeout,
                     });
                 }
+                // Its last attempt, if hedged over and out, among them.
+                self.attempts_reset();
             }
         }
     }
