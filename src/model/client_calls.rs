@@ -27,6 +27,16 @@
 //! `onResponseTimeout` records one for the upstream request it resets), and is not
 //! retried; a backoff is cut short and its retry never sent.
 //!
+//! **Hedging** (`hedge_on_per_try_timeout`, Envoy's `hedge_policy`): a per-try timeout
+//! does not give up on the attempt (Envoy's `onSoftPerTryTimeout`). It counts once as a
+//! timeout, as without hedging, and the call may retry — its count and the budget allow
+//! it, `retry_on` is not asked (`shouldHedgeRetryPerTryTimeout`) — while still waiting
+//! for the attempt: the first answer wins, and the attempts still out are reset (given
+//! up on, as a timed-out attempt is). An attempt hedged over is never retried itself,
+//! and a failure not retried while another attempt is out or a retry due leaves the call
+//! going (`onUpstreamReset`). A call keeps its attempts hedged over in a per-slot list,
+//! reused as `tried` is: no allocation per call once the slots have grown.
+//!
 //! **The retry budget** counts what Envoy's `retry_budget` counts: *active requests* are
 //! the calls not yet ended (an attempt out, or waiting out a backoff), *active retries*
 //! those of them whose current or next attempt is a retry. The budget is checked when a

@@ -139,7 +139,6 @@ fn stormy(
     retries: u32,
     budget: &str,
     request_timeout: &str,
-    hedge: bool,
 ) -> String {
     format!(
         "duration = \"20s\"\n\
@@ -148,11 +147,20 @@ fn stormy(
          [[servers]]\nname = \"web\"\ncount = {servers}\nqueue = {queue}\n\
          [balancer]\nalgorithm = \"least-connections\"\n\
          [client]\ntimeout = \"{timeout_ms}ms\"\nretries = {retries}\nretry_budget = {budget}\n\
-         request_timeout = \"{request_timeout}\"\nhedge_on_per_try_timeout = {hedge}\n\
+         request_timeout = \"{request_timeout}\"\n\
          retry_on = [\"timeout\", \"crash\", \"server-down\", \"rejected\", \"circuit-open\"]\n\
          [circuit_breaker]\nwindow = \"2s\"\nmin_requests = 10\nopen_for = \"500ms\"\n\
          [[timeline]]\nat = \"10s\"\naction = \"crash\"\nserver = \"web-1\"\ndowntime = \"3s\"\n",
         rate * 2
+    )
+}
+
+/// `source`, its `[client]` hedging on its per-try timeouts or not.
+fn with_hedging(source: &str, hedge: bool) -> String {
+    source.replacen(
+        "[client]\n",
+        &format!("[client]\nhedge_on_per_try_timeout = {hedge}\n"),
+        1,
     )
 }
 
@@ -175,7 +183,8 @@ proptest! {
         hedge in any::<bool>(),
     ) {
         let rate = servers * 100 * load / 100;
-        let spec = run(&stormy(servers, queue, rate, timeout_ms, retries, &budget, &request_timeout, hedge));
+        let source = stormy(servers, queue, rate, timeout_ms, retries, &budget, &request_timeout);
+        let spec = run(&with_hedging(&source, hedge));
         let mut calls = Calls::default();
         let result = simulate_observed(&spec, seed, &mut calls);
         let c = result.counts;
