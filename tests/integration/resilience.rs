@@ -108,12 +108,10 @@ impl Observer for Calls {
                 self.timed_out += 1;
                 assert!(self.call_of.contains_key(&request));
             }
-            // Its call ended without it: it must never be heard of again.
+            // Its call ended without it (or, by its request timeout, with it as its last
+            // attempt, just reported failed): it must never be heard of again.
             Observed::Reset { request } => {
-                let call = self
-                    .call_of
-                    .remove(&request)
-                    .expect("a live call's attempt");
+                let call = self.call_of.remove(&request).unwrap_or(usize::MAX);
                 self.abandoned.insert(request, call);
             }
             Observed::Failed { request, reason } => {
