@@ -27,6 +27,16 @@
 //! `onResponseTimeout` records one for the upstream request it resets), and is not
 //! retried; a backoff is cut short and its retry never sent.
 //!
+//! **Hedging** (`hedge_on_per_try_timeout`, Envoy's `hedge_policy`): a per-try timeout
+//! does not give up on the attempt (Envoy's `onSoftPerTryTimeout`). It counts once as a
+//! timeout, as without hedging, and the call may retry — its count and the budget allow
+//! it, `retry_on` is not asked (`shouldHedgeRetryPerTryTimeout`) — while still waiting
+//! for the attempt: the first answer wins, and the attempts still out are reset (given
+//! up on, as a timed-out attempt is). An attempt hedged over is never retried itself,
+//! and a failure not retried while another attempt is out or a retry due leaves the call
+//! going (`onUpstreamReset`). A call keeps its attempts hedged over in a per-slot list,
+//! reused as `tried` is: no allocation per call once the slots have grown.
+//!
 //! **The retry budget** counts what Envoy's `retry_budget` counts: *active requests* are
 //! the calls not yet ended (an attempt out, or waiting out a backoff), *active retries*
 //! those of them whose current or next attempt is a retry. The budget is checked when a
@@ -82,6 +92,10 @@ struct Call {
     expired: bool,
 }
 
+/// With hedging on (`hedge_on_per_try_timeout`), the attempts of a call whose per-try
+/// timeout fired and that are still out: the call still waits for their answers.
+type HedgedOver = Vec<RequestId>;
+
 /// What became of a call when one of its attempts ended.
 #[derive(Copy, Clone, Debug, PartialEq, Eq)]
 pub enum CallEnd {
@@ -89,19 +103,35 @@ pub enum CallEnd {
     /// failure, reaches nobody and counts for nothing.
     Abandoned,
     /// The call ends with this attempt's outcome; its latency runs from `origin`, its
-    /// first arrival (`None` for a request no client tracks: its attempt's own arrival).
-    Final { origin: Option<SimTime> },
+    /// first arrival, and it counts if `measured` (both `None` for a request no client
+    /// tracks: its attempt's own arrival and flag — an attempt hedged over no longer
+    /// counts as its call's in flight, and may still end it).
+    Final {
+        origin: Option<SimTime>,
+        measured: Option<bool>,
+    },
     /// The call sends another attempt `after` a backoff.
     Retrying { after: SimDuration },
+    /// Hedging on, the attempt's per-try timeout fired: the client still waits for its
+    /// answer (it stays the call's, out on its server), and sends another attempt `after`
+    /// a backoff — `None` when no retry is allowed (none left, or the budget spent), the
+    /// call then waiting for the attempts it has out.
+    Hedging { after: Option<SimDuration> },
+    /// The attempt failed, unretried, while another attempt of its call is out or a
+    /// retry is due: the call goes on without it (Envoy's router: "there are other
+    /// in-flight requests that might see an upstream response"). `counted` is false for
+    /// an attempt hedged over, whose per-try timeout was its one result at its server.
+    Waiting { counted: bool },
 }
 
 /// What a call's request timeout found when it fired.
 #[derive(Copy, Clone, Debug, PartialEq, Eq)]
 pub enum Expiry {
     /// An attempt out, which the world gives up on as at its own timeout: the call ends
-    /// with it.
+    /// with it (and any attempt hedged over still out is given up on too).
     AttemptOut,
-    /// The call was waiting out a backoff, and has ended: its retry is cancelled.
+    /// The call was waiting out a backoff, or (hedging) only for attempts hedged over,
+    /// and has ended: its retry is cancelled, the attempts out given up on.
     InBackoff {
         key: RequestKey,
         measured: bool,
@@ -120,14 +150,18 @@ pub struct DueRetry {
     pub previous: Option<RequestId>,
     /// 1 for the first retry.
     pub retry: u32,
+    /// Sent while an earlier attempt of its request is still out (hedging).
+    pub hedge: bool,
 }
 
 /// An attempt and the call it belongs to; `call` is `None` once the client has given up
-/// on it.
+/// on it. `hedged` once its per-try timeout fired with hedging on: still its call's, but
+/// no longer its current attempt, and never retried itself.
 #[derive(Copy, Clone, Debug)]
 struct Attempt {
     id: RequestId,
     call: Option<u32>,
+    hedged: bool,
 }
 
 pub struct ClientCalls {
@@ -144,6 +178,15 @@ pub struct ClientCalls {
     timeouts: u64,
     /// Of measured calls: those ended by their request timeout.
     request_timeouts: u64,
+    /// Of measured calls: retries sent while an earlier attempt was still out.
+    hedges_sent: u64,
+    /// `hedge_on_per_try_timeout`.
+    hedging: bool,
+    /// Per call slot, with hedging on: its attempts hedged over, still out. Cleared, not
+    /// freed, as `tried`.
+    hedged: Vec<HedgedOver>,
+    /// The attempts hedged over that the last call to end left out: given up on.
+    reset: Vec<RequestId>,
     /// The retry host predicate, when on.
     previous_hosts: Option<PreviousHosts>,
     /// Per call slot, with the predicate on: the hosts its attempts were sent to (Envoy's
@@ -165,6 +208,10 @@ impl ClientCalls {
             retries_sent: 0,
             timeouts: 0,
             request_timeouts: 0,
+            hedges_sent: 0,
+            hedging: spec.hedge_on_per_try_timeout,
+            hedged: Vec::new(),
+            reset: Vec::new(),
             previous_hosts: spec.previous_hosts,
             tried: Vec::new(),
         }
@@ -212,6 +259,9 @@ impl ClientCalls {
                 call.deadline = Some(timer);
             }
         }
+        if self.hedging && self.hedged.len() <= index as usize {
+            self.hedged.resize_with(index as usize + 1, Vec::new);
+        }
         if self.previous_hosts.is_some() {
             if self.tried.len() <= index as usize {
                 self.tried.resize_with(index as usize + 1, Vec::new);
@@ -247,6 +297,7 @@ impl ClientCalls {
         self.attempts[id.slot()] = Some(Attempt {
             id,
             call: Some(call),
+            hedged: false,
         });
     }
 
@@ -281,14 +332,32 @@ impl ClientCalls {
     }
 
     /// Whether attempt `id` is one its client gave up on (its timeout fired) that still
-    /// holds its server: how it ends there is no result for anyone, its timeout having
-    /// been its one result.
+    /// holds its server — or, hedging, one whose per-try timeout fired and that its call
+    /// still waits for: how it ends there is no result for the breaker or outlier
+    /// detection, its timeout having been its one result.
     pub fn is_abandoned(&self, id: RequestId) -> bool {
         self.attempts
             .get(id.slot())
             .copied()
             .flatten()
-            .is_some_and(|a| a.id == id && a.call.is_none())
+            .is_some_and(|a| a.id == id && (a.call.is_none() || a.hedged))
+    }
+
+    /// Whether the timeout of `call`'s attempt, firing now, leaves the attempt out
+    /// (hedging on, and not the request's timeout).
+    pub fn hedges_at_timeout(&self, call: u32) -> bool {
+        self.hedging
+            && self
+                .calls
+                .get(call as usize)
+                .copied()
+                .flatten()
+                .is_some_and(|c| !c.expired)
+    }
+
+    /// The attempts hedged over that the call last ended left out, given up on with it.
+    pub fn reset_attempts(&self) -> &[RequestId] {
+        &self.reset
     }
 
     /// The attempt out for `call`, whose timeout just fired.
@@ -306,16 +375,53 @@ impl ClientCalls {
         else {
             // Not a client's attempt: the world's own (a health check's probe never
             // comes here), so the call is the attempt.
-            return CallEnd::Final { origin: None };
+            return CallEnd::Final {
+                origin: None,
+                measured: None,
+            };
         };
         let timed_out = outcome == Outcome::Failed(FailReason::Timeout);
-        let Some(index) = link.and_then(|a| a.call) else {
+        let Some(Attempt {
+            call: Some(index),
+            hedged,
+            ..
+        }) = *link
+        else {
             *link = None;
             return CallEnd::Abandoned;
         };
-        if timed_out {
+        if hedged {
+            // Its timeout was its one result: an answer that ends its call, too, is not
+            // counted again (its link, given up on, says so until the slot is reused).
+            *link = if outcome == Outcome::Completed {
+                Some(Attempt {
+                    id,
+                    call: None,
+                    hedged: false,
+                })
+            } else {
+                None
+            };
+            return self.hedged_over_ended(index, id, outcome, kernel);
+        }
+        let hedge =
+            timed_out && self.hedging && !self.calls[index as usize].is_some_and(|c| c.expired);
+        if hedge {
+            // Envoy's `onSoftPerTryTimeout`: the attempt is not reset, and its call waits
+            // for it still.
+            *link = Some(Attempt {
+                id,
+                call: Some(index),
+                hedged: true,
+            });
+            self.hedged[index as usize].push(id);
+        } else if timed_out {
             // The attempt stays on its server, given up on.
-            *link = Some(Attempt { id, call: None });
+            *link = Some(Attempt {
+                id,
+                call: None,
+                hedged: false,
+            });
         } else {
             *link = None;
         }
@@ -336,22 +442,58 @@ impl ClientCalls {
         }
         let condition = match outcome {
             Outcome::Completed => return self.finish(index, kernel),
-            Outcome::Rejected => RetryCondition::Rejected,
-            Outcome::Failed(reason) => RetryCondition::of_failure(reason),
+            // Envoy's `shouldHedgeRetryPerTryTimeout`: "A hedged retry on per try timeout
+            // is always retried if there are retries left", whatever `retry_on` says.
+            _ if hedge => None,
+            Outcome::Rejected => Some(RetryCondition::Rejected),
+            Outcome::Failed(reason) => Some(RetryCondition::of_failure(reason)),
         };
+        match self.decide(index, condition, kernel) {
+            Some(after) if hedge => CallEnd::Hedging { after: Some(after) },
+            Some(after) => CallEnd::Retrying { after },
+            None if hedge => CallEnd::Hedging { after: None },
+            None if self
+                .hedged
+                .get(index as usize)
+                .is_some_and(|h| !h.is_empty()) =>
+            {
+                // Envoy's `onUpstreamReset`: "If there are other in-flight requests that
+                // might see an upstream response, don't return anything downstream."
+                CallEnd::Waiting { counted: true }
+            }
+            None => self.finish(index, kernel),
+        }
+    }
+
+    /// Whether `call` retries an attempt that ended for `condition` (`None`: a per-try
+    /// timeout with hedging on, retried whatever `retry_on` names), and after how long;
+    /// a retry is scheduled.
+    fn decide(
+        &mut self,
+        index: u32,
+        condition: Option<RetryCondition>,
+        kernel: &mut Kernel<'_>,
+    ) -> Option<SimDuration> {
         let call = self.calls[index as usize].expect("a live call");
         // A call already on a retry holds one of the budget's retries; deciding on its
         // next one releases it first, as Envoy's `RetryStateImpl::shouldRetry` calls
         // `resetRetry()` before it asks `retries().canCreate()`: a call is never counted
         // against its own retry.
         let other_retries = self.active_retries - u64::from(call.retries > 0);
-        match self.policy.decide(
-            condition,
-            call.retries,
-            self.active,
-            other_retries,
-            &mut self.rng,
-        ) {
+        let decision = match condition {
+            Some(condition) => self.policy.decide(
+                condition,
+                call.retries,
+                self.active,
+                other_retries,
+                &mut self.rng,
+            ),
+            None => {
+                self.policy
+                    .decide_hedge(call.retries, self.active, other_retries, &mut self.rng)
+            }
+        };
+        match decision {
             RetryDecision::Retry { after } => {
                 let call = self.calls[index as usize].as_mut().expect("a live call");
                 if call.retries == 0 {
@@ -359,16 +501,42 @@ impl ClientCalls {
                 }
                 call.retries += 1;
                 call.retry_due = Some(kernel.arm(kernel.now + after, Timer::RetryDue(index)));
-                CallEnd::Retrying { after }
+                Some(after)
             }
             RetryDecision::NotRetryable | RetryDecision::Exhausted | RetryDecision::OverBudget => {
-                self.finish(index, kernel)
+                None
             }
         }
     }
 
+    /// Attempt `id` of `call`, hedged over, ended with `outcome`: an answer ends the call,
+    /// a failure is never retried (Envoy's `maybeRetryReset` and `onUpstreamHeaders` do
+    /// not retry an upstream request already `retried()`) and ends the call only if
+    /// nothing else of it is out or due.
+    fn hedged_over_ended(
+        &mut self,
+        index: u32,
+        id: RequestId,
+        outcome: Outcome,
+        kernel: &mut Kernel<'_>,
+    ) -> CallEnd {
+        let hedged = &mut self.hedged[index as usize];
+        if let Some(at) = hedged.iter().position(|&h| h == id) {
+            hedged.swap_remove(at);
+        }
+        let others = !hedged.is_empty();
+        let call = self.calls[index as usize].expect("a linked attempt's call is live");
+        if outcome == Outcome::Completed
+            || !(others || call.attempt.is_some() || call.retry_due.is_some())
+        {
+            return self.finish(index, kernel);
+        }
+        CallEnd::Waiting { counted: false }
+    }
+
     /// `call`'s request timeout fired: an attempt out is left to the world to give up on
-    /// (the call then ends through [`Self::ended`]), a backoff ends the call now.
+    /// (the call then ends through [`Self::ended`]); a backoff, or attempts hedged over
+    /// alone, end the call now.
     pub fn expire(&mut self, index: u32, kernel: &mut Kernel<'_>) -> Option<Expiry> {
         let call = self.calls.get_mut(index as usize)?.as_mut()?;
         call.deadline = None;
@@ -391,11 +559,43 @@ impl ClientCalls {
         Some(expiry)
     }
 
-    /// `call` ends: its slot is freed, and its request timeout cancelled.
+    /// `call` ends: its slot is freed, its request timeout cancelled, and its attempts
+    /// hedged over still out are given up on (Envoy's `resetOtherUpstreams`; their
+    /// servers go on with them).
     fn finish(&mut self, index: u32, kernel: &mut Kernel<'_>) -> CallEnd {
         let call = self.calls[index as usize].take().expect("a call ends once");
         if let Some(timer) = call.deadline {
             kernel.timers.cancel(timer);
+        }
+        if self.hedging {
+            self.reset.clear();
+            if let Some(timer) = call.retry_due {
+                kernel.timers.cancel(timer);
+            }
+            // Its current attempt, still out when an attempt hedged over wins.
+            if let Some(id) = call.attempt {
+                if let Some(timer) = call.timeout {
+                    kernel.timers.cancel(timer);
+                }
+                self.reset.push(id);
+                self.attempts[id.slot()] = Some(Attempt {
+                    id,
+                    call: None,
+                    hedged: false,
+                });
+            }
+            if let Some(hedged) = self.hedged.get_mut(index as usize) {
+                for id in hedged.drain(..) {
+                    if let Some(link) = self.attempts.get_mut(id.slot()) {
+                        *link = Some(Attempt {
+                            id,
+                            call: None,
+                            hedged: false,
+                        });
+                    }
+                    self.reset.push(id);
+                }
+            }
         }
         self.free.push(index);
         self.active -= 1;
@@ -404,6 +604,7 @@ impl ClientCalls {
         }
         CallEnd::Final {
             origin: Some(call.origin),
+            measured: Some(call.measured),
         }
     }
 
@@ -417,6 +618,10 @@ impl ClientCalls {
             measured: c.measured,
             previous: c.previous,
             retry: c.retries,
+            hedge: self
+                .hedged
+                .get(call as usize)
+                .is_some_and(|h| !h.is_empty()),
         })
     }
 
@@ -427,13 +632,22 @@ impl ClientCalls {
             c.retry_due = None;
             if c.measured {
                 self.retries_sent += 1;
+                if self
+                    .hedged
+                    .get(call as usize)
+                    .is_some_and(|h| !h.is_empty())
+                {
+                    self.hedges_sent += 1;
+                }
             }
         }
         self.link(call, id);
         self.attempted(call, host);
     }
 
-    /// Measured calls waiting out a backoff: in flight, though no attempt is.
+    /// Measured calls waiting out a backoff, or for attempts hedged over alone: in
+    /// flight, though no attempt counted as theirs is (an attempt hedged over no longer
+    /// counts as its call's in the request table).
     pub fn measured_in_backoff(&self) -> u64 {
         self.calls
             .iter()
@@ -455,6 +669,11 @@ impl ClientCalls {
     /// Measured calls that their request timeout ended.
     pub fn request_timeouts(&self) -> u64 {
         self.request_timeouts
+    }
+
+    /// Retries of measured calls sent while an earlier attempt was still out (hedges).
+    pub fn hedges_sent(&self) -> u64 {
+        self.hedges_sent
     }
 
     /// Calls not yet ended: the requests in flight, whether an attempt of theirs is out,
@@ -588,7 +807,8 @@ mod tests {
         assert_eq!(
             h.end(third, rejected),
             CallEnd::Final {
-                origin: Some(SimTime::ZERO)
+                origin: Some(SimTime::ZERO),
+                measured: Some(true),
             }
         );
         assert_eq!(h.calls.active(), (0, 0));
@@ -656,7 +876,8 @@ mod tests {
         assert_eq!(
             h.end(id, Outcome::Completed),
             CallEnd::Final {
-                origin: Some(SimTime::ZERO)
+                origin: Some(SimTime::ZERO),
+                measured: Some(true),
             }
         );
         let (_, Event::Timer(timer, Timer::AttemptTimeout(0))) =
@@ -700,7 +921,8 @@ mod tests {
         assert_eq!(
             h.end(id, Outcome::Failed(FailReason::Timeout)),
             CallEnd::Final {
-                origin: Some(SimTime::ZERO)
+                origin: Some(SimTime::ZERO),
+                measured: Some(true),
             }
         );
         assert_eq!(h.calls.active(), (0, 0));
@@ -754,5 +976,251 @@ mod tests {
         ));
         assert_eq!(h.due_timers(), vec![(Timer::RequestTimeout(0), false)]);
         assert_eq!(h.calls.request_timeouts(), 0);
+    }
+
+    fn hedging(retries: u32, budget: Option<RetryBudget>) -> ClientSpec {
+        ClientSpec {
+            hedge_on_per_try_timeout: true,
+            ..spec(retries, budget)
+        }
+    }
+
+    impl Harness {
+        /// Attempt `id` reached its server: its timeout starts.
+        fn send(&mut self, id: RequestId) {
+            let (calls, mut kernel) = self.kernel(SimTime::ZERO);
+            calls.sent(id, &mut kernel);
+        }
+
+        /// The retry due for call 0 is sent, as a new attempt.
+        fn send_retry(&mut self) -> RequestId {
+            let id = self.table.insert(request());
+            self.calls.retry_sent(0, id, None);
+            self.send(id);
+            id
+        }
+    }
+
+    const TIMEOUT: Outcome = Outcome::Failed(FailReason::Timeout);
+
+    #[test]
+    fn a_hedge_answering_first_ends_the_call_and_the_first_attempt_is_abandoned() {
+        let mut h = Harness::new(hedging(1, None));
+        let first = h.arrive();
+        h.send(first);
+        let CallEnd::Hedging { after: Some(_) } = h.end(first, TIMEOUT) else {
+            panic!("a hedge is scheduled")
+        };
+        // Still its call's: counted once as a timeout, and not given up on.
+        assert_eq!(h.calls.timeouts(), 1);
+        assert!(
+            h.calls.is_abandoned(first),
+            "its timeout was its one result"
+        );
+        assert_eq!(h.calls.caller(first), Some(KEY));
+        let due = h.calls.retry_due(0).expect("a hedge is due");
+        assert_eq!((due.retry, due.previous, due.hedge), (1, Some(first), true));
+        let hedge = h.send_retry();
+        assert_eq!((h.calls.retries_sent(), h.calls.hedges_sent()), (1, 1));
+        // Two attempts out, none waiting: the call is in flight once, not in backoff.
+        assert_eq!((h.calls.in_flight(), h.calls.measured_in_backoff()), (1, 0));
+        assert_eq!(
+            h.end(hedge, Outcome::Completed),
+            CallEnd::Final {
+                origin: Some(SimTime::ZERO),
+                measured: Some(true),
+            }
+        );
+        // The first attempt, still out, is reset with the call.
+        assert_eq!(h.calls.reset_attempts(), &[first]);
+        assert_eq!(h.calls.active(), (0, 0));
+        assert_eq!(h.end(first, Outcome::Completed), CallEnd::Abandoned);
+    }
+
+    #[test]
+    fn the_first_attempt_answering_before_its_hedge_wins_and_the_hedge_is_abandoned() {
+        let mut h = Harness::new(hedging(1, None));
+        let first = h.arrive();
+        h.send(first);
+        assert!(matches!(h.end(first, TIMEOUT), CallEnd::Hedging { .. }));
+        let hedge = h.send_retry();
+        assert_eq!(
+            h.end(first, Outcome::Completed),
+            CallEnd::Final {
+                origin: Some(SimTime::ZERO),
+                measured: Some(true),
+            }
+        );
+        assert_eq!(h.calls.reset_attempts(), &[hedge]);
+        // The winner's answer counted nothing more: its timeout was its one result.
+        assert!(h.calls.is_abandoned(first));
+        // The hedge, given up on, answers into the void; its timeout was cancelled.
+        assert_eq!(h.end(hedge, Outcome::Completed), CallEnd::Abandoned);
+        assert!(h.calls.is_abandoned(hedge) || h.calls.caller(hedge).is_none());
+        let timers = h.due_timers();
+        assert!(
+            timers.contains(&(Timer::AttemptTimeout(0), false)),
+            "{timers:?}"
+        );
+    }
+
+    #[test]
+    fn the_first_attempt_answering_during_the_backoff_cancels_the_hedge() {
+        let mut h = Harness::new(hedging(1, None));
+        let first = h.arrive();
+        h.send(first);
+        assert!(matches!(h.end(first, TIMEOUT), CallEnd::Hedging { .. }));
+        // In flight, with no attempt of its own counted: waiting out the backoff.
+        assert_eq!(h.calls.measured_in_backoff(), 1);
+        assert!(matches!(
+            h.end(first, Outcome::Completed),
+            CallEnd::Final { .. }
+        ));
+        assert!(h.calls.reset_attempts().is_empty());
+        let timers = h.due_timers();
+        assert!(timers.contains(&(Timer::RetryDue(0), false)), "{timers:?}");
+        assert_eq!(h.calls.retries_sent(), 0);
+    }
+
+    #[test]
+    fn a_failure_while_another_attempt_is_out_does_not_end_the_call() {
+        // The hedge fails, and may be retried (it had not timed out): the first attempt
+        // is still out meanwhile.
+        let mut h = Harness::new(hedging(2, None));
+        let first = h.arrive();
+        h.send(first);
+        assert!(matches!(h.end(first, TIMEOUT), CallEnd::Hedging { .. }));
+        let hedge = h.send_retry();
+        let crash = Outcome::Failed(FailReason::Crash);
+        assert!(matches!(h.end(hedge, crash), CallEnd::Retrying { .. }));
+        // The first attempt fails too: hedged over, it is never retried itself, and the
+        // retry due keeps the call going.
+        assert_eq!(h.end(first, crash), CallEnd::Waiting { counted: false });
+        assert_eq!(h.calls.active(), (1, 1));
+        let third = h.send_retry();
+        let due = h.calls.retries_sent();
+        assert_eq!((due, h.calls.hedges_sent()), (2, 1), "the third went alone");
+        assert!(matches!(h.end(third, crash), CallEnd::Final { .. }));
+
+        // Retries spent: the hedge's failure waits for the first attempt, whose own
+        // failure then ends the call.
+        let mut h = Harness::new(hedging(1, None));
+        let first = h.arrive();
+        h.send(first);
+        assert!(matches!(h.end(first, TIMEOUT), CallEnd::Hedging { .. }));
+        let hedge = h.send_retry();
+        assert_eq!(h.end(hedge, crash), CallEnd::Waiting { counted: true });
+        assert_eq!(h.calls.active(), (1, 1));
+        assert_eq!(
+            h.end(first, crash),
+            CallEnd::Final {
+                origin: Some(SimTime::ZERO),
+                measured: Some(true),
+            }
+        );
+        assert_eq!(h.calls.active(), (0, 0));
+    }
+
+    #[test]
+    fn hedges_count_as_retries_against_the_count_and_the_budget() {
+        // One retry: the first timeout hedges, the hedge's own timeout cannot, and the
+        // call waits for both.
+        let mut h = Harness::new(hedging(1, None));
+        let first = h.arrive();
+        h.send(first);
+        assert!(matches!(
+            h.end(first, TIMEOUT),
+            CallEnd::Hedging { after: Some(_) }
+        ));
+        let hedge = h.send_retry();
+        assert_eq!(h.end(hedge, TIMEOUT), CallEnd::Hedging { after: None });
+        assert_eq!(h.calls.timeouts(), 2);
+        assert_eq!(h.calls.active(), (1, 1));
+        assert!(matches!(
+            h.end(hedge, Outcome::Completed),
+            CallEnd::Final { .. }
+        ));
+        assert_eq!(h.calls.reset_attempts(), &[first]);
+
+        // A budget of one retry at a time: a second call's timeout finds it held by the
+        // first call's hedge, and waits for its attempt without one.
+        let budget = RetryBudget {
+            share: crate::model::Fraction::ZERO,
+            min_concurrency: 1,
+        };
+        let mut h = Harness::new(hedging(3, Some(budget)));
+        let (a, b) = (h.arrive(), h.arrive());
+        h.send(a);
+        h.send(b);
+        assert!(matches!(
+            h.end(a, TIMEOUT),
+            CallEnd::Hedging { after: Some(_) }
+        ));
+        assert_eq!(h.end(b, TIMEOUT), CallEnd::Hedging { after: None });
+        assert_eq!(h.calls.active(), (2, 1));
+        // `retry_on` does not filter a hedge (Envoy's `shouldHedgeRetryPerTryTimeout`).
+        let mut h = Harness::new(ClientSpec {
+            retry_on: crate::model::RetryOn::NONE,
+            ..hedging(1, None)
+        });
+        let first = h.arrive();
+        h.send(first);
+        assert!(matches!(
+            h.end(first, TIMEOUT),
+            CallEnd::Hedging { after: Some(_) }
+        ));
+    }
+
+    #[test]
+    fn a_request_timeout_gives_up_on_every_attempt_out() {
+        let mut h = Harness::new(ClientSpec {
+            request_timeout: Some(SimDuration::from_millis(500)),
+            ..hedging(1, None)
+        });
+        let first = h.arrive();
+        h.send(first);
+        assert!(matches!(h.end(first, TIMEOUT), CallEnd::Hedging { .. }));
+        let hedge = h.send_retry();
+        let (calls, mut kernel) = h.kernel(SimTime::from_nanos(500_000_000));
+        assert_eq!(calls.expire(0, &mut kernel), Some(Expiry::AttemptOut));
+        // Not a hedge now: the world gives the hedge up, and the call ends with it.
+        assert!(!h.calls.hedges_at_timeout(0));
+        assert!(matches!(h.end(hedge, TIMEOUT), CallEnd::Final { .. }));
+        assert_eq!(h.calls.reset_attempts(), &[first]);
+        assert_eq!(h.end(first, Outcome::Completed), CallEnd::Abandoned);
+        assert_eq!(h.calls.request_timeouts(), 1);
+
+        // Only an attempt hedged over out (no retry left): the call ends at once.
+        let mut h = Harness::new(ClientSpec {
+            request_timeout: Some(SimDuration::from_millis(500)),
+            ..hedging(0, None)
+        });
+        let first = h.arrive();
+        h.send(first);
+        assert_eq!(h.end(first, TIMEOUT), CallEnd::Hedging { after: None });
+        let (calls, mut kernel) = h.kernel(SimTime::from_nanos(500_000_000));
+        assert!(matches!(
+            calls.expire(0, &mut kernel),
+            Some(Expiry::InBackoff { .. })
+        ));
+        assert_eq!(h.calls.reset_attempts(), &[first]);
+        assert_eq!(h.end(first, Outcome::Completed), CallEnd::Abandoned);
+    }
+
+    #[test]
+    fn without_hedging_a_timeout_still_gives_the_attempt_up() {
+        let mut h = Harness::new(spec(1, None));
+        let first = h.arrive();
+        h.send(first);
+        assert!(!h.calls.hedges_at_timeout(0));
+        assert!(matches!(h.end(first, TIMEOUT), CallEnd::Retrying { .. }));
+        let retry = h.send_retry();
+        assert!(!h.calls.retry_due(0).is_some_and(|d| d.hedge));
+        assert!(matches!(
+            h.end(retry, Outcome::Completed),
+            CallEnd::Final { .. }
+        ));
+        assert_eq!(h.calls.hedges_sent(), 0);
+        assert!(h.calls.reset_attempts().is_empty());
     }
 }

@@ -63,15 +63,34 @@ pub enum Observed<'a> {
         reason: &'static str,
         after: SimDuration,
     },
+    /// Hedging on (`hedge_on_per_try_timeout`), its per-try timeout fired: its client
+    /// still waits for its answer, and sends another attempt to race it `after` a backoff
+    /// (`None`: no retry left or the budget spent, the client just waits).
+    Hedging {
+        request: RequestId,
+        after: Option<SimDuration>,
+    },
     /// `request` is the `retry`th retry of the request whose last attempt was `previous`;
     /// the balancer picked `reselected` times again because its pick was a server the
-    /// request had tried (the retry host predicate).
+    /// request had tried (the retry host predicate). A `hedge` is sent while an earlier
+    /// attempt of its request is still out: the first answer wins.
     Retried {
         request: RequestId,
         previous: RequestId,
         retry: u32,
         reselected: u32,
+        hedge: bool,
     },
+    /// It failed (for `reason`, an outcome's name), unretried, while another attempt of
+    /// its request is out or a retry due: the request goes on without it.
+    AttemptFailed {
+        request: RequestId,
+        reason: &'static str,
+    },
+    /// Its request ended (another attempt answered it, or its request timeout fired)
+    /// while it was out: the client resets it, and its server, which cannot tell, goes on
+    /// with it; its answer will be dropped.
+    Reset { request: RequestId },
     /// Ended without an answer.
     Failed {
         request: RequestId,

@@ -117,12 +117,23 @@ impl Resilience {
         outcome: Outcome,
         kernel: &mut Kernel<'_>,
     ) -> (CallEnd, Option<BreakerChange>) {
+        // An attempt hedged over had its per-try timeout counted: how it ends is not
+        // counted again, even when it answers its call.
+        let counted = self.breakers.is_some()
+            && self
+                .calls
+                .as_ref()
+                .is_some_and(|calls| calls.is_abandoned(id));
         let end = match &mut self.calls {
             Some(calls) => calls.ended(id, outcome, kernel),
-            None => CallEnd::Final { origin: None },
+            None => CallEnd::Final {
+                origin: None,
+                measured: None,
+            },
         };
         let change = match (end, server, &mut self.breakers) {
             (CallEnd::Abandoned, _, _) | (_, None, _) | (_, _, None) => None,
+            _ if counted => None,
             (_, Some(server), Some(breakers)) => {
                 let from = breakers.state(server);
                 let ok = outcome == Outcome::Completed;
@@ -169,6 +180,18 @@ impl Resilience {
             .is_some_and(|calls| calls.is_abandoned(id))
     }
 
+    /// Whether the timeout of `call`'s attempt, firing now, leaves it out (hedging).
+    pub fn hedges_at_timeout(&self, call: u32) -> bool {
+        self.calls
+            .as_ref()
+            .is_some_and(|calls| calls.hedges_at_timeout(call))
+    }
+
+    /// The attempts the call that last ended left out, given up on with it (hedging).
+    pub fn reset_attempts(&self) -> &[RequestId] {
+        self.calls.as_ref().map_or(&[], ClientCalls::reset_attempts)
+    }
+
     /// The attempt out for `call`, whose timeout fired.
     pub fn timed_out_attempt(&self, call: u32) -> Option<RequestId> {
         self.calls.as_ref()?.timed_out_attempt(call)
@@ -206,7 +229,7 @@ impl Resilience {
     }
 
     /// The counts of a run's summary, `(figure, value)`.
-    pub fn figures(&self) -> [(Figure, u64); 3] {
+    pub fn figures(&self) -> [(Figure, u64); 4] {
         let calls = self.calls.as_ref();
         [
             (Figure::Retries, calls.map_or(0, ClientCalls::retries_sent)),
@@ -215,6 +238,7 @@ impl Resilience {
                 Figure::RequestTimeouts,
                 calls.map_or(0, ClientCalls::request_timeouts),
             ),
+            (Figure::Hedges, calls.map_or(0, ClientCalls::hedges_sent)),
         ]
     }
 }

@@ -48,6 +48,10 @@ pub struct ClientSpec {
     pub retry_on: RetryOn,
     /// Envoy's `previous_hosts` retry host predicate, when on.
     pub previous_hosts: Option<PreviousHosts>,
+    /// Envoy's `hedge_policy.hedge_on_per_try_timeout`: a per-try timeout does not give
+    /// up on the attempt, and the retry it may send races it (see
+    /// [`ClientCalls`](super::client_calls::ClientCalls)).
+    pub hedge_on_per_try_timeout: bool,
 }
 
 /// Envoy's `previous_hosts` retry host predicate (`envoy.retry_host_predicates.
@@ -79,6 +83,7 @@ impl Default for ClientSpec {
             retry_budget: Some(RetryBudget::DEFAULT),
             retry_on: RetryOn::DEFAULT,
             previous_hosts: None,
+            hedge_on_per_try_timeout: false,
         }
     }
 }
@@ -292,7 +297,23 @@ impl RetryPolicy {
     ) -> RetryDecision {
         if !self.spec.retry_on.contains(condition) {
             RetryDecision::NotRetryable
-        } else if retries_so_far >= self.spec.retries {
+        } else {
+            self.decide_hedge(retries_so_far, active_requests, active_retries, rng)
+        }
+    }
+
+    /// [`Self::decide`] for a per-try timeout with hedging on, which `retry_on` does not
+    /// filter: Envoy's `shouldHedgeRetryPerTryTimeout` ("A hedged retry on per try timeout
+    /// is always retried if there are retries left") asks `shouldRetry` with a decision to
+    /// retry, so only the count and the budget may refuse it.
+    pub fn decide_hedge(
+        &self,
+        retries_so_far: u32,
+        active_requests: u64,
+        active_retries: u64,
+        rng: &mut SimRng,
+    ) -> RetryDecision {
+        if retries_so_far >= self.spec.retries {
             RetryDecision::Exhausted
         } else if self
             .spec

@@ -197,22 +197,50 @@ impl<W: Write> Observer for Narration<W> {
                 let detail = format!("{reason}; retry in {}", millis(after));
                 self.event(now, &self.number(request), "retrying", "", &detail);
             }
+            Observed::Hedging { request, after } => {
+                let detail = match after {
+                    Some(after) => format!(
+                        "per-try timeout; the client still waits for it, and hedges in {}",
+                        millis(after)
+                    ),
+                    None => {
+                        "per-try timeout; the client still waits for it, no retry left".to_string()
+                    }
+                };
+                self.event(now, &self.number(request), "timed-out", "", &detail);
+            }
             Observed::Retried {
                 request,
                 previous,
                 retry,
                 reselected,
+                hedge,
             } => {
                 // A retry goes by its request's number.
                 if let Some(&n) = self.numbers.get(&previous) {
                     self.numbers.insert(request, n);
                 }
-                let detail = match reselected {
-                    0 => format!("retry {retry}"),
-                    1 => format!("retry {retry}; its first pick was a server already tried"),
-                    n => format!("retry {retry}; {n} picks were servers already tried"),
+                let what = if hedge {
+                    format!("hedge (retry {retry}): an earlier attempt is still out")
+                } else {
+                    format!("retry {retry}")
                 };
-                self.event(now, &self.number(request), "retry", "", &detail);
+                let detail = match reselected {
+                    0 => what,
+                    1 => format!("{what}; its first pick was a server already tried"),
+                    n => format!("{what}; {n} picks were servers already tried"),
+                };
+                let kind = if hedge { "hedge" } else { "retry" };
+                self.event(now, &self.number(request), kind, "", &detail);
+            }
+            Observed::AttemptFailed { request, reason } => {
+                let detail = format!("{reason}; another attempt of the request goes on");
+                self.event(now, &self.number(request), "attempt-failed", "", &detail);
+            }
+            Observed::Reset { request } => {
+                let detail = "its request ended; the client resets it, the server goes on";
+                self.event(now, &self.number(request), "reset", "", detail);
+                self.numbers.remove(&request);
             }
             Observed::Failed { request, reason } => {
                 self.event(now, &self.number(request), "failed", "", reason.name());

@@ -121,6 +121,9 @@ pub enum Figure {
     /// Measured writes lost at failovers: committed by a primary that failed before they
     /// reached the replica promoted in its place (`replication = "async"`).
     LostWrites,
+    /// Retries of measured requests sent while an earlier attempt of theirs was still out
+    /// (`hedge_on_per_try_timeout`); also counted in `retries`.
+    Hedges,
 }
 
 /// How a value is kept and written; shared by figures and the summary's other columns.
@@ -162,7 +165,7 @@ pub struct Declaration {
 }
 
 /// Every figure, in column order: entry `i` declares the variant whose index is `i`.
-pub const FIGURES: [Declaration; 45] = [
+pub const FIGURES: [Declaration; 46] = [
     Declaration {
         figure: Figure::RemappedShare,
         name: "remapped_share",
@@ -228,6 +231,7 @@ pub const FIGURES: [Declaration; 45] = [
     real(Figure::PanicS, "panic_s", 3),
     count(Figure::RequestTimeouts, "request_timeouts"),
     count(Figure::LostWrites, "lost_writes"),
+    count(Figure::Hedges, "hedges"),
 ];
 
 const fn real(figure: Figure, name: &'static str, decimals: usize) -> Declaration {

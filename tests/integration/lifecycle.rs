@@ -134,7 +134,10 @@ impl Observer for Recorder {
             | Observed::SpeedChanged { .. }
             | Observed::TimedOut { .. }
             | Observed::Retrying { .. }
-            | Observed::Retried { .. } => {}
+            | Observed::Retried { .. }
+            | Observed::Hedging { .. }
+            | Observed::AttemptFailed { .. }
+            | Observed::Reset { .. } => {}
         }
     }
 }

@@ -54,6 +54,7 @@ struct Calls {
     answered_after_timeout: Vec<(SimTime, RequestId)>,
     timed_out: u64,
     retried: u64,
+    hedges: u64,
 }
 
 impl Calls {
@@ -77,7 +78,10 @@ impl Observer for Calls {
                 self.ends.push(0);
             }
             Observed::Retried {
-                request, previous, ..
+                request,
+                previous,
+                hedge,
+                ..
             } => {
                 self.retried += 1;
                 let call = self
@@ -86,12 +90,28 @@ impl Observer for Calls {
                     .or(self.call_of.get(&previous))
                     .copied()
                     .expect("a retry follows an attempt of a live call");
-                self.call_of.remove(&previous);
+                if hedge {
+                    // An earlier attempt is still out, and may yet answer the call.
+                    self.hedges += 1;
+                } else {
+                    self.call_of.remove(&previous);
+                }
                 self.call_of.insert(request, call);
             }
             Observed::TimedOut { request } => {
                 self.timed_out += 1;
                 let call = self.call_of[&request];
+                self.abandoned.insert(request, call);
+            }
+            // Hedging: its per-try timeout fired, and its call still waits for it.
+            Observed::Hedging { request, .. } => {
+                self.timed_out += 1;
+                assert!(self.call_of.contains_key(&request));
+            }
+            // Its call ended without it (or, by its request timeout, with it as its last
+            // attempt, just reported failed): it must never be heard of again.
+            Observed::Reset { request } => {
+                let call = self.call_of.remove(&request).unwrap_or(usize::MAX);
                 self.abandoned.insert(request, call);
             }
             Observed::Failed { request, reason } => {
@@ -133,6 +153,15 @@ fn stormy(
     )
 }
 
+/// `source`, its `[client]` hedging on its per-try timeouts or not.
+fn with_hedging(source: &str, hedge: bool) -> String {
+    source.replacen(
+        "[client]\n",
+        &format!("[client]\nhedge_on_per_try_timeout = {hedge}\n"),
+        1,
+    )
+}
+
 proptest! {
     #![proptest_config(ProptestConfig::with_cases(12))]
 
@@ -149,9 +178,11 @@ proptest! {
         budget in prop_oneof![Just("\"off\"".to_string()), (0u32..=100).prop_map(|p| format!("{}", f64::from(p) / 100.0))],
         request_timeout in prop_oneof![Just("off".to_string()), (10u32..1500).prop_map(|ms| format!("{ms}ms"))],
         seed in 0u64..1000,
+        hedge in any::<bool>(),
     ) {
         let rate = servers * 100 * load / 100;
-        let spec = run(&stormy(servers, queue, rate, timeout_ms, retries, &budget, &request_timeout));
+        let source = stormy(servers, queue, rate, timeout_ms, retries, &budget, &request_timeout);
+        let spec = run(&with_hedging(&source, hedge));
         let mut calls = Calls::default();
         let result = simulate_observed(&spec, seed, &mut calls);
         let c = result.counts;
@@ -164,6 +195,10 @@ proptest! {
         prop_assert!(calls.answered_after_timeout.is_empty(), "{:?}", calls.answered_after_timeout);
         prop_assert_eq!(Some(calls.timed_out as f64), result.figures.get(Figure::Timeouts));
         prop_assert_eq!(Some(calls.retried as f64), result.figures.get(Figure::Retries));
+        prop_assert_eq!(Some(calls.hedges as f64), result.figures.get(Figure::Hedges));
+        if !hedge {
+            prop_assert_eq!(calls.hedges, 0);
+        }
     }
 
     /// Full jitter: the `n`th retry waits at most `min(max, base × 2^(n−1))`, that cap
@@ -819,4 +854,176 @@ server = "web-1"
     assert_eq!(result.counts.arrived, 9);
     assert_eq!(result.figures.get(Figure::Retries), Some(27.0));
     assert_eq!(result.figures.get(Figure::FailedServerDown), Some(9.0));
+}
+
+/// What a hedged run's observer saw, call by call: calls never overlap in
+/// [`slow_web_1`], so each event belongs to the last call that arrived.
+#[derive(Default)]
+struct Races {
+    calls: Vec<Race>,
+    hedges: u64,
+    resets: u64,
+    timed_out: u64,
+}
+
+/// One call: the backoff drawn at its per-try timeout (hedging) or before its retry, its
+/// latency if answered, its reason if failed.
+#[derive(Default)]
+struct Race {
+    backoff: Option<SimDuration>,
+    latency: Option<SimDuration>,
+    failed: Option<FailReason>,
+}
+
+impl Races {
+    fn last(&mut self) -> &mut Race {
+        self.calls.last_mut().expect("a call arrived")
+    }
+
+    /// The calls whose first attempt timed out, with a backoff drawn.
+    fn backed_off(&self) -> impl Iterator<Item = (SimDuration, Option<SimDuration>)> + '_ {
+        self.calls
+            .iter()
+            .filter_map(|c| c.backoff.map(|b| (b, c.latency)))
+    }
+}
+
+impl Observer for Races {
+    fn observe(&mut self, _now: SimTime, event: Observed<'_>) {
+        match event {
+            Observed::Arrived { .. } => self.calls.push(Race::default()),
+            Observed::Hedging { after, .. } => {
+                self.timed_out += 1;
+                self.last().backoff = after;
+            }
+            Observed::TimedOut { .. } => self.timed_out += 1,
+            Observed::Retrying { after, .. } => self.last().backoff = Some(after),
+            Observed::Retried { hedge, .. } => self.hedges += u64::from(hedge),
+            Observed::Reset { .. } => self.resets += 1,
+            Observed::Completed { latency, .. } => self.last().latency = Some(latency),
+            Observed::Failed { reason, .. } => self.last().failed = Some(reason),
+            _ => {}
+        }
+    }
+}
+
+/// Two servers under round robin, a request every 500 ms of 10 ms of work; web-1 eight
+/// times slower from the start (80 ms an attempt); clients time out after 50 ms and retry
+/// `retries` times after a backoff of at most 40 ms, hedging or not.
+fn slow_web_1(retries: u32, hedge: bool) -> RunSpec {
+    run(&format!(
+        r#"
+duration = "10s"
+[workload]
+rate = 2
+arrivals = "constant"
+service = {{ dist = "constant", mean = "10ms" }}
+[[servers]]
+name = "web"
+count = 2
+[balancer]
+algorithm = "round-robin"
+[client]
+timeout = "50ms"
+retries = {retries}
+backoff = {{ base = "40ms", max = "40ms" }}
+retry_budget = "off"
+hedge_on_per_try_timeout = {hedge}
+[[timeline]]
+at = "0s"
+action = "set-speed"
+server = "web-1"
+speed = 0.125
+"#
+    ))
+}
+
+fn ms(ms: u64) -> SimDuration {
+    SimDuration::from_millis(ms)
+}
+
+#[test]
+fn a_hedge_races_the_attempt_it_follows_and_the_first_answer_wins() {
+    // Arrivals at 0.5 s, 1 s, ..., 9.5 s: 19, one at a time (each over in 80 ms at most).
+    // One sent to web-0 answers in 10 ms; one sent to web-1 times out at 50 ms, and its
+    // hedge leaves at 50 ms + b (the backoff b, up to 40 ms) for web-0, idle, and answers
+    // at 60 ms + b, while web-1 answers the first attempt at 80 ms. The first answer
+    // wins: min(80, 60 + b) ms. A backoff over 30 ms ends after web-1's answer: that
+    // hedge is never sent (and round robin's next pick is web-1's turn again).
+    let mut races = Races::default();
+    let result = simulate_observed(&slow_web_1(1, true), 1, &mut races);
+    let c = result.counts;
+    assert_eq!(
+        (c.arrived, c.completed, c.failed, c.in_flight),
+        (19, 19, 0, 0)
+    );
+    let slow = races.backed_off().count() as u64;
+    for call in races.calls.iter().filter(|c| c.backoff.is_none()) {
+        assert_eq!(call.latency, Some(ms(10)));
+    }
+    for (b, latency) in races.backed_off() {
+        assert_eq!(latency, Some(ms(80).min(ms(60) + b)), "backoff {b:?}");
+    }
+    let sent = races.backed_off().filter(|&(b, _)| b <= ms(30)).count() as u64;
+    let won = races.backed_off().filter(|&(b, _)| b < ms(20)).count() as u64;
+    // The draws of this seed give every case: the hedge wins, loses, is never sent.
+    assert!(0 < won && won < sent && sent < slow, "{won} {sent} {slow}");
+    assert_eq!(races.hedges, sent);
+    // Every hedge sent leaves one attempt to reset: the first, or the hedge itself.
+    assert_eq!(races.resets, sent);
+    assert_eq!(result.figures.get(Figure::Hedges), Some(sent as f64));
+    assert_eq!(result.figures.get(Figure::Retries), Some(sent as f64));
+    // Each per-try timeout counts once, as without hedging.
+    assert_eq!(races.timed_out, slow);
+    assert_eq!(result.figures.get(Figure::Timeouts), Some(slow as f64));
+
+    // Without hedging the timed-out attempt is given up on, and its retry, sent
+    // whatever its backoff, answers at 60 ms + b.
+    let mut plain = Races::default();
+    let result = simulate_observed(&slow_web_1(1, false), 1, &mut plain);
+    assert_eq!((result.counts.completed, result.counts.failed), (19, 0));
+    let retried = plain.backed_off().count() as u64;
+    assert!(retried > 0);
+    for (b, latency) in plain.backed_off() {
+        assert_eq!(latency, Some(ms(60) + b));
+    }
+    assert_eq!(result.figures.get(Figure::Retries), Some(retried as f64));
+    assert_eq!(result.figures.get(Figure::Hedges), Some(0.0));
+    assert_eq!((plain.hedges, plain.resets), (0, 0));
+}
+
+#[test]
+fn without_a_retry_left_a_hedging_client_waits_where_another_fails() {
+    // No retries: round robin alternates, nine of the 19 requests go to web-1 (at 1 s,
+    // 2 s, ..., 9 s). At its per-try timeout a hedging client has no hedge to send, and
+    // waits for web-1's answer at 80 ms; a plain one gives up, and the request fails.
+    let mut races = Races::default();
+    let result = simulate_observed(&slow_web_1(0, true), 1, &mut races);
+    assert_eq!((result.counts.completed, result.counts.failed), (19, 0));
+    let latencies = |races: &Races, slow: bool| -> Vec<Option<SimDuration>> {
+        races
+            .calls
+            .iter()
+            .enumerate()
+            .filter(|(i, _)| (i % 2 == 1) == slow)
+            .map(|(_, c)| c.latency)
+            .collect()
+    };
+    assert_eq!(latencies(&races, true), vec![Some(ms(80)); 9]);
+    assert_eq!(latencies(&races, false), vec![Some(ms(10)); 10]);
+    assert_eq!(result.figures.get(Figure::Timeouts), Some(9.0));
+    assert_eq!((races.hedges, races.resets, races.timed_out), (0, 0, 9));
+    let mut plain = Races::default();
+    let result = simulate_observed(&slow_web_1(0, false), 1, &mut plain);
+    assert_eq!((result.counts.completed, result.counts.failed), (10, 9));
+    assert_eq!(result.figures.get(Figure::FailedTimeout), Some(9.0));
+    assert_eq!(latencies(&plain, true), vec![None; 9]);
+    assert!(
+        plain
+            .calls
+            .iter()
+            .skip(1)
+            .step_by(2)
+            .all(|c| c.failed == Some(FailReason::Timeout))
+    );
 }

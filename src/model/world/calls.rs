@@ -78,10 +78,16 @@ impl<O: Observer> World<'_, O> {
         let Some(request) = self.requests.get_mut(id) else {
             return;
         };
-        // Left to its server, it is no longer the client's request in flight.
+        // Left to its server, it is no longer the client's request in flight (hedging,
+        // its call, still waiting for it, is: counted as one in backoff).
         let measured = std::mem::replace(&mut request.measured, false);
         let server = request.server;
-        if O::ACTIVE {
+        if O::ACTIVE
+            && !self
+                .resilience
+                .as_ref()
+                .is_some_and(|r| r.hedges_at_timeout(call))
+        {
             self.observe(Observed::TimedOut { request: id });
         }
         self.answered(server, false);
@@ -127,6 +133,8 @@ impl<O: Observer> World<'_, O> {
                         reason: FailReason::Timeout,
                     });
                 }
+                // Its last attempt, if hedged over and out, among them.
+                self.attempts_reset();
             }
         }
     }
@@ -153,6 +161,7 @@ impl<O: Observer> World<'_, O> {
                 previous,
                 retry: due.retry,
                 reselected,
+                hedge: due.hedge,
             });
         }
         self.dispatch(id, &due.key, pick, due.measured);
@@ -253,13 +262,44 @@ impl<O: Observer> World<'_, O> {
         {
             sessions.request_over(session);
         }
+        if let CallEnd::Final { .. } = end {
+            self.attempts_reset();
+        }
         Some(end)
     }
 
-    /// Attempt `id` was answered: when its call began — or `None` if the client had given
-    /// up on it, when only its server's worker is freed.
+    /// A call ended with attempts of its still out (hedging): each is given up on, left
+    /// to its server, no longer the client's request in flight.
+    fn attempts_reset(&mut self) {
+        let Some(resilience) = &self.resilience else {
+            return;
+        };
+        for i in 0..resilience.reset_attempts().len() {
+            let Some(&id) = self
+                .resilience
+                .as_ref()
+                .and_then(|r| r.reset_attempts().get(i))
+            else {
+                break;
+            };
+            if let Some(request) = self.requests.get_mut(id) {
+                request.measured = false;
+            }
+            if O::ACTIVE {
+                self.observe(Observed::Reset { request: id });
+            }
+        }
+    }
+
+    /// Attempt `id` was answered: when its call began, and whether it counts (`None`:
+    /// the attempt's own flag) — or `None` if the client had given up on it, when only its
+    /// server's worker is freed.
     #[inline(never)]
-    pub(super) fn call_answered(&mut self, id: RequestId, request: &Request) -> Option<SimTime> {
+    pub(super) fn call_answered(
+        &mut self,
+        id: RequestId,
+        request: &Request,
+    ) -> Option<(SimTime, Option<bool>)> {
         match self.call_ended(id, Some(request.server), Outcome::Completed)? {
             CallEnd::Abandoned => {
                 let elapsed = self.now - request.arrived;
@@ -268,8 +308,12 @@ impl<O: Observer> World<'_, O> {
                 self.end_on_server(id, true);
                 None
             }
-            CallEnd::Final { origin } => Some(origin.unwrap_or(request.arrived)),
-            CallEnd::Retrying { .. } => unreachable!("an answer is never retried"),
+            CallEnd::Final { origin, measured } => {
+                Some((origin.unwrap_or(request.arrived), measured))
+            }
+            CallEnd::Retrying { .. } | CallEnd::Hedging { .. } | CallEnd::Waiting { .. } => {
+                unreachable!("an answer ends its call")
+            }
         }
     }
 }

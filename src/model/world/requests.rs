@@ -318,10 +318,11 @@ impl<O: Observer> World<'_, O> {
         let Some(&request) = self.requests.get(id) else {
             return;
         };
+        let mut request = request;
         let elapsed = self.now - request.arrived;
         let mut response_time = elapsed;
         if self.answer_hooks {
-            match self.before_answer(id, &request) {
+            match self.before_answer(id, &mut request) {
                 Some(measured) => response_time = measured,
                 None => return,
             }
@@ -349,14 +350,15 @@ impl<O: Observer> World<'_, O> {
 
     /// What may change an answer before it is counted: a gray failure turns it into an
     /// error, and with client retries it may answer a call that began earlier (its
-    /// response time is then the call's) or one the client gave up on. `None` when it is
-    /// not counted as an answer. Out of line, with [`Self::after_answer`], behind one flag:
+    /// response time is then the call's, and whether it counts too: an attempt hedged
+    /// over may answer its call) or one the client gave up on. `None` when it is not
+    /// counted as an answer. Out of line, with [`Self::after_answer`], behind one flag:
     /// a run with none of these capabilities pays one branch for them per answer.
     #[inline(never)]
     pub(super) fn before_answer(
         &mut self,
         id: RequestId,
-        request: &Request,
+        request: &mut Request,
     ) -> Option<SimDuration> {
         if let Some(gray) = &mut self.gray
             && gray.answers_with_error(request.server)
@@ -365,7 +367,10 @@ impl<O: Observer> World<'_, O> {
             return None;
         }
         if self.resilience.is_some() {
-            let origin = self.call_answered(id, request)?;
+            let (origin, measured) = self.call_answered(id, request)?;
+            if let Some(measured) = measured {
+                request.measured = measured;
+            }
             return Some(self.now - origin);
         }
         Some(self.now - request.arrived)
@@ -375,7 +380,9 @@ impl<O: Observer> World<'_, O> {
     /// metrics, the data tier's time split.
     #[inline(never)]
     fn after_answer(&mut self, id: RequestId, server: ServerId, response_time: SimDuration) {
-        self.answered(server, true);
+        // Not an attempt hedged over that answers its call: its per-try timeout was its
+        // one result for outlier detection.
+        self.attempt_answered(id, server, true);
         if let Some(scaling) = &mut self.scaling {
             scaling.completed(self.now, response_time);
         }
@@ -491,7 +498,7 @@ impl<O: Observer> World<'_, O> {
     pub(super) fn attempt_failed(
         &mut self,
         id: RequestId,
-        measured: bool,
+        mut measured: bool,
         outcome: Outcome,
         server: Option<ServerId>,
     ) {
@@ -517,7 +524,34 @@ impl<O: Observer> World<'_, O> {
                     }
                     return;
                 }
-                CallEnd::Final { .. } => {}
+                CallEnd::Hedging { after } => {
+                    // Its per-try timeout counts at its server, once, as without hedging.
+                    if let Some(server) = server {
+                        self.measurement.attempt_ended(outcome, server);
+                    }
+                    if O::ACTIVE {
+                        self.observe(Observed::Hedging { request: id, after });
+                    }
+                    return;
+                }
+                CallEnd::Waiting { counted } => {
+                    if let (true, Some(server)) = (counted, server) {
+                        self.measurement.attempt_ended(outcome, server);
+                    }
+                    if O::ACTIVE {
+                        self.observe(Observed::AttemptFailed {
+                            request: id,
+                            reason: outcome.name(),
+                        });
+                    }
+                    return;
+                }
+                // An attempt hedged over no longer counts as its call's: the call does.
+                CallEnd::Final {
+                    measured: Some(call_measured),
+                    ..
+                } => measured = call_measured,
+                CallEnd::Final { measured: None, .. } => {}
             }
         }
         self.measurement.ended(measured, outcome, server);

@@ -240,6 +240,7 @@ pub const CLIENT_KEYS: &[Key] = &[
     value("retry_on"),
     value("retry_host_predicate"),
     value("host_selection_retry_max_attempts"),
+    value("hedge_on_per_try_timeout"),
 ];
 
 /// `database.pool` keys.

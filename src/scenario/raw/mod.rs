@@ -481,6 +481,7 @@ pub struct RawClient {
     pub retry_on: Option<Spanned<Vec<Spanned<String>>>>,
     pub retry_host_predicate: Option<Spanned<String>>,
     pub host_selection_retry_max_attempts: Option<Spanned<Int>>,
+    pub hedge_on_per_try_timeout: Option<Spanned<bool>>,
 }
 
 /// `client.backoff`.

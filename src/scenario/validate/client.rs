@@ -66,6 +66,19 @@ impl Checker<'_> {
             Some(list) => self.retry_on(list.get_ref()),
         };
         let previous_hosts = self.previous_hosts(raw);
+        let hedge_on_per_try_timeout = match &raw.hedge_on_per_try_timeout {
+            None => Some(default.hedge_on_per_try_timeout),
+            // Without a per-try timeout there is nothing to hedge on.
+            Some(hedge) if *hedge.get_ref() && timeout == Some(None) => {
+                self.error(
+                    hedge.span().start,
+                    "client.hedge_on_per_try_timeout",
+                    "has no effect without a client.timeout".to_string(),
+                );
+                None
+            }
+            Some(hedge) => Some(*hedge.get_ref()),
+        };
         let min_concurrency = min_concurrency?;
         Some(Some(ClientSpec {
             timeout: timeout?,
@@ -78,6 +91,7 @@ impl Checker<'_> {
             }),
             retry_on: retry_on?,
             previous_hosts: previous_hosts?,
+            hedge_on_per_try_timeout: hedge_on_per_try_timeout?,
         }))
     }
 
@@ -220,6 +234,11 @@ pub(super) mod tests {
             "13:37: client.host_selection_retry_max_attempts: ",
             "has no effect without retry_host_predicate = \"previous-hosts\"",
         ),
+        (
+            "client_hedge_without_timeout",
+            "13:28: client.hedge_on_per_try_timeout: ",
+            "has no effect without a client.timeout",
+        ),
     ];
 
     #[test]
@@ -245,7 +264,8 @@ pub(super) mod tests {
              retry_budget = 0.5\nmin_retry_concurrency = 0\n\
              retry_on = [\"circuit-open\", \"timeout\", \"timeout\"]\n\
              retry_host_predicate = \"previous-hosts\"\n\
-             host_selection_retry_max_attempts = 3",
+             host_selection_retry_max_attempts = 3\n\
+             hedge_on_per_try_timeout = true",
         );
         assert_eq!(
             read,
@@ -265,6 +285,7 @@ pub(super) mod tests {
                     .with(RetryCondition::CircuitOpen)
                     .with(RetryCondition::Timeout),
                 previous_hosts: Some(PreviousHosts { reselections: 3 }),
+                hedge_on_per_try_timeout: true,
             })
         );
     }

@@ -490,6 +490,7 @@ fn the_resilience_fixture_fills_every_section_and_sweeps_the_budget_off() {
             }),
             retry_on,
             previous_hosts: None,
+            hedge_on_per_try_timeout: false,
         })
     );
     let labels: Vec<&str> = scenario.variants.iter().map(|v| v.label.as_str()).collect();
