@@ -818,6 +818,15 @@ fn a_timed_out_attempt_is_one_error_to_outlier_detection_whatever_it_meets_later
     // crash are refused: the fourth, fifth and sixth errors, the last at 2.75 s.
     let crash = "[[timeline]]\nat = \"1.5s\"\naction = \"crash\"\nserver = \"web-0\"\n";
     assert_eq!(first_ejection(&slow_web_0(crash)), Some(2.75));
+    // A tier of one worker that web-1's first request (at 0.51 s) keeps for an hour, and
+    // that queues nothing: every later call is refused. Each of web-0's attempts, given up
+    // on at 100 ms, calls it at 500 ms and is refused — no second error either (counted,
+    // the third error would come at 0.85 s and the sixth eject web-0 at 1.75 s). web-1's
+    // own errors (its first request's timeout at 0.6 s, then a refusal every 0.5 s from
+    // 1.01 s) reach six only at 3.01 s.
+    let full_tier = "[[tiers]]\nname = \"db\"\nworkers = 1\nqueue = 0\n\
+                     service = { dist = \"constant\", mean = \"1h\" }\n";
+    assert_eq!(first_ejection(&slow_web_0(full_tier)), Some(2.85));
 }
 
 #[test]

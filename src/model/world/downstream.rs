@@ -56,8 +56,8 @@ impl<O: Observer> World<'_, O> {
                 Settled::Done => self.call(id, 0),
                 Settled::Failed(reason) => {
                     self.end_on_server(id, false);
+                    self.attempt_answered(id, server, false);
                     self.attempt_failed(id, measured, Outcome::Failed(reason), Some(server));
-                    self.answered(server, false);
                 }
             }
         }
@@ -91,11 +91,12 @@ impl<O: Observer> World<'_, O> {
                 }
                 let server = self.requests.get(id).map(|r| r.server);
                 self.end_on_server(id, false);
+                if let Some(server) = server {
+                    // An attempt its client gave up on is no second error.
+                    self.attempt_answered(id, server, false);
+                }
                 let outcome = Outcome::Failed(FailReason::TierRejected);
                 self.attempt_failed(id, measured, outcome, server);
-                if let Some(server) = server {
-                    self.answered(server, false);
-                }
             }
         }
     }
