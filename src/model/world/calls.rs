@@ -13,7 +13,7 @@ use crate::model::frontend::Pick;
 use crate::model::observer::{Observed, Observer};
 use crate::model::outcome::{FailReason, Outcome};
 use crate::model::request::{Request, RequestId};
-use crate::model::resilience::BreakerChange;
+use crate::model::resilience::{BreakerChange, Resilience};
 
 impl<O: Observer> World<'_, O> {
     /// A client's new request is attempt `id`. Kept out of line, like every hook here, so
@@ -27,15 +27,25 @@ impl<O: Observer> World<'_, O> {
         measured: bool,
         pick: Result<Pick, FailReason>,
     ) {
-        if let Some(resilience) = &mut self.resilience {
-            let host = pick.ok().map(|p| p.server);
-            let kernel = &mut Kernel {
-                now: self.now,
-                timers: &mut self.timers,
-                events: &mut self.events,
-            };
+        let host = pick.ok().map(|p| p.server);
+        self.with_calls(|resilience, kernel| {
             resilience.arrived(id, key, work, measured, host, kernel);
-        }
+        });
+    }
+
+    /// Runs `f` on the client calls and breakers with the kernel's clock and timers, if
+    /// the scenario has them.
+    fn with_calls<T>(
+        &mut self,
+        f: impl FnOnce(&mut Resilience, &mut Kernel<'_>) -> T,
+    ) -> Option<T> {
+        let resilience = self.resilience.as_mut()?;
+        let mut kernel = Kernel {
+            now: self.now,
+            timers: &mut self.timers,
+            events: &mut self.events,
+        };
+        Some(f(resilience, &mut kernel))
     }
 
     /// [`Self::new_attempt`] for a retry of `call`: with the retry host predicate on, its
@@ -104,15 +114,10 @@ impl<O: Observer> World<'_, O> {
     /// with `timeout`.
     #[inline(never)]
     pub(super) fn request_timed_out(&mut self, call: u32) {
-        let Some(resilience) = &mut self.resilience else {
-            return;
-        };
-        let kernel = &mut Kernel {
-            now: self.now,
-            timers: &mut self.timers,
-            events: &mut self.events,
-        };
-        match resilience.expire(call, kernel) {
+        match self
+            .with_calls(|resilience, kernel| resilience.expire(call, kernel))
+            .flatten()
+        {
             None => {}
             Some(Expiry::AttemptOut) => self.timed_out(call),
             Some(Expiry::InBackoff {
@@ -218,16 +223,7 @@ impl<O: Observer> World<'_, O> {
 
     #[inline(never)]
     pub(super) fn start_timeout(&mut self, id: RequestId) {
-        if let Some(resilience) = &mut self.resilience {
-            resilience.sent(
-                id,
-                &mut Kernel {
-                    now: self.now,
-                    timers: &mut self.timers,
-                    events: &mut self.events,
-                },
-            );
-        }
+        self.with_calls(|resilience, kernel| resilience.sent(id, kernel));
     }
 
     /// Attempt `id` (at `server`, if it got that far) ended with `outcome`: what its
@@ -239,21 +235,12 @@ impl<O: Observer> World<'_, O> {
         server: Option<ServerId>,
         outcome: Outcome,
     ) -> Option<CallEnd> {
-        let resilience = self.resilience.as_mut()?;
-        let session = self
-            .sessions
-            .as_ref()
-            .and_then(|_| resilience.caller(id)?.session);
-        let (end, change) = resilience.ended(
-            id,
-            server,
-            outcome,
-            &mut Kernel {
-                now: self.now,
-                timers: &mut self.timers,
-                events: &mut self.events,
-            },
-        );
+        let session = match (&self.sessions, &self.resilience) {
+            (Some(_), Some(resilience)) => resilience.caller(id).and_then(|key| key.session),
+            _ => None,
+        };
+        let (end, change) =
+            self.with_calls(|resilience, kernel| resilience.ended(id, server, outcome, kernel))?;
         if let Some(change) = change {
             self.breaker_changed(change);
         }
