@@ -7,10 +7,19 @@
 //! the order of pops is the order of keys whatever the heap's shape. Events are stored by
 //! value: scheduling allocates nothing once the heap has grown to its working size.
 //!
-//! Four children per node rather than `std`'s two: a node's four 32-byte children share
-//! two cache lines, and the heap is half as deep. With 10,000 busy servers the heap holds
-//! 10,000 completions, more than the first-level caches, and each level a sift passes is
-//! a likely miss: a pop passes 7 levels instead of 13.
+//! Four children per node rather than `std`'s two: the heap is half as deep. With 10,000
+//! busy servers the heap holds 10,000 completions, more than the first-level caches, and
+//! each level a sift passes is a likely miss: a pop passes 7 levels instead of 13.
+//!
+//! Keys and events are two arrays side by side: a sift compares keys only, and a node's
+//! four children's keys are 64 bytes, where key and event together were 128 (at 10,000
+//! servers, half the cache lines a pop reads). The key array runs [`PADDING`] entries
+//! past the last event, every one the largest key: every node that has a child then has
+//! four, and the earliest child is always found by the same three comparisons, done in
+//! arithmetic, with no branch on how many children there are or which is earliest (coin
+//! tosses both, as the heap's size moves by one and as the keys fall). The reference
+//! model runs about 3% faster at 16 servers and 10% at 10,000 than with the entries
+//! whole and the tournament in branches, though it executes 3% more instructions.
 
 use super::time::SimTime;
 
@@ -26,31 +35,39 @@ const SEQUENCE_BITS: u32 = 56;
 /// Children per node: the children of `i` are `4i + 1 ..= 4i + 4`.
 const ARITY: usize = 4;
 
-#[derive(Copy, Clone)]
-struct Entry<E> {
-    /// `time << 64 | priority << 56 | sequence`: one integer comparison orders all three,
-    /// which keeps the heap's sifting short (the heap is a fifth of a run's time).
-    key: u128,
-    event: E,
-}
+/// Keys past the last event: the children of the last node with any reach at most three
+/// past it.
+const PADDING: usize = ARITY - 1;
 
-impl<E> Entry<E> {
-    fn time(&self) -> SimTime {
-        SimTime::from_nanos((self.key >> 64) as u64)
+/// The key of no event, later than every real key: the padding.
+const NONE: Key = Key(u128::MAX);
+
+/// `time << 64 | priority << 56 | sequence`: one integer comparison orders all three.
+#[derive(Copy, Clone)]
+struct Key(u128);
+
+impl Key {
+    fn time(self) -> SimTime {
+        SimTime::from_nanos((self.0 >> 64) as u64)
     }
 }
 
 /// A deterministic priority queue of future events.
 pub struct EventQueue<E> {
-    /// A four-ary min-heap on `key`.
-    heap: Vec<Entry<E>>,
+    /// A four-ary min-heap: `keys[i]` is the key of `events[i]`, followed by [`PADDING`]
+    /// copies of [`NONE`].
+    keys: Vec<Key>,
+    events: Vec<E>,
     next_sequence: u64,
 }
 
 impl<E: Prioritized + Copy> EventQueue<E> {
     pub fn with_capacity(capacity: usize) -> Self {
+        let mut keys = Vec::with_capacity(capacity + PADDING);
+        keys.resize(PADDING, NONE);
         EventQueue {
-            heap: Vec::with_capacity(capacity),
+            keys,
+            events: Vec::with_capacity(capacity),
             next_sequence: 0,
         }
     }
@@ -61,97 +78,101 @@ impl<E: Prioritized + Copy> EventQueue<E> {
         debug_assert!(self.next_sequence < 1 << SEQUENCE_BITS);
         let order = (u64::from(event.priority()) << SEQUENCE_BITS) | self.next_sequence;
         self.next_sequence += 1;
-        let key = (u128::from(time.as_nanos()) << 64) | u128::from(order);
-        let entry = Entry { key, event };
-        self.heap.push(entry);
+        let key = Key((u128::from(time.as_nanos()) << 64) | u128::from(order));
+        // The new entry takes the first padding slot, and the padding grows by one.
+        self.keys.push(NONE);
+        self.events.push(event);
+        let keys = self.keys.as_mut_slice();
+        let events = self.events.as_mut_slice();
         // Sift up: each parent later than the new entry moves down into the hole.
-        let heap = self.heap.as_mut_slice();
-        let mut hole = heap.len() - 1;
+        let mut hole = events.len() - 1;
         while hole > 0 {
             let parent = (hole - 1) / ARITY;
-            if heap[parent].key < key {
+            if keys[parent].0 < key.0 {
                 break;
             }
-            heap[hole] = heap[parent];
+            keys[hole] = keys[parent];
+            events[hole] = events[parent];
             hole = parent;
         }
-        heap[hole] = entry;
+        keys[hole] = key;
+        events[hole] = event;
     }
 
     /// Removes and returns the earliest event.
     pub fn pop(&mut self) -> Option<(SimTime, E)> {
-        let last = self.heap.pop()?;
-        let Some(&first) = self.heap.first() else {
-            return Some((last.time(), last.event));
-        };
+        let last_event = self.events.pop()?;
+        let len = self.events.len();
+        // The last entry's slot becomes padding, and the padding shrinks by one.
+        let last = std::mem::replace(&mut self.keys[len], NONE);
+        self.keys.pop();
+        if len == 0 {
+            return Some((last.time(), last_event));
+        }
+        let keys = self.keys.as_mut_slice();
+        let events = self.events.as_mut_slice();
+        let (first, first_event) = (keys[0], events[0]);
         // Sift the last entry down from the root: the earliest child moves up into the
         // hole while it is earlier.
-        let heap = self.heap.as_mut_slice();
         let mut hole = 0;
         loop {
             let child = ARITY * hole + 1;
-            if child >= heap.len() {
+            if child >= len {
                 break;
             }
-            let earliest = earliest_child(heap, child);
-            if heap[earliest].key > last.key {
+            let earliest = earliest_child(keys, child);
+            if keys[earliest].0 > last.0 {
                 break;
             }
-            heap[hole] = heap[earliest];
+            keys[hole] = keys[earliest];
+            events[hole] = events[earliest];
             hole = earliest;
         }
-        heap[hole] = last;
-        Some((first.time(), first.event))
+        keys[hole] = last;
+        events[hole] = last_event;
+        Some((first.time(), first_event))
     }
 
     /// The earliest event, if any.
     pub fn peek(&self) -> Option<&E> {
-        self.heap.first().map(|entry| &entry.event)
+        self.events.first()
     }
 
     /// The second-earliest event, if any: the earliest of the root's children.
     pub fn peek_second(&self) -> Option<&E> {
-        (self.heap.len() > 1).then(|| &self.heap[earliest_child(&self.heap, 1)].event)
+        (self.events.len() > 1).then(|| &self.events[earliest_child(&self.keys, 1)])
     }
 
     /// The time of the earliest event, if any.
     pub fn next_time(&self) -> Option<SimTime> {
-        self.heap.first().map(Entry::time)
+        (!self.events.is_empty()).then(|| self.keys[0].time())
     }
 
     /// The number of pending events.
     pub fn len(&self) -> usize {
-        self.heap.len()
+        self.events.len()
     }
 
     pub fn is_empty(&self) -> bool {
-        self.heap.is_empty()
+        self.events.is_empty()
     }
 }
 
-/// The index of the earliest of the (up to four) siblings starting at `first`.
+/// The index of the earliest of the four siblings starting at `first` (padding counts as
+/// later than any event): a tournament of three comparisons, in arithmetic rather than
+/// branches, which the compiler made of them and which mispredicted about once a pop.
 #[inline(always)]
-fn earliest_child<E>(heap: &[Entry<E>], first: usize) -> usize {
-    match heap.get(first..first + ARITY) {
-        // All four present, the common case: a tournament of three comparisons.
-        Some([a, b, c, d]) => {
-            let left = if b.key < a.key { first + 1 } else { first };
-            let right = if d.key < c.key { first + 3 } else { first + 2 };
-            if heap[right].key < heap[left].key {
-                right
-            } else {
-                left
-            }
-        }
-        // Fewer than four: the last siblings of the heap.
-        _ => (first + 1..heap.len().min(first + ARITY)).fold(first, |earliest, child| {
-            if heap[child].key < heap[earliest].key {
-                child
-            } else {
-                earliest
-            }
-        }),
-    }
+fn earliest_child(keys: &[Key], first: usize) -> usize {
+    let (a, b, c, d) = (
+        keys[first].0,
+        keys[first + 1].0,
+        keys[first + 2].0,
+        keys[first + 3].0,
+    );
+    let left = first + usize::from(b < a);
+    let right = first + 2 + usize::from(d < c);
+    let take_right = usize::from(d.min(c) < b.min(a)).wrapping_neg();
+    left ^ ((left ^ right) & take_right)
 }
 
 #[cfg(test)]
