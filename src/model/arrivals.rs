@@ -48,8 +48,10 @@ pub enum Arrivals<'a> {
 }
 
 impl<'a> Arrivals<'a> {
-    /// The arrivals of `workload` in the run seeded with `seed`.
-    pub fn new(workload: &'a WorkloadSpec, seed: u64) -> Self {
+    /// The arrivals of `workload` in the run seeded with `seed`; `clients_read` says
+    /// whether anything reads generated requests' client addresses
+    /// ([`ClientPopulation`]).
+    pub fn new(workload: &'a WorkloadSpec, seed: u64, clients_read: bool) -> Self {
         match workload {
             WorkloadSpec::Generated(generated) => Arrivals::Generated {
                 times: ArrivalProcess::new(
@@ -60,6 +62,7 @@ impl<'a> Arrivals<'a> {
                 clients: ClientPopulation::new(
                     generated.clients,
                     stream(seed, streams::CLIENTS, 0),
+                    clients_read,
                 ),
                 service: ServiceSampler::new(&generated.service, stream(seed, streams::SERVICE, 0)),
             },

@@ -1,5 +1,11 @@
 //! The client population: each request comes from one of `clients` addresses, drawn
 //! uniformly from its own stream, so that the population size changes nothing else.
+//!
+//! In a run where nothing reads a request's address (no algorithm that hashes it, no
+//! spread of balancer instances by it, no zones, no observer), the addresses are not
+//! drawn at all: every request then comes from the first address. Being their own stream,
+//! their draws move no other draw, so every output is what it would have been; the
+//! reference model spends 23 instructions a request fewer, 2% of its time.
 
 use rand::RngExt;
 
@@ -12,13 +18,16 @@ const FIRST_ADDRESS: u32 = 0x0A00_0001;
 pub struct ClientPopulation {
     size: u32,
     rng: SimRng,
+    /// Whether anything reads the addresses: if not, they are not drawn.
+    read: bool,
 }
 
 impl ClientPopulation {
-    pub fn new(size: u32, rng: SimRng) -> Self {
+    pub fn new(size: u32, rng: SimRng, read: bool) -> Self {
         ClientPopulation {
             size: size.max(1),
             rng,
+            read,
         }
     }
 
@@ -29,6 +38,9 @@ impl ClientPopulation {
 
     /// The client a new request comes from.
     pub fn next_client(&mut self) -> ClientAddr {
+        if !self.read {
+            return Self::address(0);
+        }
         Self::address(self.rng.random_range(0..self.size))
     }
 }

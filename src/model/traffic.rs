@@ -24,11 +24,14 @@ pub struct Traffic<'a> {
 }
 
 impl<'a> Traffic<'a> {
+    /// The traffic of `workload` (in `sessions`, if given) seeded with `seed`, arriving
+    /// until `end`; `clients_read` as in [`Arrivals::new`].
     pub fn new(
         workload: &'a WorkloadSpec,
         sessions: Option<&SessionsSpec>,
         seed: u64,
         end: SimTime,
+        clients_read: bool,
     ) -> Self {
         let sessions = match workload {
             WorkloadSpec::Generated(generated) => sessions.map(|spec| {
@@ -42,7 +45,7 @@ impl<'a> Traffic<'a> {
             WorkloadSpec::Replay(_) => None,
         };
         Traffic {
-            arrivals: Arrivals::new(workload, seed),
+            arrivals: Arrivals::new(workload, seed, clients_read),
             sessions,
             end,
             next: Arrival {

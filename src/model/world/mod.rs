@@ -61,7 +61,7 @@ use super::tier::Tier;
 use super::timeline::Change;
 use super::traffic::Traffic;
 use super::zone_aware::ZoneAware;
-use crate::balancer::Backend;
+use crate::balancer::{Backend, Spread};
 use crate::engine::{EventQueue, Firing, SimDuration, SimRng, SimTime, TimerId, Timers, stream};
 use crate::id::{ClientAddr, RequestKey, ServerId};
 use crate::stats::{Figure, RunResult, UNKNOWN};
@@ -223,7 +223,13 @@ impl<'a, O: Observer> World<'a, O> {
             events: EventQueue::with_capacity(n + 4),
             next_arrival: None,
             timers: Timers::default(),
-            traffic: Traffic::new(&spec.workload, spec.sessions.as_ref(), seed, end),
+            traffic: Traffic::new(
+                &spec.workload,
+                spec.sessions.as_ref(),
+                seed,
+                end,
+                reads_client_addresses(spec, O::ACTIVE),
+            ),
             frontend,
             cluster,
             tiers: spec
@@ -614,6 +620,20 @@ fn has_sessions(spec: &RunSpec) -> bool {
     }
 }
 
+/// Whether anything in a run of `spec` (`observed`: with an observer) reads the client
+/// address of a generated request: an algorithm that hashes keys (by client, or by
+/// session for requests outside one), a spread over balancer instances by client hash,
+/// zone-aware routing (a client's zone comes from its address), or an observer (the
+/// trace names the client). Sessions give their own addresses, and affinity keys by
+/// session.
+fn reads_client_addresses(spec: &RunSpec, observed: bool) -> bool {
+    let balancer = &spec.balancer;
+    observed
+        || balancer.algorithm.hashes_keys()
+        || (balancer.instances > 1 && balancer.spread == Spread::ClientHash)
+        || spec.zone_aware.is_some()
+}
+
 /// The key of a request from `client` outside any session.
 fn key(client: ClientAddr) -> RequestKey {
     RequestKey {
@@ -671,6 +691,51 @@ mod tests {
 
     fn rows(result: &RunResult) -> Vec<crate::stats::SeriesRow> {
         result.series.to_vec()
+    }
+
+    /// Not drawing client addresses where nothing reads them changes no output: with an
+    /// observer attached (the trace names clients, so they are drawn), every algorithm,
+    /// with one balancer instance and with three spread either way, runs the very same.
+    /// An algorithm that read addresses without saying so would route every request of
+    /// the unobserved run from one address, and differ.
+    #[test]
+    fn undrawn_client_addresses_change_no_output() {
+        struct Watching;
+        impl Observer for Watching {
+            fn observe(&mut self, _now: SimTime, _event: Observed<'_>) {}
+        }
+        for algorithm in Algorithm::ALL {
+            for (instances, spread) in [
+                (1, Spread::Random),
+                (3, Spread::Random),
+                (3, Spread::ClientHash),
+            ] {
+                let spec = RunSpec {
+                    duration: SimDuration::from_secs(20),
+                    balancer: BalancerSpec {
+                        instances,
+                        spread,
+                        max_connections: Some(4),
+                        ..BalancerSpec::new(algorithm)
+                    },
+                    ..spec(350.0, 4, Some(3))
+                };
+                let unobserved = simulate(&spec, 3);
+                let observed = simulate_observed(&spec, 3, &mut Watching);
+                // About 3,500 arrive in the 10 s measured (`first`, which fills one
+                // server to 4 before the next, turns most of them away).
+                assert!(
+                    unobserved.counts.completed > 500,
+                    "{algorithm}: {:?}",
+                    unobserved.counts
+                );
+                // Compared whole, reported short: the results run to megabytes.
+                assert!(
+                    format!("{unobserved:?}") == format!("{observed:?}"),
+                    "{algorithm}, {instances} instances, {spread:?}: the runs differ"
+                );
+            }
+        }
     }
 
     #[test]
