@@ -111,9 +111,23 @@ impl Arrivals<'_> {
     }
 }
 
+/// One step of a rate schedule, as the process draws in it.
+#[derive(Copy, Clone)]
+struct Step {
+    start: SimTime,
+    /// Requests per second.
+    rate: f64,
+    /// Nanoseconds per unit of an exponential gap at `rate`: `1e9 / rate`, so that a gap
+    /// costs a multiplication rather than a division (which, on the arrival's critical
+    /// path, took a few percent of the reference run).
+    gap_ns: f64,
+    /// The next step's start; `None` for the last step.
+    end: Option<SimTime>,
+}
+
 /// Generated arrival times at a rate schedule.
 pub struct ArrivalProcess {
-    steps: Vec<(SimTime, f64)>,
+    steps: Vec<Step>,
     pattern: ArrivalPattern,
     rng: SimRng,
     /// Index of the current step.
@@ -127,7 +141,17 @@ pub struct ArrivalProcess {
 impl ArrivalProcess {
     pub fn new(schedule: &RateSchedule, pattern: ArrivalPattern, rng: SimRng) -> Self {
         ArrivalProcess {
-            steps: schedule.steps().to_vec(),
+            steps: (0..schedule.steps().len())
+                .map(|index| {
+                    let (start, rate) = schedule.steps()[index];
+                    Step {
+                        start,
+                        rate,
+                        gap_ns: 1e9 / rate,
+                        end: schedule.steps().get(index + 1).map(|&(next, _)| next),
+                    }
+                })
+                .collect(),
             pattern,
             rng,
             step: 0,
@@ -143,25 +167,29 @@ impl ArrivalProcess {
     #[inline(always)]
     pub fn next_arrival(&mut self) -> Option<SimTime> {
         loop {
-            let (start, rate) = *self.steps.get(self.step)?;
-            let step_end = self.steps.get(self.step + 1).map(|&(next, _)| next);
+            let Step {
+                start,
+                rate,
+                gap_ns,
+                end,
+            } = *self.steps.get(self.step)?;
             if rate > 0.0 {
                 let candidate = match self.pattern {
                     ArrivalPattern::Poisson => {
                         let gap: f64 = Exp1.sample(&mut self.rng);
-                        self.clock + SimDuration::from_secs_f64(gap / rate)
+                        self.clock + SimDuration::from_nanos_f64(gap * gap_ns)
                     }
                     ArrivalPattern::Constant => {
                         start + SimDuration::from_secs_f64((self.in_step + 1) as f64 / rate)
                     }
                 };
-                if step_end.is_none_or(|end| candidate < end) {
+                if end.is_none_or(|end| candidate < end) {
                     self.clock = candidate;
                     self.in_step += 1;
                     return Some(candidate);
                 }
             }
-            self.clock = step_end?;
+            self.clock = end?;
             self.step += 1;
             self.in_step = 0;
         }
