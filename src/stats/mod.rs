@@ -10,6 +10,7 @@ mod counts;
 mod figure;
 mod latency;
 mod log_histogram;
+mod nearest_rank;
 mod run_result;
 mod series;
 mod spill_vec;

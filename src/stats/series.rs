@@ -6,12 +6,14 @@
 //! reached no server.
 //!
 //! Percentiles per interval are exact (nearest rank): the latencies of one interval are
-//! appended to one buffer, grouped by server when the interval closes; the buffers are
-//! cleared, not freed, at each interval's end, so their memory is bounded by one
-//! interval's completions and nothing is allocated once they have grown to their working
-//! size.
+//! appended to one buffer, grouped by server when the interval closes, and selected by
+//! [`IntervalRanks`] (one pass over them all, then selections among the few near each
+//! rank); the buffers are cleared, not freed, at each interval's end, so their memory is
+//! bounded by one interval's completions and nothing is allocated once they have grown to
+//! their working size.
 
 use super::cluster_event::STATE_NAMES;
+use super::nearest_rank::IntervalRanks;
 use super::spill_vec::{SpillVec, Spillable};
 use crate::engine::{SimDuration, SimTime};
 use crate::id::ServerId;
@@ -133,7 +135,8 @@ struct Tally {
 /// sequential memory, whatever the number of servers (a buffer per server cost a cache
 /// miss or two per request with thousands of servers). When the interval closes, the
 /// buffer is grouped by server with one counting sort into `by_server`, each server's
-/// slice gives its row, and the whole gives the interval's percentiles.
+/// slice gives its row, and the whole gives the interval's percentiles, all selected by
+/// `ranks` from one pass over the grouped latencies.
 #[derive(Debug)]
 pub struct SeriesRecorder {
     /// `(server, latency ns)` of the current interval's completions.
@@ -145,6 +148,8 @@ pub struct SeriesRecorder {
     starts: Vec<u32>,
     /// Whether `by_server` holds the current interval's grouping.
     grouped: bool,
+    /// The percentiles' selection, with its scratch buffers.
+    ranks: IntervalRanks,
     /// Per server: the current interval's counts.
     tallies: Vec<Tally>,
     /// The whole cluster's counts of the current interval.
@@ -160,6 +165,7 @@ impl SeriesRecorder {
             by_server: Vec::new(),
             starts: vec![0; servers + 1],
             grouped: false,
+            ranks: IntervalRanks::default(),
             tallies: vec![Tally::default(); servers],
             cluster: IntervalCounts::default(),
             rows: SpillVec::default(),
@@ -240,6 +246,7 @@ impl SeriesRecorder {
             self.starts[i] = self.starts[i - 1];
         }
         self.starts[0] = 0;
+        self.ranks.begin(&self.by_server, &self.starts);
         self.grouped = true;
     }
 
@@ -251,7 +258,9 @@ impl SeriesRecorder {
         let range = self.starts[server.index()] as usize..self.starts[server.index() + 1] as usize;
         let window = &mut self.by_server[range];
         let completions = window.len() as u32;
-        let latency_ms = percentiles(window);
+        let latency_ms = percentiles(window.len(), |ranks| {
+            self.ranks.select_group(server.index(), window, ranks)
+        });
         let tally = &mut self.tallies[server.index()];
         let counts = std::mem::take(&mut tally.counts);
         tally.held = tally.held + counts.arrivals - completions - counts.rejected - counts.failed;
@@ -276,10 +285,13 @@ impl SeriesRecorder {
     pub fn close_interval(&mut self, time: SimTime, sample: ClusterSample) -> IntervalTotals {
         let completions = self.completed.len() as u32;
         let latency_ms = if self.grouped {
-            percentiles(&mut self.by_server)
+            percentiles(self.by_server.len(), |ranks| {
+                self.ranks.select_all(&mut self.by_server, ranks)
+            })
         } else {
             let mut all: Vec<u64> = self.completed.iter().map(|&(_, ns)| ns).collect();
-            percentiles(&mut all)
+            self.ranks.begin(&all, &[0, all.len() as u32]);
+            percentiles(all.len(), |ranks| self.ranks.select_all(&mut all, ranks))
         };
         self.completed.clear();
         self.grouped = false;
@@ -464,37 +476,21 @@ impl Spillable for IntervalTotals {
     }
 }
 
-/// Nearest-rank percentiles: the smallest value with at least `q` of the sample at or
-/// below it.
-///
-/// Three selections rather than a sort: each is linear, and the p90 and p99 selections
-/// work only on what lies above the previous one, so the cost per interval is about five
-/// times the sample's size instead of `n log n` — a sort of every interval's latencies was
-/// a twelfth of a run's time. The ranks and so the values are exactly a sort's.
-fn percentiles(sample: &mut [u64]) -> Option<Percentiles> {
-    if sample.is_empty() {
+/// Nearest-rank percentiles of a sample of `n` latencies in nanoseconds, in milliseconds:
+/// the smallest value with at least `q` of the sample at or below it, the `ceil(q·n)`-th
+/// smallest. `select` gives the values at the three 0-based ranks (selected, not sorted:
+/// a sort of every interval's latencies was once a twelfth of a run's time); `None` for
+/// an empty sample.
+fn percentiles(n: usize, select: impl FnOnce([usize; 3]) -> [u64; 3]) -> Option<Percentiles> {
+    if n == 0 {
         return None;
     }
     let index = |q: f64| {
-        let rank = (q * sample.len() as f64).ceil() as usize;
-        rank.clamp(1, sample.len()) - 1
+        let rank = (q * n as f64).ceil() as usize;
+        rank.clamp(1, n) - 1
     };
-    let (i50, i90, i99) = (index(0.50), index(0.90), index(0.99));
+    let [p50, p90, p99] = select([index(0.50), index(0.90), index(0.99)]);
     let ms = |ns: u64| ns as f64 / 1e6;
-    // The median first, over the whole sample; then each higher rank among the values
-    // above the one before: about 5n comparisons in all, against nearly 8n for the
-    // highest rank first and the lower ones beneath it.
-    let p50 = *sample.select_nth_unstable(i50).1;
-    let p90 = if i90 == i50 {
-        p50
-    } else {
-        *sample[i50 + 1..].select_nth_unstable(i90 - i50 - 1).1
-    };
-    let p99 = if i99 == i90 {
-        p90
-    } else {
-        *sample[i90 + 1..].select_nth_unstable(i99 - i90 - 1).1
-    };
     Some(Percentiles {
         p50: ms(p50),
         p90: ms(p90),
@@ -505,6 +501,13 @@ fn percentiles(sample: &mut [u64]) -> Option<Percentiles> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The percentiles of one sample, as the recorder selects them for an interval.
+    fn percentiles(sample: &mut [u64]) -> Option<Percentiles> {
+        let mut ranks = IntervalRanks::default();
+        ranks.begin(sample, &[0, sample.len() as u32]);
+        super::percentiles(sample.len(), |at| ranks.select_all(sample, at))
+    }
 
     #[test]
     fn selected_percentiles_equal_those_of_a_sorted_sample_of_every_size() {
