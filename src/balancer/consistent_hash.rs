@@ -235,6 +235,10 @@ impl Balancer for ConsistentHash {
 
     /// Starts loading the ring line the pick will scan: with 10,000 servers the ring is
     /// megabytes, and the load then overlaps the events handled before the arrival.
+    fn wants_prefetch(&self) -> bool {
+        true
+    }
+
     fn prefetch(&self, request: &RequestKey) {
         if self.stale {
             return;

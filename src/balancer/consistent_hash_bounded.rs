@@ -159,6 +159,10 @@ impl Balancer for ConsistentHashBounded {
         }
     }
 
+    fn wants_prefetch(&self) -> bool {
+        true
+    }
+
     fn prefetch(&self, request: &RequestKey) {
         self.ring.prefetch(request);
     }

@@ -132,6 +132,12 @@ pub trait Balancer: Send {
     /// the caches may not hold can start loading it now. Changes nothing.
     fn prefetch(&self, _request: &RequestKey) {}
 
+    /// Whether this algorithm takes [`Balancer::prefetch`] hints; asked once, so that the
+    /// others are not called for nothing at every arrival.
+    fn wants_prefetch(&self) -> bool {
+        false
+    }
+
     /// A hint that `server`'s request is about to end ([`Balancer::finished`]): a balancer
     /// whose per-server state the caches may not hold can start loading it now. Changes
     /// nothing.

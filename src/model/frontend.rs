@@ -32,6 +32,8 @@ pub struct Frontend {
     wants_idle_reports: bool,
     /// Whether the algorithm reads the time (peak EWMA); likewise asked once.
     wants_ticks: bool,
+    /// Whether the one instance takes prefetch hints (the rings); likewise asked once.
+    wants_prefetch: bool,
     /// Per server: in rotation (the instances have it in their pools).
     in_rotation: Vec<bool>,
     /// Picks made again by [`Self::pick_avoiding`] since [`Self::take_reselected`] last
@@ -52,6 +54,7 @@ impl Frontend {
             (0..spec.instances).map(|_| spec.build(capacity)).collect();
         let wants_idle_reports = instances[0].wants_idle_reports();
         let wants_ticks = instances[0].wants_ticks();
+        let wants_prefetch = instances.len() == 1 && instances[0].wants_prefetch();
         Frontend {
             rngs: (0..spec.instances)
                 .map(|i| stream(seed, streams::BALANCER, i))
@@ -62,6 +65,7 @@ impl Frontend {
             reselected: 0,
             wants_idle_reports,
             wants_ticks,
+            wants_prefetch,
             in_rotation: Vec::with_capacity(capacity),
         }
     }
@@ -73,6 +77,7 @@ impl Frontend {
         debug_assert!(self.instances.len() == 1 && self.in_rotation.is_empty());
         let instance = self.instances.pop().expect("one instance");
         self.instances.push(wrap(instance));
+        self.wants_prefetch = self.instances[0].wants_prefetch();
     }
 
     /// Whether the balancer is in panic: zone-aware routing then ignores zones.
@@ -141,7 +146,7 @@ impl Frontend {
     }
 
     pub fn prefetch(&self, request: &RequestKey) {
-        if self.instances.len() == 1 {
+        if self.wants_prefetch {
             self.instances[0].prefetch(request);
         }
     }

@@ -237,6 +237,10 @@ impl Balancer for ZoneAware {
         }
     }
 
+    fn wants_prefetch(&self) -> bool {
+        self.all.wants_prefetch()
+    }
+
     fn prefetch(&self, request: &RequestKey) {
         self.all.prefetch(request);
     }
