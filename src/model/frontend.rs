@@ -161,6 +161,7 @@ impl Frontend {
     }
 
     /// Chooses an instance for `request`, then lets it pick a server.
+    #[inline(always)]
     pub fn pick(&mut self, request: &RequestKey) -> Option<Pick> {
         let instance = self.instance_for(request);
         let server = self.instances[instance].pick(request, &mut self.rngs[instance])?;

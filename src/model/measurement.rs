@@ -288,6 +288,7 @@ impl Measurement {
     }
 
     /// `request` completed at `now` after `response_time`, end to end.
+    #[inline(always)]
     pub fn completed(&mut self, request: &Request, response_time: SimDuration) {
         self.ended(request.measured, Outcome::Completed, Some(request.server));
         if request.measured {
