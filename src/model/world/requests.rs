@@ -413,6 +413,7 @@ impl<O: Observer> World<'_, O> {
 
     /// Request `id` leaves its server, answered or not: the table forgets it and its
     /// worker takes the next queued request, or the server may go idle.
+    #[inline(always)]
     pub(super) fn end_on_server(&mut self, id: RequestId, answered: bool) {
         let Some(request) = self.requests.remove(id) else {
             return;
