@@ -233,12 +233,12 @@ impl Balancer for ConsistentHash {
         self.owner(self.ring_position(request))
     }
 
-    /// Starts loading the ring line the pick will scan: with 10,000 servers the ring is
-    /// megabytes, and the load then overlaps the events handled before the arrival.
     fn wants_prefetch(&self) -> bool {
         true
     }
 
+    /// Starts loading the ring line the pick will scan: with 10,000 servers the ring is
+    /// megabytes, and the load then overlaps the events handled before the arrival.
     fn prefetch(&self, request: &RequestKey) {
         if self.stale {
             return;

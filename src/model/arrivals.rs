@@ -140,16 +140,22 @@ pub struct ArrivalProcess {
 
 impl ArrivalProcess {
     pub fn new(schedule: &RateSchedule, pattern: ArrivalPattern, rng: SimRng) -> Self {
+        let steps = schedule.steps();
         ArrivalProcess {
-            steps: (0..schedule.steps().len())
-                .map(|index| {
-                    let (start, rate) = schedule.steps()[index];
-                    Step {
-                        start,
-                        rate,
-                        gap_ns: 1e9 / rate,
-                        end: schedule.steps().get(index + 1).map(|&(next, _)| next),
-                    }
+            steps: steps
+                .iter()
+                .zip(
+                    steps
+                        .iter()
+                        .skip(1)
+                        .map(|&(next, _)| Some(next))
+                        .chain([None]),
+                )
+                .map(|(&(start, rate), end)| Step {
+                    start,
+                    rate,
+                    gap_ns: 1e9 / rate,
+                    end,
                 })
                 .collect(),
             pattern,
