@@ -151,6 +151,11 @@ impl Frontend {
         }
     }
 
+    /// Whether [`Self::prefetch`] does anything: whether the hint is worth building.
+    pub fn wants_prefetch(&self) -> bool {
+        self.wants_prefetch
+    }
+
     /// A hint that a request on `server` is about to end: the instances' state for it
     /// starts loading. With one instance only: with several, which one is told is not
     /// known yet.

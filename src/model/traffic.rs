@@ -58,7 +58,8 @@ impl<'a> Traffic<'a> {
     }
 
     /// Draws the next arrival: its time, or `None` when no request arrives before the end.
-    pub fn draw_next(&mut self) -> Option<(SimTime, &Arrival)> {
+    /// Its request waits in [`Self::arriving`].
+    pub fn draw_next(&mut self) -> Option<SimTime> {
         if self.sessions.is_some() {
             return self.draw_next_of_sessions();
         }
@@ -67,13 +68,13 @@ impl<'a> Traffic<'a> {
             return None;
         }
         self.next = self.arrivals.arriving();
-        Some((time, &self.next))
+        Some(time)
     }
 
     /// [`Self::draw_next`] for traffic made of sessions: the time and the session from
     /// them, the work from the workload's service stream.
     #[inline(never)]
-    fn draw_next_of_sessions(&mut self) -> Option<(SimTime, &Arrival)> {
+    fn draw_next_of_sessions(&mut self) -> Option<SimTime> {
         let sessions = self.sessions.as_mut()?;
         let time = sessions.next_arrival()?;
         if time >= self.end {
@@ -81,10 +82,11 @@ impl<'a> Traffic<'a> {
         }
         let work = self.arrivals.draw_work();
         self.next = sessions.arriving(work);
-        Some((time, &self.next))
+        Some(time)
     }
 
-    /// The request whose arrival event has just popped.
+    /// The request drawn last: the one whose arrival is scheduled, or whose arrival
+    /// event has just popped.
     pub fn arriving(&self) -> Arrival {
         self.next
     }
