@@ -45,6 +45,14 @@ const ARITY: usize = 4;
 /// past it.
 const PADDING: usize = ARITY - 1;
 
+/// Up to this many events a pop leaves the root a hole for the next schedule to fill;
+/// above, it fills it at once with the last entry. At 10,000 busy servers the hole made
+/// the reference model about 10% slower, though it saved instructions there too: the
+/// heap no longer fits the first-level cache, and a sift down that starts at the pop,
+/// as the world starts loading the next completions' state, overlaps its misses with
+/// theirs.
+const HOLE_UP_TO: usize = 1024;
+
 /// The key of no event, later than every real key: the padding.
 const NONE: Key = Key(u128::MAX);
 
@@ -132,6 +140,9 @@ impl<E: Prioritized + Copy> EventQueue<E> {
             // The last entry's slot becomes padding, and the padding shrinks by one.
             self.keys[0] = NONE;
             self.keys.pop();
+        } else if self.events.len() > HOLE_UP_TO {
+            self.vacant = true;
+            self.fill_root();
         } else {
             self.vacant = true;
         }
@@ -154,15 +165,23 @@ impl<E: Prioritized + Copy> EventQueue<E> {
         if !self.vacant {
             return (len > 1).then(|| &self.events[earliest_child(&self.keys, 1).0]);
         }
-        let (first, _) = earliest_child(&self.keys, 1);
-        let below_first = ARITY * first + 1;
-        let mut second = (below_first < len).then(|| earliest_child(&self.keys, below_first).0);
-        for sibling in (1..=ARITY).filter(|&s| s != first && s < len) {
-            if second.is_none_or(|best| self.keys[sibling].0 < self.keys[best].0) {
-                second = Some(sibling);
+        let keys = self.keys.as_slice();
+        let (first, _) = earliest_child(keys, 1);
+        // Padding never wins: its key is the largest.
+        let mut second = (first, NONE);
+        for (sibling, &key) in (1..).zip(&keys[1..=ARITY]) {
+            if sibling != first && key.0 < second.1.0 {
+                second = (sibling, key);
             }
         }
-        second.map(|at| &self.events[at])
+        let below_first = ARITY * first + 1;
+        if below_first < len {
+            let (child, key) = earliest_child(keys, below_first);
+            if key.0 < second.1.0 {
+                second = (child, key);
+            }
+        }
+        (second.1.0 < NONE.0).then(|| &self.events[second.0])
     }
 
     /// The time of the earliest event, if any.
@@ -267,6 +286,47 @@ mod tests {
             .map(|(_, e)| e.id)
             .collect();
         assert_eq!(order, vec![3, 1, 0, 2]);
+    }
+
+    /// A heap past [`HOLE_UP_TO`] fills the root at every pop; below, it leaves a hole.
+    /// Interleaved as a run does it, on both sides of the bound, the pops still come in
+    /// order, and the peeks and the length agree with a sorted model.
+    #[test]
+    fn pops_stay_in_order_on_both_sides_of_the_hole_bound() {
+        let mut queue = EventQueue::with_capacity(4);
+        let mut pending = std::collections::BTreeSet::new();
+        let mut state = 0x2545_f491_4f6c_dd1d_u64;
+        let (mut now, mut largest) = (0, 0);
+        for id in 0..20_000 {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            // Grows past the bound for the first half, shrinks below it in the second.
+            let schedule_odds = if id < 10_000 { 3 } else { 1 };
+            if state % 4 < schedule_odds {
+                let (time, priority) = (now + (state >> 8) % 1_000, (state >> 4) as u8 % 4);
+                queue.schedule(SimTime::from_nanos(time), Tagged { priority, id });
+                pending.insert((time, priority, id));
+            } else {
+                let popped = queue.pop().map(|(t, e)| (t.as_nanos(), e.priority, e.id));
+                let expected = pending.pop_first();
+                assert_eq!(popped, expected);
+                if let Some((time, _, _)) = expected {
+                    now = time;
+                }
+            }
+            assert_eq!(queue.len(), pending.len());
+            assert_eq!(queue.peek().map(|e| e.id), pending.first().map(|e| e.2));
+            assert_eq!(
+                queue.peek_second().map(|e| e.id),
+                pending.iter().nth(1).map(|e| e.2)
+            );
+            largest = largest.max(queue.len());
+        }
+        assert!(
+            largest > 2 * HOLE_UP_TO && queue.len() < HOLE_UP_TO,
+            "{largest}"
+        );
     }
 
     proptest! {
