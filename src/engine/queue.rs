@@ -47,7 +47,7 @@ const PADDING: usize = ARITY - 1;
 
 /// Up to this many events a pop leaves the root a hole for the next schedule to fill;
 /// above, it fills it at once with the last entry. At 10,000 busy servers the hole made
-/// the reference model about 10% slower, though it saved instructions there too: the
+/// the reference model 5 to 20% slower, though it saved instructions there too: the
 /// heap no longer fits the first-level cache, and a sift down that starts at the pop,
 /// as the world starts loading the next completions' state, overlaps its misses with
 /// theirs.
