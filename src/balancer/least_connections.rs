@@ -230,13 +230,12 @@ impl LeastConnections {
     /// instead of per access halves their cost (each index is bounds-checked, and a store
     /// through one vector makes the compiler reload the other's pointer). Returns the class
     /// so that the caller can keep its lowest bucket.
+    /// The class's buckets must reach `count` (a finish lowers a count to one that has its
+    /// bucket; a dispatch grows them first, out of line).
     #[inline(always)]
     fn move_to(&mut self, id: u32, node: Node, count: u32) -> &mut Class {
         self.clock += 1;
         let class = &mut self.classes[node.class as usize];
-        if class.buckets.len() <= count as usize {
-            class.grow(count as usize);
-        }
         let buckets = class.buckets.as_mut_slice();
         let nodes = self.nodes.as_mut_slice();
         detach(nodes, buckets, node);
@@ -289,6 +288,19 @@ fn append(nodes: &mut [Node], buckets: &mut [Bucket], id: u32, count: u32, stamp
     appended.prev = tail;
     appended.next = NIL;
     appended.stamp = stamp;
+}
+
+impl LeastConnections {
+    /// A dispatch that takes a server to `count` connections, more than any server of
+    /// class `class` had before: the class's buckets grow, then the dispatch goes on. Out
+    /// of line and in tail position, so that the common dispatch makes no call and saves
+    /// no registers for one.
+    #[cold]
+    #[inline(never)]
+    fn grow_and_dispatch(&mut self, server: ServerId, class: u32, count: u32) {
+        self.classes[class as usize].grow(count as usize);
+        self.dispatched(server);
+    }
 }
 
 impl Balancer for LeastConnections {
@@ -375,6 +387,10 @@ impl Balancer for LeastConnections {
             return;
         }
         let node = *node;
+        if self.classes[node.class as usize].buckets.len() <= count as usize + 1 {
+            self.grow_and_dispatch(server, node.class, count + 1);
+            return;
+        }
         let class = self.move_to(server.0, node, count + 1);
         if class.min == count as usize && class.bucket_is_empty(count as usize) {
             class.min += 1;
