@@ -50,9 +50,10 @@ impl<O: Observer> World<'_, O> {
                 continue;
             };
             request.hop = 0;
+            let request = *request;
             let (server, measured) = (request.server, request.measured);
             match settled {
-                Settled::Done if self.tiers.is_empty() => self.complete(id),
+                Settled::Done if self.tiers.is_empty() => self.complete(id, request),
                 Settled::Done => self.call(id, 0),
                 Settled::Failed(reason) => {
                     self.end_on_server(id, false);

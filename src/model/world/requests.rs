@@ -313,16 +313,13 @@ impl<O: Observer> World<'_, O> {
         if hop < self.tiers.len() {
             self.call(id, hop);
         } else {
-            self.complete(id);
+            self.complete(id, request);
         }
     }
 
-    /// Request `id` is answered — with an error if its server is in a gray failure.
-    pub(super) fn complete(&mut self, id: RequestId) {
-        let Some(&request) = self.requests.get(id) else {
-            return;
-        };
-        let mut request = request;
+    /// Request `id`, live as `request` (the caller has just read it from the table), is
+    /// answered — with an error if its server is in a gray failure.
+    pub(super) fn complete(&mut self, id: RequestId, mut request: Request) {
         let elapsed = self.now - request.arrived;
         let mut response_time = elapsed;
         if self.answer_hooks {
