@@ -234,7 +234,8 @@ impl SeriesRecorder {
         for i in 0..servers {
             self.starts[i + 1] += self.starts[i];
         }
-        self.by_server.clear();
+        // Every place is written below, so only places beyond the last interval's are
+        // filled first.
         self.by_server.resize(self.completed.len(), 0);
         // `starts[s]` serves as the next free place of server s, then is restored.
         for &(server, latency) in &self.completed {
