@@ -38,28 +38,32 @@ impl<O: Observer> World<'_, O> {
 
     pub(super) fn on_arrival(&mut self) {
         // Every draw happens whatever the request's fate, so all variants of a scenario
-        // see the same requests.
-        let arrival = self.traffic.arriving();
+        // see the same requests. Its fields are read one by one: the request whole, its
+        // address lent out, would be copied with wide loads that wait for the draw's
+        // narrower stores to reach the cache.
+        let Arrival {
+            client,
+            session,
+            work,
+            ..
+        } = self.traffic.arriving();
         let now = self.now;
         let measured = self.measurement.is_measured(now);
         self.measurement.arrived(measured);
-        let key = RequestKey {
-            client: arrival.client,
-            session: arrival.session,
-        };
-        let (id, pick) = self.new_attempt(&key, arrival.work, measured);
+        let key = RequestKey { client, session };
+        let (id, pick) = self.new_attempt(&key, work, measured);
         if self.sessions.is_some() {
-            self.session_sent(&arrival);
+            self.session_sent();
         }
         if O::ACTIVE {
             self.observe(Observed::Arrived {
                 request: id,
-                client: arrival.client,
-                work: arrival.work,
+                client,
+                work,
             });
         }
         if self.resilience.is_some() {
-            self.call_started(id, key, arrival.work, measured, pick);
+            self.call_started(id, key, work, measured, pick);
         }
         self.dispatch(id, &key, pick, measured);
         self.schedule_next_arrival();
@@ -135,10 +139,11 @@ impl<O: Observer> World<'_, O> {
         }
     }
 
-    /// `arrival`, of a session, is sent: its session starts with its first request and
-    /// ends after its last. Out of line, as [`Self::route_by_affinity`].
+    /// The request arriving now, of a session, is sent: its session starts with its first
+    /// request and ends after its last. Out of line, as [`Self::route_by_affinity`].
     #[inline(never)]
-    fn session_sent(&mut self, arrival: &Arrival) {
+    fn session_sent(&mut self) {
+        let arrival = self.traffic.arriving();
         if let (Some(sessions), Some(session)) = (&mut self.sessions, arrival.session) {
             sessions.sent(session, arrival.client, arrival.ends_session);
         }
