@@ -229,9 +229,9 @@ impl LeastConnections {
     /// once. A dispatch and a finish are each one move, and borrowing each vector once
     /// instead of per access halves their cost (each index is bounds-checked, and a store
     /// through one vector makes the compiler reload the other's pointer). Returns the class
-    /// so that the caller can keep its lowest bucket.
-    /// The class's buckets must reach `count` (a finish lowers a count to one that has its
-    /// bucket; a dispatch grows them first, out of line).
+    /// so that the caller can keep its lowest bucket. The class's buckets must reach
+    /// `count`: a finish lowers a count to one that has its bucket, and a dispatch grows
+    /// them first, out of line.
     #[inline(always)]
     fn move_to(&mut self, id: u32, node: Node, count: u32) -> &mut Class {
         self.clock += 1;
@@ -241,6 +241,17 @@ impl LeastConnections {
         detach(nodes, buckets, node);
         append(nodes, buckets, id, count, self.clock);
         class
+    }
+
+    /// A dispatch that takes a server to `count` connections, more than any server of
+    /// class `class` had before: the class's buckets grow, then the dispatch goes on. Out
+    /// of line and in tail position, so that the common dispatch makes no call and saves
+    /// no registers for one.
+    #[cold]
+    #[inline(never)]
+    fn grow_and_dispatch(&mut self, server: ServerId, class: u32, count: u32) {
+        self.classes[class as usize].grow(count as usize);
+        self.dispatched(server);
     }
 
     /// Takes `id` out of its bucket's list.
@@ -288,19 +299,6 @@ fn append(nodes: &mut [Node], buckets: &mut [Bucket], id: u32, count: u32, stamp
     appended.prev = tail;
     appended.next = NIL;
     appended.stamp = stamp;
-}
-
-impl LeastConnections {
-    /// A dispatch that takes a server to `count` connections, more than any server of
-    /// class `class` had before: the class's buckets grow, then the dispatch goes on. Out
-    /// of line and in tail position, so that the common dispatch makes no call and saves
-    /// no registers for one.
-    #[cold]
-    #[inline(never)]
-    fn grow_and_dispatch(&mut self, server: ServerId, class: u32, count: u32) {
-        self.classes[class as usize].grow(count as usize);
-        self.dispatched(server);
-    }
 }
 
 impl Balancer for LeastConnections {

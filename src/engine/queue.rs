@@ -140,11 +140,11 @@ impl<E: Prioritized + Copy> EventQueue<E> {
             // The last entry's slot becomes padding, and the padding shrinks by one.
             self.keys[0] = NONE;
             self.keys.pop();
-        } else if self.events.len() > HOLE_UP_TO {
-            self.vacant = true;
-            self.fill_root();
         } else {
             self.vacant = true;
+            if self.events.len() > HOLE_UP_TO {
+                self.fill_root();
+            }
         }
         Some((time, first))
     }

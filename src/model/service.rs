@@ -61,6 +61,8 @@ impl ServiceSampler {
         self.sample_other()
     }
 
+    /// The draw of any distribution: out of line, so that the exponential's inlined
+    /// draw brings only itself into its callers.
     #[inline(never)]
     fn sample_other(&mut self) -> SimDuration {
         let nanos = match &self.sampler {

@@ -26,7 +26,7 @@ impl<O: Observer> World<'_, O> {
         self.next_arrival = self.traffic.draw_next();
         // Only a balancer that takes hints reads the request back: the read, right after
         // the draw's writes, would wait for them (a load spanning two stores is not
-        // forwarded from them), about 2% of a run that takes no hints.
+        // forwarded from them).
         if self.next_arrival.is_some() && self.frontend.wants_prefetch() {
             let arrival = self.traffic.arriving();
             self.frontend.prefetch(&RequestKey {
