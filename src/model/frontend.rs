@@ -145,13 +145,16 @@ impl Frontend {
             .unwrap_or(false)
     }
 
+    /// A hint that `request` is the next to be picked, for the one instance. Called only
+    /// when [`Self::wants_prefetch`] says so, which its caller asks before it builds the
+    /// hint.
     pub fn prefetch(&self, request: &RequestKey) {
-        if self.wants_prefetch {
-            self.instances[0].prefetch(request);
-        }
+        debug_assert!(self.wants_prefetch);
+        self.instances[0].prefetch(request);
     }
 
-    /// Whether [`Self::prefetch`] does anything: whether the hint is worth building.
+    /// Whether the one instance takes [`Self::prefetch`] hints: whether one is worth
+    /// building.
     pub fn wants_prefetch(&self) -> bool {
         self.wants_prefetch
     }
