@@ -61,14 +61,27 @@ impl SimDuration {
     /// Rounds a number of nanoseconds to the nearest (halves away from zero), clamped to
     /// `[0, u64::MAX]`, NaN to 0: exactly `x.round().clamp(0.0, u64::MAX as f64) as u64`.
     /// Written out because `f64::round` is a library call on the baseline x86-64 target
-    /// (no SSE4.1), and every request draws two such durations. The conversion truncates
-    /// (saturating, NaN to 0) and `x - trunc(x)` is exact in floating point, so comparing
-    /// the fraction with one half decides the rounding exactly.
+    /// (no SSE4.1), and every request draws two such durations.
     ///
-    /// Durations below 2^63 ns (292 years: all of them, in practice) convert through
-    /// `i64`, a single instruction each way; `u64` conversions take a dozen.
+    /// Below 2^52 ns (52 days: every sampled duration, in practice) adding one half and
+    /// truncating is exact: a double there is a multiple of its ulp, at most 1/2, so the
+    /// sum is exact unless it is below 1, where rounding can carry it to 1 only from the
+    /// largest double below one half. That one value is sent the long way. The sum and
+    /// the truncation are two dependent instructions, where the long way's truncation,
+    /// conversion back, subtraction and comparison are five; each request's arrival time
+    /// waits on one such rounding.
+    ///
+    /// The long way: the conversion truncates (saturating, NaN to 0), `x - trunc(x)` is
+    /// exact in floating point, and comparing the fraction with one half decides the
+    /// rounding exactly. Durations below 2^63 ns convert through `i64`, a single
+    /// instruction each way; `u64` conversions take a dozen.
     #[inline]
     pub fn from_nanos_f64(nanos: f64) -> Self {
+        const EXACT_LIMIT: f64 = 4_503_599_627_370_496.0; // 2^52
+        const BELOW_HALF: f64 = 0.499_999_999_999_999_94; // 1/2 - 2^-54
+        if (0.0..EXACT_LIMIT).contains(&nanos) && nanos != BELOW_HALF {
+            return SimDuration((nanos + 0.5) as i64 as u64);
+        }
         const SIGNED_LIMIT: f64 = 9_223_372_036_854_775_808.0; // 2^63
         if (0.0..SIGNED_LIMIT).contains(&nanos) {
             let truncated = nanos as i64;
@@ -190,6 +203,20 @@ mod tests {
             special.push(f64::from_bits(x));
             // And the range durations live in, with fractions.
             special.push((x >> 11) as f64 / (1u64 << (x % 40)) as f64);
+        }
+        // Every binade's edges, where adding one half could carry into the next: the
+        // doubles next to each power of two and to each power of two less one half.
+        for exponent in 0..64 {
+            let power = 2f64.powi(exponent);
+            for edge in [power, power - 0.5] {
+                let mut below = edge;
+                let mut above = edge;
+                for _ in 0..4 {
+                    special.extend([below, above]);
+                    below = f64::from_bits(below.to_bits() - 1);
+                    above = f64::from_bits(above.to_bits() + 1);
+                }
+            }
         }
         for value in special {
             assert_eq!(
