@@ -64,12 +64,13 @@ impl SimDuration {
     /// (no SSE4.1), and every request draws two such durations.
     ///
     /// Below 2^52 ns (52 days: every sampled duration, in practice) adding one half and
-    /// truncating is exact: a double there is a multiple of its ulp, at most 1/2, so the
-    /// sum is exact unless it is below 1, where rounding can carry it to 1 only from the
-    /// largest double below one half. That one value is sent the long way. The sum and
-    /// the truncation are two dependent instructions, where the long way's truncation,
-    /// conversion back, subtraction and comparison are five; each request's arrival time
-    /// waits on one such rounding.
+    /// truncating gives the same for every value but one. There a double's ulp is at
+    /// most 1/2, so the sum is exact while it stays in the double's binade; it rounds only
+    /// on entering the next, and then reaches an integer it is below only from the
+    /// largest double below one half, whose sum rounds up to 1. That value goes the long
+    /// way. The sum and the truncation are two dependent instructions, where the long
+    /// way's truncation, conversion back, subtraction and comparison are five; each
+    /// request's arrival time waits on one such rounding.
     ///
     /// The long way: the conversion truncates (saturating, NaN to 0), `x - trunc(x)` is
     /// exact in floating point, and comparing the fraction with one half decides the
