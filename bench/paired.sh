@@ -8,7 +8,7 @@
 # median 1.006. The median of N ratios is good to about 0.2/sqrt(N): 300 rounds (a
 # minute and a half at the default size) resolve about 1%.
 #
-# usage: bench/paired.sh A B [ROUNDS (200)] [REQUESTS (1000000)]
+# usage: bench/paired.sh A B [ROUNDS (300)] [REQUESTS (1000000)]
 #   ALGORITHM (least-connections) and SERVERS (16) may be set in the environment.
 # Prints the quartiles of B's time per request over A's, and each build's lowest and
 # median time per request.
@@ -20,7 +20,7 @@ if (($# < 2)); then
 fi
 a=$1
 b=$2
-rounds=${3:-200}
+rounds=${3:-300}
 requests=${4:-1000000}
 algorithm=${ALGORITHM:-least-connections}
 servers=${SERVERS:-16}
@@ -40,8 +40,12 @@ for ((round = 0; round < rounds; round++)); do
     run_on "$core_a" "$a" >"$scratch/a" &
     run_on $((1 - core_a)) "$b" >"$scratch/b" &
     wait
-    read -r time_a <"$scratch/a"
-    read -r time_b <"$scratch/b"
+    time_a=$(cat "$scratch/a")
+    time_b=$(cat "$scratch/b")
+    if [[ -z $time_a || -z $time_b ]]; then
+        echo "paired.sh: a run printed no time; run each build's bench alone to see why" >&2
+        exit 2
+    fi
     echo "$time_a $time_b" >>"$scratch/times"
 done
 
