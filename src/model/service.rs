@@ -55,8 +55,7 @@ impl ServiceSampler {
     #[inline(always)]
     pub fn sample(&mut self) -> SimDuration {
         if let Sampler::Exponential(mean) = self.sampler {
-            let standard: f64 = Exp1.sample(&mut self.rng);
-            return SimDuration::from_nanos_f64(standard * mean);
+            return SimDuration::from_nanos_f64(exponential(&mut self.rng, mean));
         }
         self.sample_other()
     }
@@ -67,13 +66,20 @@ impl ServiceSampler {
     fn sample_other(&mut self) -> SimDuration {
         let nanos = match &self.sampler {
             Sampler::Constant(work) => return *work,
-            Sampler::Exponential(mean) => Distribution::<f64>::sample(&Exp1, &mut self.rng) * mean,
+            Sampler::Exponential(mean) => exponential(&mut self.rng, *mean),
             Sampler::Uniform(d) => d.sample(&mut self.rng),
             Sampler::LogNormal(d) => d.sample(&mut self.rng),
             Sampler::Pareto(d) => d.sample(&mut self.rng),
         };
         SimDuration::from_nanos_f64(nanos)
     }
+}
+
+/// An exponential draw with `mean` nanoseconds, as [`Sampler::Exponential`] describes.
+#[inline(always)]
+fn exponential(rng: &mut SimRng, mean: f64) -> f64 {
+    let standard: f64 = Exp1.sample(rng);
+    standard * mean
 }
 
 #[cfg(test)]
