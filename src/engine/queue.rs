@@ -86,6 +86,9 @@ struct Siblings([Key; ARITY]);
 
 const NO_SIBLINGS: Siblings = Siblings([NONE; ARITY]);
 
+// A group is exactly one line, starting on a line's boundary.
+const _: () = assert!(size_of::<Siblings>() == 64 && align_of::<Siblings>() == 64);
+
 /// The key of entry `index`.
 #[inline(always)]
 fn key_at(groups: &[Siblings], index: usize) -> Key {
