@@ -14,11 +14,12 @@
 //! Keys and events are two arrays side by side: a sift compares keys only, and a node's
 //! four children's keys are 64 bytes, where key and event together were 128 (at 10,000
 //! servers, half the cache lines a pop reads). Every place past the last event holds the
-//! largest key: every node that has a child then has four, and the earliest child is always found by the same three comparisons, done in
-//! arithmetic, with no branch on how many children there are or which is earliest (coin
-//! tosses both, as the heap's size moves by one and as the keys fall). The reference
-//! model runs about 3% faster at 16 servers and 10% at 10,000 than with the entries
-//! whole and the tournament in branches, though it executes 3% more instructions.
+//! largest key: every node that has a child then has four, and the earliest child is
+//! always found by the same three comparisons, done in arithmetic, with no branch on how
+//! many children there are or which is earliest (coin tosses both, as the heap's size
+//! moves by one and as the keys fall). The reference model runs about 3% faster at 16
+//! servers and 10% at 10,000 than with the entries whole and the tournament in branches,
+//! though it executes 3% more instructions.
 //!
 //! A pop leaves the root a hole, which the next schedule fills with its event: a pop and
 //! a schedule, as a completion that starts the next request's service makes, are then
