@@ -11,6 +11,6 @@ mod timer;
 
 pub use prefetch::prefetch;
 pub use queue::{EventQueue, Prioritized};
-pub use rng::{SimRng, derive_seed, stream};
+pub use rng::{SimRng, derive_seed, exponential, stream};
 pub use time::{SimDuration, SimTime};
 pub use timer::{Firing, TimerId, Timers};

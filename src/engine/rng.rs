@@ -9,9 +9,19 @@
 
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
+use rand_distr::{Distribution, Exp1};
 
 /// The generator every simulated entity draws from.
 pub type SimRng = ChaCha8Rng;
+
+/// An exponential draw with mean `mean` (in whatever unit `mean` is): a standard
+/// exponential times the mean, which is exactly what `rand_distr`'s `Exp::new(1 / mean)`
+/// draws, with the standard draw inlined into the caller.
+#[inline(always)]
+pub fn exponential(rng: &mut SimRng, mean: f64) -> f64 {
+    let standard: f64 = Exp1.sample(rng);
+    standard * mean
+}
 
 /// SplitMix64's finalizer: a bijection of u64 with good avalanche.
 fn mix64(mut z: u64) -> u64 {

@@ -11,14 +11,12 @@
 //! placed at `start + n / rate` from each step's start, computed from `n` rather than
 //! accumulated, so rounding never drifts.
 
-use rand_distr::{Distribution, Exp1};
-
 use super::clients::ClientPopulation;
 use super::service::ServiceSampler;
 use super::spec::{ArrivalPattern, RateSchedule, WorkloadSpec};
 use super::streams;
 use super::trace::TraceArrivals;
-use crate::engine::{SimDuration, SimRng, SimTime, stream};
+use crate::engine::{SimDuration, SimRng, SimTime, exponential, stream};
 use crate::id::{ClientAddr, SessionId};
 
 /// One request as it arrives: who sends it, in which session, and how much work it brings.
@@ -182,8 +180,7 @@ impl ArrivalProcess {
             if rate > 0.0 {
                 let candidate = match self.pattern {
                     ArrivalPattern::Poisson => {
-                        let gap: f64 = Exp1.sample(&mut self.rng);
-                        self.clock + SimDuration::from_nanos_f64(gap * gap_ns)
+                        self.clock + SimDuration::from_nanos_f64(exponential(&mut self.rng, gap_ns))
                     }
                     ArrivalPattern::Constant => {
                         start + SimDuration::from_secs_f64((self.in_step + 1) as f64 / rate)

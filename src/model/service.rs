@@ -5,10 +5,10 @@
 //! between algorithms are not drowned in sampling noise, and a trace that carries its own
 //! service times fits the same model.
 
-use rand_distr::{Distribution, Exp1, LogNormal, Pareto, Uniform};
+use rand_distr::{Distribution, LogNormal, Pareto, Uniform};
 
 use super::spec::ServiceDist;
-use crate::engine::{SimDuration, SimRng};
+use crate::engine::{SimDuration, SimRng, exponential};
 
 enum Sampler {
     Constant(SimDuration),
@@ -73,13 +73,6 @@ impl ServiceSampler {
         };
         SimDuration::from_nanos_f64(nanos)
     }
-}
-
-/// An exponential draw with `mean` nanoseconds, as [`Sampler::Exponential`] describes.
-#[inline(always)]
-fn exponential(rng: &mut SimRng, mean: f64) -> f64 {
-    let standard: f64 = Exp1.sample(rng);
-    standard * mean
 }
 
 #[cfg(test)]

@@ -1,10 +1,8 @@
 //! A server's life in the cluster: its failure process, crashes, restarts and boots,
 //! draining, and going down for good; each change of state is a row of events.csv.
 
-use rand_distr::{Distribution, Exp1};
-
 use super::World;
-use crate::engine::{SimDuration, SimTime, stream};
+use crate::engine::{SimDuration, SimTime, exponential, stream};
 use crate::id::ServerId;
 use crate::model::database;
 use crate::model::event::Timer;
@@ -43,8 +41,7 @@ impl<O: Observer> World<'_, O> {
         let rng = self.failure_rngs[server.index()]
             .as_mut()
             .expect("a server with a failure process has its stream");
-        let unit: f64 = Exp1.sample(rng);
-        SimDuration::from_secs_f64(unit * mean.as_secs_f64())
+        SimDuration::from_secs_f64(exponential(rng, mean.as_secs_f64()))
     }
 
     /// Schedules `server`'s next crash, if its group has a failure process.
