@@ -272,6 +272,8 @@ fn select_bracketed(
     let v0 = if middle_holds {
         select_one(middle, r0 - found.below)
     } else {
+        // A partitioning selection, never a counted one: the upper ranks below may be
+        // sought among the values above this one.
         *sample.select_nth_unstable(r0).1
     };
     // The upper bracket runs to the top: it holds r1 and r2 when nothing at or above r1
