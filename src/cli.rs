@@ -169,8 +169,9 @@ pub struct BenchArgs {
     #[arg(long, value_name = "PATH")]
     pub speedlimit: Option<PathBuf>,
     /// Measurements per algorithm, taken in turn with the speedlimit loop's: the medians
-    /// are printed, with the range of lbsim's share over the rounds. On a shared machine
-    /// one measurement can be 20% off; the median of several is steadier.
+    /// are printed, with the range of lbsim's share over the rounds and its best rate over
+    /// the loop's best. On a shared machine one measurement can be 20% off; the median of
+    /// several is steadier, and the best of several the least disturbed.
     #[arg(long, default_value_t = 1, allow_negative_numbers = true, value_parser = rounds)]
     pub rounds: u32,
 }

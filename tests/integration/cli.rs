@@ -95,7 +95,7 @@ fn a_usage_error_exits_2() {
 }
 
 #[test]
-fn bench_rounds_take_turns_with_the_speedlimit_and_print_the_median_share() {
+fn bench_rounds_take_turns_with_the_speedlimit_and_print_the_median_and_best_shares() {
     use std::os::unix::fs::PermissionsExt;
     let dir = tempfile::tempdir().unwrap();
     // A stand-in for the speedlimit loop, always 1,000 requests a second, which counts
@@ -137,11 +137,12 @@ fn bench_rounds_take_turns_with_the_speedlimit_and_print_the_median_share() {
     let rate: f64 = lbsim_line[4].parse().unwrap();
     let limit_line = line("speedlimit");
     assert_eq!(limit_line[3], "1000", "{stdout}");
-    // "lbsim at S of it (by round A to B)"
+    // "lbsim at S of it by the median round (by round A to B), C best against best"
     let at = limit_line.iter().position(|w| *w == "at").unwrap();
     let share: f64 = limit_line[at + 1].parse().unwrap();
-    let lowest: f64 = limit_line[at + 6].parse().unwrap();
-    let highest: f64 = limit_line[at + 8].trim_end_matches(')').parse().unwrap();
+    let lowest: f64 = limit_line[at + 10].parse().unwrap();
+    let highest: f64 = limit_line[at + 12].trim_end_matches("),").parse().unwrap();
+    let best = limit_line[at + 13];
     // The median share is the median round's rate over the limit's 1,000 (both printed
     // rounded: the share to 0.01, the rate to a request a second).
     assert!(
@@ -149,6 +150,13 @@ fn bench_rounds_take_turns_with_the_speedlimit_and_print_the_median_share() {
         "{share} against {rate}: {stdout}"
     );
     assert!(lowest <= share && share <= highest, "{stdout}");
+    // The limit never varies, so lbsim's best round over it is the highest share.
+    assert_eq!(best, limit_line[at + 12].trim_end_matches("),"), "{stdout}");
+    assert_eq!(
+        &limit_line[at + 14..],
+        ["best", "against", "best"],
+        "{stdout}"
+    );
 }
 
 #[test]
