@@ -151,8 +151,8 @@ struct Shares {
     /// adds time, and adds more to lbsim, whose steps do more work than the loop's, so
     /// each program's fastest round is its least disturbed: Python's `timeit` reports the
     /// best of its repeats for this reason, and Chen and Revels ("Robust benchmarking in
-    /// noisy environments", 2016) show the minimum to be the estimator least moved by
-    /// such noise.
+    /// noisy environments", 2016) argue for the minimum as the estimator such noise moves
+    /// least.
     best: f64,
 }
 
