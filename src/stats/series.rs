@@ -6,14 +6,13 @@
 //! reached no server.
 //!
 //! Percentiles per interval are exact (nearest rank): the latencies of one interval are
-//! appended to one buffer, grouped by server when the interval closes, and selected by
-//! [`IntervalRanks`] (one pass over them all, then selections among the few near each
-//! rank); the buffers are cleared, not freed, at each interval's end, so their memory is
-//! bounded by one interval's completions and nothing is allocated once they have grown to
-//! their working size.
+//! appended to one buffer and, when the interval closes, sorted and walked once
+//! ([`IntervalLatencies`]); the buffers are cleared, not freed, at each interval's end, so
+//! their memory is bounded by one interval's completions and nothing is allocated once
+//! they have grown to their working size.
 
 use super::cluster_event::STATE_NAMES;
-use super::nearest_rank::IntervalRanks;
+use super::interval_latencies::IntervalLatencies;
 use super::spill_vec::{SpillVec, Spillable};
 use crate::engine::{SimDuration, SimTime};
 use crate::id::ServerId;
@@ -131,25 +130,14 @@ struct Tally {
 
 /// Collects the time series of one run.
 ///
-/// A completion is one append to a single buffer of the interval, in completion order:
-/// sequential memory, whatever the number of servers (a buffer per server cost a cache
-/// miss or two per request with thousands of servers). When the interval closes, the
-/// buffer is grouped by server with one counting sort into `by_server`, each server's
-/// slice gives its row, and the whole gives the interval's percentiles, all selected by
-/// `ranks` from one pass over the grouped latencies.
+/// A completion is one append to a single buffer of the interval; when the interval
+/// closes, one sort of the buffer gives every server's percentiles and the interval's.
 #[derive(Debug)]
 pub struct SeriesRecorder {
-    /// `(server, latency ns)` of the current interval's completions.
-    completed: Vec<(u32, u64)>,
-    /// The latencies of `completed`, grouped by server (in server order) once the interval
-    /// closes.
-    by_server: Vec<u64>,
-    /// Per server: where its latencies start in `by_server` (one more entry than servers).
-    starts: Vec<u32>,
-    /// Whether `by_server` holds the current interval's grouping.
-    grouped: bool,
-    /// The percentiles' selection, with its scratch buffers.
-    ranks: IntervalRanks,
+    /// The current interval's latencies, and their percentiles per server and in all.
+    latencies: IntervalLatencies,
+    /// Whether `latencies` holds the current interval's percentiles.
+    computed: bool,
     /// Per server: the current interval's counts.
     tallies: Vec<Tally>,
     /// The whole cluster's counts of the current interval.
@@ -161,11 +149,8 @@ pub struct SeriesRecorder {
 impl SeriesRecorder {
     pub fn new(servers: usize) -> Self {
         SeriesRecorder {
-            completed: Vec::new(),
-            by_server: Vec::new(),
-            starts: vec![0; servers + 1],
-            grouped: false,
-            ranks: IntervalRanks::default(),
+            latencies: IntervalLatencies::new(servers),
+            computed: false,
             tallies: vec![Tally::default(); servers],
             cluster: IntervalCounts::default(),
             rows: SpillVec::default(),
@@ -175,9 +160,9 @@ impl SeriesRecorder {
 
     /// Server `server` joined the cluster: it gets a slot of its own.
     pub fn add_server(&mut self, server: ServerId) {
-        if self.starts.len() <= server.index() + 1 {
-            self.starts.resize(server.index() + 2, 0);
+        if self.tallies.len() <= server.index() {
             self.tallies.resize(server.index() + 1, Tally::default());
+            self.latencies.set_servers(self.tallies.len());
         }
     }
 
@@ -221,47 +206,23 @@ impl SeriesRecorder {
 
     /// A request completed on `server` after `latency` (arrival to completion).
     pub fn record_completion(&mut self, server: ServerId, latency: SimDuration) {
-        self.completed.push((server.0, latency.as_nanos()));
+        self.latencies.record(server.0, latency.as_nanos());
     }
 
-    /// Groups the interval's latencies by server, stably (a counting sort).
-    fn group(&mut self) {
-        let servers = self.starts.len() - 1;
-        self.starts.fill(0);
-        for &(server, _) in &self.completed {
-            self.starts[server as usize + 1] += 1;
+    /// Computes the interval's percentiles, once.
+    fn compute(&mut self) {
+        if !self.computed {
+            self.latencies.compute();
+            self.computed = true;
         }
-        for i in 0..servers {
-            self.starts[i + 1] += self.starts[i];
-        }
-        // Every place is written below, so only places beyond the last interval's are
-        // filled first.
-        self.by_server.resize(self.completed.len(), 0);
-        // `starts[s]` serves as the next free place of server s, then is restored.
-        for &(server, latency) in &self.completed {
-            let next = &mut self.starts[server as usize];
-            self.by_server[*next as usize] = latency;
-            *next += 1;
-        }
-        for i in (1..=servers).rev() {
-            self.starts[i] = self.starts[i - 1];
-        }
-        self.starts[0] = 0;
-        self.ranks.begin(&self.by_server, &self.starts);
-        self.grouped = true;
     }
 
     /// Closes `server`'s row for the interval ending at `time`.
     pub fn close_server(&mut self, time: SimTime, server: ServerId, sample: ServerSample) {
-        if !self.grouped {
-            self.group();
-        }
-        let range = self.starts[server.index()] as usize..self.starts[server.index() + 1] as usize;
-        let window = &mut self.by_server[range];
-        let completions = window.len() as u32;
-        let latency_ms = percentiles(window.len(), |ranks| {
-            self.ranks.select_group(server.index(), window, ranks)
-        });
+        self.compute();
+        let (count, values) = self.latencies.server(server.index());
+        let completions = count as u32;
+        let latency_ms = (count > 0).then(|| in_ms(values));
         let tally = &mut self.tallies[server.index()];
         let counts = std::mem::take(&mut tally.counts);
         tally.held = tally.held + counts.arrivals - completions - counts.rejected - counts.failed;
@@ -284,18 +245,11 @@ impl SeriesRecorder {
     /// interval's server rows.
     /// Returns the interval's totals.
     pub fn close_interval(&mut self, time: SimTime, sample: ClusterSample) -> IntervalTotals {
-        let completions = self.completed.len() as u32;
-        let latency_ms = if self.grouped {
-            percentiles(self.by_server.len(), |ranks| {
-                self.ranks.select_all(&mut self.by_server, ranks)
-            })
-        } else {
-            let mut all: Vec<u64> = self.completed.iter().map(|&(_, ns)| ns).collect();
-            self.ranks.begin(&all, &[0, all.len() as u32]);
-            percentiles(all.len(), |ranks| self.ranks.select_all(&mut all, ranks))
-        };
-        self.completed.clear();
-        self.grouped = false;
+        let completions = self.latencies.len() as u32;
+        self.compute();
+        let latency_ms = self.latencies.all().map(in_ms);
+        self.latencies.clear();
+        self.computed = false;
         let totals = IntervalTotals {
             time,
             counts: std::mem::take(&mut self.cluster),
@@ -315,8 +269,8 @@ impl SeriesRecorder {
     /// Ends the interval ending now of a recorder that keeps rows only: a data tier's
     /// nodes, whose requests the cluster row already counts.
     pub fn end_rows(&mut self) {
-        self.completed.clear();
-        self.grouped = false;
+        self.latencies.clear();
+        self.computed = false;
         self.cluster = IntervalCounts::default();
     }
 
@@ -477,26 +431,11 @@ impl Spillable for IntervalTotals {
     }
 }
 
-/// Nearest-rank percentiles of a sample of `n` latencies in nanoseconds, in milliseconds:
-/// the smallest value with at least `q` of the sample at or below it, the `ceil(q·n)`-th
-/// smallest. `select` gives the values at the three 0-based ranks (selected, not sorted:
-/// a sort of every interval's latencies was once a twelfth of a run's time); `None` for
-/// an empty sample.
-fn percentiles(n: usize, select: impl FnOnce([usize; 3]) -> [u64; 3]) -> Option<Percentiles> {
-    if n == 0 {
-        return None;
-    }
-    let index = |q: f64| {
-        let rank = (q * n as f64).ceil() as usize;
-        rank.clamp(1, n) - 1
-    };
-    let [p50, p90, p99] = select([index(0.50), index(0.90), index(0.99)]);
-    let ms = |ns: u64| ns as f64 / 1e6;
-    Some(Percentiles {
-        p50: ms(p50),
-        p90: ms(p90),
-        p99: ms(p99),
-    })
+/// Nearest-rank percentiles in milliseconds, from their values in nanoseconds (see
+/// [`nearest_ranks`](super::interval_latencies::nearest_ranks)).
+fn in_ms(values: [u64; 3]) -> Percentiles {
+    let [p50, p90, p99] = values.map(|ns| ns as f64 / 1e6);
+    Percentiles { p50, p90, p99 }
 }
 
 #[cfg(test)]
@@ -505,9 +444,12 @@ mod tests {
 
     /// The percentiles of one sample, as the recorder selects them for an interval.
     fn percentiles(sample: &mut [u64]) -> Option<Percentiles> {
-        let mut ranks = IntervalRanks::default();
-        ranks.begin(sample, &[0, sample.len() as u32]);
-        super::percentiles(sample.len(), |at| ranks.select_all(sample, at))
+        let mut latencies = IntervalLatencies::new(1);
+        for &ns in sample.iter() {
+            latencies.record(0, ns);
+        }
+        latencies.compute();
+        latencies.all().map(in_ms)
     }
 
     #[test]
