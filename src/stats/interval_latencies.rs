@@ -57,8 +57,9 @@ struct Ranks {
     values: [u64; 3],
 }
 
-/// The latencies of the current interval, and their percentiles once computed.
-#[derive(Debug, Default)]
+/// The latencies of the current interval, and their percentiles once computed. Built by
+/// [`Self::new`] only: a default, with no latency fitting in a key, would be wrong.
+#[derive(Debug)]
 pub struct IntervalLatencies {
     /// Bits of a key below its latency, which hold the server's index.
     server_bits: u32,
@@ -92,8 +93,17 @@ impl IntervalLatencies {
     /// The latencies of an interval of `servers` servers.
     pub fn new(servers: usize) -> Self {
         let mut latencies = IntervalLatencies {
+            server_bits: 0,
             widest: u64::MAX,
-            ..IntervalLatencies::default()
+            servers: 0,
+            keys: Vec::new(),
+            wide: Vec::new(),
+            scratch: Vec::new(),
+            counts: Vec::new(),
+            sizes: Vec::new(),
+            to_next: Vec::new(),
+            ranks: Vec::new(),
+            all: None,
         };
         latencies.set_servers(servers);
         latencies
@@ -151,10 +161,12 @@ impl IntervalLatencies {
         self.sizes.clear();
         self.sizes.resize(servers, 0);
         self.all = None;
-        if self.wide.is_empty() {
-            self.sort_keys();
-        } else {
+        // One latency too wide for a key and the whole interval is sorted as pairs.
+        let as_pairs = !self.wide.is_empty();
+        if as_pairs {
             self.sort_as_pairs();
+        } else {
+            self.sort_keys();
         }
         self.to_next.clear();
         self.ranks.clear();
@@ -170,7 +182,7 @@ impl IntervalLatencies {
                 ..Ranks::default()
             });
         }
-        if self.wide.is_empty() {
+        if !as_pairs {
             let bits = self.server_bits;
             let mask = (1u64 << bits) - 1;
             let (to_next, ranks) = (&mut self.to_next, &mut self.ranks);
