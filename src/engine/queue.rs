@@ -130,7 +130,10 @@ impl<E: Prioritized + Copy> EventQueue<E> {
     }
 
     /// Schedules `event` at `time`. Events at the same time and priority pop in the order
-    /// they were scheduled.
+    /// they were scheduled. Always inlined: as a call it saved and restored six registers
+    /// and took the event through memory, and the reference model, which schedules once a
+    /// request, runs 1.7% faster inlined (30 instructions a request fewer).
+    #[inline(always)]
     pub fn schedule(&mut self, time: SimTime, event: E) {
         debug_assert!(self.next_sequence < 1 << SEQUENCE_BITS);
         let order = (u64::from(event.priority()) << SEQUENCE_BITS) | self.next_sequence;
