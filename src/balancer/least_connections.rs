@@ -254,6 +254,36 @@ impl LeastConnections {
         self.dispatched(server);
     }
 
+    /// [`Balancer::pick`] among several weight classes: the best of their heads. Out of
+    /// line, so that the common pick, with every weight equal, saves no registers for this
+    /// loop.
+    #[inline(never)]
+    fn pick_among_classes(&self) -> Option<ServerId> {
+        // (key, stamp, id) of the best class head so far.
+        let mut best: Option<((u64, u64), u64, u32)> = None;
+        for class in &self.classes {
+            if class.members == 0 {
+                continue;
+            }
+            let head = class.buckets[class.min].head;
+            let candidate = (
+                key(class.min, class.weight),
+                self.nodes[head as usize].stamp,
+                head,
+            );
+            let better = match best {
+                None => true,
+                Some((key, stamp, _)) => {
+                    below(candidate.0, key) || (!below(key, candidate.0) && candidate.1 < stamp)
+                }
+            };
+            if better {
+                best = Some(candidate);
+            }
+        }
+        best.map(|(_, _, id)| ServerId(id))
+    }
+
     /// Takes `id` out of its bucket's list.
     fn unlink(&mut self, id: u32) {
         let node = self.nodes[id as usize];
@@ -350,29 +380,7 @@ impl Balancer for LeastConnections {
             // All weights equal (the common case): the head of the lowest bucket.
             return (class.members > 0).then(|| ServerId(class.buckets[class.min].head));
         }
-        // (key, stamp, id) of the best class head so far.
-        let mut best: Option<((u64, u64), u64, u32)> = None;
-        for class in &self.classes {
-            if class.members == 0 {
-                continue;
-            }
-            let head = class.buckets[class.min].head;
-            let candidate = (
-                key(class.min, class.weight),
-                self.nodes[head as usize].stamp,
-                head,
-            );
-            let better = match best {
-                None => true,
-                Some((key, stamp, _)) => {
-                    below(candidate.0, key) || (!below(key, candidate.0) && candidate.1 < stamp)
-                }
-            };
-            if better {
-                best = Some(candidate);
-            }
-        }
-        best.map(|(_, _, id)| ServerId(id))
+        self.pick_among_classes()
     }
 
     fn dispatched(&mut self, server: ServerId) {
