@@ -15,6 +15,10 @@
 //! server's rank `r` is where the walk, counting each server's keys down as it passes
 //! them, meets that server's `r`-th key.
 //!
+//! With few servers (up to [`SELECT_UP_TO`]) the interval is not sorted whole: only the
+//! keys in buckets of latency that hold a rank are, about a tenth of them, found from
+//! counts by server and bucket ([`BucketSelect`]); the walk is the same, along those.
+//!
 //! This replaced selections near each rank, bracketed by a probe of the interval: they
 //! branched on the values they compared, and the predictor lost about one time in two.
 //! The sort executes more instructions and runs faster (see docs/performance.md).
@@ -23,6 +27,8 @@
 //! count), centuries in nanoseconds) is kept aside as a pair, and an interval with one is
 //! sorted as pairs by comparison; the walk is the same. The buffers are kept from interval
 //! to interval, so nothing is allocated once they have grown to an interval's completions.
+
+use super::bucket_select::{BucketSelect, SELECT_UP_TO};
 
 /// The widest digit: 2,048 counters a pass, 8 KB, which stay in the first-level cache
 /// beside an interval's keys. (Digits of 14 bits, three passes instead of four at 10,000
@@ -68,8 +74,8 @@ pub struct IntervalLatencies {
     widest: u64,
     /// Servers, every index recorded below it.
     servers: usize,
-    /// The interval's completions as keys, `latency << server_bits | server`, sorted by
-    /// latency once [`Self::compute`] has run.
+    /// The interval's completions as keys, `latency << server_bits | server`; sorted by
+    /// latency once [`Self::compute`] has run, unless the interval was selected.
     keys: Vec<u64>,
     /// `(server, latency)` of the completions whose latency does not fit in a key.
     wide: Vec<(u32, u64)>,
@@ -86,6 +92,10 @@ pub struct IntervalLatencies {
     to_next: Vec<u32>,
     /// Per server, its ranks and the values at them.
     ranks: Vec<Ranks>,
+    /// An interval of few servers is selected rather than sorted whole.
+    select: BucketSelect,
+    /// Per server, the places of its ranks among the keys the selection walks.
+    places: Vec<[u32; 3]>,
     /// The values at the interval's three ranks; `None` without latencies.
     all: Option<[u64; 3]>,
 }
@@ -104,6 +114,8 @@ impl IntervalLatencies {
             sizes: Vec::new(),
             to_next: Vec::new(),
             ranks: Vec::new(),
+            select: BucketSelect::default(),
+            places: Vec::new(),
             all: None,
         };
         latencies.set_servers(servers);
@@ -162,42 +174,46 @@ impl IntervalLatencies {
         self.sizes.clear();
         self.sizes.resize(servers, 0);
         self.all = None;
-        // One latency too wide for a key and the whole interval is sorted as pairs.
-        let as_pairs = !self.wide.is_empty();
-        if as_pairs {
+        let bits = self.server_bits;
+        let mask = (1u64 << bits) - 1;
+        if !self.wide.is_empty() {
+            // One latency too wide for a key and the whole interval is sorted as pairs.
             self.sort_as_pairs();
-        } else {
-            self.sort_keys();
-        }
-        self.to_next.clear();
-        self.ranks.clear();
-        for &size in &self.sizes {
-            let at = match size {
-                0 => [0; 3],
-                n => nearest_ranks(n as usize).map(|r| r as u32),
-            };
-            self.to_next
-                .push(if size == 0 { u32::MAX } else { at[0] + 1 });
-            self.ranks.push(Ranks {
-                at,
-                ..Ranks::default()
-            });
-        }
-        if !as_pairs {
-            let bits = self.server_bits;
-            let mask = (1u64 << bits) - 1;
-            let (to_next, ranks) = (&mut self.to_next, &mut self.ranks);
-            for &key in &self.keys {
-                step(to_next, ranks, (key & mask) as usize, key >> bits);
-            }
-            if !self.keys.is_empty() {
-                self.all = Some(nearest_ranks(self.keys.len()).map(|r| self.keys[r] >> bits));
-            }
-        } else {
+            start_walk(&self.sizes, None, &mut self.to_next, &mut self.ranks);
             for &(server, latency) in &self.wide {
                 step(&mut self.to_next, &mut self.ranks, server as usize, latency);
             }
             self.all = Some(nearest_ranks(self.wide.len()).map(|r| self.wide[r].1));
+        } else if self.keys.len() >= RADIX_FROM && servers <= SELECT_UP_TO {
+            let keys = &self.keys;
+            let all = self
+                .select
+                .select(keys, bits, &mut self.sizes, &mut self.places);
+            let places = Some(self.places.as_slice());
+            start_walk(&self.sizes, places, &mut self.to_next, &mut self.ranks);
+            for &key in self.select.walked() {
+                step(
+                    &mut self.to_next,
+                    &mut self.ranks,
+                    (key & mask) as usize,
+                    key >> bits,
+                );
+            }
+            self.all = Some(all.map(|key| key >> bits));
+        } else {
+            self.sort_keys();
+            start_walk(&self.sizes, None, &mut self.to_next, &mut self.ranks);
+            for &key in &self.keys {
+                step(
+                    &mut self.to_next,
+                    &mut self.ranks,
+                    (key & mask) as usize,
+                    key >> bits,
+                );
+            }
+            if !self.keys.is_empty() {
+                self.all = Some(nearest_ranks(self.keys.len()).map(|r| self.keys[r] >> bits));
+            }
         }
     }
 
@@ -215,24 +231,12 @@ impl IntervalLatencies {
 
     /// Sorts the keys by their latency and counts each server's.
     fn sort_keys(&mut self) {
-        let n = self.keys.len();
         let server_mask = (1u64 << self.server_bits) - 1;
         let sizes = &mut self.sizes;
         let count = |key: u64| sizes[(key & server_mask) as usize] += 1;
-        if n < RADIX_FROM {
-            self.keys.iter().copied().for_each(count);
-            self.keys.sort_unstable();
-            return;
-        }
-        let top = self.keys.iter().fold(0, |high, &key| high | key);
-        let bits = u64::BITS - top.leading_zeros();
-        self.scratch.resize(n, 0);
-        let (keys, spare, counts) = (&mut self.keys, &mut self.scratch, &mut self.counts);
-        let below = self.server_bits;
-        if n > SPLIT_ABOVE && bits > SPLIT_BITS {
-            split_then_sort(keys, spare, counts, below, bits, count);
-        } else if lsd(keys, spare, counts, Digits::for_bits(below, bits), count) == Sorted::InSpare
-        {
+        let (keys, spare) = (&mut self.keys, &mut self.scratch);
+        let sorted = sort_by_latency(keys, spare, &mut self.counts, self.server_bits, count);
+        if sorted == Sorted::InSpare {
             std::mem::swap(keys, spare);
         }
     }
@@ -251,6 +255,39 @@ impl IntervalLatencies {
         for &(server, _) in &self.wide {
             self.sizes[server as usize] += 1;
         }
+    }
+}
+
+/// Sorts `keys` by their latency, the bits above the lowest `server_bits`, with
+/// `spare` (made as long as `keys`) and `counts` as the radix sort's buffers; `count`
+/// sees every key once. Returns where the sorted keys are.
+pub(super) fn sort_by_latency(
+    keys: &mut [u64],
+    spare: &mut Vec<u64>,
+    counts: &mut Vec<u32>,
+    server_bits: u32,
+    mut count: impl FnMut(u64),
+) -> Sorted {
+    let n = keys.len();
+    if n < RADIX_FROM {
+        keys.iter().copied().for_each(&mut count);
+        keys.sort_unstable();
+        return Sorted::InPlace;
+    }
+    let top = keys.iter().fold(0, |high, &key| high | key);
+    let bits = u64::BITS - top.leading_zeros();
+    spare.resize(n, 0);
+    if n > SPLIT_ABOVE && bits > SPLIT_BITS {
+        split_then_sort(keys, spare, counts, server_bits, bits, count);
+        Sorted::InPlace
+    } else {
+        lsd(
+            keys,
+            spare,
+            counts,
+            Digits::for_bits(server_bits, bits),
+            count,
+        )
     }
 }
 
@@ -295,7 +332,7 @@ impl Digits {
 
 /// Where a sort left the keys.
 #[derive(Copy, Clone, Debug, PartialEq)]
-enum Sorted {
+pub(super) enum Sorted {
     InPlace,
     InSpare,
 }
@@ -407,6 +444,31 @@ fn split_then_sort(
                 into.copy_from_slice(part);
             }
         }
+    }
+}
+
+/// Sets every server's ranks before a walk: the places of its three ranks among the keys
+/// the walk passes (`places`, per server, when the walk passes only some of its keys; its
+/// nearest ranks when it passes them all), and its countdown to the first.
+fn start_walk(
+    sizes: &[u32],
+    places: Option<&[[u32; 3]]>,
+    to_next: &mut Vec<u32>,
+    ranks: &mut Vec<Ranks>,
+) {
+    to_next.clear();
+    ranks.clear();
+    for (server, &size) in sizes.iter().enumerate() {
+        let at = match (size, places) {
+            (0, _) => [0; 3],
+            (_, Some(places)) => places[server],
+            (n, None) => nearest_ranks(n as usize).map(|r| r as u32),
+        };
+        to_next.push(if size == 0 { u32::MAX } else { at[0] + 1 });
+        ranks.push(Ranks {
+            at,
+            ..Ranks::default()
+        });
     }
 }
 
@@ -562,6 +624,25 @@ mod tests {
             .map(|(i, (server, latency))| (server, latency >> (i % 38)))
             .collect();
         check(&skewed, 300);
+    }
+
+    #[test]
+    fn an_interval_of_few_servers_is_selected_and_of_more_sorted_whole_alike() {
+        for servers in [1, 2, 16, SELECT_UP_TO, SELECT_UP_TO + 1] {
+            check(&completions(5000, servers, 27, 17), servers);
+        }
+    }
+
+    #[test]
+    fn equal_latencies_fill_one_bucket_and_are_all_sorted() {
+        // Every key in the selection's one wanted bucket, more of them than the split's
+        // threshold: the selection sorts them all, split first by their top byte.
+        let n = SPLIT_ABOVE + 4000;
+        let completed: Vec<(u32, u64)> = (0..n as u32).map(|i| (i % 16, 3_000_000)).collect();
+        check(&completed, 16);
+        // Two values only, and latencies too narrow to fill the buckets' bits.
+        let completed: Vec<(u32, u64)> = (0..2000).map(|i| (i % 5, u64::from(i % 2) + 1)).collect();
+        check(&completed, 5);
     }
 
     #[test]

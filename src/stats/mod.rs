@@ -4,6 +4,7 @@
 //! per-interval buffers reused from one interval to the next); everything else (means,
 //! percentiles, confidence intervals) is derived once the run is over.
 
+mod bucket_select;
 mod cluster_event;
 mod confidence;
 mod counts;
