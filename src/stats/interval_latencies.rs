@@ -175,7 +175,6 @@ impl IntervalLatencies {
         self.sizes.resize(servers, 0);
         self.all = None;
         let bits = self.server_bits;
-        let mask = (1u64 << bits) - 1;
         if !self.wide.is_empty() {
             // One latency too wide for a key and the whole interval is sorted as pairs.
             self.sort_as_pairs();
@@ -191,26 +190,17 @@ impl IntervalLatencies {
                 .select(keys, bits, &mut self.sizes, &mut self.places);
             let places = Some(self.places.as_slice());
             start_walk(&self.sizes, places, &mut self.to_next, &mut self.ranks);
-            for &key in self.select.walked() {
-                step(
-                    &mut self.to_next,
-                    &mut self.ranks,
-                    (key & mask) as usize,
-                    key >> bits,
-                );
-            }
+            walk(
+                self.select.walked(),
+                bits,
+                &mut self.to_next,
+                &mut self.ranks,
+            );
             self.all = Some(all.map(|key| key >> bits));
         } else {
             self.sort_keys();
             start_walk(&self.sizes, None, &mut self.to_next, &mut self.ranks);
-            for &key in &self.keys {
-                step(
-                    &mut self.to_next,
-                    &mut self.ranks,
-                    (key & mask) as usize,
-                    key >> bits,
-                );
-            }
+            walk(&self.keys, bits, &mut self.to_next, &mut self.ranks);
             if !self.keys.is_empty() {
                 self.all = Some(nearest_ranks(self.keys.len()).map(|r| self.keys[r] >> bits));
             }
@@ -469,6 +459,14 @@ fn start_walk(
             at,
             ..Ranks::default()
         });
+    }
+}
+
+/// The walk along `keys`, sorted by latency, with `server_bits` of server index each.
+fn walk(keys: &[u64], server_bits: u32, to_next: &mut [u32], ranks: &mut [Ranks]) {
+    let mask = (1u64 << server_bits) - 1;
+    for &key in keys {
+        step(to_next, ranks, (key & mask) as usize, key >> server_bits);
     }
 }
 
