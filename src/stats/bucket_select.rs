@@ -141,8 +141,14 @@ impl BucketSelect {
             for_all += usize::from(self.all_wanted[bucket(key)]);
         }
         self.for_servers_len = for_servers;
-        self.sort(for_servers, server_bits, true);
-        self.sort(for_all, server_bits, false);
+        let (spare, counts) = (&mut self.spare, &mut self.counts);
+        sort_in_place(
+            &mut self.for_servers[..for_servers],
+            spare,
+            counts,
+            server_bits,
+        );
+        sort_in_place(&mut self.for_all[..for_all], spare, counts, server_bits);
         all_places.map(|place| self.for_all[place as usize])
     }
 
@@ -151,18 +157,12 @@ impl BucketSelect {
     pub fn walked(&self) -> &[u64] {
         &self.for_servers[..self.for_servers_len]
     }
+}
 
-    /// Sorts the first `len` keys of the servers' copy, or of the interval's.
-    fn sort(&mut self, len: usize, server_bits: u32, servers: bool) {
-        let keys = if servers {
-            &mut self.for_servers[..len]
-        } else {
-            &mut self.for_all[..len]
-        };
-        let sorted = sort_by_latency(keys, &mut self.spare, &mut self.counts, server_bits, |_| {});
-        if sorted == Sorted::InSpare {
-            keys.copy_from_slice(&self.spare[..len]);
-        }
+/// Sorts `keys` by latency where they are, with `spare` and `counts` as the sort's buffers.
+fn sort_in_place(keys: &mut [u64], spare: &mut Vec<u64>, counts: &mut Vec<u32>, bits: u32) {
+    if sort_by_latency(keys, spare, counts, bits, |_| {}) == Sorted::InSpare {
+        keys.copy_from_slice(&spare[..keys.len()]);
     }
 }
 
