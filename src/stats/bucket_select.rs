@@ -57,6 +57,8 @@ pub struct BucketSelect {
     for_servers_len: usize,
     /// The keys of the interval's wanted buckets, likewise.
     for_all: Vec<u64>,
+    /// Per server, the places of its three ranks among its keys in [`Self::walked`].
+    places: Vec<[u32; 3]>,
     /// The sort's other buffer and its counters.
     spare: Vec<u64>,
     counts: Vec<u32>,
@@ -72,6 +74,7 @@ impl Default for BucketSelect {
             for_servers: Vec::new(),
             for_servers_len: 0,
             for_all: Vec::new(),
+            places: Vec::new(),
             spare: Vec::new(),
             counts: Vec::new(),
         }
@@ -80,16 +83,10 @@ impl Default for BucketSelect {
 
 impl BucketSelect {
     /// Counts `keys` (latencies above `server_bits` bits of server index, every server
-    /// below `sizes.len()`), sets each server's count in `sizes` and its three ranks' places
-    /// among its keys in [`Self::walked`] in `places`, and returns the interval's values at
-    /// its three ranks. `keys` must not be empty.
-    pub fn select(
-        &mut self,
-        keys: &[u64],
-        server_bits: u32,
-        sizes: &mut [u32],
-        places: &mut Vec<[u32; 3]>,
-    ) -> [u64; 3] {
+    /// below `sizes.len()`), sets each server's count in `sizes` and finds its three ranks'
+    /// places ([`Self::places`]), and returns the interval's keys at its three ranks.
+    /// `keys` must not be empty.
+    pub fn select(&mut self, keys: &[u64], server_bits: u32, sizes: &mut [u32]) -> [u64; 3] {
         let servers = sizes.len();
         let server_mask = (1u64 << server_bits) - 1;
         let top = keys.iter().fold(0, |high, &key| high | key);
@@ -114,12 +111,12 @@ impl BucketSelect {
         }
 
         self.server_wanted[..cells].fill(false);
-        places.clear();
+        self.places.clear();
         for (server, size) in sizes.iter_mut().enumerate() {
             let range = server * SERVER_BUCKETS..(server + 1) * SERVER_BUCKETS;
             let counts = &self.server_counts[range.clone()];
             *size = counts.iter().sum();
-            places.push(match *size {
+            self.places.push(match *size {
                 0 => [0; 3],
                 n => find_ranks(counts, n as usize, &mut self.server_wanted[range]),
             });
@@ -156,6 +153,12 @@ impl BucketSelect {
     /// walk's keys.
     pub fn walked(&self) -> &[u64] {
         &self.for_servers[..self.for_servers_len]
+    }
+
+    /// Per server, once selected, the places of its three ranks among its keys in
+    /// [`Self::walked`] (meaningless for a server without latencies).
+    pub fn places(&self) -> &[[u32; 3]] {
+        &self.places
     }
 }
 

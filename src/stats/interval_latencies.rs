@@ -94,8 +94,6 @@ pub struct IntervalLatencies {
     ranks: Vec<Ranks>,
     /// An interval of few servers is selected rather than sorted whole.
     select: BucketSelect,
-    /// Per server, the places of its ranks among the keys the selection walks.
-    places: Vec<[u32; 3]>,
     /// The values at the interval's three ranks; `None` without latencies.
     all: Option<[u64; 3]>,
 }
@@ -115,7 +113,6 @@ impl IntervalLatencies {
             to_next: Vec::new(),
             ranks: Vec::new(),
             select: BucketSelect::default(),
-            places: Vec::new(),
             all: None,
         };
         latencies.set_servers(servers);
@@ -184,11 +181,8 @@ impl IntervalLatencies {
             }
             self.all = Some(nearest_ranks(self.wide.len()).map(|r| self.wide[r].1));
         } else if self.keys.len() >= RADIX_FROM && servers <= SELECT_UP_TO {
-            let keys = &self.keys;
-            let all = self
-                .select
-                .select(keys, bits, &mut self.sizes, &mut self.places);
-            let places = Some(self.places.as_slice());
+            let all = self.select.select(&self.keys, bits, &mut self.sizes);
+            let places = Some(self.select.places());
             start_walk(&self.sizes, places, &mut self.to_next, &mut self.ranks);
             walk(
                 self.select.walked(),
